@@ -1,0 +1,56 @@
+# Yidi developer entry points. `make run` and `make test` work on a fresh machine: they create the
+# virtual environment (.venv) with every package installed editable, then do their job.
+
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+PACKAGES := libs/events libs/stack $(addprefix services/,filing settlement reconciliation clearing audit)
+PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: venv test unit lint fmt up down run bench schemas clean
+
+venv: $(STAMP)
+
+$(STAMP): $(PYPROJECTS) dev-requirements.txt
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@test -x $(UV) || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(UV) pip install --quiet --python $(BIN)/python $(addprefix -e ,$(PACKAGES)) -r dev-requirements.txt
+	@touch $(STAMP)
+
+## The whole suite: unit, integration (real PostgreSQL + broker), end-to-end.
+test: venv
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+## Pure tests only (milliseconds each).
+unit: venv
+	$(BIN)/pytest -q -m "not integration and not e2e" $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy libs/events/src libs/stack/src $(foreach s,filing settlement reconciliation clearing audit,services/$(s)/src)
+
+fmt: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## Regenerate the committed JSON Schemas of every event contract (CI checks compatibility).
+schemas: venv
+	$(BIN)/python -m yidi_events.schemas write
+
+## The embedded stack on 127.0.0.1: PostgreSQL, broker, topics, the five services.
+up: venv
+	$(BIN)/yidi-stack up
+
+down:
+	@if test -x $(BIN)/yidi-stack; then $(BIN)/yidi-stack down; fi
+
+run: venv
+	$(BIN)/yidi-stack run $(RUN_ARGS)
+
+clean: down
+	rm -rf .state .run .bench

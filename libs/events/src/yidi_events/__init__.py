@@ -1,0 +1,1 @@
+"""Shared event contracts and the event-sourcing runtime every Yidi service uses."""

@@ -1,0 +1,8 @@
+"""Facts the reconciliation service publishes on `yidi.reconciliation.events`.
+
+Each fact is a frozen dataclass registered with `@event("reconciliation.<PastTense>", key=...)`; money in
+fen (int), ratios as Decimal, dates as `date`. Names follow docs/glossary.md, never the national
+field names.
+"""
+
+from __future__ import annotations

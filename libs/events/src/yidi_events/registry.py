@@ -1,0 +1,133 @@
+"""The registry of event contracts: `(event_type, schema_version)` -> payload model, with upcasters.
+
+A contract is a frozen dataclass in `yidi_events.contracts.<producing service>`, declared with
+`@event("settlement.VisitSettled", key="person_id")`. Plain dataclasses keep domain code free of
+frameworks; pydantic's `TypeAdapter` validates them on the way in, dumps them to JSON on the way
+out and generates the committed JSON Schemas.
+
+Evolving a contract: adding an optional field (with a default) is compatible. Anything else is a
+new class registered under the same event type with `version=N+1`, plus an `@upcaster` that turns
+a version-N payload dict into version N+1. Readers always receive the newest version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter
+
+T = TypeVar("T")
+Payload = dict[str, Any]
+Upcaster = Callable[[Payload], Payload]
+
+SERVICES = ("filing", "settlement", "reconciliation", "clearing", "audit")
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    event_type: str
+    version: int
+    model: type[Any]
+    key: str  # payload attribute whose value is the Kafka partition key
+    adapter: TypeAdapter[Any]
+
+    @property
+    def service(self) -> str:
+        return self.event_type.split(".", 1)[0]
+
+    def partition_key(self, payload: Any) -> str:
+        return str(getattr(payload, self.key))
+
+
+class UnknownEvent(LookupError):
+    pass
+
+
+_by_type: dict[tuple[str, int], EventSpec] = {}
+_by_model: dict[type[Any], EventSpec] = {}
+_latest: dict[str, int] = {}
+_upcasters: dict[tuple[str, int], Upcaster] = {}
+
+
+def event(event_type: str, *, key: str, version: int = 1) -> Callable[[type[T]], type[T]]:
+    """Register a frozen dataclass as the payload of `event_type` at `version`."""
+    service, _, name = event_type.partition(".")
+    if service not in SERVICES or not name[:1].isupper():
+        raise ValueError(f"event type {event_type!r} must be '<service>.<PastTenseFact>'")
+
+    def register(model: type[T]) -> type[T]:
+        if (event_type, version) in _by_type:
+            raise ValueError(f"{event_type} v{version} is registered twice")
+        fields = getattr(model, "__dataclass_fields__", None)
+        if fields is None or key not in fields:
+            raise ValueError(f"{model.__name__} must be a dataclass with a {key!r} field")
+        spec = EventSpec(event_type, version, model, key, TypeAdapter(model))
+        _by_type[(event_type, version)] = spec
+        _by_model[model] = spec
+        _latest[event_type] = max(version, _latest.get(event_type, 0))
+        return model
+
+    return register
+
+
+def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    """Register the function that turns a `from_version` payload into `from_version + 1`."""
+
+    def register(fn: Upcaster) -> Upcaster:
+        _upcasters[(event_type, from_version)] = fn
+        return fn
+
+    return register
+
+
+def spec_of(payload: Any) -> EventSpec:
+    try:
+        return _by_model[type(payload)]
+    except KeyError:
+        raise UnknownEvent(f"{type(payload).__name__} is not a registered event") from None
+
+
+def spec(event_type: str, version: int | None = None) -> EventSpec:
+    _load_contracts()
+    resolved = _latest.get(event_type) if version is None else version
+    found = _by_type.get((event_type, resolved or 0))
+    if found is None:
+        raise UnknownEvent(f"no contract for {event_type} v{version}")
+    return found
+
+
+def encode(payload: Any) -> Payload:
+    """The JSON-ready dict of a payload (Decimal and dates as strings, as the schema says)."""
+    result: Payload = spec_of(payload).adapter.dump_python(payload, mode="json")
+    return result
+
+
+def decode(event_type: str, version: int, data: Payload) -> Any:
+    """Validate a stored or received payload, upcasting it to the newest version first."""
+    _load_contracts()
+    latest = _latest.get(event_type)
+    if latest is None:
+        raise UnknownEvent(f"no contract for {event_type}")
+    while version < latest:
+        step = _upcasters.get((event_type, version))
+        if step is None:
+            raise UnknownEvent(f"no upcaster for {event_type} v{version}")
+        data = step(data)
+        version += 1
+    return spec(event_type, version).adapter.validate_python(data)
+
+
+def all_specs() -> list[EventSpec]:
+    _load_contracts()
+    return sorted(_by_type.values(), key=lambda s: (s.event_type, s.version))
+
+
+def latest_specs() -> list[EventSpec]:
+    return [s for s in all_specs() if s.version == _latest[s.event_type]]
+
+
+def _load_contracts() -> None:
+    # Importing the contract modules registers them; do it lazily so a reader never misses one.
+    from yidi_events import contracts  # noqa: F401

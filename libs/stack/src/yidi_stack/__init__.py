@@ -1,0 +1,1 @@
+"""Runs Yidi on one machine and gives tests real infrastructure."""

@@ -1,0 +1,1 @@
+"""Monthly inter-agency clearing: statements, netting, ledger, remittances, hospital clearing."""

@@ -1,0 +1,1 @@
+"""Insured place: insured persons, cross-region filings (备案), benefit policies."""

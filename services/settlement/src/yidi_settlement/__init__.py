@@ -1,0 +1,1 @@
+"""Visit place: the HIS gateway, catalogues, hospitals and the settlement engine."""
