@@ -3,6 +3,7 @@
 Nothing here does I/O or imports a framework, so domain code may depend on it freely.
 """
 
+from yidi_events.kernel.calendar import WorkingCalendar
 from yidi_events.kernel.errors import Conflict, DomainError, Forbidden, NotFound
 from yidi_events.kernel.money import (
     Fen,
@@ -33,5 +34,6 @@ __all__ = [
     "relation",
     "round_half_up",
     "validate_region",
+    "WorkingCalendar",
     "yuan_to_fen",
 ]
