@@ -54,7 +54,7 @@ _upcasters: dict[tuple[str, int], Upcaster] = {}
 def event(event_type: str, *, key: str, version: int = 1) -> Callable[[type[T]], type[T]]:
     """Register a frozen dataclass as the payload of `event_type` at `version`."""
     service, _, name = event_type.partition(".")
-    if service not in SERVICES or not name[:1].isupper():
+    if not (service.isidentifier() and service.islower()) or not name[:1].isupper():
         raise ValueError(f"event type {event_type!r} must be '<service>.<PastTenseFact>'")
 
     def register(model: type[T]) -> type[T]:
@@ -87,6 +87,13 @@ def spec_of(payload: Any) -> EventSpec:
         return _by_model[type(payload)]
     except KeyError:
         raise UnknownEvent(f"{type(payload).__name__} is not a registered event") from None
+
+
+def event_type_of(model: type[Any]) -> str:
+    try:
+        return _by_model[model].event_type
+    except KeyError:
+        raise UnknownEvent(f"{model.__name__} is not a registered event") from None
 
 
 def spec(event_type: str, version: int | None = None) -> EventSpec:

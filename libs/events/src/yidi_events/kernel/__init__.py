@@ -12,7 +12,13 @@ from yidi_events.kernel.money import (
     round_half_up,
     yuan_to_fen,
 )
-from yidi_events.kernel.regions import RegionRelation, city_of, province_of, relation, validate_region
+from yidi_events.kernel.regions import (
+    RegionRelation,
+    city_of,
+    province_of,
+    relation,
+    validate_region,
+)
 from yidi_events.kernel.time import SHANGHAI, Clock, ControlledClock, SystemClock, business_date
 
 __all__ = [
@@ -26,6 +32,7 @@ __all__ = [
     "NotFound",
     "RegionRelation",
     "SystemClock",
+    "WorkingCalendar",
     "business_date",
     "city_of",
     "fen_to_yuan",
@@ -34,6 +41,5 @@ __all__ = [
     "relation",
     "round_half_up",
     "validate_region",
-    "WorkingCalendar",
     "yuan_to_fen",
 ]

@@ -17,7 +17,9 @@ class WorkingCalendar:
     extra_working_days: frozenset[date] = field(default_factory=frozenset)  # 调休 weekends
 
     @classmethod
-    def of(cls, holidays: Iterable[date] = (), working_weekends: Iterable[date] = ()) -> WorkingCalendar:
+    def of(
+        cls, holidays: Iterable[date] = (), working_weekends: Iterable[date] = ()
+    ) -> WorkingCalendar:
         return cls(frozenset(holidays), frozenset(working_weekends))
 
     def is_working_day(self, day: date) -> bool:

@@ -23,7 +23,7 @@ def yuan_to_fen(value: str | Decimal | int) -> Fen:
     Raises ValueError for anything else (three decimals, exponents, NaN, floats), because an amount
     we cannot represent exactly must be refused, not rounded.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise ValueError("amounts must be decimal strings, not floats")
     text = str(value).strip()
     if not _YUAN.match(text):

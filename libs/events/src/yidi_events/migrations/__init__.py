@@ -1,0 +1,1 @@
+"""libs/events' Alembic branch: the event-store tables every service database carries."""

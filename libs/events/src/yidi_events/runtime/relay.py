@@ -1,0 +1,183 @@
+"""The relay: publishes committed events from a service's store to its Kafka topic.
+
+- Commit-safe order: reads only rows whose transaction and all earlier ones have ended
+  (`EventStore.read_committed`), in (txid, position) order; the checkpoint is that pair.
+- At-least-once: the checkpoint moves only after the broker acknowledged (acks=all) the batch; a
+  relay killed mid-batch republishes from the last checkpoint and consumers absorb the repeats.
+- One active relay per service: a session advisory lock on a dedicated connection; a standby relay
+  keeps trying and takes over when the holder's connection goes away.
+- `rewind()` resets the checkpoint: the active relay then republishes the whole store (how a lost
+  topic is rebuilt after a broker restart).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import zlib
+
+import sqlalchemy as sa
+import structlog
+from aiokafka import AIOKafkaProducer
+from prometheus_client import Counter, Gauge
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from yidi_events.runtime.kafka import KafkaSettings, producer
+from yidi_events.store.event_store import EventStore, StoredEvent
+from yidi_events.store.schema import events, relay_checkpoints
+from yidi_events.topics import topic
+
+log = structlog.get_logger(__name__)
+
+PUBLISHED = Counter("yidi_relay_published_total", "Events the relay published", ["service"])
+BACKLOG = Gauge("yidi_relay_backlog", "Stored events not yet published", ["service"])
+
+
+class Relay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        store: EventStore,
+        kafka: KafkaSettings,
+        *,
+        service: str,
+        batch_size: int = 1000,
+        idle_interval: float = 0.02,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.kafka = kafka
+        self.service = service
+        self.topic = topic(service, kafka.namespace)
+        self.batch_size = batch_size
+        self.idle_interval = idle_interval
+        self.lock_key = zlib.crc32(f"yidi-relay:{service}".encode())
+        self.active = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Stand by until this relay holds the lock, then publish until `stop` is set."""
+        while not stop.is_set():
+            async with self.engine.connect() as lock_conn:
+                if await self._try_lock(lock_conn):
+                    self.active.set()
+                    log.info("relay.active", service=self.service)
+                    try:
+                        await self._publish_loop(stop, lock_conn)
+                    finally:
+                        self.active.clear()
+                        with contextlib.suppress(Exception):
+                            await lock_conn.execute(
+                                sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self.lock_key}
+                            )
+                            await lock_conn.commit()
+                    continue
+            await _sleep_or_stop(stop, 0.5)
+
+    async def _try_lock(self, conn: AsyncConnection) -> bool:
+        got = await conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self.lock_key})
+        await conn.commit()
+        return bool(got)
+
+    async def _publish_loop(self, stop: asyncio.Event, lock_conn: AsyncConnection) -> None:
+        await self.ensure_checkpoint()
+        kafka_producer = producer(self.kafka, client_id=f"{self.service}-relay")
+        await kafka_producer.start()
+        try:
+            checks = 0
+            while not stop.is_set():
+                published = await self.publish_once(kafka_producer)
+                if published < self.batch_size:
+                    await _sleep_or_stop(stop, self.idle_interval)
+                checks += 1
+                if checks % 100 == 0:
+                    # The lock lives as long as its connection: prove the connection still does.
+                    await lock_conn.execute(sa.text("SELECT 1"))
+                    await lock_conn.commit()
+        finally:
+            await kafka_producer.stop()
+
+    async def publish_once(self, kafka_producer: AIOKafkaProducer) -> int:
+        async with self.engine.connect() as conn:
+            after = await self._checkpoint(conn)
+            batch = await self.store.read_committed(conn, after, self.batch_size)
+            await conn.rollback()
+        if not batch:
+            BACKLOG.labels(self.service).set(0)
+            return 0
+        await self._send(kafka_producer, batch)
+        last = batch[-1]
+        async with self.engine.begin() as conn:
+            # Compare-and-set: if an operator rewound the checkpoint meanwhile, the rewind wins.
+            await conn.execute(
+                relay_checkpoints.update()
+                .where(
+                    relay_checkpoints.c.name == self.service,
+                    relay_checkpoints.c.txid == after[0],
+                    relay_checkpoints.c.position == after[1],
+                )
+                .values(txid=last.txid, position=last.position, updated_at=sa.func.now())
+            )
+        PUBLISHED.labels(self.service).inc(len(batch))
+        return len(batch)
+
+    async def _send(self, kafka_producer: AIOKafkaProducer, batch: list[StoredEvent]) -> None:
+        deliveries = []
+        for stored in batch:
+            env = stored.envelope
+            deliveries.append(
+                await kafka_producer.send(
+                    self.topic,
+                    value=env.to_bytes(),
+                    key=env.partition_key.encode(),
+                    headers=[
+                        ("event_type", env.event_type.encode()),
+                        ("schema_version", str(env.schema_version).encode()),
+                        ("event_id", str(env.event_id).encode()),
+                    ],
+                )
+            )
+        await asyncio.gather(*deliveries)
+
+    async def ensure_checkpoint(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(relay_checkpoints)
+                .values(name=self.service, txid=0, position=0)
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+
+    async def _checkpoint(self, conn: AsyncConnection) -> tuple[int, int]:
+        row = (
+            await conn.execute(
+                sa.select(relay_checkpoints.c.txid, relay_checkpoints.c.position).where(
+                    relay_checkpoints.c.name == self.service
+                )
+            )
+        ).first()
+        return (row.txid, row.position) if row else (0, 0)
+
+    async def backlog(self) -> int:
+        async with self.engine.connect() as conn:
+            txid, position = await self._checkpoint(conn)
+            count = await conn.scalar(
+                sa.select(sa.func.count())
+                .select_from(events)
+                .where(sa.tuple_(events.c.txid, events.c.position) > sa.tuple_(txid, position))
+            )
+        BACKLOG.labels(self.service).set(count or 0)
+        return int(count or 0)
+
+    async def rewind(self) -> None:
+        """Republish everything: the active relay starts again from the first stored event."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                relay_checkpoints.update()
+                .where(relay_checkpoints.c.name == self.service)
+                .values(txid=0, position=0, updated_at=sa.func.now())
+            )
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

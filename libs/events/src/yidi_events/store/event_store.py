@@ -1,0 +1,157 @@
+"""Append to and load from a service's event store, inside the caller's transaction.
+
+The append must be the first write of its transaction: the transaction id is assigned at the first
+write, and the relay orders by it, so appending first keeps one stream's versions in commit order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from uuid6 import uuid7
+
+from yidi_events import registry
+from yidi_events.envelope import Envelope
+from yidi_events.kernel.time import Clock
+from yidi_events.store.schema import events
+
+
+class ConcurrencyError(Exception):
+    """Another writer appended to the stream since it was loaded; reload and decide again."""
+
+    def __init__(self, stream_id: str, expected_version: int) -> None:
+        super().__init__(f"stream {stream_id} moved past version {expected_version}")
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """A fact a decision produced, with the business date the producer assigns to it."""
+
+    payload: Any
+    business_date: date
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    position: int
+    txid: int
+    envelope: Envelope
+
+
+class EventStore:
+    def __init__(self, producer: str, clock: Clock) -> None:
+        self.producer = producer
+        self.clock = clock
+
+    async def append(
+        self,
+        conn: AsyncConnection,
+        stream_id: str,
+        expected_version: int,
+        new_events: Sequence[NewEvent],
+        *,
+        correlation_id: UUID | None = None,
+        causation_id: UUID | None = None,
+    ) -> list[Envelope]:
+        """Append after `expected_version` (0 for a new stream). Raises ConcurrencyError."""
+        if not new_events:
+            return []
+        now = self.clock.now()
+        envelopes = []
+        for offset, new in enumerate(new_events, start=1):
+            spec = registry.spec_of(new.payload)
+            envelopes.append(
+                Envelope(
+                    event_id=uuid7(),
+                    event_type=spec.event_type,
+                    schema_version=spec.version,
+                    stream_id=stream_id,
+                    stream_version=expected_version + offset,
+                    partition_key=spec.partition_key(new.payload),
+                    occurred_at=now,
+                    business_date=new.business_date,
+                    producer=self.producer,
+                    correlation_id=correlation_id,
+                    causation_id=causation_id,
+                    payload=new.payload,
+                )
+            )
+        rows = [_row(e) for e in envelopes]
+        try:
+            await conn.execute(events.insert(), rows)
+        except IntegrityError as exc:
+            if "events_stream_version_key" in str(exc.orig):
+                raise ConcurrencyError(stream_id, expected_version) from exc
+            raise
+        return envelopes
+
+    async def load(self, conn: AsyncConnection, stream_id: str) -> list[Envelope]:
+        result = await conn.execute(
+            sa.select(events)
+            .where(events.c.stream_id == stream_id)
+            .order_by(events.c.stream_version)
+        )
+        return [_envelope(row) for row in result.mappings()]
+
+    async def read_committed(
+        self, conn: AsyncConnection, after: tuple[int, int], limit: int
+    ) -> list[StoredEvent]:
+        """Events past `after` = (txid, position) whose transactions, and every earlier one, ended.
+
+        Rows of transactions still open (or not yet visible) are left for a later read: nothing
+        is ever published past a gap that may still fill.
+        """
+        horizon = sa.text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        result = await conn.execute(
+            sa.select(events)
+            .where(
+                sa.tuple_(events.c.txid, events.c.position) > sa.tuple_(*after),
+                events.c.txid < horizon,
+            )
+            .order_by(events.c.txid, events.c.position)
+            .limit(limit)
+        )
+        return [StoredEvent(r["position"], r["txid"], _envelope(r)) for r in result.mappings()]
+
+
+def _row(envelope: Envelope) -> dict[str, Any]:
+    return {
+        "event_id": envelope.event_id,
+        "stream_id": envelope.stream_id,
+        "stream_version": envelope.stream_version,
+        "event_type": envelope.event_type,
+        "schema_version": envelope.schema_version,
+        "partition_key": envelope.partition_key,
+        "occurred_at": envelope.occurred_at,
+        "business_date": envelope.business_date,
+        "producer": envelope.producer,
+        "correlation_id": envelope.correlation_id,
+        "causation_id": envelope.causation_id,
+        "payload": registry.encode(envelope.payload),
+    }
+
+
+def _envelope(row: Any) -> Envelope:
+    return Envelope(
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        schema_version=registry.spec(row["event_type"]).version,
+        stream_id=row["stream_id"],
+        stream_version=row["stream_version"],
+        partition_key=row["partition_key"],
+        occurred_at=row["occurred_at"],
+        business_date=row["business_date"],
+        producer=row["producer"],
+        correlation_id=row["correlation_id"],
+        causation_id=row["causation_id"],
+        payload=registry.decode(row["event_type"], row["schema_version"], row["payload"]),
+    )

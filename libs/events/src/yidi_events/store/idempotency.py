@@ -1,0 +1,64 @@
+"""Idempotent commands: a key (the HIS msgid per institution, or an API idempotency key) maps to
+the hash of the request that used it and the response that was given.
+
+Flow: `lookup` before doing anything (a repeat returns the stored response; a different body under
+the same key is refused), then do the work and `record` in the same transaction. Two concurrent
+first attempts both get past `lookup`; the primary key lets exactly one `record`, the other
+transaction fails with IdempotencyConflict, rolls back, and its caller looks up again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from yidi_events.store.schema import idempotency
+
+
+class IdempotencyConflict(Exception):
+    """The key was recorded concurrently by another transaction."""
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    request_hash: str
+    response: dict[str, Any]
+
+
+def request_hash(request: Any) -> str:
+    return hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+class IdempotencyStore:
+    async def lookup(self, conn: AsyncConnection, scope: str, key: str) -> StoredResponse | None:
+        row = (
+            await conn.execute(
+                sa.select(idempotency.c.request_hash, idempotency.c.response).where(
+                    idempotency.c.scope == scope, idempotency.c.key == key
+                )
+            )
+        ).first()
+        return StoredResponse(row.request_hash, row.response) if row else None
+
+    async def record(
+        self,
+        conn: AsyncConnection,
+        scope: str,
+        key: str,
+        hash_: str,
+        response: dict[str, Any],
+    ) -> None:
+        try:
+            await conn.execute(
+                idempotency.insert().values(
+                    scope=scope, key=key, request_hash=hash_, response=response
+                )
+            )
+        except IntegrityError as exc:
+            raise IdempotencyConflict(f"{scope}/{key}") from exc

@@ -1,0 +1,109 @@
+"""The event store against real PostgreSQL: optimistic concurrency, loading, idempotency."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from yidi_events.store import (
+    ConcurrencyError,
+    EventStore,
+    IdempotencyConflict,
+    IdempotencyStore,
+    NewEvent,
+)
+from yidi_events.store.idempotency import request_hash
+
+
+async def test_two_concurrent_appends_at_the_same_version_one_wins(
+    engine: AsyncEngine, store: EventStore, example: Any
+) -> None:
+    first_appended = asyncio.Event()
+    release_first = asyncio.Event()
+
+    async def first() -> str:
+        async with engine.begin() as conn:
+            await store.append(
+                conn,
+                "s-1",
+                0,
+                [NewEvent(example.Counted(counter="s-1", amount=1), date(2026, 3, 1))],
+            )
+            first_appended.set()
+            await release_first.wait()
+        return "committed"
+
+    async def second() -> str:
+        await first_appended.wait()
+        try:
+            async with engine.begin() as conn:
+                # Blocks on the unique index until the first transaction ends, then fails cleanly.
+                await store.append(
+                    conn,
+                    "s-1",
+                    0,
+                    [NewEvent(example.Counted(counter="s-1", amount=2), date(2026, 3, 1))],
+                )
+        except ConcurrencyError as exc:
+            return f"refused at {exc.expected_version}"
+        return "committed"
+
+    second_task = asyncio.create_task(second())
+    first_task = asyncio.create_task(first())
+    await first_appended.wait()
+    await asyncio.sleep(0.2)
+    assert not second_task.done(), "the second writer must wait for the first to finish"
+    release_first.set()
+    assert await first_task == "committed"
+    assert await second_task == "refused at 0"
+
+    async with engine.connect() as conn:
+        stream = await store.load(conn, "s-1")
+    assert [(e.stream_version, e.payload.amount) for e in stream] == [(1, 1)]
+
+
+async def test_load_returns_the_stream_in_version_order_with_envelope_fields(
+    engine: AsyncEngine, store: EventStore, example: Any
+) -> None:
+    await example.append(engine, store, "s-2", 0, 5, 7)
+    await example.append(engine, store, "s-2", 2, 11)
+    async with engine.connect() as conn:
+        stream = await store.load(conn, "s-2")
+    assert [(e.stream_version, e.payload.amount) for e in stream] == [(1, 5), (2, 7), (3, 11)]
+    assert {e.event_type for e in stream} == {"example.Counted"}
+    assert {e.partition_key for e in stream} == {"s-2"}
+    assert all(e.business_date == date(2026, 3, 1) and e.producer == "filing" for e in stream)
+    assert len({e.event_id for e in stream}) == 3
+
+
+async def test_appending_behind_the_stream_is_refused(
+    engine: AsyncEngine, store: EventStore, example: Any
+) -> None:
+    await example.append(engine, store, "s-3", 0, 1, 2)
+    with pytest.raises(ConcurrencyError):
+        await example.append(engine, store, "s-3", 1, 3)
+
+
+async def test_idempotency_returns_the_stored_response_and_refuses_a_second_record(
+    engine: AsyncEngine,
+) -> None:
+    keys = IdempotencyStore()
+    body = {"msgid": "H1", "amount": "1.00"}
+    async with engine.begin() as conn:
+        assert await keys.lookup(conn, "H32010000001", "M1") is None
+        await keys.record(conn, "H32010000001", "M1", request_hash(body), {"infcode": 0})
+    async with engine.begin() as conn:
+        stored = await keys.lookup(conn, "H32010000001", "M1")
+        assert stored is not None
+        assert stored.response == {"infcode": 0}
+        assert stored.request_hash == request_hash(body)
+        assert stored.request_hash != request_hash({**body, "amount": "2.00"})
+    with pytest.raises(IdempotencyConflict):
+        async with engine.begin() as conn:
+            await keys.record(conn, "H32010000001", "M1", request_hash(body), {"infcode": 0})
+    async with engine.begin() as conn:
+        # The same message id from another institution is another key.
+        assert await keys.lookup(conn, "H32010000002", "M1") is None

