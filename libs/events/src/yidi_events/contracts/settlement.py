@@ -1,8 +1,327 @@
 """Facts the settlement service publishes on `yidi.settlement.events`.
 
-Each fact is a frozen dataclass registered with `@event("settlement.<PastTense>", key=...)`; money in
-fen (int), ratios as Decimal, dates as `date`. Names follow docs/glossary.md, never the national
-field names.
+Each fact is a frozen dataclass registered with `@event("settlement.<PastTense>", key=...)`;
+money in fen (int), ratios as Decimal, dates as `date`. Names follow docs/glossary.md, never the
+national field names.
+
+Person-centred facts (visits, settlements) are keyed by `person_id`, so one person's history is
+ordered for audit (split hospitalisation, two cities the same day) and the accumulators. Reference
+data (hospitals, catalogue, item mappings) is keyed by institution code or catalogue code.
+
+What the consumers need:
+- reconciliation: per (institution, clearing agency, insurance type, clearing category, business
+  date) counts and totals; a cancellation is its own negative record (`SettlementCancelled`).
+- clearing: insured region owes visit region; employee vs resident from `insurance_type`; the
+  ordered fund payments and the account.
+- audit: admission/discharge dates, principal diagnosis, fee lines with dates and charge
+  category (bed-only days, duplicates), visit regions and times (two cities the same day).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from yidi_events.kernel.money import Fen
+from yidi_events.registry import event
+
+# --- value types shared by the settlement domain and its facts ---------------------------------
+
+
+class FundCode(StrEnum):
+    """National fund payment codes (`fund_pay_type`), in the order a settlement lists them."""
+
+    EMPLOYEE_BASIC = "310100"
+    RESIDENT_BASIC = "390100"
+    LARGE_AMOUNT = "330100"  # 职工大额医疗费用补助 (employees)
+    CRITICAL_ILLNESS = "390200"  # 居民大病保险 (residents)
+    CIVIL_SERVANT = "320100"
+    MEDICAL_ASSISTANCE = "610100"
+    PERSONAL_ACCOUNT = "310200"  # listed with the funds on the wire, never counted in fund_total
+
+
+class ItemClass(StrEnum):
+    A = "01"  # 甲类: fully in policy
+    B = "02"  # 乙类: a self-pay ratio first
+    C = "03"  # 丙类: fully self-paid
+
+
+@dataclass(frozen=True, kw_only=True)
+class FundPayment:
+    fund_code: FundCode
+    amount: Fen
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeeLineSplit:
+    """One uploaded fee line and how the visit-place catalogue split it."""
+
+    fee_line_no: str
+    catalogue_code: str
+    hospital_item_code: str | None
+    charge_category: str | None  # e.g. "01" bed fee: audit's bed-only days
+    fee_date: date | None
+    quantity: Decimal
+    unit_price: Decimal  # yuan per unit, as the hospital charged it
+    amount: Fen
+    item_class: ItemClass | None  # None: not in the catalogue
+    fully_self_paid: Fen
+    over_limit: Fen
+    pre_self_paid: Fen
+    in_policy: Fen
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettlementTotals:
+    """Figures of a settlement: total_fee = fund_total + account_paid + cash + hospital_borne."""
+
+    total_fee: Fen
+    fully_self_paid: Fen
+    over_limit: Fen
+    pre_self_paid: Fen
+    in_policy: Fen
+    deductible_applied: Fen
+    basic_fund: Fen
+    large_amount_fund: Fen
+    critical_illness_fund: Fen
+    civil_servant_subsidy: Fen
+    medical_assistance: Fen
+    fund_total: Fen
+    account_paid: Fen
+    cash_paid: Fen
+    personal_total: Fen
+    hospital_borne: Fen
+
+    def negated(self) -> SettlementTotals:
+        return SettlementTotals(
+            **{name: -getattr(self, name) for name in self.__dataclass_fields__}
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccumulatorMovement:
+    """How one settlement moved the person-year figures; a cancellation moves them back by this."""
+
+    policy_year: int
+    inpatient_admissions: int
+    outpatient_deductible_used: Fen
+    eligible_cum: Fen
+    basic_paid_cum: Fen
+    supplementary_base_cum: Fen
+    supplementary_paid_cum: Fen
+    assistance_paid_cum: Fen
+    account_balance: Fen  # change to the personal-account balance (negative when it paid)
+
+    def negated(self) -> AccumulatorMovement:
+        values = {name: -getattr(self, name) for name in self.__dataclass_fields__}
+        values["policy_year"] = self.policy_year
+        return AccumulatorMovement(**values)
+
+
+# --- visits ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Diagnosis:
+    code: str  # ICD-10 as the hospital coded it
+    name: str
+    principal: bool = False
+
+
+@event("settlement.VisitRegistered", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class VisitRegistered:
+    """2201 outpatient registration or 2401 admission."""
+
+    visit_id: str
+    person_id: str
+    insured_region: str
+    visit_region: str
+    institution_code: str
+    insurance_type: str  # "310" / "390"
+    medical_type: str  # "11", "14", "21", "41"...
+    began_at: datetime
+    emergency: bool = False
+    filing_id: str | None = None
+    filing_kind: str | None = None  # long_term / referral / emergency / other_temporary
+    principal_diagnosis: str | None = None
+    department: str | None = None
+    message_id: str | None = None
+
+
+@event("settlement.VisitRegistrationCancelled", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class VisitRegistrationCancelled:
+    visit_id: str
+    person_id: str
+    institution_code: str
+    cancelled_at: datetime
+
+
+@event("settlement.VisitDiagnosed", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class VisitDiagnosed:
+    visit_id: str
+    person_id: str
+    institution_code: str
+    diagnoses: tuple[Diagnosis, ...]
+    principal_diagnosis: str | None
+    diagnosed_at: datetime
+
+
+@event("settlement.FeeLinesUploaded", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class FeeLinesUploaded:
+    visit_id: str
+    person_id: str
+    institution_code: str
+    lines: tuple[FeeLineSplit, ...]
+    uploaded_at: datetime
+    message_id: str | None = None
+
+
+@event("settlement.FeeLinesCancelled", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class FeeLinesCancelled:
+    """2205/2302: lines withdrawn before settlement; an empty tuple is never sent."""
+
+    visit_id: str
+    person_id: str
+    institution_code: str
+    fee_line_nos: tuple[str, ...]
+    cancelled_at: datetime
+
+
+@event("settlement.PatientDischarged", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class PatientDischarged:
+    visit_id: str
+    person_id: str
+    institution_code: str
+    discharged_on: date
+    discharged_at: datetime
+    principal_diagnosis: str | None = None
+    died: bool = False  # discharge by death (离院方式: 死亡)
+
+
+# --- settlements -------------------------------------------------------------------------------
+
+
+@event("settlement.VisitSettled", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class VisitSettled:
+    settlement_id: str
+    visit_id: str
+    person_id: str
+    insured_region: str
+    visit_region: str
+    institution_code: str
+    clearing_agency: str  # the visit-place agency that clears this settlement
+    clearing_category: str  # "11" outpatient, "21" inpatient, "41" pharmacy, "99" other
+    insurance_type: str
+    medical_type: str
+    filing_kind: str
+    admitted_on: date
+    discharged_on: date
+    principal_diagnosis: str | None
+    totals: SettlementTotals
+    fund_payments: tuple[FundPayment, ...]  # ordered as the national setldetail, account last
+    account_balance_after: Fen | None  # None for residents (no personal account)
+    movement: AccumulatorMovement
+    message_id: str
+    settled_at: datetime
+
+
+@event("settlement.SettlementCancelled", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class SettlementCancelled:
+    """2208/2305: a negative record with its own id; totals and payments negate the original."""
+
+    settlement_id: str  # the negative record's own id
+    original_settlement_id: str
+    visit_id: str
+    person_id: str
+    insured_region: str
+    visit_region: str
+    institution_code: str
+    clearing_agency: str
+    clearing_category: str
+    insurance_type: str
+    medical_type: str
+    totals: SettlementTotals  # negative
+    fund_payments: tuple[FundPayment, ...]  # negative
+    account_balance_after: Fen | None
+    movement: AccumulatorMovement  # the original's movement, negated
+    message_id: str
+    cancelled_at: datetime
+
+
+@event("settlement.SettlementReversed", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class SettlementReversed:
+    """2601: the hospital never received the outcome of `original_message_id`; it is undone."""
+
+    person_id: str
+    institution_code: str
+    original_message_id: str
+    reversed_transaction: str  # the infno reversed, e.g. "2207"
+    settlement_id: str | None  # the settlement undone, when the reversed call settled one
+    message_id: str
+    reversed_at: datetime
+
+
+# --- reference data ----------------------------------------------------------------------------
+
+
+@event("settlement.HospitalRegistered", key="institution_code")
+@dataclass(frozen=True, kw_only=True)
+class HospitalRegistered:
+    institution_code: str
+    institution_name: str
+    region: str
+    hospital_level: str  # "1" / "2" / "3"
+    networked: bool
+    clearing_agency: str
+    registered_at: datetime
+
+
+@event("settlement.HospitalUpdated", key="institution_code")
+@dataclass(frozen=True, kw_only=True)
+class HospitalUpdated:
+    institution_code: str
+    institution_name: str
+    region: str
+    hospital_level: str
+    networked: bool
+    suspended: bool
+    clearing_agency: str
+    updated_at: datetime
+    suspended_until: date | None = None
+
+
+@event("settlement.CatalogueItemPublished", key="catalogue_code")
+@dataclass(frozen=True, kw_only=True)
+class CatalogueItemPublished:
+    """One visit-place catalogue entry, effective from a date (就医地目录)."""
+
+    visit_region: str
+    catalogue_code: str
+    name: str
+    item_class: ItemClass
+    self_pay_ratio: Decimal
+    price_cap: Decimal | None  # yuan per unit
+    list_type: str  # "101" drug, "201" service, "301" material...
+    effective_from: date
+    effective_to: date | None = None
+
+
+@event("settlement.HospitalItemMapped", key="institution_code")
+@dataclass(frozen=True, kw_only=True)
+class HospitalItemMapped:
+    institution_code: str
+    hospital_item_code: str
+    catalogue_code: str
+    mapped_at: datetime
+    tags: tuple[str, ...] = field(default_factory=tuple)

@@ -1,0 +1,417 @@
+"""The insured place's benefit policy (参保地待遇政策): what its funds pay for a cross-region visit.
+
+The filing service owns and publishes policies (amounts in fen, ratios `Decimal`); the settlement
+service applies them by the visit's settlement date. Both speak one JSON document (the format of
+`shared/vectors/settlement.json` and `shared/sandbox/policies.json`: yuan strings, 4-place ratio
+strings), so `parse_policy_document` / `policy_document` live here, beside the types.
+
+A malformed document raises `DomainError(rule="policy.format", field=<path>)`, the path naming the
+exact place at fault, e.g. `basic.bands[1].ratio.retired.2`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from yidi_events.kernel.errors import DomainError
+from yidi_events.kernel.money import Fen, fen_to_yuan, parse_ratio, yuan_to_fen
+from yidi_events.kernel.regions import validate_region
+
+RULE = "policy.format"
+_T = TypeVar("_T")
+_E = TypeVar("_E", bound=StrEnum)
+
+
+class InsuranceType(StrEnum):
+    EMPLOYEE = "310"  # 职工基本医疗保险
+    RESIDENT = "390"  # 城乡居民基本医疗保险
+
+
+class PersonGroup(StrEnum):
+    """Which ratio column of the basic fund applies to a person."""
+
+    IN_SERVICE = "in_service"
+    RETIRED = "retired"
+    RESIDENT = "resident"
+
+
+class HospitalLevel(StrEnum):
+    ONE = "1"
+    TWO = "2"
+    THREE = "3"
+
+
+class FilingKind(StrEnum):
+    """The filing a visit settles under, as far as the policy cares (the basic-fund cut points)."""
+
+    LONG_TERM = "long_term"
+    REFERRAL = "referral"
+    EMERGENCY = "emergency"
+    OTHER_TEMPORARY = "other_temporary"
+
+
+class AssistanceIdentity(StrEnum):
+    DIBAO = "dibao"  # 低保
+    TEKUN = "tekun"  # 特困
+    FANPIN = "fanpin"  # 返贫致贫风险
+
+
+@dataclass(frozen=True, kw_only=True)
+class InpatientDeductible:
+    first_admission: Fen
+    later_admissions: Fen  # 2nd and later admissions in the policy year
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeductiblePolicy:
+    outpatient_annual: Fen
+    inpatient: dict[HospitalLevel, InpatientDeductible]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BasicBand:
+    """One marginal band of the cumulative eligible amount; `upto` None means unbounded."""
+
+    upto: Fen | None
+    ratios: dict[PersonGroup, dict[HospitalLevel, Decimal]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BasicFundPolicy:
+    annual_cap: Fen
+    bands: tuple[BasicBand, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SupplementaryBand:
+    upto: Fen | None  # on the cumulative supplementary base axis (deductible included)
+    ratio: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class SupplementaryPolicy:
+    """Large-amount (employees, fund 330100) or critical-illness insurance (residents, 390200)."""
+
+    deductible: Fen
+    bands: tuple[SupplementaryBand, ...]
+    annual_cap: Fen
+
+
+@dataclass(frozen=True, kw_only=True)
+class CivilServantPolicy:
+    ratio: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssistancePolicy:
+    identities: tuple[AssistanceIdentity, ...]
+    ratio: Decimal
+    annual_cap: Fen
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenefitPolicy:
+    insured_region: str
+    insurance_type: InsuranceType
+    effective_from: date
+    effective_to: date | None
+    deductible: DeductiblePolicy
+    basic: BasicFundPolicy
+    filing_cut_points: dict[FilingKind, Decimal]  # percentage points off the basic-fund ratio
+    supplementary: SupplementaryPolicy
+    civil_servant: CivilServantPolicy | None
+    assistance: AssistancePolicy | None
+
+    def applies_on(self, day: date) -> bool:
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def _fail(path: str, message: str) -> DomainError:
+    return DomainError(RULE, f"benefit policy: {message}", field=path)
+
+
+def _get(doc: Mapping[str, Any], key: str, path: str) -> Any:
+    if not isinstance(doc, Mapping):
+        raise _fail(path, f"{path or 'the document'} must be an object")
+    if key not in doc:
+        where = f"{path}.{key}" if path else key
+        raise _fail(where, f"{where} is missing")
+    return doc[key]
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _convert(path: str, value: Any, fn: Callable[[Any], _T], what: str) -> _T:
+    try:
+        return fn(value)
+    except (ValueError, TypeError, InvalidOperation) as exc:
+        raise _fail(path, f"{path} must be {what}, got {value!r}") from exc
+
+
+def _yuan(path: str, value: Any) -> Fen:
+    if not isinstance(value, str):
+        raise _fail(path, f"{path} must be a yuan string, got {value!r}")
+    fen = _convert(path, value, yuan_to_fen, "a yuan amount with two decimals")
+    if fen < 0:
+        raise _fail(path, f"{path} must not be negative")
+    return fen
+
+
+def _ratio(path: str, value: Any) -> Decimal:
+    if not isinstance(value, str):
+        raise _fail(path, f"{path} must be a ratio string such as '0.8500', got {value!r}")
+    return _convert(path, value, parse_ratio, "a ratio between 0 and 1 with four places")
+
+
+def _enum(path: str, value: Any, kind: type[_E]) -> _E:
+    return _convert(path, value, kind, f"one of {', '.join(m.value for m in kind)}")
+
+
+def _date(path: str, value: Any) -> date:
+    if not isinstance(value, str):
+        raise _fail(path, f"{path} must be an ISO date string, got {value!r}")
+    return _convert(path, value, date.fromisoformat, "an ISO date (YYYY-MM-DD)")
+
+
+def _object(path: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _fail(path, f"{path} must be an object")
+    return value
+
+
+def _list(path: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise _fail(path, f"{path} must be a list")
+    return value
+
+
+def _levels(path: str, doc: Any, parse: Callable[[str, Any], _T]) -> dict[HospitalLevel, _T]:
+    obj = _object(path, doc)
+    out: dict[HospitalLevel, _T] = {}
+    for level in HospitalLevel:
+        out[level] = parse(_join(path, level.value), _get(obj, level.value, path))
+    extra = set(obj) - {lv.value for lv in HospitalLevel}
+    if extra:
+        raise _fail(_join(path, sorted(extra)[0]), "hospital levels are '1', '2' and '3' only")
+    return out
+
+
+def _inpatient(path: str, value: Any) -> InpatientDeductible:
+    pair = _list(path, value)
+    if len(pair) != 2:
+        raise _fail(path, f"{path} must be [first admission, later admissions]")
+    first = _yuan(f"{path}[0]", pair[0])
+    later = _yuan(f"{path}[1]", pair[1])
+    return InpatientDeductible(first_admission=first, later_admissions=later)
+
+
+def _upto(path: str, value: Any, previous: Fen | None, last: bool) -> Fen | None:
+    if value is None:
+        if not last:
+            raise _fail(path, "only the last band may be unbounded (upto null)")
+        return None
+    upto = _yuan(path, value)
+    if previous is not None and upto <= previous:
+        raise _fail(path, "band bounds must increase")
+    if last:
+        raise _fail(path, "the last band must be unbounded (upto null)")
+    return upto
+
+
+def _basic(path: str, doc: Any) -> BasicFundPolicy:
+    obj = _object(path, doc)
+    cap = _yuan(_join(path, "annual_cap"), _get(obj, "annual_cap", path))
+    raw = _list(_join(path, "bands"), _get(obj, "bands", path))
+    if not raw:
+        raise _fail(_join(path, "bands"), "at least one band is needed")
+    bands: list[BasicBand] = []
+    previous: Fen | None = None
+    groups: set[PersonGroup] | None = None
+    for i, item in enumerate(raw):
+        where = f"{path}.bands[{i}]"
+        band = _object(where, item)
+        upto = _upto(f"{where}.upto", _get(band, "upto", where), previous, i == len(raw) - 1)
+        ratio_doc = _object(f"{where}.ratio", _get(band, "ratio", where))
+        ratios: dict[PersonGroup, dict[HospitalLevel, Decimal]] = {}
+        for name, per_level in ratio_doc.items():
+            group = _enum(f"{where}.ratio.{name}", name, PersonGroup)
+            ratios[group] = _levels(f"{where}.ratio.{name}", per_level, _ratio)
+        if not ratios:
+            raise _fail(f"{where}.ratio", "a band needs the ratios of at least one person group")
+        if groups is not None and set(ratios) != groups:
+            raise _fail(f"{where}.ratio", "every band must cover the same person groups")
+        groups = set(ratios)
+        bands.append(BasicBand(upto=upto, ratios=ratios))
+        previous = upto
+    return BasicFundPolicy(annual_cap=cap, bands=tuple(bands))
+
+
+def _supplementary(path: str, doc: Any) -> SupplementaryPolicy:
+    obj = _object(path, doc)
+    deductible = _yuan(_join(path, "deductible"), _get(obj, "deductible", path))
+    cap = _yuan(_join(path, "annual_cap"), _get(obj, "annual_cap", path))
+    raw = _list(_join(path, "bands"), _get(obj, "bands", path))
+    if not raw:
+        raise _fail(_join(path, "bands"), "at least one band is needed")
+    bands: list[SupplementaryBand] = []
+    previous: Fen | None = None
+    for i, item in enumerate(raw):
+        where = f"{path}.bands[{i}]"
+        band = _object(where, item)
+        upto = _upto(f"{where}.upto", _get(band, "upto", where), previous, i == len(raw) - 1)
+        ratio = _ratio(f"{where}.ratio", _get(band, "ratio", where))
+        bands.append(SupplementaryBand(upto=upto, ratio=ratio))
+        previous = upto
+    return SupplementaryPolicy(deductible=deductible, bands=tuple(bands), annual_cap=cap)
+
+
+def _cut_points(path: str, doc: Any) -> dict[FilingKind, Decimal]:
+    obj = _object(path, doc)
+    out: dict[FilingKind, Decimal] = {}
+    for kind in FilingKind:
+        where = _join(path, kind.value)
+        value = _get(obj, kind.value, path)
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise _fail(where, f"{where} must be a number of percentage points")
+        points = _convert(where, str(value), Decimal, "a number of percentage points")
+        if not points.is_finite() or points < 0 or points > 100:
+            raise _fail(where, f"{where} must lie between 0 and 100 percentage points")
+        out[kind] = points
+    return out
+
+
+def parse_policy_document(doc: dict[str, Any]) -> BenefitPolicy:
+    """Parse one policy document (yuan strings, 4-place ratio strings) into a BenefitPolicy."""
+    root = _object("", doc) if isinstance(doc, Mapping) else None
+    if root is None:
+        raise _fail("", "the policy document must be an object")
+    region = _get(root, "insuplc_admdvs", "")
+    region = _convert("insuplc_admdvs", region, validate_region, "a six-digit region code")
+    insurance_type = _enum("insutype", _get(root, "insutype", ""), InsuranceType)
+    effective_from = _date("effective_from", _get(root, "effective_from", ""))
+    raw_to = _get(root, "effective_to", "")
+    effective_to = None if raw_to is None else _date("effective_to", raw_to)
+    if effective_to is not None and effective_to < effective_from:
+        raise _fail("effective_to", "effective_to is before effective_from")
+
+    ded = _object("deductible", _get(root, "deductible", ""))
+    deductible = DeductiblePolicy(
+        outpatient_annual=_yuan(
+            "deductible.outpatient_annual", _get(ded, "outpatient_annual", "deductible")
+        ),
+        inpatient=_levels("deductible.inpatient", _get(ded, "inpatient", "deductible"), _inpatient),
+    )
+    basic = _basic("basic", _get(root, "basic", ""))
+    cuts = _cut_points("filing_cut_points", _get(root, "filing_cut_points", ""))
+    supplementary = _supplementary("supplementary", _get(root, "supplementary", ""))
+
+    civil: CivilServantPolicy | None = None
+    raw_civil = root.get("civil_servant")
+    if raw_civil is not None:
+        civil_doc = _object("civil_servant", raw_civil)
+        ratio = _ratio("civil_servant.ratio", _get(civil_doc, "ratio", "civil_servant"))
+        civil = CivilServantPolicy(ratio=ratio)
+
+    assistance: AssistancePolicy | None = None
+    raw_assist = root.get("assistance")
+    if raw_assist is not None:
+        a_doc = _object("assistance", raw_assist)
+        ids = _list("assistance.identities", _get(a_doc, "identities", "assistance"))
+        identities = tuple(
+            _enum(f"assistance.identities[{i}]", v, AssistanceIdentity) for i, v in enumerate(ids)
+        )
+        assistance = AssistancePolicy(
+            identities=identities,
+            ratio=_ratio("assistance.ratio", _get(a_doc, "ratio", "assistance")),
+            annual_cap=_yuan("assistance.annual_cap", _get(a_doc, "annual_cap", "assistance")),
+        )
+
+    return BenefitPolicy(
+        insured_region=region,
+        insurance_type=insurance_type,
+        effective_from=effective_from,
+        effective_to=effective_to,
+        deductible=deductible,
+        basic=basic,
+        filing_cut_points=cuts,
+        supplementary=supplementary,
+        civil_servant=civil,
+        assistance=assistance,
+    )
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _yuan_or_none(fen: Fen | None) -> str | None:
+    return None if fen is None else fen_to_yuan(fen)
+
+
+def _ratio_text(ratio: Decimal) -> str:
+    return str(ratio.quantize(Decimal("0.0001")))
+
+
+def _points(points: Decimal) -> int | str:
+    # Whole points are written as JSON integers, as the shared documents do.
+    return int(points) if points == points.to_integral_value() else str(points)
+
+
+def policy_document(policy: BenefitPolicy) -> dict[str, Any]:
+    """The JSON document of a policy; `parse_policy_document(policy_document(p)) == p`."""
+    return {
+        "insuplc_admdvs": policy.insured_region,
+        "insutype": policy.insurance_type.value,
+        "effective_from": policy.effective_from.isoformat(),
+        "effective_to": None if policy.effective_to is None else policy.effective_to.isoformat(),
+        "deductible": {
+            "outpatient_annual": fen_to_yuan(policy.deductible.outpatient_annual),
+            "inpatient": {
+                level.value: [fen_to_yuan(d.first_admission), fen_to_yuan(d.later_admissions)]
+                for level, d in policy.deductible.inpatient.items()
+            },
+        },
+        "basic": {
+            "annual_cap": fen_to_yuan(policy.basic.annual_cap),
+            "bands": [
+                {
+                    "upto": _yuan_or_none(band.upto),
+                    "ratio": {
+                        group.value: {lv.value: _ratio_text(r) for lv, r in per_level.items()}
+                        for group, per_level in band.ratios.items()
+                    },
+                }
+                for band in policy.basic.bands
+            ],
+        },
+        "filing_cut_points": {k.value: _points(v) for k, v in policy.filing_cut_points.items()},
+        "supplementary": {
+            "deductible": fen_to_yuan(policy.supplementary.deductible),
+            "bands": [
+                {"upto": _yuan_or_none(b.upto), "ratio": _ratio_text(b.ratio)}
+                for b in policy.supplementary.bands
+            ],
+            "annual_cap": fen_to_yuan(policy.supplementary.annual_cap),
+        },
+        "civil_servant": None
+        if policy.civil_servant is None
+        else {"ratio": _ratio_text(policy.civil_servant.ratio)},
+        "assistance": None
+        if policy.assistance is None
+        else {
+            "identities": [i.value for i in policy.assistance.identities],
+            "ratio": _ratio_text(policy.assistance.ratio),
+            "annual_cap": fen_to_yuan(policy.assistance.annual_cap),
+        },
+    }

@@ -1,0 +1,137 @@
+"""May this visit settle directly? (DOMAIN.md section 2, first paragraph.)
+
+The inputs are snapshots a projection of filing and audit events fills (PersonSnapshot,
+FilingSnapshot) and the hospital registry (HospitalSnapshot). A handler calls
+`check_eligibility` at registration and again at settlement; it returns the filing the visit
+settles under, or raises a DomainError whose rule says which condition failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from yidi_events.kernel import DomainError, RegionRelation, city_of, relation
+from yidi_events.policy import FilingKind
+
+
+class EnrolmentStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PersonSnapshot:
+    person_id: str
+    insured_region: str
+    certificate_no: str
+    enrolment_status: EnrolmentStatus = EnrolmentStatus.ACTIVE
+    direct_settlement_suspended_until: date | None = None  # an audit decision
+    death_date: date | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FilingSnapshot:
+    filing_id: str
+    kind: FilingKind
+    visit_region: str
+    valid_from: date
+    valid_to: date | None  # None: long-term, until changed
+    approved: bool = True
+    institution_code: str | None = None  # a single-hospital referral names its destination
+
+
+@dataclass(frozen=True, kw_only=True)
+class HospitalSnapshot:
+    institution_code: str
+    region: str
+    networked: bool
+    suspended: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Eligibility:
+    filing_kind: FilingKind
+    filing_id: str | None  # None: an emergency settling before its filing is completed
+
+
+def _refuse(rule: str, message: str, field: str) -> DomainError:
+    return DomainError(f"eligibility.{rule}", message, field=field)
+
+
+def _covers(filing: FilingSnapshot, hospital: HospitalSnapshot, on: date) -> bool:
+    if not filing.approved or on < filing.valid_from:
+        return False
+    if filing.valid_to is not None and on > filing.valid_to:
+        return False
+    if city_of(filing.visit_region) != city_of(hospital.region):
+        return False
+    return filing.institution_code in (None, hospital.institution_code)
+
+
+def check_eligibility(
+    *,
+    person: PersonSnapshot,
+    filings: Iterable[FilingSnapshot],
+    hospital: HospitalSnapshot,
+    visit_date: date,
+    emergency: bool,
+    certificate_no: str | None = None,
+) -> Eligibility:
+    """`visit_date` is the admission (or outpatient) date: a filing valid then still settles later."""
+    if not hospital.networked:
+        raise _refuse(
+            "hospital_not_networked",
+            f"hospital {hospital.institution_code} is not networked for cross-region settlement",
+            "institution_code",
+        )
+    if hospital.suspended:
+        raise _refuse(
+            "hospital_suspended",
+            f"direct settlement at hospital {hospital.institution_code} is suspended",
+            "institution_code",
+        )
+    if relation(person.insured_region, hospital.region) is RegionRelation.LOCAL:
+        raise _refuse(
+            "local_visit",
+            f"the person is insured in {person.insured_region} and the hospital is in the same "
+            "city: settle it as a local visit, not cross-region",
+            "institution_code",
+        )
+    if certificate_no is not None and certificate_no != person.certificate_no:
+        raise _refuse(
+            "identity_mismatch",
+            "the certificate presented does not match the insured person (人卡不符)",
+            "certificate_no",
+        )
+    if person.death_date is not None and person.death_date < visit_date:
+        raise _refuse(
+            "person_deceased",
+            f"the person's death was recorded on {person.death_date}, before the visit",
+            "person_id",
+        )
+    if person.enrolment_status is EnrolmentStatus.TERMINATED:
+        raise _refuse("benefits_terminated", "the person's benefits are terminated", "person_id")
+    if person.enrolment_status is EnrolmentStatus.SUSPENDED:
+        raise _refuse("benefits_suspended", "the person's benefits are suspended", "person_id")
+    until = person.direct_settlement_suspended_until
+    if until is not None and visit_date <= until:
+        raise _refuse(
+            "direct_settlement_suspended",
+            f"direct settlement for this person is suspended until {until}",
+            "person_id",
+        )
+    for filing in filings:
+        if _covers(filing, hospital, visit_date):
+            return Eligibility(filing_kind=filing.kind, filing_id=filing.filing_id)
+    if emergency:
+        return Eligibility(filing_kind=FilingKind.EMERGENCY, filing_id=None)
+    raise _refuse(
+        "no_filing",
+        f"no approved filing covers {hospital.region[:4]}xx (hospital "
+        f"{hospital.institution_code}) on {visit_date}; file first, or register as an emergency",
+        "person_id",
+    )

@@ -1,0 +1,59 @@
+"""Step 1: split each fee line by the visit-place catalogue.
+
+Each part is computed exactly and rounded half up to the fen once; the four parts always add up to
+the line's amount, so a hospital never sees a fen appear or vanish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from yidi_events.contracts.settlement import FeeLineSplit, ItemClass
+from yidi_events.kernel import DomainError, round_half_up
+
+from yidi_settlement.domain.model import CatalogueEntry, FeeLine
+
+_FEN_PER_YUAN = Decimal(100)
+
+
+def split_line(line: FeeLine, entry: CatalogueEntry | None) -> FeeLineSplit:
+    if line.amount < 0:
+        raise DomainError(
+            "settlement.fee_line_amount",
+            f"fee line {line.fee_line_no} has a negative amount",
+            field="amount",
+        )
+    fully_self_paid = over_limit = pre_self_paid = 0
+    if entry is None or entry.item_class is ItemClass.C:
+        fully_self_paid = line.amount
+    else:
+        if entry.price_cap is not None and line.unit_price > entry.price_cap:
+            excess = (line.unit_price - entry.price_cap) * line.quantity * _FEN_PER_YUAN
+            # A line cannot be over its cap by more than it costs (odd quantity/amount pairs).
+            over_limit = min(round_half_up(excess), line.amount)
+        if entry.item_class is ItemClass.B:
+            pre_self_paid = round_half_up(Decimal(line.amount - over_limit) * entry.self_pay_ratio)
+    in_policy = line.amount - fully_self_paid - over_limit - pre_self_paid
+    return FeeLineSplit(
+        fee_line_no=line.fee_line_no,
+        catalogue_code=line.catalogue_code,
+        hospital_item_code=line.hospital_item_code,
+        charge_category=line.charge_category,
+        fee_date=line.fee_date,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        amount=line.amount,
+        item_class=None if entry is None else entry.item_class,
+        fully_self_paid=fully_self_paid,
+        over_limit=over_limit,
+        pre_self_paid=pre_self_paid,
+        in_policy=in_policy,
+    )
+
+
+def split_lines(
+    lines: Iterable[FeeLine], catalogue: Mapping[str, CatalogueEntry]
+) -> tuple[FeeLineSplit, ...]:
+    """Split every line; a code absent from the catalogue is not covered (fully self-paid)."""
+    return tuple(split_line(line, catalogue.get(line.catalogue_code)) for line in lines)

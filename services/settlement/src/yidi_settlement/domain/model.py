@@ -1,0 +1,88 @@
+"""Value types the settlement engine reads: fee lines, catalogue entries, the person, the visit.
+
+The HIS gateway maps national wire fields into these (adapters/wire.py); projections of filing
+events fill the person's figures. Everything here is immutable and I/O-free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from yidi_events.contracts.settlement import ItemClass
+from yidi_events.kernel import DomainError, Fen
+from yidi_events.policy import AssistanceIdentity, FilingKind, HospitalLevel, PersonGroup
+
+# Person category codes (psn_type) by their first two digits.
+_GROUP_BY_PREFIX = {
+    "11": PersonGroup.IN_SERVICE,
+    "12": PersonGroup.RETIRED,
+    "13": PersonGroup.RETIRED,
+    "14": PersonGroup.RESIDENT,
+    "15": PersonGroup.RESIDENT,
+}
+
+# Inpatient medical types are the national 2x family (21 ordinary, 22 injury, 24 via emergency...).
+_INPATIENT_PREFIX = "2"
+
+
+def person_group(person_category: str) -> PersonGroup:
+    """The basic-fund ratio column of a person category code: 11xx, 12xx/13xx, 14xx/15xx."""
+    group = _GROUP_BY_PREFIX.get(person_category[:2]) if len(person_category) == 4 else None
+    if group is None or not person_category.isdigit():
+        raise DomainError(
+            "settlement.person_category",
+            f"person category {person_category!r} is not a known category "
+            "(11xx in service, 12xx/13xx retired, 14xx/15xx resident)",
+            field="person_category",
+        )
+    return group
+
+
+def is_inpatient(medical_type: str) -> bool:
+    return medical_type.startswith(_INPATIENT_PREFIX)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CatalogueEntry:
+    """A visit-place catalogue item (就医地目录) as it applies on the fee date."""
+
+    catalogue_code: str
+    item_class: ItemClass
+    self_pay_ratio: Decimal
+    price_cap: Decimal | None  # yuan per unit
+    list_type: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeeLine:
+    fee_line_no: str
+    catalogue_code: str
+    quantity: Decimal
+    unit_price: Decimal  # yuan
+    amount: Fen
+    charge_category: str | None = None
+    fee_date: date | None = None
+    hospital_item_code: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PersonAtSettlement:
+    """What the insured place told us about the person, as it stands at settlement."""
+
+    person_category: str
+    civil_servant: bool = False
+    assistance_identities: frozenset[AssistanceIdentity] = field(default_factory=frozenset)
+    account_balance: Fen = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class VisitFacts:
+    """The visit as the engine needs it."""
+
+    hospital_level: HospitalLevel
+    medical_type: str
+    filing_kind: FilingKind
+    use_account: bool
+    settled_on: date  # the policy year is its calendar year (a New Year admission: discharge day)

@@ -1,0 +1,312 @@
+"""The Visit aggregate (one stream per visit_id), as a decider.
+
+A handler loads the visit's events, `fold(evolve, VisitState(), events)`, calls one `decide_*`
+function with the command's data and `now`, and appends what it returns. Settling also needs the
+person-year accumulators stream (see accumulators.py): the handler computes the settlement with
+`engine.compute_settlement` first and passes the result to `decide_settle`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from yidi_events.contracts.settlement import (
+    Diagnosis,
+    FeeLinesCancelled,
+    FeeLineSplit,
+    FeeLinesUploaded,
+    PatientDischarged,
+    SettlementCancelled,
+    VisitDiagnosed,
+    VisitRegistered,
+    VisitRegistrationCancelled,
+    VisitSettled,
+)
+from yidi_events.kernel import Conflict, DomainError, NotFound
+
+from yidi_settlement.domain.engine import SettlementComputation
+from yidi_settlement.domain.model import is_inpatient
+
+
+class VisitStatus(StrEnum):
+    NONE = "none"
+    OPEN = "open"
+    DISCHARGED = "discharged"
+    SETTLED = "settled"
+    REGISTRATION_CANCELLED = "registration_cancelled"
+
+
+@dataclass(frozen=True, kw_only=True)
+class VisitState:
+    status: VisitStatus = VisitStatus.NONE
+    registered: VisitRegistered | None = None
+    lines: dict[str, FeeLineSplit] = field(default_factory=dict)
+    principal_diagnosis: str | None = None
+    discharged_on: date | None = None
+    settlement: VisitSettled | None = None
+
+
+def evolve(state: VisitState, event: Any) -> VisitState:
+    match event:
+        case VisitRegistered():
+            return replace(
+                state,
+                status=VisitStatus.OPEN,
+                registered=event,
+                principal_diagnosis=event.principal_diagnosis,
+            )
+        case VisitRegistrationCancelled():
+            return replace(state, status=VisitStatus.REGISTRATION_CANCELLED)
+        case VisitDiagnosed():
+            return replace(state, principal_diagnosis=event.principal_diagnosis)
+        case FeeLinesUploaded():
+            return replace(state, lines={**state.lines, **{x.fee_line_no: x for x in event.lines}})
+        case FeeLinesCancelled():
+            kept = {no: x for no, x in state.lines.items() if no not in event.fee_line_nos}
+            return replace(state, lines=kept)
+        case PatientDischarged():
+            return replace(
+                state,
+                status=VisitStatus.DISCHARGED,
+                discharged_on=event.discharged_on,
+                principal_diagnosis=event.principal_diagnosis or state.principal_diagnosis,
+            )
+        case VisitSettled():
+            return replace(state, status=VisitStatus.SETTLED, settlement=event)
+        case SettlementCancelled():
+            # Back to where it was before settling: the hospital may correct and settle again.
+            after = VisitStatus.DISCHARGED if state.discharged_on else VisitStatus.OPEN
+            return replace(state, status=after, settlement=None)
+    return state
+
+
+def _open(state: VisitState) -> VisitRegistered:
+    if state.registered is None or state.status is VisitStatus.REGISTRATION_CANCELLED:
+        raise NotFound("visit.not_found", "no open visit with this visit_id", field="visit_id")
+    return state.registered
+
+
+def _not_settled(state: VisitState, doing: str) -> VisitRegistered:
+    registered = _open(state)
+    if state.status is VisitStatus.SETTLED:
+        raise Conflict(
+            "visit.settled",
+            f"visit {registered.visit_id} is already settled; cancel the settlement before {doing}",
+            field="visit_id",
+        )
+    return registered
+
+
+def decide_register(state: VisitState, registration: VisitRegistered) -> list[Any]:
+    if state.status is not VisitStatus.NONE:
+        raise Conflict(
+            "visit.already_registered",
+            f"visit {registration.visit_id} is already registered",
+            field="visit_id",
+        )
+    return [registration]
+
+
+def decide_cancel_registration(state: VisitState, now: datetime) -> list[Any]:
+    registered = _not_settled(state, "cancelling the registration")
+    return [
+        VisitRegistrationCancelled(
+            visit_id=registered.visit_id,
+            person_id=registered.person_id,
+            institution_code=registered.institution_code,
+            cancelled_at=now,
+        )
+    ]
+
+
+def decide_diagnose(
+    state: VisitState, diagnoses: tuple[Diagnosis, ...], now: datetime
+) -> list[Any]:
+    registered = _not_settled(state, "changing the diagnosis")
+    principal = next((d.code for d in diagnoses if d.principal), state.principal_diagnosis)
+    return [
+        VisitDiagnosed(
+            visit_id=registered.visit_id,
+            person_id=registered.person_id,
+            institution_code=registered.institution_code,
+            diagnoses=diagnoses,
+            principal_diagnosis=principal,
+            diagnosed_at=now,
+        )
+    ]
+
+
+def decide_upload_fee_lines(
+    state: VisitState, lines: tuple[FeeLineSplit, ...], now: datetime, message_id: str | None = None
+) -> list[Any]:
+    registered = _not_settled(state, "uploading more fee lines")
+    seen: set[str] = set()
+    for line in lines:
+        if line.fee_line_no in state.lines or line.fee_line_no in seen:
+            raise Conflict(
+                "visit.duplicate_fee_line",
+                f"fee line {line.fee_line_no} is already on visit {registered.visit_id}",
+                field="fee_line_no",
+            )
+        seen.add(line.fee_line_no)
+    if not lines:
+        raise DomainError("visit.no_fee_lines", "an upload needs at least one fee line")
+    return [
+        FeeLinesUploaded(
+            visit_id=registered.visit_id,
+            person_id=registered.person_id,
+            institution_code=registered.institution_code,
+            lines=lines,
+            uploaded_at=now,
+            message_id=message_id,
+        )
+    ]
+
+
+def decide_cancel_fee_lines(
+    state: VisitState, fee_line_nos: tuple[str, ...], now: datetime
+) -> list[Any]:
+    registered = _not_settled(state, "cancelling fee lines")
+    unknown = [no for no in fee_line_nos if no not in state.lines]
+    if unknown:
+        raise NotFound(
+            "visit.fee_line_not_found",
+            f"fee line {unknown[0]} is not on visit {registered.visit_id}",
+            field="fee_line_no",
+        )
+    # An empty request cancels every line, as 2205/2302 with no serial number does.
+    nos = fee_line_nos or tuple(state.lines)
+    if not nos:
+        return []
+    return [
+        FeeLinesCancelled(
+            visit_id=registered.visit_id,
+            person_id=registered.person_id,
+            institution_code=registered.institution_code,
+            fee_line_nos=nos,
+            cancelled_at=now,
+        )
+    ]
+
+
+def decide_discharge(
+    state: VisitState, discharged_on: date, now: datetime, died: bool = False
+) -> list[Any]:
+    registered = _not_settled(state, "discharging")
+    if not is_inpatient(registered.medical_type):
+        raise DomainError(
+            "visit.not_inpatient", "only an admission can be discharged", field="medical_type"
+        )
+    if state.status is VisitStatus.DISCHARGED:
+        raise Conflict("visit.already_discharged", "the patient is already discharged")
+    if discharged_on < registered.began_at.date():
+        raise DomainError(
+            "visit.discharge_before_admission",
+            f"discharge on {discharged_on} is before the admission",
+            field="discharged_on",
+        )
+    return [
+        PatientDischarged(
+            visit_id=registered.visit_id,
+            person_id=registered.person_id,
+            institution_code=registered.institution_code,
+            discharged_on=discharged_on,
+            discharged_at=now,
+            principal_diagnosis=state.principal_diagnosis,
+            died=died,
+        )
+    ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettleCommand:
+    settlement_id: str
+    message_id: str
+    clearing_agency: str
+    clearing_category: str
+    filing_kind: str
+    computation: SettlementComputation
+
+
+def decide_settle(state: VisitState, command: SettleCommand, now: datetime) -> list[Any]:
+    registered = _not_settled(state, "settling again")
+    inpatient = is_inpatient(registered.medical_type)
+    if inpatient and state.discharged_on is None:
+        raise DomainError(
+            "visit.not_discharged", "an admission settles after discharge", field="visit_id"
+        )
+    computed = {x.fee_line_no for x in command.computation.lines}
+    if computed != set(state.lines):
+        raise Conflict(
+            "visit.fee_lines_changed",
+            "the settlement was computed on other fee lines than the visit now has",
+            field="fee_line_no",
+        )
+    c = command.computation
+    return [
+        VisitSettled(
+            settlement_id=command.settlement_id,
+            visit_id=registered.visit_id,
+            person_id=registered.person_id,
+            insured_region=registered.insured_region,
+            visit_region=registered.visit_region,
+            institution_code=registered.institution_code,
+            clearing_agency=command.clearing_agency,
+            clearing_category=command.clearing_category,
+            insurance_type=registered.insurance_type,
+            medical_type=registered.medical_type,
+            filing_kind=command.filing_kind,
+            admitted_on=registered.began_at.date(),
+            discharged_on=state.discharged_on or registered.began_at.date(),
+            principal_diagnosis=state.principal_diagnosis,
+            totals=c.totals,
+            fund_payments=c.fund_payments,
+            account_balance_after=c.account_balance_after,
+            movement=c.movement,
+            message_id=command.message_id,
+            settled_at=now,
+        )
+    ]
+
+
+def decide_cancel_settlement(
+    state: VisitState,
+    *,
+    settlement_id: str,
+    cancellation_id: str,
+    cancellation: SettlementComputation,
+    message_id: str,
+    now: datetime,
+) -> list[Any]:
+    """`cancellation` is `engine.cancellation_of(original, current accumulators, balance)`."""
+    original = state.settlement
+    if original is None or original.settlement_id != settlement_id:
+        raise NotFound(
+            "visit.settlement_not_found",
+            f"settlement {settlement_id} is not the current settlement of this visit",
+            field="settlement_id",
+        )
+    return [
+        SettlementCancelled(
+            settlement_id=cancellation_id,
+            original_settlement_id=original.settlement_id,
+            visit_id=original.visit_id,
+            person_id=original.person_id,
+            insured_region=original.insured_region,
+            visit_region=original.visit_region,
+            institution_code=original.institution_code,
+            clearing_agency=original.clearing_agency,
+            clearing_category=original.clearing_category,
+            insurance_type=original.insurance_type,
+            medical_type=original.medical_type,
+            totals=original.totals.negated(),
+            fund_payments=cancellation.fund_payments,
+            account_balance_after=cancellation.account_balance_after,
+            movement=original.movement.negated(),
+            message_id=message_id,
+            cancelled_at=now,
+        )
+    ]

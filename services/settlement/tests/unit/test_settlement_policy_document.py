@@ -1,0 +1,96 @@
+"""The benefit-policy document: round trip, and refusals that name the field at fault."""
+
+from __future__ import annotations
+
+import copy
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+from yidi_events.kernel import DomainError
+from yidi_events.policy import (
+    BenefitPolicy,
+    FilingKind,
+    HospitalLevel,
+    PersonGroup,
+    parse_policy_document,
+    policy_document,
+)
+
+SANDBOX = json.loads(Path("/work/shared/sandbox/policies.json").read_text(encoding="utf-8"))
+VECTOR = json.loads(Path("/work/shared/vectors/settlement.json").read_text(encoding="utf-8"))
+DOC: dict[str, Any] = VECTOR[0]["policy"]
+
+
+@pytest.mark.parametrize("doc", SANDBOX + [c["policy"] for c in VECTOR])
+def test_round_trip_is_exact(doc: dict[str, Any]) -> None:
+    assert policy_document(parse_policy_document(doc)) == doc
+
+
+def test_parsed_values_are_fen_and_decimal() -> None:
+    policy = parse_policy_document(DOC)
+    assert policy.deductible.inpatient[HospitalLevel.THREE].first_admission == 100000
+    assert policy.deductible.inpatient[HospitalLevel.THREE].later_admissions == 50000
+    assert policy.basic.bands[0].upto == 2000000
+    assert policy.basic.bands[1].upto is None
+    assert policy.basic.bands[1].ratios[PersonGroup.RETIRED][HospitalLevel.TWO] == Decimal("0.96")
+    assert policy.filing_cut_points[FilingKind.REFERRAL] == Decimal(5)
+
+
+def test_policy_survives_the_event_codec() -> None:
+    policy = parse_policy_document(DOC)
+    adapter = TypeAdapter(BenefitPolicy)
+    assert adapter.validate_python(adapter.dump_python(policy, mode="json")) == policy
+
+
+def _broken(path: list[Any], value: Any) -> dict[str, Any]:
+    doc = copy.deepcopy(DOC)
+    target: Any = doc
+    for step in path[:-1]:
+        target = target[step]
+    if value is KeyError:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (
+            ["basic", "bands", 1, "ratio", "retired", "2"],
+            "1.2000",
+            "basic.bands[1].ratio.retired.2",
+        ),
+        (
+            ["basic", "bands", 1, "ratio", "retired", "2"],
+            KeyError,
+            "basic.bands[1].ratio.retired.2",
+        ),
+        (["basic", "bands", 0, "upto"], None, "basic.bands[0].upto"),
+        (["basic", "bands", 1, "upto"], "90000.00", "basic.bands[1].upto"),
+        (["deductible", "outpatient_annual"], "10.001", "deductible.outpatient_annual"),
+        (["deductible", "inpatient", "3"], ["1000.00"], "deductible.inpatient.3"),
+        (["supplementary", "annual_cap"], 300000, "supplementary.annual_cap"),
+        (["filing_cut_points", "referral"], 120, "filing_cut_points.referral"),
+        (["assistance", "identities", 0], "rich", "assistance.identities[0]"),
+        (["insutype"], "999", "insutype"),
+        (["effective_to"], "2025-12-31", "effective_to"),
+        (["insuplc_admdvs"], "3201", "insuplc_admdvs"),
+    ],
+)
+def test_malformed_document_names_the_field(path: list[Any], value: Any, field: str) -> None:
+    with pytest.raises(DomainError) as refused:
+        parse_policy_document(_broken(path, value))
+    assert refused.value.rule == "policy.format"
+    assert refused.value.field == field
+
+
+def test_optional_benefits_may_be_absent() -> None:
+    policy = parse_policy_document(_broken(["civil_servant"], None))
+    assert policy.civil_servant is None
+    assert policy_document(policy)["civil_servant"] is None
