@@ -1,0 +1,1 @@
+"""Authentication building blocks: HIS request signatures and agency principals."""

@@ -1,0 +1,123 @@
+"""HIS request signatures, as the sandbox README specifies.
+
+Headers: x-yidi-institution (the institution code), x-yidi-timestamp (Unix ms), x-yidi-nonce,
+x-yidi-signature = hex HMAC-SHA256(secret, timestamp + "\\n" + nonce + "\\n" + sha256_hex(body)).
+A request is refused when the institution is unknown, the signature does not verify, the timestamp
+is more than the window off, or the nonce was already used by that institution within the window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from yidi_events.store.schema import request_nonces
+
+INSTITUTION = "x-yidi-institution"
+TIMESTAMP = "x-yidi-timestamp"
+NONCE = "x-yidi-nonce"
+SIGNATURE = "x-yidi-signature"
+
+
+class HisAuthError(Exception):
+    """The request is not from who it says, or not fresh; the message says which."""
+
+
+def signature(secret: str, timestamp: str, nonce: str, body: bytes) -> str:
+    message = f"{timestamp}\n{nonce}\n{hashlib.sha256(body).hexdigest()}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def sign(secret: str, institution_code: str, body: bytes, now: datetime) -> dict[str, str]:
+    """Headers for a signed request (what a hospital's HIS sends; tests and the simulator use it)."""
+    timestamp = str(int(now.timestamp() * 1000))
+    nonce = secrets.token_hex(12)
+    return {
+        INSTITUTION: institution_code,
+        TIMESTAMP: timestamp,
+        NONCE: nonce,
+        SIGNATURE: signature(secret, timestamp, nonce, body),
+    }
+
+
+@dataclass(frozen=True)
+class VerifiedRequest:
+    institution_code: str
+    nonce: str
+    at: datetime
+
+
+def verify(
+    headers: Mapping[str, str],
+    body: bytes,
+    secret_of: Callable[[str], str | None],
+    now: datetime,
+    window: timedelta = timedelta(seconds=300),
+) -> VerifiedRequest:
+    """Check institution, signature and timestamp (the nonce is checked by `NonceStore`)."""
+    institution = headers.get(INSTITUTION, "")
+    timestamp = headers.get(TIMESTAMP, "")
+    nonce = headers.get(NONCE, "")
+    given = headers.get(SIGNATURE, "")
+    if not institution:
+        raise HisAuthError(f"missing header {INSTITUTION}")
+    if not (timestamp and nonce and given):
+        raise HisAuthError(f"missing signature headers ({TIMESTAMP}, {NONCE}, {SIGNATURE})")
+    if not 8 <= len(nonce) <= 64:
+        raise HisAuthError(f"{NONCE} must be 8 to 64 characters")
+    secret = secret_of(institution)
+    if secret is None:
+        raise HisAuthError(f"institution {institution} is not registered for the HIS interface")
+    if not timestamp.isdigit():
+        raise HisAuthError(f"{TIMESTAMP} must be Unix time in milliseconds")
+    if not hmac.compare_digest(signature(secret, timestamp, nonce, body), given.lower()):
+        raise HisAuthError("signature does not verify for this institution and body")
+    sent = datetime.fromtimestamp(int(timestamp) / 1000, tz=now.tzinfo)
+    if abs(now - sent) > window:
+        raise HisAuthError(
+            f"timestamp is {abs(now - sent).total_seconds():.0f}s off; the window is "
+            f"{window.total_seconds():.0f}s"
+        )
+    return VerifiedRequest(institution, nonce, now)
+
+
+class NonceStore:
+    """Remembers nonces per institution; a second use within the window is a replay."""
+
+    def __init__(self, engine: AsyncEngine, window: timedelta = timedelta(seconds=300)) -> None:
+        self.engine = engine
+        self.window = window
+
+    async def claim(self, request: VerifiedRequest) -> None:
+        async with self.engine.begin() as conn:
+            claimed = await conn.scalar(
+                insert(request_nonces)
+                .values(
+                    institution_code=request.institution_code,
+                    nonce=request.nonce,
+                    seen_at=request.at,
+                )
+                .on_conflict_do_nothing()
+                .returning(request_nonces.c.nonce)
+            )
+        if claimed is None:
+            raise HisAuthError("nonce was already used: a replayed request is refused")
+
+    async def forget_expired(self, now: datetime) -> int:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                request_nonces.delete().where(request_nonces.c.seen_at < now - 2 * self.window)
+            )
+        return int(result.rowcount or 0)
+
+
+SecretLookup = Callable[[str], Awaitable[str | None]]
+__all__ = ["HisAuthError", "NonceStore", "VerifiedRequest", "sa", "sign", "signature", "verify"]

@@ -1,0 +1,235 @@
+"""The composition every service shares: engine, event store, relay, consumers, and the FastAPI app
+with health, readiness, metrics, error translation and correlation ids.
+
+A service's bootstrap builds a `Runtime` with its name, migrations and consumed projections, and
+hands its routers to `create_app`. Entrypoints stay thin: they translate HTTP to commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from yidi_events import logs
+from yidi_events.db import make_engine
+from yidi_events.kernel.errors import DomainError
+from yidi_events.kernel.time import Clock, ControlledClock, SystemClock
+from yidi_events.runtime.consumer import Consumer
+from yidi_events.runtime.projection import Projection
+from yidi_events.runtime.relay import Relay
+from yidi_events.settings import ServiceSettings
+from yidi_events.store import EventStore, IdempotencyStore
+
+log = structlog.get_logger(__name__)
+
+REQUESTS = Histogram(
+    "yidi_http_request_seconds", "HTTP requests by route and status", ["service", "route", "status"]
+)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A projection fed by other services' topics."""
+
+    projection: Projection
+    sources: Sequence[str]
+
+
+@dataclass
+class Runtime:
+    name: str
+    settings: ServiceSettings
+    migrations_dir: Path
+    subscriptions: Sequence[Subscription] = ()
+    clock: Clock = field(default_factory=SystemClock)
+    engine: AsyncEngine = field(init=False)
+    store: EventStore = field(init=False)
+    idempotency: IdempotencyStore = field(init=False)
+    relay: Relay = field(init=False)
+    consumers: list[Consumer] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.settings.clock == "controlled" and isinstance(self.clock, SystemClock):
+            self.clock = ControlledClock(self.settings.clock_start)
+        self.engine = make_engine(self.settings.database_url, pool_size=self.settings.db_pool_size)
+        self.store = EventStore(self.name, self.clock)
+        self.idempotency = IdempotencyStore()
+        kafka = self.settings.kafka()
+        self.relay = Relay(self.engine, self.store, kafka, service=self.name)
+        self.consumers = [
+            Consumer(
+                self.engine,
+                s.projection,
+                kafka,
+                sources=s.sources,
+                group_id=f"{self.name}.{s.projection.name}",
+            )
+            for s in self.subscriptions
+        ]
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Run the relay and consumers in the background for the lifetime of the context."""
+        stop = asyncio.Event()
+        tasks: list[asyncio.Task[None]] = []
+        if self.settings.relay_enabled:
+            tasks.append(asyncio.create_task(self._supervise("relay", self.relay.run, stop)))
+        if self.settings.consumers_enabled:
+            for consumer in self.consumers:
+                tasks.append(
+                    asyncio.create_task(self._supervise(consumer.name, consumer.run, stop))
+                )
+        try:
+            yield
+        finally:
+            stop.set()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(task, timeout=10)
+            await self.engine.dispose()
+
+    async def _supervise(
+        self, what: str, run: Callable[[asyncio.Event], Any], stop: asyncio.Event
+    ) -> None:
+        """Keep a background loop alive: a broker or database outage must not end it for good."""
+        while not stop.is_set():
+            try:
+                await run(stop)
+            except Exception as exc:
+                log.warning("background.restart", what=what, error=repr(exc))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+
+class ClockChange(BaseModel):
+    now: datetime | None = None
+    advance_seconds: float | None = None
+
+
+def create_app(
+    runtime: Runtime,
+    routers: Sequence[APIRouter],
+    *,
+    title: str,
+    description: str,
+    on_startup: Sequence[Callable[[], Any]] = (),
+) -> FastAPI:
+    settings = runtime.settings
+    logs.configure(runtime.name, json=settings.log_json, level=settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime.running():
+            for hook in on_startup:
+                result = hook()
+                if asyncio.iscoroutine(result):
+                    await result
+            yield
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.auth_secret = settings.auth_secret.get_secret_value()
+
+    @app.middleware("http")
+    async def correlate(request: Request, call_next: Any) -> Response:
+        correlation = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+        structlog.contextvars.bind_contextvars(correlation_id=correlation)
+        started = asyncio.get_running_loop().time()
+        response: Response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        REQUESTS.labels(runtime.name, route, str(response.status_code)).observe(
+            asyncio.get_running_loop().time() - started
+        )
+        response.headers["x-correlation-id"] = correlation
+        structlog.contextvars.unbind_contextvars("correlation_id")
+        return response
+
+    @app.exception_handler(DomainError)
+    async def refused(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status,
+            content={"error": {"rule": exc.rule, "field": exc.field, "message": exc.message}},
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return JSONResponse(
+            status_code=422,
+            content={
+                "error": {
+                    "rule": f"request.{first.get('type', 'invalid')}",
+                    "field": where or None,
+                    "message": f"{where or 'request'}: {first.get('msg', 'invalid request')}",
+                },
+                "errors": [
+                    {
+                        "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+                        "message": e.get("msg"),
+                    }
+                    for e in exc.errors()
+                ],
+            },
+        )
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": runtime.name}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz() -> JSONResponse:
+        checks: dict[str, Any] = {}
+        try:
+            async with runtime.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"down: {exc.__class__.__name__}"
+        checks["relay"] = "active" if runtime.relay.active.is_set() else "standby"
+        checks["consumer_lag"] = {c.name: sum(c.lag.values()) for c in runtime.consumers}
+        ready = checks["database"] == "ok"
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics() -> Response:
+        await runtime.relay.backlog()
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    if isinstance(runtime.clock, ControlledClock):
+        clock = runtime.clock
+
+        @app.get("/admin/clock", tags=["operations"])
+        async def read_clock() -> dict[str, str]:
+            return {"now": clock.now().isoformat()}
+
+        @app.post("/admin/clock", tags=["operations"])
+        async def move_clock(change: ClockChange) -> dict[str, str]:
+            try:
+                if change.now is not None:
+                    clock.set(change.now)
+                if change.advance_seconds:
+                    clock.advance(timedelta(seconds=change.advance_seconds))
+            except ValueError as exc:
+                raise DomainError("clock.backwards", str(exc), field="now") from exc
+            return {"now": clock.now().isoformat()}
+
+    for router in routers:
+        app.include_router(router)
+    return app

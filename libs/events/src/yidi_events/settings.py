@@ -1,0 +1,43 @@
+"""Configuration of a service process, from `YIDI_*` environment variables (see docs/configuration.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from yidi_events.runtime.kafka import KafkaSettings
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YIDI_", extra="ignore")
+
+    database_url: str = "postgresql://postgres@127.0.0.1:55432/postgres"
+    kafka_bootstrap: str = "127.0.0.1:59092"
+    kafka_namespace: str = "yidi"
+    kafka_idempotence: bool = False
+    kafka_session_timeout_ms: int = 6000
+    relay_enabled: bool = True
+    consumers_enabled: bool = True
+    db_pool_size: int = 10
+    # "controlled": time runs from clock_start and POST /admin/clock moves it forward (simulations).
+    clock: str = "system"
+    clock_start: datetime | None = None
+    auth_secret: SecretStr = SecretStr("yidi-sandbox-secret-change-me")
+    his_signature_window_s: int = 300
+    log_json: bool = True
+    log_level: str = "INFO"
+    filing_url: str = "http://127.0.0.1:8001"
+    settlement_url: str = "http://127.0.0.1:8002"
+    reconciliation_url: str = "http://127.0.0.1:8003"
+    clearing_url: str = "http://127.0.0.1:8004"
+    audit_url: str = "http://127.0.0.1:8005"
+
+    def kafka(self) -> KafkaSettings:
+        return KafkaSettings(
+            bootstrap=self.kafka_bootstrap,
+            namespace=self.kafka_namespace,
+            idempotence=self.kafka_idempotence,
+            session_timeout_ms=self.kafka_session_timeout_ms,
+        )
