@@ -3,6 +3,275 @@
 Each fact is a frozen dataclass registered with `@event("filing.<PastTense>", key=...)`; money in
 fen (int), ratios as Decimal, dates as `date`. Names follow docs/glossary.md, never the national
 field names.
+
+Person and filing facts are keyed by `person_id`, so one person's history stays ordered on one
+partition; policy facts are keyed by `insured_region`. Facts that describe a whole thing
+(`PersonEnrolled`, `PersonUpdated`, `FilingApproved`, `FilingChanged`) carry all of it, so a
+consumer's projection can replace its row instead of merging partial updates.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from yidi_events.kernel.money import Fen
+from yidi_events.policy import AssistanceIdentity, BenefitPolicy, FilingKind, InsuranceType
+from yidi_events.registry import event
+
+__all__ = [
+    "AccountBalanceChanged",
+    "AssistanceIdentity",
+    "BenefitSource",
+    "BenefitsResumed",
+    "BenefitsSuspended",
+    "BenefitsTerminated",
+    "EnrolmentStatus",
+    "EnrolmentStatusChanged",
+    "FilingApproved",
+    "FilingCancelled",
+    "FilingChanged",
+    "FilingChannel",
+    "FilingKind",
+    "FilingRejected",
+    "FilingSubmitted",
+    "InsuranceType",
+    "LongTermType",
+    "PersonDied",
+    "PersonEnrolled",
+    "PersonUpdated",
+    "PolicyPublished",
+]
+
+
+class EnrolmentStatus(StrEnum):
+    ACTIVE = "active"  # 正常参保
+    SUSPENDED = "suspended"  # 暂停参保
+    TERMINATED = "terminated"  # 终止参保
+
+
+class BenefitSource(StrEnum):
+    """Who changed a person's benefits: the insured place's agency, or an audit case."""
+
+    INSURED_PLACE = "insured_place"
+    AUDIT = "audit"
+
+
+class LongTermType(StrEnum):
+    RETIREE_RESETTLED = "retiree_resettled"  # 异地安置退休
+    LONG_TERM_RESIDENT = "long_term_resident"  # 异地长期居住
+    RESIDENT_WORKER = "resident_worker"  # 常驻异地工作/学习
+
+
+class FilingChannel(StrEnum):
+    ONLINE = "online"  # the person, through the national app or mini-program
+    HOSPITAL = "hospital"  # a designated hospital's referral upload (2501)
+    COUNTER = "counter"  # the agency's counter
+
+
+# --- persons ---------------------------------------------------------------------------------
+
+
+@event("filing.PersonEnrolled", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class PersonEnrolled:
+    person_id: str
+    insured_region: str
+    insurance_type: InsuranceType
+    person_category: str
+    civil_servant: bool
+    assistance_identities: tuple[AssistanceIdentity, ...]
+    name: str
+    certificate_type: str
+    certificate_no: str  # canonical form (upper-case X)
+    gender: str
+    birth_date: date
+    card_serial: str | None
+    account_balance: Fen
+    enrolment_status: EnrolmentStatus
+    enrolled_on: date
+
+
+@event("filing.PersonUpdated", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class PersonUpdated:
+    """The person's details after an update or correction (the whole set, not a diff)."""
+
+    person_id: str
+    insured_region: str
+    insurance_type: InsuranceType
+    person_category: str
+    civil_servant: bool
+    assistance_identities: tuple[AssistanceIdentity, ...]
+    name: str
+    gender: str
+    birth_date: date
+    card_serial: str | None
+    updated_on: date
+
+
+@event("filing.EnrolmentStatusChanged", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class EnrolmentStatusChanged:
+    person_id: str
+    enrolment_status: EnrolmentStatus
+    effective_from: date
+    reason: str
+
+
+@event("filing.AccountBalanceChanged", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class AccountBalanceChanged:
+    person_id: str
+    account_balance: Fen  # the new balance
+    change: Fen  # signed: credit positive, debit negative
+    reason: str
+    changed_on: date
+
+
+@event("filing.PersonDied", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class PersonDied:
+    person_id: str
+    death_date: date
+    recorded_on: date
+    correction: bool = False  # True when it corrects an earlier recorded death date
+
+
+@event("filing.BenefitsSuspended", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class BenefitsSuspended:
+    """Direct settlement is suspended from `effective_from` to `until` inclusive (None: open)."""
+
+    person_id: str
+    source: BenefitSource
+    effective_from: date
+    until: date | None
+    reason: str
+    case_id: str | None  # the audit case, for source=audit
+
+
+@event("filing.BenefitsResumed", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class BenefitsResumed:
+    person_id: str
+    source: BenefitSource
+    effective_from: date
+    reason: str
+    case_id: str | None
+
+
+@event("filing.BenefitsTerminated", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class BenefitsTerminated:
+    person_id: str
+    source: BenefitSource
+    effective_from: date
+    reason: str
+    case_id: str | None
+
+
+# --- filings ---------------------------------------------------------------------------------
+
+
+@event("filing.FilingSubmitted", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class FilingSubmitted:
+    filing_id: str
+    person_id: str
+    kind: FilingKind
+    long_term_type: LongTermType | None
+    insured_region: str
+    visit_region: str
+    destination_institution: str | None  # referral to one hospital; None = the whole city
+    diagnosis: str | None
+    valid_from: date
+    valid_to: date | None  # None: long-term, valid until changed
+    promise_based: bool
+    channel: FilingChannel
+    supporting_documents: bool
+    referral_opinion_from: str | None  # institution that issued the referral opinion
+    admission_date: date | None  # for a retroactive or emergency filing
+    submitted_on: date
+    review_due: date | None  # None when approved on submission
+    review_reasons: tuple[str, ...]  # rule codes that sent it to a reviewer
+
+
+@event("filing.FilingApproved", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class FilingApproved:
+    filing_id: str
+    person_id: str
+    kind: FilingKind
+    long_term_type: LongTermType | None
+    insured_region: str
+    visit_region: str
+    destination_institution: str | None
+    diagnosis: str | None
+    valid_from: date
+    valid_to: date | None
+    promise_based: bool
+    channel: FilingChannel
+    approved_on: date
+    reviewer: str | None  # None: approved by the rules on submission
+
+
+@event("filing.FilingRejected", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class FilingRejected:
+    filing_id: str
+    person_id: str
+    reviewer: str
+    reason: str
+    rejected_on: date
+
+
+@event("filing.FilingChanged", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class FilingChanged:
+    """The filing as it stands after a change of residence city or a re-referral."""
+
+    filing_id: str
+    person_id: str
+    kind: FilingKind
+    long_term_type: LongTermType | None
+    insured_region: str
+    visit_region: str
+    destination_institution: str | None
+    diagnosis: str | None
+    valid_from: date
+    valid_to: date | None
+    promise_based: bool
+    channel: FilingChannel
+    changed_on: date
+    reason: str
+
+
+@event("filing.FilingCancelled", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class FilingCancelled:
+    """No admission beginning on or after `cancelled_on` is covered by this filing."""
+
+    filing_id: str
+    person_id: str
+    cancelled_on: date
+    reason: str
+
+
+# --- benefit policies ------------------------------------------------------------------------
+
+
+@event("filing.PolicyPublished", key="insured_region")
+@dataclass(frozen=True, kw_only=True)
+class PolicyPublished:
+    """A policy version; the one before it (if any) now ends the day before this one starts."""
+
+    insured_region: str
+    insurance_type: InsuranceType
+    version: int  # 1, 2, ... per (insured_region, insurance_type)
+    effective_from: date
+    policy: BenefitPolicy
+    superseded_version: int | None
+    superseded_effective_to: date | None
+    published_on: date

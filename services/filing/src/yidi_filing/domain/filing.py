@@ -1,0 +1,589 @@
+"""The filing (备案): a person's permission to settle directly in another city.
+
+A handler loads the filing's stream and the person's (to know who is filing), then:
+
+    filing = fold(evolve, None, filing_events)          # None: not submitted yet
+    person = fold(person.evolve, None, person_events)
+    new_events = decide_submit(filing, command, person, settings_of(person.insured_region), now)
+
+Approval rules on submission (otherwise the filing waits for a reviewer, due within
+`settings.review_working_days` working days):
+- long-term: approved when supporting documents are on file or the person signs a promise (承诺制);
+- referral: approved when a designated hospital gave a referral opinion (a hospital channel
+  submission is its own opinion) or the diagnosis is on the unconditional-referral catalogue;
+- emergency: always approved, it is "treated as filed"; it needs the admission date and must be
+  completed before discharge settlement;
+- other temporary: always approved, no extra material is required.
+
+A begin date in the past (补办) is accepted only for a person still in hospital: it needs an
+admission date, may go back no further than it, and is refused after discharge settlement.
+`covers` is the pure eligibility query the settlement side mirrors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from yidi_events.contracts.filing import (
+    EnrolmentStatus,
+    FilingApproved,
+    FilingCancelled,
+    FilingChanged,
+    FilingChannel,
+    FilingKind,
+    FilingRejected,
+    FilingSubmitted,
+    LongTermType,
+)
+from yidi_events.kernel import Conflict, DomainError, NotFound, business_date, city_of
+from yidi_events.kernel import validate_region as _validate_region
+
+from yidi_filing.domain.filing_settings import FilingSettings, add_months
+from yidi_filing.domain.person import BenefitStatus, Person
+
+FilingEvent = FilingSubmitted | FilingApproved | FilingRejected | FilingChanged | FilingCancelled
+
+TEMPORARY_KINDS = frozenset({FilingKind.REFERRAL, FilingKind.EMERGENCY, FilingKind.OTHER_TEMPORARY})
+# A hospital uploads referrals (2501) and completes emergency filings for its inpatients.
+HOSPITAL_KINDS = frozenset({FilingKind.REFERRAL, FilingKind.EMERGENCY})
+
+
+class FilingStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmitFiling:
+    filing_id: str
+    person_id: str
+    kind: FilingKind
+    channel: FilingChannel
+    visit_region: str
+    long_term_type: LongTermType | None = None
+    destination_institution: str | None = None
+    diagnosis: str | None = None
+    valid_from: date | None = None  # default: today, or the admission date for an emergency
+    valid_to: date | None = None  # temporary default: valid_from + 6 months - 1 day
+    promise_based: bool = False
+    supporting_documents: bool = False
+    referral_opinion_from: str | None = None
+    submitted_by_institution: str | None = None  # the hospital, for the hospital channel
+    admission_date: date | None = None
+    discharge_settled: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeFiling:
+    """A new residence city (long-term) or a re-referral (new destination, maybe a new city).
+    For a referral, `destination_institution` None means the whole city."""
+
+    reason: str
+    visit_region: str | None = None
+    destination_institution: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Filing:
+    filing_id: str
+    person_id: str
+    kind: FilingKind
+    long_term_type: LongTermType | None
+    insured_region: str
+    visit_region: str
+    destination_institution: str | None
+    diagnosis: str | None
+    valid_from: date
+    valid_to: date | None
+    promise_based: bool
+    channel: FilingChannel
+    status: FilingStatus = FilingStatus.PENDING
+    review_due: date | None = None
+    cancelled_on: date | None = None
+
+
+# --- evolve ----------------------------------------------------------------------------------
+
+
+def _submitted(event: FilingSubmitted) -> Filing:
+    return Filing(
+        filing_id=event.filing_id,
+        person_id=event.person_id,
+        kind=event.kind,
+        long_term_type=event.long_term_type,
+        insured_region=event.insured_region,
+        visit_region=event.visit_region,
+        destination_institution=event.destination_institution,
+        diagnosis=event.diagnosis,
+        valid_from=event.valid_from,
+        valid_to=event.valid_to,
+        promise_based=event.promise_based,
+        channel=event.channel,
+        review_due=event.review_due,
+    )
+
+
+def evolve(state: Filing | None, event: FilingEvent) -> Filing | None:
+    if isinstance(event, FilingSubmitted):
+        return _submitted(event)
+    if state is None:
+        return None
+    if isinstance(event, FilingApproved | FilingChanged):
+        return replace(
+            state,
+            status=FilingStatus.APPROVED,
+            visit_region=event.visit_region,
+            destination_institution=event.destination_institution,
+            diagnosis=event.diagnosis,
+            valid_from=event.valid_from,
+            valid_to=event.valid_to,
+        )
+    if isinstance(event, FilingRejected):
+        return replace(state, status=FilingStatus.REJECTED)
+    if isinstance(event, FilingCancelled):
+        return replace(state, status=FilingStatus.CANCELLED, cancelled_on=event.cancelled_on)
+    return state
+
+
+# --- the eligibility query -------------------------------------------------------------------
+
+
+def covers(
+    filing: Filing,
+    visit_region: str,
+    institution_code: str,
+    visit_date: date,
+    admission_date: date | None = None,
+) -> bool:
+    """Whether this filing lets a visit settle directly. An admission is judged by the day it
+    began: one that began inside the validity is covered even if discharge falls after it."""
+    if filing.status not in (FilingStatus.APPROVED, FilingStatus.CANCELLED):
+        return False
+    try:
+        if city_of(visit_region) != city_of(filing.visit_region):
+            return False
+    except ValueError:
+        return False
+    if filing.destination_institution is not None and (
+        institution_code != filing.destination_institution
+    ):
+        return False
+    began = admission_date or visit_date
+    if began < filing.valid_from:
+        return False
+    if filing.valid_to is not None and began > filing.valid_to:
+        return False
+    return filing.cancelled_on is None or began < filing.cancelled_on
+
+
+def promise_lock_ends(filing: Filing, settings: FilingSettings) -> date | None:
+    """The first day a promise-based filing may be changed or cancelled (None: no lock)."""
+    if not filing.promise_based:
+        return None
+    return add_months(filing.valid_from, settings.promise_lock_months)
+
+
+def default_valid_to(valid_from: date, settings: FilingSettings) -> date:
+    return add_months(valid_from, settings.temporary_min_months) - timedelta(days=1)
+
+
+# --- decisions -------------------------------------------------------------------------------
+
+
+def decide_submit(
+    state: Filing | None,
+    command: SubmitFiling,
+    person: Person,
+    settings: FilingSettings,
+    now: datetime,
+) -> list[FilingEvent]:
+    if state is not None:
+        raise Conflict(
+            "filing.already_submitted",
+            f"filing {command.filing_id} was already submitted",
+            field="filing_id",
+        )
+    today = business_date(now)
+    _check_person(command, person)
+    _check_kind(command)
+    _check_channel(command)
+    visit_region = _check_visit_region(command.visit_region, person.insured_region)
+    destination = _check_destination(command.kind, command.destination_institution, settings)
+    diagnosis = (command.diagnosis or "").strip().upper() or None
+    if command.kind is FilingKind.REFERRAL and diagnosis is None:
+        raise DomainError(
+            "filing.diagnosis_required", "a referral must state the diagnosis", field="diagnosis"
+        )
+    valid_from = _check_begin(command, today)
+    valid_to = _check_end(command.kind, valid_from, command.valid_to, settings)
+    opinion = command.referral_opinion_from
+    if command.channel is FilingChannel.HOSPITAL and command.kind is FilingKind.REFERRAL:
+        opinion = opinion or command.submitted_by_institution
+    reasons = _review_reasons(command, opinion, diagnosis, settings)
+    review_due = (
+        settings.calendar.add_working_days(today, settings.review_working_days) if reasons else None
+    )
+    submitted = FilingSubmitted(
+        filing_id=command.filing_id,
+        person_id=person.person_id,
+        kind=command.kind,
+        long_term_type=command.long_term_type,
+        insured_region=person.insured_region,
+        visit_region=visit_region,
+        destination_institution=destination,
+        diagnosis=diagnosis,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        promise_based=command.promise_based,
+        channel=command.channel,
+        supporting_documents=command.supporting_documents,
+        referral_opinion_from=opinion,
+        admission_date=command.admission_date,
+        submitted_on=today,
+        review_due=review_due,
+        review_reasons=reasons,
+    )
+    if reasons:
+        return [submitted]
+    return [submitted, _approved(_submitted(submitted), today, reviewer=None)]
+
+
+def decide_approve(state: Filing | None, reviewer: str, now: datetime) -> list[FilingEvent]:
+    filing = _pending(state)
+    return [_approved(filing, business_date(now), reviewer=_required(reviewer, "reviewer"))]
+
+
+def decide_reject(
+    state: Filing | None, reviewer: str, reason: str, now: datetime
+) -> list[FilingEvent]:
+    filing = _pending(state)
+    return [
+        FilingRejected(
+            filing_id=filing.filing_id,
+            person_id=filing.person_id,
+            reviewer=_required(reviewer, "reviewer"),
+            reason=_required(reason, "reason"),
+            rejected_on=business_date(now),
+        )
+    ]
+
+
+def decide_change(
+    state: Filing | None, command: ChangeFiling, settings: FilingSettings, now: datetime
+) -> list[FilingEvent]:
+    filing = _existing(state)
+    today = business_date(now)
+    reason = _required(command.reason, "reason")
+    if filing.status is not FilingStatus.APPROVED:
+        raise Conflict(
+            "filing.not_active",
+            f"only an approved filing can be changed; this one is {filing.status.value}",
+            field="filing_id",
+        )
+    if filing.valid_to is not None and today > filing.valid_to:
+        raise Conflict(
+            "filing.expired",
+            f"the filing ended on {filing.valid_to.isoformat()}; submit a new one",
+            field="filing_id",
+        )
+    if filing.kind not in (FilingKind.LONG_TERM, FilingKind.REFERRAL):
+        raise DomainError(
+            "filing.change_not_allowed",
+            f"a {filing.kind.value} filing cannot be changed; cancel it and file again",
+            field="kind",
+        )
+    _check_promise_lock(filing, settings, today)
+    new_region = filing.visit_region
+    if command.visit_region is not None:
+        new_region = _check_visit_region(command.visit_region, filing.insured_region)
+    elif filing.kind is FilingKind.LONG_TERM:
+        raise DomainError(
+            "filing.visit_region",
+            "a change of a long-term filing names the new residence city",
+            field="visit_region",
+        )
+    destination = _check_destination(filing.kind, command.destination_institution, settings)
+    if (new_region, destination) == (filing.visit_region, filing.destination_institution):
+        return []
+    return [
+        FilingChanged(
+            filing_id=filing.filing_id,
+            person_id=filing.person_id,
+            kind=filing.kind,
+            long_term_type=filing.long_term_type,
+            insured_region=filing.insured_region,
+            visit_region=new_region,
+            destination_institution=destination,
+            diagnosis=filing.diagnosis,
+            valid_from=filing.valid_from,
+            valid_to=filing.valid_to,
+            promise_based=filing.promise_based,
+            channel=filing.channel,
+            changed_on=today,
+            reason=reason,
+        )
+    ]
+
+
+def decide_cancel(
+    state: Filing | None, reason: str, settings: FilingSettings, now: datetime
+) -> list[FilingEvent]:
+    filing = _existing(state)
+    today = business_date(now)
+    text = _required(reason, "reason")
+    if filing.status not in (FilingStatus.PENDING, FilingStatus.APPROVED):
+        raise Conflict(
+            "filing.not_active",
+            f"only a pending or approved filing can be cancelled; this one is "
+            f"{filing.status.value}",
+            field="filing_id",
+        )
+    if filing.status is FilingStatus.APPROVED:
+        _check_promise_lock(filing, settings, today)
+    return [
+        FilingCancelled(
+            filing_id=filing.filing_id, person_id=filing.person_id, cancelled_on=today, reason=text
+        )
+    ]
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+
+def _check_person(command: SubmitFiling, person: Person) -> None:
+    if person.person_id != command.person_id:
+        raise DomainError(
+            "filing.person_mismatch", "the filing names another person", field="person_id"
+        )
+    if person.death_date is not None:
+        raise Conflict(
+            "filing.person_deceased",
+            f"the person died on {person.death_date.isoformat()} and cannot file",
+            field="person_id",
+        )
+    if person.enrolment_status is not EnrolmentStatus.ACTIVE:
+        raise Conflict(
+            "filing.person_not_active",
+            f"the person's enrolment is {person.enrolment_status.value}; only an active "
+            "enrolment may file",
+            field="person_id",
+        )
+    if person.benefits is BenefitStatus.TERMINATED:
+        raise Conflict(
+            "filing.benefits_terminated",
+            "the person's benefits are terminated by the insured place",
+            field="person_id",
+        )
+
+
+def _check_kind(command: SubmitFiling) -> None:
+    if command.kind is FilingKind.LONG_TERM and command.long_term_type is None:
+        raise DomainError(
+            "filing.long_term_type",
+            "a long-term filing states its type: retiree_resettled, long_term_resident or "
+            "resident_worker",
+            field="long_term_type",
+        )
+    if command.kind is not FilingKind.LONG_TERM and command.long_term_type is not None:
+        raise DomainError(
+            "filing.long_term_type",
+            "only a long-term filing has a long-term type",
+            field="long_term_type",
+        )
+    if command.promise_based and command.kind is not FilingKind.LONG_TERM:
+        raise DomainError(
+            "filing.promise_long_term_only",
+            "only a long-term filing can be made on a personal promise (承诺制)",
+            field="promise_based",
+        )
+
+
+def _check_channel(command: SubmitFiling) -> None:
+    if command.channel is not FilingChannel.HOSPITAL:
+        return
+    if command.kind not in HOSPITAL_KINDS:
+        raise DomainError(
+            "filing.channel",
+            "a hospital may submit only referral and emergency filings",
+            field="channel",
+        )
+    if not (command.submitted_by_institution or "").strip():
+        raise DomainError(
+            "filing.channel",
+            "a hospital submission names the submitting institution",
+            field="submitted_by_institution",
+        )
+
+
+def _check_visit_region(visit_region: str, insured_region: str) -> str:
+    try:
+        region = _validate_region(visit_region)
+    except ValueError:
+        raise DomainError(
+            "filing.visit_region",
+            f"{visit_region!r} is not a six-digit region code",
+            field="visit_region",
+        ) from None
+    if city_of(region) == city_of(insured_region):
+        raise DomainError(
+            "filing.local_visit",
+            f"visit city {region} is the insured city itself: no cross-region filing is needed",
+            field="visit_region",
+        )
+    return region
+
+
+def _check_destination(
+    kind: FilingKind, destination: str | None, settings: FilingSettings
+) -> str | None:
+    code = (destination or "").strip() or None
+    if kind is not FilingKind.REFERRAL:
+        if code is not None:
+            raise DomainError(
+                "filing.destination_not_allowed",
+                f"a {kind.value} filing covers every networked hospital of the city; it names "
+                "no destination",
+                field="destination_institution",
+            )
+        return None
+    if code is None and not settings.referral_whole_city_allowed:
+        raise DomainError(
+            "filing.referral_destination",
+            "a referral names exactly one destination hospital at this insured place",
+            field="destination_institution",
+        )
+    return code
+
+
+def _check_begin(command: SubmitFiling, today: date) -> date:
+    admission = command.admission_date
+    if command.kind is FilingKind.EMERGENCY and admission is None:
+        raise DomainError(
+            "filing.admission_required",
+            "an emergency filing states the emergency admission date",
+            field="admission_date",
+        )
+    if admission is not None and admission > today:
+        raise DomainError(
+            "filing.admission_in_future",
+            "the admission date is in the future",
+            field="admission_date",
+        )
+    emergency_begin = admission if command.kind is FilingKind.EMERGENCY else None
+    valid_from = command.valid_from or emergency_begin or today
+    retroactive = valid_from < today
+    if (retroactive or command.kind is FilingKind.EMERGENCY) and command.discharge_settled:
+        raise DomainError(
+            "filing.retroactive_after_discharge",
+            "the discharge was already settled: the person claims manual reimbursement instead",
+            field="valid_from",
+        )
+    if retroactive and admission is None:
+        raise DomainError(
+            "filing.retroactive_needs_admission",
+            "a begin date in the past (补办) is allowed only for a person still in hospital; "
+            "state the admission date",
+            field="valid_from",
+        )
+    if retroactive and admission is not None and valid_from < admission:
+        raise DomainError(
+            "filing.retroactive_before_admission",
+            "a retroactive filing may begin no earlier than the admission date",
+            field="valid_from",
+        )
+    return valid_from
+
+
+def _check_end(
+    kind: FilingKind, valid_from: date, valid_to: date | None, settings: FilingSettings
+) -> date | None:
+    if kind not in TEMPORARY_KINDS:
+        if valid_to is not None:
+            raise DomainError(
+                "filing.long_term_end_date",
+                "a long-term filing is valid until changed; it has no end date",
+                field="valid_to",
+            )
+        return None
+    minimum = default_valid_to(valid_from, settings)
+    if valid_to is None:
+        return minimum
+    if valid_to < minimum:
+        raise DomainError(
+            "filing.validity_too_short",
+            f"a temporary filing is valid at least {settings.temporary_min_months} months: "
+            f"from {valid_from.isoformat()} it ends no earlier than {minimum.isoformat()}",
+            field="valid_to",
+        )
+    return valid_to
+
+
+def _review_reasons(
+    command: SubmitFiling, opinion: str | None, diagnosis: str | None, settings: FilingSettings
+) -> tuple[str, ...]:
+    if command.kind is FilingKind.REFERRAL and not (
+        opinion or settings.unconditional_referral.contains(diagnosis)
+    ):
+        return ("filing.referral_without_opinion",)
+    if command.kind is FilingKind.LONG_TERM and not (
+        command.supporting_documents or command.promise_based
+    ):
+        return ("filing.long_term_without_documents",)
+    return ()
+
+
+def _check_promise_lock(filing: Filing, settings: FilingSettings, today: date) -> None:
+    unlocks = promise_lock_ends(filing, settings)
+    if unlocks is not None and today < unlocks:
+        raise Conflict(
+            "filing.promise_lock",
+            f"a promise-based filing can be changed or cancelled only from "
+            f"{unlocks.isoformat()}, {settings.promise_lock_months} months after it began",
+            field="filing_id",
+        )
+
+
+def _approved(filing: Filing, today: date, *, reviewer: str | None) -> FilingApproved:
+    return FilingApproved(
+        filing_id=filing.filing_id,
+        person_id=filing.person_id,
+        kind=filing.kind,
+        long_term_type=filing.long_term_type,
+        insured_region=filing.insured_region,
+        visit_region=filing.visit_region,
+        destination_institution=filing.destination_institution,
+        diagnosis=filing.diagnosis,
+        valid_from=filing.valid_from,
+        valid_to=filing.valid_to,
+        promise_based=filing.promise_based,
+        channel=filing.channel,
+        approved_on=today,
+        reviewer=reviewer,
+    )
+
+
+def _existing(state: Filing | None) -> Filing:
+    if state is None:
+        raise NotFound("filing.not_found", "no such filing", field="filing_id")
+    return state
+
+
+def _pending(state: Filing | None) -> Filing:
+    filing = _existing(state)
+    if filing.status is not FilingStatus.PENDING:
+        raise Conflict(
+            "filing.not_pending",
+            f"only a pending filing can be reviewed; this one is {filing.status.value}",
+            field="filing_id",
+        )
+    return filing
+
+
+def _required(text: str, field: str) -> str:
+    if not text.strip():
+        raise DomainError(f"filing.{field}_required", f"the {field} is required", field=field)
+    return text.strip()
