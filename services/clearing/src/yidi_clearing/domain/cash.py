@@ -1,0 +1,259 @@
+"""Cash of a netted period: remittances from net payers, disbursements to net receivers.
+
+Remittances are recorded by the centre as the bank shows them (partial and late ones allowed and
+tracked: outstanding = owed - received; late = received after the remittance deadline).
+Disbursements take two people (requested, then approved by someone else) and never pay out more
+than has arrived. Policy (settings.disbursement_policy, default PRO_RATA): while cash is
+incomplete each net receiver may be paid floor(received x its net / all nets) minus what it was
+already paid or requested; once every payer has remitted in full, each receiver is paid in full.
+Rounding down means the leftover fen wait until all cash is in, so the centre never overdraws.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from yidi_events.contracts.clearing import (
+    DisbursementRecorded,
+    DisbursementRequested,
+    RemittanceRecorded,
+)
+from yidi_events.kernel import Conflict, DomainError, NotFound
+
+from yidi_clearing.domain.actors import (
+    Actor,
+    require_approver,
+    require_centre,
+    require_second_person,
+)
+from yidi_clearing.domain.calendar import ClearingStep, schedule
+from yidi_clearing.domain.clearing_period import ClearingPeriod
+from yidi_clearing.domain.ledger import CENTRE_BANK, credit, debit, make_entry, payable, receivable
+from yidi_clearing.domain.settings import ClearingSettings, DisbursementPolicy
+
+
+def outstanding(state: ClearingPeriod, agency: str) -> int:
+    """What a net payer still owes the centre for the period."""
+    position = state.position(agency)
+    owed = -position.net if position is not None and position.net < 0 else 0
+    return owed - state.received(agency)
+
+
+def is_late(state: ClearingPeriod, agency: str, today: date, settings: ClearingSettings) -> bool:
+    """A net payer is late when money is still outstanding after the remittance deadline."""
+    deadline = schedule(_period(state), settings)[ClearingStep.REMITTANCE]
+    return today > deadline and outstanding(state, agency) > 0
+
+
+def disbursable(state: ClearingPeriod, agency: str, settings: ClearingSettings) -> int:
+    """The most the centre may pay `agency` now, given the cash that has arrived."""
+    position = state.position(agency)
+    if position is None or position.net <= 0:
+        return 0
+    total_owed = state.total_owed()
+    received = state.received()
+    if received >= total_owed:
+        entitled = position.net
+    elif settings.disbursement_policy == DisbursementPolicy.IN_FULL_ONLY:
+        entitled = 0
+    else:
+        entitled = received * position.net // total_owed
+    return max(0, entitled - state.disbursed(agency) - state.requested_unpaid(agency))
+
+
+def decide_record_remittance(
+    state: ClearingPeriod,
+    *,
+    agency: str,
+    bank_reference: str,
+    amount: int,
+    received_on: date,
+    actor: Actor,
+    settings: ClearingSettings,
+) -> list[Any]:
+    period = _period(state)
+    require_centre(actor, settings)
+    if not bank_reference.strip():
+        raise DomainError(
+            "clearing.bank_reference_required",
+            "a remittance needs the bank reference",
+            field="bank_reference",
+        )
+    previous = state.remittances.get(bank_reference)
+    if previous is not None:
+        if (previous.agency, previous.amount) == (agency, amount):
+            return []
+        raise Conflict(
+            "clearing.duplicate_bank_reference",
+            f"bank reference {bank_reference} was already recorded for {previous.agency} "
+            f"({previous.amount} fen)",
+            field="bank_reference",
+        )
+    position = state.position(agency)
+    if position is None or position.net >= 0:
+        raise Conflict(
+            "clearing.not_net_payer",
+            f"agency {agency} is not a net payer for {period}",
+            field="agency",
+        )
+    if amount <= 0:
+        raise DomainError(
+            "clearing.amount_positive",
+            f"a remittance must be positive, got {amount}",
+            field="amount",
+        )
+    still_owed = outstanding(state, agency)
+    if amount > still_owed:
+        raise DomainError(
+            "clearing.over_remittance",
+            f"agency {agency} owes {still_owed} fen for {period}; {amount} fen is too much",
+            field="amount",
+        )
+    deadline = schedule(period, settings)[ClearingStep.REMITTANCE]
+    owed = -position.net
+    received_total = state.received(agency) + amount
+    return [
+        RemittanceRecorded(
+            period=period,
+            agency=agency,
+            bank_reference=bank_reference,
+            amount=amount,
+            received_on=received_on,
+            owed=owed,
+            received_total=received_total,
+            outstanding=owed - received_total,
+            late=received_on > deadline,
+        ),
+        make_entry(
+            period=period,
+            entry_id=f"{period}/remittance/{bank_reference}",
+            memo=f"remittance from {agency}",
+            posted_on=received_on,
+            lines=[
+                debit(CENTRE_BANK, amount, bank_reference),
+                credit(receivable(agency), amount, bank_reference),
+            ],
+        ),
+    ]
+
+
+def decide_request_disbursement(
+    state: ClearingPeriod,
+    *,
+    disbursement_id: str,
+    agency: str,
+    amount: int,
+    actor: Actor,
+    settings: ClearingSettings,
+    today: date,
+) -> list[Any]:
+    period = _period(state)
+    require_approver(actor, settings)
+    existing = state.disbursement_requests.get(disbursement_id)
+    if existing is not None:
+        if (existing.agency, existing.amount) == (agency, amount):
+            return []
+        raise Conflict(
+            "clearing.disbursement_exists",
+            f"disbursement {disbursement_id} exists with other figures",
+            field="disbursement_id",
+        )
+    _check_within_cash(state, agency, amount, disbursable(state, agency, settings))
+    return [
+        DisbursementRequested(
+            period=period,
+            disbursement_id=disbursement_id,
+            agency=agency,
+            amount=amount,
+            requested_by=actor.user_id,
+            requested_on=today,
+        )
+    ]
+
+
+def decide_approve_disbursement(
+    state: ClearingPeriod,
+    disbursement_id: str,
+    actor: Actor,
+    settings: ClearingSettings,
+    today: date,
+) -> list[Any]:
+    period = _period(state)
+    require_approver(actor, settings)
+    request = state.disbursement_requests.get(disbursement_id)
+    if request is None:
+        raise NotFound(
+            "clearing.disbursement_unknown",
+            f"no disbursement {disbursement_id} was requested in {period}",
+            field="disbursement_id",
+        )
+    if disbursement_id in state.disbursements:
+        return []
+    require_second_person(request.requested_by, actor, f"disbursement {disbursement_id}")
+    # The request already reserved its share; re-check the cash itself, which is the hard limit.
+    cash = state.received() - state.disbursed()
+    if request.amount > cash:
+        raise DomainError(
+            "clearing.over_disbursement",
+            f"only {cash} fen has arrived and not been paid out; cannot pay {request.amount}",
+            field="amount",
+        )
+    paid_total = state.disbursed(request.agency) + request.amount
+    position = state.position(request.agency)
+    net = position.net if position is not None else 0
+    return [
+        DisbursementRecorded(
+            period=period,
+            disbursement_id=disbursement_id,
+            agency=request.agency,
+            amount=request.amount,
+            requested_by=request.requested_by,
+            approved_by=actor.user_id,
+            paid_on=today,
+            disbursed_total=paid_total,
+            outstanding=net - paid_total,
+        ),
+        make_entry(
+            period=period,
+            entry_id=f"{period}/disbursement/{disbursement_id}",
+            memo=f"disbursement to {request.agency}",
+            posted_on=today,
+            lines=[
+                debit(payable(request.agency), request.amount, disbursement_id),
+                credit(CENTRE_BANK, request.amount, disbursement_id),
+            ],
+        ),
+    ]
+
+
+def _check_within_cash(state: ClearingPeriod, agency: str, amount: int, limit: int) -> None:
+    position = state.position(agency)
+    if position is None or position.net <= 0:
+        raise Conflict(
+            "clearing.not_net_receiver",
+            f"agency {agency} is not a net receiver for {state.period}",
+            field="agency",
+        )
+    if amount <= 0:
+        raise DomainError(
+            "clearing.amount_positive",
+            f"a disbursement must be positive, got {amount}",
+            field="amount",
+        )
+    if amount > limit:
+        raise DomainError(
+            "clearing.over_disbursement",
+            f"agency {agency} may be paid at most {limit} fen now from the cash that has arrived",
+            field="amount",
+        )
+
+
+def _period(state: ClearingPeriod) -> str:
+    if state.period is None or state.positions is None:
+        raise Conflict(
+            "clearing.not_netted",
+            "net positions must be computed before cash moves",
+            field="period",
+        )
+    return state.period

@@ -1,0 +1,164 @@
+"""The clearing period aggregate: one stream per month cleared ("2026-03"), state and evolve.
+
+    state = fold(evolve, ClearingPeriod(), events_of_the_period)
+
+Decisions live in `period_decisions` (statement, lines, approval, adjustments, netting) and
+`cash` (remittances, disbursements); each returns the new events, including the journal entries
+that every money movement posts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from yidi_events.contracts.clearing import (
+    AdjustmentApproved,
+    AdjustmentProposed,
+    DisbursementRecorded,
+    DisbursementRequested,
+    JournalEntryPosted,
+    LineConfirmed,
+    LineDisputed,
+    NetPosition,
+    NetPositionsComputed,
+    RemittanceRecorded,
+    StatementApprovalGiven,
+    StatementApproved,
+    StatementGenerated,
+    StatementLine,
+)
+
+from yidi_clearing.domain.calendar import ClearingStep
+
+
+class LineStatus(StrEnum):
+    PENDING = "pending"  # waiting for at least one party
+    CONFIRMED = "confirmed"  # both payer and receiver confirmed
+    DISPUTED = "disputed"  # a party disputed: held out of netting
+
+
+@dataclass(frozen=True)
+class LineState:
+    line: StatementLine
+    confirmed_by: frozenset[str] = frozenset()  # agencies
+    disputed_by: frozenset[str] = frozenset()
+
+    @property
+    def status(self) -> LineStatus:
+        if self.disputed_by:
+            return LineStatus.DISPUTED
+        if {self.line.payer_agency, self.line.receiver_agency} <= self.confirmed_by:
+            return LineStatus.CONFIRMED
+        return LineStatus.PENDING
+
+
+@dataclass(frozen=True)
+class AdjustmentState:
+    proposal: AdjustmentProposed
+    approved_by: str | None = None
+
+
+@dataclass(frozen=True)
+class ClearingPeriod:
+    period: str | None = None
+    input_hash: str | None = None
+    lines: dict[str, LineState] = field(default_factory=dict)
+    first_approver: str | None = None
+    approvers: tuple[str, ...] = ()
+    adjustments: dict[str, AdjustmentState] = field(default_factory=dict)
+    positions: tuple[NetPosition, ...] | None = None
+    remittances: dict[str, RemittanceRecorded] = field(default_factory=dict)  # by bank ref
+    disbursement_requests: dict[str, DisbursementRequested] = field(default_factory=dict)
+    disbursements: dict[str, DisbursementRecorded] = field(default_factory=dict)
+    journal: tuple[JournalEntryPosted, ...] = ()
+
+    @property
+    def generated(self) -> bool:
+        return self.input_hash is not None
+
+    @property
+    def approved(self) -> bool:
+        return len(self.approvers) == 2
+
+    @property
+    def netted(self) -> bool:
+        return self.positions is not None
+
+    def position(self, agency: str) -> NetPosition | None:
+        return next((p for p in self.positions or () if p.agency == agency), None)
+
+    def received(self, agency: str | None = None) -> int:
+        return sum(r.amount for r in self.remittances.values() if agency in (None, r.agency))
+
+    def disbursed(self, agency: str | None = None) -> int:
+        return sum(d.amount for d in self.disbursements.values() if agency in (None, d.agency))
+
+    def requested_unpaid(self, agency: str | None = None) -> int:
+        return sum(
+            r.amount
+            for r in self.disbursement_requests.values()
+            if r.disbursement_id not in self.disbursements and agency in (None, r.agency)
+        )
+
+    def total_owed(self) -> int:
+        return sum(-p.net for p in self.positions or () if p.net < 0)
+
+
+def evolve(state: ClearingPeriod, event: Any) -> ClearingPeriod:
+    match event:
+        case StatementGenerated():
+            lines = {line.line_id: LineState(line) for line in event.lines}
+            return replace(state, period=event.period, input_hash=event.input_hash, lines=lines)
+        case LineConfirmed():
+            current = state.lines[event.line_id]
+            updated = replace(current, confirmed_by=current.confirmed_by | {event.agency})
+            return replace(state, lines={**state.lines, event.line_id: updated})
+        case LineDisputed():
+            current = state.lines[event.line_id]
+            updated = replace(current, disputed_by=current.disputed_by | {event.agency})
+            return replace(state, lines={**state.lines, event.line_id: updated})
+        case StatementApprovalGiven():
+            return replace(state, first_approver=event.approver)
+        case StatementApproved():
+            return replace(state, approvers=tuple(event.approvers))
+        case AdjustmentProposed():
+            adjustment = AdjustmentState(event)
+            return replace(
+                state, adjustments={**state.adjustments, event.adjustment_id: adjustment}
+            )
+        case AdjustmentApproved():
+            approved = replace(
+                state.adjustments[event.adjustment_id], approved_by=event.approved_by
+            )
+            return replace(state, adjustments={**state.adjustments, event.adjustment_id: approved})
+        case NetPositionsComputed():
+            return replace(state, positions=event.positions)
+        case RemittanceRecorded():
+            return replace(state, remittances={**state.remittances, event.bank_reference: event})
+        case DisbursementRequested():
+            requests = {**state.disbursement_requests, event.disbursement_id: event}
+            return replace(state, disbursement_requests=requests)
+        case DisbursementRecorded():
+            paid = {**state.disbursements, event.disbursement_id: event}
+            return replace(state, disbursements=paid)
+        case JournalEntryPosted():
+            return replace(state, journal=(*state.journal, event))
+    return state
+
+
+def completed_steps(state: ClearingPeriod) -> frozenset[ClearingStep]:
+    """Which calendar steps this period has finished, for `due_steps` / `late_steps`."""
+    done: set[ClearingStep] = set()
+    if state.generated:
+        done.add(ClearingStep.STATEMENT)
+        if all(s.status != LineStatus.PENDING for s in state.lines.values()):
+            done.add(ClearingStep.CONFIRMATION)
+    if state.positions is not None:
+        done.add(ClearingStep.NETTING)
+        if state.received() >= state.total_owed():
+            done.add(ClearingStep.REMITTANCE)
+        if state.disbursed() >= state.total_owed():
+            done.add(ClearingStep.DISBURSEMENT)
+    return frozenset(done)

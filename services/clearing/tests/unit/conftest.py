@@ -1,0 +1,29 @@
+"""Fixtures for the clearing unit tests (given-events / when-command / then-events)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from yidi_clearing.domain.clearing_period import ClearingPeriod, evolve
+from yidi_clearing.domain.settings import ClearingSettings
+from yidi_events.decider import fold
+
+# --import-mode=importlib does not put test directories on sys.path; the shared builders need it.
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture
+def settings() -> ClearingSettings:
+    return ClearingSettings()
+
+
+@pytest.fixture
+def given() -> Callable[[list[Any]], ClearingPeriod]:
+    def build(events: list[Any]) -> ClearingPeriod:
+        return fold(evolve, ClearingPeriod(), events)
+
+    return build
