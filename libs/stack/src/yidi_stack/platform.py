@@ -1,0 +1,153 @@
+"""The whole platform on one machine: embedded PostgreSQL (a database per service), the broker,
+the topics, and the five services under uvicorn, all on 127.0.0.1, state under one folder.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from yidi_stack.embedded import EmbeddedBroker, EmbeddedPostgres, _terminate, wait_for_port
+from yidi_stack.infra import run_sync
+
+SERVICES = ("filing", "settlement", "reconciliation", "clearing", "audit")
+DEFAULT_PORTS = {"filing": 8001, "settlement": 8002, "reconciliation": 8003, "clearing": 8004, "audit": 8005}
+
+
+def _port(name: str, default: int) -> int:
+    return int(os.environ.get(f"YIDI_{name.upper()}_PORT", default))
+
+
+@dataclass
+class Platform:
+    state: Path
+    pg_port: int = field(default_factory=lambda: _port("pg", 55432))
+    broker_port: int = field(default_factory=lambda: _port("broker", 59092))
+    ports: dict[str, int] = field(
+        default_factory=lambda: {s: _port(s, p) for s, p in DEFAULT_PORTS.items()}
+    )
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pg(self) -> EmbeddedPostgres:
+        return EmbeddedPostgres(self.state / "pg", self.pg_port)
+
+    @property
+    def broker(self) -> EmbeddedBroker:
+        return EmbeddedBroker(self.state / "broker", self.broker_port)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def dsn(self, service: str) -> str:
+        return self.pg.dsn_for(f"yidi_{service}")
+
+    def env(self, service: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "YIDI_DATABASE_URL": self.dsn(service),
+                "YIDI_KAFKA_BOOTSTRAP": self.broker.bootstrap,
+                **{f"YIDI_{s.upper()}_URL": self.url(s) for s in SERVICES},
+                **self.extra_env,
+            }
+        )
+        return env
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def up(self, say: Callable[[str], None] = print) -> None:
+        self.down(quiet=True)
+        shutil.rmtree(self.state, ignore_errors=True)
+        (self.state / "logs").mkdir(parents=True)
+        os.chmod(self.state, 0o755)
+        pg = self.pg
+        pg.start()
+        say(f"PostgreSQL {pg.dsn}")
+        for service in SERVICES:
+            pg.psql(f'CREATE DATABASE "yidi_{service}"')
+        broker = self.broker
+        broker.start()
+        say(f"broker {broker.bootstrap}")
+        self.create_topics()
+        for service in SERVICES:
+            self.migrate(service)
+        pids: dict[str, int] = {}
+        for service in SERVICES:
+            pids[service] = self._start_service(service)
+        (self.state / "services.json").write_text(json.dumps(pids))
+        self.wait_healthy()
+        for service in SERVICES:
+            say(f"{service:<15} {self.url(service)}  (logs: {self.state / 'logs' / f'{service}.log'})")
+
+    def create_topics(self) -> None:
+        from yidi_events.runtime.kafka import KafkaSettings, ensure_topics
+
+        run_sync(ensure_topics(KafkaSettings(self.broker.bootstrap)))
+
+    def migrate(self, service: str) -> None:
+        from yidi_events import migrate
+
+        bootstrap = importlib.import_module(f"yidi_{service}.bootstrap")
+        migrate.upgrade(self.dsn(service), bootstrap.MIGRATIONS)
+
+    def _start_service(self, service: str) -> int:
+        log = (self.state / "logs" / f"{service}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", f"yidi_{service}.bootstrap:create", "--factory",
+             "--host", "127.0.0.1", "--port", str(self.ports[service]), "--no-access-log"],
+            env=self.env(service),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return process.pid
+
+    def restart_service(self, service: str) -> None:
+        pids = self._pids()
+        if service in pids:
+            _terminate(pids[service])
+        pids[service] = self._start_service(service)
+        (self.state / "services.json").write_text(json.dumps(pids))
+        self.wait_healthy([service])
+
+    def wait_healthy(self, services: tuple[str, ...] | list[str] = SERVICES, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        for service in services:
+            wait_for_port(self.ports[service], timeout=max(1.0, deadline - time.monotonic()))
+            while True:
+                try:
+                    if httpx.get(f"{self.url(service)}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{service} did not become healthy; see its log")
+                time.sleep(0.1)
+
+    def _pids(self) -> dict[str, int]:
+        try:
+            return {k: int(v) for k, v in json.loads((self.state / "services.json").read_text()).items()}
+        except (OSError, ValueError):
+            return {}
+
+    def down(self, quiet: bool = False, say: Callable[[str], None] = print) -> None:
+        for service, pid in self._pids().items():
+            _terminate(pid)
+            if not quiet:
+                say(f"stopped {service}")
+        (self.state / "services.json").unlink(missing_ok=True)
+        self.broker.stop()
+        self.pg.stop()
+        if not quiet:
+            say("stopped broker and PostgreSQL")
