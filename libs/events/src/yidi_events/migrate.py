@@ -22,7 +22,9 @@ EVENTS_VERSIONS = Path(__file__).parent / "migrations" / "versions"
 def config(dsn: str, migrations_dir: Path) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir))
-    cfg.set_main_option("version_locations", f"{migrations_dir / 'versions'} {EVENTS_VERSIONS}")
+    own = (migrations_dir / "versions").resolve()
+    if own != EVENTS_VERSIONS.resolve():
+        cfg.set_main_option("version_locations", f"{own} {EVENTS_VERSIONS.resolve()}")
     cfg.set_main_option("path_separator", "space")
     cfg.attributes["dsn"] = dsn
     return cfg

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
 
 from yidi_stack.platform import SERVICES, Platform
 
-app = typer.Typer(help="Run Yidi on one machine (embedded PostgreSQL and broker).", no_args_is_help=True)
-STATE = Path(".state")
+app = typer.Typer(
+    help="Run Yidi on one machine (embedded PostgreSQL and broker).", no_args_is_help=True
+)
 
 
 def _platform() -> Platform:
-    return Platform(STATE.resolve())
+    # One folder holds every byte of state (data, logs, pids); `make down` and `make clean` use it.
+    return Platform(Path(os.environ.get("YIDI_STATE_DIR", ".state")).resolve())
 
 
 @app.command()
@@ -72,3 +75,7 @@ def run(
         if not keep:
             platform.down(quiet=True)
             typer.echo("stopped; nothing left running (use --keep to explore)")
+
+
+if __name__ == "__main__":
+    app()

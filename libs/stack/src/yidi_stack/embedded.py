@@ -57,6 +57,26 @@ def _as_pg_user(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", PG_USER, "--", *cmd]
 
 
+def _run(cmd: list[str], what: str) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        hint = ""
+        if os.geteuid() == 0:
+            hint = (
+                f" (PostgreSQL runs as {PG_USER!r}: every parent folder must be traversable by it)"
+            )
+        raise RuntimeError(f"{what} failed{hint}: {done.stderr.strip() or done.stdout.strip()}")
+
+
+def reachable_by_pg(path: Path) -> bool:
+    """Whether the unprivileged PostgreSQL user can traverse every folder down to `path`."""
+    if os.geteuid() != 0:
+        return True
+    _as_pg_user([])  # creates the user if needed
+    probe = subprocess.run(["runuser", "-u", PG_USER, "--", "test", "-x", str(path)], check=False)
+    return probe.returncode == 0
+
+
 def _chown_for_pg(path: Path) -> None:
     if os.geteuid() == 0:
         shutil.chown(path, PG_USER)
@@ -96,29 +116,24 @@ class EmbeddedPostgres:
             ]
             if self.fast:
                 init.append("--no-sync")
-            subprocess.run(_as_pg_user(init), check=True, capture_output=True)
+            _run(_as_pg_user(init), "initdb")
         options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c max_connections=400"
         if self.fast:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        subprocess.run(
-            _as_pg_user(
-                [
-                    str(bin_ / "pg_ctl"),
-                    "-D",
-                    str(self.data),
-                    "-w",
-                    "-t",
-                    "60",
-                    "-l",
-                    str(self.root / "postgres.log"),
-                    "-o",
-                    options,
-                    "start",
-                ]
-            ),
-            check=True,
-            capture_output=True,
-        )
+        start = [
+            str(bin_ / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(self.root / "postgres.log"),
+            "-o",
+            options,
+            "start",
+        ]
+        _run(_as_pg_user(start), "pg_ctl start")
 
     def stop(self) -> None:
         if not (self.data / "postmaster.pid").exists():

@@ -4,12 +4,14 @@ the topics, and the five services under uvicorn, all on 127.0.0.1, state under o
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,11 +19,23 @@ from pathlib import Path
 
 import httpx
 
-from yidi_stack.embedded import EmbeddedBroker, EmbeddedPostgres, _terminate, wait_for_port
+from yidi_stack.embedded import (
+    EmbeddedBroker,
+    EmbeddedPostgres,
+    _terminate,
+    reachable_by_pg,
+    wait_for_port,
+)
 from yidi_stack.infra import run_sync
 
 SERVICES = ("filing", "settlement", "reconciliation", "clearing", "audit")
-DEFAULT_PORTS = {"filing": 8001, "settlement": 8002, "reconciliation": 8003, "clearing": 8004, "audit": 8005}
+DEFAULT_PORTS = {
+    "filing": 8001,
+    "settlement": 8002,
+    "reconciliation": 8003,
+    "clearing": 8004,
+    "audit": 8005,
+}
 
 
 def _port(name: str, default: int) -> int:
@@ -41,6 +55,19 @@ class Platform:
     @property
     def pg(self) -> EmbeddedPostgres:
         return EmbeddedPostgres(self.state / "pg", self.pg_port)
+
+    def _place_pg_data(self) -> None:
+        # PostgreSQL runs as an unprivileged user; if it cannot reach the state folder (a clone
+        # under /root, say), its data lives in a reachable temp folder linked from the state folder.
+        if reachable_by_pg(self.state):
+            return
+        outside = (
+            Path(tempfile.gettempdir())
+            / f"yidi-pg-{hashlib.sha1(str(self.state).encode()).hexdigest()[:10]}"
+        )
+        shutil.rmtree(outside, ignore_errors=True)
+        outside.mkdir(mode=0o755)
+        (self.state / "pg").symlink_to(outside, target_is_directory=True)
 
     @property
     def broker(self) -> EmbeddedBroker:
@@ -68,9 +95,12 @@ class Platform:
 
     def up(self, say: Callable[[str], None] = print) -> None:
         self.down(quiet=True)
+        if (self.state / "pg").is_symlink():
+            shutil.rmtree((self.state / "pg").resolve(), ignore_errors=True)
         shutil.rmtree(self.state, ignore_errors=True)
         (self.state / "logs").mkdir(parents=True)
         os.chmod(self.state, 0o755)
+        self._place_pg_data()
         pg = self.pg
         pg.start()
         say(f"PostgreSQL {pg.dsn}")
@@ -88,7 +118,9 @@ class Platform:
         (self.state / "services.json").write_text(json.dumps(pids))
         self.wait_healthy()
         for service in SERVICES:
-            say(f"{service:<15} {self.url(service)}  (logs: {self.state / 'logs' / f'{service}.log'})")
+            say(
+                f"{service:<15} {self.url(service)}  (logs: {self.state / 'logs' / f'{service}.log'})"
+            )
 
     def create_topics(self) -> None:
         from yidi_events.runtime.kafka import KafkaSettings, ensure_topics
@@ -104,8 +136,18 @@ class Platform:
     def _start_service(self, service: str) -> int:
         log = (self.state / "logs" / f"{service}.log").open("ab")
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", f"yidi_{service}.bootstrap:create", "--factory",
-             "--host", "127.0.0.1", "--port", str(self.ports[service]), "--no-access-log"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"yidi_{service}.bootstrap:create",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.ports[service]),
+                "--no-access-log",
+            ],
             env=self.env(service),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -121,7 +163,9 @@ class Platform:
         (self.state / "services.json").write_text(json.dumps(pids))
         self.wait_healthy([service])
 
-    def wait_healthy(self, services: tuple[str, ...] | list[str] = SERVICES, timeout: float = 60) -> None:
+    def wait_healthy(
+        self, services: tuple[str, ...] | list[str] = SERVICES, timeout: float = 60
+    ) -> None:
         deadline = time.monotonic() + timeout
         for service in services:
             wait_for_port(self.ports[service], timeout=max(1.0, deadline - time.monotonic()))
@@ -137,7 +181,9 @@ class Platform:
 
     def _pids(self) -> dict[str, int]:
         try:
-            return {k: int(v) for k, v in json.loads((self.state / "services.json").read_text()).items()}
+            return {
+                k: int(v) for k, v in json.loads((self.state / "services.json").read_text()).items()
+            }
         except (OSError, ValueError):
             return {}
 

@@ -23,7 +23,9 @@ def sandbox_dir() -> Path:
         candidate = parent.parent / "shared" / "sandbox"
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError("the sandbox folder ../shared/sandbox was not found (set YIDI_SANDBOX_DIR)")
+    raise FileNotFoundError(
+        "the sandbox folder ../shared/sandbox was not found (set YIDI_SANDBOX_DIR)"
+    )
 
 
 def load_sandbox(platform: Platform, say: Callable[[str], None] = print) -> None:

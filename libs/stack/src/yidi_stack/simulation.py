@@ -9,7 +9,9 @@ import httpx
 from yidi_stack.platform import SERVICES, Platform
 
 
-def simulate(platform: Platform, *, persons: int, days: int, seed: int, say: Callable[[str], None] = print) -> None:
+def simulate(
+    platform: Platform, *, persons: int, days: int, seed: int, say: Callable[[str], None] = print
+) -> None:
     say("health of every service:")
     for service in SERVICES:
         ready = httpx.get(f"{platform.url(service)}/readyz", timeout=5).json()

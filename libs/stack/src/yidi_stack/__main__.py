@@ -1,0 +1,3 @@
+from yidi_stack.cli import app
+
+app()
