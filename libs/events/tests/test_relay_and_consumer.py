@@ -211,3 +211,56 @@ async def test_a_projection_rebuilt_from_scratch_equals_the_live_one(
     assert await Consumer(engine, projection, kafka_settings, sources=["filing"]).rebuild() == 12
     async with engine.connect() as conn:
         assert await projection.snapshot(conn) == live_rows
+
+
+async def test_only_one_relay_per_service_is_active_and_a_standby_takes_over(
+    engine: AsyncEngine, store: EventStore, kafka_settings: KafkaSettings, example: Any
+) -> None:
+    first = Relay(engine, store, kafka_settings, service="filing")
+    second = Relay(engine, store, kafka_settings, service="filing")
+    stop_first, stop_second = asyncio.Event(), asyncio.Event()
+    first_task = asyncio.create_task(first.run(stop_first))
+    await asyncio.wait_for(first.active.wait(), timeout=10)
+    second_task = asyncio.create_task(second.run(stop_second))
+    await asyncio.sleep(1.0)
+    assert not second.active.is_set(), "the lock must keep the second relay on standby"
+
+    stop_first.set()
+    await first_task
+    await asyncio.wait_for(second.active.wait(), timeout=10)
+    await example.append(engine, store, "t-1", 0, 42)
+    for _ in range(100):
+        if await published_amounts(kafka_settings) == [("t-1", 1, 42)]:
+            break
+        await asyncio.sleep(0.1)
+    assert await published_amounts(kafka_settings) == [("t-1", 1, 42)]
+    stop_second.set()
+    await second_task
+
+
+async def test_the_republish_command_rewinds_the_relay_to_the_start_of_the_store(
+    engine: AsyncEngine, store: EventStore, kafka_settings: KafkaSettings, example: Any
+) -> None:
+    import subprocess
+    import sys
+
+    await example.append(engine, store, "x-1", 0, 1, 2, 3)
+    relay = Relay(engine, store, kafka_settings, service="filing")
+    await relay.ensure_checkpoint()
+    kafka = await start_producer(kafka_settings)
+    try:
+        assert await relay.publish_once(kafka) == 3
+        assert await relay.backlog() == 0
+        dsn = engine.url.render_as_string(hide_password=False)
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "yidi_events.ops", "republish", "filing", "--database-url", dsn],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "3 events will be published again" in done.stdout
+        assert await relay.publish_once(kafka) == 3
+    finally:
+        await kafka.stop()

@@ -24,7 +24,7 @@ class ServiceSettings(BaseSettings):
     # "controlled": time runs from clock_start and POST /admin/clock moves it forward (simulations).
     clock: str = "system"
     clock_start: datetime | None = None
-    auth_secret: SecretStr = SecretStr("yidi-sandbox-secret-change-me")
+    auth_secret: SecretStr = SecretStr("yidi-sandbox-platform-secret-change-me-in-production")
     his_signature_window_s: int = 300
     log_json: bool = True
     log_level: str = "INFO"
