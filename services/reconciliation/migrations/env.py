@@ -1,6 +1,6 @@
 """Alembic environment of the reconciliation service: its own tables plus libs/events' event-store branch."""
 
-from yidi_reconciliation.adapters.tables import metadata
 from yidi_events.migrate import run_env
+from yidi_reconciliation.adapters.tables import metadata
 
 run_env(metadata)

@@ -36,7 +36,9 @@ def make_engine(dsn: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
         async_dsn(dsn),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per checkout on every request's hot path.
+        pool_pre_ping=False,
+        pool_recycle=1800,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
         echo=echo,

@@ -6,26 +6,56 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from yidi_events.kernel import Clock, ControlledClock, SystemClock
 from yidi_events.service import Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
+from yidi_events.store import EventStore
+from yidi_reconciliation.adapters.day_views import make_day_projection
+from yidi_reconciliation.app.days import Days
+from yidi_reconciliation.app.hospital import Hospitals
+from yidi_reconciliation.app.ingest import make_settlement_projection
+from yidi_reconciliation.entrypoints.agency import agency_router
+from yidi_reconciliation.entrypoints.his import his_router
 
 SERVICE = "reconciliation"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def subscriptions() -> list[Subscription]:
-    return []
+def make_clock(settings: ServiceSettings) -> Clock:
+    return (
+        ControlledClock(settings.clock_start) if settings.clock == "controlled" else SystemClock()
+    )
+
+
+def make_days(clock: Clock) -> Days:
+    # The handlers' store is the runtime's in all but identity: same producer, same clock.
+    return Days(EventStore(SERVICE, clock), clock, make_day_projection())
+
+
+def subscriptions(days: Days | None = None) -> list[Subscription]:
+    days = days or make_days(SystemClock())
+    return [Subscription(make_settlement_projection(days), sources=["settlement"])]
+
+
+def build(settings: ServiceSettings | None = None) -> tuple[Runtime, Days]:
+    settings = settings or ServiceSettings()
+    clock = make_clock(settings)
+    days = make_days(clock)
+    return Runtime(SERVICE, settings, MIGRATIONS, subscriptions(days), clock=clock), days
 
 
 def build_runtime(settings: ServiceSettings | None = None) -> Runtime:
-    return Runtime(SERVICE, settings or ServiceSettings(), MIGRATIONS, subscriptions())
+    return build(settings)[0]
 
 
 def create(settings: ServiceSettings | None = None) -> FastAPI:
-    runtime = build_runtime(settings)
-    return create_app(
+    runtime, days = build(settings)
+    hospitals = Hospitals(runtime.store, runtime.clock)
+    app = create_app(
         runtime,
-        [],
+        [his_router(runtime, hospitals), agency_router(runtime, days)],
         title="Yidi reconciliation service",
         description=__doc__ or "",
     )
+    app.state.days = days
+    return app

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from yidi_events.kernel import DomainError
 from yidi_reconciliation.domain.daily_totals import DailyBook, TotalsKey, add_record, daily_totals
 from yidi_reconciliation.domain.records import SettlementRecord, Totals

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+
 from yidi_events.contracts.reconciliation import (
     DayClosed,
     DayConfirmed,

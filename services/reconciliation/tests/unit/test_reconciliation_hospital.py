@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+
 from yidi_events.kernel import Conflict, DomainError
 from yidi_reconciliation.domain.hospital_detail import (
     DetailOutcome,

@@ -1,4 +1,4 @@
-"""The HIS edge of detail reconciliation (3202 with 9101 upload / 9102 download).
+"""The HIS edge of reconciliation: 3201 totals, 3202 detail with 9101 upload / 9102 download.
 
 The hospital uploads a ZIP holding one tab-separated UTF-8 text file whose first row names the
 columns; we answer with a ZIP of the same shape holding one row per settlement and its result.
@@ -9,14 +9,18 @@ domain `HospitalRow`s (or errors with line numbers, for the clerk to fix the fil
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
-from yidi_events.kernel import fen_to_yuan, yuan_to_fen
-
+from yidi_events.kernel import SHANGHAI, DomainError, fen_to_yuan, yuan_to_fen
 from yidi_reconciliation.domain.hospital_detail import DetailLine, DetailOutcome, HospitalRow
+from yidi_reconciliation.domain.hospital_totals import StatementScope, TotalsClaim, TotalsComparison
 
 UPLOAD_COLUMNS = (
     "setl_id",
@@ -210,3 +214,231 @@ def _result_cells(line: DetailLine) -> tuple[str, ...]:
         "0" if line.outcome is DetailOutcome.MATCHED else "1",
         " ".join(memo.split()),  # no tab or newline may break the row
     )
+
+
+# --- the internal HIS endpoint: 3201 totals, 3202 detail, 9101 upload, 9102 download -----------
+
+_TOTAL_FIGURES = {
+    "total_fee": "medfee_sumamt",
+    "fund_total": "fund_pay_sumamt",
+    "account_paid": "acct_pay",
+    "count": "fixmedins_setl_cnt",
+}
+_DOWNLOAD_TIME = "%Y-%m-%d %H:%M:%S"
+
+
+def section(payload: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """The national input nests its fields under `name` (`data`, `fsUploadIn`...); accept the
+    fields at the top level too, as some HIS vendors send them."""
+    inner = payload.get(name)
+    if inner is None:
+        return payload
+    if not isinstance(inner, Mapping):
+        raise DomainError("his.input_invalid", f"{name} must be an object.", field=name)
+    return inner
+
+
+def _text(data: Mapping[str, Any], name: str, *, required: bool = True) -> str:
+    value = data.get(name)
+    if value is None or str(value).strip() == "":
+        if required:
+            raise DomainError("his.field_missing", f"{name} is required.", field=name)
+        return ""
+    return str(value).strip()
+
+
+def _date(data: Mapping[str, Any], name: str) -> date:
+    text = _text(data, name)
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise DomainError(
+            "his.field_invalid", f"{name} {text!r} is not a date (yyyy-MM-dd).", field=name
+        ) from None
+
+
+def _fen(data: Mapping[str, Any], name: str) -> int:
+    value = data.get(name)
+    if value is None or value == "":
+        raise DomainError("his.field_missing", f"{name} is required.", field=name)
+    try:
+        # A JSON number arrives as a float; its shortest repr is the decimal the HIS wrote, and
+        # yuan_to_fen refuses anything with more than two decimals rather than rounding it.
+        return yuan_to_fen(repr(value) if isinstance(value, float) else str(value))
+    except ValueError:
+        raise DomainError(
+            "his.field_invalid",
+            f"{name} {value!r} is not an amount in yuan with at most two decimals.",
+            field=name,
+        ) from None
+
+
+def _count(data: Mapping[str, Any], name: str) -> int:
+    value = _text(data, name)
+    if not value.isdigit():
+        raise DomainError(
+            "his.field_invalid", f"{name} {value!r} is not a whole number.", field=name
+        )
+    return int(value)
+
+
+def _include_refunds(data: Mapping[str, Any]) -> bool:
+    flag = _text(data, "refd_setl_flag", required=False)
+    if flag not in ("", "0", "1"):
+        raise DomainError(
+            "his.field_invalid",
+            f"refd_setl_flag {flag!r} must be 1 (include cancellations), 0 or empty.",
+            field="refd_setl_flag",
+        )
+    return flag != "0"  # 1 or empty: the totals include the cancellation records
+
+
+def totals_claim(institution_code: str, payload: Mapping[str, Any]) -> TotalsClaim:
+    """3201 input -> the hospital's claim."""
+    data = section(payload, "data")
+    scope = StatementScope(
+        institution_code=institution_code,
+        clearing_agency=_text(data, "setl_optins"),
+        start_date=_date(data, "stmt_begndate"),
+        end_date=_date(data, "stmt_enddate"),
+        include_refunds=_include_refunds(data),
+        insurance_type=_text(data, "insutype"),
+        clearing_category=_text(data, "clr_type"),
+    )
+    return TotalsClaim(
+        scope=scope,
+        count=_count(data, "fixmedins_setl_cnt"),
+        total_fee=_fen(data, "medfee_sumamt"),
+        fund_total=_fen(data, "fund_pay_sumamt"),
+        account_paid=_fen(data, "acct_pay"),
+    )
+
+
+def _figure(figure: str, value: int) -> str:
+    return str(value) if figure == "count" else fen_to_yuan(value)
+
+
+def totals_output(claim: TotalsClaim, result: TotalsComparison) -> dict[str, Any]:
+    """3201 output: `stmt_rslt` 0 balanced / 1 not, and a description in the hospital's names."""
+    if result.balanced:
+        description = result.description
+    else:
+        scope = claim.scope
+        parts = "; ".join(
+            f"{_TOTAL_FIGURES[d.figure]}: platform {_figure(d.figure, d.platform)},"
+            f" hospital {_figure(d.figure, d.hospital)}"
+            for d in result.differences
+        )
+        description = (
+            f"Not balanced for {scope.start_date} to {scope.end_date} (amounts in yuan): {parts}."
+            " Reconcile the detail (3202) to find the settlements that differ."
+        )
+    return {
+        "stmtinfo": {
+            "setl_optins": claim.scope.clearing_agency,
+            "stmt_rslt": "0" if result.balanced else "1",
+            "stmt_rslt_dscr": description,
+        }
+    }
+
+
+@dataclass(frozen=True)
+class DetailRequest:
+    scope: StatementScope
+    file_query_no: str | None
+    rows: tuple[HospitalRow, ...] | None  # rows sent inline as JSON instead of a file
+
+
+def detail_request(institution_code: str, payload: Mapping[str, Any]) -> DetailRequest:
+    """3202 input: the scope, and the uploaded file's query number (or the rows inline)."""
+    data = section(payload, "data")
+    scope = StatementScope(
+        institution_code=institution_code,
+        clearing_agency=_text(data, "setl_optins"),
+        start_date=_date(data, "stmt_begndate"),
+        end_date=_date(data, "stmt_enddate"),
+        include_refunds=_include_refunds(data),
+        clearing_category=_text(data, "clr_type", required=False) or None,
+        insurance_type=_text(data, "insutype", required=False) or None,
+    )
+    inline = payload.get("detail", data.get("detail"))
+    if inline is not None:
+        return DetailRequest(scope, None, _inline_rows(inline))
+    return DetailRequest(scope, _text(data, "file_qury_no"), None)
+
+
+def _inline_rows(inline: Any) -> tuple[HospitalRow, ...]:
+    if not isinstance(inline, list):
+        raise DomainError("his.field_invalid", "detail must be a list of rows.", field="detail")
+    rows: list[HospitalRow] = []
+    errors: list[RowError] = []
+    for number, item in enumerate(inline, start=1):
+        if not isinstance(item, Mapping):
+            errors.append(RowError(number, None, "a row must be an object"))
+            continue
+        cells = {c: "" if item.get(c) is None else _cell(item.get(c)) for c in UPLOAD_COLUMNS}
+        row, row_errors = _row(number, cells)
+        errors.extend(row_errors)
+        if row is not None:
+            rows.append(row)
+    if errors:
+        raise detail_invalid(tuple(errors), field="detail")
+    return tuple(rows)
+
+
+def _cell(value: Any) -> str:
+    return repr(value) if isinstance(value, float) else str(value).strip()
+
+
+def detail_invalid(errors: Sequence[RowError], *, field: str = "file_qury_no") -> DomainError:
+    shown = "; ".join(str(e) for e in errors[:20])
+    more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
+    return DomainError(
+        "reconciliation.detail_invalid",
+        f"The detail cannot be reconciled: {shown}{more}.",
+        field=field,
+    )
+
+
+def file_info(file_query_no: str, filename: str, download_until: datetime) -> dict[str, Any]:
+    return {
+        "file_qury_no": file_query_no,
+        "filename": filename,
+        "dld_endtime": download_until.astimezone(SHANGHAI).strftime(_DOWNLOAD_TIME),
+    }
+
+
+def detail_output(file_query_no: str, filename: str, download_until: datetime) -> dict[str, Any]:
+    return {"fileinfo": file_info(file_query_no, filename, download_until)}
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content: bytes
+
+
+def upload_request(payload: Mapping[str, Any]) -> Upload:
+    """9101 input: `fsUploadIn{in (base64 bytes), filename, fixmedins_code}`."""
+    data = section(payload, "fsUploadIn")
+    encoded = _text(data, "in")
+    try:
+        content = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise DomainError(
+            "his.field_invalid", "in must be the file's bytes in base64.", field="in"
+        ) from None
+    return Upload(_text(data, "filename"), content)
+
+
+def download_request(payload: Mapping[str, Any]) -> str:
+    """9102 input: `fsDownloadIn{file_qury_no, filename, fixmedins_code}` -> the query number."""
+    return _text(section(payload, "fsDownloadIn"), "file_qury_no")
+
+
+def download_output(file_query_no: str, filename: str, content: bytes) -> dict[str, Any]:
+    return {
+        "file_qury_no": file_query_no,
+        "filename": filename,
+        "file": base64.b64encode(content).decode("ascii"),
+    }

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from yidi_events.decider import fold
-
 from yidi_reconciliation.domain.records import SettlementRecord, Totals
 
 

@@ -48,7 +48,6 @@ from yidi_events.kernel import (
     business_date,
     relation,
 )
-
 from yidi_reconciliation.domain.records import (
     DEFAULT_SETTINGS,
     ReconciliationSettings,

@@ -1,0 +1,161 @@
+"""Queries over the settlement projection: store a record once, add it to its day's totals, and
+load the records a hospital reconciles against."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from yidi_reconciliation.adapters.tables import daily_totals, settlement_records
+from yidi_reconciliation.domain.hospital_totals import StatementScope
+from yidi_reconciliation.domain.records import FundPayment, SettlementRecord
+
+
+def _values(record: SettlementRecord) -> dict[str, Any]:
+    return {
+        "settlement_id": record.settlement_id,
+        "visit_id": record.visit_id,
+        "person_id": record.person_id,
+        "institution_code": record.institution_code,
+        "clearing_agency": record.clearing_agency,
+        "insured_region": record.insured_region,
+        "visit_region": record.visit_region,
+        "insurance_type": record.insurance_type,
+        "clearing_category": record.clearing_category,
+        "business_date": record.business_date,
+        "total_fee": record.total_fee,
+        "fund_total": record.fund_total,
+        "account_paid": record.account_paid,
+        "cash_paid": record.cash_paid,
+        "is_refund": record.is_refund,
+        "original_settlement_id": record.original_settlement_id,
+        "fund_payments": [
+            {"fund_code": p.fund_code, "amount": p.amount} for p in record.fund_payments
+        ],
+    }
+
+
+def record_of(row: Any) -> SettlementRecord:
+    return SettlementRecord(
+        settlement_id=row.settlement_id,
+        visit_id=row.visit_id,
+        person_id=row.person_id,
+        institution_code=row.institution_code,
+        clearing_agency=row.clearing_agency,
+        insured_region=row.insured_region,
+        visit_region=row.visit_region,
+        insurance_type=row.insurance_type,
+        clearing_category=row.clearing_category,
+        business_date=row.business_date,
+        total_fee=row.total_fee,
+        fund_total=row.fund_total,
+        account_paid=row.account_paid,
+        cash_paid=row.cash_paid,
+        is_refund=row.is_refund,
+        original_settlement_id=row.original_settlement_id,
+        fund_payments=tuple(FundPayment(p["fund_code"], p["amount"]) for p in row.fund_payments),
+    )
+
+
+async def _move_totals(conn: AsyncConnection, record: SettlementRecord, sign: int) -> None:
+    stmt = insert(daily_totals).values(
+        institution_code=record.institution_code,
+        clearing_agency=record.clearing_agency,
+        insurance_type=record.insurance_type,
+        clearing_category=record.clearing_category,
+        business_date=record.business_date,
+        count=sign,
+        total_fee=sign * record.total_fee,
+        fund_total=sign * record.fund_total,
+        account_paid=sign * record.account_paid,
+        cash_paid=sign * record.cash_paid,
+    )
+    figures = ("count", "total_fee", "fund_total", "account_paid", "cash_paid")
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[
+                "institution_code",
+                "clearing_agency",
+                "insurance_type",
+                "clearing_category",
+                "business_date",
+            ],
+            set_={f: daily_totals.c[f] + stmt.excluded[f] for f in figures},
+        )
+    )
+
+
+async def add_record(conn: AsyncConnection, record: SettlementRecord) -> bool:
+    """Store the record and count it in its day's totals; False when it was already stored (the
+    primary key on settlement_id makes a redelivered fact a no-op, without a check first)."""
+    inserted = await conn.execute(
+        insert(settlement_records)
+        .values(**_values(record))
+        .on_conflict_do_nothing(index_elements=["settlement_id"])
+        .returning(settlement_records.c.settlement_id)
+    )
+    if inserted.first() is None:
+        return False
+    await _move_totals(conn, record, +1)
+    return True
+
+
+async def void_record(conn: AsyncConnection, settlement_id: str) -> SettlementRecord | None:
+    """Mark a record undone by 2601 and take it out of its day's totals; None if unknown or
+    already voided."""
+    row = (
+        await conn.execute(
+            settlement_records.update()
+            .where(
+                settlement_records.c.settlement_id == settlement_id,
+                settlement_records.c.voided.is_(False),
+            )
+            .values(voided=True)
+            .returning(*settlement_records.c)
+        )
+    ).first()
+    if row is None:
+        return None
+    record = record_of(row)
+    await _move_totals(conn, record, -1)
+    return record
+
+
+async def find_record(conn: AsyncConnection, settlement_id: str) -> SettlementRecord | None:
+    row = (
+        await conn.execute(
+            sa.select(settlement_records).where(settlement_records.c.settlement_id == settlement_id)
+        )
+    ).first()
+    return None if row is None else record_of(row)
+
+
+async def records_in_scope(conn: AsyncConnection, scope: StatementScope) -> list[SettlementRecord]:
+    """The live (not voided) records of the scope's hospital, agency and period; the domain's
+    `scope.covers` applies the remaining filters."""
+    query = sa.select(settlement_records).where(
+        settlement_records.c.institution_code == scope.institution_code,
+        settlement_records.c.clearing_agency == scope.clearing_agency,
+        settlement_records.c.business_date.between(scope.start_date, scope.end_date),
+        settlement_records.c.voided.is_(False),
+    )
+    if scope.insurance_type is not None:
+        query = query.where(settlement_records.c.insurance_type == scope.insurance_type)
+    if scope.clearing_category is not None:
+        query = query.where(settlement_records.c.clearing_category == scope.clearing_category)
+    rows = (await conn.execute(query)).all()
+    return [record_of(r) for r in rows]
+
+
+async def totals_rows(conn: AsyncConnection, institution_code: str, day: date) -> list[Any]:
+    rows = await conn.execute(
+        sa.select(daily_totals).where(
+            daily_totals.c.institution_code == institution_code,
+            daily_totals.c.business_date == day,
+        )
+    )
+    return list(rows.all())

@@ -1,0 +1,320 @@
+"""A day of settlements through the real broker and database: hospital totals and detail, agency
+confirmation, disputes, the day close, late settlements and rebuilds."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, time, timedelta
+
+from reconciliation_testkit import (
+    DAY,
+    HOSPITAL,
+    NANJING,
+    SUQIAN,
+    SUZHOU,
+    Service,
+    unzipped_rows,
+    zipped,
+)
+
+from yidi_events.kernel import SHANGHAI
+from yidi_events.runtime.projection import rebuild_from_store
+
+PAIR = f"/statements/{SUZHOU}/{NANJING}/{DAY.isoformat()}"
+
+
+def totals_request(**changes: str) -> dict[str, object]:
+    # S1 + S2 + S3 + C2 (S2's cancellation) of the employee scheme: 4 records.
+    data = {
+        "insutype": "310",
+        "clr_type": "11",
+        "setl_optins": NANJING,
+        "stmt_begndate": DAY.isoformat(),
+        "stmt_enddate": DAY.isoformat(),
+        "medfee_sumamt": "500.00",
+        "fund_pay_sumamt": "350.00",
+        "acct_pay": "50.00",
+        "fixmedins_setl_cnt": "4",
+        "refd_setl_flag": "1",
+    }
+    return {"data": {**data, **changes}}
+
+
+async def a_day(service: Service) -> None:
+    s = service.settlement
+    await s.settle("S1", total_fee=10000, fund_total=7000, account_paid=1000)
+    await s.settle("S2", total_fee=20000, fund_total=14000, account_paid=2000)
+    await s.settle("S3", total_fee=40000, fund_total=28000, account_paid=4000)
+    await s.cancel("C2", "S2")
+    await s.settle(
+        "Q1",
+        insured_region=SUQIAN,
+        insurance_type="390",
+        total_fee=5000,
+        fund_total=3000,
+        account_paid=0,
+    )
+    await service.deliver()
+
+
+async def test_hospital_totals_balance_only_with_the_right_figures(service: Service) -> None:
+    await a_day(service)
+
+    right = await service.his("3201", totals_request())
+    assert right.status_code == 200, right.text
+    assert right.json()["output"]["stmtinfo"]["stmt_rslt"] == "0"
+
+    wrong = await service.his("3201", totals_request(medfee_sumamt="510.00"))
+    info = wrong.json()["output"]["stmtinfo"]
+    assert info["stmt_rslt"] == "1"
+    assert "medfee_sumamt: platform 500.00, hospital 510.00" in info["stmt_rslt_dscr"]
+    assert "fund_pay_sumamt" not in info["stmt_rslt_dscr"]
+
+    # refd_setl_flag 0 leaves the cancellation out: S1 + S2 + S3.
+    without = await service.his(
+        "3201",
+        totals_request(
+            refd_setl_flag="0",
+            medfee_sumamt="700.00",
+            fund_pay_sumamt="490.00",
+            acct_pay="70.00",
+            fixmedins_setl_cnt="3",
+        ),
+    )
+    assert without.json()["output"]["stmtinfo"]["stmt_rslt"] == "0"
+
+    missing = await service.his("3201", {"data": {"insutype": "310"}})
+    assert missing.status_code == 422
+    assert missing.json()["error"]["field"] == "setl_optins"
+
+
+async def test_detail_file_finds_what_the_hospital_left_out_and_altered(service: Service) -> None:
+    await a_day(service)
+    rows = [
+        ("S1", "V-S1", f"P{SUZHOU}S1", "100.00", "69.00", "10.00", "0"),  # altered fund
+        ("S2", "V-S2", f"P{SUZHOU}S2", "200.00", "140.00", "20.00", "0"),
+        ("C2", "V-S2", f"P{SUZHOU}S2", "-200.00", "-140.00", "-20.00", "1"),
+        ("Q1", "V-Q1", f"P{SUQIAN}Q1", "50.00", "30.00", "0.00", "0"),
+        ("X9", "V-X9", "PX", "12.00", "1.00", "0.00", "0"),  # never settled on the platform
+        # S3 left out
+    ]
+    upload = await service.his(
+        "9101",
+        {
+            "fsUploadIn": {
+                "in": base64.b64encode(zipped(rows)).decode(),
+                "filename": "d.zip",
+                "fixmedins_code": HOSPITAL,
+            }
+        },
+    )
+    assert upload.status_code == 200, upload.text
+    number = upload.json()["output"]["file_qury_no"]
+
+    detail = await service.his(
+        "3202",
+        {
+            "data": {
+                "setl_optins": NANJING,
+                "file_qury_no": number,
+                "stmt_begndate": DAY.isoformat(),
+                "stmt_enddate": DAY.isoformat(),
+                "refd_setl_flag": "1",
+            }
+        },
+    )
+    assert detail.status_code == 200, detail.text
+    info = detail.json()["output"]["fileinfo"]
+
+    # Another hospital cannot fetch it.
+    other = await service.his(
+        "9102", {"fsDownloadIn": {"file_qury_no": info["file_qury_no"]}}, institution="H32010000002"
+    )
+    assert other.status_code == 404
+
+    download = await service.his(
+        "9102",
+        {"fsDownloadIn": {"file_qury_no": info["file_qury_no"], "filename": info["filename"]}},
+    )
+    result = unzipped_rows(download.json()["output"]["file"])
+    outcome = {sid: (r["stmt_rslt"], r["memo"].split(":")[0]) for sid, r in result.items()}
+    assert outcome == {
+        "S1": ("1", "amount_mismatch"),
+        "S2": ("0", "matched"),
+        "C2": ("0", "matched"),
+        "Q1": ("0", "matched"),
+        "S3": ("1", "missing_at_hospital"),
+        "X9": ("1", "missing_on_platform"),
+    }
+    assert "fund_total: platform 70.00, hospital 69.00" in result["S1"]["memo"]
+    assert result["S1"]["fund_pay_sumamt"] == "70.00"  # the platform's figures
+
+
+async def test_agencies_confirm_dispute_close_and_reopen_on_a_late_settlement(
+    service: Service,
+) -> None:
+    await a_day(service)
+    suzhou, nanjing, suqian = (service.as_agency(r) for r in (SUZHOU, NANJING, SUQIAN))
+    centre = service.as_agency("320000", kind="centre")
+
+    early = await service.http.post(f"{PAIR}/confirm", headers=suzhou)
+    assert (early.status_code, early.json()["error"]["rule"]) == (409, "reconciliation.not_issued")
+    too_soon = await service.http.post(f"/days/issue?date={DAY}", headers=centre)
+    assert too_soon.json()["error"]["rule"] == "reconciliation.day_not_over"
+    not_operator = await service.http.post(f"/days/issue?date={DAY}", headers=suzhou)
+    assert not_operator.status_code == 403
+
+    service.clock.set(datetime.combine(DAY + timedelta(days=1), time(8), SHANGHAI))
+    issued = await service.http.post(f"/days/issue?date={DAY}", headers=centre)
+    assert sorted(issued.json()["issued"]) == [f"{SUZHOU}>{NANJING}", f"{SUQIAN}>{NANJING}"]
+
+    # A third agency neither reads nor confirms the pair, nor sees it listed.
+    for call in (
+        service.http.get(PAIR, headers=suqian),
+        service.http.post(f"{PAIR}/confirm", headers=suqian),
+    ):
+        refused = await call
+        assert (refused.status_code, refused.json()["error"]["rule"]) == (
+            403,
+            "reconciliation.not_party",
+        )
+    listed = await service.http.get(f"/statements?date={DAY}", headers=suqian)
+    assert [s["pair"] for s in listed.json()["statements"]] == [f"{SUQIAN}>{NANJING}"]
+
+    statement = (await service.http.get(PAIR, headers=nanjing)).json()
+    assert statement["totals"] == {
+        "count": 4,
+        "total_fee": 50000,
+        "fund_total": 35000,
+        "account_paid": 5000,
+        "cash_paid": 10000,
+    }
+
+    blank = await service.http.post(
+        f"{PAIR}/disputes", headers=suzhou, json={"settlement_id": "S3", "reason": "  "}
+    )
+    assert blank.json()["error"]["field"] == "reason"
+    disputed = await service.http.post(
+        f"{PAIR}/disputes",
+        headers=suzhou,
+        json={"settlement_id": "S3", "reason": "not our insured"},
+    )
+    assert disputed.status_code == 200, disputed.text
+
+    await service.http.post(f"{PAIR}/confirm", headers=suzhou)
+    closing = await service.http.post(f"{PAIR}/confirm", headers=nanjing)
+    closed = closing.json()
+    assert [e["event_type"] for e in closing.json()["events"]] == [
+        "reconciliation.DayConfirmed",
+        "reconciliation.DayClosed",
+    ]
+    close = closing.json()["events"][1]["payload"]
+    assert sorted(s["settlement_id"] for s in close["settlements"]) == ["C2", "S1", "S2"]
+    assert close["held_settlement_ids"] == ["S3"]
+    assert close["totals"]["employee"]["fund_total"] == 7000  # S3 (28000) stays out
+    assert closed["statement"]["closed"] is True
+    assert closed["statement"]["cleared_totals"]["fund_total"] == 7000
+
+    days_closed = await service.http.get("/days/closed", headers=suzhou)
+    assert [d["pair"] for d in days_closed.json()["days"]] == [f"{SUZHOU}>{NANJING}"]
+
+    # Only the disputing agency withdraws its dispute; then S3 is released into clearing.
+    overruled = await service.http.post(f"{PAIR}/disputes/S3/accept", headers=nanjing)
+    assert overruled.status_code == 403
+    accepted = await service.http.post(f"{PAIR}/disputes/S3/accept", headers=suzhou)
+    assert [e["event_type"] for e in accepted.json()["events"]] == [
+        "reconciliation.DisputeResolved",
+        "reconciliation.DisputedSettlementReleased",
+    ]
+    assert accepted.json()["statement"]["cleared_totals"]["fund_total"] == 35000
+
+    # A late settlement of that day updates it and reopens the confirmation.
+    await service.settlement.settle("S4", total_fee=3000, fund_total=2000, account_paid=0)
+    await service.deliver()
+    reopened = (await service.http.get(PAIR, headers=suzhou)).json()
+    assert (reopened["closed"], reopened["confirmed_by"]) == (False, [])
+    assert reopened["totals"]["count"] == 5
+    late_totals = await service.his(
+        "3201",
+        totals_request(medfee_sumamt="530.00", fund_pay_sumamt="370.00", fixmedins_setl_cnt="5"),
+    )
+    assert late_totals.json()["output"]["stmtinfo"]["stmt_rslt"] == "0"
+
+    await service.http.post(f"{PAIR}/confirm", headers=suzhou)
+    again = (await service.http.post(f"{PAIR}/confirm", headers=nanjing)).json()
+    reclose = again["events"][-1]["payload"]
+    assert (reclose["close_number"], [s["settlement_id"] for s in reclose["settlements"]]) == (
+        2,
+        ["S4"],
+    )
+
+    published = await service.own_events()
+    types = [e.event_type for e in published if e.partition_key == f"{SUZHOU}>{NANJING}"]
+    assert types.count("reconciliation.DayClosed") == 2
+    assert "reconciliation.DayReopened" in types
+    assert "reconciliation.DisputedSettlementReleased" in types
+
+    # The Suqian day was never confirmed: late once its month's deadline (3 April) has passed.
+    late = await service.http.get("/days/late?as_of=2026-04-04", headers=centre)
+    assert [d["pair"] for d in late.json()["late"]] == [f"{SUQIAN}>{NANJING}"]
+    on_time = await service.http.get("/days/late?as_of=2026-04-03", headers=centre)
+    assert on_time.json()["late"] == []
+
+
+async def test_a_cancellation_on_another_day_reverses_the_disputed_original(
+    service: Service,
+) -> None:
+    await a_day(service)
+    suzhou = service.as_agency(SUZHOU)
+    service.clock.set(datetime.combine(DAY + timedelta(days=1), time(8), SHANGHAI))
+    await service.http.post(
+        f"/days/issue?date={DAY}", headers=service.as_agency("320000", kind="centre")
+    )
+    await service.http.post(
+        f"{PAIR}/disputes", headers=suzhou, json={"settlement_id": "S1", "reason": "duplicate"}
+    )
+    await service.settlement.cancel("C1", "S1", day=DAY + timedelta(days=1))
+    await service.deliver()
+    original = (await service.http.get(PAIR, headers=suzhou)).json()
+    assert original["disputes"] == [
+        {"settlement_id": "S1", "raised_by": SUZHOU, "reason": "duplicate", "status": "reversed"}
+    ]
+    next_day = (
+        await service.http.get(
+            f"/statements/{SUZHOU}/{NANJING}/{DAY + timedelta(days=1)}", headers=suzhou
+        )
+    ).json()
+    assert [s["settlement_id"] for s in next_day["settlements"]] == ["C1"]
+
+
+async def test_projections_rebuilt_from_scratch_equal_the_live_ones(service: Service) -> None:
+    await a_day(service)
+    await service.settlement.settle("S5", day=DAY + timedelta(days=1))
+    await service.settlement.cancel("C5", "S5", day=DAY + timedelta(days=1))
+    await service.deliver()
+    consumer = service.runtime.consumers[0]
+    engine = service.runtime.engine
+    async with engine.connect() as conn:
+        live = await consumer.projection.snapshot(conn)
+        live_days = await service.days.views.snapshot(conn)
+    assert len(live["settlement_records"]) == 7
+    await consumer.rebuild()
+    await rebuild_from_store(engine, service.runtime.store, service.days.views)
+    async with engine.connect() as conn:
+        assert await consumer.projection.snapshot(conn) == live
+        assert await service.days.views.snapshot(conn) == live_days
+
+
+async def test_a_2601_reversal_leaves_the_hospital_totals_and_nets_out_the_day(
+    service: Service,
+) -> None:
+    await a_day(service)
+    await service.settlement.settle("S6", total_fee=9900, fund_total=5000, account_paid=0)
+    await service.settlement.reverse("S6")
+    await service.deliver()
+    # The hospital never had S6: the totals of the day are those without it.
+    balanced = await service.his("3201", totals_request())
+    assert balanced.json()["output"]["stmtinfo"]["stmt_rslt"] == "0"
+    statement = (await service.http.get(PAIR, headers=service.as_agency(NANJING))).json()
+    assert {s["settlement_id"] for s in statement["settlements"]} >= {"S6", "S6.reversed"}
+    assert statement["totals"]["fund_total"] == 35000  # S6 and its negative record net out
