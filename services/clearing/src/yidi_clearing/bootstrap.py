@@ -6,6 +6,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from yidi_clearing.app.hospitals import HospitalHandlers
+from yidi_clearing.app.inputs import audit_projection, reconciliation_projection
+from yidi_clearing.app.periods import PeriodHandlers
+from yidi_clearing.domain.settings import ClearingSettings
+from yidi_clearing.entrypoints.agency import agency_router
+from yidi_clearing.entrypoints.his import his_router
 from yidi_events.service import Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
 
@@ -14,18 +20,26 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def subscriptions() -> list[Subscription]:
-    return []
+    return [
+        Subscription(reconciliation_projection(), sources=["reconciliation"]),
+        Subscription(audit_projection(), sources=["audit"]),
+    ]
 
 
 def build_runtime(settings: ServiceSettings | None = None) -> Runtime:
     return Runtime(SERVICE, settings or ServiceSettings(), MIGRATIONS, subscriptions())
 
 
-def create(settings: ServiceSettings | None = None) -> FastAPI:
+def create(
+    settings: ServiceSettings | None = None, clearing: ClearingSettings | None = None
+) -> FastAPI:
     runtime = build_runtime(settings)
+    rules = clearing or ClearingSettings()
+    periods = PeriodHandlers(runtime, rules)
+    hospitals = HospitalHandlers(runtime)
     return create_app(
         runtime,
-        [],
+        [agency_router(periods, hospitals, rules), his_router(hospitals)],
         title="Yidi clearing service",
         description=__doc__ or "",
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from yidi_clearing.domain.clearing_period import ClearingPeriod, evolve
 from yidi_clearing.domain.settings import ClearingSettings
 from yidi_events.decider import fold

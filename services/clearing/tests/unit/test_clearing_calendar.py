@@ -2,6 +2,7 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+
 from yidi_clearing.domain.calendar import ClearingStep, due_steps, late_steps, schedule
 from yidi_clearing.domain.settings import CalendarSettings, ClearingSettings
 from yidi_events.kernel import DomainError, WorkingCalendar

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from clearing_testkit import CENTRE, NANJING, SUZHOU, WUXI, approver, clerk
+
 from yidi_clearing.domain.calendar import ClearingStep
 from yidi_clearing.domain.cash import (
     decide_approve_disbursement,
@@ -197,6 +198,7 @@ def test_when_everything_is_paid_every_account_is_back_to_zero(
     # Books opened by the obligations/netting entries of a real netting run
     from test_clearing_period import ALICE as A
     from test_clearing_period import approved
+
     from yidi_clearing.domain.period_decisions import decide_compute_net_positions
 
     history = approved()

@@ -1,6 +1,7 @@
 from datetime import date
 
 from clearing_testkit import settlement
+
 from yidi_clearing.domain.clearing_period import ClearingPeriod
 from yidi_clearing.domain.period_decisions import decide_generate_statement
 from yidi_events import registry

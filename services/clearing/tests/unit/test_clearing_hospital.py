@@ -2,6 +2,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+
 from yidi_clearing.domain.hospital_clearing import (
     ApplicationKey,
     ClearingStatus,

@@ -3,6 +3,7 @@ from datetime import date
 import pytest
 from hypothesis import given as hgiven
 from hypothesis import strategies as st
+
 from yidi_clearing.domain.ledger import (
     CENTRE_BANK,
     account_history,

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from clearing_testkit import CENTRE, NANJING, SUZHOU, WUXI, approver, clerk, settlement
+
 from yidi_clearing.domain.actors import Actor
 from yidi_clearing.domain.calendar import ClearingStep
 from yidi_clearing.domain.clearing_period import ClearingPeriod, LineStatus, completed_steps

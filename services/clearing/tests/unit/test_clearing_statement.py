@@ -4,6 +4,7 @@ import pytest
 from clearing_testkit import NANJING, SUZHOU, WUXI, deduction, settlement
 from hypothesis import given as hgiven
 from hypothesis import strategies as st
+
 from yidi_clearing.domain.inputs import DeductionKind
 from yidi_clearing.domain.statement import build_statement, figure_sources
 from yidi_events.kernel import Conflict, DomainError

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from yidi_clearing.domain.settings import ClearingSettings
 from yidi_events.contracts.clearing import StatementLine
 from yidi_events.kernel import Forbidden
-
-from yidi_clearing.domain.settings import ClearingSettings
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,9 @@ from collections.abc import Collection
 from datetime import date
 from enum import StrEnum
 
-from yidi_events.kernel import DomainError
-
 from yidi_clearing.domain.period import day_in_following_month
 from yidi_clearing.domain.settings import ClearingSettings
+from yidi_events.kernel import DomainError
 
 
 class ClearingStep(StrEnum):

@@ -14,13 +14,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from yidi_events.contracts.clearing import (
-    DisbursementRecorded,
-    DisbursementRequested,
-    RemittanceRecorded,
-)
-from yidi_events.kernel import Conflict, DomainError, NotFound
-
 from yidi_clearing.domain.actors import (
     Actor,
     require_approver,
@@ -31,6 +24,12 @@ from yidi_clearing.domain.calendar import ClearingStep, schedule
 from yidi_clearing.domain.clearing_period import ClearingPeriod
 from yidi_clearing.domain.ledger import CENTRE_BANK, credit, debit, make_entry, payable, receivable
 from yidi_clearing.domain.settings import ClearingSettings, DisbursementPolicy
+from yidi_events.contracts.clearing import (
+    DisbursementRecorded,
+    DisbursementRequested,
+    RemittanceRecorded,
+)
+from yidi_events.kernel import Conflict, DomainError, NotFound
 
 
 def outstanding(state: ClearingPeriod, agency: str) -> int:

@@ -10,14 +10,17 @@ that every money movement posts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from yidi_clearing.domain.calendar import ClearingStep
 from yidi_events.contracts.clearing import (
     AdjustmentApproved,
     AdjustmentProposed,
     DisbursementRecorded,
     DisbursementRequested,
+    HeldItem,
     JournalEntryPosted,
     LineConfirmed,
     LineDisputed,
@@ -29,8 +32,6 @@ from yidi_events.contracts.clearing import (
     StatementGenerated,
     StatementLine,
 )
-
-from yidi_clearing.domain.calendar import ClearingStep
 
 
 class LineStatus(StrEnum):
@@ -64,6 +65,8 @@ class AdjustmentState:
 class ClearingPeriod:
     period: str | None = None
     input_hash: str | None = None
+    generated_on: date | None = None
+    held: tuple[HeldItem, ...] = ()  # inputs left for a later period, and why
     lines: dict[str, LineState] = field(default_factory=dict)
     first_approver: str | None = None
     approvers: tuple[str, ...] = ()
@@ -110,7 +113,14 @@ def evolve(state: ClearingPeriod, event: Any) -> ClearingPeriod:
     match event:
         case StatementGenerated():
             lines = {line.line_id: LineState(line) for line in event.lines}
-            return replace(state, period=event.period, input_hash=event.input_hash, lines=lines)
+            return replace(
+                state,
+                period=event.period,
+                input_hash=event.input_hash,
+                generated_on=event.generated_on,
+                held=event.held,
+                lines=lines,
+            )
         case LineConfirmed():
             current = state.lines[event.line_id]
             updated = replace(current, confirmed_by=current.confirmed_by | {event.agency})

@@ -16,14 +16,13 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from yidi_clearing.domain.period import parse_period
 from yidi_events.contracts.clearing import (
     ClearingApplicationWithdrawn,
     ClearingApplied,
     ClearingStatusChanged,
 )
 from yidi_events.kernel import Conflict, DomainError, NotFound, fen_to_yuan
-
-from yidi_clearing.domain.period import parse_period
 
 
 class ClearingStatus(StrEnum):

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from yidi_events.kernel import DomainError, validate_region
-
 from yidi_clearing.domain.period import parse_period
+from yidi_events.kernel import DomainError, validate_region
 
 
 class InsuranceType(StrEnum):

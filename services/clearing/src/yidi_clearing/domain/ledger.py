@@ -20,10 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from yidi_clearing.domain.netting import Obligation
 from yidi_events.contracts.clearing import JournalEntryPosted, JournalLine
 from yidi_events.kernel import DomainError
-
-from yidi_clearing.domain.netting import Obligation
 
 CENTRE_BANK = "centre_bank"
 PREPAID_FUND = "prepaid_fund"

@@ -39,3 +39,14 @@ def day_in_following_month(period: str, day: int) -> date:
     """Day `day` of month M+1, where the work of clearing month M happens."""
     year, month = parse_period(next_period(period))
     return date(year, month, day)
+
+
+def require_period_ended(period: str, today: date) -> None:
+    """A month is cleared only once it is over: its last business day must be behind us."""
+    if today <= last_day(period):
+        raise DomainError(
+            "clearing.period_open",
+            f"{period} is not over yet (today is {today}); it is cleared from the 1st of the "
+            "next month",
+            field="period",
+        )

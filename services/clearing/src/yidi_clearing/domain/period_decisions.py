@@ -11,18 +11,6 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from yidi_events.contracts.clearing import (
-    AdjustmentApproved,
-    AdjustmentProposed,
-    LineConfirmed,
-    LineDisputed,
-    NetPositionsComputed,
-    StatementApprovalGiven,
-    StatementApproved,
-    StatementGenerated,
-)
-from yidi_events.kernel import Conflict, DomainError, NotFound
-
 from yidi_clearing.domain.actors import (
     Actor,
     require_approver,
@@ -35,6 +23,17 @@ from yidi_clearing.domain.ledger import make_entry, netting_lines, obligation_li
 from yidi_clearing.domain.netting import Obligation, net_positions
 from yidi_clearing.domain.settings import ClearingSettings
 from yidi_clearing.domain.statement import build_statement
+from yidi_events.contracts.clearing import (
+    AdjustmentApproved,
+    AdjustmentProposed,
+    LineConfirmed,
+    LineDisputed,
+    NetPositionsComputed,
+    StatementApprovalGiven,
+    StatementApproved,
+    StatementGenerated,
+)
+from yidi_events.kernel import Conflict, DomainError, NotFound
 
 
 def decide_generate_statement(

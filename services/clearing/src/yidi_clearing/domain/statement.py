@@ -14,9 +14,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from yidi_events.contracts.clearing import HeldItem, StatementLine, StatementPart
-from yidi_events.kernel import Conflict, DomainError
-
 from yidi_clearing.domain.inputs import (
     ConfirmedSettlement,
     Deduction,
@@ -25,6 +22,8 @@ from yidi_clearing.domain.inputs import (
     check_settlement,
 )
 from yidi_clearing.domain.period import last_day, parse_period
+from yidi_events.contracts.clearing import HeldItem, StatementLine, StatementPart
+from yidi_events.kernel import Conflict, DomainError
 
 T = TypeVar("T")
 

@@ -1,0 +1,113 @@
+"""The HIS edge of clearing: national 3203 / 3204 / 3205A names <-> domain names, yuan <-> fen.
+
+Only this module knows `clr_type`, `setlym`, `psntime`, `clr_appy_evt_id`... (docs/glossary.md).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from yidi_clearing.domain.hospital_clearing import ApplicationKey, ClearingTotals
+from yidi_events.kernel import DomainError, fen_to_yuan, yuan_to_fen
+
+_MONTH = re.compile(r"^(\d{4})-?(0[1-9]|1[0-2])$")
+
+
+def _data(national: dict[str, Any]) -> dict[str, Any]:
+    inner = national.get("data", national)
+    if not isinstance(inner, dict):
+        raise DomainError("his.input_invalid", "input.data must be an object", field="data")
+    return inner
+
+
+def _required(data: dict[str, Any], name: str) -> Any:
+    value = data.get(name)
+    if value is None or value == "":
+        raise DomainError("his.field_required", f"{name} is required", field=name)
+    return value
+
+
+def _month(text: Any, name: str) -> str:
+    match = _MONTH.match(str(text))
+    if match is None:
+        raise DomainError("his.month_invalid", f"{name} {text!r} is not a month YYYYMM", field=name)
+    return f"{match.group(1)}-{match.group(2)}"
+
+
+def _fen(data: dict[str, Any], name: str) -> int:
+    try:
+        return yuan_to_fen(str(_required(data, name)))
+    except (ValueError, ArithmeticError):
+        raise DomainError(
+            "his.amount_invalid", f"{name} is not an amount in yuan", field=name
+        ) from None
+
+
+def _count(data: dict[str, Any], name: str) -> int:
+    try:
+        value = int(str(_required(data, name)))
+    except ValueError:
+        raise DomainError(
+            "his.count_invalid", f"{name} is not a whole number", field=name
+        ) from None
+    if value < 0:
+        raise DomainError("his.count_invalid", f"{name} cannot be negative", field=name)
+    return value
+
+
+def application_from_3203(
+    national: dict[str, Any], institution_code: str, visit_region: str
+) -> tuple[ApplicationKey, ClearingTotals]:
+    """3203 / 3203A input -> the application key and the figures the hospital claims."""
+    data = _data(national)
+    month_text = data.get("setlym") or data.get("clr_ym")
+    key = ApplicationKey(
+        institution_code=institution_code,
+        clearing_agency=str(data.get("clr_optins") or visit_region),
+        month=_month(month_text if month_text is not None else "", "setlym"),
+        clearing_category=str(_required(data, "clr_type")),
+    )
+    totals = ClearingTotals(
+        count=_count(data, "psntime"),
+        total_fee=_fen(data, "medfee_sumamt"),
+        fund_total=_fen(data, "fund_appy_sum"),
+        account_paid=_fen(data, "acct_pay"),
+        cash_paid=_fen(data, "cash_payamt"),
+    )
+    return key, totals
+
+
+def application_id_from(national: dict[str, Any]) -> str:
+    return str(_required(_data(national), "clr_appy_evt_id"))
+
+
+def status_query_from(national: dict[str, Any]) -> dict[str, str | None]:
+    """3205A filters: clearing agency, status, month (all optional)."""
+    data = _data(national)
+    month = data.get("clr_ym") or data.get("setlym")
+    return {
+        "clearing_agency": str(data["clr_optins"]) if data.get("clr_optins") else None,
+        "status": str(data["clr_stas"]) if data.get("clr_stas") else None,
+        "month": _month(month, "clr_ym") if month else None,
+    }
+
+
+def application_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored application as a 3205A output row."""
+    return {
+        "fixmedins_code": row["institution_code"],
+        "clr_appy_evt_id": row["clearing_application_id"],
+        "clr_optins": row["clearing_agency"],
+        "clr_ym": str(row["month"]).replace("-", ""),
+        "clr_type": row["clearing_category"],
+        "clr_stas": row["status"],
+        "vali_flag": "0" if row["withdrawn"] else "1",
+        "psntime": row["count"],
+        "medfee_sumamt": fen_to_yuan(row["total_fee"]),
+        "fund_appy_sum": fen_to_yuan(row["fund_total"]),
+        "acct_pay": fen_to_yuan(row["account_paid"]),
+        "cash_payamt": fen_to_yuan(row["cash_paid"]),
+        "opt_time": row["changed_on"].isoformat(),
+        "opter_id": row["changed_by"],
+    }

@@ -1,0 +1,131 @@
+"""The clearing service's own read models and invariant tables, applied inline after every append
+(same transaction) and rebuildable with `rebuild_from_store`."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from yidi_clearing.adapters.tables import (
+    hospital_applications,
+    journal_lines,
+    statement_items,
+    statements,
+)
+from yidi_events.contracts.clearing import (
+    ClearingApplicationWithdrawn,
+    ClearingApplied,
+    ClearingStatusChanged,
+    JournalEntryPosted,
+    StatementGenerated,
+)
+from yidi_events.envelope import Envelope
+from yidi_events.runtime.projection import Projection
+
+
+def own_projection() -> Projection:
+    projection = Projection(
+        "clearing.own", [statements, statement_items, journal_lines, hospital_applications]
+    )
+
+    @projection.on(StatementGenerated)
+    async def generated(conn: AsyncConnection, env: Envelope) -> None:
+        e: StatementGenerated = env.payload
+        # Plain inserts: a period with two statements, or an input in two periods, is a unique
+        # violation that the handler turns into a Conflict (the transaction rolls back).
+        await conn.execute(
+            statements.insert().values(
+                period=e.period,
+                input_hash=e.input_hash,
+                generated_on=e.generated_on,
+                line_count=len(e.lines),
+                held_count=len(e.held),
+            )
+        )
+        items = [
+            {
+                "item_id": item_id,
+                "kind": kind,
+                "period": e.period,
+                "line_id": line.line_id,
+                "insurance_type": part.insurance_type,
+            }
+            for line in e.lines
+            for part in line.parts
+            for kind, ids in (
+                ("settlement", part.settlement_ids),
+                ("audit_deduction", part.audit_deduction_ids),
+                ("clawback", part.clawback_ids),
+            )
+            for item_id in ids
+        ]
+        if items:
+            await conn.execute(statement_items.insert(), items)
+
+    @projection.on(JournalEntryPosted)
+    async def posted(conn: AsyncConnection, env: Envelope) -> None:
+        e: JournalEntryPosted = env.payload
+        await conn.execute(
+            journal_lines.insert(),
+            [
+                {
+                    "period": e.period,
+                    "stream_version": env.stream_version,
+                    "line_no": n,
+                    "entry_id": e.entry_id,
+                    "memo": e.memo,
+                    "posted_on": e.posted_on,
+                    "account": line.account,
+                    "debit": line.debit,
+                    "credit": line.credit,
+                    "reference": line.reference,
+                }
+                for n, line in enumerate(e.lines, start=1)
+            ],
+        )
+
+    @projection.on(ClearingApplied)
+    async def applied(conn: AsyncConnection, env: Envelope) -> None:
+        e: ClearingApplied = env.payload
+        await conn.execute(
+            hospital_applications.insert().values(
+                clearing_application_id=e.clearing_application_id,
+                stream_id=env.stream_id,
+                institution_code=e.institution_code,
+                clearing_agency=e.clearing_agency,
+                month=e.month,
+                clearing_category=e.clearing_category,
+                count=e.count,
+                total_fee=e.total_fee,
+                fund_total=e.fund_total,
+                account_paid=e.account_paid,
+                cash_paid=e.cash_paid,
+                status="10",
+                withdrawn=False,
+                applied_on=e.applied_on,
+                changed_on=e.applied_on,
+                changed_by=e.institution_code,
+            )
+        )
+
+    @projection.on(ClearingApplicationWithdrawn)
+    async def withdrawn(conn: AsyncConnection, env: Envelope) -> None:
+        e: ClearingApplicationWithdrawn = env.payload
+        await conn.execute(
+            hospital_applications.update()
+            .where(hospital_applications.c.clearing_application_id == e.clearing_application_id)
+            .values(withdrawn=True, changed_on=e.withdrawn_on, changed_by=e.institution_code)
+        )
+
+    @projection.on(ClearingStatusChanged)
+    async def status_changed(conn: AsyncConnection, env: Envelope) -> None:
+        e: ClearingStatusChanged = env.payload
+        await conn.execute(
+            hospital_applications.update()
+            .where(hospital_applications.c.clearing_application_id == e.clearing_application_id)
+            .values(status=e.to_status, changed_on=e.changed_on, changed_by=e.changed_by)
+        )
+
+    return projection
+
+
+OWN = own_projection()

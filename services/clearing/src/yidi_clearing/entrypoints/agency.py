@@ -1,0 +1,389 @@
+"""Agency API of clearing: statements, confirmations, approvals, adjustments, netting, cash, ledger,
+calendar and hospital-clearing status. It only translates HTTP <-> handlers and scopes every read by
+the caller's region: an agency sees the lines, positions and accounts it is a party to; the
+provincial centre (kind "centre") sees all and runs the steps."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from yidi_clearing.adapters import queries
+from yidi_clearing.app.hospitals import HospitalHandlers
+from yidi_clearing.app.periods import PeriodHandlers
+from yidi_clearing.domain import cash
+from yidi_clearing.domain.actors import Actor
+from yidi_clearing.domain.clearing_period import ClearingPeriod, LineState
+from yidi_clearing.domain.ledger import payable, receivable
+from yidi_clearing.domain.settings import ClearingSettings
+from yidi_events.auth.agency import CurrentPrincipal, Principal
+from yidi_events.kernel import Forbidden, NotFound
+
+
+class DisputeBody(BaseModel):
+    reason: str = Field(min_length=1)
+
+
+class AdjustmentBody(BaseModel):
+    adjustment_id: str = Field(min_length=1)
+    payer_agency: str
+    receiver_agency: str
+    amount: int
+    reason: str
+
+
+class RemittanceBody(BaseModel):
+    agency: str
+    bank_reference: str
+    amount: int
+    received_on: date
+
+
+class DisbursementBody(BaseModel):
+    disbursement_id: str = Field(min_length=1)
+    agency: str
+    amount: int
+
+
+class PrepaidFundBody(BaseModel):
+    fund_id: str = Field(min_length=1)
+    q4_monthly_amounts: tuple[int, int, int]
+
+
+class StatusBody(BaseModel):
+    to_status: str
+    reason: str = ""
+
+
+def agency_router(
+    periods: PeriodHandlers, hospitals: HospitalHandlers, settings: ClearingSettings
+) -> APIRouter:
+    router = APIRouter(tags=["clearing"])
+    centre = settings.provincial_centre
+
+    def is_centre(p: Principal) -> bool:
+        return p.kind == "centre" and p.region == centre
+
+    def actor(p: Principal) -> Actor:
+        if p.region == centre and p.kind != "centre":
+            raise Forbidden(
+                "clearing.centre_kind",
+                f"a token for region {centre} must be of kind 'centre' to act for the centre",
+                field="kind",
+            )
+        return Actor(p.user_id, p.region, frozenset(p.roles))
+
+    def sees(p: Principal, *agencies: str) -> bool:
+        return is_centre(p) or p.region in agencies
+
+    def line_view(s: LineState, *, detail: bool = False) -> dict[str, Any]:
+        parts = []
+        for part in s.line.parts:
+            shown = asdict(part)
+            if not detail:
+                for ids in ("settlement_ids", "audit_deduction_ids", "clawback_ids"):
+                    shown[ids.replace("_ids", "_count")] = len(shown.pop(ids))
+            parts.append(shown)
+        return {
+            "line_id": s.line.line_id,
+            "payer_agency": s.line.payer_agency,
+            "receiver_agency": s.line.receiver_agency,
+            "amount": s.line.amount,
+            "status": str(s.status),
+            "confirmed_by": sorted(s.confirmed_by),
+            "disputed_by": sorted(s.disputed_by),
+            "parts": parts,
+        }
+
+    def statement_view(state: ClearingPeriod, p: Principal) -> dict[str, Any]:
+        return {
+            "period": state.period,
+            "input_hash": state.input_hash,
+            "approved": state.approved,
+            "approvers": list(state.approvers),
+            "first_approver": state.first_approver,
+            "lines": [
+                line_view(state.lines[i])
+                for i in sorted(state.lines)
+                if sees(p, state.lines[i].line.payer_agency, state.lines[i].line.receiver_agency)
+            ],
+            "adjustments": [
+                {**asdict(a.proposal), "approved_by": a.approved_by}
+                for a in state.adjustments.values()
+                if sees(p, a.proposal.payer_agency, a.proposal.receiver_agency)
+            ],
+        }
+
+    async def generated(period: str) -> ClearingPeriod:
+        state = await periods.load(period)
+        if not state.generated:
+            raise NotFound(
+                "clearing.no_statement",
+                f"no statement has been generated for {period}",
+                field="period",
+            )
+        return state
+
+    # --- statement ----------------------------------------------------------------------------
+
+    @router.post("/periods/{period}/statement")
+    async def generate(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+        state = await periods.generate(period, actor(p))
+        return statement_view(state, p)
+
+    @router.get("/periods/{period}/statement")
+    async def statement(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+        state = await generated(period)
+        view = statement_view(state, p)
+        view["generated_on"] = state.generated_on.isoformat() if state.generated_on else None
+        view["held"] = [asdict(h) for h in state.held if sees(p, h.payer_agency, h.receiver_agency)]
+        return view
+
+    @router.get("/periods/{period}/statement/inputs-hash")
+    async def inputs_hash(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+        """The hash of the period's inputs as they stand now (equals the statement's while no
+        input arrived after it was generated)."""
+        actor(p)
+        return {"period": period, "input_hash": await periods.preview_hash(period)}
+
+    @router.get("/periods/{period}/statement/lines/{line_id}")
+    async def line(period: str, line_id: str, p: CurrentPrincipal) -> dict[str, Any]:
+        state = await generated(period)
+        current = state.lines.get(line_id)
+        # Another pair's line is answered as unknown: its existence is not the caller's business.
+        if current is None or not sees(p, current.line.payer_agency, current.line.receiver_agency):
+            raise NotFound(
+                "clearing.line_unknown",
+                f"the {period} statement has no line {line_id}",
+                field="line_id",
+            )
+        view = line_view(current, detail=True)
+        async with periods.runtime.engine.connect() as conn:
+            for part in view["parts"]:
+                part["settlements"] = await queries.settlement_details(
+                    conn, list(part["settlement_ids"])
+                )
+                part["deductions"] = await queries.deduction_details(
+                    conn, [*part["audit_deduction_ids"], *part["clawback_ids"]]
+                )
+        return view
+
+    @router.post("/periods/{period}/lines/{line_id}/confirm")
+    async def confirm(period: str, line_id: str, p: CurrentPrincipal) -> dict[str, Any]:
+        state = await periods.confirm_line(period, line_id, actor(p))
+        return line_view(state.lines[line_id])
+
+    @router.post("/periods/{period}/lines/{line_id}/dispute")
+    async def dispute(
+        period: str, line_id: str, body: DisputeBody, p: CurrentPrincipal
+    ) -> dict[str, Any]:
+        state = await periods.dispute_line(period, line_id, body.reason, actor(p))
+        return line_view(state.lines[line_id])
+
+    @router.post("/periods/{period}/approvals")
+    async def approve(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+        state = await periods.approve(period, actor(p))
+        return {
+            "period": period,
+            "approved": state.approved,
+            "first_approver": state.first_approver,
+            "approvers": list(state.approvers),
+        }
+
+    @router.post("/periods/{period}/adjustments")
+    async def propose(period: str, body: AdjustmentBody, p: CurrentPrincipal) -> dict[str, Any]:
+        state = await periods.propose_adjustment(period, actor=actor(p), **body.model_dump())
+        a = state.adjustments[body.adjustment_id]
+        return {**asdict(a.proposal), "approved_by": a.approved_by}
+
+    @router.post("/periods/{period}/adjustments/{adjustment_id}/approve")
+    async def approve_adjustment(
+        period: str, adjustment_id: str, p: CurrentPrincipal
+    ) -> dict[str, Any]:
+        state = await periods.approve_adjustment(period, adjustment_id, actor(p))
+        a = state.adjustments[adjustment_id]
+        return {**asdict(a.proposal), "approved_by": a.approved_by}
+
+    # --- netting and cash ---------------------------------------------------------------------
+
+    def positions_view(state: ClearingPeriod, p: Principal) -> dict[str, Any]:
+        shown = [asdict(x) for x in state.positions or () if sees(p, x.agency)]
+        return {
+            "period": state.period,
+            "netted": state.netted,
+            "positions": shown,
+            "sum": sum(x["net"] for x in shown) if is_centre(p) else None,
+        }
+
+    @router.post("/periods/{period}/net-positions")
+    async def net(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+        return positions_view(await periods.net(period, actor(p)), p)
+
+    @router.get("/periods/{period}/net-positions")
+    async def positions(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+        return positions_view(await generated(period), p)
+
+    @router.post("/periods/{period}/remittances")
+    async def remit(period: str, body: RemittanceBody, p: CurrentPrincipal) -> dict[str, Any]:
+        state = await periods.record_remittance(period, actor=actor(p), **body.model_dump())
+        return asdict(state.remittances[body.bank_reference]) | {
+            "received_on": body.received_on.isoformat()
+        }
+
+    @router.post("/periods/{period}/disbursements")
+    async def request_disbursement(
+        period: str, body: DisbursementBody, p: CurrentPrincipal
+    ) -> dict[str, Any]:
+        state = await periods.request_disbursement(period, actor=actor(p), **body.model_dump())
+        r = state.disbursement_requests[body.disbursement_id]
+        return {**asdict(r), "requested_on": r.requested_on.isoformat(), "paid": False}
+
+    @router.post("/periods/{period}/disbursements/{disbursement_id}/approve")
+    async def approve_disbursement(
+        period: str, disbursement_id: str, p: CurrentPrincipal
+    ) -> dict[str, Any]:
+        state = await periods.approve_disbursement(period, disbursement_id, actor(p))
+        d = state.disbursements[disbursement_id]
+        return {**asdict(d), "paid_on": d.paid_on.isoformat(), "paid": True}
+
+    @router.get("/periods/{period}/cash")
+    async def cash_view(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+        state = await generated(period)
+        today = periods.today()
+        agencies = []
+        for position in state.positions or ():
+            if not sees(p, position.agency):
+                continue
+            agencies.append(
+                {
+                    "agency": position.agency,
+                    "net": position.net,
+                    "owed": max(0, -position.net),
+                    "received": state.received(position.agency),
+                    "outstanding": cash.outstanding(state, position.agency)
+                    if position.net < 0
+                    else 0,
+                    "late": position.net < 0
+                    and cash.is_late(state, position.agency, today, settings),
+                    "disbursed": state.disbursed(position.agency),
+                    "disbursable_now": cash.disbursable(state, position.agency, settings),
+                    "remittances": [
+                        {**asdict(r), "received_on": r.received_on.isoformat()}
+                        for r in state.remittances.values()
+                        if r.agency == position.agency
+                    ],
+                }
+            )
+        return {"period": period, "agencies": agencies}
+
+    @router.post("/periods/{period}/prepaid-fund-check")
+    async def prepaid_check(
+        period: str, body: PrepaidFundBody, p: CurrentPrincipal
+    ) -> dict[str, Any]:
+        _, found = await periods.check_prepaid_fund(
+            period, fund_id=body.fund_id, q4_monthly_amounts=body.q4_monthly_amounts, actor=actor(p)
+        )
+        return found
+
+    # --- calendar -----------------------------------------------------------------------------
+
+    @router.get("/periods/{period}/calendar")
+    async def calendar(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+        return periods.calendar(period, await periods.load(period), periods.today())
+
+    @router.post("/periods/{period}/run-due")
+    async def run_due(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+        return await periods.run_due(period, actor(p))
+
+    # --- ledger -------------------------------------------------------------------------------
+
+    @router.get("/ledger/trial-balance")
+    async def trial_balance(p: CurrentPrincipal, period: str | None = None) -> dict[str, Any]:
+        if not is_centre(p):
+            raise Forbidden(
+                "clearing.centre_only",
+                "the trial balance is the provincial centre's",
+                field="region",
+            )
+        async with periods.runtime.engine.connect() as conn:
+            rows = await queries.journal(conn, period=period)
+        balances: dict[str, int] = {}
+        for r in rows:
+            balances[r["account"]] = balances.get(r["account"], 0) + r["debit"] - r["credit"]
+        return {
+            "period": period,
+            "accounts": dict(sorted(balances.items())),
+            "debits": sum(r["debit"] for r in rows),
+            "credits": sum(r["credit"] for r in rows),
+            "total": sum(balances.values()),
+        }
+
+    @router.get("/ledger/accounts/{account}")
+    async def account_history(
+        account: str, p: CurrentPrincipal, period: str | None = None
+    ) -> dict[str, Any]:
+        if not is_centre(p) and account not in (receivable(p.region), payable(p.region)):
+            raise Forbidden(
+                "clearing.not_party",
+                f"agency {p.region} may only read its own accounts",
+                field="account",
+            )
+        async with periods.runtime.engine.connect() as conn:
+            rows = await queries.journal(conn, period=period, account=account)
+        running = 0
+        history = []
+        for r in rows:
+            running += r["debit"] - r["credit"]
+            history.append(
+                {
+                    "period": r["period"],
+                    "entry_id": r["entry_id"],
+                    "posted_on": r["posted_on"].isoformat(),
+                    "memo": r["memo"],
+                    "reference": r["reference"],
+                    "debit": r["debit"],
+                    "credit": r["credit"],
+                    "balance": running,
+                }
+            )
+        return {"account": account, "balance": running, "history": history}
+
+    # --- hospital clearing --------------------------------------------------------------------
+
+    @router.get("/hospital-clearing")
+    async def applications(
+        p: CurrentPrincipal, month: str | None = None, status: str | None = None
+    ) -> dict[str, Any]:
+        async with periods.runtime.engine.connect() as conn:
+            rows = await queries.applications(
+                conn,
+                clearing_agency=None if is_centre(p) else p.region,
+                month=month,
+                status=status,
+            )
+        return {"applications": [_application(r) for r in rows]}
+
+    @router.post("/hospital-clearing/{application_id}/status")
+    async def change_status(
+        application_id: str, body: StatusBody, p: CurrentPrincipal
+    ) -> dict[str, Any]:
+        row = await hospitals.change_status(
+            application_id,
+            to_status=body.to_status,
+            reason=body.reason,
+            changed_by=p.user_id,
+            allowed_agency=lambda agency: p.require_region(agency, field="clearing_agency"),
+        )
+        return _application(row)
+
+    return router
+
+
+def _application(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items() if k != "stream_id"
+    }
