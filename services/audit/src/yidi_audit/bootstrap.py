@@ -6,6 +6,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from yidi_audit.adapters.read_models import own_projection
+from yidi_audit.app.context import Audit, AuditSettings
+from yidi_audit.app.facts_policy import filing_projection, settlement_projection
+from yidi_audit.entrypoints import api, his
 from yidi_events.service import Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
 
@@ -13,19 +17,35 @@ SERVICE = "audit"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def subscriptions() -> list[Subscription]:
-    return []
+def make_audit(settings: AuditSettings | None = None) -> Audit:
+    return Audit(settings or AuditSettings(), own_projection())
 
 
-def build_runtime(settings: ServiceSettings | None = None) -> Runtime:
-    return Runtime(SERVICE, settings or ServiceSettings(), MIGRATIONS, subscriptions())
+def subscriptions(audit: Audit | None = None) -> list[Subscription]:
+    audit = audit or make_audit()
+    return [
+        Subscription(settlement_projection(audit), sources=["settlement"]),
+        Subscription(filing_projection(audit), sources=["filing"]),
+    ]
 
 
-def create(settings: ServiceSettings | None = None) -> FastAPI:
-    runtime = build_runtime(settings)
-    return create_app(
+def build_runtime(settings: ServiceSettings | None = None, audit: Audit | None = None) -> Runtime:
+    audit = audit or make_audit()
+    runtime = Runtime(SERVICE, settings or ServiceSettings(), MIGRATIONS, subscriptions(audit))
+    audit.bind(runtime)
+    return runtime
+
+
+def create(
+    settings: ServiceSettings | None = None, audit_settings: AuditSettings | None = None
+) -> FastAPI:
+    audit = make_audit(audit_settings)
+    runtime = build_runtime(settings, audit)
+    app = create_app(
         runtime,
-        [],
+        [api.router, his.router],
         title="Yidi audit service",
         description=__doc__ or "",
     )
+    app.state.audit = audit
+    return app

@@ -10,6 +10,7 @@ from itertools import count
 from typing import Any
 
 import pytest
+
 from yidi_audit.domain.facts import FeeLine, SettledVisit
 
 _ids = count(1)

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+
 from yidi_audit.adapters.wire import encounters_from_3101, results_to_3101
 from yidi_audit.domain.analysis import ProposedEncounter, analyse
 from yidi_audit.domain.engine import AuditConfig

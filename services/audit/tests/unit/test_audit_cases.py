@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
+
 from yidi_audit.domain import cases
 from yidi_audit.domain.cases import CaseState, SanctionSettings, SuspensionKind
 from yidi_audit.domain.engine import AuditConfig, evaluate

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from yidi_audit.domain import complaints, tickets
 from yidi_audit.domain import investigation as inv
 from yidi_audit.domain.complaints import ComplaintSettings, ComplaintState

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from yidi_audit.domain import investigation as inv
 from yidi_audit.domain.guards import Actor
 from yidi_events.contracts.audit import (

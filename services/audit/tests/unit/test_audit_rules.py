@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from yidi_audit.domain.engine import AuditConfig, evaluate
 from yidi_audit.domain.facts import CancelledSettlement, FeeLine, PersonDeath, SettledVisit
 from yidi_audit.domain.flags import Flag

@@ -15,11 +15,10 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from yidi_events.kernel import DomainError, Fen, fen_to_yuan, yuan_to_fen
-
 from yidi_audit.domain.analysis import PROPOSED, ProposedEncounter
 from yidi_audit.domain.facts import FeeLine
 from yidi_audit.domain.flags import Flag, Severity
+from yidi_events.kernel import DomainError, Fen, fen_to_yuan, yuan_to_fen
 
 _BAD = "audit.analysis.bad_request"
 _SEVERITY = {Severity.VIOLATION: "1", Severity.SUSPECTED: "2", Severity.NOTICE: "3"}

@@ -13,11 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from yidi_events.kernel import Fen
-
 from yidi_audit.domain.engine import AuditConfig, evaluate
 from yidi_audit.domain.facts import Fact, FeeLine, SettledVisit
 from yidi_audit.domain.flags import Flag
+from yidi_events.kernel import Fen
 
 PROPOSED = "proposed:"  # prefix of the evidence ids that stand for the proposed encounter
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
+from yidi_audit.domain.flags import Flag
+from yidi_audit.domain.guards import Actor, add_months, require_agency, require_text
 from yidi_events.contracts.audit import (
     CaseConfirmed,
     CaseDismissed,
@@ -30,9 +32,6 @@ from yidi_events.contracts.audit import (
     SuspensionEndReason,
 )
 from yidi_events.kernel import Conflict, DomainError, Fen, NotFound
-
-from yidi_audit.domain.flags import Flag
-from yidi_audit.domain.guards import Actor, add_months, require_agency, require_text
 
 CaseEvent = (
     CaseOpened

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
+from yidi_audit.domain.guards import Actor, require_agency, require_text
 from yidi_events.contracts.audit import (
     ComplainantNotified,
     ComplaintAcknowledged,
@@ -20,8 +21,6 @@ from yidi_events.contracts.audit import (
     ComplaintResolved,
 )
 from yidi_events.kernel import Conflict, NotFound, WorkingCalendar
-
-from yidi_audit.domain.guards import Actor, require_agency, require_text
 
 ComplaintEvent = ComplaintReceived | ComplaintAcknowledged | ComplaintResolved | ComplainantNotified
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
+from yidi_audit.domain.guards import Actor, add_months, require_agency, require_text
 from yidi_events.contracts.audit import (
     InvestigationAnswered,
     InvestigationBatchBuilt,
@@ -27,8 +28,6 @@ from yidi_events.contracts.audit import (
     InvestigationRolledOver,
 )
 from yidi_events.kernel import Conflict, DomainError, NotFound, WorkingCalendar
-
-from yidi_audit.domain.guards import Actor, add_months, require_agency, require_text
 
 InvestigationEvent = (
     InvestigationBatchBuilt

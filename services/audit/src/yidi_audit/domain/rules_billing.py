@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from yidi_events.contracts.audit import EvidenceSettlement
-from yidi_events.kernel import Fen, RegionRelation, relation
-
 from yidi_audit.domain.facts import BED_FEE, FeeLine, SettledVisit
 from yidi_audit.domain.flags import Flag, RuleSpec, Severity, sorted_evidence
 from yidi_audit.domain.rule_context import RuleContext
+from yidi_events.contracts.audit import EvidenceSettlement
+from yidi_events.kernel import Fen, RegionRelation, relation
 
 HIGH_FREQUENCY = RuleSpec("audit.high_frequency", "频繁就医购药(超量开药)", Severity.SUSPECTED)
 DUPLICATE_CHARGING = RuleSpec("audit.duplicate_charging", "重复收费", Severity.VIOLATION)

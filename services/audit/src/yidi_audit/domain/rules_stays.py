@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from yidi_events.kernel import city_of
-
 from yidi_audit.domain.facts import PersonDeath, SettledVisit, diagnosis_category
 from yidi_audit.domain.flags import Flag, RuleSpec, Severity, sorted_evidence
 from yidi_audit.domain.rule_context import RuleContext
+from yidi_events.kernel import city_of
 
 SPLIT_HOSPITALIZATION = RuleSpec("audit.split_hospitalization", "分解住院", Severity.SUSPECTED)
 TWO_CITIES = RuleSpec("audit.two_cities_same_time", "异地同时就医(冒名嫌疑)", Severity.SUSPECTED)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
+from yidi_audit.domain.guards import Actor, require_agency, require_text
 from yidi_events.contracts.audit import (
     TicketConfirmed,
     TicketExtensionAgreed,
@@ -25,8 +26,6 @@ from yidi_events.contracts.audit import (
     TicketReplied,
 )
 from yidi_events.kernel import Conflict, DomainError, NotFound, WorkingCalendar, city_of
-
-from yidi_audit.domain.guards import Actor, require_agency, require_text
 
 TicketEvent = (
     TicketRaised

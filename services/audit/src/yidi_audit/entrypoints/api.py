@@ -1,0 +1,457 @@
+"""The agency API: flags, cases, sanctions, 协查, tickets, complaints, overdue items.
+
+Every read is scoped to the caller's city (the provincial centre sees all); every command names
+the acting agency, and the domain refuses an agency that is not the one the step belongs to.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from yidi_audit.adapters import tables as t
+from yidi_audit.app import cases as case_app
+from yidi_audit.app import collaboration as collab
+from yidi_audit.domain.cases import SuspensionKind
+from yidi_audit.entrypoints.deps import actor, audit_of, is_centre
+from yidi_events.auth.agency import CurrentPrincipal, Principal
+from yidi_events.contracts.audit import InvestigationResult, TicketKind
+from yidi_events.kernel import Forbidden, NotFound, city_of
+
+router = APIRouter(tags=["agency"])
+
+
+# --- request models ----------------------------------------------------------------------------
+
+
+class Suspend(BaseModel):
+    kind: SuspensionKind = SuspensionKind.PERSON
+    months: int
+    starts_on: date | None = None
+
+    def command(self) -> case_app.SuspendCommand:
+        return case_app.SuspendCommand(self.kind, self.months, self.starts_on)
+
+
+class Clawback(BaseModel):
+    amount: int = Field(description="fen")
+    settlement_ids: list[str] = Field(default_factory=list)
+
+    def command(self) -> case_app.ClawbackCommand:
+        return case_app.ClawbackCommand(self.amount, tuple(self.settlement_ids))
+
+
+class Confirm(BaseModel):
+    reason: str
+    suspend: Suspend | None = None
+    clawback: Clawback | None = None
+
+
+class Dismiss(BaseModel):
+    reason: str
+
+
+class Sanction(BaseModel):
+    suspend: Suspend | None = None
+    clawback: Clawback | None = None
+
+
+class Answer(BaseModel):
+    result: InvestigationResult
+    reason: str = ""
+
+
+class RaiseTicket(BaseModel):
+    kind: TicketKind
+    receiver_region: str = Field(pattern=r"^\d{6}$")
+    subject: str
+    person_id: str | None = None
+    ticket_id: str | None = None
+
+
+class Reply(BaseModel):
+    answer: str
+
+
+class Extension(BaseModel):
+    reply_by: date
+    reason: str
+
+
+class ReceiveComplaint(BaseModel):
+    summary: str
+    channel: str
+    person_id: str | None = None
+    complaint_id: str | None = None
+
+
+class Resolve(BaseModel):
+    outcome: str
+
+
+class Notify(BaseModel):
+    channel: str
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _scope(principal: Principal, column: Any) -> Any:
+    """Rows whose cities include the caller's; the centre sees every row."""
+    return (
+        sa.true()
+        if is_centre(principal)
+        else sa.literal(city_of(principal.region)) == sa.any_(column)
+    )
+
+
+def _scheduler(principal: Principal) -> None:
+    if principal.kind not in ("centre", "service") and not principal.has("scheduler"):
+        raise Forbidden(
+            "audit.schedule.caller",
+            "scheduled jobs run for the centre or a scheduler",
+            field="roles",
+        )
+
+
+async def _rows(request: Request, query: Any) -> list[dict[str, Any]]:
+    async with audit_of(request).runtime.engine.connect() as conn:
+        return [dict(r._mapping) for r in (await conn.execute(query)).all()]
+
+
+async def _visible_case(request: Request, principal: Principal, case_id: str) -> dict[str, Any]:
+    rows = await _rows(
+        request,
+        sa.select(t.cases).where(t.cases.c.case_id == case_id, _scope(principal, t.cases.c.cities)),
+    )
+    if not rows:
+        # Another region's case is as absent as a missing one: its existence is not disclosed.
+        raise NotFound(
+            "audit.case.not_found", f"no case {case_id} for your agency", field="case_id"
+        )
+    return rows[0]
+
+
+# --- flags and cases ---------------------------------------------------------------------------
+
+
+@router.get("/flags")
+async def list_flags(
+    request: Request, principal: CurrentPrincipal, rule_id: str | None = None
+) -> list[dict[str, Any]]:
+    query = sa.select(t.flags).where(_scope(principal, t.flags.c.cities))
+    if rule_id:
+        query = query.where(t.flags.c.rule_id == rule_id)
+    return await _rows(request, query.order_by(t.flags.c.raised_on, t.flags.c.flag_id))
+
+
+@router.get("/cases")
+async def list_cases(
+    request: Request, principal: CurrentPrincipal, status: str | None = None
+) -> list[dict[str, Any]]:
+    query = sa.select(t.cases).where(_scope(principal, t.cases.c.cities))
+    if status:
+        query = query.where(t.cases.c.status == status)
+    return await _rows(request, query.order_by(t.cases.c.opened_on, t.cases.c.case_id))
+
+
+@router.get("/cases/{case_id}")
+async def get_case(request: Request, principal: CurrentPrincipal, case_id: str) -> dict[str, Any]:
+    case = await _visible_case(request, principal, case_id)
+    case["flags"] = await _rows(request, sa.select(t.flags).where(t.flags.c.case_id == case_id))
+    case["suspensions"] = await _rows(
+        request, sa.select(t.suspensions).where(t.suspensions.c.case_id == case_id)
+    )
+    case["clawbacks"] = await _rows(
+        request, sa.select(t.clawbacks).where(t.clawbacks.c.case_id == case_id)
+    )
+    return case
+
+
+@router.post("/cases/{case_id}/confirm")
+async def confirm_case(
+    request: Request, principal: CurrentPrincipal, case_id: str, body: Confirm
+) -> dict[str, Any]:
+    principal.require("reviewer")
+    await _visible_case(request, principal, case_id)
+    await case_app.review(
+        audit_of(request),
+        case_id,
+        actor(principal),
+        confirm=True,
+        reason=body.reason,
+        suspend=body.suspend.command() if body.suspend else None,
+        clawback=body.clawback.command() if body.clawback else None,
+    )
+    return await get_case(request, principal, case_id)
+
+
+@router.post("/cases/{case_id}/dismiss")
+async def dismiss_case(
+    request: Request, principal: CurrentPrincipal, case_id: str, body: Dismiss
+) -> dict[str, Any]:
+    principal.require("reviewer")
+    await _visible_case(request, principal, case_id)
+    await case_app.review(
+        audit_of(request), case_id, actor(principal), confirm=False, reason=body.reason
+    )
+    return await get_case(request, principal, case_id)
+
+
+@router.post("/cases/{case_id}/sanctions")
+async def sanction_case(
+    request: Request, principal: CurrentPrincipal, case_id: str, body: Sanction
+) -> dict[str, Any]:
+    principal.require("reviewer")
+    await _visible_case(request, principal, case_id)
+    await case_app.sanction(
+        audit_of(request),
+        case_id,
+        actor(principal),
+        suspend=body.suspend.command() if body.suspend else None,
+        clawback=body.clawback.command() if body.clawback else None,
+    )
+    return await get_case(request, principal, case_id)
+
+
+@router.post("/cases/{case_id}/suspensions/{kind}/lift")
+async def lift_suspension(
+    request: Request, principal: CurrentPrincipal, case_id: str, kind: SuspensionKind
+) -> dict[str, Any]:
+    principal.require("reviewer")
+    await _visible_case(request, principal, case_id)
+    await case_app.lift(audit_of(request), case_id, kind, actor(principal))
+    return await get_case(request, principal, case_id)
+
+
+@router.get("/suspensions")
+async def list_suspensions(
+    request: Request, principal: CurrentPrincipal, active: bool = False
+) -> list[dict[str, Any]]:
+    query = sa.select(t.suspensions).where(_scope(principal, t.suspensions.c.cities))
+    if active:
+        query = query.where(t.suspensions.c.ended_on.is_(None))
+    return await _rows(request, query.order_by(t.suspensions.c.suspended_from))
+
+
+@router.post("/suspensions/expire")
+async def expire_suspensions(request: Request, principal: CurrentPrincipal) -> dict[str, int]:
+    _scheduler(principal)
+    return {"ended": await case_app.expire(audit_of(request))}
+
+
+# --- 协查 ---------------------------------------------------------------------------------------
+
+
+@router.post("/investigations/build")
+async def build_batch(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    _scheduler(principal)
+    batch_id = await collab.build_batch(audit_of(request))
+    rows = await _rows(request, sa.select(t.batches).where(t.batches.c.batch_id == batch_id))
+    return rows[0]
+
+
+@router.get("/investigations/{batch_id}")
+async def get_batch(request: Request, principal: CurrentPrincipal, batch_id: str) -> dict[str, Any]:
+    rows = await _rows(request, sa.select(t.batches).where(t.batches.c.batch_id == batch_id))
+    if not rows:
+        raise NotFound("audit.investigation.not_found", f"no batch {batch_id}", field="batch_id")
+    batch = rows[0]
+    batch["items"] = await _rows(
+        request,
+        sa.select(t.batch_items)
+        .where(t.batch_items.c.batch_id == batch_id, _scope(principal, t.batch_items.c.cities))
+        .order_by(t.batch_items.c.settlement_id),
+    )
+    return batch
+
+
+@router.post("/investigations/{batch_id}/items/{settlement_id}/answer")
+async def answer_item(
+    request: Request, principal: CurrentPrincipal, batch_id: str, settlement_id: str, body: Answer
+) -> dict[str, str]:
+    await collab.answer_item(
+        audit_of(request), batch_id, settlement_id, actor(principal), body.result, body.reason
+    )
+    return {"batch_id": batch_id, "settlement_id": settlement_id, "status": "answered"}
+
+
+@router.post("/investigations/{batch_id}/items/{settlement_id}/confirm")
+async def confirm_item(
+    request: Request, principal: CurrentPrincipal, batch_id: str, settlement_id: str
+) -> dict[str, str]:
+    await collab.confirm_item(audit_of(request), batch_id, settlement_id, actor(principal))
+    return {"batch_id": batch_id, "settlement_id": settlement_id, "status": "confirmed"}
+
+
+@router.post("/auto-confirm")
+async def auto_confirm(request: Request, principal: CurrentPrincipal) -> dict[str, int]:
+    """The daily job: 协查 answers and ticket replies past their confirmation day."""
+    _scheduler(principal)
+    return {"confirmed": await collab.auto_confirm(audit_of(request))}
+
+
+# --- tickets -----------------------------------------------------------------------------------
+
+
+@router.post("/tickets", status_code=201)
+async def raise_ticket(
+    request: Request, principal: CurrentPrincipal, body: RaiseTicket
+) -> dict[str, Any]:
+    ticket_id = await collab.raise_ticket(
+        audit_of(request),
+        actor(principal),
+        body.kind,
+        body.receiver_region,
+        body.subject,
+        body.person_id,
+        body.ticket_id,
+    )
+    return await get_ticket(request, principal, ticket_id)
+
+
+@router.get("/tickets")
+async def list_tickets(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    return await _rows(
+        request,
+        sa.select(t.tickets)
+        .where(_scope(principal, t.tickets.c.cities))
+        .order_by(t.tickets.c.raised_on, t.tickets.c.ticket_id),
+    )
+
+
+@router.get("/tickets/{ticket_id}")
+async def get_ticket(
+    request: Request, principal: CurrentPrincipal, ticket_id: str
+) -> dict[str, Any]:
+    rows = await _rows(
+        request,
+        sa.select(t.tickets).where(
+            t.tickets.c.ticket_id == ticket_id, _scope(principal, t.tickets.c.cities)
+        ),
+    )
+    if not rows:
+        raise NotFound("audit.ticket.not_found", f"no ticket {ticket_id}", field="ticket_id")
+    return rows[0]
+
+
+@router.post("/tickets/{ticket_id}/extension")
+async def request_extension(
+    request: Request, principal: CurrentPrincipal, ticket_id: str, body: Extension
+) -> dict[str, Any]:
+    await collab.request_extension(
+        audit_of(request), ticket_id, actor(principal), body.reply_by, body.reason
+    )
+    return await get_ticket(request, principal, ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/extension/agree")
+async def agree_extension(
+    request: Request, principal: CurrentPrincipal, ticket_id: str
+) -> dict[str, Any]:
+    await collab.agree_extension(audit_of(request), ticket_id, actor(principal))
+    return await get_ticket(request, principal, ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/reply")
+async def reply_ticket(
+    request: Request, principal: CurrentPrincipal, ticket_id: str, body: Reply
+) -> dict[str, Any]:
+    await collab.reply_ticket(audit_of(request), ticket_id, actor(principal), body.answer)
+    return await get_ticket(request, principal, ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/confirm")
+async def confirm_ticket(
+    request: Request, principal: CurrentPrincipal, ticket_id: str
+) -> dict[str, Any]:
+    await collab.confirm_ticket(audit_of(request), ticket_id, actor(principal))
+    return await get_ticket(request, principal, ticket_id)
+
+
+# --- complaints --------------------------------------------------------------------------------
+
+
+@router.post("/complaints", status_code=201)
+async def receive_complaint(
+    request: Request, principal: CurrentPrincipal, body: ReceiveComplaint
+) -> dict[str, Any]:
+    complaint_id = await collab.receive_complaint(
+        audit_of(request),
+        actor(principal),
+        body.person_id,
+        body.channel,
+        body.summary,
+        body.complaint_id,
+    )
+    return await get_complaint(request, principal, complaint_id)
+
+
+@router.get("/complaints")
+async def list_complaints(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    mine = sa.true() if is_centre(principal) else t.complaints.c.city == city_of(principal.region)
+    return await _rows(
+        request, sa.select(t.complaints).where(mine).order_by(t.complaints.c.received_on)
+    )
+
+
+@router.get("/complaints/{complaint_id}")
+async def get_complaint(
+    request: Request, principal: CurrentPrincipal, complaint_id: str
+) -> dict[str, Any]:
+    mine = sa.true() if is_centre(principal) else t.complaints.c.city == city_of(principal.region)
+    rows = await _rows(
+        request,
+        sa.select(t.complaints).where(t.complaints.c.complaint_id == complaint_id, mine),
+    )
+    if not rows:
+        raise NotFound(
+            "audit.complaint.not_found", f"no complaint {complaint_id}", field="complaint_id"
+        )
+    return rows[0]
+
+
+@router.post("/complaints/{complaint_id}/acknowledge")
+async def acknowledge(
+    request: Request, principal: CurrentPrincipal, complaint_id: str
+) -> dict[str, Any]:
+    await collab.acknowledge_complaint(audit_of(request), complaint_id, actor(principal))
+    return await get_complaint(request, principal, complaint_id)
+
+
+@router.post("/complaints/{complaint_id}/resolve")
+async def resolve(
+    request: Request, principal: CurrentPrincipal, complaint_id: str, body: Resolve
+) -> dict[str, Any]:
+    await collab.resolve_complaint(audit_of(request), complaint_id, actor(principal), body.outcome)
+    return await get_complaint(request, principal, complaint_id)
+
+
+@router.post("/complaints/{complaint_id}/notify")
+async def notify(
+    request: Request, principal: CurrentPrincipal, complaint_id: str, body: Notify
+) -> dict[str, Any]:
+    await collab.notify_complainant(audit_of(request), complaint_id, actor(principal), body.channel)
+    return await get_complaint(request, principal, complaint_id)
+
+
+# --- monitoring --------------------------------------------------------------------------------
+
+
+@router.get("/overdue")
+async def list_overdue(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    found = await collab.overdue_for(audit_of(request), principal.region, is_centre(principal))
+    return [
+        {
+            "kind": str(o.kind),
+            "item_id": o.item_id,
+            "step": o.step,
+            "due": o.due,
+            "waiting_on": o.waiting_on,
+        }
+        for o in found
+    ]

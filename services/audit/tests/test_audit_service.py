@@ -1,0 +1,609 @@
+"""The audit service against real PostgreSQL and the broker.
+
+Settlement and filing facts are appended to producer-side event stores (their own databases),
+published by the real relay to the namespace's topics and consumed by audit's consumers; audit's
+own facts are published by its relay to `<ns>.audit.events` and read back from the broker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from yidi_audit import bootstrap
+from yidi_audit.app.context import Audit
+from yidi_events.auth.agency import issue_token
+from yidi_events.contracts.filing import PersonDied
+from yidi_events.contracts.settlement import (
+    AccumulatorMovement,
+    SettlementCancelled,
+    SettlementTotals,
+    VisitSettled,
+)
+from yidi_events.db import make_engine
+from yidi_events.envelope import Envelope
+from yidi_events.kernel import SHANGHAI
+from yidi_events.kernel.time import SystemClock
+from yidi_events.runtime.kafka import KafkaSettings, producer
+from yidi_events.runtime.projection import rebuild_from_store
+from yidi_events.runtime.relay import Relay
+from yidi_events.service import Runtime
+from yidi_events.settings import ServiceSettings
+from yidi_events.store import EventStore, NewEvent
+from yidi_events.store.schema import events
+from yidi_events.topics import topic
+
+VISIT_REGION = "320100"  # Nanjing: the visit place, which reviews
+INSURED_REGION = "320500"  # Suzhou: the insured place
+OTHER_REGION = "330100"  # Hangzhou: no part in any of this
+HOSPITAL = "H32010000001"
+SECRET = ServiceSettings().auth_secret.get_secret_value()
+START = datetime(2026, 4, 1, 1, 0, tzinfo=UTC)
+
+
+def token(
+    region: str, roles: tuple[str, ...] = ("reviewer",), kind: str = "agency"
+) -> dict[str, str]:
+    jwt = issue_token(SECRET, user_id=f"u-{region}", region=region, roles=roles, kind=kind)
+    return {"Authorization": f"Bearer {jwt}"}
+
+
+VISIT = token(VISIT_REGION)
+INSURED = token(INSURED_REGION)
+OTHER = token(OTHER_REGION)
+CENTRE = token("320000", roles=("scheduler",), kind="centre")
+GATEWAY = token(VISIT_REGION, roles=("his",), kind="service")
+
+
+def totals(total_fee: int, fund_total: int) -> SettlementTotals:
+    cash = total_fee - fund_total
+    return SettlementTotals(
+        total_fee=total_fee, fully_self_paid=0, over_limit=0, pre_self_paid=0,
+        in_policy=total_fee, deductible_applied=0, basic_fund=fund_total, large_amount_fund=0,
+        critical_illness_fund=0, civil_servant_subsidy=0, medical_assistance=0,
+        fund_total=fund_total, account_paid=0, cash_paid=cash, personal_total=cash,
+        hospital_borne=0,
+    )  # fmt: skip
+
+
+NO_MOVEMENT = AccumulatorMovement(
+    policy_year=2026, inpatient_admissions=1, outpatient_deductible_used=0, eligible_cum=0,
+    basic_paid_cum=0, supplementary_base_cum=0, supplementary_paid_cum=0, assistance_paid_cum=0,
+    account_balance=0,
+)  # fmt: skip
+
+
+def settled(
+    n: int,
+    person: str,
+    admitted: date,
+    discharged: date,
+    *,
+    diagnosis: str = "J18.900",
+    total_fee: int = 800_000,
+    fund_total: int = 600_000,
+) -> VisitSettled:
+    return VisitSettled(
+        settlement_id=f"S{n}", visit_id=f"V{n}", person_id=person,
+        insured_region=INSURED_REGION, visit_region=VISIT_REGION, institution_code=HOSPITAL,
+        clearing_agency=VISIT_REGION, clearing_category="21", insurance_type="310",
+        medical_type="21", filing_kind="long_term", admitted_on=admitted, discharged_on=discharged,
+        principal_diagnosis=diagnosis, totals=totals(total_fee, fund_total), fund_payments=(),
+        account_balance_after=None, movement=NO_MOVEMENT, message_id=f"M{n}",
+        settled_at=datetime.combine(discharged, time(10), SHANGHAI),
+    )  # fmt: skip
+
+
+@dataclass
+class Producer:
+    """A foreign service's event store and relay."""
+
+    engine: AsyncEngine
+    store: EventStore
+    relay: Relay
+    kafka: KafkaSettings
+
+    async def emit(self, stream: str, *payloads: Any) -> list[Envelope]:
+        async with self.engine.begin() as conn:
+            version = len(await self.store.load(conn, stream))
+            day = date(2026, 4, 1)
+            return await self.store.append(
+                conn, stream, version, [NewEvent(p, day) for p in payloads]
+            )
+
+    async def publish(self) -> int:
+        kafka = producer(self.kafka, client_id=f"{self.store.producer}-test")
+        await kafka.start()
+        try:
+            return await self.relay.publish_once(kafka)
+        finally:
+            await kafka.stop()
+
+
+@dataclass
+class Stack:
+    app: FastAPI
+    http: httpx.AsyncClient
+    runtime: Runtime
+    audit: Audit
+    settlement: Producer
+    filing: Producer
+    kafka: KafkaSettings
+
+    async def consume(self) -> None:
+        for consumer in self.runtime.consumers:
+            await consumer.catch_up()
+
+    async def settle(self, *payloads: Any) -> None:
+        for p in payloads:
+            await self.settlement.emit(f"person-{p.person_id}", p)
+        await self.settlement.publish()
+        await self.consume()
+
+    async def audit_events(self) -> list[Any]:
+        async with self.runtime.engine.connect() as conn:
+            rows = await conn.execute(sa.select(events.c.event_type).order_by(events.c.position))
+            return list(rows.scalars())
+
+    async def published(self) -> list[Envelope]:
+        """Publish audit's backlog, then read every record of its topic back from the broker."""
+        kafka = producer(self.kafka, client_id="audit-test")
+        await kafka.start()
+        try:
+            await self.runtime.relay.publish_once(kafka)
+        finally:
+            await kafka.stop()
+        name = topic("audit", self.kafka.namespace)
+        reader = AIOKafkaConsumer(bootstrap_servers=self.kafka.bootstrap, enable_auto_commit=False)
+        await reader.start()
+        try:
+            await reader._client.force_metadata_update()
+            parts = [
+                TopicPartition(name, p) for p in sorted(reader.partitions_for_topic(name) or ())
+            ]
+            reader.assign(parts)
+            await reader.seek_to_beginning(*parts)
+            ends = await reader.end_offsets(parts)
+            found: list[Envelope] = []
+            while [tp for tp in parts if await reader.position(tp) < ends[tp]]:
+                for batch in (await reader.getmany(timeout_ms=200)).values():
+                    found.extend(Envelope.from_bytes(r.value) for r in batch)
+            return found
+        finally:
+            await reader.stop()
+
+    async def set_clock(self, moment: datetime) -> None:
+        response = await self.http.post("/admin/clock", json={"now": moment.isoformat()})
+        assert response.status_code == 200, response.text
+
+
+async def _producer(database: Any, kafka: KafkaSettings, service: str) -> Producer:
+    engine = make_engine(database())
+    store = EventStore(service, SystemClock())
+    relay = Relay(engine, store, kafka, service=service)
+    await relay.ensure_checkpoint()
+    return Producer(engine, store, relay, kafka)
+
+
+@pytest.fixture
+async def stack(database: Any, kafka_settings: KafkaSettings) -> AsyncIterator[Stack]:
+    settings = ServiceSettings(
+        database_url=database(bootstrap.MIGRATIONS),
+        kafka_bootstrap=kafka_settings.bootstrap,
+        kafka_namespace=kafka_settings.namespace,
+        relay_enabled=False,
+        consumers_enabled=False,
+        clock="controlled",
+        clock_start=START,
+        log_json=False,
+    )
+    app = bootstrap.create(settings)
+    settlement = await _producer(database, kafka_settings, "settlement")
+    filing = await _producer(database, kafka_settings, "filing")
+    async with app.router.lifespan_context(app):
+        runtime: Runtime = app.state.runtime
+        await runtime.relay.ensure_checkpoint()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://audit") as http:
+            yield Stack(app, http, runtime, app.state.audit, settlement, filing, kafka_settings)
+    await settlement.engine.dispose()
+    await filing.engine.dispose()
+
+
+PERSON = "32050000000000000001"
+LATER = "32050000000000000002"
+SPLIT = "audit.split_hospitalization"
+
+
+async def _split_case(stack: Stack) -> dict[str, Any]:
+    await stack.settle(
+        settled(1, PERSON, date(2026, 3, 1), date(2026, 3, 10)),
+        settled(2, PERSON, date(2026, 3, 25), date(2026, 3, 30), diagnosis="J18.000"),
+    )
+    (case,) = (await stack.http.get("/cases", headers=VISIT)).json()
+    return case
+
+
+async def test_a_split_hospitalization_raises_a_flag_with_its_evidence_and_day_16_does_not(
+    stack: Stack,
+) -> None:
+    await stack.settle(
+        # Readmitted 15 days after discharge, same hospital, same category J18: a split.
+        settled(1, PERSON, date(2026, 3, 1), date(2026, 3, 10)),
+        settled(2, PERSON, date(2026, 3, 25), date(2026, 3, 30), diagnosis="J18.000"),
+        # 16 days: outside the window.
+        settled(3, LATER, date(2026, 3, 1), date(2026, 3, 10)),
+        settled(4, LATER, date(2026, 3, 26), date(2026, 3, 30)),
+    )
+    flags = (await stack.http.get("/flags", headers=VISIT)).json()
+    assert [(f["rule_id"], f["person_id"]) for f in flags] == [(SPLIT, PERSON)]
+    (flag,) = flags
+    assert flag["settlement_ids"] == ["S1", "S2"]
+    assert flag["rule_version"] == 1
+    assert flag["amount_at_issue"] == 600_000
+    assert {e["settlement_id"] for e in flag["evidence"]} == {"S1", "S2"}
+    assert "15 days" in flag["detail"]
+    (case,) = (await stack.http.get("/cases", headers=INSURED)).json()
+    assert (case["person_id"], case["status"], case["flag_ids"]) == (
+        PERSON,
+        "open",
+        [flag["flag_id"]],
+    )
+
+
+async def test_the_same_facts_delivered_again_raise_nothing_twice(stack: Stack) -> None:
+    await _split_case(stack)
+    before = await stack.audit_events()
+    assert before == ["audit.FlagRaised", "audit.CaseOpened"]
+
+    await stack.settlement.relay.rewind()  # republished: same events at new offsets
+    assert await stack.settlement.publish() == 2
+    await stack.consume()
+    # Even a consumer that forgot everything it applied re-evaluates without raising again.
+    settlement_consumer = stack.runtime.consumers[0]
+    await settlement_consumer.rebuild()
+
+    assert await stack.audit_events() == before
+    assert len((await stack.http.get("/flags", headers=VISIT)).json()) == 1
+
+
+async def test_a_confirmed_case_suspends_the_person_and_claws_back_through_audit_events(
+    stack: Stack,
+) -> None:
+    case = await _split_case(stack)
+    confirmed = await stack.http.post(
+        f"/cases/{case['case_id']}/confirm",
+        headers=VISIT,
+        json={"reason": "readmitted to split the DRG payment", "suspend": {"months": 3}},
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["status"] == "confirmed"
+    clawed = await stack.http.post(
+        f"/cases/{case['case_id']}/sanctions",
+        headers=VISIT,
+        json={"clawback": {"amount": 600_000, "settlement_ids": ["S2"]}},
+    )
+    assert clawed.status_code == 200, clawed.text
+
+    published = {e.event_type: e.payload for e in await stack.published()}
+    suspended = published["audit.DirectSettlementSuspended"]
+    assert (suspended.person_id, suspended.insured_region) == (PERSON, INSURED_REGION)
+    assert (suspended.suspended_from, suspended.suspended_until) == (
+        date(2026, 4, 1),
+        date(2026, 6, 30),
+    )
+    clawback = published["audit.ClawbackDecided"]
+    assert (clawback.amount, clawback.settlement_ids) == (600_000, ("S2",))
+    assert (clawback.insured_region, clawback.visit_region) == (INSURED_REGION, VISIT_REGION)
+
+    too_much = await stack.http.post(
+        f"/cases/{case['case_id']}/sanctions",
+        headers=VISIT,
+        json={"clawback": {"amount": 1, "settlement_ids": ["S2"]}},
+    )
+    assert too_much.status_code == 422
+    assert too_much.json()["error"]["rule"] == "audit.clawback.exceeds_fund_total"
+
+    # The schedule ends the suspension the day after its last day, and says so.
+    assert (await stack.http.post("/suspensions/expire", headers=CENTRE)).json() == {"ended": 0}
+    await stack.set_clock(datetime(2026, 7, 1, 1, 0, tzinfo=UTC))
+    assert (await stack.http.post("/suspensions/expire", headers=CENTRE)).json() == {"ended": 1}
+    ended = [e for e in await stack.published() if e.event_type.endswith("SuspensionEnded")]
+    assert [(e.payload.ended_on, str(e.payload.reason)) for e in ended] == [
+        (date(2026, 7, 1), "expired")
+    ]
+
+
+async def test_a_refused_review_changes_nothing(stack: Stack) -> None:
+    case = await _split_case(stack)
+    before = await stack.audit_events()
+    blank = await stack.http.post(
+        f"/cases/{case['case_id']}/confirm",
+        headers=VISIT,
+        json={"reason": "ok", "suspend": {"months": 13}},
+    )
+    assert blank.status_code == 422
+    assert blank.json()["error"] == {
+        "rule": "audit.suspension.person_months",
+        "field": "months",
+        "message": "a person suspension lasts 3 to 12 months, not 13",
+    }
+    # The insured place sees the case but the visit place reviews it.
+    wrong = await stack.http.post(
+        f"/cases/{case['case_id']}/dismiss", headers=INSURED, json={"reason": "fine"}
+    )
+    assert wrong.status_code == 403
+    assert await stack.audit_events() == before
+
+
+async def test_another_regions_agency_cannot_see_or_touch_the_case(stack: Stack) -> None:
+    case = await _split_case(stack)
+    assert (await stack.http.get("/cases", headers=OTHER)).json() == []
+    assert (await stack.http.get("/flags", headers=OTHER)).json() == []
+    hidden = await stack.http.get(f"/cases/{case['case_id']}", headers=OTHER)
+    assert hidden.status_code == 404
+    refused = await stack.http.post(
+        f"/cases/{case['case_id']}/confirm", headers=OTHER, json={"reason": "mine now"}
+    )
+    assert refused.status_code == 404
+    assert (await stack.http.get(f"/cases/{case['case_id']}", headers=VISIT)).status_code == 200
+
+
+def _his_3101(admitted: str) -> dict[str, Any]:
+    encounter = {
+        "mdtrt_id": "V-NEW", "medins_id": HOSPITAL, "medins_admdvs": VISIT_REGION,
+        "adm_date": admitted, "dscg_date": admitted, "dscg_main_dise_codg": "J18.100",
+        "med_type": "21", "insutype": "310", "medfee_sumamt": "1200.00", "fsi_order_dtos": [],
+    }  # fmt: skip
+    return {
+        "infno": "3101",
+        "institution_code": HOSPITAL,
+        "message_id": "MSG-3101",
+        "visit_region": VISIT_REGION,
+        "insured_region": INSURED_REGION,
+        "input": {
+            "data": {
+                "task_id": "T1",
+                "patient_dtos": [
+                    {
+                        "patn_id": PERSON,
+                        "poolarea": INSURED_REGION,
+                        "fsi_encounter_dtos": [encounter],
+                    }
+                ],
+            }
+        },
+    }
+
+
+async def test_3101_warns_of_a_split_stay_and_writes_nothing(stack: Stack) -> None:
+    await stack.settle(settled(1, PERSON, date(2026, 3, 1), date(2026, 3, 10)))
+    before = await stack.audit_events()
+
+    answer = await stack.http.post("/internal/his", headers=GATEWAY, json=_his_3101("2026-03-20"))
+    assert answer.status_code == 200, answer.text
+    (row,) = answer.json()["output"]["result"]
+    assert (row["rule_id"], row["patn_id"], row["mdtrt_id"], row["task_id"]) == (
+        SPLIT, PERSON, "V-NEW", "T1"
+    )  # fmt: skip
+    assert "S1" in row["vola_evid"]
+
+    quiet = await stack.http.post("/internal/his", headers=GATEWAY, json=_his_3101("2026-03-26"))
+    assert quiet.json()["output"]["result"] == []
+    assert await stack.audit_events() == before
+    assert (await stack.http.get("/flags", headers=VISIT)).json() == []
+
+    agency = await stack.http.post("/internal/his", headers=VISIT, json=_his_3101("2026-03-20"))
+    assert agency.status_code == 403
+
+
+async def test_settlement_after_death_and_a_cancelled_settlement_is_no_evidence(
+    stack: Stack,
+) -> None:
+    await stack.settle(settled(1, PERSON, date(2026, 3, 1), date(2026, 3, 10)))
+    first = settled(2, LATER, date(2026, 3, 1), date(2026, 3, 10))
+    cancel = SettlementCancelled(
+        settlement_id="S2-C", original_settlement_id="S2", visit_id="V2", person_id=LATER,
+        insured_region=INSURED_REGION, visit_region=VISIT_REGION, institution_code=HOSPITAL,
+        clearing_agency=VISIT_REGION, clearing_category="21", insurance_type="310",
+        medical_type="21", totals=totals(800_000, 600_000).negated(), fund_payments=(),
+        account_balance_after=None, movement=NO_MOVEMENT.negated(), message_id="MC",
+        cancelled_at=datetime(2026, 3, 11, 9, tzinfo=SHANGHAI),
+    )  # fmt: skip
+    await stack.settle(first, cancel, settled(3, LATER, date(2026, 3, 20), date(2026, 3, 25)))
+    assert (await stack.http.get("/flags", headers=VISIT)).json() == []
+
+    # The death is learnt after a visit that began after it.
+    died = PersonDied(person_id=PERSON, death_date=date(2026, 2, 20), recorded_on=date(2026, 4, 1))
+    await stack.filing.emit(f"person-{PERSON}", died)
+    await stack.filing.publish()
+    await stack.consume()
+    (flag,) = (await stack.http.get("/flags", headers=VISIT)).json()
+    assert (flag["rule_id"], flag["settlement_ids"]) == ("audit.settled_after_death", ["S1"])
+
+
+async def test_high_cost_admissions_make_the_batch_answered_and_confirmed(stack: Stack) -> None:
+    await stack.settle(
+        settled(5, PERSON, date(2026, 4, 1), date(2026, 4, 20), total_fee=3_000_000),
+        settled(6, LATER, date(2026, 4, 1), date(2026, 4, 20), total_fee=2_999_999),
+    )
+    # 协查 is follow-up, not a suspicion: no case.
+    assert (await stack.http.get("/cases", headers=VISIT)).json() == []
+    not_yet = await stack.http.post("/investigations/build", headers=CENTRE)
+    assert not_yet.status_code == 422
+    assert not_yet.json()["error"]["rule"] == "audit.investigation.build_day"
+
+    await stack.set_clock(datetime(2026, 4, 26, 0, 0, tzinfo=SHANGHAI))
+    built = await stack.http.post("/investigations/build", headers=CENTRE)
+    assert built.status_code == 200, built.text
+    assert (built.json()["window_from"], built.json()["window_to"]) == ("2026-03-26", "2026-04-25")
+    again = await stack.http.post("/investigations/build", headers=CENTRE)
+    assert again.json()["error"]["rule"] == "audit.investigation.batch_immutable"
+    items = (await stack.http.get("/investigations/2026-04", headers=VISIT)).json()["items"]
+    assert [i["settlement_id"] for i in items] == ["S5"]
+    assert (await stack.http.get("/investigations/2026-04", headers=OTHER)).json()["items"] == []
+
+    path = "/investigations/2026-04/items/S5"
+    no_reason = await stack.http.post(
+        f"{path}/answer", headers=VISIT, json={"result": "issue_found"}
+    )
+    assert no_reason.json()["error"]["rule"] == "audit.investigation.reason_required"
+    wrong = await stack.http.post(f"{path}/answer", headers=INSURED, json={"result": "no_issue"})
+    assert wrong.status_code == 403
+    ok = await stack.http.post(f"{path}/answer", headers=VISIT, json={"result": "no_issue"})
+    assert ok.status_code == 200, ok.text
+    by_visit = await stack.http.post(f"{path}/confirm", headers=VISIT)
+    assert by_visit.status_code == 403
+    confirmed = await stack.http.post(f"{path}/confirm", headers=INSURED)
+    assert confirmed.status_code == 200, confirmed.text
+    (item,) = (await stack.http.get("/investigations/2026-04", headers=INSURED)).json()["items"]
+    assert (item["result"], item["automatic"], item["confirm_by"]) == (
+        "no_issue",
+        False,
+        "2026-05-01",
+    )
+
+
+async def test_an_answer_nobody_confirms_is_confirmed_after_five_working_days(stack: Stack) -> None:
+    await stack.settle(settled(5, PERSON, date(2026, 4, 1), date(2026, 4, 20), total_fee=4_000_000))
+    await stack.set_clock(datetime(2026, 4, 26, 0, 0, tzinfo=SHANGHAI))
+    assert (await stack.http.post("/investigations/build", headers=CENTRE)).status_code == 200
+    path = "/investigations/2026-04/items/S5/answer"
+    answer = {"result": "issue_found", "reason": "bed days billed twice"}
+    assert (await stack.http.post(path, headers=VISIT, json=answer)).status_code == 200
+    # Answered Sunday 04-26: five working days end Friday 05-01, still the insured place's day.
+    await stack.set_clock(datetime(2026, 5, 1, 9, 0, tzinfo=SHANGHAI))
+    assert (await stack.http.post("/auto-confirm", headers=CENTRE)).json() == {"confirmed": 0}
+    assert (await stack.http.get("/overdue", headers=INSURED)).json() == []
+    await stack.set_clock(datetime(2026, 5, 2, 9, 0, tzinfo=SHANGHAI))
+    late = (await stack.http.get("/overdue", headers=INSURED)).json()
+    assert [(o["step"], o["waiting_on"]) for o in late] == [("confirm", INSURED_REGION)]
+    assert (await stack.http.post("/auto-confirm", headers=CENTRE)).json() == {"confirmed": 1}
+    (item,) = (await stack.http.get("/investigations/2026-04", headers=VISIT)).json()["items"]
+    assert (item["automatic"], item["confirmed_on"]) == (True, "2026-05-02")
+
+
+async def test_tickets_and_complaints_run_their_course(stack: Stack) -> None:
+    await stack.set_clock(datetime(2026, 4, 6, 9, 0, tzinfo=SHANGHAI))  # Monday
+    raised = await stack.http.post(
+        "/tickets",
+        headers=INSURED,
+        json={"kind": "filing", "receiver_region": VISIT_REGION, "subject": "filing not seen"},
+    )
+    assert raised.status_code == 201, raised.text
+    ticket = raised.json()
+    assert ticket["reply_by"] == "2026-04-08"
+    tid = ticket["ticket_id"]
+    assert (await stack.http.get(f"/tickets/{tid}", headers=OTHER)).status_code == 404
+    self_reply = await stack.http.post(
+        f"/tickets/{tid}/reply", headers=INSURED, json={"answer": "x"}
+    )
+    assert self_reply.status_code == 403
+    await stack.set_clock(datetime(2026, 4, 9, 9, 0, tzinfo=SHANGHAI))
+    late = (await stack.http.get("/overdue", headers=VISIT)).json()
+    assert [(o["kind"], o["step"], o["item_id"]) for o in late] == [("ticket", "reply", tid)]
+    replied = await stack.http.post(
+        f"/tickets/{tid}/reply", headers=VISIT, json={"answer": "re-sent the filing"}
+    )
+    assert (replied.json()["status"], replied.json()["late"]) == ("replied", True)
+    await stack.set_clock(datetime(2026, 4, 24, 9, 0, tzinfo=SHANGHAI))
+    assert (await stack.http.post("/auto-confirm", headers=CENTRE)).json() == {"confirmed": 1}
+    assert (await stack.http.get(f"/tickets/{tid}", headers=VISIT)).json()["automatic"] is True
+
+    received = await stack.http.post(
+        "/complaints", headers=VISIT, json={"summary": "refused at the counter", "channel": "12393"}
+    )
+    assert received.status_code == 201, received.text
+    cid = received.json()["complaint_id"]
+    premature = await stack.http.post(
+        f"/complaints/{cid}/resolve", headers=VISIT, json={"outcome": "x"}
+    )
+    assert premature.status_code == 409
+    assert premature.json()["error"]["rule"] == "audit.complaint.not_acknowledged"
+    for step, body in (
+        ("acknowledge", None),
+        ("resolve", {"outcome": "counter staff retrained; settled directly"}),
+        ("notify", {"channel": "phone"}),
+    ):
+        done = await stack.http.post(f"/complaints/{cid}/{step}", headers=VISIT, json=body)
+        assert done.status_code == 200, done.text
+    final = (await stack.http.get(f"/complaints/{cid}", headers=VISIT)).json()
+    assert (final["status"], final["notified_channel"]) == ("notified", "phone")
+    assert (await stack.http.get(f"/complaints/{cid}", headers=INSURED)).status_code == 404
+
+
+async def test_the_read_models_rebuilt_from_the_store_equal_the_live_ones(stack: Stack) -> None:
+    case = await _split_case(stack)
+    await stack.http.post(
+        f"/cases/{case['case_id']}/confirm",
+        headers=VISIT,
+        json={"reason": "split", "suspend": {"months": 6}, "clawback": {"amount": 100_000}},
+    )
+    await stack.http.post(
+        "/tickets",
+        headers=INSURED,
+        json={"kind": "other", "receiver_region": VISIT_REGION, "subject": "why"},
+    )
+    own = stack.audit.own
+    async with stack.runtime.engine.connect() as conn:
+        live = await own.snapshot(conn)
+    assert live["audit_clawbacks"]
+    assert live["audit_suspensions"]
+    assert live["audit_tickets"]
+    await rebuild_from_store(stack.runtime.engine, stack.runtime.store, own)
+    async with stack.runtime.engine.connect() as conn:
+        assert await own.snapshot(conn) == live
+
+
+def _line(no: str, day: date, code: str = "X001", category: str = "09") -> Any:
+    from decimal import Decimal
+
+    from yidi_events.contracts.settlement import FeeLineSplit, ItemClass
+
+    return FeeLineSplit(
+        fee_line_no=no, catalogue_code=code, hospital_item_code=None, charge_category=category,
+        fee_date=day, quantity=Decimal("1"), unit_price=Decimal("120.00"), amount=12_000,
+        item_class=ItemClass.A, fully_self_paid=0, over_limit=0, pre_self_paid=0,
+        in_policy=12_000,
+    )  # fmt: skip
+
+
+async def test_uploaded_fee_lines_reach_the_rules_and_count_once_per_settlement(
+    stack: Stack,
+) -> None:
+    from yidi_events.contracts.settlement import FeeLinesUploaded
+
+    day = date(2026, 3, 2)
+    uploaded = FeeLinesUploaded(
+        visit_id="V1",
+        person_id=PERSON,
+        institution_code=HOSPITAL,
+        lines=(_line("1", day), _line("2", day)),  # the same item twice on one day
+        uploaded_at=datetime(2026, 3, 2, 18, tzinfo=SHANGHAI),
+    )
+    mid_stay = settled(1, PERSON, date(2026, 3, 1), date(2026, 3, 10))
+    await stack.settle(uploaded, mid_stay)
+    (flag,) = (await stack.http.get("/flags", headers=VISIT)).json()
+    assert (flag["rule_id"], flag["settlement_ids"]) == ("audit.duplicate_charging", ["S1"])
+
+    # A second settlement of the same visit with a different line raises nothing new.
+    more = FeeLinesUploaded(
+        visit_id="V1",
+        person_id=PERSON,
+        institution_code=HOSPITAL,
+        lines=(_line("3", date(2026, 3, 11), code="Y002"),),
+        uploaded_at=datetime(2026, 3, 11, 18, tzinfo=SHANGHAI),
+    )
+    second = settled(7, PERSON, date(2026, 3, 1), date(2026, 3, 12))
+    second = VisitSettled(**{**second.__dict__, "visit_id": "V1"})
+    await stack.settle(more, second)
+    assert len((await stack.http.get("/flags", headers=VISIT)).json()) == 1
