@@ -6,26 +6,51 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from yidi_events.auth.his import NonceStore
 from yidi_events.service import Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
+from yidi_settlement.adapters import insured_facts, own_facts
+from yidi_settlement.adapters.forwarder import Forwarder
+from yidi_settlement.app.gateway import Gateway
+from yidi_settlement.app.reference import ReferenceService
+from yidi_settlement.app.visits import VisitService
+from yidi_settlement.entrypoints import agency, his
 
 SERVICE = "settlement"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def subscriptions() -> list[Subscription]:
-    return []
+    # Persons, filings, policies (filing) and suspensions of persons and hospitals (audit).
+    return [Subscription(insured_facts.make_projection(), sources=["filing", "audit"])]
 
 
 def build_runtime(settings: ServiceSettings | None = None) -> Runtime:
     return Runtime(SERVICE, settings or ServiceSettings(), MIGRATIONS, subscriptions())
 
 
+def build_gateway(runtime: Runtime) -> Gateway:
+    projection = own_facts.make_projection()
+    from datetime import timedelta
+
+    window = timedelta(seconds=runtime.settings.his_signature_window_s)
+    return Gateway(
+        runtime=runtime,
+        visits=VisitService(runtime, projection),
+        reference=ReferenceService(runtime, projection),
+        forwarder=Forwarder(runtime.settings),
+        nonces=NonceStore(runtime.engine, window),
+    )
+
+
 def create(settings: ServiceSettings | None = None) -> FastAPI:
     runtime = build_runtime(settings)
-    return create_app(
+    gateway = build_gateway(runtime)
+    app = create_app(
         runtime,
-        [],
+        [his.router(gateway), agency.router(runtime, gateway.reference)],
         title="Yidi settlement service and HIS gateway",
         description=__doc__ or "",
     )
+    app.state.gateway = gateway
+    return app

@@ -14,7 +14,6 @@ from typing import Any
 
 from yidi_events.kernel import fen_to_yuan
 from yidi_events.policy import FilingKind, HospitalLevel, parse_policy_document
-
 from yidi_settlement.adapters import wire
 from yidi_settlement.domain.engine import SettlementComputation, compute_settlement
 from yidi_settlement.domain.model import VisitFacts

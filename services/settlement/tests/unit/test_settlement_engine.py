@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from yidi_events.contracts.settlement import FundCode, ItemClass
 from yidi_events.kernel import DomainError
 from yidi_events.policy import (

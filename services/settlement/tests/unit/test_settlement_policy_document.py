@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from pydantic import TypeAdapter
+
 from yidi_events.kernel import DomainError
 from yidi_events.policy import (
     BenefitPolicy,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from yidi_events.contracts.settlement import FundCode, ItemClass
 from yidi_events.policy import (
     AssistanceIdentity,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from yidi_settlement.vectors import case_output
 
 VECTORS = Path("/work/shared/vectors/settlement.json")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from yidi_events.contracts.settlement import (
     FeeLinesUploaded,
     ItemClass,

@@ -325,3 +325,36 @@ class HospitalItemMapped:
     catalogue_code: str
     mapped_at: datetime
     tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+# --- person-year accumulators ------------------------------------------------------------------
+
+
+@event("settlement.AccumulatorsMoved", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class AccumulatorsMoved:
+    """A person-year's figures moved: by a settlement, its cancellation, or a carried-in opening.
+
+    Appended to the accumulator stream (one per person and policy year) in the same transaction as
+    the visit's VisitSettled/SettlementCancelled, with the version loaded: two concurrent
+    settlements of one person cannot both use the same deductible. `reason` is "settlement",
+    "cancellation" or "carried_in" (year-to-date figures the insured place reported).
+    """
+
+    person_id: str
+    policy_year: int
+    movement: AccumulatorMovement
+    reason: str
+    settlement_id: str | None = None
+    moved_at: datetime | None = None
+
+
+@event("settlement.HospitalItemUnmapped", key="institution_code")
+@dataclass(frozen=True, kw_only=True)
+class HospitalItemUnmapped:
+    """3302: the hospital withdrew the mapping of one of its items to the catalogue."""
+
+    institution_code: str
+    hospital_item_code: str
+    catalogue_code: str
+    unmapped_at: datetime

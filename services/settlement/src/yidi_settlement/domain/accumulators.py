@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from yidi_events.contracts.settlement import AccumulatorMovement, SettlementCancelled, VisitSettled
+from yidi_events.contracts.settlement import (
+    AccumulatorMovement,
+    AccumulatorsMoved,
+    SettlementCancelled,
+    VisitSettled,
+)
 from yidi_events.kernel import Fen
 
 
@@ -45,7 +50,15 @@ def initial(policy_year: int) -> Accumulators:
 
 
 def evolve(state: Accumulators, event: Any) -> Accumulators:
-    """Apply one fact; movements of another year are not this stream's business."""
+    """Apply one fact; movements of another year are not this stream's business.
+
+    The stream holds AccumulatorsMoved facts (settlements, cancellations, carried-in openings);
+    VisitSettled/SettlementCancelled are folded too, for a stream built from visit facts.
+    """
+    if isinstance(event, AccumulatorsMoved):
+        if event.policy_year == state.policy_year:
+            return state.moved(event.movement)
+        return state
     settled_or_cancelled = isinstance(event, VisitSettled | SettlementCancelled)
     if settled_or_cancelled and event.movement.policy_year == state.policy_year:
         return state.moved(event.movement)

@@ -24,7 +24,6 @@ from yidi_events.contracts.settlement import (
 )
 from yidi_events.kernel import DomainError, Fen, round_half_up
 from yidi_events.policy import BenefitPolicy, InsuranceType, PersonGroup
-
 from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.bands import banded_amount
 from yidi_settlement.domain.line_split import split_lines

@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from yidi_events.contracts.settlement import FeeLineSplit, ItemClass
 from yidi_events.kernel import DomainError, round_half_up
-
 from yidi_settlement.domain.model import CatalogueEntry, FeeLine
 
 _FEN_PER_YUAN = Decimal(100)

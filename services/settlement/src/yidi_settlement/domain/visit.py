@@ -26,7 +26,6 @@ from yidi_events.contracts.settlement import (
     VisitSettled,
 )
 from yidi_events.kernel import Conflict, DomainError, NotFound
-
 from yidi_settlement.domain.engine import SettlementComputation
 from yidi_settlement.domain.model import is_inpatient
 

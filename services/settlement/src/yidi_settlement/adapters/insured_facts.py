@@ -1,0 +1,275 @@
+"""Projection of the insured places' facts (filing and audit events) into this side's tables.
+
+Facts that describe a whole thing (PersonEnrolled, FilingApproved...) replace the row, so a
+redelivery or a rebuild lands on the same state.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from yidi_events.contracts.audit import (
+    DirectSettlementSuspended,
+    DirectSettlementSuspensionEnded,
+    HospitalSuspended,
+    HospitalSuspensionEnded,
+)
+from yidi_events.contracts.filing import (
+    AccountBalanceChanged,
+    BenefitsResumed,
+    BenefitsSuspended,
+    BenefitsTerminated,
+    EnrolmentStatusChanged,
+    FilingApproved,
+    FilingCancelled,
+    FilingChanged,
+    FilingRejected,
+    PersonDied,
+    PersonEnrolled,
+    PersonUpdated,
+    PolicyPublished,
+)
+from yidi_events.envelope import Envelope
+from yidi_events.policy import policy_document
+from yidi_events.runtime.projection import Projection
+from yidi_settlement.adapters.tables import (
+    filings,
+    hospital_suspensions,
+    person_suspensions,
+    persons,
+    policies,
+)
+
+
+async def _upsert(conn: AsyncConnection, table: sa.Table, keys: list[str], row: Any) -> None:
+    stmt = insert(table).values(**row)
+    changes = {k: stmt.excluded[k] for k in row if k not in keys}
+    await conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))
+
+
+def make_projection() -> Projection:
+    projection = Projection(
+        "insured_facts",
+        [persons, filings, policies, person_suspensions, hospital_suspensions],
+    )
+
+    @projection.on(PersonEnrolled)
+    async def enrolled(conn: AsyncConnection, env: Envelope) -> None:
+        p: PersonEnrolled = env.payload
+        row = {
+            "person_id": p.person_id,
+            "insured_region": p.insured_region,
+            "insurance_type": p.insurance_type.value,
+            "person_category": p.person_category,
+            "civil_servant": p.civil_servant,
+            "assistance_identities": [i.value for i in p.assistance_identities],
+            "name": p.name,
+            "certificate_type": p.certificate_type,
+            "certificate_no": p.certificate_no,
+            "gender": p.gender,
+            "birth_date": p.birth_date,
+            "card_serial": p.card_serial,
+            "account_balance": p.account_balance,
+            "balance_as_of": env.occurred_at,
+            "enrolment_status": p.enrolment_status.value,
+        }
+        await _upsert(conn, persons, ["person_id"], row)
+
+    @projection.on(PersonUpdated)
+    async def updated(conn: AsyncConnection, env: Envelope) -> None:
+        p: PersonUpdated = env.payload
+        await conn.execute(
+            persons.update()
+            .where(persons.c.person_id == p.person_id)
+            .values(
+                insured_region=p.insured_region,
+                insurance_type=p.insurance_type.value,
+                person_category=p.person_category,
+                civil_servant=p.civil_servant,
+                assistance_identities=[i.value for i in p.assistance_identities],
+                name=p.name,
+                gender=p.gender,
+                birth_date=p.birth_date,
+                card_serial=p.card_serial,
+            )
+        )
+
+    @projection.on(EnrolmentStatusChanged)
+    async def status(conn: AsyncConnection, env: Envelope) -> None:
+        p: EnrolmentStatusChanged = env.payload
+        await conn.execute(
+            persons.update()
+            .where(persons.c.person_id == p.person_id)
+            .values(enrolment_status=p.enrolment_status.value)
+        )
+
+    @projection.on(AccountBalanceChanged)
+    async def balance(conn: AsyncConnection, env: Envelope) -> None:
+        p: AccountBalanceChanged = env.payload
+        await conn.execute(
+            persons.update()
+            .where(persons.c.person_id == p.person_id)
+            .values(account_balance=p.account_balance, balance_as_of=env.occurred_at)
+        )
+
+    @projection.on(PersonDied)
+    async def died(conn: AsyncConnection, env: Envelope) -> None:
+        p: PersonDied = env.payload
+        await conn.execute(
+            persons.update()
+            .where(persons.c.person_id == p.person_id)
+            .values(death_date=p.death_date)
+        )
+
+    @projection.on(BenefitsTerminated)
+    async def terminated(conn: AsyncConnection, env: Envelope) -> None:
+        p: BenefitsTerminated = env.payload
+        await conn.execute(
+            persons.update()
+            .where(persons.c.person_id == p.person_id)
+            .values(terminated_from=p.effective_from)
+        )
+
+    @projection.on(BenefitsSuspended)
+    async def suspended(conn: AsyncConnection, env: Envelope) -> None:
+        p: BenefitsSuspended = env.payload
+        row = {
+            "person_id": p.person_id,
+            "suspension_key": f"filing:{p.case_id or p.effective_from.isoformat()}",
+            "source": p.source.value,
+            "suspended_from": p.effective_from,
+            "suspended_until": p.until,
+            "ended_on": None,
+        }
+        await _upsert(conn, person_suspensions, ["person_id", "suspension_key"], row)
+
+    @projection.on(BenefitsResumed)
+    async def resumed(conn: AsyncConnection, env: Envelope) -> None:
+        p: BenefitsResumed = env.payload
+        await conn.execute(
+            person_suspensions.update()
+            .where(
+                person_suspensions.c.person_id == p.person_id,
+                person_suspensions.c.source == p.source.value,
+                person_suspensions.c.suspension_key.like("filing:%"),
+                person_suspensions.c.ended_on.is_(None),
+            )
+            .values(ended_on=p.effective_from)
+        )
+
+    @projection.on(DirectSettlementSuspended)
+    async def audit_suspended(conn: AsyncConnection, env: Envelope) -> None:
+        p: DirectSettlementSuspended = env.payload
+        row = {
+            "person_id": p.person_id,
+            "suspension_key": f"audit:{p.case_id}",
+            "source": "audit",
+            "suspended_from": p.suspended_from,
+            "suspended_until": p.suspended_until,
+            "ended_on": None,
+        }
+        await _upsert(conn, person_suspensions, ["person_id", "suspension_key"], row)
+
+    @projection.on(DirectSettlementSuspensionEnded)
+    async def audit_ended(conn: AsyncConnection, env: Envelope) -> None:
+        p: DirectSettlementSuspensionEnded = env.payload
+        await conn.execute(
+            person_suspensions.update()
+            .where(
+                person_suspensions.c.person_id == p.person_id,
+                person_suspensions.c.suspension_key == f"audit:{p.case_id}",
+            )
+            .values(ended_on=p.ended_on)
+        )
+
+    @projection.on(HospitalSuspended)
+    async def hospital_suspended(conn: AsyncConnection, env: Envelope) -> None:
+        p: HospitalSuspended = env.payload
+        row = {
+            "institution_code": p.institution_code,
+            "case_id": p.case_id,
+            "suspended_from": p.suspended_from,
+            "suspended_until": p.suspended_until,
+            "ended_on": None,
+        }
+        await _upsert(conn, hospital_suspensions, ["institution_code", "case_id"], row)
+
+    @projection.on(HospitalSuspensionEnded)
+    async def hospital_ended(conn: AsyncConnection, env: Envelope) -> None:
+        p: HospitalSuspensionEnded = env.payload
+        await conn.execute(
+            hospital_suspensions.update()
+            .where(
+                hospital_suspensions.c.institution_code == p.institution_code,
+                hospital_suspensions.c.case_id == p.case_id,
+            )
+            .values(ended_on=p.ended_on)
+        )
+
+    @projection.on(FilingApproved, FilingChanged)
+    async def filing(conn: AsyncConnection, env: Envelope) -> None:
+        p: FilingApproved | FilingChanged = env.payload
+        row = {
+            "filing_id": p.filing_id,
+            "person_id": p.person_id,
+            "kind": p.kind.value,
+            "visit_region": p.visit_region,
+            "destination_institution": p.destination_institution,
+            "valid_from": p.valid_from,
+            "valid_to": p.valid_to,
+            "approved": True,
+        }
+        await _upsert(conn, filings, ["filing_id"], row)
+
+    @projection.on(FilingRejected)
+    async def rejected(conn: AsyncConnection, env: Envelope) -> None:
+        p: FilingRejected = env.payload
+        await conn.execute(
+            filings.update().where(filings.c.filing_id == p.filing_id).values(approved=False)
+        )
+
+    @projection.on(FilingCancelled)
+    async def cancelled(conn: AsyncConnection, env: Envelope) -> None:
+        # No admission beginning on or after the cancellation day is covered any more.
+        p: FilingCancelled = env.payload
+        last = p.cancelled_on - timedelta(days=1)
+        await conn.execute(
+            filings.update()
+            .where(filings.c.filing_id == p.filing_id)
+            .values(
+                valid_to=sa.case(
+                    (filings.c.valid_to.is_(None), last),
+                    else_=sa.func.least(filings.c.valid_to, last),
+                )
+            )
+        )
+
+    @projection.on(PolicyPublished)
+    async def policy(conn: AsyncConnection, env: Envelope) -> None:
+        p: PolicyPublished = env.payload
+        row = {
+            "insured_region": p.insured_region,
+            "insurance_type": p.insurance_type.value,
+            "version": p.version,
+            "effective_from": p.effective_from,
+            "effective_to": p.policy.effective_to,
+            "document": policy_document(p.policy),
+        }
+        await _upsert(conn, policies, ["insured_region", "insurance_type", "version"], row)
+        if p.superseded_version is not None:
+            await conn.execute(
+                policies.update()
+                .where(
+                    policies.c.insured_region == p.insured_region,
+                    policies.c.insurance_type == p.insurance_type.value,
+                    policies.c.version == p.superseded_version,
+                )
+                .values(effective_to=p.superseded_effective_to)
+            )
+
+    return projection

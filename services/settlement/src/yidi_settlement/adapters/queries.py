@@ -1,0 +1,293 @@
+"""Reads the handlers need, turned into the domain's snapshots (no decisions here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from yidi_events.contracts.settlement import ItemClass
+from yidi_events.kernel import DomainError, NotFound
+from yidi_events.policy import AssistanceIdentity, BenefitPolicy, FilingKind, parse_policy_document
+from yidi_settlement.adapters.tables import (
+    catalogue_items,
+    filings,
+    hospital_items,
+    hospital_secrets,
+    hospital_suspensions,
+    hospitals,
+    person_suspensions,
+    persons,
+    policies,
+    settlements,
+)
+from yidi_settlement.domain.eligibility import (
+    EnrolmentStatus,
+    FilingSnapshot,
+    HospitalSnapshot,
+    PersonSnapshot,
+)
+from yidi_settlement.domain.model import CatalogueEntry, PersonAtSettlement
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hospital:
+    institution_code: str
+    institution_name: str
+    region: str
+    hospital_level: str
+    networked: bool
+    suspended: bool
+    clearing_agency: str
+
+    def snapshot(self) -> HospitalSnapshot:
+        return HospitalSnapshot(
+            institution_code=self.institution_code,
+            region=self.region,
+            networked=self.networked,
+            suspended=self.suspended,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Person:
+    row: dict[str, Any]
+    snapshot: PersonSnapshot
+    at_settlement: PersonAtSettlement
+
+
+async def secret_of(conn: AsyncConnection, institution_code: str) -> str | None:
+    value = await conn.scalar(
+        sa.select(hospital_secrets.c.his_secret).where(
+            hospital_secrets.c.institution_code == institution_code
+        )
+    )
+    return None if value is None else str(value)
+
+
+async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Hospital:
+    row = (
+        (
+            await conn.execute(
+                sa.select(hospitals).where(hospitals.c.institution_code == institution_code)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(
+            "hospital.not_found",
+            f"institution {institution_code} is not in the hospital registry",
+            field="fixmedins_code",
+        )
+    # An agency suspension, or an audit sanction covering the day.
+    suspended = bool(row["suspended"]) and (
+        row["suspended_until"] is None or on <= row["suspended_until"]
+    )
+    sanctions = await conn.scalar(
+        sa.select(sa.func.count()).where(
+            hospital_suspensions.c.institution_code == institution_code,
+            hospital_suspensions.c.suspended_from <= on,
+            hospital_suspensions.c.suspended_until >= on,
+            sa.or_(hospital_suspensions.c.ended_on.is_(None), hospital_suspensions.c.ended_on > on),
+        )
+    )
+    return Hospital(
+        institution_code=row["institution_code"],
+        institution_name=row["institution_name"],
+        region=row["region"],
+        hospital_level=row["hospital_level"],
+        networked=row["networked"],
+        suspended=suspended or bool(sanctions),
+        clearing_agency=row["clearing_agency"],
+    )
+
+
+async def account_balance(conn: AsyncConnection, row: dict[str, Any]) -> int:
+    """The insured place's last stated balance, less what our settlements paid since."""
+    spent = await conn.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(settlements.c.account_paid), 0)).where(
+            settlements.c.person_id == row["person_id"],
+            settlements.c.settled_at > row["balance_as_of"],
+        )
+    )
+    return int(row["account_balance"]) - int(spent or 0)
+
+
+async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
+    found = (
+        (await conn.execute(sa.select(persons).where(persons.c.person_id == person_id)))
+        .mappings()
+        .first()
+    )
+    if found is None:
+        raise NotFound(
+            "person.not_found",
+            f"person {person_id} is not known here: the insured place has not published them",
+            field="psn_no",
+        )
+    row = dict(found)
+    status = EnrolmentStatus(row["enrolment_status"])
+    if row["terminated_from"] is not None and on >= row["terminated_from"]:
+        status = EnrolmentStatus.TERMINATED
+    until = await _suspended_until(conn, person_id, on)
+    snapshot = PersonSnapshot(
+        person_id=person_id,
+        insured_region=row["insured_region"],
+        certificate_no=row["certificate_no"],
+        enrolment_status=status,
+        direct_settlement_suspended_until=until,
+        death_date=row["death_date"],
+    )
+    at_settlement = PersonAtSettlement(
+        person_category=row["person_category"],
+        civil_servant=row["civil_servant"],
+        assistance_identities=frozenset(
+            AssistanceIdentity(i) for i in row["assistance_identities"]
+        ),
+        account_balance=await account_balance(conn, row),
+    )
+    return Person(row=row, snapshot=snapshot, at_settlement=at_settlement)
+
+
+async def _suspended_until(conn: AsyncConnection, person_id: str, on: date) -> date | None:
+    rows = (
+        await conn.execute(
+            sa.select(person_suspensions).where(
+                person_suspensions.c.person_id == person_id,
+                person_suspensions.c.suspended_from <= on,
+                sa.or_(
+                    person_suspensions.c.suspended_until.is_(None),
+                    person_suspensions.c.suspended_until >= on,
+                ),
+                sa.or_(person_suspensions.c.ended_on.is_(None), person_suspensions.c.ended_on > on),
+            )
+        )
+    ).mappings()
+    ends = [r["suspended_until"] or date.max for r in rows]
+    return max(ends) if ends else None
+
+
+async def person_by_certificate(conn: AsyncConnection, certificate_no: str) -> str | None:
+    value = await conn.scalar(
+        sa.select(persons.c.person_id).where(persons.c.certificate_no == certificate_no.upper())
+    )
+    return None if value is None else str(value)
+
+
+async def person_filings(conn: AsyncConnection, person_id: str) -> list[FilingSnapshot]:
+    rows = (
+        await conn.execute(sa.select(filings).where(filings.c.person_id == person_id))
+    ).mappings()
+    return [
+        FilingSnapshot(
+            filing_id=r["filing_id"],
+            kind=FilingKind(r["kind"]),
+            visit_region=r["visit_region"],
+            valid_from=r["valid_from"],
+            valid_to=r["valid_to"],
+            approved=r["approved"],
+            institution_code=r["destination_institution"],
+        )
+        for r in rows
+    ]
+
+
+async def policy(
+    conn: AsyncConnection, insured_region: str, insurance_type: str, on: date
+) -> BenefitPolicy:
+    row = (
+        (
+            await conn.execute(
+                sa.select(policies)
+                .where(
+                    policies.c.insured_region == insured_region,
+                    policies.c.insurance_type == insurance_type,
+                    policies.c.effective_from <= on,
+                    sa.or_(policies.c.effective_to.is_(None), policies.c.effective_to >= on),
+                )
+                .order_by(policies.c.version.desc())
+                .limit(1)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise DomainError(
+            "settlement.no_policy",
+            f"no {insurance_type} benefit policy of insured place {insured_region} is in force "
+            f"on {on}",
+            field="insutype",
+        )
+    # The stored document predates its successor: the row's end date is the truth.
+    return replace(parse_policy_document(row["document"]), effective_to=row["effective_to"])
+
+
+async def catalogue(
+    conn: AsyncConnection, visit_region: str, codes: Iterable[str], on: date
+) -> dict[str, CatalogueEntry]:
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    rows = (
+        await conn.execute(
+            sa.select(catalogue_items)
+            .where(
+                catalogue_items.c.visit_region == visit_region,
+                catalogue_items.c.catalogue_code.in_(wanted),
+                catalogue_items.c.effective_from <= on,
+                sa.or_(
+                    catalogue_items.c.effective_to.is_(None), catalogue_items.c.effective_to >= on
+                ),
+            )
+            .order_by(catalogue_items.c.effective_from)
+        )
+    ).mappings()
+    result: dict[str, CatalogueEntry] = {}
+    for r in rows:  # later versions overwrite earlier ones
+        result[r["catalogue_code"]] = CatalogueEntry(
+            catalogue_code=r["catalogue_code"],
+            item_class=ItemClass(r["item_class"]),
+            self_pay_ratio=Decimal(r["self_pay_ratio"]).quantize(Decimal("0.0001")),
+            price_cap=None if r["price_cap"] is None else Decimal(r["price_cap"]),
+            list_type=r["list_type"],
+        )
+    return result
+
+
+async def mapped_codes(
+    conn: AsyncConnection, institution_code: str, hospital_codes: Iterable[str]
+) -> dict[str, str]:
+    wanted = sorted(set(hospital_codes))
+    if not wanted:
+        return {}
+    rows = await conn.execute(
+        sa.select(hospital_items.c.hospital_item_code, hospital_items.c.catalogue_code).where(
+            hospital_items.c.institution_code == institution_code,
+            hospital_items.c.hospital_item_code.in_(wanted),
+        )
+    )
+    return {r.hospital_item_code: r.catalogue_code for r in rows}
+
+
+async def settlement_row(
+    conn: AsyncConnection,
+    *,
+    settlement_id: str | None = None,
+    institution_code: str,
+    message_id: str | None = None,
+) -> dict[str, Any] | None:
+    query = sa.select(settlements).where(settlements.c.institution_code == institution_code)
+    if settlement_id is not None:
+        query = query.where(settlements.c.settlement_id == settlement_id)
+    if message_id is not None:
+        query = query.where(settlements.c.message_id == message_id)
+    row = (await conn.execute(query.limit(1))).mappings().first()
+    return None if row is None else dict(row)

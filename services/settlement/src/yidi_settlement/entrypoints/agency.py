@@ -1,0 +1,304 @@
+"""Agency API of the visit place: hospitals, catalogue items, hospital item mappings, bulk import.
+
+Every read and command is scoped to the caller's region (the visit place); the provincial centre
+may act for any region.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from yidi_events.auth.agency import CurrentPrincipal, Principal
+from yidi_events.contracts.settlement import ItemClass
+from yidi_events.db import in_transaction
+from yidi_events.kernel import DomainError
+from yidi_events.service import Runtime
+from yidi_settlement.adapters.tables import catalogue_items, hospital_items, hospitals
+from yidi_settlement.app.reference import CatalogueItem, HospitalDetails, ReferenceService
+
+
+class HospitalIn(BaseModel):
+    institution_code: str = Field(min_length=1, max_length=30)
+    institution_name: str = Field(min_length=1, max_length=200)
+    region: str = Field(pattern=r"^\d{6}$")
+    hospital_level: str = Field(pattern=r"^[123]$")
+    networked: bool
+    clearing_agency: str | None = Field(default=None, pattern=r"^\d{6}$")
+    his_secret: str = Field(min_length=16)
+    account: dict[str, Any] | None = None
+
+
+class HospitalChange(BaseModel):
+    institution_name: str | None = None
+    hospital_level: str | None = Field(default=None, pattern=r"^[123]$")
+    networked: bool | None = None
+    clearing_agency: str | None = Field(default=None, pattern=r"^\d{6}$")
+    his_secret: str | None = Field(default=None, min_length=16)
+    account: dict[str, Any] | None = None
+
+
+class Suspension(BaseModel):
+    suspended_until: date | None = None
+
+
+class CatalogueItemIn(BaseModel):
+    visit_region: str = Field(pattern=r"^\d{6}$")
+    catalogue_code: str = Field(min_length=1, max_length=50)
+    name: str = ""
+    item_class: ItemClass
+    self_pay_ratio: Decimal = Field(ge=0, le=1, decimal_places=4)
+    price_cap: Decimal | None = Field(default=None, ge=0)
+    list_type: str = ""
+    effective_from: date
+    effective_to: date | None = None
+
+
+class MappingIn(BaseModel):
+    hospital_item_code: str = Field(min_length=1)
+    catalogue_code: str = Field(min_length=1)
+    tags: list[str] = Field(default_factory=list)
+
+
+class ImportResult(BaseModel):
+    imported: int
+
+
+def _hospital_json(row: Any) -> dict[str, Any]:
+    data = dict(row)
+    data["suspended_until"] = (
+        None if data["suspended_until"] is None else data["suspended_until"].isoformat()
+    )
+    return data
+
+
+def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
+    api = APIRouter(prefix="/api", tags=["visit-place agency"])
+
+    async def region_of(code: str) -> str:
+        async with runtime.engine.connect() as conn:
+            region = await conn.scalar(
+                sa.select(hospitals.c.region).where(hospitals.c.institution_code == code)
+            )
+        if region is None:
+            raise DomainError(
+                "hospital.not_found", f"hospital {code} is not registered", field="institution_code"
+            )
+        return str(region)
+
+    @api.post(
+        "/hospitals",
+        status_code=201,
+        summary="Register a designated hospital (with its HIS secret)",
+    )
+    async def register(body: HospitalIn, principal: CurrentPrincipal) -> dict[str, Any]:
+        principal.require_region(body.region)
+        details = HospitalDetails(**body.model_dump())
+
+        async def work(conn: Any) -> None:
+            await reference.register_hospital(conn, details, runtime.clock.now())
+
+        await in_transaction(runtime.engine, work)
+        return await get_hospital(body.institution_code, principal)
+
+    @api.get("/hospitals", summary="Hospitals of the caller's region")
+    async def list_hospitals(principal: CurrentPrincipal) -> list[dict[str, Any]]:
+        query = sa.select(hospitals).order_by(hospitals.c.institution_code)
+        if principal.kind != "centre":
+            query = query.where(hospitals.c.region == principal.region)
+        async with runtime.engine.connect() as conn:
+            return [_hospital_json(r) for r in (await conn.execute(query)).mappings()]
+
+    @api.get("/hospitals/{code}", summary="One hospital")
+    async def get_hospital(code: str, principal: CurrentPrincipal) -> dict[str, Any]:
+        principal.require_region(await region_of(code), field="institution_code")
+        async with runtime.engine.connect() as conn:
+            row = (
+                (
+                    await conn.execute(
+                        sa.select(hospitals).where(hospitals.c.institution_code == code)
+                    )
+                )
+                .mappings()
+                .one()
+            )
+        return _hospital_json(row)
+
+    async def change(code: str, principal: Principal, **kwargs: Any) -> dict[str, Any]:
+        principal.require_region(await region_of(code), field="institution_code")
+
+        async def work(conn: Any) -> dict[str, Any]:
+            return await reference.update_hospital(conn, code, runtime.clock.now(), **kwargs)
+
+        return _hospital_json(await in_transaction(runtime.engine, work))
+
+    @api.patch(
+        "/hospitals/{code}",
+        summary="Update level, networked flag, clearing agency, secret, account",
+    )
+    async def update(
+        code: str, body: HospitalChange, principal: CurrentPrincipal
+    ) -> dict[str, Any]:
+        return await change(
+            code,
+            principal,
+            name=body.institution_name,
+            level=body.hospital_level,
+            networked=body.networked,
+            clearing_agency=body.clearing_agency,
+            his_secret=body.his_secret,
+            account=body.account,
+        )
+
+    @api.post("/hospitals/{code}/suspend", summary="Suspend direct settlement at the hospital")
+    async def suspend(code: str, body: Suspension, principal: CurrentPrincipal) -> dict[str, Any]:
+        return await change(code, principal, suspended=True, suspended_until=body.suspended_until)
+
+    @api.post("/hospitals/{code}/resume", summary="End the agency's suspension of the hospital")
+    async def resume(code: str, principal: CurrentPrincipal) -> dict[str, Any]:
+        return await change(code, principal, suspended=False)
+
+    @api.post("/catalogue/items", status_code=201, summary="Publish a catalogue item version")
+    async def publish(body: CatalogueItemIn, principal: CurrentPrincipal) -> dict[str, Any]:
+        principal.require_region(body.visit_region, field="visit_region")
+        item = CatalogueItem(**body.model_dump())
+
+        async def work(conn: Any) -> None:
+            await reference.publish_item(conn, item, runtime.clock.now())
+
+        await in_transaction(runtime.engine, work)
+        return body.model_dump(mode="json")
+
+    @api.get("/catalogue/items", summary="Catalogue items of a region")
+    async def list_items(
+        principal: CurrentPrincipal, region: str | None = None
+    ) -> list[dict[str, Any]]:
+        region = region or principal.region
+        principal.require_region(region)
+        async with runtime.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(catalogue_items)
+                    .where(catalogue_items.c.visit_region == region)
+                    .order_by(catalogue_items.c.catalogue_code, catalogue_items.c.effective_from)
+                )
+            ).mappings()
+            return [
+                {k: (str(v) if isinstance(v, Decimal | date) else v) for k, v in r.items()}
+                for r in rows
+            ]
+
+    @api.post(
+        "/catalogue/import",
+        summary="Bulk import catalogue items from a JSON list/object or CSV file body",
+    )
+    async def import_items(
+        request: Request, principal: CurrentPrincipal, region: str, effective_from: date
+    ) -> ImportResult:
+        principal.require_region(region)
+        raw = (await request.body()).decode("utf-8-sig")
+        items = _parse_items(raw, request.headers.get("content-type", ""), region, effective_from)
+
+        async def work(conn: Any) -> int:
+            for item in items:
+                await reference.publish_item(conn, item, runtime.clock.now())
+            return len(items)
+
+        return ImportResult(imported=await in_transaction(runtime.engine, work))
+
+    @api.post(
+        "/hospitals/{code}/items",
+        status_code=201,
+        summary="Map a hospital item to the catalogue (as 3301)",
+    )
+    async def map_item(code: str, body: MappingIn, principal: CurrentPrincipal) -> dict[str, Any]:
+        principal.require_region(await region_of(code), field="institution_code")
+
+        async def work(conn: Any) -> None:
+            await reference.map_item(
+                conn,
+                code,
+                body.hospital_item_code,
+                body.catalogue_code,
+                runtime.clock.now(),
+                tuple(body.tags),
+            )
+
+        await in_transaction(runtime.engine, work)
+        return body.model_dump()
+
+    @api.get("/hospitals/{code}/items", summary="A hospital's item mappings")
+    async def list_mappings(code: str, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+        principal.require_region(await region_of(code), field="institution_code")
+        async with runtime.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(hospital_items).where(hospital_items.c.institution_code == code)
+                )
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    @api.delete("/hospitals/{code}/items/{item}", summary="Withdraw a mapping (as 3302)")
+    async def unmap(code: str, item: str, principal: CurrentPrincipal) -> dict[str, str]:
+        principal.require_region(await region_of(code), field="institution_code")
+
+        async def work(conn: Any) -> None:
+            await reference.unmap_item(conn, code, item, runtime.clock.now())
+
+        await in_transaction(runtime.engine, work)
+        return {"hospital_item_code": item}
+
+    return api
+
+
+def _parse_items(
+    raw: str, content_type: str, region: str, effective_from: date
+) -> list[CatalogueItem]:
+    """JSON: {code: {chrgitm_lv, selfpay_prop, pric_uplmt_amt, list_type}} (the sandbox shape) or a
+    list of rows with `med_list_codg`; CSV: a header row with the same national column names."""
+    rows: list[dict[str, Any]]
+    if "csv" in content_type or not raw.lstrip().startswith(("{", "[")):
+        rows = list(csv.DictReader(io.StringIO(raw)))
+    else:
+        try:
+            doc = json.loads(raw)
+        except ValueError as exc:
+            raise DomainError(
+                "catalogue.import_format", f"the file is not valid JSON: {exc}", field="body"
+            ) from exc
+        rows = (
+            [{"med_list_codg": k, **v} for k, v in doc.items()]
+            if isinstance(doc, dict)
+            else list(doc)
+        )
+    items = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            cap = row.get("pric_uplmt_amt")
+            items.append(
+                CatalogueItem(
+                    visit_region=region,
+                    catalogue_code=str(row["med_list_codg"]),
+                    name=str(row.get("name") or row.get("med_list_name") or ""),
+                    item_class=ItemClass(str(row["chrgitm_lv"])),
+                    self_pay_ratio=Decimal(str(row.get("selfpay_prop") or "0")),
+                    price_cap=None if cap in (None, "") else Decimal(str(cap)),
+                    list_type=str(row.get("list_type") or ""),
+                    effective_from=effective_from,
+                )
+            )
+        except (KeyError, ValueError, ArithmeticError) as exc:
+            raise DomainError(
+                "catalogue.import_row", f"row {number}: {exc!r}", field=f"rows[{number}]"
+            ) from exc
+    if not items:
+        raise DomainError("catalogue.import_empty", "the file has no catalogue rows", field="body")
+    return items

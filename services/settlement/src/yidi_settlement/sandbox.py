@@ -1,0 +1,81 @@
+"""Load the settlement service's share of ../shared/sandbox through its own agency API:
+every hospital of hospitals.json (with its HIS secret) and catalog.json for every visit city.
+
+`make up` calls `load(base_url, sandbox_dir)` once the service is healthy; a second run is a
+no-op for hospitals already registered (409) and republishes the catalogue identically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from yidi_events.auth.agency import issue_token
+from yidi_events.settings import ServiceSettings
+
+CATALOGUE_FROM = date(2026, 1, 1)
+
+
+def load(base_url: str, sandbox_dir: Path) -> str:
+    return asyncio.run(load_async(base_url, sandbox_dir))
+
+
+async def load_async(
+    base_url: str, sandbox_dir: Path, client: httpx.AsyncClient | None = None
+) -> str:
+    token = issue_token(
+        ServiceSettings().auth_secret.get_secret_value(),
+        user_id="sandbox",
+        region="320000",
+        roles=["agency"],
+        kind="centre",
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    hospitals: list[dict[str, Any]] = json.loads(
+        (sandbox_dir / "hospitals.json").read_text("utf-8")
+    )
+    catalogue = (sandbox_dir / "catalog.json").read_text("utf-8")
+    own = client is None
+    http = client or httpx.AsyncClient(base_url=base_url, timeout=30)
+    registered = 0
+    try:
+        for h in hospitals:
+            response = await http.post(
+                "/api/hospitals",
+                headers=headers,
+                json={
+                    "institution_code": h["fixmedins_code"],
+                    "institution_name": h["fixmedins_name"],
+                    "region": h["admdvs"],
+                    "hospital_level": h["hosp_lv"],
+                    "networked": h["networked"],
+                    "his_secret": h["his_secret"],
+                },
+            )
+            if response.status_code == 201:
+                registered += 1
+            elif response.status_code != 409:
+                raise RuntimeError(f"hospital {h['fixmedins_code']}: {response.text}")
+        regions = sorted({h["admdvs"] for h in hospitals})
+        items = 0
+        for region in regions:
+            response = await http.post(
+                "/api/catalogue/import",
+                headers={**headers, "content-type": "application/json"},
+                params={"region": region, "effective_from": CATALOGUE_FROM.isoformat()},
+                content=catalogue.encode(),
+            )
+            if response.status_code != 200:
+                raise RuntimeError(f"catalogue {region}: {response.text}")
+            items += int(response.json()["imported"])
+    finally:
+        if own:
+            await http.aclose()
+    return (
+        f"{registered} hospitals registered, {items} catalogue items in {len(regions)} visit cities"
+    )
