@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from yidi_events.db import make_engine
 from yidi_events.envelope import Envelope
 from yidi_events.kernel.time import SystemClock

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+
 from yidi_events.auth import his
 from yidi_events.auth.agency import Principal, Unauthenticated, decode_token, issue_token
 from yidi_events.kernel.errors import Forbidden

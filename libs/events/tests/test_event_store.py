@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+
 from yidi_events.store import (
     ConcurrencyError,
     EventStore,

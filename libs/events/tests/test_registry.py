@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from yidi_events import registry
 from yidi_events.registry import UnknownEvent, event, upcaster
 

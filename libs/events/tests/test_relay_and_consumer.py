@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy.ext.asyncio import AsyncEngine
+
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.consumer import Consumer
 from yidi_events.runtime.kafka import KafkaSettings, producer

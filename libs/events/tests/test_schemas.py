@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
+
 from yidi_events import asyncapi, schemas
 from yidi_events.registry import EventSpec
 from yidi_events.schemas import ChangeKind, compare

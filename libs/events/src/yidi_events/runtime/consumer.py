@@ -206,26 +206,31 @@ class Consumer:
             await self._drain_stream(conn, stream_id, last)
 
     async def _last_version(self, conn: AsyncConnection, stream_id: str) -> int:
-        # An upsert that returns the current value also locks the row for this transaction, so
-        # two instances applying the same stream (e.g. during a rebalance) serialise here.
-        stmt = (
-            insert(consumer_streams)
-            .values(consumer=self.name, stream_id=stream_id, last_version=0)
-            .on_conflict_do_update(
-                index_elements=["consumer", "stream_id"],
-                set_={"last_version": consumer_streams.c.last_version},
+        # Serialise instances applying the same stream (e.g. during a rebalance) with a
+        # transaction-scoped advisory lock: unlike a row lock it assigns no transaction id, so a
+        # policy's append stays the first write of the transaction, as the relay's order needs.
+        await conn.execute(
+            sa.select(
+                sa.func.pg_advisory_xact_lock(
+                    sa.func.hashtextextended(f"{self.name}\x1f{stream_id}", 0)
+                )
             )
-            .returning(consumer_streams.c.last_version)
         )
-        return int((await conn.execute(stmt)).scalar_one())
+        last = await conn.scalar(
+            sa.select(consumer_streams.c.last_version).where(
+                consumer_streams.c.consumer == self.name,
+                consumer_streams.c.stream_id == stream_id,
+            )
+        )
+        return int(last or 0)
 
     async def _set_version(self, conn: AsyncConnection, stream_id: str, version: int) -> None:
         await conn.execute(
-            consumer_streams.update()
-            .where(
-                consumer_streams.c.consumer == self.name, consumer_streams.c.stream_id == stream_id
+            insert(consumer_streams)
+            .values(consumer=self.name, stream_id=stream_id, last_version=version)
+            .on_conflict_do_update(
+                index_elements=["consumer", "stream_id"], set_={"last_version": version}
             )
-            .values(last_version=version)
         )
 
     async def _dead_letter(
