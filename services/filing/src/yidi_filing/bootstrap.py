@@ -4,28 +4,69 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from yidi_events.service import Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
+from yidi_filing.app.audit_policy import audit_suspensions
+from yidi_filing.app.common import Context
+from yidi_filing.app.persons import RowErrors
+from yidi_filing.app.settings import SettingsBook
+from yidi_filing.entrypoints import filings_api, his_api, persons_api, policies_api
 
 SERVICE = "filing"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
-
-def subscriptions() -> list[Subscription]:
-    return []
-
-
-def build_runtime(settings: ServiceSettings | None = None) -> Runtime:
-    return Runtime(SERVICE, settings or ServiceSettings(), MIGRATIONS, subscriptions())
+DESCRIPTION = """The insured place's service (参保地): insured persons, cross-region filings (备案),
+benefit policies. Every agency call is scoped to the caller's own insured region (bearer token:
+region, roles, kind); reviewers (role `reviewer`) act only on their agency's queue; insured
+persons (kind `person`, user = person id) file online under `/online`. Refusals answer 4xx with
+`{"error": {"rule", "field", "message"}}` and change nothing. Facts go to `yidi.filing.events`."""
 
 
-def create(settings: ServiceSettings | None = None) -> FastAPI:
-    runtime = build_runtime(settings)
-    return create_app(
-        runtime,
-        [],
-        title="Yidi filing service",
-        description=__doc__ or "",
+def subscriptions(context: Context) -> list[Subscription]:
+    return [Subscription(audit_suspensions(context), sources=["audit"])]
+
+
+def build_runtime(
+    settings: ServiceSettings | None = None, context: Context | None = None
+) -> Runtime:
+    context = context or Context()
+    runtime = Runtime(SERVICE, settings or ServiceSettings(), MIGRATIONS, subscriptions(context))
+    context.bind(runtime)
+    return runtime
+
+
+async def _row_errors(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RowErrors)
+    return JSONResponse(
+        status_code=exc.status,
+        content={
+            "error": {"rule": exc.rule, "field": exc.field, "message": exc.message},
+            "errors": [
+                {"row": e.row, "field": e.field, "rule": e.rule, "message": e.message}
+                for e in exc.rows
+            ],
+        },
     )
+
+
+def create(settings: ServiceSettings | None = None, filing: SettingsBook | None = None) -> FastAPI:
+    context = Context(filing)
+    runtime = build_runtime(settings, context)
+    app = create_app(
+        runtime,
+        [
+            persons_api.router,
+            filings_api.router,
+            filings_api.online,
+            policies_api.router,
+            his_api.router,
+        ],
+        title="Yidi filing service",
+        description=DESCRIPTION,
+    )
+    app.state.filing = context
+    app.add_exception_handler(RowErrors, _row_errors)
+    return app

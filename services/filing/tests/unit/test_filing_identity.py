@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from yidi_events.kernel import Conflict, DomainError
 from yidi_filing.domain.identity import (
     certificate_key,

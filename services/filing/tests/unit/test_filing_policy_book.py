@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+
 from yidi_events.contracts.filing import InsuranceType, PolicyPublished
 from yidi_events.decider import fold
 from yidi_events.kernel import DomainError

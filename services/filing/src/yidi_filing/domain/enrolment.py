@@ -11,7 +11,6 @@ from datetime import date
 
 from yidi_events.contracts.filing import AssistanceIdentity, EnrolmentStatus, InsuranceType
 from yidi_events.kernel import DomainError, Fen, validate_region
-
 from yidi_filing.domain.identity import (
     RESIDENT_ID,
     resident_id_birth_date,

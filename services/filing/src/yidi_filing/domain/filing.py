@@ -39,7 +39,6 @@ from yidi_events.contracts.filing import (
 )
 from yidi_events.kernel import Conflict, DomainError, NotFound, business_date, city_of
 from yidi_events.kernel import validate_region as _validate_region
-
 from yidi_filing.domain.filing_settings import FilingSettings, add_months
 from yidi_filing.domain.person import BenefitStatus, Person
 
@@ -75,6 +74,9 @@ class SubmitFiling:
     submitted_by_institution: str | None = None  # the hospital, for the hospital channel
     admission_date: date | None = None
     discharge_settled: bool = False
+    # An approved filing carried over from the agency's previous system (its records, at the
+    # counter): it began in the past, so the retroactive (补办) rules of a new filing do not apply.
+    carried_over: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -359,7 +361,26 @@ def _check_person(command: SubmitFiling, person: Person) -> None:
         raise DomainError(
             "filing.person_mismatch", "the filing names another person", field="person_id"
         )
-    if person.death_date is not None:
+    if command.carried_over and command.channel is not FilingChannel.COUNTER:
+        raise DomainError(
+            "filing.carried_over_counter_only",
+            "only the agency counter can record a filing carried over from its earlier records",
+            field="carried_over",
+        )
+    if command.carried_over and command.valid_from is None:
+        raise DomainError(
+            "filing.carried_over_begin",
+            "a carried-over filing states the date it began",
+            field="valid_from",
+        )
+    # A carried-over filing of someone who died later was valid while the person lived.
+    lived_then = (
+        command.carried_over
+        and command.valid_from is not None
+        and person.death_date is not None
+        and command.valid_from <= person.death_date
+    )
+    if person.death_date is not None and not lived_then:
         raise Conflict(
             "filing.person_deceased",
             f"the person died on {person.death_date.isoformat()} and cannot file",
@@ -475,7 +496,7 @@ def _check_begin(command: SubmitFiling, today: date) -> date:
         )
     emergency_begin = admission if command.kind is FilingKind.EMERGENCY else None
     valid_from = command.valid_from or emergency_begin or today
-    retroactive = valid_from < today
+    retroactive = valid_from < today and not command.carried_over
     if (retroactive or command.kind is FilingKind.EMERGENCY) and command.discharge_settled:
         raise DomainError(
             "filing.retroactive_after_discharge",

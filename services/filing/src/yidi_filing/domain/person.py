@@ -36,7 +36,6 @@ from yidi_events.contracts.filing import (
     PersonUpdated,
 )
 from yidi_events.kernel import Conflict, DomainError, Fen, NotFound, business_date
-
 from yidi_filing.domain.enrolment import EnrolPerson, UpdatePerson, validate_enrolment
 
 _T = TypeVar("_T")

@@ -27,7 +27,6 @@ from typing import Any, Literal
 
 from yidi_events.contracts.filing import AssistanceIdentity, EnrolmentStatus, InsuranceType
 from yidi_events.kernel import DomainError, yuan_to_fen
-
 from yidi_filing.domain.enrolment import EnrolPerson, validate_enrolment
 from yidi_filing.domain.identity import certificate_key
 

@@ -1,0 +1,17 @@
+"""Shared dependencies of the routers: the handler context built by the composition root."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from yidi_filing.app.common import Context
+
+
+def _context(request: Request) -> Context:
+    context: Context = request.app.state.filing
+    return context
+
+
+Ctx = Annotated[Context, Depends(_context)]

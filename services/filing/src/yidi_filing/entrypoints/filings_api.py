@@ -1,0 +1,131 @@
+"""Agency API for filings (counter, review queue, changes) and the online channel for persons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from yidi_events.auth.agency import CurrentPrincipal, Principal
+from yidi_events.contracts.filing import FilingChannel
+from yidi_events.kernel import Forbidden, NotFound
+from yidi_filing.adapters import queries
+from yidi_filing.app import filings as handlers
+from yidi_filing.app.common import Context, require_agency, require_own_region
+from yidi_filing.domain.filing import ChangeFiling, SubmitFiling
+from yidi_filing.entrypoints.deps import Ctx
+from yidi_filing.entrypoints.models import (
+    CancelRequest,
+    ChangeRequest,
+    CounterFilingRequest,
+    FilingRequest,
+    RejectRequest,
+)
+
+router = APIRouter(prefix="/filings", tags=["filings"])
+online = APIRouter(prefix="/online", tags=["online filing (persons)"])
+
+
+async def _view(ctx: Context, principal: Principal, filing_id: str) -> dict[str, Any]:
+    filing = await queries.filing(ctx.runtime.engine, filing_id)
+    if filing is None:
+        raise NotFound("filing.not_found", "no such filing", field="filing_id")
+    if principal.kind == "person":
+        if filing["person_id"] != principal.user_id:
+            raise Forbidden(
+                "filing.online_self_only", "a person sees only their own filings", field="filing_id"
+            )
+    else:
+        require_own_region(principal, filing["insured_region"], field="filing_id")
+    return filing
+
+
+@router.post(
+    "", status_code=201, summary="File at the agency counter (approved at once if the rules pass)"
+)
+async def submit_at_counter(
+    body: CounterFilingRequest, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    command = SubmitFiling(
+        filing_id=handlers.new_filing_id(), channel=FilingChannel.COUNTER, **body.model_dump()
+    )
+    filing_id = await handlers.submit(ctx, principal, command)
+    return await _view(ctx, principal, filing_id)
+
+
+@router.get("", summary="Filings of the caller's region; status=pending is the review queue")
+async def list_filings(
+    principal: CurrentPrincipal,
+    ctx: Ctx,
+    status: str | None = Query(None, description="pending, approved, rejected, cancelled"),
+    person_id: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> list[dict[str, Any]]:
+    require_agency(principal)
+    return await queries.filings_of(
+        ctx.runtime.engine,
+        principal.region,
+        status=status,
+        person_id=person_id,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{filing_id}", summary="One filing")
+async def get_filing(filing_id: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+    return await _view(ctx, principal, filing_id)
+
+
+@router.post("/{filing_id}/approve", summary="A reviewer of the insured agency approves")
+async def approve(filing_id: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+    await handlers.approve(ctx, principal, filing_id)
+    return await _view(ctx, principal, filing_id)
+
+
+@router.post("/{filing_id}/reject", summary="A reviewer of the insured agency rejects")
+async def reject(
+    filing_id: str, body: RejectRequest, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    await handlers.reject(ctx, principal, filing_id, body.reason)
+    return await _view(ctx, principal, filing_id)
+
+
+@router.post("/{filing_id}/change", summary="New residence city, or re-referral (再次转院)")
+async def change(
+    filing_id: str, body: ChangeRequest, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    await handlers.change(ctx, principal, filing_id, ChangeFiling(**body.model_dump()))
+    return await _view(ctx, principal, filing_id)
+
+
+@router.post("/{filing_id}/cancel", summary="Cancel (promise-based filings: after 6 months)")
+async def cancel(
+    filing_id: str, body: CancelRequest, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    await handlers.cancel(ctx, principal, filing_id, body.reason)
+    return await _view(ctx, principal, filing_id)
+
+
+@online.post("/filings", status_code=201, summary="The insured person files online, for themselves")
+async def submit_online(
+    body: FilingRequest, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    command = SubmitFiling(
+        filing_id=handlers.new_filing_id(),
+        person_id=principal.user_id,
+        channel=FilingChannel.ONLINE,
+        **body.model_dump(),
+    )
+    filing_id = await handlers.submit(ctx, principal, command)
+    return await _view(ctx, principal, filing_id)
+
+
+@online.get("/filings", summary="The person's own filings")
+async def my_filings(principal: CurrentPrincipal, ctx: Ctx) -> list[dict[str, Any]]:
+    if principal.kind != "person":
+        raise Forbidden(
+            "auth.kind", "the online channel is for insured persons", field="Authorization"
+        )
+    return await queries.filings_of_person(ctx.runtime.engine, principal.user_id)

@@ -1,0 +1,139 @@
+"""Request bodies of the agency API, in domain names (docs/glossary.md). Pydantic checks types
+(a malformed body is a 422 naming the field); the business rules are the domain's."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from yidi_events.contracts.filing import (
+    AssistanceIdentity,
+    EnrolmentStatus,
+    FilingKind,
+    InsuranceType,
+    LongTermType,
+)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EnrolRequest(_Body):
+    person_id: str = Field(description="20-character person number (psn_no)")
+    insured_region: str = Field(description="the agency's own six-digit region")
+    insurance_type: InsuranceType
+    person_category: str = Field(description="four-digit code: 1101 in service, 1201 retired...")
+    civil_servant: bool = False
+    assistance_identities: list[AssistanceIdentity] = []
+    name: str
+    certificate_type: str = Field("01", description="01 = resident identity card")
+    certificate_no: str
+    gender: str = Field(description="1 male, 2 female, 0 unknown, 9 unspecified")
+    birth_date: date
+    card_serial: str | None = None
+    account_balance: int = Field(0, description="personal-account balance in fen")
+    enrolment_status: EnrolmentStatus = EnrolmentStatus.ACTIVE
+
+
+class UpdateRequest(_Body):
+    insured_region: str | None = None
+    insurance_type: InsuranceType | None = None
+    person_category: str | None = None
+    civil_servant: bool | None = None
+    assistance_identities: list[AssistanceIdentity] | None = None
+    name: str | None = None
+    gender: str | None = None
+    birth_date: date | None = None
+    card_serial: str | None = None
+
+
+class ImportRequest(_Body):
+    file_format: Literal["csv", "json"]
+    content: str = Field(description="the population file (domain or national column names)")
+
+
+class StatusRequest(_Body):
+    enrolment_status: EnrolmentStatus
+    effective_from: date
+    reason: str
+
+
+class BalanceRequest(_Body):
+    account_balance: int = Field(description="the new balance in fen")
+    reason: str
+
+
+class AmountRequest(_Body):
+    amount: int = Field(description="fen, positive")
+    reason: str
+
+
+class DeathRequest(_Body):
+    death_date: date
+
+
+class SuspendRequest(_Body):
+    effective_from: date
+    until: date | None = None
+    reason: str
+
+
+class BenefitChangeRequest(_Body):
+    effective_from: date
+    reason: str
+
+
+class FilingRequest(_Body):
+    """A filing at the agency counter (or, without person_id, online by the person)."""
+
+    kind: FilingKind
+    visit_region: str = Field(description="the visit city's six-digit region (mdtrtarea_admvs)")
+    long_term_type: LongTermType | None = None
+    destination_institution: str | None = Field(
+        None, description="referral: the one destination hospital (None: whole city if allowed)"
+    )
+    diagnosis: str | None = Field(None, description="ICD-10 code; required for a referral")
+    valid_from: date | None = None
+    valid_to: date | None = None
+    promise_based: bool = False
+    supporting_documents: bool = False
+    referral_opinion_from: str | None = Field(
+        None, description="institution code of the designated hospital's referral opinion"
+    )
+    admission_date: date | None = None
+    discharge_settled: bool = False
+
+
+class CounterFilingRequest(FilingRequest):
+    person_id: str
+    carried_over: bool = Field(
+        False, description="an approved filing carried over from the agency's earlier records"
+    )
+
+
+class RejectRequest(_Body):
+    reason: str
+
+
+class ChangeRequest(_Body):
+    reason: str
+    visit_region: str | None = None
+    destination_institution: str | None = None
+
+
+class CancelRequest(_Body):
+    reason: str
+
+
+class HisRequest(BaseModel):
+    """A transaction forwarded by the settlement service's HIS gateway (national names inside)."""
+
+    infno: str
+    institution_code: str
+    message_id: str
+    visit_region: str | None = None
+    insured_region: str | None = None
+    input: dict[str, Any]

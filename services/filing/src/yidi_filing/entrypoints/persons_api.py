@@ -1,0 +1,158 @@
+"""Agency API: insured persons of the caller agency's own insured region."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from yidi_events.auth.agency import CurrentPrincipal, Principal
+from yidi_events.kernel import NotFound
+from yidi_filing.adapters import queries
+from yidi_filing.app import persons as handlers
+from yidi_filing.app.common import Context, require_agency, require_own_region
+from yidi_filing.domain.enrolment import EnrolPerson, UpdatePerson
+from yidi_filing.entrypoints.deps import Ctx
+from yidi_filing.entrypoints.models import (
+    AmountRequest,
+    BalanceRequest,
+    BenefitChangeRequest,
+    DeathRequest,
+    EnrolRequest,
+    ImportRequest,
+    StatusRequest,
+    SuspendRequest,
+    UpdateRequest,
+)
+
+router = APIRouter(prefix="/persons", tags=["persons"])
+
+
+async def _view(ctx: Context, principal: Principal, person_id: str) -> dict[str, Any]:
+    person = await queries.person(ctx.runtime.engine, person_id)
+    if person is None:
+        raise NotFound("person.not_enrolled", "no such insured person", field="person_id")
+    require_own_region(principal, person["insured_region"], field="person_id")
+    return person
+
+
+@router.post("", status_code=201, summary="Enrol an insured person (one person, one number)")
+async def enrol(body: EnrolRequest, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+    command = EnrolPerson(
+        **body.model_dump(exclude={"assistance_identities"}),
+        assistance_identities=tuple(body.assistance_identities),
+    )
+    person_id = await handlers.enrol(ctx, principal, command)
+    return await _view(ctx, principal, person_id)
+
+
+@router.post(
+    "/import",
+    status_code=201,
+    summary="Import a population file, all or nothing (422 lists every row error)",
+)
+async def import_population(
+    body: ImportRequest, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, int]:
+    count = await handlers.import_population(ctx, principal, body.content, body.file_format)
+    return {"enrolled": count}
+
+
+@router.get("", summary="Persons of the caller's insured region")
+async def list_persons(
+    principal: CurrentPrincipal,
+    ctx: Ctx,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> list[dict[str, Any]]:
+    require_agency(principal)
+    return await queries.persons_of(
+        ctx.runtime.engine, principal.region, limit=limit, offset=offset
+    )
+
+
+@router.get("/{person_id}", summary="One insured person")
+async def get_person(person_id: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+    return await _view(ctx, principal, person_id)
+
+
+@router.patch("/{person_id}", summary="Update or correct a person's details")
+async def update(
+    person_id: str, body: UpdateRequest, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    values = body.model_dump(exclude={"assistance_identities"})
+    identities = body.assistance_identities
+    command = UpdatePerson(
+        **values, assistance_identities=None if identities is None else tuple(identities)
+    )
+    await handlers.act(ctx, principal, person_id, handlers.update(command, principal))
+    return await _view(ctx, principal, person_id)
+
+
+@router.post("/{person_id}/enrolment-status", summary="Active / suspended / terminated enrolment")
+async def change_status(
+    person_id: str, body: StatusRequest, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    decision = handlers.change_status(body.enrolment_status, body.effective_from, body.reason)
+    await handlers.act(ctx, principal, person_id, decision)
+    return await _view(ctx, principal, person_id)
+
+
+@router.put("/{person_id}/account-balance", summary="Set the personal-account balance (fen)")
+async def set_balance(
+    person_id: str, body: BalanceRequest, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    decision = handlers.set_balance(body.account_balance, body.reason)
+    await handlers.act(ctx, principal, person_id, decision)
+    return await _view(ctx, principal, person_id)
+
+
+@router.post("/{person_id}/account-credits", summary="Credit the personal account (fen)")
+async def credit(
+    person_id: str, body: AmountRequest, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    await handlers.act(ctx, principal, person_id, handlers.credit(body.amount, body.reason))
+    return await _view(ctx, principal, person_id)
+
+
+@router.post("/{person_id}/account-debits", summary="Debit the personal account (fen)")
+async def debit(
+    person_id: str, body: AmountRequest, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    await handlers.act(ctx, principal, person_id, handlers.debit(body.amount, body.reason))
+    return await _view(ctx, principal, person_id)
+
+
+@router.post("/{person_id}/death", summary="Record (or correct) the person's death")
+async def death(
+    person_id: str, body: DeathRequest, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    await handlers.act(ctx, principal, person_id, handlers.record_death(body.death_date))
+    return await _view(ctx, principal, person_id)
+
+
+@router.post("/{person_id}/benefits/suspension", summary="Suspend benefits (暂停)")
+async def suspend(
+    person_id: str, body: SuspendRequest, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    decision = handlers.suspend(body.effective_from, body.until, body.reason)
+    await handlers.act(ctx, principal, person_id, decision)
+    return await _view(ctx, principal, person_id)
+
+
+@router.post("/{person_id}/benefits/resumption", summary="Resume suspended benefits (恢复)")
+async def resume(
+    person_id: str, body: BenefitChangeRequest, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    decision = handlers.resume(body.effective_from, body.reason)
+    await handlers.act(ctx, principal, person_id, decision)
+    return await _view(ctx, principal, person_id)
+
+
+@router.post("/{person_id}/benefits/termination", summary="Terminate benefits (终止)")
+async def terminate(
+    person_id: str, body: BenefitChangeRequest, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    decision = handlers.terminate(body.effective_from, body.reason)
+    await handlers.act(ctx, principal, person_id, decision)
+    return await _view(ctx, principal, person_id)

@@ -1,0 +1,42 @@
+"""Agency API: the insured place's benefit policies (the document format of
+shared/vectors/settlement.json, national keys inside the document as agencies exchange it)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+
+from yidi_events.auth.agency import CurrentPrincipal
+from yidi_filing.adapters import queries
+from yidi_filing.app import policies as handlers
+from yidi_filing.app.common import require_agency
+from yidi_filing.entrypoints.deps import Ctx
+
+router = APIRouter(prefix="/policies", tags=["policies"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Publish a policy version of the caller's region (supersedes from its date)",
+)
+async def publish(
+    principal: CurrentPrincipal,
+    ctx: Ctx,
+    document: Annotated[
+        dict[str, Any], Body(description="a policy document (insuplc_admdvs, insutype...)")
+    ],
+) -> dict[str, Any]:
+    version = await handlers.publish(ctx, principal, document)
+    return {"version": version, "published": version is not None}
+
+
+@router.get("", summary="Published versions of the caller's region")
+async def list_policies(
+    principal: CurrentPrincipal,
+    ctx: Ctx,
+    insurance_type: str | None = Query(None, description="310 or 390"),
+) -> list[dict[str, Any]]:
+    require_agency(principal)
+    return await queries.policies_of(ctx.runtime.engine, principal.region, insurance_type)
