@@ -52,5 +52,9 @@ down:
 run: venv
 	$(BIN)/yidi-stack run $(RUN_ARGS)
 
+## Benchmarks: print figures and write .bench/latest.json (never fails on a time).
+bench: venv
+	$(BIN)/yidi-stack bench $(BENCH_ARGS)
+
 clean: down
 	rm -rf .state .run .bench

@@ -77,5 +77,13 @@ def run(
             typer.echo("stopped; nothing left running (use --keep to explore)")
 
 
+@app.command()
+def bench(seconds: float = typer.Option(5.0, help="Seconds per measurement.")) -> None:
+    """Measure and print; writes .bench/latest.json. Never fails on a time."""
+    from yidi_stack.bench.runner import run as run_bench
+
+    run_bench(Path(".bench").resolve(), seconds=seconds, say=typer.echo)
+
+
 if __name__ == "__main__":
     app()
