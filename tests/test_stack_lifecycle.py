@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from yidi_stack.embedded import _alive, free_port
 
 SERVICES = ("filing", "settlement", "reconciliation", "clearing", "audit")
