@@ -7,10 +7,15 @@ sandbox_dir, token_for)`; until a service has one, its data is simply not loaded
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+
+from yidi_stack.clients import HisClient, HisError, SimClock
 from yidi_stack.platform import SERVICES, Platform
 
 
@@ -37,3 +42,40 @@ def load_sandbox(platform: Platform, say: Callable[[str], None] = print) -> None
             continue
         summary = module.load(platform.url(service), folder)
         say(f"sandbox loaded into {service}: {summary}")
+    wait_until_propagated(platform, folder)
+    say("sandbox facts have reached every service that consumes them")
+
+
+def wait_until_propagated(platform: Platform, folder: Path, timeout: float = 90.0) -> None:
+    """Return once a hospital can look up every sandbox person (1101): filing's facts have crossed
+    Kafka into settlement, so the platform is usable, not just running."""
+    hospitals = {
+        h["fixmedins_code"]: h for h in json.loads((folder / "hospitals.json").read_text())
+    }
+    persons = json.loads((folder / "persons.json").read_text())
+    with httpx.Client(timeout=10) as http:
+        clock = SimClock(platform, http)
+        his = HisClient(
+            platform, "H32010000001", hospitals["H32010000001"]["his_secret"], "320100", clock, http
+        )
+        deadline = time.monotonic() + timeout
+        for person in persons:
+            query = {
+                "data": {
+                    "mdtrt_cert_type": "02",
+                    "mdtrt_cert_no": person["certno"],
+                    "psn_cert_type": "01",
+                    "certno": person["certno"],
+                    "psn_name": person["psn_name"],
+                }
+            }
+            while True:
+                try:
+                    his.call("1101", query, person["insuplc_admdvs"])
+                    break
+                except HisError as exc:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(
+                            f"sandbox person {person['psn_no']} never reached settlement: {exc}"
+                        ) from exc
+                    time.sleep(0.2)
