@@ -45,6 +45,10 @@ class SimClock:
         return datetime.fromisoformat(response.json()["now"])
 
     def set(self, moment: datetime) -> None:
+        """Move every service's clock to `moment`. A moment the clock passed within the last
+        minute means "now" (real time keeps running); anything earlier is refused by the services."""
+        if timedelta(0) <= self.now() - moment < timedelta(minutes=1):
+            return
         for service in SERVICES:
             response = self.http.post(
                 f"{self.platform.url(service)}/admin/clock", json={"now": moment.isoformat()}

@@ -29,6 +29,7 @@ from yidi_clearing.domain.clearing_period import (
 )
 from yidi_clearing.domain.period import parse_period, require_period_ended
 from yidi_clearing.domain.settings import ClearingSettings
+from yidi_clearing.domain.statement import Statement, build_statement
 from yidi_events.db import in_transaction
 from yidi_events.decider import fold
 from yidi_events.kernel import business_date
@@ -99,14 +100,15 @@ class PeriodHandlers:
 
         return await self.execute(period, decide)
 
-    async def preview_hash(self, period: str) -> str:
-        """The input hash the period's inputs give now (equal to the statement's while no input
-        arrived since it was generated)."""
-        from yidi_clearing.domain.statement import build_statement
-
+    async def preview(self, period: str) -> Statement:
+        """The statement the period's inputs give now: its hash equals the generated statement's
+        while no input arrived since, and operators see what it would be built from."""
         async with self.runtime.engine.connect() as conn:
             settlements, deductions = await queries.period_inputs(conn, period)
-        return build_statement(period, settlements, deductions).input_hash
+        return build_statement(period, settlements, deductions)
+
+    async def preview_hash(self, period: str) -> str:
+        return (await self.preview(period)).input_hash
 
     async def confirm_line(self, period: str, line_id: str, actor: Actor) -> ClearingPeriod:
         return await self.execute(

@@ -146,9 +146,25 @@ def agency_router(
     @router.get("/periods/{period}/statement/inputs-hash")
     async def inputs_hash(period: str, p: CurrentPrincipal) -> dict[str, Any]:
         """The hash of the period's inputs as they stand now (equals the statement's while no
-        input arrived after it was generated)."""
+        input arrived after it was generated), and how many inputs it covers."""
         actor(p)
-        return {"period": period, "input_hash": await periods.preview_hash(period)}
+        preview = await periods.preview(period)
+        settlement_ids = {
+            i for line in preview.lines for part in line.parts for i in part.settlement_ids
+        }
+        deduction_ids = {
+            i
+            for line in preview.lines
+            for part in line.parts
+            for i in (*part.clawback_ids, *part.audit_deduction_ids)
+        }
+        return {
+            "period": period,
+            "input_hash": preview.input_hash,
+            "settlements": len(settlement_ids),
+            "deductions": len(deduction_ids),
+            "held": len(preview.held),
+        }
 
     @router.get("/periods/{period}/statement/lines/{line_id}")
     async def line(period: str, line_id: str, p: CurrentPrincipal) -> dict[str, Any]:
