@@ -1,0 +1,109 @@
+"""Issue 4 end to end: sandbox persons settle through the gateway of the running platform, with the
+setlinfo identities holding, and the ineligible ones are refused with clear messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from yidi_events.kernel import yuan_to_fen
+from yidi_events.kernel.time import SHANGHAI
+from yidi_stack.clients import HisError
+from yidi_stack.flows import inpatient, outpatient
+
+pytestmark = pytest.mark.e2e
+
+VISIT = [
+    {"code": "XA001", "cnt": "6", "pric": "45.00", "amount": "270.00"},
+    {"code": "XB003", "cnt": "2", "pric": "65.00", "amount": "130.00"},
+    {"code": "ZZZ999", "cnt": "1", "pric": "12.00", "amount": "12.00"},
+]
+STAY = [
+    {"code": "B001", "cnt": "3", "pric": "80.00", "amount": "240.00"},
+    {"code": "XB002", "cnt": "12", "pric": "310.00", "amount": "3720.00"},
+    {"code": "T001", "cnt": "1", "pric": "1800.00", "amount": "1800.00"},
+]
+FUNDS = ("hifp_pay", "hifob_pay", "hifmi_pay", "cvlserv_pay", "maf_pay")
+
+
+def fen(setlinfo: dict[str, Any], field: str) -> int:
+    return yuan_to_fen(setlinfo.get(field) or "0.00")
+
+
+def assert_identities(s: dict[str, Any]) -> None:
+    assert fen(s, "medfee_sumamt") == sum(
+        fen(s, f)
+        for f in ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
+    )
+    assert fen(s, "fund_pay_sumamt") == sum(fen(s, f) for f in FUNDS)
+    assert fen(s, "psn_part_amt") == fen(s, "acct_pay") + fen(s, "psn_cash_pay")
+    assert fen(s, "medfee_sumamt") == (
+        fen(s, "fund_pay_sumamt")
+        + fen(s, "acct_pay")
+        + fen(s, "psn_cash_pay")
+        + fen(s, "hosp_part_amt")
+    )
+
+
+@pytest.mark.parametrize("person", ["1", "2", "3", "7", "8"])
+def test_sandbox_persons_settle_outpatient_and_inpatient_through_the_gateway(
+    world: Any, sandbox_persons: Any, person: str
+) -> None:
+    his = world.his("H32010000001")  # person 2's referral names this hospital
+    p = sandbox_persons[person]
+    visit = outpatient(his, p, VISIT)
+    assert visit["psn_no"] == p["psn_no"]
+    assert visit["medfee_sumamt"] == "412.00"
+    assert visit["overlmt_selfpay"] == "30.00"  # XB003 above its 50.00 cap
+    assert visit["fulamt_ownpay_amt"] == "12.00"  # not in the catalogue
+    assert_identities(visit)
+    now = world.clock.now()
+    stay = inpatient(his, p, STAY, admitted=now, discharged=now, diagnosis="J18.900")
+    assert stay["medfee_sumamt"] == "5760.00"
+    assert fen(stay, "fund_pay_sumamt") > 0
+    assert_identities(stay)
+    if person == "3":  # a 低保 resident: medical assistance pays on the personal share
+        assert fen(stay, "maf_pay") > 0
+
+
+@pytest.mark.parametrize(
+    ("person", "hospital", "says"),
+    [
+        ("4", "H32010000001", "filing"),  # Wuxi, no filing, not an emergency
+        ("6", "H32010000001", "death"),  # died 2026-03-01
+        ("9", "H32010000001", "local"),  # Nanjing's own insured person in Nanjing
+        ("1", "H32010000009", "networked"),  # the clinic that is not networked
+        ("2", "H32010000002", "h32010000002"),  # another hospital than her referral names
+    ],
+)
+def test_ineligible_visits_are_refused_with_a_clear_message(
+    world: Any, sandbox_persons: Any, person: str, hospital: str, says: str
+) -> None:
+    with pytest.raises(HisError) as refused:
+        outpatient(world.his(hospital), sandbox_persons[person], VISIT)
+    answer = refused.value.answer
+    assert answer["infcode"] == -1
+    assert says in answer["err_msg"].lower()
+    assert "rule" in answer["err_msg"]
+
+
+def test_a_tampered_signature_is_refused_and_changes_nothing(
+    world: Any, sandbox_persons: Any
+) -> None:
+    his = world.his("H32010000001")
+    envelope = his.envelope(
+        "1101",
+        {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": sandbox_persons["1"]["certno"]}},
+        "320500",
+    )
+    genuine = his.send(envelope)
+    assert genuine["infcode"] == 0
+    other = world.his("H32010000002")
+    forged = other.envelope("1101", envelope["input"], "320500")
+    forged["fixmedins_code"] = "H32010000001"  # signed by H...002, claiming to be H...001
+    answer = other.send(forged)
+    assert answer["infcode"] == -1
+    assert "institution" in answer["err_msg"].lower()
+    assert datetime.now(SHANGHAI)  # the platform answered in the envelope the HIS speaks
