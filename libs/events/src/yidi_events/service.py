@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,6 +44,16 @@ REQUESTS = Histogram(
 
 
 @dataclass(frozen=True)
+class Job:
+    """Work the calendar makes due (a statement on day 2, a batch at 00:00 on the 26th, expiring
+    suspensions). It looks at the runtime clock itself and must be safe to run again: the schedule
+    only decides how often it looks."""
+
+    name: str
+    run: Callable[[], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
 class Subscription:
     """A projection fed by other services' topics."""
 
@@ -58,6 +68,7 @@ class Runtime:
     migrations_dir: Path
     subscriptions: Sequence[Subscription] = ()
     clock: Clock = field(default_factory=SystemClock)
+    jobs: list[Job] = field(default_factory=list)
     engine: AsyncEngine = field(init=False)
     store: EventStore = field(init=False)
     idempotency: IdempotencyStore = field(init=False)
@@ -95,6 +106,8 @@ class Runtime:
                 tasks.append(
                     asyncio.create_task(self._supervise(consumer.name, consumer.run, stop))
                 )
+        if self.settings.schedules_enabled and self.jobs:
+            tasks.append(asyncio.create_task(self._supervise("schedule", self._run_jobs, stop)))
         try:
             yield
         finally:
@@ -103,6 +116,18 @@ class Runtime:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(task, timeout=10)
             await self.engine.dispose()
+
+    async def _run_jobs(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            for job in self.jobs:
+                try:
+                    outcome = await job.run()
+                    if outcome:
+                        log.info("job.ran", job=job.name, outcome=outcome)
+                except DomainError as exc:  # not due, or already done: the calendar decides
+                    log.debug("job.refused", job=job.name, rule=exc.rule)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.schedule_interval_s)
 
     async def _supervise(
         self, what: str, run: Callable[[asyncio.Event], Any], stop: asyncio.Event

@@ -21,6 +21,10 @@ class ServiceSettings(BaseSettings):
     relay_enabled: bool = True
     consumers_enabled: bool = True
     db_pool_size: int = 10
+    # Calendar work (statements, batches, expiries) runs in the service when enabled; how often
+    # it looks is the interval. Off by default so tests and operators trigger it explicitly.
+    schedules_enabled: bool = False
+    schedule_interval_s: float = 60.0
     # "controlled": time runs from clock_start and POST /admin/clock moves it forward (simulations).
     clock: str = "system"
     clock_start: datetime | None = None

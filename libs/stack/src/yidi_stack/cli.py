@@ -16,7 +16,11 @@ app = typer.Typer(
 
 def _platform() -> Platform:
     # One folder holds every byte of state (data, logs, pids); `make down` and `make clean` use it.
-    return Platform(Path(os.environ.get("YIDI_STATE_DIR", ".state")).resolve())
+    # The calendar's work (day statements, clearing steps, batches, expiries) runs by itself here.
+    return Platform(
+        Path(os.environ.get("YIDI_STATE_DIR", ".state")).resolve(),
+        extra_env={"YIDI_SCHEDULES_ENABLED": "true"},
+    )
 
 
 @app.command()

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
 from yidi_audit.adapters.read_models import own_projection
+from yidi_audit.app import cases, collaboration
 from yidi_audit.app.context import Audit, AuditSettings
 from yidi_audit.app.facts_policy import filing_projection, settlement_projection
 from yidi_audit.entrypoints import api, his
-from yidi_events.service import Runtime, Subscription, create_app
+from yidi_events.kernel import DomainError
+from yidi_events.service import Job, Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
 
 SERVICE = "audit"
@@ -33,6 +37,19 @@ def build_runtime(settings: ServiceSettings | None = None, audit: Audit | None =
     audit = audit or make_audit()
     runtime = Runtime(SERVICE, settings or ServiceSettings(), MIGRATIONS, subscriptions(audit))
     audit.bind(runtime)
+    bound = audit
+
+    async def daily_work() -> dict[str, Any]:
+        done: dict[str, Any] = {
+            "suspensions_ended": await cases.expire(bound),
+            "auto_confirmed": await collaboration.auto_confirm(bound),
+        }
+        if bound.today().day == 26:  # the 协查 batch is built at 00:00 on the 26th
+            with contextlib.suppress(DomainError):  # already built today
+                done["batch"] = await collaboration.build_batch(bound)
+        return {k: v for k, v in done.items() if v}
+
+    runtime.jobs.append(Job("audit.daily", daily_work))
     return runtime
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
 from yidi_clearing.app.hospitals import HospitalHandlers
 from yidi_clearing.app.inputs import audit_projection, reconciliation_projection
 from yidi_clearing.app.periods import PeriodHandlers
+from yidi_clearing.domain.actors import Actor
 from yidi_clearing.domain.settings import ClearingSettings
 from yidi_clearing.entrypoints.agency import agency_router
 from yidi_clearing.entrypoints.his import his_router
-from yidi_events.service import Runtime, Subscription, create_app
+from yidi_events.service import Job, Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
 
 SERVICE = "clearing"
@@ -37,6 +40,15 @@ def create(
     rules = clearing or ClearingSettings()
     periods = PeriodHandlers(runtime, rules)
     hospitals = HospitalHandlers(runtime)
+    scheduler = Actor("scheduler", rules.provincial_centre)
+
+    async def run_last_months_steps() -> dict[str, Any]:
+        # Month M is cleared during M+1: the steps due today belong to last month's period.
+        first_of_month = periods.today().replace(day=1)
+        period = (first_of_month - timedelta(days=1)).strftime("%Y-%m")
+        return await periods.run_due(period, scheduler)
+
+    runtime.jobs.append(Job("clearing.run_due", run_last_months_steps))
     return create_app(
         runtime,
         [agency_router(periods, hospitals, rules), his_router(hospitals)],

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from yidi_events.kernel import Clock, ControlledClock, SystemClock
-from yidi_events.service import Runtime, Subscription, create_app
+from yidi_events.db import in_transaction
+from yidi_events.kernel import Clock, ControlledClock, SystemClock, business_date
+from yidi_events.service import Job, Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
 from yidi_events.store import EventStore
 from yidi_reconciliation.adapters.day_views import make_day_projection
@@ -41,7 +43,16 @@ def build(settings: ServiceSettings | None = None) -> tuple[Runtime, Days]:
     settings = settings or ServiceSettings()
     clock = make_clock(settings)
     days = make_days(clock)
-    return Runtime(SERVICE, settings, MIGRATIONS, subscriptions(days), clock=clock), days
+    runtime = Runtime(SERVICE, settings, MIGRATIONS, subscriptions(days), clock=clock)
+
+    async def issue_yesterday() -> list[str]:
+        # After 24:00 Asia/Shanghai the day's statements are due to both agencies of each pair.
+        yesterday = business_date(clock.now()) - timedelta(days=1)
+        issued = await in_transaction(runtime.engine, lambda conn: days.issue(conn, yesterday))
+        return [d.pair for d in issued]
+
+    runtime.jobs.append(Job("reconciliation.issue_statements", issue_yesterday))
+    return runtime, days
 
 
 def build_runtime(settings: ServiceSettings | None = None) -> Runtime:
