@@ -265,3 +265,32 @@ async def test_the_republish_command_rewinds_the_relay_to_the_start_of_the_store
         assert await relay.publish_once(kafka) == 3
     finally:
         await kafka.stop()
+
+
+async def test_a_lost_concurrency_race_is_retried_not_dead_lettered(
+    engine: AsyncEngine, store: EventStore, kafka_settings: KafkaSettings, example: Any
+) -> None:
+    from yidi_events.runtime.projection import Projection
+    from yidi_events.store import ConcurrencyError
+
+    await example.append(engine, store, "race-1", 0, 5)
+    kafka = await start_producer(kafka_settings)
+    try:
+        await Relay(engine, store, kafka_settings, service="filing").publish_once(kafka)
+    finally:
+        await kafka.stop()
+    inner = example.make_projection()
+    races = {"left": 4}
+    projection = Projection("example.racing", inner.tables)
+
+    @projection.on(example.Counted)
+    async def racing(conn: Any, env: Envelope) -> None:
+        if races["left"]:
+            races["left"] -= 1
+            raise ConcurrencyError(env.stream_id, 0)  # a concurrent writer won this time
+        await inner.apply(conn, env)
+
+    consumer = Consumer(engine, projection, kafka_settings, sources=["filing"], max_attempts=1)
+    await consumer.catch_up()
+    assert await totals_of(engine, example) == {"race-1": (5, 1, "1")}
+    assert await read_topic(kafka_settings, dlq(topic("filing", kafka_settings.namespace))) == []

@@ -19,6 +19,13 @@ T = TypeVar("T")
 _RETRYABLE = {"40001", "40P01"}
 
 
+def is_transient(exc: BaseException) -> bool:
+    """A concurrency conflict, serialization failure or deadlock: retrying decides afresh."""
+    if isinstance(exc, ConcurrencyError):
+        return True
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RETRYABLE
+
+
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
@@ -60,11 +67,8 @@ async def in_transaction(
         try:
             async with engine.begin() as conn:
                 return await work(conn)
-        except ConcurrencyError:
-            if attempt == attempts:
-                raise
-        except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) not in _RETRYABLE or attempt == attempts:
+        except (ConcurrencyError, DBAPIError) as exc:
+            if not is_transient(exc) or attempt == attempts:
                 raise
         await asyncio.sleep(random.uniform(0, 0.002 * attempt))
     raise AssertionError("unreachable")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from yidi_events.db import is_transient
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.kafka import KafkaSettings, consumer, producer
 from yidi_events.runtime.projection import Projection
@@ -39,6 +41,9 @@ log = structlog.get_logger(__name__)
 APPLIED = Counter("yidi_consumer_events_total", "Records by outcome", ["consumer", "outcome"])
 DEAD = Counter("yidi_consumer_dead_lettered_total", "Records sent to a DLQ", ["consumer", "topic"])
 LAG = Gauge("yidi_consumer_lag", "Records behind the end of the topic", ["consumer", "topic"])
+
+
+TRANSIENT_RETRIES = 50
 
 
 @dataclass(frozen=True)
@@ -102,13 +107,21 @@ class Consumer:
 
     async def _handle_alone(self, record: ConsumerRecord[bytes, bytes]) -> None:
         error: BaseException | None = None
-        for attempt in range(1, self.max_attempts + 1):
+        attempt = conflicts = 0
+        while attempt < self.max_attempts:
             try:
                 async with self.engine.begin() as conn:
                     await self._handle(conn, record)
                 return
             except Exception as exc:
                 error = exc
+                # Losing a race to a concurrent writer says nothing about the record: try again
+                # (boundedly) without counting it towards the poison limit.
+                if is_transient(exc) and conflicts < TRANSIENT_RETRIES:
+                    conflicts += 1
+                    await asyncio.sleep(random.uniform(0, 0.005 * conflicts))
+                    continue
+                attempt += 1
                 log.warning(
                     "consumer.retry",
                     consumer=self.name,
