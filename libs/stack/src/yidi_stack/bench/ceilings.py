@@ -61,7 +61,7 @@ def http_insert_ceiling(dsn: str, *, concurrency: int, seconds: float) -> LoadRe
         start_new_session=True,
     )
     try:
-        wait_for_port(port)
+        wait_for_port(port, timeout=90)  # a loaded 2-core machine starts uvicorn slowly
         # The table is created by the first request's absence: create it up front instead.
         asyncio.run(_create_table(dsn))
         requests: list[tuple[str, dict[str, str], bytes]] = [("/insert", {}, b"{}")] * 1000

@@ -15,6 +15,7 @@ WRK_SCRIPT = r"""
 local requests = {}
 local counter = 0
 local threads = {}
+ok = 0
 
 function setup(thread)
   thread:set("id", counter)
@@ -50,10 +51,17 @@ function request()
   return requests[index]
 end
 
+-- Answers the platform accepted (a HIS answer is HTTP 200 either way; infcode says which).
+function response(status, headers, body)
+  if body and string.find(body, '"infcode"%s*:%s*0[^%d]') then ok = ok + 1 end
+end
+
 function done(summary, latency, requests)
+  local accepted = 0
+  for _, t in ipairs(threads) do accepted = accepted + (t:get("ok") or 0) end
   io.write(string.format(
-    '{"requests": %d, "seconds": %.3f, "errors": %d, "status_errors": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d}\n',
-    summary.requests, summary.duration / 1e6,
+    '{"requests": %d, "ok": %d, "seconds": %.3f, "errors": %d, "status_errors": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d}\n',
+    summary.requests, accepted, summary.duration / 1e6,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
     summary.errors.status, latency:percentile(50), latency:percentile(95), latency:percentile(99)))
 end
@@ -63,6 +71,7 @@ end
 @dataclass(frozen=True)
 class LoadResult:
     requests: int
+    ok: int  # answers carrying "infcode": 0
     seconds: float
     errors: int
     p50_ms: float
@@ -133,6 +142,7 @@ def run_wrk(
     stats = json.loads(line)
     return LoadResult(
         requests=stats["requests"],
+        ok=stats["ok"],
         seconds=stats["seconds"],
         errors=stats["errors"] + stats["status_errors"],
         p50_ms=stats["p50_us"] / 1000,
