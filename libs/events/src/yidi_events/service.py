@@ -30,7 +30,7 @@ from yidi_events import logs
 from yidi_events.db import make_engine
 from yidi_events.kernel.errors import DomainError
 from yidi_events.kernel.time import Clock, ControlledClock, SystemClock
-from yidi_events.runtime.consumer import Consumer
+from yidi_events.runtime.consumer import DEAD, LAG, Consumer
 from yidi_events.runtime.projection import Projection
 from yidi_events.runtime.relay import Relay
 from yidi_events.settings import ServiceSettings
@@ -93,6 +93,12 @@ class Runtime:
             )
             for s in self.subscriptions
         ]
+        # Every consumer's lag and DLQ series exist from the start, at zero: a dashboard or alert
+        # on them must see "nothing dead-lettered", not "no data".
+        for consumer in self.consumers:
+            for name in consumer.topics:
+                DEAD.labels(consumer.name, name)
+                LAG.labels(consumer.name, name)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

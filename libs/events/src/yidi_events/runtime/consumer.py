@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from yidi_events.db import is_transient
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.kafka import KafkaSettings, consumer, producer
-from yidi_events.runtime.projection import Projection
+from yidi_events.runtime.projection import Progress, Projection
 from yidi_events.store.schema import consumed_events, consumer_streams, parked_events
 from yidi_events.topics import dlq, topic
 
@@ -315,7 +315,7 @@ class Consumer:
             LAG.labels(self.name, name).set(behind)
         self.lag = totals
 
-    async def rebuild(self) -> int:
+    async def rebuild(self, progress: Progress | None = None) -> int:
         """Reset the projection and this consumer's bookkeeping, then re-read every topic to its
         current end. Safe beside a live instance: whatever one applies first, the other sees as a
         duplicate, or parks until the gap fills."""
@@ -323,9 +323,9 @@ class Consumer:
             await self.projection.reset(conn)
             for table in (consumer_streams, consumed_events, parked_events):
                 await conn.execute(table.delete().where(table.c.consumer == self.name))
-        return await self.catch_up()
+        return await self.catch_up(progress)
 
-    async def catch_up(self) -> int:
+    async def catch_up(self, progress: Progress | None = None) -> int:
         """Read every source topic from its beginning to its current end, outside the consumer
         group, applying what was not applied yet. Returns the number of records read."""
         reader = AIOKafkaConsumer(
@@ -346,12 +346,19 @@ class Consumer:
             await reader.seek_to_beginning(*partitions)
             ends = await reader.end_offsets(partitions)
             pending = {tp for tp in partitions if ends[tp] > 0}
+            total = 0
+            if progress is not None:
+                starts = await reader.beginning_offsets(partitions)
+                total = sum(ends[tp] - starts[tp] for tp in partitions)
+                progress(0, total)
             while pending:
                 batches = await reader.getmany(*pending, timeout_ms=200, max_records=5000)
                 records = [r for part in batches.values() for r in part]
                 if records:
                     await self.process(records)
                     read += len(records)
+                    if progress is not None:
+                        progress(read, max(total, read))
                 for tp in list(pending):
                     if await reader.position(tp) >= ends[tp]:
                         pending.discard(tp)

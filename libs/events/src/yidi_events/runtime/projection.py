@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from yidi_events import registry
 from yidi_events.envelope import Envelope
 from yidi_events.store.event_store import EventStore
+from yidi_events.store.schema import events
 
 Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
 H = TypeVar("H", bound=Handler)
@@ -59,13 +60,26 @@ class Projection:
         return result
 
 
+Progress = Callable[[int, int], None]
+"""Told (done, total) as a rebuild goes, so an operator sees it move (the CLI's progress bar)."""
+
+
 async def rebuild_from_store(
-    engine: AsyncEngine, store: EventStore, projection: Projection, *, batch: int = 5000
+    engine: AsyncEngine,
+    store: EventStore,
+    projection: Projection,
+    *,
+    batch: int = 5000,
+    progress: Progress | None = None,
 ) -> int:
     """Rebuild a projection of the service's own events from its event store."""
     applied = 0
     async with engine.begin() as conn:
         await projection.reset(conn)
+        total = 0
+        if progress is not None:
+            total = int(await conn.scalar(sa.select(sa.func.count()).select_from(events)) or 0)
+            progress(0, total)
         after = (0, 0)
         while True:
             stored = await store.read_committed(conn, after, batch)
@@ -75,4 +89,6 @@ async def rebuild_from_store(
                 await projection.apply(conn, item.envelope)
             applied += len(stored)
             after = (stored[-1].txid, stored[-1].position)
+            if progress is not None:
+                progress(applied, max(total, applied))
     return applied

@@ -7,12 +7,14 @@ a transaction's events, read models and idempotency record commit together or no
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from prometheus_client import Counter, Histogram
 from sqlalchemy.ext.asyncio import AsyncConnection
 from uuid6 import uuid7
 
@@ -30,6 +32,19 @@ from yidi_settlement.app.visits import VisitService
 Handler = Callable[[AsyncConnection, wire.HisEnvelope, datetime], Awaitable[dict[str, Any]]]
 REVERSED = "reversed-by-2601"
 
+HIS_REQUESTS = Counter(
+    "yidi_his_requests_total",
+    "HIS gateway requests by infno and outcome (ok, refused, unauthenticated, error)",
+    ["infno", "outcome"],
+)
+SETTLEMENT_SECONDS = Histogram(
+    "yidi_his_settlement_seconds",
+    "Time to answer a settlement (2207/2304) or pre-settlement (2206/2303), wall clock",
+    ["infno", "outcome"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+SETTLEMENT_INFNOS = frozenset({"2206", "2207", "2303", "2304"})
+
 
 @dataclass
 class Gateway:
@@ -42,17 +57,28 @@ class Gateway:
 
     async def call(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
         received = self.runtime.clock.now()
+        started = time.perf_counter()  # latency is real time, whatever the business clock says
         visit_region = ""
+        infno = "unknown"  # until the envelope is authenticated and parsed
+        outcome = "error"
         output: dict[str, Any] | None = None
         error: str | None = None
         try:
             envelope = await self._authenticate(headers, body, received)
             visit_region = envelope.visit_region
+            infno = self._metric_infno(envelope.infno)
             output = await self._run(envelope, received)
+            outcome = "ok"
         except HisAuthError as exc:
+            outcome = "unauthenticated"
             error = f"signature: {exc} (rule his.auth)"
         except DomainError as exc:
+            outcome = "refused"
             error = wire.error_text(exc)
+        finally:
+            HIS_REQUESTS.labels(infno, outcome).inc()
+            if infno in SETTLEMENT_INFNOS:
+                SETTLEMENT_SECONDS.labels(infno, outcome).observe(time.perf_counter() - started)
         return wire.his_answer(
             visit_region=visit_region,
             received=received,
@@ -61,6 +87,11 @@ class Gateway:
             output=output,
             error=error,
         )
+
+    def _metric_infno(self, infno: str) -> str:
+        # Only transactions the gateway knows become label values: a caller must not be able to
+        # create time series at will.
+        return infno if infno in OWNERS or infno in self._handlers() else "other"
 
     async def _authenticate(
         self, headers: Mapping[str, str], body: bytes, now: datetime

@@ -1,0 +1,455 @@
+"""`yidi`: the on-call operator's command (docs/operations.md).
+
+Configured by the services' own `YIDI_*` variables (docs/configuration.md); `--database-url` and
+`--bootstrap` override them. A database URL may hold `{service}` for the service's name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Coroutine
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from yidi_events import ops as event_ops
+from yidi_events.auth.agency import issue_token
+from yidi_events.topics import dlq, topic
+from yidi_stack.ops import projections as proj
+from yidi_stack.ops import topics as tops
+from yidi_stack.ops.config import Target, check
+from yidi_stack.platform import SERVICES, Platform
+
+T = TypeVar("T")
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+dlq_app = typer.Typer(
+    help="Inspect and replay a service topic's dead-letter queue.", no_args_is_help=True
+)
+clearing_app = typer.Typer(
+    help="Trigger clearing steps as the provincial centre.", no_args_is_help=True
+)
+import_app = typer.Typer(
+    help="Load reference data through the services' APIs.", no_args_is_help=True
+)
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(clearing_app, name="clearing")
+app.add_typer(import_app, name="import")
+
+console = Console()
+ServiceArg = typer.Argument(..., help=f"one of {', '.join(SERVICES)}")
+
+
+def _target(ctx: typer.Context) -> Target:
+    target = ctx.find_root().obj
+    assert isinstance(target, Target)
+    return target
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(work)
+
+
+def _service(name: str) -> str:
+    try:
+        return check(name)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _emit_json(rows: Any) -> None:
+    typer.echo(json.dumps(rows, ensure_ascii=False, default=str))
+
+
+def _token(target: Target, *, region: str, roles: list[str], kind: str, user: str) -> str:
+    return issue_token(
+        target.settings.auth_secret.get_secret_value(),
+        user_id=user,
+        region=region,
+        roles=roles,
+        kind=kind,
+        now=datetime.now(UTC),
+    )
+
+
+def _answer(response: httpx.Response) -> Any:
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text
+    if response.status_code >= 400:
+        console.print(
+            f"[red]{response.request.method} {response.request.url} -> {response.status_code}[/red]"
+        )
+        _emit_json(body)
+        raise typer.Exit(1)
+    return body
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    database_url: str | None = typer.Option(
+        None,
+        help="the service's database (default: YIDI_<SERVICE>_DATABASE_URL or YIDI_DATABASE_URL)",
+    ),
+    bootstrap: str | None = typer.Option(
+        None, help="Kafka bootstrap (default: YIDI_KAFKA_BOOTSTRAP)"
+    ),
+) -> None:
+    ctx.obj = Target.from_env(database_url, bootstrap)
+
+
+# --- topics -----------------------------------------------------------------------------------
+
+
+@app.command()
+def tail(
+    ctx: typer.Context,
+    service: str = ServiceArg,
+    from_beginning: bool = typer.Option(False, help="start at the oldest record"),
+    limit: int = typer.Option(
+        20, help="how many records (the first N from the beginning, else the last N)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="one JSON document instead of a table"),
+) -> None:
+    """Print a service's topic as readable events: type, stream, version, business date, key fields."""
+    target = _target(ctx)
+    name = topic(_service(service), target.settings.kafka_namespace)
+    records = _run(tops.read(target.kafka(), name, from_beginning=from_beginning, limit=limit))
+    rows = [tops.readable(r) for r in records]
+    if as_json:
+        _emit_json(rows)
+        return
+    table = Table(title=f"{name} ({len(rows)} records)")
+    for column in ("p@offset", "event type", "stream", "v", "business date", "fields"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        fields = row["fields"] or row["raw"]
+        table.add_row(
+            f"{row['partition']}@{row['offset']}",
+            row["event_type"],
+            str(row["stream_id"]),
+            str(row["stream_version"]),
+            str(row["business_date"]),
+            json.dumps(fields, ensure_ascii=False, default=str),
+        )
+    console.print(table)
+
+
+@dlq_app.command("list")
+def dlq_list(
+    ctx: typer.Context,
+    service: str = ServiceArg,
+    as_json: bool = typer.Option(False, "--json", help="one JSON document instead of a table"),
+) -> None:
+    """Every record on `<topic>.dlq`: where it came from, which consumer gave up, and why."""
+    target = _target(ctx)
+    name = dlq(topic(_service(service), target.settings.kafka_namespace))
+    rows = [d.view() for d in _run(tops.dead_letters(target.kafka(), name))]
+    if as_json:
+        _emit_json(rows)
+        return
+    table = Table(title=f"{name} ({len(rows)} dead letters)")
+    for column in ("p@offset", "origin", "consumer", "event type", "stream", "v", "error"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            f"{row['partition']}@{row['offset']}",
+            row["origin"],
+            str(row["consumer"]),
+            str(row["event_type"]),
+            str(row["stream_id"]),
+            str(row["stream_version"]),
+            str(row["error"]),
+        )
+    console.print(table)
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    ctx: typer.Context,
+    service: str = ServiceArg,
+    offset: int | None = typer.Option(None, help="replay only the DLQ record at this offset"),
+    partition: int | None = typer.Option(
+        None, help="the DLQ partition of --offset (needed if ambiguous)"
+    ),
+) -> None:
+    """Publish dead letters again to their origin topic, with their key (default: all of them)."""
+    target = _target(ctx)
+    name = dlq(topic(_service(service), target.settings.kafka_namespace))
+    letters = _run(tops.dead_letters(target.kafka(), name))
+    if offset is not None:
+        letters = [
+            d
+            for d in letters
+            if d.record.offset == offset and (partition is None or d.record.partition == partition)
+        ]
+        if len(letters) != 1:
+            console.print(
+                f"[red]{len(letters)} DLQ records at offset {offset}"
+                + ("" if partition is None else f" of partition {partition}")
+                + "; name exactly one (--partition)[/red]"
+            )
+            raise typer.Exit(1)
+    sent = _run(tops.replay(target.kafka(), letters))
+    for origin, part, at in sent:
+        console.print(f"replayed to {origin}[{part}]@{at}")
+    console.print(f"{len(sent)} dead letters replayed from {name}")
+
+
+@app.command()
+def republish(ctx: typer.Context, service: str = ServiceArg) -> None:
+    """Rewind the service's relay: its active relay publishes the whole event store again."""
+    event_ops.republish(_service(service), database_url=_target(ctx).dsn(service))
+
+
+@app.command()
+def lag(
+    ctx: typer.Context,
+    services: Annotated[
+        list[str] | None, typer.Argument(help="services to look at (default: all)")
+    ] = None,
+    as_json: bool = typer.Option(False, "--json", help="one JSON document instead of a table"),
+) -> None:
+    """Relay backlog (stored, not yet published) per service; consumer lag per group and topic."""
+    target = _target(ctx)
+    chosen = [_service(s) for s in services] if services else list(SERVICES)
+
+    async def measure() -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for service in chosen:
+            runtime = target.runtime(service)
+            try:
+                rows.append(
+                    {
+                        "service": service,
+                        "what": "relay",
+                        "name": runtime.relay.topic,
+                        "behind": await runtime.relay.backlog(),
+                    }
+                )
+                for consumer in runtime.consumers:
+                    for found in await tops.consumer_lag(target.kafka(), consumer):
+                        rows.append(
+                            {
+                                "service": service,
+                                "what": "consumer",
+                                "name": found.group,
+                                "topic": found.topic,
+                                "committed": found.committed,
+                                "end": found.end,
+                                "behind": found.behind,
+                            }
+                        )
+            finally:
+                await runtime.engine.dispose()
+        return rows
+
+    rows = _run(measure())
+    if as_json:
+        _emit_json(rows)
+        return
+    table = Table(title="relay backlog and consumer lag")
+    for column in ("service", "relay / consumer group", "topic", "committed", "end", "behind"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        behind = row["behind"]
+        table.add_row(
+            row["service"],
+            row["name"] if row["what"] == "consumer" else f"relay -> {row['name']}",
+            row.get("topic", ""),
+            str(row.get("committed", "")),
+            str(row.get("end", "")),
+            f"[{'red' if behind else 'green'}]{behind}[/]",
+        )
+    console.print(table)
+
+
+@app.command()
+def rebuild(
+    ctx: typer.Context,
+    service: str = ServiceArg,
+    projection: str | None = typer.Argument(None, help="the projection (omit to list them)"),
+) -> None:
+    """Rebuild a projection from scratch: own read models from the event store, consumed ones
+    from their source topics. Safe while the service runs."""
+    target = _target(ctx)
+    runtime = target.runtime(_service(service))
+    if projection is None:
+        for found in proj.projections(runtime):
+            source = "event store" if found.kind == "own" else ", ".join(found.sources)
+            console.print(f"{found.name:<36} {found.kind:<9} from {source}")
+        _run(runtime.engine.dispose())
+        return
+    try:
+        found = proj.find(runtime, projection)
+    except LookupError as exc:
+        _run(runtime.engine.dispose())
+        raise typer.BadParameter(str(exc)) from exc
+
+    async def work() -> int:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task(f"rebuild {found.name}", total=None)
+
+            def moved(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            try:
+                return await proj.rebuild(runtime, found, moved)
+            finally:
+                await runtime.engine.dispose()
+
+    count = _run(work())
+    what = "events from the store" if found.kind == "own" else "records from its topics"
+    console.print(f"{found.name}: rebuilt from {count} {what}")
+
+
+# --- APIs -------------------------------------------------------------------------------------
+
+
+@app.command()
+def token(
+    ctx: typer.Context,
+    region: str = typer.Option(..., help="the agency's region (admdvs), 320000 for the centre"),
+    roles: str = typer.Option("", help="comma-separated roles, e.g. reviewer,approver"),
+    kind: str = typer.Option("agency", help="agency, centre, person or service"),
+    user: str = typer.Option("operator", help="the user id the token names"),
+) -> None:
+    """Mint a bearer token (signed with YIDI_AUTH_SECRET) for exploring the APIs."""
+    typer.echo(
+        _token(
+            _target(ctx),
+            region=region,
+            roles=[r for r in roles.split(",") if r],
+            kind=kind,
+            user=user,
+        )
+    )
+
+
+@clearing_app.command("run-due")
+def clearing_run_due(
+    ctx: typer.Context,
+    period: str = typer.Argument(..., help="the month cleared, YYYY-MM"),
+    roles: str = typer.Option("operator,approver", help="the centre operator's roles"),
+) -> None:
+    """Do the period's due steps now, as the provincial centre (what the schedule does daily)."""
+    from yidi_clearing.domain.settings import ClearingSettings
+
+    target = _target(ctx)
+    bearer = _token(
+        target,
+        region=ClearingSettings().provincial_centre,
+        roles=roles.split(","),
+        kind="centre",
+        user="yidi-cli",
+    )
+    response = httpx.post(
+        f"{target.url('clearing')}/periods/{period}/run-due",
+        headers={"authorization": f"Bearer {bearer}"},
+        timeout=60,
+    )
+    _emit_json(_answer(response))
+
+
+@import_app.command("sandbox")
+def import_sandbox(
+    ctx: typer.Context,
+    folder: Annotated[
+        Path | None, typer.Option(help="the sandbox folder (default: ../shared/sandbox)")
+    ] = None,
+    wait: bool = typer.Option(True, help="wait until settlement knows every sandbox person"),
+) -> None:
+    """Load the sandbox into the running services through their APIs (as `make up` does)."""
+    import importlib
+
+    from yidi_stack.sandbox import sandbox_dir, wait_until_propagated
+
+    target = _target(ctx)
+    where = folder or sandbox_dir()
+    for service in SERVICES:
+        try:
+            module = importlib.import_module(f"yidi_{service}.sandbox")
+        except ModuleNotFoundError:
+            continue
+        console.print(f"{service}: {module.load(target.url(service), where)}")
+    if wait:
+        wait_until_propagated(_Remote(target), where)
+        console.print("sandbox facts have reached every service that consumes them")
+
+
+@import_app.command("persons")
+def import_persons(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, help="population file, .csv or .json"),
+    ],
+    agency: str = typer.Option(..., help="the insured region (admdvs) importing it"),
+) -> None:
+    """Import a population file into filing, all or nothing (row errors are listed)."""
+    target = _target(ctx)
+    bearer = _token(target, region=agency, roles=[], kind="agency", user="yidi-cli")
+    file_format = "csv" if file.suffix.lower() == ".csv" else "json"
+    response = httpx.post(
+        f"{target.url('filing')}/persons/import",
+        json={"file_format": file_format, "content": file.read_text(encoding="utf-8-sig")},
+        headers={"authorization": f"Bearer {bearer}"},
+        timeout=300,
+    )
+    _emit_json(_answer(response))
+
+
+@import_app.command("catalogue")
+def import_catalogue(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, help="catalogue file, .csv or .json"),
+    ],
+    agency: str = typer.Option(..., help="the visit region (admdvs) whose catalogue it is"),
+    effective_from: str = typer.Option(
+        date.today().isoformat(), help="first day the items apply (YYYY-MM-DD)"
+    ),
+) -> None:
+    """Import catalogue items into settlement for a region (one transaction)."""
+    target = _target(ctx)
+    bearer = _token(target, region=agency, roles=[], kind="agency", user="yidi-cli")
+    kind = "text/csv" if file.suffix.lower() == ".csv" else "application/json"
+    response = httpx.post(
+        f"{target.url('settlement')}/api/catalogue/import",
+        params={"region": agency, "effective_from": effective_from},
+        content=file.read_bytes(),
+        headers={"authorization": f"Bearer {bearer}", "content-type": kind},
+        timeout=300,
+    )
+    _emit_json(_answer(response))
+
+
+class _Remote(Platform):
+    """The platform as the configured URLs describe it (the sandbox wait speaks to it by URL)."""
+
+    def __init__(self, target: Target) -> None:
+        super().__init__(Path("."))
+        self._target = target
+
+    def url(self, service: str) -> str:
+        return self._target.url(service)
+
+
+if __name__ == "__main__":
+    app()

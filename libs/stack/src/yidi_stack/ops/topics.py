@@ -1,0 +1,215 @@
+"""Reading topics the way an operator needs to: a window of records, the DLQ, consumer lag, and
+putting a dead-lettered record back on its origin topic."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+from yidi_events.runtime.consumer import Consumer, describe
+from yidi_events.runtime.kafka import KafkaSettings, producer
+
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
+
+# Headers the consumer adds when it dead-letters a record; a replay drops them so the origin
+# topic carries the record as the relay first published it.
+DLQ_HEADERS = frozenset({"origin_topic", "origin_partition", "origin_offset", "consumer", "error"})
+
+
+def _reader(kafka: KafkaSettings, client_id: str, group_id: str | None = None) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap,
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        client_id=client_id,
+    )
+
+
+async def _partitions(reader: AIOKafkaConsumer, topic_name: str) -> list[TopicPartition]:
+    await reader._client.force_metadata_update()
+    return [
+        TopicPartition(topic_name, p) for p in sorted(reader.partitions_for_topic(topic_name) or ())
+    ]
+
+
+async def read(
+    kafka: KafkaSettings, topic_name: str, *, from_beginning: bool, limit: int | None
+) -> list[Record]:
+    """Records of a topic up to its current end, oldest first: the first `limit` from the
+    beginning, or (by default) the last `limit` of each partition merged by time and cut to the
+    last `limit` overall."""
+    reader = _reader(kafka, "yidi-cli-tail")
+    await reader.start()
+    try:
+        parts = await _partitions(reader, topic_name)
+        if not parts:
+            return []
+        reader.assign(parts)
+        starts = await reader.beginning_offsets(parts)
+        ends = await reader.end_offsets(parts)
+        for tp in parts:
+            begin = starts[tp]
+            if not from_beginning and limit is not None:
+                begin = max(begin, ends[tp] - limit)
+            reader.seek(tp, begin)
+        records: list[Record] = []
+        pending = {tp for tp in parts if await reader.position(tp) < ends[tp]}
+        while pending:
+            batches = await reader.getmany(*pending, timeout_ms=200, max_records=5000)
+            # Whole fetched batches are kept: a broker may report the end as the last batch's
+            # first offset + 1 (the local Tansu broker does), and cutting there hides records.
+            for batch in batches.values():
+                records.extend(batch)
+            for tp in list(pending):
+                if await reader.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+            if from_beginning and limit is not None and len(records) >= limit * len(parts):
+                break
+    finally:
+        await reader.stop()
+    records.sort(key=lambda r: (r.timestamp, r.partition, r.offset))
+    if limit is None:
+        return records
+    return records[:limit] if from_beginning else records[-limit:]
+
+
+def readable(record: Record) -> dict[str, Any]:
+    """One record as an operator reads it: where it is, what happened, to which stream."""
+    seen = describe(record)
+    value = seen["value"]
+    event: dict[str, Any] = value if isinstance(value, dict) else {}
+    payload = event.get("payload")
+    return {
+        "partition": record.partition,
+        "offset": record.offset,
+        "key": seen["key"],
+        "event_type": event.get("event_type", seen["headers"].get("event_type", "?")),
+        "stream_id": event.get("stream_id"),
+        "stream_version": event.get("stream_version"),
+        "business_date": event.get("business_date"),
+        "fields": key_fields(payload) if isinstance(payload, dict) else {},
+        "headers": seen["headers"],
+        "raw": None if event.get("event_type") else value,
+    }
+
+
+def key_fields(payload: dict[str, Any], most: int = 6) -> dict[str, Any]:
+    """The payload's identifying and money fields first (ids, regions, periods, fen amounts),
+    then other short scalars, up to `most`: enough to recognise the fact without the whole body."""
+
+    def rank(name: str) -> int:
+        if name.endswith("_id") or name.endswith("_code"):
+            return 0
+        if "region" in name or name in ("period", "pair", "status"):
+            return 1
+        if name.endswith("_fen") or "amount" in name or "total" in name:
+            return 2
+        return 3
+
+    scalars = {
+        k: v
+        for k, v in payload.items()
+        if isinstance(v, str | int | bool) and not (isinstance(v, str) and len(v) > 40)
+    }
+    ordered = sorted(scalars, key=lambda k: (rank(k), list(payload).index(k)))
+    return {k: scalars[k] for k in ordered[:most]}
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    record: Record
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {k: v.decode(errors="replace") for k, v in (self.record.headers or ())}
+
+    def view(self) -> dict[str, Any]:
+        seen = readable(self.record)
+        h = self.headers
+        return {
+            "partition": self.record.partition,
+            "offset": self.record.offset,
+            "key": seen["key"],
+            "event_type": seen["event_type"],
+            "stream_id": seen["stream_id"],
+            "stream_version": seen["stream_version"],
+            "origin": f"{h.get('origin_topic')}[{h.get('origin_partition')}]@{h.get('origin_offset')}",
+            "origin_topic": h.get("origin_topic"),
+            "consumer": h.get("consumer"),
+            "error": h.get("error"),
+        }
+
+
+async def dead_letters(kafka: KafkaSettings, dlq_topic: str) -> list[DeadLetter]:
+    return [DeadLetter(r) for r in await read(kafka, dlq_topic, from_beginning=True, limit=None)]
+
+
+async def replay(kafka: KafkaSettings, letters: Sequence[DeadLetter]) -> list[tuple[str, int, int]]:
+    """Publish each dead letter again to its origin topic with its key and original headers (plus
+    where it was replayed from). Consumers that applied it already, or dead-lettered it, see a
+    repeat of a stream version they passed and absorb it; one that never saw it applies it."""
+    sent: list[tuple[str, int, int]] = []
+    kafka_producer = producer(kafka, client_id="yidi-cli-dlq-replay")
+    await kafka_producer.start()
+    try:
+        for letter in letters:
+            origin = letter.headers.get("origin_topic")
+            if not origin:
+                raise ValueError(
+                    f"DLQ record {letter.record.partition}@{letter.record.offset} names no origin topic"
+                )
+            headers = [(k, v) for k, v in (letter.record.headers or ()) if k not in DLQ_HEADERS]
+            headers.append(
+                (
+                    "replayed_from",
+                    f"{letter.record.topic}[{letter.record.partition}]@{letter.record.offset}".encode(),
+                )
+            )
+            meta = await (
+                await kafka_producer.send(
+                    origin, value=letter.record.value, key=letter.record.key, headers=headers
+                )
+            )
+            sent.append((origin, meta.partition, meta.offset))
+    finally:
+        await kafka_producer.stop()
+    return sent
+
+
+@dataclass(frozen=True)
+class Lag:
+    group: str
+    topic: str
+    committed: int
+    end: int
+
+    @property
+    def behind(self) -> int:
+        return max(0, self.end - self.committed)
+
+
+async def consumer_lag(kafka: KafkaSettings, consumer: Consumer) -> list[Lag]:
+    """Per topic of a consumer group: the sum of committed offsets and of end offsets. A
+    partition the group never committed counts from its beginning (what it would read)."""
+    reader = _reader(kafka, "yidi-cli-lag", group_id=consumer.group_id)
+    await reader.start()
+    try:
+        found: list[Lag] = []
+        for topic_name in consumer.topics:
+            parts = await _partitions(reader, topic_name)
+            if not parts:
+                continue
+            starts = await reader.beginning_offsets(parts)
+            ends = await reader.end_offsets(parts)
+            committed = 0
+            for tp in parts:
+                offset = await reader.committed(tp)
+                committed += starts[tp] if offset is None else offset
+            found.append(Lag(consumer.group_id, topic_name, committed, sum(ends.values())))
+        return found
+    finally:
+        await reader.stop()
