@@ -318,3 +318,23 @@ async def test_a_2601_reversal_leaves_the_hospital_totals_and_nets_out_the_day(
     statement = (await service.http.get(PAIR, headers=service.as_agency(NANJING))).json()
     assert {s["settlement_id"] for s in statement["settlements"]} >= {"S6", "S6.reversed"}
     assert statement["totals"]["fund_total"] == 35000  # S6 and its negative record net out
+
+
+async def test_a_2601_reversal_as_settlement_emits_it_counts_the_money_back_once(
+    service: Service,
+) -> None:
+    # The settlement service undoes a reversed 2207 with a negative record (SettlementCancelled)
+    # and marks it as a 2601 (SettlementReversed) in the same transaction.
+    await a_day(service)
+    await service.settlement.settle("S7", total_fee=9900, fund_total=5000, account_paid=0)
+    await service.settlement.cancel("S7-C", "S7")
+    await service.settlement.reverse("S7")
+    await service.deliver()
+    balanced = await service.his("3201", totals_request())
+    assert balanced.json()["output"]["stmtinfo"]["stmt_rslt"] == "0"  # neither record counts
+    statement = (await service.http.get(PAIR, headers=service.as_agency(NANJING))).json()
+    negatives = [
+        s["settlement_id"] for s in statement["settlements"] if s["settlement_id"].startswith("S7")
+    ]
+    assert sorted(negatives) == ["S7", "S7-C"]  # one negative record, not two
+    assert statement["totals"]["fund_total"] == 35000

@@ -125,6 +125,18 @@ async def void_record(conn: AsyncConnection, settlement_id: str) -> SettlementRe
     return record
 
 
+async def find_cancellation_of(conn: AsyncConnection, settlement_id: str) -> str | None:
+    """The id of the live negative record that cancels `settlement_id`, if one arrived."""
+    found = await conn.scalar(
+        sa.select(settlement_records.c.settlement_id).where(
+            settlement_records.c.original_settlement_id == settlement_id,
+            settlement_records.c.is_refund.is_(True),
+            settlement_records.c.voided.is_(False),
+        )
+    )
+    return None if found is None else str(found)
+
+
 async def find_record(conn: AsyncConnection, settlement_id: str) -> SettlementRecord | None:
     row = (
         await conn.execute(

@@ -111,8 +111,16 @@ def make_settlement_projection(days: Days) -> Projection:
         event: SettlementReversed = env.payload
         if event.settlement_id is None:
             return  # the reversed call settled nothing (e.g. a registration)
+        # The hospital never received the reversed outcome: neither the settlement nor the
+        # negative record that undoes it belongs in its 3201/3202 totals.
+        cancellation = await store.find_cancellation_of(conn, event.settlement_id)
         undone = await store.void_record(conn, event.settlement_id)
-        if undone is not None:
+        if cancellation is not None:
+            # Settlement carried the money back as that negative record (SettlementCancelled,
+            # same transaction), which the agencies' day already holds: adding another would
+            # count the reversal twice.
+            await store.void_record(conn, cancellation)
+        elif undone is not None:
             await days.record(conn, reversal_record(undone, env.business_date), undone)
 
     return projection
