@@ -61,12 +61,21 @@ def status() -> None:
 @app.command()
 def run(
     keep: bool = typer.Option(False, help="Leave the platform running afterwards for exploring."),
-    persons: int = typer.Option(3000, help="Generated insured persons."),
-    days: int = typer.Option(3, help="Simulated days of traffic."),
+    persons: int = typer.Option(3000, min=50, help="Generated insured persons."),
+    days: int = typer.Option(3, min=1, max=28, help="Simulated days of traffic (one month)."),
     seed: int = typer.Option(2026, help="Random seed: the same seed gives the same run."),
 ) -> None:
-    """Start the platform, drive simulated traffic through it, print what happened."""
-    platform = _platform()
+    """Start the platform, drive a simulated province through it, print what happened."""
+    # Simulated time: every service runs the controlled clock the run moves day by day; the
+    # run itself does the calendar's work (issuing days, clearing), so schedules stay off.
+    platform = Platform(
+        Path(os.environ.get("YIDI_STATE_DIR", ".state")).resolve(),
+        extra_env={
+            "YIDI_CLOCK": "controlled",
+            "YIDI_CLOCK_START": "2026-03-02T09:00:00+08:00",
+            "YIDI_LOG_LEVEL": "WARNING",
+        },
+    )
     try:
         platform.up(say=typer.echo)
         from yidi_stack.sandbox import load_sandbox
@@ -74,7 +83,9 @@ def run(
         load_sandbox(platform, say=typer.echo)
         from yidi_stack.simulation import simulate
 
-        simulate(platform, persons=persons, days=days, seed=seed, say=typer.echo)
+        simulate(platform, persons=persons, days=days, seed=seed)
+        if keep:
+            typer.echo("the platform is still running (simulated clock); `make down` stops it")
     finally:
         if not keep:
             platform.down(quiet=True)
