@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from yidi_events.kernel import fen_to_yuan
+
 NANJING, WUXI, SUZHOU, SUQIAN, SHANGLUO = "320100", "320200", "320500", "321300", "611000"
 CITIES = {
     NANJING: "南京",
@@ -76,13 +78,9 @@ class Line:
         return {
             "code": self.code,
             "cnt": str(self.cnt),
-            "pric": _yuan(self.price_fen),
-            "amount": _yuan(self.amount_fen),
+            "pric": fen_to_yuan(self.price_fen),
+            "amount": fen_to_yuan(self.amount_fen),
         }
-
-
-def _yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
 
 
 @dataclass(frozen=True)
@@ -167,7 +165,9 @@ class Province:
                     "psn_insu_stas": "1",
                     "cvlserv_flag": "1" if employee and rng.random() < 0.05 else "0",
                     "identities": ["dibao"] if not employee and rng.random() < 0.04 else [],
-                    "acct_balance": _yuan(rng.randint(200, 8000) * 100) if employee else "0.00",
+                    "acct_balance": fen_to_yuan(rng.randint(200, 8000) * 100)
+                    if employee
+                    else "0.00",
                     "card_sn": f"SG{n:08d}",
                     "death_date": None,
                 }
