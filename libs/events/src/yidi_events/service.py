@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
+from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -74,6 +75,8 @@ class Runtime:
     idempotency: IdempotencyStore = field(init=False)
     relay: Relay = field(init=False)
     consumers: list[Consumer] = field(init=False)
+    _broker_status: str = field(init=False, default="unknown")
+    _broker_checked_at: float = field(init=False, default=-1e9)
 
     def __post_init__(self) -> None:
         if self.settings.clock == "controlled" and isinstance(self.clock, SystemClock):
@@ -122,6 +125,27 @@ class Runtime:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(task, timeout=10)
             await self.engine.dispose()
+
+    async def broker_status(self) -> str:
+        """Whether the broker answers a metadata request; remembered a few seconds so readiness
+        probes do not open a connection each time."""
+        now = asyncio.get_running_loop().time()
+        if now - self._broker_checked_at < 5.0:
+            return self._broker_status
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=2000
+        )
+        try:
+            await asyncio.wait_for(admin.start(), timeout=3)
+            await asyncio.wait_for(admin.list_topics(), timeout=3)
+            self._broker_status = "ok"
+        except Exception as exc:
+            self._broker_status = f"down: {exc.__class__.__name__}"
+        finally:
+            with contextlib.suppress(Exception):
+                await admin.close()
+        self._broker_checked_at = now
+        return self._broker_status
 
     async def _run_jobs(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -233,9 +257,10 @@ def create_app(
             checks["database"] = "ok"
         except Exception as exc:
             checks["database"] = f"down: {exc.__class__.__name__}"
+        checks["broker"] = await runtime.broker_status()
         checks["relay"] = "active" if runtime.relay.active.is_set() else "standby"
         checks["consumer_lag"] = {c.name: sum(c.lag.values()) for c in runtime.consumers}
-        ready = checks["database"] == "ok"
+        ready = checks["database"] == "ok" and checks["broker"] == "ok"
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
