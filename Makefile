@@ -11,7 +11,7 @@ PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: venv test unit lint fmt up down run bench schemas clean
+.PHONY: venv test unit lint fmt up down run bench schemas docs clean
 
 venv: $(STAMP)
 
@@ -41,6 +41,10 @@ fmt: venv
 ## Regenerate the committed JSON Schemas of every event contract (CI checks compatibility).
 schemas: venv
 	$(BIN)/python -m yidi_events.schemas write
+
+## Regenerate the published API documents (AsyncAPI of the topics, OpenAPI of each service).
+docs: venv
+	$(BIN)/python -m yidi_stack.apidocs write
 
 ## The embedded stack on 127.0.0.1: PostgreSQL, broker, topics, the five services.
 up: venv

@@ -1,0 +1,69 @@
+"""The published API documents: the AsyncAPI document of the topics and each service's OpenAPI.
+
+    python -m yidi_stack.apidocs write    # (make docs) regenerate docs/api/
+    python -m yidi_stack.apidocs check    # exit 1 when a committed document is out of date
+
+They are generated from the event registry and the services' routers, never written by hand; the
+suite checks the committed copies are current, like the event schemas.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from yidi_stack.platform import SERVICES
+
+ROOT = Path(__file__).resolve().parents[4]
+API_DOCS = ROOT / "docs" / "api"
+
+
+def _dump(document: Any) -> str:
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def documents() -> dict[str, str]:
+    asyncapi = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "yidi_events.asyncapi",
+            "--schema-base",
+            "../../libs/events/schemas/",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    docs = {"asyncapi.json": _dump(json.loads(asyncapi))}
+    for service in SERVICES:
+        app = importlib.import_module(f"yidi_{service}.bootstrap").create()
+        docs[f"openapi-{service}.json"] = _dump(app.openapi())
+    return docs
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "check"
+    current = documents()
+    if command == "write":
+        API_DOCS.mkdir(parents=True, exist_ok=True)
+        for name, text in current.items():
+            (API_DOCS / name).write_text(text)
+        print(f"{len(current)} API documents written to {API_DOCS}")
+        return 0
+    stale = [
+        n
+        for n, t in current.items()
+        if not (API_DOCS / n).exists() or (API_DOCS / n).read_text() != t
+    ]
+    for name in stale:
+        print(f"docs/api/{name} is out of date: run `make docs`")
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

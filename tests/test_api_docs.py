@@ -1,0 +1,23 @@
+"""The published AsyncAPI and OpenAPI documents are current and complete."""
+
+from __future__ import annotations
+
+import json
+
+from yidi_events import registry
+from yidi_stack import apidocs
+
+
+def test_the_committed_api_documents_are_current() -> None:
+    assert apidocs.main(["check"]) == 0, "run `make docs`"
+
+
+def test_the_asyncapi_document_lists_every_event_type_and_each_service_documents_its_api() -> None:
+    asyncapi = (apidocs.API_DOCS / "asyncapi.json").read_text()
+    for spec in registry.latest_specs():
+        if spec.service in registry.SERVICES:
+            assert spec.event_type in asyncapi, spec.event_type
+    for service in ("filing", "settlement", "reconciliation", "clearing", "audit"):
+        openapi = json.loads((apidocs.API_DOCS / f"openapi-{service}.json").read_text())
+        assert openapi["paths"], service
+        assert "/readyz" in openapi["paths"]
