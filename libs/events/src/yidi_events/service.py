@@ -27,7 +27,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from yidi_events import logs
+from yidi_events import logs, tracing
 from yidi_events.db import make_engine
 from yidi_events.kernel.errors import DomainError
 from yidi_events.kernel.time import Clock, ControlledClock, SystemClock
@@ -198,6 +198,10 @@ def create_app(
             yield
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    if tracing.configure(runtime.name, settings.otel_endpoint):
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     app.state.runtime = runtime
     app.state.auth_secret = settings.auth_secret.get_secret_value()
 

@@ -30,6 +30,8 @@ class ServiceSettings(BaseSettings):
     clock_start: datetime | None = None
     auth_secret: SecretStr = SecretStr("yidi-sandbox-platform-secret-change-me-in-production")
     his_signature_window_s: int = 300
+    # OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); tracing is off without it.
+    otel_endpoint: str | None = None
     log_json: bool = True
     log_level: str = "INFO"
     filing_url: str = "http://127.0.0.1:8001"

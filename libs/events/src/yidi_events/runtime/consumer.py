@@ -29,6 +29,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from yidi_events import tracing
 from yidi_events.db import is_transient
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.kafka import KafkaSettings, consumer, producer
@@ -158,7 +159,8 @@ class Consumer:
             )
             APPLIED.labels(self.name, "parked").inc()
             return
-        await self._apply(conn, envelope, origin)
+        with tracing.consuming(f"apply {envelope.event_type}", record.headers):
+            await self._apply(conn, envelope, origin)
         await self._drain_stream(conn, envelope.stream_id, envelope.stream_version)
 
     async def _apply(self, conn: AsyncConnection, envelope: Envelope, origin: Origin) -> None:

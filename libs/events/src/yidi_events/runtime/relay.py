@@ -125,16 +125,19 @@ class Relay:
         deliveries = []
         for stored in batch:
             env = stored.envelope
+            headers = [
+                ("event_type", env.event_type.encode()),
+                ("schema_version", str(env.schema_version).encode()),
+                ("event_id", str(env.event_id).encode()),
+            ]
+            if stored.trace_parent:
+                headers.append(("traceparent", stored.trace_parent.encode()))
             deliveries.append(
                 await kafka_producer.send(
                     self.topic,
                     value=env.to_bytes(),
                     key=env.partition_key.encode(),
-                    headers=[
-                        ("event_type", env.event_type.encode()),
-                        ("schema_version", str(env.schema_version).encode()),
-                        ("event_id", str(env.event_id).encode()),
-                    ],
+                    headers=headers,
                 )
             )
         await asyncio.gather(*deliveries)

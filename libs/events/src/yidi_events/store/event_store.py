@@ -21,6 +21,7 @@ from yidi_events import registry
 from yidi_events.envelope import Envelope
 from yidi_events.kernel.time import Clock
 from yidi_events.store.schema import events
+from yidi_events.tracing import current_traceparent
 
 
 class ConcurrencyError(Exception):
@@ -45,6 +46,7 @@ class StoredEvent:
     position: int
     txid: int
     envelope: Envelope
+    trace_parent: str | None = None
 
 
 class EventStore:
@@ -85,7 +87,8 @@ class EventStore:
                     payload=new.payload,
                 )
             )
-        rows = [_row(e) for e in envelopes]
+        trace_parent = current_traceparent()
+        rows = [{**_row(e), "trace_parent": trace_parent} for e in envelopes]
         try:
             await conn.execute(events.insert(), rows)
         except IntegrityError as exc:
@@ -120,7 +123,10 @@ class EventStore:
             .order_by(events.c.txid, events.c.position)
             .limit(limit)
         )
-        return [StoredEvent(r["position"], r["txid"], _envelope(r)) for r in result.mappings()]
+        return [
+            StoredEvent(r["position"], r["txid"], _envelope(r), r["trace_parent"])
+            for r in result.mappings()
+        ]
 
 
 def _row(envelope: Envelope) -> dict[str, Any]:

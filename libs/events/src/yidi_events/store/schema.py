@@ -31,6 +31,9 @@ events = sa.Table(
     sa.Column("correlation_id", UUID(as_uuid=True)),
     sa.Column("causation_id", UUID(as_uuid=True)),
     sa.Column("payload", JSONB, nullable=False),
+    # The W3C traceparent of the span that wrote the event, when tracing is on (not part of the
+    # fact: transport metadata the relay passes on as a Kafka header).
+    sa.Column("trace_parent", sa.Text),
     sa.UniqueConstraint("stream_id", "stream_version", name="events_stream_version_key"),
     sa.Index("events_commit_order", "txid", "position"),
 )
