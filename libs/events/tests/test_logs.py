@@ -24,7 +24,13 @@ def test_names_and_certificate_numbers_are_masked_in_fields_nested_data_and_free
         )
     line = json.loads(out.getvalue().strip().splitlines()[-1])
     text = out.getvalue()
-    for secret in ("张建国", "李秀英", "320500195603120111", "321300197811050225", "611000198506200335"):
+    for secret in (
+        "张建国",
+        "李秀英",
+        "320500195603120111",
+        "321300197811050225",
+        "611000198506200335",
+    ):
         assert secret not in text
     assert line["name"] == "张**"
     assert line["certificate_no"] == "32" + "*" * 14 + "11"
