@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,8 +40,10 @@ from yidi_events.store.schema import idempotency
 from yidi_settlement import bootstrap, sandbox
 from yidi_settlement.adapters import insured_facts
 from yidi_settlement.domain import accumulators as acc
+from yidi_stack.sandbox import shared_dir
 
-SANDBOX = Path("/work/shared/sandbox")
+SHARED = shared_dir()
+SANDBOX = SHARED / "sandbox"
 FEED_TIME = datetime(2025, 12, 1, tzinfo=UTC)
 
 

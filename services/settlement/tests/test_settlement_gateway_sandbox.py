@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from yidi_events.auth.his import sign
 from yidi_events.kernel import yuan_to_fen
 from yidi_settlement.adapters import wire
 from yidi_settlement.vectors import case_output
+from yidi_stack.sandbox import shared_dir
 
-SANDBOX = Path("/work/shared/sandbox")
+SHARED = shared_dir()
+SANDBOX = SHARED / "sandbox"
 PERSONS = {p["psn_no"][-1]: p for p in json.loads((SANDBOX / "persons.json").read_text("utf-8"))}
 FILINGS = json.loads((SANDBOX / "filings.json").read_text("utf-8"))
 POLICIES = json.loads((SANDBOX / "policies.json").read_text("utf-8"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +11,10 @@ import pytest
 from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.kernel import yuan_to_fen
 from yidi_settlement.adapters import wire
+from yidi_stack.sandbox import shared_dir
 
-VECTORS = Path("/work/shared/vectors/settlement.json")
+SHARED = shared_dir()
+VECTORS = SHARED / "vectors/settlement.json"
 CASES: list[dict[str, Any]] = json.loads(VECTORS.read_text(encoding="utf-8"))
 HOSPITAL = "H33010000001"  # Hangzhou: cross-province for every vector's insured place
 REGION = "330100"

@@ -19,18 +19,24 @@ from yidi_stack.clients import HisClient, HisError, SimClock
 from yidi_stack.platform import SERVICES, Platform
 
 
-def sandbox_dir() -> Path:
-    configured = os.environ.get("YIDI_SANDBOX_DIR")
+def shared_dir() -> Path:
+    """The `shared/` folder beside the project root (specifications, vectors, sandbox)."""
+    configured = os.environ.get("YIDI_SHARED_DIR")
     if configured:
         return Path(configured)
     here = Path(__file__).resolve()
     for parent in here.parents:
-        candidate = parent.parent / "shared" / "sandbox"
-        if candidate.is_dir():
+        candidate = parent.parent / "shared"
+        if (candidate / "sandbox").is_dir():
             return candidate
     raise FileNotFoundError(
-        "the sandbox folder ../shared/sandbox was not found (set YIDI_SANDBOX_DIR)"
+        "the folder ../shared was not found next to the project root (set YIDI_SHARED_DIR)"
     )
+
+
+def sandbox_dir() -> Path:
+    configured = os.environ.get("YIDI_SANDBOX_DIR")
+    return Path(configured) if configured else shared_dir() / "sandbox"
 
 
 def load_sandbox(platform: Platform, say: Callable[[str], None] = print) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
@@ -14,9 +13,11 @@ from yidi_events.decider import fold
 from yidi_events.kernel import DomainError
 from yidi_events.policy import BenefitPolicy, parse_policy_document
 from yidi_filing.domain.policy_book import PolicyBook, decide_publish, evolve
+from yidi_stack.sandbox import shared_dir
 
 NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
-DOCUMENT = json.loads(Path("/work/shared/sandbox/policies.json").read_text(encoding="utf-8"))[0]
+SHARED = shared_dir()
+DOCUMENT = json.loads((SHARED / "sandbox/policies.json").read_text(encoding="utf-8"))[0]
 V1 = parse_policy_document(DOCUMENT)  # 320100 / 310 from 2026-01-01
 
 

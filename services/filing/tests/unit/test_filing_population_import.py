@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 from yidi_events.contracts.filing import AssistanceIdentity, EnrolmentStatus, InsuranceType
 from yidi_filing.domain.population_import import RowError, parse_population
+from yidi_stack.sandbox import shared_dir
 
 TODAY = date(2026, 3, 10)
-SANDBOX = Path("/work/shared/sandbox/persons.json")
+SHARED = shared_dir()
+SANDBOX = SHARED / "sandbox/persons.json"
 
 HEADER = (
     "person_id,name,certificate_type,certificate_no,gender,birth_date,insured_region,"

@@ -6,7 +6,6 @@ import json
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -34,8 +33,10 @@ from yidi_settlement.domain.model import (
     VisitFacts,
     person_group,
 )
+from yidi_stack.sandbox import shared_dir
 
-_CASES = json.loads(Path("/work/shared/vectors/settlement.json").read_text(encoding="utf-8"))
+SHARED = shared_dir()
+_CASES = json.loads((SHARED / "vectors/settlement.json").read_text(encoding="utf-8"))
 EMPLOYEE = parse_policy_document(_CASES[0]["policy"])  # Nanjing 310: 1000/500 at level 3
 RESIDENT = parse_policy_document(_CASES[6]["policy"])  # Shangluo 390
 A = CatalogueEntry(

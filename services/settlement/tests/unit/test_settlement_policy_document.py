@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +19,11 @@ from yidi_events.policy import (
     parse_policy_document,
     policy_document,
 )
+from yidi_stack.sandbox import shared_dir
 
-SANDBOX = json.loads(Path("/work/shared/sandbox/policies.json").read_text(encoding="utf-8"))
-VECTOR = json.loads(Path("/work/shared/vectors/settlement.json").read_text(encoding="utf-8"))
+SHARED = shared_dir()
+SANDBOX = json.loads((SHARED / "sandbox/policies.json").read_text(encoding="utf-8"))
+VECTOR = json.loads((SHARED / "vectors/settlement.json").read_text(encoding="utf-8"))
 DOC: dict[str, Any] = VECTOR[0]["policy"]
 
 

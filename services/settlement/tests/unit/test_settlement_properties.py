@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,8 +20,10 @@ from yidi_events.policy import (
 from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.engine import SettlementComputation, cancellation_of, compute_settlement
 from yidi_settlement.domain.model import CatalogueEntry, FeeLine, PersonAtSettlement, VisitFacts
+from yidi_stack.sandbox import shared_dir
 
-_CASES = json.loads(Path("/work/shared/vectors/settlement.json").read_text(encoding="utf-8"))
+SHARED = shared_dir()
+_CASES = json.loads((SHARED / "vectors/settlement.json").read_text(encoding="utf-8"))
 POLICIES = [parse_policy_document(_CASES[0]["policy"]), parse_policy_document(_CASES[6]["policy"])]
 CODES = ["K1", "K2", "K3", "K4", "K5"]
 

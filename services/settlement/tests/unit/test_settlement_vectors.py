@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from yidi_settlement.vectors import case_output
+from yidi_stack.sandbox import shared_dir
 
-VECTORS = Path("/work/shared/vectors/settlement.json")
+SHARED = shared_dir()
+VECTORS = SHARED / "vectors/settlement.json"
 CASES: list[dict[str, Any]] = json.loads(VECTORS.read_text(encoding="utf-8"))
 FIELDS = ("setlinfo", "setldetail", "lines", "accumulators_after", "acct_balance_after")
 

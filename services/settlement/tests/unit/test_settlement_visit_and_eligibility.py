@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,8 +32,10 @@ from yidi_settlement.domain.eligibility import (
 from yidi_settlement.domain.engine import cancellation_of, compute_settlement
 from yidi_settlement.domain.line_split import split_lines
 from yidi_settlement.domain.model import CatalogueEntry, FeeLine, PersonAtSettlement, VisitFacts
+from yidi_stack.sandbox import shared_dir
 
-_VECTORS = Path("/work/shared/vectors/settlement.json").read_text(encoding="utf-8")
+SHARED = shared_dir()
+_VECTORS = (SHARED / "vectors/settlement.json").read_text(encoding="utf-8")
 EMPLOYEE = parse_policy_document(json.loads(_VECTORS)[0]["policy"])
 CATALOGUE = {
     "A": CatalogueEntry(
