@@ -15,6 +15,20 @@ def outpatient(
     his: HisClient, person: dict[str, str], lines: list[dict[str, str]], *, med_type: str = "11"
 ) -> dict[str, Any]:
     """2201 -> 2204 -> 2207 for a sandbox person; returns the setlinfo."""
+    settled = his.call(
+        "2207",
+        registered_outpatient(his, person, lines, med_type=med_type),
+        person["insuplc_admdvs"],
+    )
+    result: dict[str, Any] = settled["setlinfo"]
+    return result
+
+
+def registered_outpatient(
+    his: HisClient, person: dict[str, str], lines: list[dict[str, str]], *, med_type: str = "11"
+) -> dict[str, Any]:
+    """2201 -> 2204 for a sandbox person; returns the input of the 2207 that settles the visit
+    (fault tests send it themselves, to crash the platform in the middle of it)."""
     now = his.clock.now().astimezone(SHANGHAI)
     stamp = f"{now:%Y-%m-%d %H:%M:%S}"
     insured = person["insuplc_admdvs"]
@@ -55,26 +69,20 @@ def outpatient(
     ]
     his.call("2204", {"feedetail": fee_lines}, insured)
     total = fen_to_yuan(sum(yuan_to_fen(line["amount"]) for line in lines))
-    settled = his.call(
-        "2207",
-        {
-            "data": {
-                "psn_no": person["psn_no"],
-                **voucher,
-                "med_type": med_type,
-                "medfee_sumamt": total,
-                "psn_setlway": "01",
-                "mdtrt_id": visit_id,
-                "chrg_bchno": "B1",
-                "acct_used_flag": "1",
-                "insutype": person["insutype"],
-                "invono": "",
-            }
-        },
-        insured,
-    )
-    result: dict[str, Any] = settled["setlinfo"]
-    return result
+    return {
+        "data": {
+            "psn_no": person["psn_no"],
+            **voucher,
+            "med_type": med_type,
+            "medfee_sumamt": total,
+            "psn_setlway": "01",
+            "mdtrt_id": visit_id,
+            "chrg_bchno": "B1",
+            "acct_used_flag": "1",
+            "insutype": person["insutype"],
+            "invono": "",
+        }
+    }
 
 
 def inpatient(

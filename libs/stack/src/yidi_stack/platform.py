@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import httpx
 from yidi_stack.embedded import (
     EmbeddedBroker,
     EmbeddedPostgres,
+    _alive,
     _terminate,
     reachable_by_pg,
     wait_for_port,
@@ -133,8 +134,12 @@ class Platform:
         bootstrap = importlib.import_module(f"yidi_{service}.bootstrap")
         migrate.upgrade(self.dsn(service), bootstrap.MIGRATIONS)
 
-    def _start_service(self, service: str) -> int:
-        log = (self.state / "logs" / f"{service}.log").open("ab")
+    def _start_service(
+        self, service: str, *, port: int | None = None, extra_env: Mapping[str, str] = {}
+    ) -> int:
+        port = port or self.ports[service]
+        name = service if port == self.ports[service] else f"{service}-{port}"
+        log = (self.state / "logs" / f"{name}.log").open("ab")
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -145,23 +150,48 @@ class Platform:
                 "--host",
                 "127.0.0.1",
                 "--port",
-                str(self.ports[service]),
+                str(port),
                 "--no-access-log",
             ],
-            env=self.env(service),
+            env={**self.env(service), **extra_env},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         return process.pid
 
-    def restart_service(self, service: str) -> None:
+    def restart_service(
+        self, service: str, extra_env: Mapping[str, str] = {}, *, wait: bool = True
+    ) -> None:
+        """Stop the service (if it still runs) and start it again, with `extra_env` on top of the
+        platform's environment for this run only (fault tests arm YIDI_FAILPOINTS this way)."""
         pids = self._pids()
         if service in pids:
             _terminate(pids[service])
-        pids[service] = self._start_service(service)
+        pids[service] = self._start_service(service, extra_env=extra_env)
         (self.state / "services.json").write_text(json.dumps(pids))
-        self.wait_healthy([service])
+        if wait:
+            self.wait_healthy([service])
+
+    def wait_exited(self, service: str, timeout: float = 30) -> None:
+        """Wait until the service's process is gone (a fault test's crash point killed it)."""
+        pid = self._pids()[service]
+        deadline = time.monotonic() + timeout
+        while _alive(pid):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{service} (pid {pid}) is still running")
+            time.sleep(0.05)
+
+    def start_instance(self, service: str, port: int, extra_env: Mapping[str, str] = {}) -> int:
+        """Another instance of a service beside the recorded one: same database, same consumer
+        groups, its own port. The caller stops it with `stop_instance`."""
+        pid = self._start_service(service, port=port, extra_env=extra_env)
+        wait_for_port(port, timeout=60)
+        return pid
+
+    @staticmethod
+    def stop_instance(pid: int) -> None:
+        _terminate(pid)
 
     def wait_healthy(
         self, services: tuple[str, ...] | list[str] = SERVICES, timeout: float = 60

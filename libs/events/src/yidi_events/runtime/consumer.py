@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from yidi_events import tracing
 from yidi_events.db import is_transient
 from yidi_events.envelope import Envelope
+from yidi_events.failpoints import crash_point
 from yidi_events.runtime.kafka import KafkaSettings, consumer, producer
 from yidi_events.runtime.projection import Progress, Projection
 from yidi_events.store.schema import consumed_events, consumer_streams, parked_events
@@ -102,6 +103,7 @@ class Consumer:
                 await self._drain_ready(conn)
                 for record in records:
                     await self._handle(conn, record)
+                crash_point(f"consumer.before_commit.{self.name}")
         except Exception:
             for record in records:
                 await self._handle_alone(record)

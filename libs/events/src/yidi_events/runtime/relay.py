@@ -23,6 +23,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from yidi_events.failpoints import crash_point
 from yidi_events.runtime.kafka import KafkaSettings, producer
 from yidi_events.store.event_store import EventStore, StoredEvent
 from yidi_events.store.schema import events, relay_checkpoints
@@ -106,6 +107,7 @@ class Relay:
             BACKLOG.labels(self.service).set(0)
             return 0
         await self._send(kafka_producer, batch)
+        crash_point(f"relay.after_send.{self.service}")
         last = batch[-1]
         async with self.engine.begin() as conn:
             # Compare-and-set: if an operator rewound the checkpoint meanwhile, the rewind wins.

@@ -20,6 +20,7 @@ from uuid6 import uuid7
 
 from yidi_events.auth.his import INSTITUTION, HisAuthError, NonceStore, verify
 from yidi_events.db import in_transaction
+from yidi_events.failpoints import crash_point
 from yidi_events.kernel import Conflict, DomainError, NotFound, business_date
 from yidi_events.service import Runtime
 from yidi_events.store.idempotency import IdempotencyConflict, request_hash
@@ -148,11 +149,14 @@ class Gateway:
                 return self._repeat(stored.request_hash, digest, stored.response, envelope)
             output = await handler(conn, envelope, self.runtime.clock.now())
             await self.runtime.idempotency.record(conn, scope, envelope.message_id, digest, output)
+            crash_point(f"gateway.before_commit.{envelope.infno}")
             return output
 
         for attempt in range(3):
             try:
-                return await in_transaction(self.runtime.engine, work)
+                answer = await in_transaction(self.runtime.engine, work)
+                crash_point(f"gateway.after_commit.{envelope.infno}")
+                return answer
             except IdempotencyConflict:
                 if attempt == 2:
                     raise
