@@ -30,7 +30,9 @@ def test_yuan_strings_become_exact_fen(text: str, fen: int) -> None:
     assert yuan_to_fen(text) == fen
 
 
-@pytest.mark.parametrize("bad", ["1.005", "1e3", "NaN", "", "12,50", " ", "1.2.3"])
+@pytest.mark.parametrize(
+    "bad", ["1.005", "1e3", "NaN", "", "12,50", " ", "1.2.3", "２５５.00", "٣.10"]
+)
 def test_amounts_that_are_not_yuan_with_two_decimals_are_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="yuan"):
         yuan_to_fen(bad)

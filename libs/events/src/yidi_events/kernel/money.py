@@ -12,7 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 Fen = int
 
-_YUAN = re.compile(r"^-?\d{1,14}(\.\d{1,2})?$")
+# ASCII digits only: Python reads full-width digits (２５５) as numbers, a money wire must not.
+_YUAN = re.compile(r"^-?[0-9]{1,14}(\.[0-9]{1,2})?$")
 _RATIO_PLACES = Decimal("0.0001")
 _ONE = Decimal(1)
 

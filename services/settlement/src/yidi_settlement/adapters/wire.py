@@ -225,7 +225,11 @@ def parse_envelope(body: bytes) -> HisEnvelope:
         raise _refuse("msgid", "msgid is longer than 64 characters")
     visit_region = _region("mdtrtarea_admvs", _req(doc, "mdtrtarea_admvs"))
     insured_region = _region("insuplc_admdvs", _text(doc, "insuplc_admdvs", required=False))
-    raw_input = doc.get("input", {})
+    if "input" not in doc:
+        # Every national transaction carries an input node, even an empty one: a missing node
+        # is a malformed envelope, not an empty request.
+        raise _refuse("input", "input is required (a JSON object, {} when empty)")
+    raw_input = doc["input"]
     if not isinstance(raw_input, dict):
         raise _refuse("input", "input must be a JSON object")
     return HisEnvelope(
@@ -427,11 +431,14 @@ def fee_lines_upload_from_wire(payload: Mapping[str, Any]) -> tuple[VisitRef, li
         if not row.get("med_list_codg") and not row.get("medins_list_codg"):
             raise _refuse("med_list_codg", "a fee line needs med_list_codg or medins_list_codg")
         line = fee_line_from_wire({**row, "med_list_codg": row.get("med_list_codg") or ""})
-        if line.amount < 0 or line.quantity < 0 or line.unit_price < 0:
-            raise _refuse(
-                "det_item_fee_sumamt",
-                f"fee line {line.fee_line_no} has a negative amount, quantity or price",
-            )
+        # Name the field that is negative: the HIS fixes the line by field, not by guess.
+        for field, value in (
+            ("det_item_fee_sumamt", line.amount),
+            ("cnt", line.quantity),
+            ("pric", line.unit_price),
+        ):
+            if value < 0:
+                raise _refuse(field, f"fee line {line.fee_line_no} has a negative {field}")
         occurred = _text(row, "fee_ocur_time", required=False)
         lines.append(
             replace(line, fee_date=_moment("fee_ocur_time", occurred).date() if occurred else None)

@@ -15,14 +15,16 @@ from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import Counter, Histogram
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from uuid6 import uuid7
 
 from yidi_events.auth.his import INSTITUTION, HisAuthError, NonceStore, verify
-from yidi_events.db import in_transaction
+from yidi_events.db import in_transaction, is_transient
 from yidi_events.failpoints import crash_point
 from yidi_events.kernel import Conflict, DomainError, NotFound, business_date
 from yidi_events.service import Runtime
+from yidi_events.store import ConcurrencyError
 from yidi_events.store.idempotency import IdempotencyConflict, request_hash
 from yidi_settlement.adapters import queries, wire
 from yidi_settlement.adapters.forwarder import OWNERS, Forwarder
@@ -35,7 +37,7 @@ REVERSED = "reversed-by-2601"
 
 HIS_REQUESTS = Counter(
     "yidi_his_requests_total",
-    "HIS gateway requests by infno and outcome (ok, refused, unauthenticated, error)",
+    "HIS gateway requests by infno and outcome (ok, refused, busy, unauthenticated, error)",
     ["infno", "outcome"],
 )
 SETTLEMENT_SECONDS = Histogram(
@@ -76,6 +78,22 @@ class Gateway:
         except DomainError as exc:
             outcome = "refused"
             error = wire.error_text(exc)
+        except (ConcurrencyError, DBAPIError) as exc:
+            # Concurrent writers kept winning until in_transaction gave up (e.g. many hospitals
+            # settling one person at once). The transaction rolled back and no idempotency
+            # record was written, so the HIS may send the same request again; without this it
+            # was an HTTP 500 with no envelope.
+            if not is_transient(exc):
+                raise
+            outcome = "busy"
+            error = wire.error_text(
+                DomainError(
+                    "his.busy",
+                    "concurrent requests changed the same records; nothing was recorded, "
+                    "send the same request again",
+                    field="msgid",
+                )
+            )
         finally:
             HIS_REQUESTS.labels(infno, outcome).inc()
             if infno in SETTLEMENT_INFNOS:

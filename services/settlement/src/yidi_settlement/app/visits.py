@@ -354,6 +354,14 @@ class VisitService:
                 f"insutype {command.insurance_type} is not the visit's {reg.insurance_type}",
                 field="insutype",
             )
+        settled_on = state.discharged_on if inpatient and state.discharged_on else today
+        year = settled_on.year
+        # The person-year stream is loaded before the account balance is read: a settlement
+        # committing in between then moves the stream past the version this one appends at, and
+        # this one decides again. Read the other way round, both spend the same balance.
+        acc_stream = acc.stream_id(ref.person_id, year)
+        acc_events = await self.runtime.store.load(conn, acc_stream)
+        figures = fold(acc.evolve, acc.initial(year), [e.payload for e in acc_events])
         eligibility, person, hospital = await self._eligible(
             conn,
             institution=institution,
@@ -363,11 +371,6 @@ class VisitService:
             voucher=command.voucher,
             today=today,
         )
-        settled_on = state.discharged_on if inpatient and state.discharged_on else today
-        year = settled_on.year
-        acc_stream = acc.stream_id(ref.person_id, year)
-        acc_events = await self.runtime.store.load(conn, acc_stream)
-        figures = fold(acc.evolve, acc.initial(year), [e.payload for e in acc_events])
         policy = await queries.policy(conn, reg.insured_region, reg.insurance_type, settled_on)
         lines = [
             FeeLine(
