@@ -8,6 +8,10 @@
   keeps trying and takes over when the holder's connection goes away.
 - `rewind()` resets the checkpoint: the active relay then republishes the whole store (how a lost
   topic is rebuilt after a broker restart).
+- Woken by commits: the store notifies on every transaction that adds events, so an idle relay
+  polls once a second, not fifty times. After a wake it keeps polling briefly, because a
+  commit's rows may still wait behind an older open transaction and no further notification
+  will come for them.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from yidi_events.failpoints import crash_point
 from yidi_events.runtime.kafka import KafkaSettings, producer
 from yidi_events.store.event_store import EventStore, StoredEvent
-from yidi_events.store.schema import events, relay_checkpoints
+from yidi_events.store.schema import NOTIFY_CHANNEL, events, relay_checkpoints
 from yidi_events.topics import topic
 
 log = structlog.get_logger(__name__)
@@ -45,6 +49,7 @@ class Relay:
         service: str,
         batch_size: int = 1000,
         idle_interval: float = 0.02,
+        quiet_interval: float = 1.0,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -53,6 +58,7 @@ class Relay:
         self.topic = topic(service, kafka.namespace)
         self.batch_size = batch_size
         self.idle_interval = idle_interval
+        self.quiet_interval = quiet_interval
         self.lock_key = zlib.crc32(f"yidi-relay:{service}".encode())
         self.active = asyncio.Event()
 
@@ -82,21 +88,39 @@ class Relay:
 
     async def _publish_loop(self, stop: asyncio.Event, lock_conn: AsyncConnection) -> None:
         await self.ensure_checkpoint()
+        wake = asyncio.Event()
+        listener = (await lock_conn.get_raw_connection()).driver_connection
+        assert listener is not None
+
+        def woken(*_: object) -> None:
+            wake.set()
+
+        await listener.add_listener(NOTIFY_CHANNEL, woken)
         kafka_producer = producer(self.kafka, client_id=f"{self.service}-relay")
         await kafka_producer.start()
+        loop = asyncio.get_running_loop()
+        busy_until = 0.0
         try:
-            checks = 0
             while not stop.is_set():
+                wake.clear()  # before reading: a commit during the read wakes the next wait
                 published = await self.publish_once(kafka_producer)
-                if published < self.batch_size:
+                if published >= self.batch_size:
+                    continue
+                if published:
+                    busy_until = loop.time() + self.quiet_interval
+                if loop.time() < busy_until:
                     await _sleep_or_stop(stop, self.idle_interval)
-                checks += 1
-                if checks % 100 == 0:
+                    continue
+                if await _wait_for_either(wake, stop, self.quiet_interval):
+                    busy_until = loop.time() + self.quiet_interval
+                else:
                     # The lock lives as long as its connection: prove the connection still does.
                     await lock_conn.execute(sa.text("SELECT 1"))
                     await lock_conn.commit()
         finally:
             await kafka_producer.stop()
+            with contextlib.suppress(Exception):
+                await listener.remove_listener(NOTIFY_CHANNEL, woken)
 
     async def publish_once(self, kafka_producer: AIOKafkaProducer) -> int:
         async with self.engine.connect() as conn:
@@ -186,3 +210,14 @@ class Relay:
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def _wait_for_either(wake: asyncio.Event, stop: asyncio.Event, seconds: float) -> bool:
+    """Wait until woken or stopped, at most `seconds`; True if something happened."""
+    waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+    done, pending = await asyncio.wait(
+        waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+    )
+    for waiter in pending:
+        waiter.cancel()
+    return bool(done)
