@@ -172,6 +172,11 @@ class Runtime:
                     await asyncio.wait_for(stop.wait(), timeout=1.0)
 
 
+# Simulated time stops well before datetime's end (year 9999): the rules add months and years to
+# the clock's dates, and that arithmetic must not overflow however far a simulation moved it.
+CLOCK_LAST_YEAR = 9000
+
+
 class ClockChange(BaseModel):
     now: datetime | None = None
     advance_seconds: float | None = None
@@ -281,13 +286,36 @@ def create_app(
 
         @app.post("/admin/clock", tags=["operations"])
         async def move_clock(change: ClockChange) -> dict[str, str]:
+            # Where the clock would land is worked out before it moves: a refused change must
+            # leave it where it was, and a clock at the end of the calendar would make every
+            # later `now()` overflow (a 500 on every request of the service from then on).
+            try:
+                delta = timedelta(seconds=change.advance_seconds or 0)
+                landing = (change.now or clock.now()) + delta
+            except (OverflowError, ValueError) as exc:
+                raise DomainError(
+                    "clock.out_of_range",
+                    f"the clock cannot move there: {exc}",
+                    field="advance_seconds" if change.advance_seconds else "now",
+                ) from exc
+            if landing.year >= CLOCK_LAST_YEAR:
+                raise DomainError(
+                    "clock.out_of_range",
+                    f"the clock cannot move to {landing.isoformat()}: "
+                    f"simulated time ends before {CLOCK_LAST_YEAR}",
+                    field="now" if change.now is not None else "advance_seconds",
+                )
+            if delta < timedelta(0):
+                raise DomainError(
+                    "clock.backwards", "the clock never moves backwards", field="advance_seconds"
+                )
             try:
                 if change.now is not None:
                     clock.set(change.now)
-                if change.advance_seconds:
-                    clock.advance(timedelta(seconds=change.advance_seconds))
             except ValueError as exc:
                 raise DomainError("clock.backwards", str(exc), field="now") from exc
+            if delta:
+                clock.advance(delta)
             return {"now": clock.now().isoformat()}
 
     for router in routers:
