@@ -93,11 +93,26 @@ def run(
 
 
 @app.command()
-def bench(seconds: float = typer.Option(5.0, help="Seconds per measurement.")) -> None:
-    """Measure and print; writes .bench/latest.json. Never fails on a time."""
+def bench(
+    seconds: float = typer.Option(5.0, help="Seconds per measurement."),
+    only: str = typer.Option(
+        "settle,recon,clearing,rebuild", help="Comma-separated parts to run (to iterate on one)."
+    ),
+    recon_settlements: int = typer.Option(1_000_000, help="Settlements in the reconciled day."),
+    clearing_agencies: int = typer.Option(400, help="Agencies in the cleared month."),
+    clearing_settlements: int = typer.Option(20_000, help="Settlements in the cleared month."),
+    rebuild_events: int = typer.Option(20_000, help="Events per rebuilt projection."),
+) -> None:
+    """Measure and print; writes .bench/latest.json. Fails only on a wrong result, never on a
+    time."""
+    from yidi_stack.bench.generated import PARTS, Sizes
     from yidi_stack.bench.runner import run as run_bench
 
-    run_bench(Path(".bench").resolve(), seconds=seconds, say=typer.echo)
+    parts = frozenset(p.strip() for p in only.split(",") if p.strip())
+    if unknown := parts - PARTS:
+        raise typer.BadParameter(f"unknown parts {sorted(unknown)}; the parts are {sorted(PARTS)}")
+    sizes = Sizes(recon_settlements, clearing_agencies, clearing_settlements, rebuild_events)
+    run_bench(Path(".bench").resolve(), seconds=seconds, say=typer.echo, only=parts, sizes=sizes)
 
 
 if __name__ == "__main__":

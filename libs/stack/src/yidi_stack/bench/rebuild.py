@@ -1,0 +1,228 @@
+"""rebuild_events_per_s: projections rebuilt from their sources, events per second.
+
+The chain a settlement's facts travel, on fresh databases and a namespace of its own on the
+bench's broker (so the live services are untouched):
+1. N `settlement.VisitSettled` facts (real contract, cross-region, ~200 hospitals, a dozen insured
+   cities, one day) appended to a settlement event store through `EventStore.append`, published
+   by settlement's `Relay` to its topic;
+2. reconciliation's consumed projection `reconciliation.settlements`: `Consumer.rebuild` (reset,
+   re-read the topic). It records every settlement on its day statement, appending
+   reconciliation's own `DaySettlementRecorded` facts as it goes, as live;
+3. reconciliation's own day projection: `rebuild_from_store` over those facts;
+4. they are published by reconciliation's relay, and clearing's consumed projection
+   `clearing.reconciliation_inputs` is rebuilt with `Consumer.rebuild`.
+Each rebuild's rows are compared with the state before it (rebuild = live) and the counts with N.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from yidi_events.contracts.settlement import (
+    AccumulatorMovement,
+    FundCode,
+    FundPayment,
+    SettlementTotals,
+    VisitSettled,
+)
+from yidi_events.db import make_engine
+from yidi_events.kernel import SystemClock
+from yidi_events.runtime.consumer import Consumer
+from yidi_events.runtime.kafka import KafkaSettings, ensure_topics, producer
+from yidi_events.runtime.projection import Projection, rebuild_from_store
+from yidi_events.runtime.relay import Relay
+from yidi_events.settings import ServiceSettings
+from yidi_events.store import EventStore, NewEvent
+from yidi_stack.bench.recon_day import INSURED_REGIONS, VISIT_REGION, WrongResult
+
+DAY = date(2026, 3, 11)
+NAMESPACE = "benchrebuild"
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    projection: str
+    events: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+def visit_settled(i: int) -> VisitSettled:
+    fee = 5_000 + (i * 2654435761) % 800_000
+    fund = fee * 6 // 10
+    account = fee // 10
+    cash = fee - fund - account
+    zero = dict.fromkeys(
+        (
+            "fully_self_paid",
+            "over_limit",
+            "pre_self_paid",
+            "deductible_applied",
+            "large_amount_fund",
+            "critical_illness_fund",
+            "civil_servant_subsidy",
+            "medical_assistance",
+            "hospital_borne",
+        ),
+        0,
+    )
+    hospital = f"H3201{1 + i % 200:07d}"
+    return VisitSettled(
+        settlement_id=f"RB-{i:08d}",
+        visit_id=f"RBV-{i:08d}",
+        person_id=f"RBP-{i % 50_000:06d}",
+        insured_region=INSURED_REGIONS[i % len(INSURED_REGIONS)],
+        visit_region=VISIT_REGION,
+        institution_code=hospital,
+        clearing_agency=VISIT_REGION,
+        clearing_category="11",
+        insurance_type="310",
+        medical_type="11",
+        filing_kind="work",
+        admitted_on=DAY,
+        discharged_on=DAY,
+        principal_diagnosis=None,
+        totals=SettlementTotals(
+            total_fee=fee,
+            in_policy=fee,
+            basic_fund=fund,
+            fund_total=fund,
+            account_paid=account,
+            cash_paid=cash,
+            personal_total=account + cash,
+            **zero,
+        ),
+        fund_payments=(
+            FundPayment(fund_code=FundCode.EMPLOYEE_BASIC, amount=fund),
+            FundPayment(fund_code=FundCode.PERSONAL_ACCOUNT, amount=account),
+        ),
+        account_balance_after=100_000,
+        movement=AccumulatorMovement(
+            policy_year=2026,
+            inpatient_admissions=0,
+            outpatient_deductible_used=0,
+            eligible_cum=fee,
+            basic_paid_cum=fund,
+            supplementary_base_cum=0,
+            supplementary_paid_cum=0,
+            assistance_paid_cum=0,
+            account_balance=-account,
+        ),
+        message_id=f"RBM-{i:08d}",
+        settled_at=datetime(2026, 3, 11, 2, 0, tzinfo=UTC) + timedelta(seconds=i % 40_000),
+    )
+
+
+async def _append_settlements(engine: AsyncEngine, store: EventStore, n: int) -> None:
+    batch = 2_000
+    for start in range(0, n, batch):
+        async with engine.begin() as conn:
+            for i in range(start, min(n, start + batch)):
+                fact = visit_settled(i)
+                await store.append(conn, f"person:{fact.settlement_id}", 0, [NewEvent(fact, DAY)])
+
+
+async def _publish_all(relay: Relay, kafka: KafkaSettings) -> int:
+    await relay.ensure_checkpoint()
+    sender = producer(kafka, client_id=f"{relay.service}-bench-relay")
+    await sender.start()
+    sent = 0
+    try:
+        while published := await relay.publish_once(sender):
+            sent += published
+    finally:
+        await sender.stop()
+    return sent
+
+
+async def _snapshot(engine: AsyncEngine, projection: Projection) -> dict[str, Any]:
+    async with engine.connect() as conn:
+        return await projection.snapshot(conn)
+
+
+async def _timed_consumer(engine: AsyncEngine, consumer: Consumer) -> Rebuilt:
+    live = await _snapshot(engine, consumer.projection)
+    started = time.monotonic()
+    read = await consumer.rebuild()
+    seconds = time.monotonic() - started
+    if await _snapshot(engine, consumer.projection) != live:
+        raise WrongResult(f"the rebuilt {consumer.name} differs from the live one")
+    return Rebuilt(consumer.name, read, seconds)
+
+
+async def rebuild_chain(dsns: dict[str, str], bootstrap: str, *, events: int) -> list[Rebuilt]:
+    from yidi_clearing import bootstrap as clearing
+    from yidi_reconciliation import bootstrap as reconciliation
+    from yidi_reconciliation.adapters.day_views import make_day_projection
+
+    kafka = KafkaSettings(bootstrap, namespace=NAMESPACE)
+    await ensure_topics(kafka)
+    clock = SystemClock()
+    done: list[Rebuilt] = []
+
+    settlement_engine = make_engine(dsns["settlement"], pool_size=2)
+    settlement_store = EventStore("settlement", clock)
+    try:
+        await _append_settlements(settlement_engine, settlement_store, events)
+        relay = Relay(settlement_engine, settlement_store, kafka, service="settlement")
+        if await _publish_all(relay, kafka) != events:
+            raise WrongResult("settlement's relay did not publish every generated fact")
+    finally:
+        await settlement_engine.dispose()
+
+    def settings(service: str) -> ServiceSettings:
+        return ServiceSettings(
+            database_url=dsns[service],
+            kafka_bootstrap=bootstrap,
+            kafka_namespace=NAMESPACE,
+            relay_enabled=False,
+            consumers_enabled=False,
+            db_pool_size=4,
+        )
+
+    recon_runtime, _ = reconciliation.build(settings("reconciliation"))
+    try:
+        (settlements,) = [c for c in recon_runtime.consumers if c.name.endswith(".settlements")]
+        # The first pass is the live one (it appends the day facts); the second is the rebuild.
+        await settlements.catch_up()
+        done.append(await _timed_consumer(recon_runtime.engine, settlements))
+        async with recon_runtime.engine.connect() as conn:
+            stored = await conn.scalar(sa.text("SELECT count(*) FROM settlement_records"))
+        if stored != events:
+            raise WrongResult(f"reconciliation holds {stored} of {events} settlements")
+
+        days = make_day_projection()
+        live = await _snapshot(recon_runtime.engine, days)
+        started = time.monotonic()
+        applied = await rebuild_from_store(recon_runtime.engine, recon_runtime.store, days)
+        seconds = time.monotonic() - started
+        if await _snapshot(recon_runtime.engine, days) != live:
+            raise WrongResult(f"the rebuilt {days.name} differs from the live one")
+        done.append(Rebuilt(days.name, applied, seconds))
+        await _publish_all(recon_runtime.relay, kafka)
+    finally:
+        await recon_runtime.engine.dispose()
+
+    clearing_runtime = clearing.build_runtime(settings("clearing"))
+    try:
+        (inputs,) = [
+            c for c in clearing_runtime.consumers if c.name.endswith("reconciliation_inputs")
+        ]
+        await inputs.catch_up()
+        done.append(await _timed_consumer(clearing_runtime.engine, inputs))
+        async with clearing_runtime.engine.connect() as conn:
+            recorded = await conn.scalar(sa.text("SELECT count(*) FROM day_records"))
+        if recorded != events:
+            raise WrongResult(f"clearing recorded {recorded} of {events} settlements")
+    finally:
+        await clearing_runtime.engine.dispose()
+    return done
