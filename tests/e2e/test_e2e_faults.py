@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from yidi_events.runtime.kafka import KafkaSettings
 from yidi_events.topics import topic
+from yidi_stack.clients import HisError
 from yidi_stack.embedded import free_port
 from yidi_stack.flows import outpatient, registered_outpatient
 from yidi_stack.infra import run_sync
@@ -292,6 +293,29 @@ def test_a_broker_restarted_with_its_memory_lost_is_refilled_from_the_event_stor
         return {r["settlement_id"] for r in rows}
 
     world.eventually(lambda: projected() == stored, timeout=60, what="every settlement")
+
+
+def test_certificate_numbers_and_names_are_masked_in_the_services_real_logs(
+    world: Any, sandbox_persons: Any, his: Any
+) -> None:
+    platform = world.platform
+    platform.restart_service("settlement", {"YIDI_LOG_LEVEL": "INFO"})
+    unknown = "320102199001011234"  # a well-formed resident ID nobody holds
+    person = sandbox_persons["1"]
+    with pytest.raises(HisError) as refused:
+        his.call(
+            "1101",
+            {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": unknown, "psn_name": "王小明"}},
+            person["insuplc_admdvs"],
+        )
+    assert unknown in refused.value.answer["err_msg"]  # the hospital is told which number
+    log = (platform.state / "logs" / "settlement.log").read_text()
+    refusals = [json.loads(line) for line in log.splitlines() if '"his.refused"' in line]
+    assert any("32" + "*" * 14 + "34" in r["error"] for r in refusals)  # logged, masked
+    for secret in (unknown, person["certno"], person["psn_name"]):
+        for service in SERVICES:
+            text = (platform.state / "logs" / f"{service}.log").read_text()
+            assert secret not in text, f"{service}.log holds personal data in clear"
 
 
 def test_every_projection_of_every_service_equals_a_fold_of_the_event_stores(world: Any) -> None:

@@ -67,7 +67,31 @@ def mask_processor(
 
 def configure(service: str, *, json: bool = True, level: str = "INFO") -> None:
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
-    logging.basicConfig(stream=sys.stdout, level=level, format="%(message)s", force=True)
+    # Libraries log through the standard library (uvicorn's tracebacks, aiokafka, SQLAlchemy): their
+    # records take the same masking and rendering, or an exception message would carry a
+    # certificate number into the log in clear.
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.contextvars.merge_contextvars,
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                mask_processor,
+                renderer,
+            ],
+        )
+    )
+    logging.basicConfig(handlers=[handler], level=level, force=True)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # uvicorn installs its own plain handlers before the app exists; route them here.
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 from prometheus_client import Counter, Histogram
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -34,6 +35,8 @@ from yidi_settlement.app.visits import VisitService
 
 Handler = Callable[[AsyncConnection, wire.HisEnvelope, datetime], Awaitable[dict[str, Any]]]
 REVERSED = "reversed-by-2601"
+
+log = structlog.get_logger(__name__)
 
 HIS_REQUESTS = Counter(
     "yidi_his_requests_total",
@@ -96,6 +99,16 @@ class Gateway:
             )
         finally:
             HIS_REQUESTS.labels(infno, outcome).inc()
+            if error is not None:
+                # What the hospital was told, for the operator it calls; the log masks the
+                # certificate numbers a refusal may quote.
+                log.info(
+                    "his.refused",
+                    infno=infno,
+                    outcome=outcome,
+                    institution=headers.get(INSTITUTION, ""),
+                    error=error,
+                )
             if infno in SETTLEMENT_INFNOS:
                 SETTLEMENT_SECONDS.labels(infno, outcome).observe(time.perf_counter() - started)
         return wire.his_answer(
