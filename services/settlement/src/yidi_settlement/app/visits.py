@@ -329,6 +329,14 @@ class VisitService:
         ref = command.ref
         state, version, reg = await self._own_visit(conn, institution, ref.visit_id, ref.person_id)
         today = business_date(now)
+        if state.status is v.VisitStatus.REGISTRATION_CANCELLED:
+            # Checked here, not only when the settlement is recorded: a 2206 pre-settlement of a
+            # cancelled visit must be refused as its 2207 would be.
+            raise NotFound(
+                "visit.not_found",
+                f"visit {ref.visit_id} was cancelled (2202) and cannot be settled",
+                field="mdtrt_id",
+            )
         if state.status is v.VisitStatus.SETTLED:
             raise DomainError(
                 "visit.settled",
