@@ -16,7 +16,9 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from yidi_clearing.adapters.tables import deduction_inputs, settlement_inputs, statements
+from yidi_clearing.app.periods import PeriodHandlers
 from yidi_clearing.app.projection import own_projection
+from yidi_clearing.domain.settings import ClearingSettings
 from yidi_events.contracts.audit import ClawbackDecided
 from yidi_events.contracts.reconciliation import (
     ClearingSettlement,
@@ -262,18 +264,47 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
     for line_id, line in lines.items():
         if line_id == disputed_line:
             continue
-        for agency in (line["payer_agency"], line["receiver_agency"]):
-            await ok(
-                await c.post(
-                    f"/periods/{PERIOD}/lines/{line_id}/confirm", headers=world.agency(agency)
-                )
+        # Both parties at once: each decides on the line's rows at the same stream version; the
+        # loser's append is refused and, retried, decides again on fresher rows.
+        both = await asyncio.gather(
+            *(
+                c.post(f"/periods/{PERIOD}/lines/{line_id}/confirm", headers=world.agency(agency))
+                for agency in (line["payer_agency"], line["receiver_agency"])
             )
+        )
+        for response in both:
+            await ok(response)
+    again_confirmed = await ok(
+        await c.post(
+            f"/periods/{PERIOD}/lines/{SUZHOU}>{NANJING}/confirm", headers=world.agency(SUZHOU)
+        )
+    )
+    assert again_confirmed["status"] == "confirmed"  # a retry changes nothing
+    # The rows a line's decision reads say what the whole stream's fold says, line by line.
+    handlers = PeriodHandlers(world.runtime, ClearingSettings())
+    folded = await handlers.load(PERIOD)
+    async with world.runtime.engine.connect() as conn:
+        stored = await world.runtime.store.load(conn, f"clearing-period:{PERIOD}")
+    assert len(stored) == 1 + 1 + 2 * (len(lines) - 1)  # statement, dispute, confirmations
+    for line_id in lines:
+        one = await handlers.load_line(PERIOD, line_id)
+        assert one.lines == {line_id: folded.lines[line_id]}
+        assert (one.period, one.input_hash, one.first_approver) == (
+            folded.period,
+            folded.input_hash,
+            folded.first_approver,
+        )
 
     # Four eyes on the statement.
     not_approver = await c.post(f"/periods/{PERIOD}/approvals", headers=centre)
     assert not_approver.status_code == 403
     assert not_approver.json()["error"]["rule"] == "clearing.role"
     await ok(await c.post(f"/periods/{PERIOD}/approvals", headers=world.approver("alice")))
+    late = await c.post(
+        f"/periods/{PERIOD}/lines/{disputed_line}/confirm", headers=world.agency(NANJING)
+    )
+    assert late.status_code == 409  # the first approval, seen from the line's rows, freezes lines
+    assert late.json()["error"]["rule"] == "clearing.statement_approved"
     same = await c.post(f"/periods/{PERIOD}/approvals", headers=world.approver("alice"))
     assert same.status_code == 403
     assert same.json()["error"]["rule"] == "clearing.four_eyes"

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from yidi_clearing.domain.clearing_period import ClearingPeriod, evolve
+from yidi_clearing.domain.clearing_period import ClearingPeriod, fold_period
 from yidi_clearing.domain.settings import ClearingSettings
-from yidi_events.decider import fold
 
 # --import-mode=importlib does not put test directories on sys.path; the shared builders need it.
 sys.path.insert(0, str(Path(__file__).parent))
@@ -25,6 +24,6 @@ def settings() -> ClearingSettings:
 @pytest.fixture
 def given() -> Callable[[list[Any]], ClearingPeriod]:
     def build(events: list[Any]) -> ClearingPeriod:
-        return fold(evolve, ClearingPeriod(), events)
+        return fold_period(ClearingPeriod(), events)
 
     return build

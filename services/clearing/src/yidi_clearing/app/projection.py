@@ -3,19 +3,35 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yidi_clearing.adapters import queries
 from yidi_clearing.adapters.tables import (
     hospital_applications,
     journal_lines,
+    period_heads,
+    period_lines,
     statement_items,
     statements,
 )
 from yidi_events.contracts.clearing import (
+    AdjustmentApproved,
+    AdjustmentProposed,
     ClearingApplicationWithdrawn,
     ClearingApplied,
     ClearingStatusChanged,
+    DisbursementRecorded,
+    DisbursementRequested,
     JournalEntryPosted,
+    LineConfirmed,
+    LineDisputed,
+    NetPositionsComputed,
+    PrepaidFundWarningRaised,
+    RemittanceRecorded,
+    StatementApprovalGiven,
+    StatementApproved,
     StatementGenerated,
 )
 from yidi_events.envelope import Envelope
@@ -24,7 +40,15 @@ from yidi_events.runtime.projection import Projection
 
 def own_projection() -> Projection:
     projection = Projection(
-        "clearing.own", [statements, statement_items, journal_lines, hospital_applications]
+        "clearing.own",
+        [
+            statements,
+            statement_items,
+            journal_lines,
+            period_heads,
+            period_lines,
+            hospital_applications,
+        ],
     )
 
     @projection.on(StatementGenerated)
@@ -60,6 +84,53 @@ def own_projection() -> Projection:
         ]
         if items:
             await conn.execute(statement_items.insert(), items)
+        await _advance(conn, env)
+        lines = [
+            {
+                "period": e.period,
+                "line_id": line.line_id,
+                "payer_agency": line.payer_agency,
+                "receiver_agency": line.receiver_agency,
+                "amount": line.amount,
+                "parts": [queries.part_row(part) for part in line.parts],
+                "confirmed_by": [],
+                "disputed_by": [],
+            }
+            for line in e.lines
+        ]
+        if lines:
+            await conn.execute(period_lines.insert(), lines)
+
+    @projection.on(LineConfirmed)
+    async def confirmed(conn: AsyncConnection, env: Envelope) -> None:
+        e: LineConfirmed = env.payload
+        await _add_agency(conn, e.period, e.line_id, period_lines.c.confirmed_by, e.agency)
+        await _advance(conn, env)
+
+    @projection.on(LineDisputed)
+    async def disputed(conn: AsyncConnection, env: Envelope) -> None:
+        e: LineDisputed = env.payload
+        await _add_agency(conn, e.period, e.line_id, period_lines.c.disputed_by, e.agency)
+        await _advance(conn, env)
+
+    @projection.on(StatementApprovalGiven)
+    async def approval_given(conn: AsyncConnection, env: Envelope) -> None:
+        await _advance(conn, env, first_approver=env.payload.approver)
+
+    # Every other fact of a period stream moves its head, so a line's decision appends at the
+    # stream's true version.
+    @projection.on(
+        StatementApproved,
+        AdjustmentProposed,
+        AdjustmentApproved,
+        NetPositionsComputed,
+        RemittanceRecorded,
+        DisbursementRequested,
+        DisbursementRecorded,
+        PrepaidFundWarningRaised,
+    )
+    async def advanced(conn: AsyncConnection, env: Envelope) -> None:
+        await _advance(conn, env)
 
     @projection.on(JournalEntryPosted)
     async def posted(conn: AsyncConnection, env: Envelope) -> None:
@@ -82,6 +153,7 @@ def own_projection() -> Projection:
                 for n, line in enumerate(e.lines, start=1)
             ],
         )
+        await _advance(conn, env)
 
     @projection.on(ClearingApplied)
     async def applied(conn: AsyncConnection, env: Envelope) -> None:
@@ -126,6 +198,38 @@ def own_projection() -> Projection:
         )
 
     return projection
+
+
+async def _advance(
+    conn: AsyncConnection, env: Envelope, *, first_approver: str | None = None
+) -> None:
+    """Record that the period's stream reached this event's version (period streams only)."""
+    prefix = "clearing-period:"
+    if not env.stream_id.startswith(prefix):
+        return
+    values: dict[str, object] = {"stream_version": env.stream_version}
+    if first_approver is not None:
+        values["first_approver"] = first_approver
+    await conn.execute(
+        insert(period_heads)
+        .values(period=env.stream_id.removeprefix(prefix), **values)
+        .on_conflict_do_update(index_elements=[period_heads.c.period], set_=values)
+    )
+
+
+async def _add_agency(
+    conn: AsyncConnection, period: str, line_id: str, column: sa.Column[list[str]], agency: str
+) -> None:
+    # Without repeats, in the stream's order: a rebuild replays the same order, so rows match.
+    merged = sa.case(
+        (sa.literal(agency) == sa.any_(column), column),
+        else_=sa.func.array_append(column, agency),
+    )
+    await conn.execute(
+        period_lines.update()
+        .where(period_lines.c.period == period, period_lines.c.line_id == line_id)
+        .values({column.name: merged})
+    )
 
 
 OWN = own_projection()

@@ -1,6 +1,6 @@
 """The clearing period aggregate: one stream per month cleared ("2026-03"), state and evolve.
 
-    state = fold(evolve, ClearingPeriod(), events_of_the_period)
+    state = fold_period(ClearingPeriod(), events_of_the_period)   # linear; `evolve` is one step
 
 Decisions live in `period_decisions` (statement, lines, approval, adjustments, netting) and
 `cash` (remittances, disbursements); each returns the new events, including the journal entries
@@ -9,6 +9,7 @@ that every money movement posts.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
@@ -110,52 +111,88 @@ class ClearingPeriod:
 
 
 def evolve(state: ClearingPeriod, event: Any) -> ClearingPeriod:
-    match event:
-        case StatementGenerated():
-            lines = {line.line_id: LineState(line) for line in event.lines}
-            return replace(
-                state,
-                period=event.period,
-                input_hash=event.input_hash,
-                generated_on=event.generated_on,
-                held=event.held,
-                lines=lines,
-            )
-        case LineConfirmed():
-            current = state.lines[event.line_id]
-            updated = replace(current, confirmed_by=current.confirmed_by | {event.agency})
-            return replace(state, lines={**state.lines, event.line_id: updated})
-        case LineDisputed():
-            current = state.lines[event.line_id]
-            updated = replace(current, disputed_by=current.disputed_by | {event.agency})
-            return replace(state, lines={**state.lines, event.line_id: updated})
-        case StatementApprovalGiven():
-            return replace(state, first_approver=event.approver)
-        case StatementApproved():
-            return replace(state, approvers=tuple(event.approvers))
-        case AdjustmentProposed():
-            adjustment = AdjustmentState(event)
-            return replace(
-                state, adjustments={**state.adjustments, event.adjustment_id: adjustment}
-            )
-        case AdjustmentApproved():
-            approved = replace(
-                state.adjustments[event.adjustment_id], approved_by=event.approved_by
-            )
-            return replace(state, adjustments={**state.adjustments, event.adjustment_id: approved})
-        case NetPositionsComputed():
-            return replace(state, positions=event.positions)
-        case RemittanceRecorded():
-            return replace(state, remittances={**state.remittances, event.bank_reference: event})
-        case DisbursementRequested():
-            requests = {**state.disbursement_requests, event.disbursement_id: event}
-            return replace(state, disbursement_requests=requests)
-        case DisbursementRecorded():
-            paid = {**state.disbursements, event.disbursement_id: event}
-            return replace(state, disbursements=paid)
-        case JournalEntryPosted():
-            return replace(state, journal=(*state.journal, event))
-    return state
+    """One event on a state. Copies the state's collections: fold many events with `fold_period`."""
+    return fold_period(state, (event,))
+
+
+def fold_period(state: ClearingPeriod, events: Iterable[Any]) -> ClearingPeriod:
+    """`state` with `events` applied, in time linear in the events.
+
+    A period's stream holds two confirmations per statement line; copying the lines dict for each
+    one made a fold quadratic (4,019 lines: 12 s). Here the collections are copied once into a
+    private builder, changed in place, and frozen into a new `ClearingPeriod` at the end: the
+    state callers hold is never mutated.
+    """
+    builder = _Builder(state)
+    for event in events:
+        builder.apply(event)
+    return builder.freeze()
+
+
+class _Builder:
+    """The mutable working copy `fold_period` evolves; nothing outside this module sees it."""
+
+    def __init__(self, state: ClearingPeriod) -> None:
+        self.state = state
+        self.lines = dict(state.lines)
+        self.adjustments = dict(state.adjustments)
+        self.remittances = dict(state.remittances)
+        self.disbursement_requests = dict(state.disbursement_requests)
+        self.disbursements = dict(state.disbursements)
+        self.journal = list(state.journal)
+
+    def apply(self, event: Any) -> None:
+        match event:
+            case StatementGenerated():
+                self.state = replace(
+                    self.state,
+                    period=event.period,
+                    input_hash=event.input_hash,
+                    generated_on=event.generated_on,
+                    held=event.held,
+                )
+                self.lines = {line.line_id: LineState(line) for line in event.lines}
+            case LineConfirmed():
+                current = self.lines[event.line_id]
+                self.lines[event.line_id] = replace(
+                    current, confirmed_by=current.confirmed_by | {event.agency}
+                )
+            case LineDisputed():
+                current = self.lines[event.line_id]
+                self.lines[event.line_id] = replace(
+                    current, disputed_by=current.disputed_by | {event.agency}
+                )
+            case StatementApprovalGiven():
+                self.state = replace(self.state, first_approver=event.approver)
+            case StatementApproved():
+                self.state = replace(self.state, approvers=tuple(event.approvers))
+            case AdjustmentProposed():
+                self.adjustments[event.adjustment_id] = AdjustmentState(event)
+            case AdjustmentApproved():
+                self.adjustments[event.adjustment_id] = replace(
+                    self.adjustments[event.adjustment_id], approved_by=event.approved_by
+                )
+            case NetPositionsComputed():
+                self.state = replace(self.state, positions=event.positions)
+            case RemittanceRecorded():
+                self.remittances[event.bank_reference] = event
+            case DisbursementRequested():
+                self.disbursement_requests[event.disbursement_id] = event
+            case DisbursementRecorded():
+                self.disbursements[event.disbursement_id] = event
+            case JournalEntryPosted():
+                self.journal.append(event)
+
+    def freeze(self) -> ClearingPeriod:
+        return replace(
+            self.state,
+            lines=self.lines,
+            adjustments=self.adjustments,
+            remittances=self.remittances,
+            disbursement_requests=self.disbursement_requests,
+            disbursements=self.disbursements,
+            journal=tuple(self.journal),
+        )
 
 
 def completed_steps(state: ClearingPeriod) -> frozenset[ClearingStep]:

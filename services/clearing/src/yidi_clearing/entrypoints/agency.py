@@ -168,7 +168,14 @@ def agency_router(
 
     @router.get("/periods/{period}/statement/lines/{line_id}")
     async def line(period: str, line_id: str, p: CurrentPrincipal) -> dict[str, Any]:
-        state = await generated(period)
+        # One line's rows, not a fold of the whole period (tens of thousands of lines).
+        state = await periods.load_line(period, line_id)
+        if not state.generated:
+            raise NotFound(
+                "clearing.no_statement",
+                f"no statement has been generated for {period}",
+                field="period",
+            )
         current = state.lines.get(line_id)
         # Another pair's line is answered as unknown: its existence is not the caller's business.
         if current is None or not sees(p, current.line.payer_agency, current.line.receiver_agency):
