@@ -15,13 +15,18 @@ from typing import Any
 
 import asyncpg
 import httpx
+from rich.progress import Progress
 
 from yidi_stack.bench.load import run_wrk
-from yidi_stack.bench.settle import HOSPITAL, PERSONS, Gateway, prepare, signed, whole_visits
+from yidi_stack.bench.settle import HOSPITAL, Gateway, prepare, signed, whole_visits
 from yidi_stack.clients import GATEWAY
 from yidi_stack.platform import Platform
 from yidi_stack.sandbox import sandbox_dir
+from yidi_stack.simulation.drive import Driver, Outcome
+from yidi_stack.simulation.province import NANJING, Province
 
+# Generated persons; about a tenth hold a long-term filing to Nanjing, where the bench settles.
+POPULATION = 3000
 SAMPLES = 40  # settlements whose reconciliation visibility is timed under the c16 load
 
 
@@ -37,12 +42,45 @@ def _gateway(platform: Platform) -> Gateway:
     hospitals = {
         h["fixmedins_code"]: h for h in json.loads((folder / "hospitals.json").read_text())
     }
-    persons = {p["psn_no"][-1]: p for p in json.loads((folder / "persons.json").read_text())}
     return Gateway(
-        platform.url("settlement"),
-        hospitals[HOSPITAL]["his_secret"],
-        tuple(persons[n] for n in PERSONS),
+        platform.url("settlement"), hospitals[HOSPITAL]["his_secret"], _population(platform)
     )
+
+
+def _population(platform: Platform, generated: int = POPULATION) -> tuple[dict[str, Any], ...]:
+    """Persons insured elsewhere with a long-term filing to Nanjing, enrolled and filed through
+    filing's API like the simulation's: enough of them that concurrent settlements rarely meet on
+    one person-year stream, as at a real hospital (the sandbox has five eligible persons)."""
+    province = Province.generate(persons=generated, days=1, seed=2207)
+    with httpx.Client(timeout=120, limits=httpx.Limits(max_connections=64)) as http:
+        driver = Driver(platform, http, Progress(disable=True))
+        driver.enrol(Outcome(province))
+        driver.file(Outcome(province))
+    nanjing = {
+        f["person_id"]
+        for f in province.filings
+        if f["visit_region"] == NANJING and f["kind"] == "long_term"
+    }
+    persons = tuple(p for p in province.persons if p["psn_no"] in nanjing)
+    asyncio.run(_until_settlement_knows(platform, [p["psn_no"] for p in persons]))
+    return persons
+
+
+async def _until_settlement_knows(platform: Platform, person_ids: list[str]) -> None:
+    conn = await asyncpg.connect(_dsn(platform, "settlement"))
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            known = await conn.fetchval(
+                "SELECT count(DISTINCT person_id) FROM filings WHERE person_id = ANY($1)",
+                person_ids,
+            )
+            if known == len(person_ids):
+                return
+            await asyncio.sleep(0.5)
+        raise TimeoutError("settlement did not receive the bench population's filings")
+    finally:
+        await conn.close()
 
 
 def _dsn(platform: Platform, service: str) -> str:

@@ -26,8 +26,6 @@ from yidi_stack.clients import GATEWAY
 
 HOSPITAL = "H32010000001"
 VISIT_REGION = "320100"
-# Sandbox persons with a valid filing that covers H32010000001 (person 2's referral names it).
-PERSONS = ("1", "2", "3", "7", "8")
 # Ten fee lines, all in the catalogue except the last (a fully own-paid line exercises that path).
 FEE_LINES = [
     ("XA001", "2", "45.00", "90.00"),
