@@ -1,7 +1,9 @@
-"""Read model of the day-statement events: one `day_statements` row per (pair, business date).
+"""Projections of the day-statement events, one row per (pair, business date) each:
+`day_statements` (the read model the agencies see) and `day_state` with `day_settlement_ids` (the
+`DayHead` that recording a settlement decides on, and the stream version it appends after).
 
 Applied inline after every append (same transaction) and rebuildable with `rebuild_from_store`;
-the handlers only add, set flags or count, so a rebuild in store order equals the live table.
+the handlers only add, set flags or count, so a rebuild in store order equals the live tables.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from yidi_events.contracts.reconciliation import (
     DayReopened,
     DaySettlementRecorded,
     DayStatementIssued,
+    DisputedSettlementReleased,
     DisputeResolved,
     SettlementDisputed,
 )
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.projection import Projection
-from yidi_reconciliation.adapters.tables import day_statements
+from yidi_reconciliation.adapters.tables import day_settlement_ids, day_state, day_statements
+from yidi_reconciliation.domain.day_statement import DayHead, DayId
 
 _FIGURES = ("count", "total_fee", "fund_total", "account_paid", "cash_paid")
 
@@ -36,11 +40,107 @@ def _row(payload: Any) -> Any:
     )
 
 
+def _state_row(payload: Any) -> Any:
+    return sa.and_(
+        day_state.c.pair == payload.pair, day_state.c.business_date == payload.business_date
+    )
+
+
+async def _advance_state(conn: AsyncConnection, env: Envelope) -> None:
+    """Move the day's `day_state` row (and its settlement ids) past one more event of its stream.
+
+    Every event of a day stream passes here, so the row's version is the stream's."""
+    e = env.payload
+    changes: dict[str, Any] = {"version": env.stream_version}
+    match e:
+        case DaySettlementRecorded():
+            stmt = insert(day_state).values(
+                pair=e.pair,
+                business_date=e.business_date,
+                insured_region=e.insured_region,
+                visit_region=e.visit_region,
+                version=env.stream_version,
+                issued=False,
+                confirmed_by=[],
+                closed=False,
+                open_disputes=[],
+            )
+            await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["pair", "business_date"],
+                    set_={"version": stmt.excluded.version},
+                )
+            )
+            await conn.execute(
+                insert(day_settlement_ids)
+                .values(
+                    pair=e.pair,
+                    business_date=e.business_date,
+                    settlement_id=e.settlement.settlement_id,
+                )
+                .on_conflict_do_nothing()
+            )
+            return
+        case DayStatementIssued():
+            changes["issued"] = True
+        case DayConfirmed():
+            changes["confirmed_by"] = sa.func.array_append(
+                day_state.c.confirmed_by, e.agency_region
+            )
+        case DayReopened():
+            changes["confirmed_by"] = []
+            changes["closed"] = False
+        case SettlementDisputed():
+            changes["open_disputes"] = sa.func.array_append(
+                day_state.c.open_disputes, e.settlement_id
+            )
+        case DisputeResolved():
+            changes["open_disputes"] = sa.func.array_remove(
+                day_state.c.open_disputes, e.settlement_id
+            )
+        case DayClosed():
+            changes["closed"] = True
+    await conn.execute(day_state.update().where(_state_row(e)).values(changes))
+
+
+async def day_head(conn: AsyncConnection, day: DayId) -> tuple[DayHead, int]:
+    """The day's head and the version of its stream; an empty head at version 0 for a new day."""
+    row = (
+        await conn.execute(
+            sa.select(day_state).where(
+                day_state.c.pair == day.pair, day_state.c.business_date == day.business_date
+            )
+        )
+    ).first()
+    if row is None:
+        return DayHead(), 0
+    head = DayHead(
+        day=DayId(row.insured_region, row.visit_region, row.business_date),
+        issued=row.issued,
+        confirmed_by=frozenset(row.confirmed_by),
+        closed=row.closed,
+        open_disputes=frozenset(row.open_disputes),
+    )
+    return head, int(row.version)
+
+
+async def holds_settlement(conn: AsyncConnection, day: DayId, settlement_id: str) -> bool:
+    found = await conn.scalar(
+        sa.select(sa.literal(True)).where(
+            day_settlement_ids.c.pair == day.pair,
+            day_settlement_ids.c.business_date == day.business_date,
+            day_settlement_ids.c.settlement_id == settlement_id,
+        )
+    )
+    return bool(found)
+
+
 def make_day_projection() -> Projection:
-    projection = Projection("reconciliation.days", [day_statements])
+    projection = Projection("reconciliation.days", [day_statements, day_state, day_settlement_ids])
 
     @projection.on(DaySettlementRecorded)
     async def recorded(conn: AsyncConnection, env: Envelope) -> None:
+        await _advance_state(conn, env)
         e: DaySettlementRecorded = env.payload
         s = e.settlement
         stmt = insert(day_statements).values(
@@ -69,16 +169,19 @@ def make_day_projection() -> Projection:
 
     @projection.on(DayStatementIssued)
     async def issued(conn: AsyncConnection, env: Envelope) -> None:
+        await _advance_state(conn, env)
         await conn.execute(day_statements.update().where(_row(env.payload)).values(issued=True))
 
     @projection.on(DayConfirmed)
     async def confirmed(conn: AsyncConnection, env: Envelope) -> None:
+        await _advance_state(conn, env)
         e: DayConfirmed = env.payload
         column = "insured_confirmed" if e.agency_region == e.insured_region else "visit_confirmed"
         await conn.execute(day_statements.update().where(_row(e)).values({column: True}))
 
     @projection.on(DayReopened)
     async def reopened(conn: AsyncConnection, env: Envelope) -> None:
+        await _advance_state(conn, env)
         await conn.execute(
             day_statements.update()
             .where(_row(env.payload))
@@ -87,6 +190,7 @@ def make_day_projection() -> Projection:
 
     @projection.on(SettlementDisputed)
     async def disputed(conn: AsyncConnection, env: Envelope) -> None:
+        await _advance_state(conn, env)
         await conn.execute(
             day_statements.update()
             .where(_row(env.payload))
@@ -95,6 +199,7 @@ def make_day_projection() -> Projection:
 
     @projection.on(DisputeResolved)
     async def resolved(conn: AsyncConnection, env: Envelope) -> None:
+        await _advance_state(conn, env)
         await conn.execute(
             day_statements.update()
             .where(_row(env.payload))
@@ -103,12 +208,17 @@ def make_day_projection() -> Projection:
 
     @projection.on(DayClosed)
     async def closed(conn: AsyncConnection, env: Envelope) -> None:
+        await _advance_state(conn, env)
         e: DayClosed = env.payload
         await conn.execute(
             day_statements.update()
             .where(_row(e))
             .values(closed=True, close_count=e.close_number, closed_at=e.closed_at)
         )
+
+    @projection.on(DisputedSettlementReleased)
+    async def released(conn: AsyncConnection, env: Envelope) -> None:
+        await _advance_state(conn, env)  # the read model does not show releases
 
     return projection
 

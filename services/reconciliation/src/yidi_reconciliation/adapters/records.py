@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_reconciliation.adapters.tables import daily_totals, settlement_records
 from yidi_reconciliation.domain.hospital_totals import StatementScope
-from yidi_reconciliation.domain.records import FundPayment, SettlementRecord
+from yidi_reconciliation.domain.records import FundPayment, SettlementRecord, Totals
 
 
 def _values(record: SettlementRecord) -> dict[str, Any]:
@@ -61,20 +61,23 @@ def record_of(row: Any) -> SettlementRecord:
     )
 
 
+_FIGURES = ("count", "total_fee", "fund_total", "account_paid", "cash_paid")
+_REFUND_FIGURES = tuple(f"refund_{f}" for f in _FIGURES)
+
+
 async def _move_totals(conn: AsyncConnection, record: SettlementRecord, sign: int) -> None:
+    moved = Totals.of(record)
+    moved_figures = {f: sign * getattr(moved, f) for f in _FIGURES}
     stmt = insert(daily_totals).values(
         institution_code=record.institution_code,
         clearing_agency=record.clearing_agency,
         insurance_type=record.insurance_type,
         clearing_category=record.clearing_category,
         business_date=record.business_date,
-        count=sign,
-        total_fee=sign * record.total_fee,
-        fund_total=sign * record.fund_total,
-        account_paid=sign * record.account_paid,
-        cash_paid=sign * record.cash_paid,
+        **moved_figures,
+        **{f"refund_{f}": v if record.is_refund else 0 for f, v in moved_figures.items()},
     )
-    figures = ("count", "total_fee", "fund_total", "account_paid", "cash_paid")
+    figures = _FIGURES + _REFUND_FIGURES
     await conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[
@@ -161,6 +164,32 @@ async def records_in_scope(conn: AsyncConnection, scope: StatementScope) -> list
         query = query.where(settlement_records.c.clearing_category == scope.clearing_category)
     rows = (await conn.execute(query)).all()
     return [record_of(r) for r in rows]
+
+
+async def totals_in_scope(conn: AsyncConnection, scope: StatementScope) -> Totals:
+    """The platform's figures of a 3201 scope, summed from `daily_totals` (one row per day of the
+    period): the same as summing `records_in_scope`, since both count exactly the live records
+    (a 2601 takes a voided record out of both) and the rows split out the cancellations."""
+    table = daily_totals.c
+    query = sa.select(
+        *(
+            sa.func.coalesce(
+                sa.func.sum(table[f] if scope.include_refunds else table[f] - table[f"refund_{f}"]),
+                0,
+            ).label(f)
+            for f in _FIGURES
+        )
+    ).where(
+        table.institution_code == scope.institution_code,
+        table.clearing_agency == scope.clearing_agency,
+        table.business_date.between(scope.start_date, scope.end_date),
+    )
+    if scope.insurance_type is not None:
+        query = query.where(table.insurance_type == scope.insurance_type)
+    if scope.clearing_category is not None:
+        query = query.where(table.clearing_category == scope.clearing_category)
+    row = (await conn.execute(query)).one()
+    return Totals(*(int(row._mapping[f]) for f in _FIGURES))
 
 
 async def totals_rows(conn: AsyncConnection, institution_code: str, day: date) -> list[Any]:

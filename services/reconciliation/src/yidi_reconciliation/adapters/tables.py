@@ -4,15 +4,16 @@ come from libs/events.
 Two families, rebuilt separately:
 - the consumed projection of settlement facts (`settlement_records`, `daily_totals`): what 3201 and
   3202 compare against, rebuilt by re-reading `yidi.settlement.events`;
-- the read model of the service's own day-statement events (`day_statements`), rebuilt from the
-  service's event store.
+- the read model of the service's own day-statement events (`day_statements`) and the state the
+  settlement recording decides on (`day_state`, `day_settlement_ids`), rebuilt from the service's
+  event store.
 `detail_files` holds the 9101 uploads and the 3202 result files (not a projection).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 metadata = sa.MetaData()
 
@@ -61,6 +62,14 @@ daily_totals = sa.Table(
     sa.Column("fund_total", sa.BigInteger, nullable=False),
     sa.Column("account_paid", sa.BigInteger, nullable=False),
     sa.Column("cash_paid", sa.BigInteger, nullable=False),
+    # The cancellations' share of the figures above, so 3201 without cancellations
+    # (refd_setl_flag 0) is the difference, still read from this one row. Defaulted so a bulk load
+    # that writes only the totals (the bench's generated day) stays valid for refd_setl_flag 1.
+    sa.Column("refund_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("refund_total_fee", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("refund_fund_total", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("refund_account_paid", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("refund_cash_paid", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 # Read model of the day-statement aggregate: one row per (pair, business date).
@@ -83,6 +92,33 @@ day_statements = sa.Table(
     sa.Column("closed", sa.Boolean, nullable=False),
     sa.Column("close_count", sa.Integer, nullable=False),
     sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# What recording a settlement decides on (`DayHead`), one row per day stream, with the stream's
+# version so the append after it still checks that nothing slipped in between. Projected from the
+# day-statement events with `day_statements`, in the same transaction as each append.
+day_state = sa.Table(
+    "day_state",
+    metadata,
+    sa.Column("pair", sa.Text, primary_key=True),
+    sa.Column("business_date", sa.Date, primary_key=True),
+    sa.Column("insured_region", sa.Text, nullable=False),
+    sa.Column("visit_region", sa.Text, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("issued", sa.Boolean, nullable=False),
+    sa.Column("confirmed_by", ARRAY(sa.Text), nullable=False),
+    sa.Column("closed", sa.Boolean, nullable=False),
+    sa.Column("open_disputes", ARRAY(sa.Text), nullable=False),
+)
+
+# Which settlements a day already holds: a redelivered (or re-consumed, in a rebuild of the
+# settlement projection) fact is recognised by one index lookup instead of a fold of the day.
+day_settlement_ids = sa.Table(
+    "day_settlement_ids",
+    metadata,
+    sa.Column("pair", sa.Text, primary_key=True),
+    sa.Column("business_date", sa.Date, primary_key=True),
+    sa.Column("settlement_id", sa.Text, primary_key=True),
 )
 
 detail_files = sa.Table(

@@ -1,6 +1,7 @@
 """Handlers of the day-statement aggregate: record settlements (from the consumed settlement facts),
-issue statements, confirm, dispute, accept. Each acts on one day stream: load, fold, decide,
-append, project, in the caller's transaction."""
+issue statements, confirm, dispute, accept. Each acts on one day stream in the caller's
+transaction: lock, load, decide, append, project. Recording, once per settlement, loads the day's
+head row (`day_state`) and decides on it; the others, a few times a day, fold the whole stream."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from yidi_events.envelope import Envelope
 from yidi_events.kernel import Clock, Conflict, RegionRelation, business_date, relation
 from yidi_events.runtime.projection import Projection
 from yidi_events.store import EventStore, NewEvent
-from yidi_reconciliation.adapters.day_views import days_of
+from yidi_reconciliation.adapters.day_views import day_head, days_of, holds_settlement
 from yidi_reconciliation.domain.day_statement import (
     DayId,
     DayStatement,
@@ -25,9 +26,11 @@ from yidi_reconciliation.domain.day_statement import (
     decide_confirm_day,
     decide_dispute,
     decide_issue_statement,
+    decide_record_on_head,
     decide_record_settlement,
     decide_reversal,
     evolve,
+    record_resolves_dispute,
 )
 from yidi_reconciliation.domain.records import (
     DEFAULT_SETTINGS,
@@ -50,14 +53,22 @@ class Days:
         return fold(evolve, DayStatement(), [e.payload for e in stream]), len(stream)
 
     async def act(self, conn: AsyncConnection, day: DayId, decide: Decision) -> list[Envelope]:
+        await self._lock(conn, day)
+        state, version = await self.load(conn, day)
+        return await self._append(conn, day, version, decide(state))
+
+    async def _lock(self, conn: AsyncConnection, day: DayId) -> None:
         # Writers of one day (the consumer and agency commands) queue here instead of failing on
         # the stream version; the version check still guards against anything that slips by.
+        # Taken again by the same transaction, it is already held: a re-lock does not wait.
         await conn.execute(
             sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:stream, 0))"),
             {"stream": day.stream_id},
         )
-        state, version = await self.load(conn, day)
-        new = decide(state)
+
+    async def _append(
+        self, conn: AsyncConnection, day: DayId, version: int, new: list[Any]
+    ) -> list[Envelope]:
         today = business_date(self.clock.now())
         envelopes = await self.store.append(
             conn, day.stream_id, version, [NewEvent(p, today) for p in new]
@@ -79,18 +90,35 @@ class Days:
         self, conn: AsyncConnection, record: SettlementRecord, original: SettlementRecord | None
     ) -> None:
         """Put a settlement fact on its day; a cancellation of a settlement of another day also
-        goes to that day, where it may resolve a dispute as a reversal."""
+        goes to that day, where it may resolve a dispute as a reversal.
+
+        Decided on the day's head row, so its cost does not grow with the day; only a record that
+        resolves a dispute folds the whole day (that needs the disputed settlement itself)."""
         if not self.reconciled_between_agencies(record):
             return
         now = self.clock.now()
         day = DayId.of(record)
-        await self.act(conn, day, lambda s: decide_record_settlement(s, record, now, self.settings))
-        if original is not None and DayId.of(original) != day:
+        await self._lock(conn, day)
+        head, version = await day_head(conn, day)
+        if record_resolves_dispute(head, record):
             await self.act(
-                conn,
-                DayId.of(original),
-                lambda s: decide_reversal(s, record, now, self.settings),
+                conn, day, lambda s: decide_record_settlement(s, record, now, self.settings)
             )
+        else:
+            recorded = await holds_settlement(conn, day, record.settlement_id)
+            new = decide_record_on_head(head, recorded, record, now, self.settings)
+            await self._append(conn, day, version, new)
+        if original is not None and DayId.of(original) != day:
+            await self._lock(conn, DayId.of(original))
+            original_head, _ = await day_head(conn, DayId.of(original))
+            # Nothing to do on the original's day unless the original is under open dispute
+            # there, which its head tells without a fold (`decide_reversal` would decide []).
+            if record_resolves_dispute(original_head, record):
+                await self.act(
+                    conn,
+                    DayId.of(original),
+                    lambda s: decide_reversal(s, record, now, self.settings),
+                )
 
     async def issue(self, conn: AsyncConnection, day: date) -> list[DayId]:
         """Issue every not yet issued statement of `day` (refused while the day is not over)."""

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from yidi_events.kernel import Clock, Conflict, DomainError, NotFound, business_date
 from yidi_events.store import EventStore, NewEvent
 from yidi_reconciliation.adapters import wire
-from yidi_reconciliation.adapters.records import records_in_scope
+from yidi_reconciliation.adapters.records import records_in_scope, totals_in_scope
 from yidi_reconciliation.adapters.tables import detail_files
 from yidi_reconciliation.domain.hospital_detail import (
     DetailComparison,
@@ -25,7 +25,7 @@ from yidi_reconciliation.domain.hospital_totals import (
     StatementScope,
     TotalsClaim,
     TotalsComparison,
-    compare_totals,
+    compare_claim,
     totals_reconciled,
 )
 
@@ -60,7 +60,9 @@ class Hospitals:
 
     async def reconcile_totals(self, conn: AsyncConnection, claim: TotalsClaim) -> TotalsComparison:
         now = self.clock.now()
-        result = compare_totals(claim, await records_in_scope(conn, claim.scope))
+        # From the daily totals, not the records: one row per day of the period, whatever the
+        # hospital's volume (the records are read only for 3202, which needs each of them).
+        result = compare_claim(claim, await totals_in_scope(conn, claim.scope))
         fact = totals_reconciled(claim, result, now)
         stream = self._stream(claim.scope.institution_code)
         await self.store.append(conn, stream, 0, [NewEvent(fact, business_date(now))])

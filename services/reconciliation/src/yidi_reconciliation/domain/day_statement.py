@@ -7,7 +7,13 @@ A handler routes each cross-region settlement record to the stream of `DayId.of(
     new = decide_record_settlement(state, record, now)        # [] when already recorded
     append(day.stream_id, new, expected_version)
 
-and the same for `decide_issue_statement`, `decide_confirm_day`, `decide_dispute` and
+Recording is the hot path (every settlement of the day), so the app decides it on a `DayHead`
+kept in a row instead of the folded stream: `decide_record_on_head(head, recorded, record, now)`
+appends after the row's version, and only a record that resolves a dispute
+(`record_resolves_dispute`) takes the fold above. The head is a projection of the stream, so a
+rebuild restores it.
+
+The same fold serves `decide_issue_statement`, `decide_confirm_day`, `decide_dispute` and
 `decide_accept_disputed`. A cancellation whose original settlement lies on ANOTHER day is recorded
 on its own day and then also passed to `decide_reversal` on the original's day stream (the app
 keeps a settlement_id -> day lookup), because a reversal resolves a dispute there.
@@ -159,12 +165,59 @@ def evolve(state: DayStatement, event: Any) -> DayStatement:
 # --- decisions ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class DayHead:
+    """What recording a settlement reads of its day, besides whether that settlement is already
+    on it. The app keeps it in a row per day, so recording the thousandth settlement of a day
+    costs what the first did instead of a fold of the thousand before it."""
+
+    day: DayId | None = None
+    issued: bool = False
+    confirmed_by: frozenset[str] = frozenset()
+    closed: bool = False
+    open_disputes: frozenset[str] = frozenset()
+
+    @staticmethod
+    def of(state: DayStatement) -> DayHead:
+        return DayHead(
+            day=state.day,
+            issued=state.issued,
+            confirmed_by=state.confirmed_by,
+            closed=state.closed,
+            open_disputes=state.open_disputes,
+        )
+
+
+def record_resolves_dispute(head: DayHead, record: SettlementRecord) -> bool:
+    """Whether recording `record` also resolves a dispute on its day (see `decide_reversal`):
+    only then does the decision need the whole day (the disputed settlement, what was held out)."""
+    return record.is_refund and record.original_settlement_id in head.open_disputes
+
+
 def decide_record_settlement(
     state: DayStatement,
     record: SettlementRecord,
     now: datetime,
     settings: ReconciliationSettings = DEFAULT_SETTINGS,
 ) -> list[Any]:
+    events = decide_record_on_head(
+        DayHead.of(state), record.settlement_id in state.settlements, record, now, settings
+    )
+    if not events:
+        return []
+    return events + decide_reversal(fold(evolve, state, events), record, now, settings)
+
+
+def decide_record_on_head(
+    head: DayHead,
+    recorded: bool,
+    record: SettlementRecord,
+    now: datetime,
+    settings: ReconciliationSettings = DEFAULT_SETTINGS,
+) -> list[Any]:
+    """Record a settlement on its day from the day's head alone (`recorded`: the settlement is
+    already on the day). The dispute it may resolve is left to `decide_reversal`: callers check
+    `record_resolves_dispute` first and decide on the whole day when it does."""
     settings.scheme_of(record.insurance_type)
     if relation(record.insured_region, record.visit_region) is RegionRelation.LOCAL:
         raise DomainError(
@@ -174,14 +227,14 @@ def decide_record_settlement(
             field="visit_region",
         )
     day = DayId.of(record)
-    if state.day is not None and state.day != day:
+    if head.day is not None and head.day != day:
         raise Conflict(
             "reconciliation.wrong_day",
             f"Settlement {record.settlement_id} belongs to {day.pair} on {day.business_date},"
-            f" not to {state.day.pair} on {state.day.business_date}.",
+            f" not to {head.day.pair} on {head.day.business_date}.",
             field="business_date",
         )
-    if record.settlement_id in state.settlements:
+    if recorded:
         return []  # redelivered fact
     events: list[Any] = [
         DaySettlementRecorded(
@@ -190,21 +243,21 @@ def decide_record_settlement(
             visit_region=day.visit_region,
             business_date=day.business_date,
             settlement=to_day_settlement(record),
-            after_issue=state.issued,
+            after_issue=head.issued,
             recorded_at=now,
         )
     ]
-    if state.confirmed_by or state.closed:
+    if head.confirmed_by or head.closed:
         events.append(
             DayReopened(
                 **_head(day),
                 settlement_id=record.settlement_id,
-                previously_confirmed_by=tuple(sorted(state.confirmed_by)),
-                was_closed=state.closed,
+                previously_confirmed_by=tuple(sorted(head.confirmed_by)),
+                was_closed=head.closed,
                 reopened_at=now,
             )
         )
-    return events + decide_reversal(fold(evolve, state, events), record, now, settings)
+    return events
 
 
 def decide_reversal(

@@ -1,7 +1,8 @@
 """Hospital totals reconciliation (3201): the hospital's claimed totals against the platform's.
 
-A handler loads the platform's records for the claim's scope (`claim.scope.covers` says which),
-calls `compare_totals(claim, records)` and, to publish the outcome, `totals_reconciled(claim,
+A handler sums the platform's figures for the claim's scope (`claim.scope.covers` says which
+records count), calls `compare_claim(claim, platform)` (or `compare_totals(claim, records)` on the
+records themselves) and, to publish the outcome, `totals_reconciled(claim,
 result, now)`. Nothing is stored by the comparison itself; calling it twice gives the same answer.
 """
 
@@ -91,7 +92,12 @@ _FIGURES = ("total_fee", "fund_total", "account_paid", "count")
 
 
 def compare_totals(claim: TotalsClaim, records: Iterable[SettlementRecord]) -> TotalsComparison:
-    platform = Totals.sum(claim.scope.select(records))
+    return compare_claim(claim, Totals.sum(claim.scope.select(records)))
+
+
+def compare_claim(claim: TotalsClaim, platform: Totals) -> TotalsComparison:
+    """The claim against the platform's figures of its scope, however they were summed (the
+    handler reads them from the daily totals; `compare_totals` sums the records)."""
     differences = tuple(
         FigureDifference(
             figure=name, platform=getattr(platform, name), hospital=getattr(claim, name)
