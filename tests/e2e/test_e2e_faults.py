@@ -93,6 +93,17 @@ def events_of_visit(world: Any, visit_id: str) -> list[str]:
     return [r["id"] for r in rows]
 
 
+def settled_event_ids(world: Any, settlement_ids: list[str]) -> list[str]:
+    rows = query(
+        world,
+        "settlement",
+        "SELECT event_id::text AS id FROM events WHERE event_type = 'settlement.VisitSettled'"
+        " AND payload->>'settlement_id' = ANY($1::text[])",
+        settlement_ids,
+    )
+    return [r["id"] for r in rows]
+
+
 def on_topic(world: Any, event_ids: list[str]) -> dict[str, int]:
     """How many times each event was published on settlement's topic."""
     kafka = KafkaSettings(world.platform.broker.bootstrap)
@@ -187,16 +198,7 @@ def test_a_relay_killed_after_publishing_before_its_checkpoint_republishes_and_n
         lambda: set(on_topic(world, event_ids).values()) == {2}, what="the batch republished"
     )
     world.eventually(lambda: reconciled(world, setlinfo["setl_id"]) == 1, what="reconciled")
-    settled_id = next(
-        r["id"]
-        for r in query(
-            world,
-            "settlement",
-            "SELECT event_id::text AS id FROM events WHERE event_type ="
-            " 'settlement.VisitSettled' AND payload->>'settlement_id' = $1",
-            setlinfo["setl_id"],
-        )
-    )
+    [settled_id] = settled_event_ids(world, [setlinfo["setl_id"]])
     world.eventually(lambda: _applied(world, settled_id), what="applied")
     applied_once(world, [settled_id])
 
@@ -244,16 +246,7 @@ def test_a_consumer_killed_before_its_commit_is_taken_over_in_a_rebalance_and_ap
         world.eventually(
             lambda s=setlinfo: reconciled(world, s["setl_id"]) == 1, timeout=60, what="once each"
         )
-    settled_ids = [
-        r["id"]
-        for r in query(
-            world,
-            "settlement",
-            "SELECT event_id::text AS id FROM events WHERE event_type ="
-            " 'settlement.VisitSettled' AND payload->>'settlement_id' = ANY($1::text[])",
-            [s["setl_id"] for s in (first, *more)],
-        )
-    ]
+    settled_ids = settled_event_ids(world, [s["setl_id"] for s in (first, *more)])
     applied_once(world, settled_ids)
 
 

@@ -128,11 +128,12 @@ class Platform:
 
         run_sync(ensure_topics(KafkaSettings(self.broker.bootstrap)))
 
-    def migrate(self, service: str) -> None:
+    def migrate(self, service: str, dsn: str | None = None) -> None:
+        """Migrate the service's database (or another database `dsn` as the service's) to head."""
         from yidi_events import migrate
 
         bootstrap = importlib.import_module(f"yidi_{service}.bootstrap")
-        migrate.upgrade(self.dsn(service), bootstrap.MIGRATIONS)
+        migrate.upgrade(dsn or self.dsn(service), bootstrap.MIGRATIONS)
 
     def _start_service(
         self, service: str, *, port: int | None = None, extra_env: Mapping[str, str] = {}

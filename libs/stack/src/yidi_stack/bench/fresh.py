@@ -7,17 +7,7 @@ state, and a part can be run alone or again without cleaning up.
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-
-from yidi_events import migrate
 from yidi_stack.platform import Platform
-
-
-def migrations_of(service: str) -> Path:
-    bootstrap = importlib.import_module(f"yidi_{service}.bootstrap")
-    path: Path = bootstrap.MIGRATIONS
-    return path
 
 
 def fresh_database(platform: Platform, service: str, name: str) -> str:
@@ -25,5 +15,5 @@ def fresh_database(platform: Platform, service: str, name: str) -> str:
     platform.pg.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     platform.pg.psql(f'CREATE DATABASE "{name}"')
     dsn = platform.pg.dsn_for(name)
-    migrate.upgrade(dsn, migrations_of(service))
+    platform.migrate(service, dsn)
     return dsn
