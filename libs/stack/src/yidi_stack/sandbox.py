@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,13 +26,26 @@ def shared_dir() -> Path:
     if configured:
         return Path(configured)
     here = Path(__file__).resolve()
-    for parent in here.parents:
+    for parent in [*here.parents, *_origin_checkout(here.parent)]:
         candidate = parent.parent / "shared"
         if (candidate / "sandbox").is_dir():
             return candidate
     raise FileNotFoundError(
         "the folder ../shared was not found next to the project root (set YIDI_SHARED_DIR)"
     )
+
+
+def _origin_checkout(inside: Path) -> list[Path]:
+    """The checkout this clone was made from, when that is a folder on this machine: a clone
+    made for a clean run (`git clone . "$(mktemp -d)"`) has no shared/ beside it, its origin does."""
+    found = subprocess.run(
+        ["git", "-C", str(inside), "config", "--get", "remote.origin.url"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    origin = Path(found.stdout.strip())
+    return [origin] if found.returncode == 0 and origin.is_dir() else []
 
 
 def sandbox_dir() -> Path:
