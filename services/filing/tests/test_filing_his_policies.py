@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from yidi_events.runtime.projection import rebuild_from_store
 from yidi_filing.sandbox import load_into
+from yidi_stack.sandbox import shared_dir
 
 SUQIAN, NANJING, SUZHOU, WUXI = "321300", "320100", "320500", "320200"
 P2 = "32130000000000000302"
-SHARED = Path(__file__).resolve().parents[4] / "shared"
+SHARED = shared_dir()
 
 
 def _his(svc: Any) -> dict[str, str]:
