@@ -240,12 +240,14 @@ def test_a_consumer_killed_before_its_commit_is_taken_over_in_a_rebalance_and_ap
         # The first instance comes back: another rebalance, two members, more traffic.
         platform.restart_service("reconciliation")
         more = [outpatient(his, sandbox_persons[p], VISIT) for p in ("1", "2", "3", "8")]
+        for setlinfo in (first, *more):
+            world.eventually(
+                lambda s=setlinfo: reconciled(world, s["setl_id"]) == 1,
+                timeout=60,
+                what="once each",
+            )
     finally:
         platform.stop_instance(second)
-    for setlinfo in (first, *more):
-        world.eventually(
-            lambda s=setlinfo: reconciled(world, s["setl_id"]) == 1, timeout=60, what="once each"
-        )
     settled_ids = settled_event_ids(world, [s["setl_id"] for s in (first, *more)])
     applied_once(world, settled_ids)
 
