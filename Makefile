@@ -60,5 +60,6 @@ run: venv
 bench: venv
 	$(BIN)/yidi-stack bench $(BENCH_ARGS)
 
-clean: down
+clean:
+	@if test -x $(BIN)/yidi-stack; then $(BIN)/yidi-stack clean; fi
 	rm -rf .state .run .bench

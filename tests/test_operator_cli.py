@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ from yidi_events.kernel.time import SHANGHAI
 from yidi_events.runtime.kafka import KafkaSettings
 from yidi_events.topics import topic
 from yidi_stack.clients import HisClient, HisError, SimClock
-from yidi_stack.embedded import free_port
+from yidi_stack.embedded import free_port, private_runtime_folder
 from yidi_stack.flows import outpatient
 from yidi_stack.ops import topics as tops
 from yidi_stack.ops.cli import app
@@ -101,8 +100,7 @@ def metric(text: str, name: str, **labels: str) -> float:
 
 @pytest.fixture(scope="module")
 def ops() -> Iterator[Ops]:
-    parent = Path(tempfile.mkdtemp(prefix="yidi-ops-"))
-    parent.chmod(0o755)
+    parent = private_runtime_folder("yidi-ops-")
     platform = Platform(
         parent / "state",
         pg_port=free_port(),
@@ -114,7 +112,11 @@ def ops() -> Iterator[Ops]:
             "YIDI_LOG_LEVEL": "WARNING",
         },
     )
-    platform.up(say=lambda _: None)
+    try:
+        platform.up(say=lambda _: None)
+    except BaseException:
+        shutil.rmtree(parent, ignore_errors=True)
+        raise
     env = {
         "YIDI_DATABASE_URL": platform.pg.dsn_for("yidi_{service}"),
         "YIDI_KAFKA_BOOTSTRAP": platform.broker.bootstrap,

@@ -63,25 +63,52 @@ def test_up_then_down_leaves_no_process_behind() -> None:
     shutil.rmtree(parent, ignore_errors=True)
 
 
-def test_state_the_database_user_cannot_reach_gets_its_data_linked_from_a_reachable_folder() -> (
-    None
-):
-    from yidi_stack.embedded import reachable_by_pg
-    from yidi_stack.platform import Platform
+def test_a_clone_in_a_private_folder_comes_up_healthy_and_goes_down_clean() -> None:
+    # As a newcomer does it: `git clone` into a folder only its owner may enter (mode 0700, like
+    # /root or any `mktemp -d`), then the README's commands there, with its own virtualenv.
+    private = Path(tempfile.mkdtemp(prefix="yidi-clone-"))
+    assert private.stat().st_mode & 0o777 == 0o700
+    clone = private / "p"
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True, timeout=120)
+    ports = {name: free_port() for name in ("pg", "broker", *SERVICES)}
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "YIDI_STATE_DIR")},
+        **{f"YIDI_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+    }
 
-    private = Path(tempfile.mkdtemp(prefix="yidi-private-"))  # mode 0700, like /root
-    state = private / "state"
-    state.mkdir()
-    platform = Platform(state)
+    def make(target: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["make", target],
+            cwd=clone,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    pids: list[int] = []
     try:
-        platform._place_pg_data()
-        if os.geteuid() == 0:
-            assert not reachable_by_pg(state)
-            assert (state / "pg").is_symlink()
-            assert reachable_by_pg((state / "pg").resolve())
-        else:
-            assert not (state / "pg").exists()  # a non-root user runs PostgreSQL itself
+        up = make("up")
+        assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-4000:]
+        for service in SERVICES:
+            ready = httpx.get(f"http://127.0.0.1:{ports[service]}/readyz", timeout=5).json()
+            assert ready["ready"] is True, (service, ready)
+        state = clone / ".state"
+        pids = list(json.loads((state / "services.json").read_text()).values())
+        pids.append(int((state / "pg" / "data" / "postmaster.pid").read_text().split()[0]))
+        outside = (state / "pg").resolve()
     finally:
-        if (state / "pg").is_symlink():
-            shutil.rmtree((state / "pg").resolve(), ignore_errors=True)
-        shutil.rmtree(private, ignore_errors=True)
+        down = make("down")
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert [pid for pid in pids if _alive(pid)] == []
+    for port in ports.values():
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+    if outside != state / "pg":  # PostgreSQL's files lived outside the private folder
+        assert not outside.exists(), "make down leaves the runtime folder of the checkout behind"
+    clean = make("clean")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert not (clone / ".state").exists()
+    shutil.rmtree(private, ignore_errors=True)

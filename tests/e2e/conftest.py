@@ -4,12 +4,10 @@ sandbox loaded and simulated time, driven only through their public APIs."""
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -17,7 +15,7 @@ import pytest
 
 from yidi_events.kernel.time import SHANGHAI
 from yidi_stack.clients import AgencyClient, HisClient, SimClock, agency
-from yidi_stack.embedded import free_port
+from yidi_stack.embedded import free_port, private_runtime_folder
 from yidi_stack.platform import SERVICES, Platform
 from yidi_stack.sandbox import load_sandbox, sandbox_dir
 
@@ -93,8 +91,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    parent = Path(tempfile.mkdtemp(prefix="yidi-e2e-"))
-    parent.chmod(0o755)
+    parent = private_runtime_folder("yidi-e2e-")
     platform = Platform(
         parent / "state",
         pg_port=free_port(),
@@ -106,9 +103,9 @@ def world() -> Iterator[World]:
             "YIDI_LOG_LEVEL": "WARNING",
         },
     )
-    platform.up(say=lambda _: None)
     http = httpx.Client(timeout=30)
     try:
+        platform.up(say=lambda _: None)
         load_sandbox(platform, say=lambda _: None)
         import json
 

@@ -45,6 +45,20 @@ def down() -> None:
 
 
 @app.command()
+def clean() -> None:
+    """Stop everything and remove every file the platform left, inside and outside the checkout."""
+    import shutil
+
+    from yidi_stack.embedded import remove_pg_copy
+
+    platform = _platform()
+    platform.down(quiet=True)
+    shutil.rmtree(platform.state, ignore_errors=True)
+    remove_pg_copy()
+    typer.echo(f"removed {platform.state} and the runtime copies of this checkout")
+
+
+@app.command()
 def status() -> None:
     """Show each service's health."""
     import httpx

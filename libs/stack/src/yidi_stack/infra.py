@@ -12,18 +12,21 @@ import asyncio
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from yidi_stack.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from yidi_stack.embedded import (
+    EmbeddedBroker,
+    EmbeddedPostgres,
+    free_port,
+    private_runtime_folder,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -92,20 +95,17 @@ def provide() -> Iterator[Infra]:
 
 @contextmanager
 def _embedded() -> Iterator[Infra]:
-    root = Path(tempfile.mkdtemp(prefix="yidi-test-"))
-    os.chmod(root, 0o755)
-    pg = EmbeddedPostgres(root / "pg", free_port(), fast=True)
-    broker = EmbeddedBroker(root / "broker", free_port())
-    pg.start()
-    try:
+    # Each server is stopped whether its own start, the other's, or the tests failed.
+    with ExitStack() as stack:
+        root = private_runtime_folder("yidi-test-")
+        stack.callback(shutil.rmtree, root, ignore_errors=True)
+        pg = EmbeddedPostgres(root / "pg", free_port(), fast=True)
+        stack.callback(pg.stop)
+        pg.start()
+        broker = EmbeddedBroker(root / "broker", free_port())
+        stack.callback(broker.stop)
         broker.start()
-        try:
-            yield Infra("embedded", pg.dsn, broker.bootstrap, restart_broker=broker.restart)
-        finally:
-            broker.stop()
-    finally:
-        pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        yield Infra("embedded", pg.dsn, broker.bootstrap, restart_broker=broker.restart)
 
 
 @contextmanager

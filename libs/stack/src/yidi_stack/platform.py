@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from yidi_stack.embedded import (
     _alive,
     _terminate,
     reachable_by_pg,
+    runtime_dir,
     wait_for_port,
 )
 from yidi_stack.infra import run_sync
@@ -58,17 +58,22 @@ class Platform:
         return EmbeddedPostgres(self.state / "pg", self.pg_port)
 
     def _place_pg_data(self) -> None:
-        # PostgreSQL runs as an unprivileged user; if it cannot reach the state folder (a clone
-        # under /root, say), its data lives in a reachable temp folder linked from the state folder.
+        # As root PostgreSQL runs as an unprivileged user; when it cannot reach the state folder
+        # (a clone under /root or in a `mktemp -d` folder), its files live in a folder of this
+        # checkout's under the runtime folder, linked from the state folder. `down` removes it.
         if reachable_by_pg(self.state):
             return
-        outside = (
-            Path(tempfile.gettempdir())
-            / f"yidi-pg-{hashlib.sha1(str(self.state).encode()).hexdigest()[:10]}"
-        )
+        tag = hashlib.sha1(str(self.state).encode()).hexdigest()[:10]
+        outside = runtime_dir() / f"yidi-pg-{os.geteuid()}-{tag}"
         shutil.rmtree(outside, ignore_errors=True)
         outside.mkdir(mode=0o755)
         (self.state / "pg").symlink_to(outside, target_is_directory=True)
+
+    def _remove_pg_data_outside(self) -> None:
+        link = self.state / "pg"
+        if link.is_symlink():
+            shutil.rmtree(link.resolve(), ignore_errors=True)
+            link.unlink()
 
     @property
     def broker(self) -> EmbeddedBroker:
@@ -95,10 +100,16 @@ class Platform:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def up(self, say: Callable[[str], None] = print) -> None:
+        """Start everything from a clean state; on any failure stop what was started."""
         self.down(quiet=True)
-        if (self.state / "pg").is_symlink():
-            shutil.rmtree((self.state / "pg").resolve(), ignore_errors=True)
         shutil.rmtree(self.state, ignore_errors=True)
+        try:
+            self._up(say)
+        except BaseException:
+            self.down(quiet=True)
+            raise
+
+    def _up(self, say: Callable[[str], None]) -> None:
         (self.state / "logs").mkdir(parents=True)
         os.chmod(self.state, 0o755)
         self._place_pg_data()
@@ -116,7 +127,7 @@ class Platform:
         pids: dict[str, int] = {}
         for service in SERVICES:
             pids[service] = self._start_service(service)
-        (self.state / "services.json").write_text(json.dumps(pids))
+            (self.state / "services.json").write_text(json.dumps(pids))
         self.wait_healthy()
         for service in SERVICES:
             say(
@@ -226,5 +237,6 @@ class Platform:
         (self.state / "services.json").unlink(missing_ok=True)
         self.broker.stop()
         self.pg.stop()
+        self._remove_pg_data_outside()
         if not quiet:
             say("stopped broker and PostgreSQL")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import Any
 from yidi_stack.bench.ceilings import commit_ceiling, http_insert_ceiling
 from yidi_stack.bench.gateway import gateway_figures
 from yidi_stack.bench.generated import PARTS, Sizes, generated_figures
-from yidi_stack.embedded import free_port
+from yidi_stack.embedded import free_port, private_runtime_folder
 from yidi_stack.platform import SERVICES, Platform
 from yidi_stack.sandbox import load_sandbox
 
@@ -51,8 +51,7 @@ def run(
     only: frozenset[str] = PARTS,
     sizes: Sizes | None = None,
 ) -> dict[str, Any]:
-    root = Path(tempfile.mkdtemp(prefix="yidi-bench-"))
-    root.chmod(0o755)
+    root = private_runtime_folder("yidi-bench-")
     platform = Platform(
         root / "state",
         pg_port=free_port(),
@@ -91,6 +90,7 @@ def run(
         generated_figures(platform, only, sizes or Sizes(), results, details, notes, say=say)
     finally:
         platform.down(quiet=True)
+        shutil.rmtree(root, ignore_errors=True)
     return _report(out_dir, results, details, notes, say)
 
 
