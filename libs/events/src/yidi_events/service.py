@@ -28,6 +28,8 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from yidi_events import logs, tracing
+from yidi_events.application import PostgresEventStore, WritePath
+from yidi_events.application.write_path import project_with
 from yidi_events.db import make_engine
 from yidi_events.kernel.errors import DomainError
 from yidi_events.kernel.time import Clock, ControlledClock, SystemClock
@@ -70,9 +72,12 @@ class Runtime:
     subscriptions: Sequence[Subscription] = ()
     clock: Clock = field(default_factory=SystemClock)
     jobs: list[Job] = field(default_factory=list)
+    own: Sequence[Projection] = ()
+    """The service's projections of its own events, kept in the writing transaction."""
     engine: AsyncEngine = field(init=False)
     store: EventStore = field(init=False)
     idempotency: IdempotencyStore = field(init=False)
+    write: WritePath = field(init=False)
     relay: Relay = field(init=False)
     consumers: list[Consumer] = field(init=False)
     _broker_status: str = field(init=False, default="unknown")
@@ -84,6 +89,11 @@ class Runtime:
         self.engine = make_engine(self.settings.database_url, pool_size=self.settings.db_pool_size)
         self.store = EventStore(self.name, self.clock)
         self.idempotency = IdempotencyStore()
+        self.write = WritePath(
+            PostgresEventStore(self.engine, self.store, self.idempotency),
+            self.clock,
+            [project_with(p) for p in self.own],
+        )
         kafka = self.settings.kafka()
         self.relay = Relay(self.engine, self.store, kafka, service=self.name)
         self.consumers = [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -49,6 +49,39 @@ class StoredEvent:
     trace_parent: str | None = None
 
 
+def seal(
+    producer: str,
+    now: datetime,
+    stream_id: str,
+    expected_version: int,
+    new_events: Sequence[NewEvent],
+    *,
+    correlation_id: UUID | None = None,
+    causation_id: UUID | None = None,
+) -> list[Envelope]:
+    """Envelopes for what a decision produced, numbered after `expected_version`."""
+    envelopes = []
+    for offset, new in enumerate(new_events, start=1):
+        spec = registry.spec_of(new.payload)
+        envelopes.append(
+            Envelope(
+                event_id=uuid7(),
+                event_type=spec.event_type,
+                schema_version=spec.version,
+                stream_id=stream_id,
+                stream_version=expected_version + offset,
+                partition_key=spec.partition_key(new.payload),
+                occurred_at=now,
+                business_date=new.business_date,
+                producer=producer,
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+                payload=new.payload,
+            )
+        )
+    return envelopes
+
+
 class EventStore:
     def __init__(self, producer: str, clock: Clock) -> None:
         self.producer = producer
@@ -67,26 +100,15 @@ class EventStore:
         """Append after `expected_version` (0 for a new stream). Raises ConcurrencyError."""
         if not new_events:
             return []
-        now = self.clock.now()
-        envelopes = []
-        for offset, new in enumerate(new_events, start=1):
-            spec = registry.spec_of(new.payload)
-            envelopes.append(
-                Envelope(
-                    event_id=uuid7(),
-                    event_type=spec.event_type,
-                    schema_version=spec.version,
-                    stream_id=stream_id,
-                    stream_version=expected_version + offset,
-                    partition_key=spec.partition_key(new.payload),
-                    occurred_at=now,
-                    business_date=new.business_date,
-                    producer=self.producer,
-                    correlation_id=correlation_id,
-                    causation_id=causation_id,
-                    payload=new.payload,
-                )
-            )
+        envelopes = seal(
+            self.producer,
+            self.clock.now(),
+            stream_id,
+            expected_version,
+            new_events,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
         trace_parent = current_traceparent()
         rows = [{**_row(e), "trace_parent": trace_parent} for e in envelopes]
         try:
@@ -97,10 +119,13 @@ class EventStore:
             raise
         return envelopes
 
-    async def load(self, conn: AsyncConnection, stream_id: str) -> list[Envelope]:
+    async def load(
+        self, conn: AsyncConnection, stream_id: str, *, after_version: int = 0
+    ) -> list[Envelope]:
+        """The stream's events past `after_version` (a snapshot's), in order."""
         result = await conn.execute(
             sa.select(events)
-            .where(events.c.stream_id == stream_id)
+            .where(events.c.stream_id == stream_id, events.c.stream_version > after_version)
             .order_by(events.c.stream_version)
         )
         return [_envelope(row) for row in result.mappings()]
