@@ -33,6 +33,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy libs/events/src libs/stack/src $(foreach s,filing settlement reconciliation clearing audit,services/$(s)/src)
+	$(BIN)/lint-imports --no-cache
 
 fmt: venv
 	$(BIN)/ruff check --fix .
