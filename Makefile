@@ -25,9 +25,10 @@ $(STAMP): $(PYPROJECTS) dev-requirements.txt
 test: venv
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-## Pure tests only (milliseconds each).
+## Pure tests only (milliseconds each): domain rules and handlers on the in-memory store. The
+## cross-service checks under tests/ start processes or render documents, so they are not here.
 unit: venv
-	$(BIN)/pytest -q -m "not integration and not e2e" $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m "not integration and not e2e" libs services $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
