@@ -6,7 +6,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
-PACKAGES := libs/events libs/stack $(addprefix services/,filing settlement reconciliation clearing audit)
+PACKAGES := libs/events platform $(addprefix services/,filing settlement reconciliation clearing audit)
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 
 venv: $(STAMP)
 
-$(STAMP): $(PYPROJECTS) dev-requirements.txt
+$(STAMP): $(PYPROJECTS) dev-requirements.txt Makefile
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@test -x $(UV) || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	$(UV) pip install --quiet --python $(BIN)/python $(addprefix -e ,$(PACKAGES)) -r dev-requirements.txt
@@ -33,7 +33,7 @@ unit: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/events/src libs/stack/src $(foreach s,filing settlement reconciliation clearing audit,services/$(s)/src)
+	$(BIN)/mypy libs/events/src platform/src $(foreach s,filing settlement reconciliation clearing audit,services/$(s)/src)
 	$(BIN)/lint-imports --no-cache
 
 fmt: venv
