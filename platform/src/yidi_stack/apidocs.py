@@ -18,7 +18,7 @@ from typing import Any
 
 from yidi_stack.platform import SERVICES
 
-ROOT = Path(__file__).resolve().parents[4]
+ROOT = Path(__file__).resolve().parents[3]  # the checkout: platform/src/yidi_stack/
 API_DOCS = ROOT / "docs" / "api"
 
 
