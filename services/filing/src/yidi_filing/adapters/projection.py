@@ -1,6 +1,7 @@
 """Read models of the filing service's own events: persons, filings, policies.
 
-Handlers apply them inline after the append (same transaction), and
+The write path applies them inline after each append (same transaction; `Runtime(own=...)` in
+the composition root), and
 `rebuild_from_store(engine, store, read_models())` rebuilds them from the event store with the
 same handlers, so a rebuild equals the live tables. Each row records the stream version it
 reflects.
