@@ -165,12 +165,13 @@ async def test_the_sandbox_loads_through_the_api_and_a_rebuild_equals_the_live_r
     assert (resettled["valid_from"], resettled["status"]) == ("2026-01-01", "approved")
 
     context = svc.context
+    [projection] = context.runtime.own
     async with context.runtime.engine.connect() as conn:
-        live = await context.projection.snapshot(conn)
+        live = await projection.snapshot(conn)
         certificates = await conn.scalar(sa.text("SELECT count(*) FROM person_certificates"))
-    await rebuild_from_store(context.runtime.engine, context.runtime.store, context.projection)
+    await rebuild_from_store(context.runtime.engine, context.runtime.store, projection)
     async with context.runtime.engine.connect() as conn:
-        assert await context.projection.snapshot(conn) == live
+        assert await projection.snapshot(conn) == live
         assert (
             await conn.scalar(sa.text("SELECT count(*) FROM person_certificates")) == certificates
         )

@@ -1,4 +1,5 @@
-"""Composition root of the filing service: settings, runtime, routers, consumed projections."""
+"""Composition root of the filing service: settings, runtime (with its own read models, kept by
+the write path), routers, consumed projections, adapters."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from fastapi.responses import JSONResponse
 
 from yidi_events.service import Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
+from yidi_filing.adapters.certificates import PostgresCertificates
+from yidi_filing.adapters.projection import read_models
 from yidi_filing.app.audit_policy import audit_suspensions
 from yidi_filing.app.common import Context
 from yidi_filing.app.persons import RowErrors
@@ -32,8 +35,14 @@ def subscriptions(context: Context) -> list[Subscription]:
 def build_runtime(
     settings: ServiceSettings | None = None, context: Context | None = None
 ) -> Runtime:
-    context = context or Context()
-    runtime = Runtime(SERVICE, settings or ServiceSettings(), MIGRATIONS, subscriptions(context))
+    context = context or Context(PostgresCertificates())
+    runtime = Runtime(
+        SERVICE,
+        settings or ServiceSettings(),
+        MIGRATIONS,
+        subscriptions(context),
+        own=[read_models()],
+    )
     context.bind(runtime)
     return runtime
 
@@ -53,7 +62,7 @@ async def _row_errors(_: Request, exc: Exception) -> JSONResponse:
 
 
 def create(settings: ServiceSettings | None = None, filing: SettingsBook | None = None) -> FastAPI:
-    context = Context(filing)
+    context = Context(PostgresCertificates(), filing)
     runtime = build_runtime(settings, context)
     app = create_app(
         runtime,

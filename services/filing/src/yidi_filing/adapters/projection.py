@@ -1,9 +1,9 @@
 """Read models of the filing service's own events: persons, filings, policies.
 
-Handlers apply them inline after the append (same transaction), and
-`rebuild_from_store(engine, store, read_models())` rebuilds them from the event store with the
-same handlers, so a rebuild equals the live tables. Each row records the stream version it
-reflects.
+The write path applies them inline after each append, in the same transaction (the composition
+root passes them as `Runtime(own=...)`), and `rebuild_from_store(engine, store, read_models())`
+rebuilds them from the event store with the same handlers, so a rebuild equals the live tables.
+Each row records the stream version it reflects.
 """
 
 from __future__ import annotations

@@ -1,24 +1,19 @@
-"""What every handler of the filing service shares: streams, the append-then-project step, scoping.
+"""What every handler of the filing service shares: streams, the handler context, scoping.
 
-The write path of docs/integration.md: load the stream, fold, decide (pure), append as the first
-write of the transaction, then the write-side tables and the read models, in the same transaction.
+Handlers write through the chassis write path (`yidi_events.application`): load, decide (pure),
+append and project the read models inline, in one transaction retried when a concurrent writer
+won. Write-side tables (the certificate register) are written after the append, in the same unit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from yidi_events.application import WritePath
 from yidi_events.auth.agency import Principal
-from yidi_events.envelope import Envelope
-from yidi_events.kernel import Forbidden, business_date
-from yidi_events.runtime.projection import Projection
+from yidi_events.kernel import Forbidden
 from yidi_events.service import Runtime
-from yidi_events.store import NewEvent
-from yidi_filing.adapters.projection import read_models
+from yidi_filing.app.ports import CertificateRegister
 from yidi_filing.app.settings import SettingsBook
 
 AGENCY_KINDS = frozenset({"agency", "centre"})
@@ -37,18 +32,28 @@ def policy_stream(insured_region: str, insurance_type: str) -> str:
 
 
 class Context:
-    """The runtime pieces a handler needs, built once by the composition root.
+    """What a handler needs: the filing settings, the write path (and its clock), the certificate
+    register.
 
-    It is bound to the runtime after the runtime exists, because the runtime's subscriptions
-    (the audit policy) need the context first."""
+    The composition root binds it to the runtime after the runtime exists, because the runtime's
+    subscriptions (the audit policy) need the context first; unit tests give it a write path on
+    the in-memory store instead."""
 
-    def __init__(self, settings: SettingsBook | None = None) -> None:
+    def __init__(
+        self,
+        certificates: CertificateRegister,
+        settings: SettingsBook | None = None,
+        *,
+        write: WritePath | None = None,
+    ) -> None:
+        self.certificates = certificates
         self.settings = settings or SettingsBook()
-        self.projection: Projection = read_models()
+        self._write = write
         self._runtime: Runtime | None = None
 
     def bind(self, runtime: Runtime) -> Context:
         self._runtime = runtime
+        self._write = runtime.write
         return self
 
     @property
@@ -57,28 +62,14 @@ class Context:
             raise RuntimeError("the filing context is not bound to a runtime yet")
         return self._runtime
 
+    @property
+    def write(self) -> WritePath:
+        if self._write is None:
+            raise RuntimeError("the filing context has no write path yet")
+        return self._write
+
     def now(self) -> datetime:
-        return self.runtime.clock.now()
-
-    async def load(self, conn: AsyncConnection, stream_id: str) -> list[Envelope]:
-        return await self.runtime.store.load(conn, stream_id)
-
-    async def append(
-        self,
-        conn: AsyncConnection,
-        stream_id: str,
-        loaded: int,
-        payloads: Sequence[Any],
-        now: datetime,
-    ) -> list[Envelope]:
-        """Append what a decision produced (the first write), then project it inline."""
-        day = business_date(now)
-        envelopes = await self.runtime.store.append(
-            conn, stream_id, loaded, [NewEvent(p, day) for p in payloads]
-        )
-        for envelope in envelopes:
-            await self.projection.apply(conn, envelope)
-        return envelopes
+        return self.write.clock.now()
 
 
 def require_agency(principal: Principal) -> None:

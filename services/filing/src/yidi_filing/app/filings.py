@@ -13,31 +13,26 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from uuid6 import uuid7
 
+from yidi_events.application import Unit
 from yidi_events.auth.agency import Principal
-from yidi_events.contracts.filing import FilingChannel, FilingSubmitted
-from yidi_events.db import in_transaction
-from yidi_events.decider import fold
-from yidi_events.kernel import Forbidden, NotFound
-from yidi_filing.app.common import Context, filing_stream, require_agency, require_own_region
-from yidi_filing.app.persons import load_person
+from yidi_events.contracts.filing import FilingChannel
+from yidi_events.kernel import Forbidden, NotFound, business_date
+from yidi_filing.app.common import (
+    Context,
+    filing_stream,
+    person_stream,
+    require_agency,
+    require_own_region,
+)
 from yidi_filing.domain import filing as model
-from yidi_filing.domain.filing import ChangeFiling, SubmitFiling
+from yidi_filing.domain.filing import FILING, ChangeFiling, SubmitFiling
+from yidi_filing.domain.person import PERSON
 
 
 def new_filing_id() -> str:
     return uuid7().hex
-
-
-async def load_filing(
-    ctx: Context, conn: AsyncConnection, filing_id: str
-) -> tuple[model.Filing | None, int, FilingSubmitted | None]:
-    stream = await ctx.load(conn, filing_stream(filing_id))
-    payloads = [e.payload for e in stream]
-    submitted = next((p for p in payloads if isinstance(p, FilingSubmitted)), None)
-    return fold(model.evolve, None, payloads), len(stream), submitted
 
 
 def _check_submitter(principal: Principal, command: SubmitFiling, insured_region: str) -> None:
@@ -64,27 +59,28 @@ async def submit(ctx: Context, principal: Principal, command: SubmitFiling) -> s
     if command.channel is FilingChannel.ONLINE or principal.kind == "person":
         _check_submitter(principal, command, "")  # who files online does not depend on data
 
-    async def work(conn: AsyncConnection) -> str:
-        person, _ = await load_person(ctx, conn, command.person_id)
+    async def work(unit: Unit) -> str:
+        person = (await ctx.write.load(unit, person_stream(command.person_id), PERSON)).state
         if person is None:
             raise NotFound("person.not_enrolled", "no such insured person", field="person_id")
         _check_submitter(principal, command, person.insured_region)
-        filing, version, _ = await load_filing(ctx, conn, command.filing_id)
+        filing = await ctx.write.load(unit, filing_stream(command.filing_id), FILING)
         now = ctx.now()
         settings = ctx.settings.of(person.insured_region)
-        new = model.decide_submit(filing, command, person, settings, now)
-        await ctx.append(conn, filing_stream(command.filing_id), version, new, now)
+        new = model.decide_submit(filing.state, command, person, settings, now)
+        await ctx.write.append(unit, filing.stream_id, filing.version, new, day=business_date(now))
         return command.filing_id
 
-    return await in_transaction(ctx.runtime.engine, work)
+    return await ctx.write.transact(work)
 
 
 async def _review(ctx: Context, principal: Principal, filing_id: str, decide: Any) -> None:
     require_agency(principal)
     principal.require("reviewer")
 
-    async def work(conn: AsyncConnection) -> None:
-        filing, version, _ = await load_filing(ctx, conn, filing_id)
+    async def work(unit: Unit) -> None:
+        loaded = await ctx.write.load(unit, filing_stream(filing_id), FILING)
+        filing = loaded.state
         if filing is not None and filing.insured_region != principal.region:
             # Not even the provincial centre reviews another agency's queue.
             raise Forbidden(
@@ -94,9 +90,10 @@ async def _review(ctx: Context, principal: Principal, filing_id: str, decide: An
                 field="filing_id",
             )
         now = ctx.now()
-        await ctx.append(conn, filing_stream(filing_id), version, decide(filing, now), now)
+        new = decide(filing, now)
+        await ctx.write.append(unit, loaded.stream_id, loaded.version, new, day=business_date(now))
 
-    await in_transaction(ctx.runtime.engine, work)
+    await ctx.write.transact(work)
 
 
 async def approve(ctx: Context, principal: Principal, filing_id: str) -> None:
@@ -120,8 +117,9 @@ async def reject(ctx: Context, principal: Principal, filing_id: str, reason: str
 async def _amend(ctx: Context, principal: Principal, filing_id: str, decide: Any) -> None:
     """Change or cancel: the person online (their own filing) or the insured agency."""
 
-    async def work(conn: AsyncConnection) -> None:
-        filing, version, _ = await load_filing(ctx, conn, filing_id)
+    async def work(unit: Unit) -> None:
+        loaded = await ctx.write.load(unit, filing_stream(filing_id), FILING)
+        filing = loaded.state
         if filing is not None:
             if principal.kind == "person":
                 if principal.user_id != filing.person_id:
@@ -135,9 +133,9 @@ async def _amend(ctx: Context, principal: Principal, filing_id: str, decide: Any
         now = ctx.now()
         region = filing.insured_region if filing else principal.region
         new = decide(filing, ctx.settings.of(region), now)
-        await ctx.append(conn, filing_stream(filing_id), version, new, now)
+        await ctx.write.append(unit, loaded.stream_id, loaded.version, new, day=business_date(now))
 
-    await in_transaction(ctx.runtime.engine, work)
+    await ctx.write.transact(work)
 
 
 async def change(ctx: Context, principal: Principal, filing_id: str, command: ChangeFiling) -> None:

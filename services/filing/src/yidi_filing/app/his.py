@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from yidi_events.application import Unit
 from yidi_events.auth.agency import Principal
 from yidi_events.contracts.filing import FilingChannel
-from yidi_events.db import in_transaction
-from yidi_events.kernel import DomainError, Forbidden, NotFound
+from yidi_events.kernel import DomainError, Forbidden, NotFound, business_date
 from yidi_filing.adapters.wire import ReferralCancel, ReferralUpload
-from yidi_filing.app.common import Context, filing_stream
-from yidi_filing.app.filings import load_filing
-from yidi_filing.app.persons import load_person
+from yidi_filing.app.common import Context, filing_stream, person_stream
 from yidi_filing.domain import filing as model
+from yidi_filing.domain.filing import FILING
+from yidi_filing.domain.person import PERSON
 
 _NAMESPACE = uuid.UUID("6f1b7a7e-2d1c-4f3e-9a51-2501f11e0000")
 
@@ -37,17 +35,17 @@ def require_his(principal: Principal) -> None:
 async def upload_referral(ctx: Context, upload: ReferralUpload) -> str:
     command = upload.command
 
-    async def work(conn: AsyncConnection) -> str:
-        existing, version, submitted = await load_filing(ctx, conn, command.filing_id)
-        if existing is not None and submitted is not None:
-            if submitted.person_id != command.person_id:
+    async def work(unit: Unit) -> str:
+        existing = await ctx.write.load(unit, filing_stream(command.filing_id), FILING)
+        if existing.state is not None:
+            if existing.state.person_id != command.person_id:
                 raise DomainError(
                     "his.message_reused",
                     "this msgid already filed a referral for another person",
                     field="msgid",
                 )
             return command.filing_id
-        person, _ = await load_person(ctx, conn, command.person_id)
+        person = (await ctx.write.load(unit, person_stream(command.person_id), PERSON)).state
         if person is None:
             raise NotFound("person.not_enrolled", "no such insured person", field="psn_no")
         if upload.insured_region and upload.insured_region != person.insured_region:
@@ -64,25 +62,28 @@ async def upload_referral(ctx: Context, upload: ReferralUpload) -> str:
             )
         now = ctx.now()
         settings = ctx.settings.of(person.insured_region)
-        new = model.decide_submit(existing, command, person, settings, now)
-        await ctx.append(conn, filing_stream(command.filing_id), version, new, now)
+        new = model.decide_submit(existing.state, command, person, settings, now)
+        await ctx.write.append(
+            unit, existing.stream_id, existing.version, new, day=business_date(now)
+        )
         return command.filing_id
 
-    return await in_transaction(ctx.runtime.engine, work)
+    return await ctx.write.transact(work)
 
 
 async def cancel_referral(ctx: Context, cancel: ReferralCancel, institution_code: str) -> str:
-    async def work(conn: AsyncConnection) -> str:
-        filing, version, submitted = await load_filing(ctx, conn, cancel.filing_id)
-        if filing is None or submitted is None or submitted.person_id != cancel.person_id:
+    async def work(unit: Unit) -> str:
+        loaded = await ctx.write.load(unit, filing_stream(cancel.filing_id), FILING)
+        filing = loaded.state
+        if filing is None or filing.person_id != cancel.person_id:
             raise NotFound(
                 "filing.not_found",
                 "no referral filing with this trt_dcla_detl_sn for this person",
                 field="trt_dcla_detl_sn",
             )
         if (
-            submitted.channel is not FilingChannel.HOSPITAL
-            or submitted.referral_opinion_from != institution_code
+            filing.channel is not FilingChannel.HOSPITAL
+            or filing.referral_opinion_from != institution_code
         ):
             raise Forbidden(
                 "filing.hospital_own_only",
@@ -93,7 +94,7 @@ async def cancel_referral(ctx: Context, cancel: ReferralCancel, institution_code
         new = model.decide_cancel(
             filing, cancel.reason, ctx.settings.of(filing.insured_region), now
         )
-        await ctx.append(conn, filing_stream(cancel.filing_id), version, new, now)
+        await ctx.write.append(unit, loaded.stream_id, loaded.version, new, day=business_date(now))
         return cancel.filing_id
 
-    return await in_transaction(ctx.runtime.engine, work)
+    return await ctx.write.transact(work)

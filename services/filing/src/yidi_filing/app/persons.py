@@ -1,10 +1,10 @@
 """Handlers of insured-person commands: enrolment (single and bulk), details, status, account,
 death and the insured place's benefit decisions.
 
-One person, one number: after `PersonEnrolled` is appended the certificate key goes into
-`person_certificates` (primary key) in the same transaction; a second basic enrolment of the
-number fails there and becomes `person.duplicate_enrolment` with everything rolled back. A
-terminated enrolment releases its number, so the person can be enrolled again (seed 004).
+One person, one number: after `PersonEnrolled` is appended its certificate number is claimed in
+the certificate register (`ctx.certificates`) in the same transaction; a number already held
+refuses the enrolment as `person.duplicate_enrolment` with everything rolled back. A terminated
+enrolment releases its number, so the person can be enrolled again (seed 004).
 """
 
 from __future__ import annotations
@@ -12,24 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from yidi_events.application import Unit
 from yidi_events.auth.agency import Principal
 from yidi_events.contracts.filing import EnrolmentStatus, EnrolmentStatusChanged, PersonEnrolled
-from yidi_events.db import in_transaction
-from yidi_events.decider import fold
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import DomainError, business_date
-from yidi_filing.adapters.tables import person_certificates
 from yidi_filing.app.common import Context, person_stream, require_agency, require_own_region
 from yidi_filing.domain import person as model
 from yidi_filing.domain.enrolment import EnrolPerson, UpdatePerson
-from yidi_filing.domain.identity import certificate_key, duplicate_enrolment
+from yidi_filing.domain.identity import duplicate_enrolment
+from yidi_filing.domain.person import PERSON
 from yidi_filing.domain.population_import import FileFormat, RowError, parse_population
-
-BASIC = "basic"
 
 Decision = Callable[[model.Person | None, datetime], list[model.PersonEvent]]
 
@@ -48,54 +41,34 @@ class RowErrors(DomainError):
         self.rows = tuple(rows)
 
 
-async def load_person(
-    ctx: Context, conn: AsyncConnection, person_id: str
-) -> tuple[model.Person | None, int]:
-    stream = await ctx.load(conn, person_stream(person_id))
-    return fold(model.evolve, None, [e.payload for e in stream]), len(stream)
-
-
-async def _guard_certificates(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
-    """The write-side invariant table, after the append: claim or release certificate keys."""
+async def _guard_certificates(ctx: Context, unit: Unit, envelopes: Sequence[Envelope]) -> None:
+    """The write-side invariant, after the append: claim or release certificate numbers."""
     for envelope in envelopes:
         event = envelope.payload
         if isinstance(event, PersonEnrolled):
-            try:
-                async with conn.begin_nested():
-                    await conn.execute(
-                        person_certificates.insert().values(
-                            scheme=BASIC,
-                            certificate_key=certificate_key(
-                                event.certificate_type, event.certificate_no
-                            ),
-                            person_id=event.person_id,
-                        )
-                    )
-            except IntegrityError:
-                raise duplicate_enrolment(event.certificate_type, event.certificate_no) from None
+            if event.person_id not in await ctx.certificates.claim(unit, [event]):
+                raise duplicate_enrolment(event.certificate_type, event.certificate_no)
         elif (
             isinstance(event, EnrolmentStatusChanged)
             and event.enrolment_status is EnrolmentStatus.TERMINATED
         ):
-            await conn.execute(
-                person_certificates.delete().where(
-                    person_certificates.c.person_id == event.person_id
-                )
-            )
+            await ctx.certificates.release(unit, event.person_id)
 
 
 async def enrol(ctx: Context, principal: Principal, command: EnrolPerson) -> str:
     require_own_region(principal, command.insured_region, field="insured_region")
 
-    async def work(conn: AsyncConnection) -> str:
-        person, version = await load_person(ctx, conn, command.person_id.strip())
+    async def work(unit: Unit) -> str:
+        person = await ctx.write.load(unit, person_stream(command.person_id.strip()), PERSON)
         now = ctx.now()
-        new = model.decide_enrol(person, command, now)
-        envelopes = await ctx.append(conn, person_stream(new[0].person_id), version, new, now)
-        await _guard_certificates(conn, envelopes)
+        new = model.decide_enrol(person.state, command, now)
+        envelopes = await ctx.write.append(
+            unit, person.stream_id, person.version, new, day=business_date(now)
+        )
+        await _guard_certificates(ctx, unit, envelopes)
         return str(new[0].person_id)
 
-    return await in_transaction(ctx.runtime.engine, work)
+    return await ctx.write.transact(work)
 
 
 async def import_population(
@@ -120,18 +93,20 @@ async def import_population(
     if wrong_region:
         raise RowErrors(wrong_region)
 
-    async def work(conn: AsyncConnection) -> int:
+    async def work(unit: Unit) -> int:
         now = ctx.now()
         enrolled: list[Envelope] = []
         errors: list[RowError] = []
         for row, command in enumerate(parsed.commands, start=1):
-            person, version = await load_person(ctx, conn, command.person_id)
+            person = await ctx.write.load(unit, person_stream(command.person_id), PERSON)
             try:
-                new = model.decide_enrol(person, command, now)
+                new = model.decide_enrol(person.state, command, now)
             except DomainError as exc:
                 errors.append(RowError(row, exc.field or "", exc.rule, exc.message))
                 continue
-            enrolled += await ctx.append(conn, person_stream(command.person_id), version, new, now)
+            enrolled += await ctx.write.append(
+                unit, person.stream_id, person.version, new, day=business_date(now)
+            )
         if errors:
             raise RowErrors(errors)
         claims = [
@@ -141,24 +116,7 @@ async def import_population(
             )
         ]
         if claims:
-            claimed = await conn.execute(
-                insert(person_certificates)
-                .values(
-                    [
-                        {
-                            "scheme": BASIC,
-                            "certificate_key": certificate_key(
-                                p.certificate_type, p.certificate_no
-                            ),
-                            "person_id": p.person_id,
-                        }
-                        for _, p in claims
-                    ]
-                )
-                .on_conflict_do_nothing()
-                .returning(person_certificates.c.person_id)
-            )
-            taken = {r.person_id for r in claimed}
+            taken = await ctx.certificates.claim(unit, [p for _, p in claims])
             errors = [
                 RowError(row, "certificate_no", dup.rule, dup.message)
                 for row, p in claims
@@ -169,25 +127,30 @@ async def import_population(
                 raise RowErrors(errors)
         return len(claims)
 
-    return await in_transaction(ctx.runtime.engine, work)
+    return await ctx.write.transact(work)
 
 
 async def act(ctx: Context, principal: Principal, person_id: str, decide: Decision) -> int:
     """Load the person, check the caller's region, decide, append; returns the new version."""
 
-    async def work(conn: AsyncConnection) -> int:
-        person, version = await load_person(ctx, conn, person_id)
-        if person is not None:
-            require_own_region(principal, person.insured_region, field="person_id")
+    async def work(unit: Unit) -> int:
+        person = await ctx.write.load(unit, person_stream(person_id), PERSON)
+        if person.state is not None:
+            require_own_region(principal, person.state.insured_region, field="person_id")
         else:
             require_agency(principal)
         now = ctx.now()
-        new = decide(person, now)
-        envelopes = await ctx.append(conn, person_stream(person_id), version, new, now)
-        await _guard_certificates(conn, envelopes)
-        return version + len(envelopes)
+        envelopes = await ctx.write.append(
+            unit,
+            person.stream_id,
+            person.version,
+            decide(person.state, now),
+            day=business_date(now),
+        )
+        await _guard_certificates(ctx, unit, envelopes)
+        return person.version + len(envelopes)
 
-    return await in_transaction(ctx.runtime.engine, work)
+    return await ctx.write.transact(work)
 
 
 # --- the decisions an agency takes, bound to their arguments ---------------------------------

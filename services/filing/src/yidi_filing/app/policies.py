@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from yidi_events.application import Unit
 from yidi_events.auth.agency import Principal
-from yidi_events.db import in_transaction
-from yidi_events.decider import fold
+from yidi_events.kernel import business_date
 from yidi_events.policy import parse_policy_document
 from yidi_filing.app.common import Context, policy_stream, require_own_region
 from yidi_filing.domain import policy_book as model
@@ -21,16 +19,17 @@ async def publish(ctx: Context, principal: Principal, document: dict[str, Any]) 
     require_own_region(principal, policy.insured_region, field="insuplc_admdvs")
     stream_id = policy_stream(policy.insured_region, policy.insurance_type.value)
 
-    async def work(conn: AsyncConnection) -> int | None:
-        stream = await ctx.load(conn, stream_id)
-        book = fold(
-            model.evolve,
-            model.PolicyBook.empty(policy.insured_region, policy.insurance_type),
-            [e.payload for e in stream],
-        )
-        now = ctx.now()
-        new = model.decide_publish(book, policy, now)
-        await ctx.append(conn, stream_id, len(stream), new, now)
-        return new[0].version if new else None
+    book = model.book_of(policy.insured_region, policy.insurance_type)
 
-    return await in_transaction(ctx.runtime.engine, work)
+    async def work(unit: Unit) -> int | None:
+        now = ctx.now()
+        published = await ctx.write.decide(
+            unit,
+            stream_id,
+            book,
+            lambda current: model.decide_publish(current, policy, now),
+            day=business_date(now),
+        )
+        return published[0].payload.version if published else None
+
+    return await ctx.write.transact(work)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from yidi_events.application import Aggregate
 from yidi_events.contracts.filing import (
     EnrolmentStatus,
     FilingApproved,
@@ -103,6 +104,7 @@ class Filing:
     valid_to: date | None
     promise_based: bool
     channel: FilingChannel
+    referral_opinion_from: str | None = None  # a hospital cancels only referrals it gave
     status: FilingStatus = FilingStatus.PENDING
     review_due: date | None = None
     cancelled_on: date | None = None
@@ -125,6 +127,7 @@ def _submitted(event: FilingSubmitted) -> Filing:
         valid_to=event.valid_to,
         promise_based=event.promise_based,
         channel=event.channel,
+        referral_opinion_from=event.referral_opinion_from,
         review_due=event.review_due,
     )
 
@@ -149,6 +152,13 @@ def evolve(state: Filing | None, event: FilingEvent) -> Filing | None:
     if isinstance(event, FilingCancelled):
         return replace(state, status=FilingStatus.CANCELLED, cancelled_on=event.cancelled_on)
     return state
+
+
+def _not_submitted() -> Filing | None:
+    return None
+
+
+FILING: Aggregate[Filing | None] = Aggregate(_not_submitted, evolve)
 
 
 # --- the eligibility query -------------------------------------------------------------------

@@ -21,6 +21,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TypeVar
 
+from yidi_events.application import Aggregate
 from yidi_events.contracts.filing import (
     AccountBalanceChanged,
     AssistanceIdentity,
@@ -167,6 +168,13 @@ def evolve(state: Person | None, event: PersonEvent) -> Person | None:
     if isinstance(event, BenefitsTerminated):
         return replace(state, benefits=BenefitStatus.TERMINATED)
     return state
+
+
+def _not_enrolled() -> Person | None:
+    return None
+
+
+PERSON: Aggregate[Person | None] = Aggregate(_not_enrolled, evolve)
 
 
 def _with_audit_suspension(state: Person, event: BenefitsSuspended) -> Person:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
+from yidi_events.application import Aggregate
 from yidi_events.contracts.filing import InsuranceType, PolicyPublished
 from yidi_events.kernel import DomainError, business_date
 from yidi_events.policy import BenefitPolicy
@@ -46,6 +47,11 @@ def evolve(book: PolicyBook, event: PolicyPublished) -> PolicyBook:
     if versions and event.superseded_effective_to is not None:
         versions[-1] = replace(versions[-1], effective_to=event.superseded_effective_to)
     return replace(book, versions=(*versions, event.policy))
+
+
+def book_of(insured_region: str, insurance_type: InsuranceType) -> Aggregate[PolicyBook]:
+    """The aggregate of one book: its stream starts from the empty book of its identity."""
+    return Aggregate(lambda: PolicyBook.empty(insured_region, insurance_type), evolve)
 
 
 def decide_publish(book: PolicyBook, policy: BenefitPolicy, now: datetime) -> list[PolicyPublished]:

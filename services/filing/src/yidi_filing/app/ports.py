@@ -1,0 +1,25 @@
+"""What the handlers need besides the write path, as ports: PostgreSQL adapters in `adapters/`,
+trivial fakes in the unit tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from yidi_events.application import Unit
+from yidi_events.contracts.filing import PersonEnrolled
+
+
+class CertificateRegister(Protocol):
+    """One person, one number (seed 004): the certificate numbers held by enrolled persons. It
+    spans persons, so no aggregate can keep it; the register writes in the handler's unit, after
+    the append, and a refused command leaves it as it was."""
+
+    async def claim(self, unit: Unit, enrolled: Sequence[PersonEnrolled]) -> set[str]:
+        """Claims each enrolment's number; returns the persons whose claim landed (a number
+        someone already holds stays theirs)."""
+        ...
+
+    async def release(self, unit: Unit, person_id: str) -> None:
+        """A terminated enrolment gives its number back, so the person can be enrolled again."""
+        ...
