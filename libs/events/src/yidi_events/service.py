@@ -25,10 +25,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yidi_events import logs, tracing
 from yidi_events.application import PostgresEventStore, WritePath
+from yidi_events.application.postgres import PostgresUnit
 from yidi_events.application.write_path import project_with
 from yidi_events.db import make_engine
 from yidi_events.kernel.errors import DomainError
@@ -112,6 +113,11 @@ class Runtime:
             for name in consumer.topics:
                 DEAD.labels(consumer.name, name)
                 LAG.labels(consumer.name, name)
+
+    def unit_on(self, conn: AsyncConnection) -> PostgresUnit:
+        """A write-path unit inside a transaction the caller opened: a consumer's, whose
+        reactions append the service's own events in the same transaction as its offsets."""
+        return PostgresUnit(conn, self.store, self.idempotency)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

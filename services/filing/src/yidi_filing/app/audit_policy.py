@@ -13,7 +13,6 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_events.application import Unit
-from yidi_events.application.postgres import PostgresUnit
 from yidi_events.contracts.audit import DirectSettlementSuspended, DirectSettlementSuspensionEnded
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import Conflict, NotFound, business_date
@@ -31,17 +30,14 @@ NAME = "filing.audit_suspensions"
 def audit_suspensions(ctx: Context) -> Projection:
     projection = Projection(NAME, [])
 
-    def unit_on(conn: AsyncConnection) -> Unit:
-        # The consumer opened the transaction and took its lock; the policy writes inside it.
-        return PostgresUnit(conn, ctx.runtime.store, ctx.runtime.idempotency)
-
     @projection.on(DirectSettlementSuspended)
     async def suspended(conn: AsyncConnection, env: Envelope) -> None:
-        await suspend_direct_settlement(ctx, unit_on(conn), env.payload)
+        # The consumer opened the transaction; the reaction writes inside it.
+        await suspend_direct_settlement(ctx, ctx.runtime.unit_on(conn), env.payload)
 
     @projection.on(DirectSettlementSuspensionEnded)
     async def ended(conn: AsyncConnection, env: Envelope) -> None:
-        await end_direct_settlement_suspension(ctx, unit_on(conn), env.payload)
+        await end_direct_settlement_suspension(ctx, ctx.runtime.unit_on(conn), env.payload)
 
     return projection
 
