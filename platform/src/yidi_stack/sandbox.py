@@ -35,9 +35,10 @@ def shared_dir() -> Path:
     )
 
 
-def _origin_checkout(inside: Path) -> list[Path]:
-    """The checkout this clone was made from, when that is a folder on this machine: a clone
-    made for a clean run (`git clone . "$(mktemp -d)"`) has no shared/ beside it, its origin does."""
+def _origin_checkout(inside: Path, depth: int = 4) -> list[Path]:
+    """The checkouts this clone was made from, nearest first, when they are folders on this
+    machine: a clone made for a clean run (`git clone . "$(mktemp -d)"`, and CI's clone of that)
+    has no shared/ beside it, an origin up the chain does."""
     found = subprocess.run(
         ["git", "-C", str(inside), "config", "--get", "remote.origin.url"],
         capture_output=True,
@@ -45,7 +46,9 @@ def _origin_checkout(inside: Path) -> list[Path]:
         check=False,
     )
     origin = Path(found.stdout.strip())
-    return [origin] if found.returncode == 0 and origin.is_dir() else []
+    if depth == 0 or found.returncode != 0 or not origin.is_dir():
+        return []
+    return [origin, *_origin_checkout(origin, depth - 1)]
 
 
 def sandbox_dir() -> Path:
