@@ -37,7 +37,9 @@ UnitOn = Callable[[AsyncConnection], Unit]
 
 
 @dataclass(frozen=True)
-class Bound:
+class Ports:
+    """What the runtime gives the handlers: PostgreSQL in the service, in memory in unit tests."""
+
     write: WritePath
     reads: AuditReads
     unit_on: UnitOn
@@ -50,15 +52,15 @@ class Audit:
     def __init__(self, settings: AuditSettings, own: Projection) -> None:
         self.settings = settings
         self.own = own
-        self._bound: Bound | None = None
+        self._ports_bound: Ports | None = None
 
     def bind(self, write: WritePath, reads: AuditReads, unit_on: UnitOn) -> None:
-        self._bound = Bound(write, reads, unit_on)
+        self._ports_bound = Ports(write, reads, unit_on)
 
-    def _ports(self) -> Bound:
-        if self._bound is None:
+    def _ports(self) -> Ports:
+        if self._ports_bound is None:
             raise RuntimeError("the audit runtime is not bound yet")
-        return self._bound
+        return self._ports_bound
 
     @property
     def write(self) -> WritePath:
