@@ -8,11 +8,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from yidi_audit.adapters.lookups import PostgresAuditReads
 from yidi_audit.adapters.read_models import own_projection
 from yidi_audit.app import cases, collaboration
 from yidi_audit.app.context import Audit, AuditSettings
 from yidi_audit.app.facts_policy import filing_projection, settlement_projection
 from yidi_audit.entrypoints import api, his
+from yidi_events.application.postgres import PostgresUnit
 from yidi_events.kernel import DomainError
 from yidi_events.service import Job, Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
@@ -35,8 +37,18 @@ def subscriptions(audit: Audit | None = None) -> list[Subscription]:
 
 def build_runtime(settings: ServiceSettings | None = None, audit: Audit | None = None) -> Runtime:
     audit = audit or make_audit()
-    runtime = Runtime(SERVICE, settings or ServiceSettings(), MIGRATIONS, subscriptions(audit))
-    audit.bind(runtime)
+    runtime = Runtime(
+        SERVICE,
+        settings or ServiceSettings(),
+        MIGRATIONS,
+        subscriptions(audit),
+        own=[audit.own],
+    )
+    audit.bind(
+        runtime.write,
+        PostgresAuditReads(),
+        lambda conn: PostgresUnit(conn, runtime.store, runtime.idempotency),
+    )
     bound = audit
 
     async def daily_work() -> dict[str, Any]:

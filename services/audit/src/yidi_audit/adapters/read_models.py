@@ -1,7 +1,8 @@
 """The projection of audit's own events into the tables agencies read.
 
-Applied inline after every append (`Audit.append`) and rebuildable with `rebuild_from_store`;
-every handler is a plain upsert or update keyed by the event's ids, so a rebuild equals live.
+Applied by the write path in the appending transaction (`Runtime(own=...)`) and rebuildable with
+`rebuild_from_store`; every handler is a plain upsert or update keyed by the event's ids, so a
+rebuild equals live.
 """
 
 from __future__ import annotations

@@ -5,15 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from yidi_audit.adapters.tables import suspensions
 from yidi_audit.app.context import Audit
 from yidi_audit.app.flagging import case_stream
 from yidi_audit.domain import cases as d
 from yidi_audit.domain.guards import Actor
-from yidi_events.db import in_transaction
 
 
 @dataclass(frozen=True)
@@ -29,7 +24,7 @@ class ClawbackCommand:
     settlement_ids: tuple[str, ...] = ()
 
 
-async def _sanction(
+def _sanction(
     audit: Audit,
     state: d.CaseState,
     actor: Actor,
@@ -54,8 +49,7 @@ async def _sanction(
             audit.settings.sanctions,
         )
         new += made
-        for event in made:
-            state = d.evolve(state, event)
+        state = d.CASE.fold(made, state)
     if clawback is not None:
         clawback_id = f"{state.case_id}-{len(state.clawbacks) + 1}"
         new += d.decide_clawback(
@@ -76,19 +70,15 @@ async def review(
 ) -> None:
     """Confirm (optionally with sanctions, all or nothing) or dismiss a case."""
 
-    async def work(conn: AsyncConnection) -> None:
+    def decide(state: d.CaseState) -> list[d.CaseEvent]:
         today = audit.today()
-        state, version = await audit.load(conn, case_stream(case_id), d.evolve, d.CaseState())
-        if confirm:
-            new = d.decide_confirm(state, actor, reason, today)
-            for event in new:
-                state = d.evolve(state, event)
-            new += await _sanction(audit, state, actor, today, suspend, clawback)
-        else:
-            new = d.decide_dismiss(state, actor, reason, today)
-        await audit.append(conn, case_stream(case_id), version, new)
+        if not confirm:
+            return d.decide_dismiss(state, actor, reason, today)
+        new = d.decide_confirm(state, actor, reason, today)
+        confirmed = d.CASE.fold(new, state)
+        return new + _sanction(audit, confirmed, actor, today, suspend, clawback)
 
-    await in_transaction(audit.runtime.engine, work)
+    await audit.write.execute(case_stream(case_id), d.CASE, decide)
 
 
 async def sanction(
@@ -99,46 +89,34 @@ async def sanction(
     suspend: SuspendCommand | None = None,
     clawback: ClawbackCommand | None = None,
 ) -> None:
-    async def work(conn: AsyncConnection) -> None:
-        state, version = await audit.load(conn, case_stream(case_id), d.evolve, d.CaseState())
-        new = await _sanction(audit, state, actor, audit.today(), suspend, clawback)
-        await audit.append(conn, case_stream(case_id), version, new)
-
-    await in_transaction(audit.runtime.engine, work)
+    await audit.write.execute(
+        case_stream(case_id),
+        d.CASE,
+        lambda state: _sanction(audit, state, actor, audit.today(), suspend, clawback),
+    )
 
 
 async def lift(audit: Audit, case_id: str, kind: d.SuspensionKind, actor: Actor) -> None:
-    async def work(conn: AsyncConnection) -> None:
-        state, version = await audit.load(conn, case_stream(case_id), d.evolve, d.CaseState())
-        new = d.decide_lift_suspension(state, kind, actor, audit.today())
-        await audit.append(conn, case_stream(case_id), version, new)
-
-    await in_transaction(audit.runtime.engine, work)
+    await audit.write.execute(
+        case_stream(case_id),
+        d.CASE,
+        lambda state: d.decide_lift_suspension(state, kind, actor, audit.today()),
+    )
 
 
 async def expire(audit: Audit) -> int:
     """End every suspension whose last day has passed (the daily job); returns how many."""
     today = audit.today()
-    async with audit.runtime.engine.connect() as conn:
-        due = (
-            (
-                await conn.execute(
-                    sa.select(suspensions.c.case_id)
-                    .where(suspensions.c.ended_on.is_(None), suspensions.c.suspended_until < today)
-                    .distinct()
-                )
-            )
-            .scalars()
-            .all()
-        )
+    due = await audit.write.transact(
+        lambda unit: audit.reads.cases_with_suspensions_due(unit, today)
+    )
     ended = 0
     for case_id in due:
-
-        async def work(conn: AsyncConnection, case_id: str = case_id) -> int:
-            state, version = await audit.load(conn, case_stream(case_id), d.evolve, d.CaseState())
-            new = d.decide_expire_suspensions(state, today)
-            await audit.append(conn, case_stream(case_id), version, new)
-            return len(new)
-
-        ended += await in_transaction(audit.runtime.engine, work)
+        ended += len(
+            await audit.write.execute(
+                case_stream(case_id),
+                d.CASE,
+                lambda state: d.decide_expire_suspensions(state, today),
+            )
+        )
     return ended

@@ -5,20 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 from uuid6 import uuid7
 
-from yidi_audit.adapters.history import pool_candidates
-from yidi_audit.adapters.tables import batch_items, complaints, tickets
 from yidi_audit.app.context import Audit
 from yidi_audit.domain import complaints as cd
 from yidi_audit.domain import investigation as inv
 from yidi_audit.domain import tickets as td
 from yidi_audit.domain.guards import Actor
 from yidi_audit.domain.overdue import Overdue, overdue
+from yidi_events.application import Unit
 from yidi_events.contracts.audit import InvestigationResult, TicketKind
-from yidi_events.db import in_transaction
 from yidi_events.kernel import city_of
 
 
@@ -34,51 +30,30 @@ def complaint_stream(complaint_id: str) -> str:
     return f"complaint-{complaint_id}"
 
 
-async def _load_batch(
-    audit: Audit, conn: AsyncConnection, batch_id: str
-) -> tuple[inv.BatchState, int]:
-    state, version = await audit.load(conn, batch_stream(batch_id), inv.evolve, inv.BatchState())
-    return state, version
-
-
 async def build_batch(audit: Audit) -> str:
     """At 00:00 on the 26th: roll over what earlier batches left unanswered, then build."""
 
-    async def work(conn: AsyncConnection) -> str:
+    async def work(unit: Unit) -> str:
         today = audit.today()
         settings = audit.settings.investigation
         first, last = inv.batch_window(today, settings)
         batch_id = inv.batch_id_of(today)
-        pending = (
-            (
-                await conn.execute(
-                    sa.select(batch_items.c.batch_id)
-                    .where(
-                        batch_items.c.result.is_(None),
-                        batch_items.c.rolled_to.is_(None),
-                        batch_items.c.batch_id != batch_id,
-                    )
-                    .distinct()
-                )
-            )
-            .scalars()
-            .all()
-        )
         earlier = []
-        for old_id in sorted(pending):
-            old, old_version = await _load_batch(audit, conn, old_id)
-            rolled = inv.decide_roll_over(old, batch_id, today)
-            await audit.append(conn, batch_stream(old_id), old_version, rolled)
-            for event in rolled:
-                old = inv.evolve(old, event)
-            earlier.append(old)
-        state, version = await _load_batch(audit, conn, batch_id)
-        candidates = await pool_candidates(conn, first, last)
-        new = inv.decide_build(state, today, candidates, earlier, settings)
-        await audit.append(conn, batch_stream(batch_id), version, new)
+        for old_id in sorted(await audit.reads.batches_with_unanswered_items(unit, batch_id)):
+            old = await audit.write.load(unit, batch_stream(old_id), inv.BATCH)
+            rolled = inv.decide_roll_over(old.state, batch_id, today)
+            await audit.write.append(unit, old.stream_id, old.version, rolled)
+            earlier.append(inv.BATCH.fold(rolled, old.state))
+        candidates = await audit.reads.pool_candidates(unit, first, last)
+        await audit.write.decide(
+            unit,
+            batch_stream(batch_id),
+            inv.BATCH,
+            lambda state: inv.decide_build(state, today, candidates, earlier, settings),
+        )
         return batch_id
 
-    return await in_transaction(audit.runtime.engine, work)
+    return await audit.write.transact(work)
 
 
 async def answer_item(
@@ -89,9 +64,10 @@ async def answer_item(
     result: InvestigationResult,
     reason: str,
 ) -> None:
-    async def work(conn: AsyncConnection) -> None:
-        state, version = await _load_batch(audit, conn, batch_id)
-        new = inv.decide_answer(
+    await audit.write.execute(
+        batch_stream(batch_id),
+        inv.BATCH,
+        lambda state: inv.decide_answer(
             state,
             settlement_id,
             actor,
@@ -100,72 +76,46 @@ async def answer_item(
             audit.today(),
             audit.settings.calendar,
             audit.settings.investigation,
-        )
-        await audit.append(conn, batch_stream(batch_id), version, new)
-
-    await in_transaction(audit.runtime.engine, work)
+        ),
+    )
 
 
 async def confirm_item(audit: Audit, batch_id: str, settlement_id: str, actor: Actor) -> None:
-    async def work(conn: AsyncConnection) -> None:
-        state, version = await _load_batch(audit, conn, batch_id)
-        new = inv.decide_confirm(state, settlement_id, actor, audit.today())
-        await audit.append(conn, batch_stream(batch_id), version, new)
-
-    await in_transaction(audit.runtime.engine, work)
+    await audit.write.execute(
+        batch_stream(batch_id),
+        inv.BATCH,
+        lambda state: inv.decide_confirm(state, settlement_id, actor, audit.today()),
+    )
 
 
 async def auto_confirm(audit: Audit) -> int:
     """The daily job: answers and ticket replies nobody confirmed in time are confirmed."""
     today = audit.today()
-    async with audit.runtime.engine.connect() as conn:
-        batch_ids = (
-            (
-                await conn.execute(
-                    sa.select(batch_items.c.batch_id)
-                    .where(
-                        batch_items.c.result.is_not(None),
-                        batch_items.c.confirmed_on.is_(None),
-                        batch_items.c.confirm_by < today,
-                    )
-                    .distinct()
-                )
-            )
-            .scalars()
-            .all()
+
+    async def due(unit: Unit) -> tuple[list[str], list[str]]:
+        return (
+            await audit.reads.batches_with_answers_due(unit, today),
+            await audit.reads.tickets_with_replies_due(unit, today),
         )
-        ticket_ids = (
-            (
-                await conn.execute(
-                    sa.select(tickets.c.ticket_id).where(
-                        tickets.c.status == "replied", tickets.c.confirm_by < today
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
+
+    batch_ids, ticket_ids = await audit.write.transact(due)
     done = 0
     for batch_id in batch_ids:
-
-        async def batch_work(conn: AsyncConnection, batch_id: str = batch_id) -> int:
-            state, version = await _load_batch(audit, conn, batch_id)
-            new = inv.decide_auto_confirm(state, today)
-            await audit.append(conn, batch_stream(batch_id), version, new)
-            return len(new)
-
-        done += await in_transaction(audit.runtime.engine, batch_work)
-    for ticket_id in ticket_ids:
-
-        async def ticket_work(conn: AsyncConnection, ticket_id: str = ticket_id) -> int:
-            state, version = await audit.load(
-                conn, ticket_stream(ticket_id), td.evolve, td.TicketState()
+        done += len(
+            await audit.write.execute(
+                batch_stream(batch_id),
+                inv.BATCH,
+                lambda state: inv.decide_auto_confirm(state, today),
             )
-            new = td.decide_auto_confirm(state, today)
-            await audit.append(conn, ticket_stream(ticket_id), version, new)
-            return len(new)
-
-        done += await in_transaction(audit.runtime.engine, ticket_work)
+        )
+    for ticket_id in ticket_ids:
+        done += len(
+            await audit.write.execute(
+                ticket_stream(ticket_id),
+                td.TICKET,
+                lambda state: td.decide_auto_confirm(state, today),
+            )
+        )
     return done
 
 
@@ -175,14 +125,7 @@ async def auto_confirm(audit: Audit) -> int:
 async def _on_ticket(
     audit: Audit, ticket_id: str, decide: Callable[[td.TicketState], list[td.TicketEvent]]
 ) -> None:
-    async def work(conn: AsyncConnection) -> None:
-        state, version = await audit.load(
-            conn, ticket_stream(ticket_id), td.evolve, td.TicketState()
-        )
-        new = decide(state)
-        await audit.append(conn, ticket_stream(ticket_id), version, new)
-
-    await in_transaction(audit.runtime.engine, work)
+    await audit.write.execute(ticket_stream(ticket_id), td.TICKET, decide)
 
 
 async def raise_ticket(
@@ -252,14 +195,7 @@ async def _on_complaint(
     complaint_id: str,
     decide: Callable[[cd.ComplaintState], list[cd.ComplaintEvent]],
 ) -> None:
-    async def work(conn: AsyncConnection) -> None:
-        state, version = await audit.load(
-            conn, complaint_stream(complaint_id), cd.evolve, cd.ComplaintState()
-        )
-        new = decide(state)
-        await audit.append(conn, complaint_stream(complaint_id), version, new)
-
-    await in_transaction(audit.runtime.engine, work)
+    await audit.write.execute(complaint_stream(complaint_id), cd.COMPLAINT, decide)
 
 
 async def receive_complaint(
@@ -313,57 +249,20 @@ async def overdue_for(audit: Audit, region: str, everyone: bool) -> list[Overdue
     """Late steps of the open items that involve the region's city (all of them for the centre)."""
     city = city_of(region)
     today = audit.today()
-    async with audit.runtime.engine.connect() as conn:
-        mine_items = sa.true() if everyone else sa.literal(city) == sa.any_(batch_items.c.cities)
-        batch_ids = (
-            (
-                await conn.execute(
-                    sa.select(batch_items.c.batch_id)
-                    .where(batch_items.c.confirmed_on.is_(None), batch_items.c.rolled_to.is_(None))
-                    .where(mine_items)
-                    .distinct()
-                )
-            )
-            .scalars()
-            .all()
-        )
-        mine_tickets = sa.true() if everyone else sa.literal(city) == sa.any_(tickets.c.cities)
-        ticket_ids = (
-            (
-                await conn.execute(
-                    sa.select(tickets.c.ticket_id).where(
-                        tickets.c.status != "confirmed", mine_tickets
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
-        mine_complaints = sa.true() if everyone else complaints.c.city == city
-        complaint_ids = (
-            (
-                await conn.execute(
-                    sa.select(complaints.c.complaint_id).where(
-                        complaints.c.status != "notified", mine_complaints
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
+
+    async def open_states(unit: Unit) -> list[inv.BatchState | td.TicketState | cd.ComplaintState]:
+        work = await audit.reads.open_work(unit, None if everyone else city)
         states: list[inv.BatchState | td.TicketState | cd.ComplaintState] = []
-        for batch_id in batch_ids:
-            states.append((await _load_batch(audit, conn, batch_id))[0])
-        for ticket_id in ticket_ids:
-            ticket_state, _ = await audit.load(
-                conn, ticket_stream(ticket_id), td.evolve, td.TicketState()
-            )
-            states.append(ticket_state)
-        for complaint_id in complaint_ids:
-            complaint_state, _ = await audit.load(
-                conn, complaint_stream(complaint_id), cd.evolve, cd.ComplaintState()
-            )
-            states.append(complaint_state)
+        for batch_id in work.batch_ids:
+            states.append((await audit.write.load(unit, batch_stream(batch_id), inv.BATCH)).state)
+        for ticket_id in work.ticket_ids:
+            states.append((await audit.write.load(unit, ticket_stream(ticket_id), td.TICKET)).state)
+        for complaint_id in work.complaint_ids:
+            loaded = await audit.write.load(unit, complaint_stream(complaint_id), cd.COMPLAINT)
+            states.append(loaded.state)
+        return states
+
+    states = await audit.write.transact(open_states)
     found = overdue(states, today)
     if everyone:
         return found

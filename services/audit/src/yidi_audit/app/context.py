@@ -1,25 +1,23 @@
-"""What every audit handler needs: the runtime (engine, store, clock), the configuration of every
-rule and deadline, and the projection of audit's own events applied after each append."""
+"""What every audit handler needs: the configuration of every rule and deadline, the write path
+(which projects audit's own events inline), and the read models it consults."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yidi_audit.app.reads import AuditReads
 from yidi_audit.domain.cases import SanctionSettings
 from yidi_audit.domain.complaints import ComplaintSettings
 from yidi_audit.domain.engine import AuditConfig
 from yidi_audit.domain.investigation import InvestigationSettings
 from yidi_audit.domain.tickets import TicketSettings
-from yidi_events.decider import fold
-from yidi_events.kernel import WorkingCalendar, business_date
+from yidi_events.application import Unit, WritePath
+from yidi_events.kernel import WorkingCalendar
 from yidi_events.runtime.projection import Projection
-from yidi_events.service import Runtime
-from yidi_events.store import NewEvent
 
 
 @dataclass(frozen=True)
@@ -34,40 +32,46 @@ class AuditSettings:
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
 
 
+UnitOn = Callable[[AsyncConnection], Unit]
+"""A unit inside a transaction a consumer opened for another service's fact."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    """What the runtime gives the handlers: PostgreSQL in the service, in memory in unit tests."""
+
+    write: WritePath
+    reads: AuditReads
+    unit_on: UnitOn
+
+
 class Audit:
-    """Late-bound: projections are built before the runtime that will run them exists."""
+    """Late-bound: the consumed projections are built before the runtime that runs them exists.
+    `own` is the projection of audit's own events the runtime's write path keeps inline."""
 
     def __init__(self, settings: AuditSettings, own: Projection) -> None:
         self.settings = settings
         self.own = own
-        self._runtime: Runtime | None = None
+        self._ports_bound: Ports | None = None
 
-    def bind(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+    def bind(self, write: WritePath, reads: AuditReads, unit_on: UnitOn) -> None:
+        self._ports_bound = Ports(write, reads, unit_on)
+
+    def _ports(self) -> Ports:
+        if self._ports_bound is None:
+            raise RuntimeError("the audit runtime is not bound yet")
+        return self._ports_bound
 
     @property
-    def runtime(self) -> Runtime:
-        if self._runtime is None:
-            raise RuntimeError("the audit runtime is not bound yet")
-        return self._runtime
+    def write(self) -> WritePath:
+        return self._ports().write
+
+    @property
+    def reads(self) -> AuditReads:
+        return self._ports().reads
+
+    def unit_on(self, conn: AsyncConnection) -> Unit:
+        return self._ports().unit_on(conn)
 
     def today(self) -> date:
-        return business_date(self.runtime.clock.now())
-
-    async def load(
-        self, conn: AsyncConnection, stream_id: str, evolve: Any, initial: Any
-    ) -> tuple[Any, int]:
-        """The folded state of a stream and its version."""
-        stored = await self.runtime.store.load(conn, stream_id)
-        return fold(evolve, initial, [e.payload for e in stored]), len(stored)
-
-    async def append(
-        self, conn: AsyncConnection, stream_id: str, version: int, payloads: Sequence[Any]
-    ) -> None:
-        """Append audit's own facts and project them in the same transaction."""
-        today = self.today()
-        envelopes = await self.runtime.store.append(
-            conn, stream_id, version, [NewEvent(p, today) for p in payloads]
-        )
-        for envelope in envelopes:
-            await self.own.apply(conn, envelope)
+        return self.write.today()

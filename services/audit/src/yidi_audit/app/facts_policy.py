@@ -77,7 +77,7 @@ async def on_fact(audit: Audit, conn: AsyncConnection, fact: Fact) -> int:
         return 0  # already in the history: it raised whatever it raises the first time
     raised = evaluate(past, fact, audit.settings.rules)
     visit = fact if isinstance(fact, SettledVisit) else None
-    return await flagging.record(audit, conn, raised, visit)
+    return await flagging.record(audit, audit.unit_on(conn), raised, visit)
 
 
 def settlement_projection(audit: Audit) -> Projection:

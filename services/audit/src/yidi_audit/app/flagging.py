@@ -1,7 +1,7 @@
 """Recording what the rules raise: each flag once (by fingerprint), then into a case or the 协查 pool.
 
-Runs inside the consumer's transaction for the fact that raised the flags, so the fact, the flags
-and the case events commit together or not at all.
+Runs in a unit over the consumer's transaction for the fact that raised the flags, so the fact, the
+flags and the case events commit together or not at all.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from yidi_audit.domain import cases as case_domain
 from yidi_audit.domain.facts import SettledVisit
 from yidi_audit.domain.flags import Flag
 from yidi_audit.domain.rules_billing import HIGH_COST
+from yidi_events.application import Unit
 from yidi_events.contracts.audit import InvestigationItem
 
 
@@ -54,9 +55,9 @@ async def _claim(conn: AsyncConnection, flag_id: str) -> bool:
     return claimed.first() is not None
 
 
-async def _take_into_case(audit: Audit, conn: AsyncConnection, flag: Flag) -> None:
+async def _take_into_case(audit: Audit, unit: Unit, flag: Flag) -> None:
     open_case = (
-        await conn.execute(
+        await unit.conn.execute(
             sa.select(cases.c.case_id).where(
                 cases.c.person_id == flag.person_id,
                 cases.c.rule_id == flag.rule_id,
@@ -66,27 +67,28 @@ async def _take_into_case(audit: Audit, conn: AsyncConnection, flag: Flag) -> No
     ).scalar_one_or_none()
     # A new case's id derives from the flag that opened it, so a replay names it the same.
     case_id = open_case or flag.flag_id[:24]
-    state, version = await audit.load(
-        conn, case_stream(case_id), case_domain.evolve, case_domain.CaseState()
+    await audit.write.decide(
+        unit,
+        case_stream(case_id),
+        case_domain.CASE,
+        lambda state: case_domain.decide_take_flag(state, flag, case_id, audit.today()),
     )
-    new = case_domain.decide_take_flag(state, flag, case_id, audit.today())
-    await audit.append(conn, case_stream(case_id), version, new)
 
 
 async def record(
-    audit: Audit, conn: AsyncConnection, raised: list[Flag], new_visit: SettledVisit | None
+    audit: Audit, unit: Unit, raised: list[Flag], new_visit: SettledVisit | None
 ) -> int:
     """Append each new flag and route it; returns how many were new."""
     recorded = 0
     for flag in raised:
-        if not await _claim(conn, flag.flag_id):
+        if not await _claim(unit.conn, flag.flag_id):
             continue
         recorded += 1
-        await audit.append(conn, flag_stream(flag.flag_id), 0, [flag.to_event()])
+        await audit.write.append(unit, flag_stream(flag.flag_id), 0, [flag.to_event()])
         if flag.rule_id == HIGH_COST.rule_id:
             # Routine follow-up, not a suspicion: it waits for the next 协查 batch.
             if new_visit is not None:
-                await pool_add(conn, investigation_item(new_visit))
+                await pool_add(unit.conn, investigation_item(new_visit))
             continue
-        await _take_into_case(audit, conn, flag)
+        await _take_into_case(audit, unit, flag)
     return recorded

@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from yidi_audit.domain.flags import Flag
 from yidi_audit.domain.guards import Actor, add_months, require_agency, require_text
+from yidi_events.application import Aggregate
 from yidi_events.contracts.audit import (
     CaseConfirmed,
     CaseDismissed,
@@ -145,6 +146,9 @@ def evolve(state: CaseState, event: CaseEvent) -> CaseState:
             taken = (frozenset(event.settlement_ids), event.amount)
             return replace(state, clawbacks=(*state.clawbacks, taken))
     return state
+
+
+CASE = Aggregate(CaseState, evolve)
 
 
 def decide_take_flag(state: CaseState, flag: Flag, case_id: str, on: date) -> list[CaseEvent]:

@@ -14,6 +14,7 @@ from datetime import date
 from enum import StrEnum
 
 from yidi_audit.domain.guards import Actor, require_agency, require_text
+from yidi_events.application import Aggregate
 from yidi_events.contracts.audit import (
     ComplainantNotified,
     ComplaintAcknowledged,
@@ -64,6 +65,9 @@ def evolve(state: ComplaintState, event: ComplaintEvent) -> ComplaintState:
         case ComplainantNotified():
             return replace(state, status=ComplaintStatus.NOTIFIED, due=None)
     return state
+
+
+COMPLAINT = Aggregate(ComplaintState, evolve)
 
 
 def _step(state: ComplaintState, actor: Actor, wanted: ComplaintStatus, doing: str) -> None:

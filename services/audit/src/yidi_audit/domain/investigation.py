@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from yidi_audit.domain.guards import Actor, add_months, require_agency, require_text
+from yidi_events.application import Aggregate
 from yidi_events.contracts.audit import (
     InvestigationAnswered,
     InvestigationBatchBuilt,
@@ -123,6 +124,9 @@ def evolve(state: BatchState, event: InvestigationEvent) -> BatchState:
             item = replace(state.items[event.settlement_id], confirmed=True)
             return replace(state, items={**state.items, event.settlement_id: item})
     return state
+
+
+BATCH = Aggregate(BatchState, evolve)
 
 
 def decide_roll_over(

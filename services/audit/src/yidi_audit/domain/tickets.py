@@ -17,6 +17,7 @@ from datetime import date
 from enum import StrEnum
 
 from yidi_audit.domain.guards import Actor, require_agency, require_text
+from yidi_events.application import Aggregate
 from yidi_events.contracts.audit import (
     TicketConfirmed,
     TicketExtensionAgreed,
@@ -90,6 +91,9 @@ def evolve(state: TicketState, event: TicketEvent) -> TicketState:
         case TicketConfirmed():
             return replace(state, status=TicketStatus.CONFIRMED)
     return state
+
+
+TICKET = Aggregate(TicketState, evolve)
 
 
 def _require(state: TicketState, wanted: TicketStatus, doing: str) -> None:

@@ -17,7 +17,7 @@ from yidi_audit.adapters import tables as t
 from yidi_audit.app import cases as case_app
 from yidi_audit.app import collaboration as collab
 from yidi_audit.domain.cases import SuspensionKind
-from yidi_audit.entrypoints.deps import actor, audit_of, is_centre
+from yidi_audit.entrypoints.deps import actor, audit_of, is_centre, read_engine
 from yidi_events.auth.agency import CurrentPrincipal, Principal
 from yidi_events.contracts.audit import InvestigationResult, TicketKind
 from yidi_events.kernel import Forbidden, NotFound, city_of
@@ -119,7 +119,7 @@ def _scheduler(principal: Principal) -> None:
 
 
 async def _rows(request: Request, query: Any) -> list[dict[str, Any]]:
-    async with audit_of(request).runtime.engine.connect() as conn:
+    async with read_engine(request).connect() as conn:
         return [dict(r._mapping) for r in (await conn.execute(query)).all()]
 
 
