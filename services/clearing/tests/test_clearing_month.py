@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from yidi_clearing.adapters.rows import PostgresPeriodRows
 from yidi_clearing.adapters.tables import deduction_inputs, settlement_inputs, statements
 from yidi_clearing.app.periods import PeriodHandlers
 from yidi_clearing.app.projection import own_projection
@@ -281,7 +282,7 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
     )
     assert again_confirmed["status"] == "confirmed"  # a retry changes nothing
     # The rows a line's decision reads say what the whole stream's fold says, line by line.
-    handlers = PeriodHandlers(world.runtime, ClearingSettings())
+    handlers = PeriodHandlers(world.runtime.write, ClearingSettings(), PostgresPeriodRows())
     folded = await handlers.load(PERIOD)
     async with world.runtime.engine.connect() as conn:
         stored = await world.runtime.store.load(conn, f"clearing-period:{PERIOD}")

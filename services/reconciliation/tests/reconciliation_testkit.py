@@ -32,6 +32,7 @@ from yidi_events.db import make_engine
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import SHANGHAI, ControlledClock
 from yidi_events.runtime.kafka import KafkaSettings, producer
+from yidi_events.runtime.projection import Projection
 from yidi_events.runtime.relay import Relay
 from yidi_events.service import Runtime
 from yidi_events.settings import ServiceSettings
@@ -200,6 +201,12 @@ class Service:
     http: httpx.AsyncClient
     settlement: Settlement
     secret: str
+
+    @property
+    def day_views(self) -> Projection:
+        """The day projection the runtime keeps in the writing transaction."""
+        (views,) = self.runtime.own
+        return views
 
     @property
     def clock(self) -> ControlledClock:

@@ -172,26 +172,28 @@ async def test_the_day_state_row_follows_the_stream_through_a_day_and_a_rebuild(
     assert (await heads(service, days))[pair_day][1] == version
 
     async with service.runtime.engine.connect() as conn:
-        live = await service.days.views.snapshot(conn)
+        live = await service.day_views.snapshot(conn)
     # Every record on its day: 9 on the pair's first day (with S6's negative record), 3 on the
     # next, Q1 on the other pair's.
     assert len(live["day_settlement_ids"]) == 13
-    await rebuild_from_store(service.runtime.engine, service.runtime.store, service.days.views)
+    await rebuild_from_store(service.runtime.engine, service.runtime.store, service.day_views)
     async with service.runtime.engine.connect() as conn:
-        assert await service.days.views.snapshot(conn) == live
+        assert await service.day_views.snapshot(conn) == live
 
 
 async def test_recording_a_settlement_does_not_read_its_day_stream(service: Service) -> None:
     # The O(1) path is the point of `day_state`: a fold per settlement made a day of k
     # settlements cost O(k^2). Only a dispute resolution may read the stream.
     await a_day_with_every_correction(service)
-    store = service.days.store
+    store = service.runtime.store
     read: list[str] = []
     load = store.load
 
-    async def counted(conn: AsyncConnection, stream_id: str) -> list[Envelope]:
+    async def counted(
+        conn: AsyncConnection, stream_id: str, *, after_version: int = 0
+    ) -> list[Envelope]:
         read.append(stream_id)
-        return await load(conn, stream_id)
+        return await load(conn, stream_id, after_version=after_version)
 
     store.load = counted  # type: ignore[method-assign]
     try:

@@ -296,13 +296,13 @@ async def test_projections_rebuilt_from_scratch_equal_the_live_ones(service: Ser
     engine = service.runtime.engine
     async with engine.connect() as conn:
         live = await consumer.projection.snapshot(conn)
-        live_days = await service.days.views.snapshot(conn)
+        live_days = await service.day_views.snapshot(conn)
     assert len(live["settlement_records"]) == 7
     await consumer.rebuild()
-    await rebuild_from_store(engine, service.runtime.store, service.days.views)
+    await rebuild_from_store(engine, service.runtime.store, service.day_views)
     async with engine.connect() as conn:
         assert await consumer.projection.snapshot(conn) == live
-        assert await service.days.views.snapshot(conn) == live_days
+        assert await service.day_views.snapshot(conn) == live_days
 
 
 async def test_a_2601_reversal_leaves_the_hospital_totals_and_nets_out_the_day(

@@ -8,9 +8,11 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from yidi_clearing.adapters.rows import PostgresApplicationRows, PostgresPeriodRows
 from yidi_clearing.app.hospitals import HospitalHandlers
 from yidi_clearing.app.inputs import audit_projection, reconciliation_projection
 from yidi_clearing.app.periods import PeriodHandlers
+from yidi_clearing.app.projection import own_projection
 from yidi_clearing.domain.actors import Actor
 from yidi_clearing.domain.settings import ClearingSettings
 from yidi_clearing.entrypoints.agency import agency_router
@@ -30,7 +32,13 @@ def subscriptions() -> list[Subscription]:
 
 
 def build_runtime(settings: ServiceSettings | None = None) -> Runtime:
-    return Runtime(SERVICE, settings or ServiceSettings(), MIGRATIONS, subscriptions())
+    return Runtime(
+        SERVICE,
+        settings or ServiceSettings(),
+        MIGRATIONS,
+        subscriptions(),
+        own=[own_projection()],
+    )
 
 
 def create(
@@ -38,8 +46,8 @@ def create(
 ) -> FastAPI:
     runtime = build_runtime(settings)
     rules = clearing or ClearingSettings()
-    periods = PeriodHandlers(runtime, rules)
-    hospitals = HospitalHandlers(runtime)
+    periods = PeriodHandlers(runtime.write, rules, PostgresPeriodRows())
+    hospitals = HospitalHandlers(runtime.write, PostgresApplicationRows())
     scheduler = Actor("scheduler", rules.provincial_centre)
 
     async def run_last_months_steps() -> dict[str, Any]:
@@ -51,7 +59,10 @@ def create(
     runtime.jobs.append(Job("clearing.run_due", run_last_months_steps))
     return create_app(
         runtime,
-        [agency_router(periods, hospitals, rules), his_router(hospitals)],
+        [
+            agency_router(periods, hospitals, rules, runtime.engine),
+            his_router(hospitals, runtime.engine),
+        ],
         title="Yidi clearing service",
         description=__doc__ or "",
     )

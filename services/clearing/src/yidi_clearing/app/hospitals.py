@@ -9,19 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from yidi_clearing.adapters import queries
-from yidi_clearing.app.projection import OWN
 from yidi_clearing.domain import hospital_clearing as hc
-from yidi_events.db import in_transaction
-from yidi_events.decider import fold
-from yidi_events.kernel import NotFound, business_date
-from yidi_events.service import Runtime
-from yidi_events.store import NewEvent
+from yidi_events.application import Aggregate, Unit, WritePath
+from yidi_events.kernel import NotFound
+
+APPLICATION = Aggregate(hc.HospitalClearing, hc.evolve)
+
+
+class ApplicationRows(Protocol):
+    """What application decisions read besides their stream (adapters/rows.py)."""
+
+    async def reconciled(self, unit: Unit, key: hc.ApplicationKey) -> hc.ClearingTotals | None:
+        """The month's category as reconciliation recorded it; None when nothing was."""
+        ...
+
+    async def application(self, unit: Unit, application_id: str) -> dict[str, Any] | None:
+        """The application's row of the `clearing.own` projection (with its `stream_id`)."""
+        ...
 
 
 def stream_of(key: hc.ApplicationKey) -> str:
@@ -42,63 +48,40 @@ def application_id_of(key: hc.ApplicationKey, version: int) -> str:
 
 @dataclass
 class HospitalHandlers:
-    runtime: Runtime
-
-    def today(self) -> date:
-        return business_date(self.runtime.clock.now())
-
-    async def _execute(
-        self,
-        conn: AsyncConnection,
-        stream_id: str,
-        decide: Callable[[hc.HospitalClearing, int, date], list[Any]],
-    ) -> list[Any]:
-        stream = await self.runtime.store.load(conn, stream_id)
-        state = fold(hc.evolve, hc.HospitalClearing(), [e.payload for e in stream])
-        today = self.today()
-        new = decide(state, len(stream), today)
-        envelopes = await self.runtime.store.append(
-            conn, stream_id, len(stream), [NewEvent(p, today) for p in new]
-        )
-        for envelope in envelopes:
-            await OWN.apply(conn, envelope)
-        return new
+    write: WritePath
+    rows: ApplicationRows
 
     async def apply(self, key: hc.ApplicationKey, totals: hc.ClearingTotals) -> str:
-        async def work(conn: AsyncConnection) -> str:
-            reconciled = await queries.reconciled_totals(
-                conn,
-                institution_code=key.institution_code,
-                clearing_agency=key.clearing_agency,
-                month=key.month,
-                clearing_category=key.clearing_category,
+        async def work(unit: Unit) -> str:
+            reconciled = await self.rows.reconciled(unit, key)
+            loaded = await self.write.load(unit, stream_of(key), APPLICATION)
+            today = self.write.today()
+            new = hc.decide_apply(
+                loaded.state,
+                application_id=application_id_of(key, loaded.version),
+                key=key,
+                totals=totals,
+                reconciled=reconciled,
+                today=today,
             )
-            new = await self._execute(
-                conn,
-                stream_of(key),
-                lambda s, v, t: hc.decide_apply(
-                    s,
-                    application_id=application_id_of(key, v),
-                    key=key,
-                    totals=totals,
-                    reconciled=reconciled,
-                    today=t,
-                ),
-            )
+            await self.write.append(unit, stream_of(key), loaded.version, new, day=today)
             return str(new[0].clearing_application_id)
 
-        return await in_transaction(self.runtime.engine, work)
+        return await self.write.transact(work)
 
     async def withdraw(self, institution_code: str, application_id: str) -> None:
-        async def work(conn: AsyncConnection) -> None:
-            row = await self._own(conn, application_id, institution_code)
-            await self._execute(
-                conn,
+        async def work(unit: Unit) -> None:
+            row = await self._own(unit, application_id, institution_code)
+            today = self.write.today()
+            await self.write.decide(
+                unit,
                 row["stream_id"],
-                lambda s, _v, t: hc.decide_withdraw(s, application_id, t),
+                APPLICATION,
+                lambda s: hc.decide_withdraw(s, application_id, today),
+                day=today,
             )
 
-        await in_transaction(self.runtime.engine, work)
+        await self.write.transact(work)
 
     async def change_status(
         self,
@@ -109,24 +92,27 @@ class HospitalHandlers:
         changed_by: str,
         allowed_agency: Callable[[str], None],
     ) -> dict[str, Any]:
-        async def work(conn: AsyncConnection) -> dict[str, Any]:
-            row = await self._own(conn, application_id, None)
+        async def work(unit: Unit) -> dict[str, Any]:
+            row = await self._own(unit, application_id, None)
             allowed_agency(row["clearing_agency"])
-            await self._execute(
-                conn,
+            today = self.write.today()
+            await self.write.decide(
+                unit,
                 row["stream_id"],
-                lambda s, _v, t: hc.decide_change_status(
-                    s, application_id, to_status, changed_by, reason, t
+                APPLICATION,
+                lambda s: hc.decide_change_status(
+                    s, application_id, to_status, changed_by, reason, today
                 ),
+                day=today,
             )
-            return await self._own(conn, application_id, None)
+            return await self._own(unit, application_id, None)
 
-        return await in_transaction(self.runtime.engine, work)
+        return await self.write.transact(work)
 
     async def _own(
-        self, conn: AsyncConnection, application_id: str, institution_code: str | None
+        self, unit: Unit, application_id: str, institution_code: str | None
     ) -> dict[str, Any]:
-        row = await queries.application(conn, application_id)
+        row = await self.rows.application(unit, application_id)
         if row is None or institution_code not in (None, row["institution_code"]):
             raise NotFound(
                 "clearing.application_unknown",

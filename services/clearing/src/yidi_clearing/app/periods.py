@@ -1,5 +1,6 @@
 """Handlers of a clearing period: load the period's stream, fold, decide, append, project — in one
-transaction (retried from the start when a concurrent writer moved the stream).
+transaction of the runtime's write path (retried from the start when a concurrent writer moved the
+stream).
 
 The stream of period "2026-03" is "clearing-period:2026-03"; its version is what makes two
 concurrent statement runs produce one statement (the second append fails on the unique
@@ -11,34 +12,60 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from yidi_clearing.adapters import queries
-from yidi_clearing.app.projection import OWN
 from yidi_clearing.domain import cash, period_decisions, prepaid
 from yidi_clearing.domain.actors import Actor, require_approver, require_centre
 from yidi_clearing.domain.calendar import ClearingStep, due_steps, late_steps, schedule
 from yidi_clearing.domain.clearing_period import (
     ClearingPeriod,
     LineStatus,
+    PeriodFolding,
     completed_steps,
     fold_period,
 )
+from yidi_clearing.domain.inputs import ConfirmedSettlement, Deduction
 from yidi_clearing.domain.period import parse_period, require_period_ended
 from yidi_clearing.domain.settings import ClearingSettings
 from yidi_clearing.domain.statement import Statement, build_statement
-from yidi_events.db import in_transaction
-from yidi_events.kernel import business_date
-from yidi_events.service import Runtime
-from yidi_events.store import NewEvent
+from yidi_events.application import Aggregate, Snapshot, Unit, WritePath
 from yidi_events.store.event_store import ConcurrencyError
 
-Decide = Callable[[AsyncConnection, ClearingPeriod, date], Awaitable[list[Any]]]
-# (stream version, state) a decision starts from, read inside the command's transaction.
-Load = Callable[[AsyncConnection], Awaitable[tuple[int, ClearingPeriod]]]
+Decide = Callable[[Unit, ClearingPeriod, date], Awaitable[list[Any]]]
+
+PERIOD = Aggregate(PeriodFolding, PeriodFolding.then)
+"""The whole period: linear in its stream (two confirmations per line, the statement)."""
+
+
+class PeriodRows(Protocol):
+    """What period decisions read besides the stream (adapters/rows.py)."""
+
+    async def inputs(
+        self, unit: Unit, period: str
+    ) -> tuple[list[ConfirmedSettlement], list[Deduction]]:
+        """Everything that may enter the period's statement, as it stands in this unit."""
+        ...
+
+    async def line_view(
+        self, unit: Unit, period: str, line_id: str
+    ) -> tuple[ClearingPeriod, int] | None:
+        """The period as one line's decisions see it and the stream version it is at, from the
+        `clearing.own` rows kept in the same transaction as every append; None before a
+        statement."""
+        ...
+
+
+def period_as_line(rows: PeriodRows, period: str, line_id: str) -> Aggregate[PeriodFolding]:
+    """The period as one line's decisions see it: confirming one line of 89,000 reads two rows
+    (and the stream past their version) instead of decoding and folding 178,000 facts."""
+
+    async def read(unit: Unit, stream_id: str) -> tuple[PeriodFolding, int] | None:
+        kept = await rows.line_view(unit, period, line_id)
+        return None if kept is None else (PeriodFolding(kept[0]), kept[1])
+
+    return Aggregate(PeriodFolding, PeriodFolding.then, Snapshot(read))
 
 
 def stream_of(period: str) -> str:
@@ -47,74 +74,58 @@ def stream_of(period: str) -> str:
 
 @dataclass
 class PeriodHandlers:
-    runtime: Runtime
+    write: WritePath
     settings: ClearingSettings
+    rows: PeriodRows
 
     def today(self) -> date:
-        return business_date(self.runtime.clock.now())
+        return self.write.today()
+
+    async def _read(self, period: str, aggregate: Aggregate[PeriodFolding]) -> ClearingPeriod:
+        parse_period(period)
+
+        async def read(unit: Unit) -> ClearingPeriod:
+            return (await self.write.load(unit, stream_of(period), aggregate)).state.freeze()
+
+        return await self.write.transact(read)
 
     async def load(self, period: str) -> ClearingPeriod:
-        parse_period(period)
-        async with self.runtime.engine.connect() as conn:
-            return await self._state(conn, period)
-
-    async def _state(self, conn: AsyncConnection, period: str) -> ClearingPeriod:
-        return (await self._fold(conn, period))[1]
-
-    async def _fold(self, conn: AsyncConnection, period: str) -> tuple[int, ClearingPeriod]:
-        """The whole period: linear in its stream (two confirmations per line, the statement)."""
-        stream = await self.runtime.store.load(conn, stream_of(period))
-        return len(stream), fold_period(ClearingPeriod(), [e.payload for e in stream])
-
-    async def _line(
-        self, conn: AsyncConnection, period: str, line_id: str
-    ) -> tuple[int, ClearingPeriod]:
-        """The period as one line's decisions see it, from the `clearing.own` rows kept in the
-        same transaction as every append: confirming one line of 89,000 reads two rows instead of
-        decoding and folding 178,000 facts. The rows' stream version is the expected version of
-        the append, so a concurrent writer is refused exactly as after a full fold."""
-        found = await queries.line_view_of_period(conn, period, line_id)
-        return found if found is not None else await self._fold(conn, period)
+        return await self._read(period, PERIOD)
 
     async def load_line(self, period: str, line_id: str) -> ClearingPeriod:
-        parse_period(period)
-        async with self.runtime.engine.connect() as conn:
-            return (await self._line(conn, period, line_id))[1]
+        return await self._read(period, period_as_line(self.rows, period, line_id))
 
     async def execute(
-        self, period: str, decide: Decide, load: Load | None = None
+        self, period: str, decide: Decide, aggregate: Aggregate[PeriodFolding] = PERIOD
     ) -> ClearingPeriod:
         parse_period(period)
         stream_id = stream_of(period)
 
-        async def work(conn: AsyncConnection) -> ClearingPeriod:
-            version, state = await (load(conn) if load else self._fold(conn, period))
+        async def work(unit: Unit) -> ClearingPeriod:
+            loaded = await self.write.load(unit, stream_id, aggregate)
+            state = loaded.state.freeze()
             today = self.today()
-            new = await decide(conn, state, today)
-            envelopes = await self.runtime.store.append(
-                conn, stream_id, version, [NewEvent(p, today) for p in new]
-            )
+            new = await decide(unit, state, today)
             try:
-                for envelope in envelopes:
-                    await OWN.apply(conn, envelope)
+                await self.write.append(unit, stream_id, loaded.version, new, day=today)
             except IntegrityError as exc:
                 # An input already cleared by another period committed meanwhile: decide again on
                 # inputs that exclude it (the unique key on statement_items, not a prior check).
-                raise ConcurrencyError(stream_id, version) from exc
+                raise ConcurrencyError(stream_id, loaded.version) from exc
             return fold_period(state, new)
 
-        return await in_transaction(self.runtime.engine, work)
+        return await self.write.transact(work)
 
     # --- statement ------------------------------------------------------------------------------
 
     async def generate(self, period: str, actor: Actor) -> ClearingPeriod:
         require_centre(actor, self.settings)
 
-        async def decide(conn: AsyncConnection, state: ClearingPeriod, today: date) -> list[Any]:
+        async def decide(unit: Unit, state: ClearingPeriod, today: date) -> list[Any]:
             if state.generated:
                 return []  # run again (operator, schedule, retry): the statement stands
             require_period_ended(period, today)
-            settlements, deductions = await queries.period_inputs(conn, period)
+            settlements, deductions = await self.rows.inputs(unit, period)
             return period_decisions.decide_generate_statement(
                 state, period, settlements, deductions, today
             )
@@ -124,8 +135,9 @@ class PeriodHandlers:
     async def preview(self, period: str) -> Statement:
         """The statement the period's inputs give now: its hash equals the generated statement's
         while no input arrived since, and operators see what it would be built from."""
-        async with self.runtime.engine.connect() as conn:
-            settlements, deductions = await queries.period_inputs(conn, period)
+        settlements, deductions = await self.write.transact(
+            lambda unit: self.rows.inputs(unit, period)
+        )
         return build_statement(period, settlements, deductions)
 
     async def preview_hash(self, period: str) -> str:
@@ -135,7 +147,7 @@ class PeriodHandlers:
         return await self.execute(
             period,
             _sync(lambda s, t: period_decisions.decide_confirm_line(s, line_id, actor, t)),
-            lambda conn: self._line(conn, period, line_id),
+            period_as_line(self.rows, period, line_id),
         )
 
     async def dispute_line(
@@ -144,7 +156,7 @@ class PeriodHandlers:
         return await self.execute(
             period,
             _sync(lambda s, t: period_decisions.decide_dispute_line(s, line_id, reason, actor, t)),
-            lambda conn: self._line(conn, period, line_id),
+            period_as_line(self.rows, period, line_id),
         )
 
     async def approve(self, period: str, actor: Actor) -> ClearingPeriod:
@@ -276,7 +288,7 @@ class PeriodHandlers:
         fund = prepaid.prepaid_fund_amount(q4_monthly_amounts, fund_settings)
         found: dict[str, Any] = {}
 
-        async def decide(conn: AsyncConnection, state: ClearingPeriod, today: date) -> list[Any]:
+        async def decide(unit: Unit, state: ClearingPeriod, today: date) -> list[Any]:
             amount = clearing_amount(state)
             found.update(
                 fund_id=fund_id,
@@ -353,7 +365,7 @@ def _waiting_for(step: ClearingStep, state: ClearingPeriod) -> str:
 def _sync(
     decide: Callable[[ClearingPeriod, date], list[Any]],
 ) -> Decide:
-    async def run(_: AsyncConnection, state: ClearingPeriod, today: date) -> list[Any]:
+    async def run(_: Unit, state: ClearingPeriod, today: date) -> list[Any]:
         return decide(state, today)
 
     return run

@@ -230,6 +230,3 @@ async def _add_agency(
         .where(period_lines.c.period == period, period_lines.c.line_id == line_id)
         .values({column.name: merged})
     )
-
-
-OWN = own_projection()

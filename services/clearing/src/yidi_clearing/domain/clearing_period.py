@@ -123,16 +123,22 @@ def fold_period(state: ClearingPeriod, events: Iterable[Any]) -> ClearingPeriod:
     private builder, changed in place, and frozen into a new `ClearingPeriod` at the end: the
     state callers hold is never mutated.
     """
-    builder = _Builder(state)
+    folding = PeriodFolding(state)
     for event in events:
-        builder.apply(event)
-    return builder.freeze()
+        folding.apply(event)
+    return folding.freeze()
 
 
-class _Builder:
-    """The mutable working copy `fold_period` evolves; nothing outside this module sees it."""
+class PeriodFolding:
+    """A period being folded: the mutable working copy `fold_period` evolves and freezes into a
+    new `ClearingPeriod`, never changing the state it started from. The app folds a stream with
+    it (`Aggregate(PeriodFolding, PeriodFolding.then)`) so that a load stays linear too.
 
-    def __init__(self, state: ClearingPeriod) -> None:
+    A working copy may hold one line only (the period as one line's decisions see it): another
+    line's confirmation or dispute changes nothing it holds."""
+
+    def __init__(self, state: ClearingPeriod | None = None) -> None:
+        state = state or ClearingPeriod()
         self.state = state
         self.lines = dict(state.lines)
         self.adjustments = dict(state.adjustments)
@@ -152,13 +158,11 @@ class _Builder:
                     held=event.held,
                 )
                 self.lines = {line.line_id: LineState(line) for line in event.lines}
-            case LineConfirmed():
-                current = self.lines[event.line_id]
+            case LineConfirmed() if (current := self.lines.get(event.line_id)) is not None:
                 self.lines[event.line_id] = replace(
                     current, confirmed_by=current.confirmed_by | {event.agency}
                 )
-            case LineDisputed():
-                current = self.lines[event.line_id]
+            case LineDisputed() if (current := self.lines.get(event.line_id)) is not None:
                 self.lines[event.line_id] = replace(
                     current, disputed_by=current.disputed_by | {event.agency}
                 )
@@ -182,6 +186,10 @@ class _Builder:
                 self.disbursements[event.disbursement_id] = event
             case JournalEntryPosted():
                 self.journal.append(event)
+
+    def then(self, event: Any) -> PeriodFolding:
+        self.apply(event)
+        return self
 
     def freeze(self) -> ClearingPeriod:
         return replace(

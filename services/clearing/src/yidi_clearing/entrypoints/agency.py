@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from yidi_clearing.adapters import queries
 from yidi_clearing.app.hospitals import HospitalHandlers
@@ -60,8 +61,13 @@ class StatusBody(BaseModel):
 
 
 def agency_router(
-    periods: PeriodHandlers, hospitals: HospitalHandlers, settings: ClearingSettings
+    periods: PeriodHandlers,
+    hospitals: HospitalHandlers,
+    settings: ClearingSettings,
+    engine: AsyncEngine,
 ) -> APIRouter:
+    """`engine` serves the pure reads (drill-down, ledger, applications); commands go through
+    the handlers."""
     router = APIRouter(tags=["clearing"])
     centre = settings.provincial_centre
 
@@ -185,7 +191,7 @@ def agency_router(
                 field="line_id",
             )
         view = line_view(current, detail=True)
-        async with periods.runtime.engine.connect() as conn:
+        async with engine.connect() as conn:
             for part in view["parts"]:
                 part["settlements"] = await queries.settlement_details(
                     conn, list(part["settlement_ids"])
@@ -332,7 +338,7 @@ def agency_router(
                 "the trial balance is the provincial centre's",
                 field="region",
             )
-        async with periods.runtime.engine.connect() as conn:
+        async with engine.connect() as conn:
             rows = await queries.journal(conn, period=period)
         balances: dict[str, int] = {}
         for r in rows:
@@ -355,7 +361,7 @@ def agency_router(
                 f"agency {p.region} may only read its own accounts",
                 field="account",
             )
-        async with periods.runtime.engine.connect() as conn:
+        async with engine.connect() as conn:
             rows = await queries.journal(conn, period=period, account=account)
         running = 0
         history = []
@@ -381,7 +387,7 @@ def agency_router(
     async def applications(
         p: CurrentPrincipal, month: str | None = None, status: str | None = None
     ) -> dict[str, Any]:
-        async with periods.runtime.engine.connect() as conn:
+        async with engine.connect() as conn:
             rows = await queries.applications(
                 conn,
                 clearing_agency=None if is_centre(p) else p.region,

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from yidi_clearing.adapters import queries, wire
 from yidi_clearing.app.hospitals import HospitalHandlers
@@ -23,7 +24,7 @@ class HisRequest(BaseModel):
     input: dict[str, Any] = Field(default_factory=dict)
 
 
-def his_router(handlers: HospitalHandlers) -> APIRouter:
+def his_router(handlers: HospitalHandlers, engine: AsyncEngine) -> APIRouter:
     router = APIRouter(tags=["his"])
 
     @router.post("/internal/his")
@@ -45,7 +46,7 @@ def his_router(handlers: HospitalHandlers) -> APIRouter:
             return {"output": {"result": {"clr_appy_evt_id": application_id}}}
         if infno == "3205A":
             filters = wire.status_query_from(body.input)
-            async with handlers.runtime.engine.connect() as conn:
+            async with engine.connect() as conn:
                 rows = await queries.applications(
                     conn, institution_code=body.institution_code, **filters
                 )

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yidi_events.application import Unit
 from yidi_events.contracts.reconciliation import (
     DayClosed,
     DayConfirmed,
@@ -103,8 +104,7 @@ async def _advance_state(conn: AsyncConnection, env: Envelope) -> None:
     await conn.execute(day_state.update().where(_state_row(e)).values(changes))
 
 
-async def day_head(conn: AsyncConnection, day: DayId) -> tuple[DayHead, int]:
-    """The day's head and the version of its stream; an empty head at version 0 for a new day."""
+async def _kept_head(conn: AsyncConnection, day: DayId) -> tuple[DayHead, int] | None:
     row = (
         await conn.execute(
             sa.select(day_state).where(
@@ -113,7 +113,7 @@ async def day_head(conn: AsyncConnection, day: DayId) -> tuple[DayHead, int]:
         )
     ).first()
     if row is None:
-        return DayHead(), 0
+        return None
     head = DayHead(
         day=DayId(row.insured_region, row.visit_region, row.business_date),
         issued=row.issued,
@@ -124,15 +124,41 @@ async def day_head(conn: AsyncConnection, day: DayId) -> tuple[DayHead, int]:
     return head, int(row.version)
 
 
-async def holds_settlement(conn: AsyncConnection, day: DayId, settlement_id: str) -> bool:
-    found = await conn.scalar(
-        sa.select(sa.literal(True)).where(
-            day_settlement_ids.c.pair == day.pair,
-            day_settlement_ids.c.business_date == day.business_date,
-            day_settlement_ids.c.settlement_id == settlement_id,
+async def day_head(conn: AsyncConnection, day: DayId) -> tuple[DayHead, int]:
+    """The day's head and the version of its stream; an empty head at version 0 for a new day."""
+    return await _kept_head(conn, day) or (DayHead(), 0)
+
+
+class PostgresDayRows:
+    """The handlers' `DayRows` on PostgreSQL: the rows above, and an advisory lock per day."""
+
+    async def lock(self, unit: Unit, day: DayId) -> None:
+        # Writers of one day (the consumer and agency commands) queue here instead of failing on
+        # the stream version; the version check still guards against anything that slips by.
+        # Taken again by the same transaction, it is already held: a re-lock does not wait.
+        await unit.conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:stream, 0))"),
+            {"stream": day.stream_id},
         )
-    )
-    return bool(found)
+
+    async def head(self, unit: Unit, stream_id: str) -> tuple[DayHead, int] | None:
+        return await _kept_head(unit.conn, DayId.of_stream(stream_id))
+
+    async def holds(self, unit: Unit, day: DayId, settlement_id: str) -> bool:
+        found = await unit.conn.scalar(
+            sa.select(sa.literal(True)).where(
+                day_settlement_ids.c.pair == day.pair,
+                day_settlement_ids.c.business_date == day.business_date,
+                day_settlement_ids.c.settlement_id == settlement_id,
+            )
+        )
+        return bool(found)
+
+    async def unissued(self, unit: Unit, business_date: date) -> list[DayId]:
+        rows = await days_of(unit.conn, region=None, business_date=business_date)
+        return [
+            DayId(r.insured_region, r.visit_region, r.business_date) for r in rows if not r.issued
+        ]
 
 
 def make_day_projection() -> Projection:

@@ -1,25 +1,21 @@
 """Handlers of the day-statement aggregate: record settlements (from the consumed settlement facts),
-issue statements, confirm, dispute, accept. Each acts on one day stream in the caller's
-transaction: lock, load, decide, append, project. Recording, once per settlement, loads the day's
-head row (`day_state`) and decides on it; the others, a few times a day, fold the whole stream."""
+issue statements, confirm, dispute, accept. Each acts on one day stream under the day's lock:
+load, decide, append and project through the write path. Recording, once per settlement, decides
+on the day's head (`DAY_HEAD`, from its row); the others, a few times a day, fold the whole stream
+(`DAY`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from yidi_events.decider import fold
+from yidi_events.application import Aggregate, Loaded, Snapshot, Unit, WritePath
 from yidi_events.envelope import Envelope
-from yidi_events.kernel import Clock, Conflict, RegionRelation, business_date, relation
-from yidi_events.runtime.projection import Projection
-from yidi_events.store import EventStore, NewEvent
-from yidi_reconciliation.adapters.day_views import day_head, days_of, holds_settlement
+from yidi_events.kernel import Conflict, RegionRelation, business_date, relation
 from yidi_reconciliation.domain.day_statement import (
+    DayHead,
     DayId,
     DayStatement,
     decide_accept_disputed,
@@ -30,6 +26,7 @@ from yidi_reconciliation.domain.day_statement import (
     decide_record_settlement,
     decide_reversal,
     evolve,
+    evolve_head,
     record_resolves_dispute,
 )
 from yidi_reconciliation.domain.records import (
@@ -40,42 +37,68 @@ from yidi_reconciliation.domain.records import (
 
 Decision = Callable[[DayStatement], list[Any]]
 
+DAY = Aggregate(DayStatement, evolve)
+
+
+class DayRows(Protocol):
+    """What the handlers read of the days besides their streams: the rows the day projection
+    keeps in the writing transaction (adapters/day_views.py), and the day's lock."""
+
+    async def lock(self, unit: Unit, day: DayId) -> None:
+        """Writers of one day queue here until the unit ends."""
+        ...
+
+    async def head(self, unit: Unit, stream_id: str) -> tuple[DayHead, int] | None:
+        """The day's head and the stream version it is at; None for a day without a row."""
+        ...
+
+    async def holds(self, unit: Unit, day: DayId, settlement_id: str) -> bool: ...
+
+    async def unissued(self, unit: Unit, business_date: date) -> list[DayId]:
+        """The days of `business_date` whose statement is not issued yet."""
+        ...
+
+
+@dataclass(frozen=True)
+class Acted:
+    events: list[Envelope]
+    statement: DayStatement
+    """The day after the command's events."""
+
 
 @dataclass
 class Days:
-    store: EventStore
-    clock: Clock
-    views: Projection
+    write: WritePath
+    rows: DayRows
     settings: ReconciliationSettings = DEFAULT_SETTINGS
+    heads: Aggregate[DayHead] = field(init=False)
 
-    async def load(self, conn: AsyncConnection, day: DayId) -> tuple[DayStatement, int]:
-        stream = await self.store.load(conn, day.stream_id)
-        return fold(evolve, DayStatement(), [e.payload for e in stream]), len(stream)
+    def __post_init__(self) -> None:
+        self.heads = Aggregate(DayHead, evolve_head, Snapshot(self.rows.head))
 
-    async def act(self, conn: AsyncConnection, day: DayId, decide: Decision) -> list[Envelope]:
-        await self._lock(conn, day)
-        state, version = await self.load(conn, day)
-        return await self._append(conn, day, version, decide(state))
+    async def statement(self, day: DayId) -> DayStatement:
+        async def read(unit: Unit) -> DayStatement:
+            return (await self.write.load(unit, day.stream_id, DAY)).state
 
-    async def _lock(self, conn: AsyncConnection, day: DayId) -> None:
-        # Writers of one day (the consumer and agency commands) queue here instead of failing on
-        # the stream version; the version check still guards against anything that slips by.
-        # Taken again by the same transaction, it is already held: a re-lock does not wait.
-        await conn.execute(
-            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:stream, 0))"),
-            {"stream": day.stream_id},
-        )
+        return await self.write.transact(read)
 
-    async def _append(
-        self, conn: AsyncConnection, day: DayId, version: int, new: list[Any]
-    ) -> list[Envelope]:
-        today = business_date(self.clock.now())
-        envelopes = await self.store.append(
-            conn, day.stream_id, version, [NewEvent(p, today) for p in new]
-        )
-        for envelope in envelopes:
-            await self.views.apply(conn, envelope)
-        return envelopes
+    async def _act(self, unit: Unit, day: DayId, decide: Decision) -> Acted:
+        await self.rows.lock(unit, day)
+        loaded = await self.write.load(unit, day.stream_id, DAY)
+        new = decide(loaded.state)
+        events = await self.write.append(unit, day.stream_id, loaded.version, new)
+        return Acted(events, DAY.fold(new, loaded.state))
+
+    async def _head(self, unit: Unit, day: DayId) -> Loaded[DayHead]:
+        # The row moves in every transaction that appends to its day, under the day's lock, so
+        # no event lies past its version: reading the stream's tail would cost a query per
+        # settlement for nothing (and the append's version check refuses a stale row anyway).
+        # Only a day without a row yet is folded.
+        assert self.heads.snapshot is not None
+        kept = await self.heads.snapshot.read(unit, day.stream_id)
+        if kept is None:
+            return await self.write.load(unit, day.stream_id, self.heads)
+        return Loaded(day.stream_id, *kept)
 
     def reconciled_between_agencies(self, record: SettlementRecord) -> bool:
         """Only cross-region settlements of a known scheme have a day statement between agencies."""
@@ -87,42 +110,43 @@ class Days:
         return known and cross
 
     async def record(
-        self, conn: AsyncConnection, record: SettlementRecord, original: SettlementRecord | None
+        self, unit: Unit, record: SettlementRecord, original: SettlementRecord | None
     ) -> None:
-        """Put a settlement fact on its day; a cancellation of a settlement of another day also
-        goes to that day, where it may resolve a dispute as a reversal.
+        """Put a settlement fact on its day, in the consumer's unit; a cancellation of a
+        settlement of another day also goes to that day, where it may resolve a dispute as a
+        reversal.
 
-        Decided on the day's head row, so its cost does not grow with the day; only a record that
+        Decided on the day's head, so its cost does not grow with the day; only a record that
         resolves a dispute folds the whole day (that needs the disputed settlement itself)."""
         if not self.reconciled_between_agencies(record):
             return
-        now = self.clock.now()
+        now = self.write.clock.now()
         day = DayId.of(record)
-        await self._lock(conn, day)
-        head, version = await day_head(conn, day)
-        if record_resolves_dispute(head, record):
-            await self.act(
-                conn, day, lambda s: decide_record_settlement(s, record, now, self.settings)
+        await self.rows.lock(unit, day)
+        head = await self._head(unit, day)
+        if record_resolves_dispute(head.state, record):
+            await self._act(
+                unit, day, lambda s: decide_record_settlement(s, record, now, self.settings)
             )
         else:
-            recorded = await holds_settlement(conn, day, record.settlement_id)
-            new = decide_record_on_head(head, recorded, record, now, self.settings)
-            await self._append(conn, day, version, new)
+            recorded = await self.rows.holds(unit, day, record.settlement_id)
+            new = decide_record_on_head(head.state, recorded, record, now, self.settings)
+            await self.write.append(unit, day.stream_id, head.version, new)
         if original is not None and DayId.of(original) != day:
-            await self._lock(conn, DayId.of(original))
-            original_head, _ = await day_head(conn, DayId.of(original))
+            await self.rows.lock(unit, DayId.of(original))
+            original_head = await self._head(unit, DayId.of(original))
             # Nothing to do on the original's day unless the original is under open dispute
             # there, which its head tells without a fold (`decide_reversal` would decide []).
-            if record_resolves_dispute(original_head, record):
-                await self.act(
-                    conn,
+            if record_resolves_dispute(original_head.state, record):
+                await self._act(
+                    unit,
                     DayId.of(original),
                     lambda s: decide_reversal(s, record, now, self.settings),
                 )
 
-    async def issue(self, conn: AsyncConnection, day: date) -> list[DayId]:
+    async def issue(self, day: date) -> list[DayId]:
         """Issue every not yet issued statement of `day` (refused while the day is not over)."""
-        now = self.clock.now()
+        now = self.write.clock.now()
         if business_date(now) <= day:
             raise Conflict(
                 "reconciliation.day_not_over",
@@ -130,35 +154,36 @@ class Days:
                 " issued the day after.",
                 field="date",
             )
-        issued: list[DayId] = []
-        for row in await days_of(conn, region=None, business_date=day):
-            if row.issued:
-                continue
-            day_id = DayId(row.insured_region, row.visit_region, row.business_date)
-            await self.act(conn, day_id, lambda s: decide_issue_statement(s, now))
-            issued.append(day_id)
-        return issued
 
-    async def confirm(self, conn: AsyncConnection, day: DayId, agency: str) -> list[Envelope]:
-        now = self.clock.now()
-        return await self.act(
-            conn, day, lambda s: decide_confirm_day(s, agency, now, self.settings)
+        async def issue_each(unit: Unit) -> list[DayId]:
+            issued = await self.rows.unissued(unit, day)
+            for day_id in issued:
+                await self._act(unit, day_id, lambda s: decide_issue_statement(s, now))
+            return issued
+
+        return await self.write.transact(issue_each)
+
+    async def _command(
+        self, day: DayId, decide: Callable[[DayStatement, datetime], list[Any]]
+    ) -> Acted:
+        async def work(unit: Unit) -> Acted:
+            now = self.write.clock.now()
+            return await self._act(unit, day, lambda s: decide(s, now))
+
+        return await self.write.transact(work)
+
+    async def confirm(self, day: DayId, agency: str) -> Acted:
+        return await self._command(
+            day, lambda s, now: decide_confirm_day(s, agency, now, self.settings)
         )
 
-    async def dispute(
-        self, conn: AsyncConnection, day: DayId, agency: str, settlement_id: str, reason: str
-    ) -> list[Envelope]:
-        now = self.clock.now()
-        return await self.act(
-            conn, day, lambda s: decide_dispute(s, agency, settlement_id, reason, now)
+    async def dispute(self, day: DayId, agency: str, settlement_id: str, reason: str) -> Acted:
+        return await self._command(
+            day, lambda s, now: decide_dispute(s, agency, settlement_id, reason, now)
         )
 
-    async def accept(
-        self, conn: AsyncConnection, day: DayId, agency: str, settlement_id: str
-    ) -> list[Envelope]:
-        now = self.clock.now()
-        return await self.act(
-            conn,
+    async def accept(self, day: DayId, agency: str, settlement_id: str) -> Acted:
+        return await self._command(
             day,
-            lambda s: decide_accept_disputed(s, agency, settlement_id, now, self.settings),
+            lambda s, now: decide_accept_disputed(s, agency, settlement_id, now, self.settings),
         )

@@ -3,11 +3,13 @@ put on their agency pair's day statement, in the consumer's transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yidi_events.application import Unit
 from yidi_events.contracts.settlement import (
     FundPayment as SettlementFundPayment,
 )
@@ -90,21 +92,31 @@ def reversal_record(undone: SettlementRecord, day: date) -> SettlementRecord:
     )
 
 
-def make_settlement_projection(days: Days) -> Projection:
-    projection = Projection("reconciliation.settlements", [settlement_records, daily_totals])
+UnitOn = Callable[[AsyncConnection], Unit]
+"""The write path's unit inside the consumer's transaction: a settlement fact, its record and its
+day's events commit together or not at all."""
 
+
+def make_settlement_projection() -> Projection:
+    """The consumed projection, without its handlers: they record on the days through the
+    runtime's write path, and the runtime is built with this projection's consumer, so
+    `follow_settlements` gives them once both exist (bootstrap.py)."""
+    return Projection("reconciliation.settlements", [settlement_records, daily_totals])
+
+
+def follow_settlements(projection: Projection, days: Days, unit_on: UnitOn) -> None:
     @projection.on(VisitSettled)
     async def settled(conn: AsyncConnection, env: Envelope) -> None:
         record = settled_record(env.payload, env.business_date)
         if await store.add_record(conn, record):
-            await days.record(conn, record, None)
+            await days.record(unit_on(conn), record, None)
 
     @projection.on(SettlementCancelled)
     async def cancelled(conn: AsyncConnection, env: Envelope) -> None:
         record = cancelled_record(env.payload, env.business_date)
         if await store.add_record(conn, record):
             original = await store.find_record(conn, env.payload.original_settlement_id)
-            await days.record(conn, record, original)
+            await days.record(unit_on(conn), record, original)
 
     @projection.on(SettlementReversed)
     async def reversed_(conn: AsyncConnection, env: Envelope) -> None:
@@ -121,6 +133,4 @@ def make_settlement_projection(days: Days) -> Projection:
             # count the reversal twice.
             await store.void_record(conn, cancellation)
         elif undone is not None:
-            await days.record(conn, reversal_record(undone, env.business_date), undone)
-
-    return projection
+            await days.record(unit_on(conn), reversal_record(undone, env.business_date), undone)

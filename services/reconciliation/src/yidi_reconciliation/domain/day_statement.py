@@ -64,6 +64,8 @@ from yidi_reconciliation.domain.records import (
     to_day_settlement,
 )
 
+_DAY_STREAM = "reconciliation-day"
+
 
 def month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
@@ -82,7 +84,16 @@ class DayId:
 
     @property
     def stream_id(self) -> str:
-        return f"reconciliation-day:{self.pair}:{self.business_date.isoformat()}"
+        return f"{_DAY_STREAM}:{self.pair}:{self.business_date.isoformat()}"
+
+    @staticmethod
+    def of_stream(stream_id: str) -> DayId:
+        """The day a stream id names (the inverse of `stream_id`)."""
+        kind, pair, on = stream_id.split(":")
+        insured_region, visit_region = pair.split(">")
+        if kind != _DAY_STREAM:
+            raise ValueError(f"{stream_id} is not a day stream")
+        return DayId(insured_region, visit_region, date.fromisoformat(on))
 
     @staticmethod
     def of(record: SettlementRecord) -> DayId:
@@ -186,6 +197,27 @@ class DayHead:
             closed=state.closed,
             open_disputes=state.open_disputes,
         )
+
+
+def evolve_head(head: DayHead, event: Any) -> DayHead:
+    """The head moved past one event: `DayHead.of(evolve(state, event))` without the settlements."""
+    match event:
+        case DaySettlementRecorded():
+            day = head.day or DayId(event.insured_region, event.visit_region, event.business_date)
+            return replace(head, day=day)
+        case DayStatementIssued():
+            return replace(head, issued=True)
+        case DayConfirmed():
+            return replace(head, confirmed_by=head.confirmed_by | {event.agency_region})
+        case DayReopened():
+            return replace(head, confirmed_by=frozenset(), closed=False)
+        case SettlementDisputed():
+            return replace(head, open_disputes=head.open_disputes | {event.settlement_id})
+        case DisputeResolved():
+            return replace(head, open_disputes=head.open_disputes - {event.settlement_id})
+        case DayClosed():
+            return replace(head, closed=True)
+    return head
 
 
 def record_resolves_dispute(head: DayHead, record: SettlementRecord) -> bool:

@@ -18,6 +18,16 @@ from yidi_reconciliation.domain.hospital_totals import StatementScope
 from yidi_reconciliation.domain.records import SettlementRecord
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """A 9101 upload or a 3202 result file, downloadable (9102) until `download_until`."""
+
+    file_query_no: str
+    filename: str
+    download_until: datetime
+    content: bytes
+
+
 class DetailOutcome(StrEnum):
     MATCHED = "matched"
     MISSING_ON_PLATFORM = "missing_on_platform"

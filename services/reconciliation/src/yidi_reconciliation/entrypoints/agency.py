@@ -11,13 +11,12 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from yidi_events.auth.agency import CurrentPrincipal, Principal
 from yidi_events.contracts.reconciliation import DaySettlement, Figures
-from yidi_events.db import in_transaction
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import Forbidden, NotFound, business_date
 from yidi_events.registry import encode
 from yidi_events.service import Runtime
 from yidi_reconciliation.adapters.day_views import days_of, view
-from yidi_reconciliation.app.days import Days
+from yidi_reconciliation.app.days import Acted, Days
 from yidi_reconciliation.domain.day_statement import DayId, DayStatement, confirmed_figures
 from yidi_reconciliation.domain.month_close import DayProgress, close_deadline, late_days
 from yidi_reconciliation.domain.records import Totals
@@ -125,8 +124,7 @@ def agency_router(runtime: Runtime, days: Days) -> APIRouter:
     ) -> dict[str, Any]:
         day = day_id(insured_region, visit_region, business_date_)
         _party(principal, day)
-        async with runtime.engine.connect() as conn:
-            state, _ = await days.load(conn, day)
+        state = await days.statement(day)
         if state.day is None:
             raise NotFound(
                 "reconciliation.day_unknown",
@@ -135,19 +133,16 @@ def agency_router(runtime: Runtime, days: Days) -> APIRouter:
             )
         return statement_view(state)
 
-    async def act(day: DayId, principal: CurrentPrincipal, work: Any) -> dict[str, Any]:
-        _party(principal, day)
-        envelopes = await in_transaction(runtime.engine, work)
-        async with runtime.engine.connect() as conn:
-            state, _ = await days.load(conn, day)
-        return {"events": _events(envelopes), "statement": statement_view(state)}
+    def acted(outcome: Acted) -> dict[str, Any]:
+        return {"events": _events(outcome.events), "statement": statement_view(outcome.statement)}
 
     @router.post("/statements/{insured_region}/{visit_region}/{business_date_}/confirm")
     async def confirm(
         insured_region: str, visit_region: str, business_date_: date, principal: CurrentPrincipal
     ) -> dict[str, Any]:
         day = day_id(insured_region, visit_region, business_date_)
-        return await act(day, principal, lambda c: days.confirm(c, day, principal.region))
+        _party(principal, day)
+        return acted(await days.confirm(day, principal.region))
 
     @router.post("/statements/{insured_region}/{visit_region}/{business_date_}/disputes")
     async def dispute(
@@ -158,11 +153,8 @@ def agency_router(runtime: Runtime, days: Days) -> APIRouter:
         principal: CurrentPrincipal,
     ) -> dict[str, Any]:
         day = day_id(insured_region, visit_region, business_date_)
-        return await act(
-            day,
-            principal,
-            lambda c: days.dispute(c, day, principal.region, body.settlement_id, body.reason),
-        )
+        _party(principal, day)
+        return acted(await days.dispute(day, principal.region, body.settlement_id, body.reason))
 
     @router.post(
         "/statements/{insured_region}/{visit_region}/{business_date_}/disputes/{settlement_id}/accept"
@@ -175,9 +167,8 @@ def agency_router(runtime: Runtime, days: Days) -> APIRouter:
         principal: CurrentPrincipal,
     ) -> dict[str, Any]:
         day = day_id(insured_region, visit_region, business_date_)
-        return await act(
-            day, principal, lambda c: days.accept(c, day, principal.region, settlement_id)
-        )
+        _party(principal, day)
+        return acted(await days.accept(day, principal.region, settlement_id))
 
     @router.get("/days/closed")
     async def closed_days(
@@ -219,7 +210,7 @@ def agency_router(runtime: Runtime, days: Days) -> APIRouter:
         principal: CurrentPrincipal, business_date_: Annotated[date, Query(alias="date")]
     ) -> dict[str, Any]:
         _operator(principal)
-        issued = await in_transaction(runtime.engine, lambda c: days.issue(c, business_date_))
+        issued = await days.issue(business_date_)
         return {
             "business_date": business_date_.isoformat(),
             "issued": [d.pair for d in issued],

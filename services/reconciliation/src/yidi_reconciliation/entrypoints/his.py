@@ -9,9 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from yidi_events.auth.agency import CurrentPrincipal
-from yidi_events.db import in_transaction
 from yidi_events.kernel import DomainError, Forbidden
-from yidi_events.service import Runtime
 from yidi_reconciliation.adapters import wire
 from yidi_reconciliation.app.hospital import Hospitals
 
@@ -25,7 +23,7 @@ class HisCall(BaseModel):
     input: dict[str, Any] = Field(default_factory=dict)
 
 
-def his_router(runtime: Runtime, hospitals: Hospitals) -> APIRouter:
+def his_router(hospitals: Hospitals) -> APIRouter:
     router = APIRouter(prefix="/internal", tags=["his"])
 
     @router.post("/his")
@@ -39,38 +37,30 @@ def his_router(runtime: Runtime, hospitals: Hospitals) -> APIRouter:
         institution = body.institution_code
         if body.infno == "3201":
             claim = wire.totals_claim(institution, body.input)
-
-            async def totals(conn: Any) -> dict[str, Any]:
-                return wire.totals_output(claim, await hospitals.reconcile_totals(conn, claim))
-
-            return {"output": await in_transaction(runtime.engine, totals)}
+            return {"output": wire.totals_output(claim, await hospitals.reconcile_totals(claim))}
         if body.infno == "9101":
             upload = wire.upload_request(body.input)
-
-            async def keep(conn: Any) -> dict[str, Any]:
-                stored = await hospitals.upload(conn, institution, upload.filename, upload.content)
-                return wire.file_info(stored.file_query_no, stored.filename, stored.download_until)
-
-            return {"output": await in_transaction(runtime.engine, keep)}
+            stored = await hospitals.upload(institution, upload.filename, upload.content)
+            return {
+                "output": wire.file_info(
+                    stored.file_query_no, stored.filename, stored.download_until
+                )
+            }
         if body.infno == "3202":
             request = wire.detail_request(institution, body.input)
-
-            async def detail(conn: Any) -> dict[str, Any]:
-                outcome = await hospitals.reconcile_details(
-                    conn, request.scope, request.file_query_no, request.rows
-                )
-                f = outcome.file
-                return wire.detail_output(f.file_query_no, f.filename, f.download_until)
-
-            return {"output": await in_transaction(runtime.engine, detail)}
+            outcome = await hospitals.reconcile_details(
+                request.scope, request.file_query_no, request.rows
+            )
+            f = outcome.file
+            return {"output": wire.detail_output(f.file_query_no, f.filename, f.download_until)}
         if body.infno == "9102":
             number = wire.download_request(body.input)
-
-            async def fetch(conn: Any) -> dict[str, Any]:
-                stored = await hospitals.download(conn, institution, number)
-                return wire.download_output(stored.file_query_no, stored.filename, stored.content)
-
-            return {"output": await in_transaction(runtime.engine, fetch)}
+            stored = await hospitals.download(institution, number)
+            return {
+                "output": wire.download_output(
+                    stored.file_query_no, stored.filename, stored.content
+                )
+            }
         raise DomainError(
             "his.infno_unknown",
             f"Transaction {body.infno} is not served by reconciliation (3201, 3202, 9101, 9102).",

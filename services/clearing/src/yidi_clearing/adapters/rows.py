@@ -1,0 +1,42 @@
+"""The handlers' reads of clearing's tables on PostgreSQL (`PeriodRows`, `ApplicationRows` in app/),
+in the command's own unit: what a decision needs besides its stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yidi_clearing.adapters import queries
+from yidi_clearing.domain.clearing_period import ClearingPeriod
+from yidi_clearing.domain.hospital_clearing import ApplicationKey, ClearingTotals
+from yidi_clearing.domain.inputs import ConfirmedSettlement, Deduction
+from yidi_events.application import Unit
+
+
+class PostgresPeriodRows:
+    async def inputs(
+        self, unit: Unit, period: str
+    ) -> tuple[list[ConfirmedSettlement], list[Deduction]]:
+        return await queries.period_inputs(unit.conn, period)
+
+    async def line_view(
+        self, unit: Unit, period: str, line_id: str
+    ) -> tuple[ClearingPeriod, int] | None:
+        found = await queries.line_view_of_period(unit.conn, period, line_id)
+        if found is None:
+            return None
+        version, state = found
+        return state, version
+
+
+class PostgresApplicationRows:
+    async def reconciled(self, unit: Unit, key: ApplicationKey) -> ClearingTotals | None:
+        return await queries.reconciled_totals(
+            unit.conn,
+            institution_code=key.institution_code,
+            clearing_agency=key.clearing_agency,
+            month=key.month,
+            clearing_category=key.clearing_category,
+        )
+
+    async def application(self, unit: Unit, application_id: str) -> dict[str, Any] | None:
+        return await queries.application(unit.conn, application_id)
