@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_clearing import bootstrap
+from yidi_clearing.adapters.rows import PostgresPeriodRows
 from yidi_clearing.app.periods import PeriodHandlers, stream_of
 from yidi_clearing.domain.actors import Actor
 from yidi_clearing.domain.settings import ClearingSettings
@@ -162,7 +163,7 @@ async def clearing_month(
         db_pool_size=2,
     )
     runtime: Runtime = bootstrap.build_runtime(settings)
-    periods = PeriodHandlers(runtime, rules)
+    periods = PeriodHandlers(runtime.write, rules, PostgresPeriodRows())
     centre = rules.provincial_centre
     first = Actor("approver-1", centre, frozenset({rules.approver_role}))
     second = Actor("approver-2", centre, frozenset({rules.approver_role}))

@@ -27,16 +27,16 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from yidi_events.db import in_transaction, make_engine
-from yidi_events.kernel import SystemClock, fen_to_yuan
-from yidi_events.store import EventStore
+from yidi_events.kernel import fen_to_yuan
+from yidi_events.settings import ServiceSettings
+from yidi_reconciliation import bootstrap
 from yidi_reconciliation.adapters import wire
+from yidi_reconciliation.adapters.hospital_books import PostgresHospitalBooks
 from yidi_reconciliation.app.hospital import Hospitals
 from yidi_reconciliation.domain.hospital_detail import DetailOutcome
 from yidi_reconciliation.domain.hospital_totals import (
     StatementScope,
     TotalsClaim,
-    TotalsComparison,
 )
 
 DAY = date(2026, 3, 10)
@@ -241,19 +241,19 @@ def _line(sid: str, visit: str, person: str, fee: int, row: Any, refund: bool) -
 async def recon_day(dsn: str, *, settlements: int = 1_000_000) -> ReconDayResult:
     sizes = hospital_sizes(settlements)
     load_s = await load_day(dsn, sizes)
-    clock = SystemClock()
-    hospitals = Hospitals(EventStore("reconciliation", clock), clock)
-    engine = make_engine(dsn, pool_size=2)
+    runtime = bootstrap.build_runtime(
+        ServiceSettings(
+            database_url=dsn, relay_enabled=False, consumers_enabled=False, db_pool_size=2
+        )
+    )
+    hospitals = Hospitals(runtime.write, PostgresHospitalBooks())
+    engine = runtime.engine
     try:
         async with engine.connect() as conn:
             claims = await _claims(conn)
         started = time.monotonic()
         for claim in claims:
-
-            async def check(conn: AsyncConnection, claim: TotalsClaim = claim) -> TotalsComparison:
-                return await hospitals.reconcile_totals(conn, claim)
-
-            result = await in_transaction(engine, check)
+            result = await hospitals.reconcile_totals(claim)
             if not result.balanced:
                 raise WrongResult(f"3201 of {claim.scope} did not balance: {result.description}")
         totals_s = time.monotonic() - started
@@ -264,14 +264,9 @@ async def recon_day(dsn: str, *, settlements: int = 1_000_000) -> ReconDayResult
         scope = StatementScope(
             institution_code=LARGE, clearing_agency=VISIT_REGION, start_date=DAY, end_date=DAY
         )
-        uploaded = await in_transaction(
-            engine, lambda conn: hospitals.upload(conn, LARGE, "detail.zip", content)
-        )
+        uploaded = await hospitals.upload(LARGE, "detail.zip", content)
         started = time.monotonic()
-        outcome = await in_transaction(
-            engine,
-            lambda conn: hospitals.reconcile_details(conn, scope, uploaded.file_query_no, None),
-        )
+        outcome = await hospitals.reconcile_details(scope, uploaded.file_query_no, None)
         detail_s = time.monotonic() - started
     finally:
         await engine.dispose()
