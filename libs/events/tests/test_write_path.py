@@ -201,3 +201,27 @@ async def test_two_first_attempts_at_one_key_answer_once() -> None:
     )
     assert first == second == {"version": 1}
     assert [p.amount for p in store.payloads("c-1")] == [3]
+
+
+async def test_a_current_snapshot_is_the_state_and_the_stream_is_not_read() -> None:
+    reads: list[str] = []
+
+    async def head(unit: Unit, stream_id: str) -> tuple[Total, int] | None:
+        return (Total(amount=7, seen=1), 1) if stream_id == "c-1" else None
+
+    write, store = write_path()
+    await write.execute("c-1", COUNTER, add(7))
+    current = Aggregate(Total, evolve, Snapshot(head, current=True))
+    async with store.begin() as unit:
+        real_load = unit.load
+
+        async def counting(stream_id: str, after_version: int = 0) -> list[Envelope]:
+            reads.append(stream_id)
+            return await real_load(stream_id, after_version)
+
+        unit.load = counting  # type: ignore[method-assign]
+        kept = await write.load(unit, "c-1", current)
+        fresh = await write.load(unit, "c-2", current)  # no row yet: folded from the stream
+    assert (kept.state, kept.version) == (Total(amount=7, seen=1), 1)
+    assert (fresh.state, fresh.version) == (Total(), 0)
+    assert reads == ["c-2"]

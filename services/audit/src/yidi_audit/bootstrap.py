@@ -14,7 +14,6 @@ from yidi_audit.app import cases, collaboration
 from yidi_audit.app.context import Audit, AuditSettings
 from yidi_audit.app.facts_policy import filing_projection, settlement_projection
 from yidi_audit.entrypoints import api, his
-from yidi_events.application.postgres import PostgresUnit
 from yidi_events.kernel import DomainError
 from yidi_events.service import Job, Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
@@ -44,11 +43,7 @@ def build_runtime(settings: ServiceSettings | None = None, audit: Audit | None =
         subscriptions(audit),
         own=[audit.own],
     )
-    audit.bind(
-        runtime.write,
-        PostgresAuditReads(),
-        lambda conn: PostgresUnit(conn, runtime.store, runtime.idempotency),
-    )
+    audit.bind(runtime.write, PostgresAuditReads(), runtime.unit_on)
     bound = audit
 
     async def daily_work() -> dict[str, Any]:

@@ -6,9 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from yidi_events.application.postgres import PostgresUnit
 from yidi_events.kernel import business_date
 from yidi_events.service import Job, Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
@@ -34,11 +32,7 @@ def build(settings: ServiceSettings | None = None) -> tuple[Runtime, Days]:
         own=[make_day_projection()],
     )
     days = Days(runtime.write, PostgresDayRows())
-
-    def unit_on(conn: AsyncConnection) -> PostgresUnit:
-        return PostgresUnit(conn, runtime.store, runtime.idempotency)
-
-    follow_settlements(settlements, days, unit_on)
+    follow_settlements(settlements, days, runtime.unit_on)
 
     async def issue_yesterday() -> list[str]:
         # After 24:00 Asia/Shanghai the day's statements are due to both agencies of each pair.

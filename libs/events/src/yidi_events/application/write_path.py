@@ -42,6 +42,10 @@ class Snapshot(Generic[S]):
     row), so a long stream is not folded from its first event on every command."""
 
     read: Callable[[Unit, str], Awaitable[tuple[S, int] | None]]
+    current: bool = False
+    """The projection moves it in every unit that appends to the stream (under a lock the
+    writers share), so no event lies past it and the stream is not read at all. A stale one
+    still cannot slip through: the append's expected version refuses it."""
 
 
 @dataclass(frozen=True)
@@ -112,10 +116,11 @@ class WritePath:
     async def load(self, unit: Unit, stream_id: str, aggregate: Aggregate[S]) -> Loaded[S]:
         start: S | None = None
         version = 0
-        if aggregate.snapshot is not None and (
-            kept := await aggregate.snapshot.read(unit, stream_id)
-        ):
+        snapshot = aggregate.snapshot
+        if snapshot is not None and (kept := await snapshot.read(unit, stream_id)):
             start, version = kept
+            if snapshot.current:
+                return Loaded(stream_id, start, version)
         events = await unit.load(stream_id, after_version=version)
         state = aggregate.fold((e.payload for e in events), start)
         return Loaded(stream_id, state, version + len(events))

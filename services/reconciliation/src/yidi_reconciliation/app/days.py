@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from yidi_events.application import Aggregate, Loaded, Snapshot, Unit, WritePath
+from yidi_events.application import Aggregate, Snapshot, Unit, WritePath
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import Conflict, RegionRelation, business_date, relation
 from yidi_reconciliation.domain.day_statement import (
@@ -74,7 +74,10 @@ class Days:
     heads: Aggregate[DayHead] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.heads = Aggregate(DayHead, evolve_head, Snapshot(self.rows.head))
+        # The head row moves in every unit that appends to its day, under the day's lock:
+        # reading the stream's tail would cost a query per settlement for nothing. Only a day
+        # without a row yet is folded.
+        self.heads = Aggregate(DayHead, evolve_head, Snapshot(self.rows.head, current=True))
 
     async def statement(self, day: DayId) -> DayStatement:
         async def read(unit: Unit) -> DayStatement:
@@ -88,17 +91,6 @@ class Days:
         new = decide(loaded.state)
         events = await self.write.append(unit, day.stream_id, loaded.version, new)
         return Acted(events, DAY.fold(new, loaded.state))
-
-    async def _head(self, unit: Unit, day: DayId) -> Loaded[DayHead]:
-        # The row moves in every transaction that appends to its day, under the day's lock, so
-        # no event lies past its version: reading the stream's tail would cost a query per
-        # settlement for nothing (and the append's version check refuses a stale row anyway).
-        # Only a day without a row yet is folded.
-        assert self.heads.snapshot is not None
-        kept = await self.heads.snapshot.read(unit, day.stream_id)
-        if kept is None:
-            return await self.write.load(unit, day.stream_id, self.heads)
-        return Loaded(day.stream_id, *kept)
 
     def reconciled_between_agencies(self, record: SettlementRecord) -> bool:
         """Only cross-region settlements of a known scheme have a day statement between agencies."""
@@ -123,7 +115,7 @@ class Days:
         now = self.write.clock.now()
         day = DayId.of(record)
         await self.rows.lock(unit, day)
-        head = await self._head(unit, day)
+        head = await self.write.load(unit, day.stream_id, self.heads)
         if record_resolves_dispute(head.state, record):
             await self._act(
                 unit, day, lambda s: decide_record_settlement(s, record, now, self.settings)
@@ -134,7 +126,7 @@ class Days:
             await self.write.append(unit, day.stream_id, head.version, new)
         if original is not None and DayId.of(original) != day:
             await self.rows.lock(unit, DayId.of(original))
-            original_head = await self._head(unit, DayId.of(original))
+            original_head = await self.write.load(unit, DayId.of(original).stream_id, self.heads)
             # Nothing to do on the original's day unless the original is under open dispute
             # there, which its head tells without a fold (`decide_reversal` would decide []).
             if record_resolves_dispute(original_head.state, record):
