@@ -5,7 +5,6 @@ the topics, and the five services under uvicorn, all on 127.0.0.1, state under o
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from yidi_events.definition import services
 from yidi_stack.embedded import (
     EmbeddedBroker,
     EmbeddedPostgres,
@@ -29,14 +29,10 @@ from yidi_stack.embedded import (
 )
 from yidi_stack.infra import run_sync
 
-SERVICES = ("filing", "settlement", "reconciliation", "clearing", "audit")
-DEFAULT_PORTS = {
-    "filing": 8001,
-    "settlement": 8002,
-    "reconciliation": 8003,
-    "clearing": 8004,
-    "audit": 8005,
-}
+# The services are the installed ones, as each declares itself (yidi_events.definition).
+DEFINITIONS = services()
+SERVICES = tuple(DEFINITIONS)
+DEFAULT_PORTS = {name: d.port for name, d in DEFINITIONS.items()}
 
 
 def _port(name: str, default: int) -> int:
@@ -143,8 +139,7 @@ class Platform:
         """Migrate the service's database (or another database `dsn` as the service's) to head."""
         from yidi_events import migrate
 
-        bootstrap = importlib.import_module(f"yidi_{service}.bootstrap")
-        migrate.upgrade(dsn or self.dsn(service), bootstrap.MIGRATIONS)
+        migrate.upgrade(dsn or self.dsn(service), DEFINITIONS[service].migrations)
 
     def _start_service(
         self, service: str, *, port: int | None = None, extra_env: Mapping[str, str] = {}
@@ -157,7 +152,7 @@ class Platform:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                f"yidi_{service}.bootstrap:create",
+                DEFINITIONS[service].app_factory,
                 "--factory",
                 "--host",
                 "127.0.0.1",

@@ -6,7 +6,6 @@ sandbox_dir, token_for)`; until a service has one, its data is simply not loaded
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
@@ -17,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from yidi_stack.clients import HisClient, HisError, SimClock
-from yidi_stack.platform import SERVICES, Platform
+from yidi_stack.platform import DEFINITIONS, Platform
 
 
 def shared_dir() -> Path:
@@ -58,13 +57,10 @@ def sandbox_dir() -> Path:
 
 def load_sandbox(platform: Platform, say: Callable[[str], None] = print) -> None:
     folder = sandbox_dir()
-    for service in SERVICES:
-        try:
-            module = importlib.import_module(f"yidi_{service}.sandbox")
-        except ModuleNotFoundError:
-            continue
-        summary = module.load(platform.url(service), folder)
-        say(f"sandbox loaded into {service}: {summary}")
+    for service, definition in DEFINITIONS.items():
+        if definition.load_sandbox is not None:
+            summary = definition.load_sandbox(platform.url(service), folder)
+            say(f"sandbox loaded into {service}: {summary}")
     wait_until_propagated(platform, folder)
     say("sandbox facts have reached every service that consumes them")
 

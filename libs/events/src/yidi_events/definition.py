@@ -17,7 +17,6 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from yidi_events.runtime.projection import Projection
 from yidi_events.service import Runtime
 from yidi_events.settings import ServiceSettings
 
@@ -34,9 +33,6 @@ class ServiceDefinition:
     """The ASGI application factory (`uvicorn --factory`), configured from the environment."""
     build_runtime: Callable[[ServiceSettings], Runtime]
     """The runtime alone (store, relay, consumers, jobs), for tools that drive its parts."""
-    own_projection: Callable[[], Projection]
-    """The read models of its own events, kept in the writing transaction, rebuilt from its
-    event store."""
     load_sandbox: Callable[[str, Path], Any] | None = None
     """Loads its part of ../shared/sandbox through its own API: (base URL, sandbox folder)."""
 

@@ -59,10 +59,17 @@ class Job:
 
 @dataclass(frozen=True)
 class Subscription:
-    """A projection fed by other services' topics."""
+    """A read model of other services' facts, fed from their topics."""
 
     projection: Projection
     sources: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Reaction(Subscription):
+    """Other services' facts this service acts on: its handlers decide and append the service's
+    own events, through `Runtime.unit_on` in the consumer's transaction. Consumed like a read
+    model, exactly once per fact; unlike one, what it wrote is history, not a cache."""
 
 
 @dataclass

@@ -8,14 +8,13 @@ embedded stack.
 
 from __future__ import annotations
 
-import importlib
 import os
 from dataclasses import dataclass
 
+from yidi_events.definition import service as definition
 from yidi_events.runtime.kafka import KafkaSettings
 from yidi_events.service import Runtime
 from yidi_events.settings import ServiceSettings
-from yidi_stack.platform import SERVICES
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,6 @@ class Target:
     def runtime(self, service: str) -> Runtime:
         """The service's own runtime, as its bootstrap builds it (consumers, relay, store), on
         the service's database, with nothing running: the CLI drives its parts by hand."""
-        bootstrap = importlib.import_module(f"yidi_{service}.bootstrap")
         settings = self.settings.model_copy(
             update={
                 "database_url": self.dsn(service),
@@ -61,11 +59,12 @@ class Target:
                 "schedules_enabled": False,
             }
         )
-        runtime: Runtime = bootstrap.build_runtime(settings)
-        return runtime
+        return definition(service).build_runtime(settings)
 
 
 def check(service: str) -> str:
-    if service not in SERVICES:
-        raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    try:
+        definition(service)
+    except LookupError as exc:
+        raise ValueError(str(exc)) from exc
     return service

@@ -1,29 +1,17 @@
-"""Each service's projections and how to rebuild them.
-
-Two kinds, found from the service itself:
-- consumed projections: the service's `bootstrap.subscriptions()`, as its runtime wires them into
-  consumers; rebuilt with `Consumer.rebuild` (reset, then re-read the source topics);
-- own projections: the read models a service applies inline after each append; rebuilt from its
-  event store with `rebuild_from_store`. Bootstraps do not expose them by one name yet, so the
-  factory of each is named here.
+"""Each service's projections and how to rebuild them, as the service declares them:
+- own projections: the read models a service keeps inline in the writing transaction (its
+  runtime's `own`); rebuilt from its event store with `rebuild_from_store`;
+- consumed projections: its runtime's consumers (read models and reactions); rebuilt with
+  `Consumer.rebuild` (reset, then re-read the source topics).
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
 from yidi_events.runtime.consumer import Consumer
 from yidi_events.runtime.projection import Progress, Projection, rebuild_from_store
 from yidi_events.service import Runtime
-
-OWN_PROJECTIONS: dict[str, str] = {
-    "filing": "yidi_filing.adapters.projection:read_models",
-    "settlement": "yidi_settlement.adapters.own_facts:make_projection",
-    "reconciliation": "yidi_reconciliation.adapters.day_views:make_day_projection",
-    "clearing": "yidi_clearing.app.projection:own_projection",
-    "audit": "yidi_audit.adapters.read_models:own_projection",
-}
 
 
 @dataclass(frozen=True)
@@ -35,15 +23,8 @@ class Found:
     sources: tuple[str, ...] = ()
 
 
-def own_projection(service: str) -> Projection:
-    module, factory = OWN_PROJECTIONS[service].split(":")
-    projection: Projection = getattr(importlib.import_module(module), factory)()
-    return projection
-
-
 def projections(runtime: Runtime) -> list[Found]:
-    own = own_projection(runtime.name)
-    found = [Found(own.name, "own", own)]
+    found = [Found(own.name, "own", own) for own in runtime.own]
     found += [
         Found(c.name, "consumed", c.projection, c, tuple(t.split(".")[-2] for t in c.topics))
         for c in runtime.consumers

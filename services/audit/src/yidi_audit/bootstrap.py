@@ -14,8 +14,9 @@ from yidi_audit.app import cases, collaboration
 from yidi_audit.app.context import Audit, AuditSettings
 from yidi_audit.app.facts_policy import filing_projection, settlement_projection
 from yidi_audit.entrypoints import api, his
+from yidi_events.definition import ServiceDefinition
 from yidi_events.kernel import DomainError
-from yidi_events.service import Job, Runtime, Subscription, create_app
+from yidi_events.service import Job, Reaction, Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
 
 SERVICE = "audit"
@@ -29,8 +30,8 @@ def make_audit(settings: AuditSettings | None = None) -> Audit:
 def subscriptions(audit: Audit | None = None) -> list[Subscription]:
     audit = audit or make_audit()
     return [
-        Subscription(settlement_projection(audit), sources=["settlement"]),
-        Subscription(filing_projection(audit), sources=["filing"]),
+        Reaction(settlement_projection(audit), sources=["settlement"]),
+        Reaction(filing_projection(audit), sources=["filing"]),
     ]
 
 
@@ -73,3 +74,12 @@ def create(
     )
     app.state.audit = audit
     return app
+
+
+DEFINITION = ServiceDefinition(
+    name=SERVICE,
+    port=8005,
+    migrations=MIGRATIONS,
+    create=create,
+    build_runtime=build_runtime,
+)

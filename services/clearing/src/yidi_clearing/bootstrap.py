@@ -17,6 +17,7 @@ from yidi_clearing.domain.actors import Actor
 from yidi_clearing.domain.settings import ClearingSettings
 from yidi_clearing.entrypoints.agency import agency_router
 from yidi_clearing.entrypoints.his import his_router
+from yidi_events.definition import ServiceDefinition
 from yidi_events.service import Job, Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
 
@@ -66,3 +67,12 @@ def create(
         title="Yidi clearing service",
         description=__doc__ or "",
     )
+
+
+DEFINITION = ServiceDefinition(
+    name=SERVICE,
+    port=8004,
+    migrations=MIGRATIONS,
+    create=create,
+    build_runtime=build_runtime,
+)

@@ -8,8 +8,10 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from yidi_events.service import Runtime, Subscription, create_app
+from yidi_events.definition import ServiceDefinition
+from yidi_events.service import Reaction, Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
+from yidi_filing import sandbox
 from yidi_filing.adapters.certificates import PostgresCertificates
 from yidi_filing.adapters.projection import read_models
 from yidi_filing.app.audit_policy import audit_suspensions
@@ -29,7 +31,7 @@ persons (kind `person`, user = person id) file online under `/online`. Refusals 
 
 
 def subscriptions(context: Context) -> list[Subscription]:
-    return [Subscription(audit_suspensions(context), sources=["audit"])]
+    return [Reaction(audit_suspensions(context), sources=["audit"])]
 
 
 def build_runtime(
@@ -79,3 +81,13 @@ def create(settings: ServiceSettings | None = None, filing: SettingsBook | None 
     app.state.filing = context
     app.add_exception_handler(RowErrors, _row_errors)
     return app
+
+
+DEFINITION = ServiceDefinition(
+    name=SERVICE,
+    port=8001,
+    migrations=MIGRATIONS,
+    create=create,
+    build_runtime=build_runtime,
+    load_sandbox=sandbox.load,
+)

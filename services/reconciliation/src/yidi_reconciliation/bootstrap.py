@@ -7,8 +7,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from yidi_events.definition import ServiceDefinition
 from yidi_events.kernel import business_date
-from yidi_events.service import Job, Runtime, Subscription, create_app
+from yidi_events.service import Job, Reaction, Runtime, create_app
 from yidi_events.settings import ServiceSettings
 from yidi_reconciliation.adapters.day_views import PostgresDayRows, make_day_projection
 from yidi_reconciliation.adapters.hospital_books import PostgresHospitalBooks
@@ -28,7 +29,7 @@ def build(settings: ServiceSettings | None = None) -> tuple[Runtime, Days]:
         SERVICE,
         settings or ServiceSettings(),
         MIGRATIONS,
-        [Subscription(settlements, sources=["settlement"])],
+        [Reaction(settlements, sources=["settlement"])],
         own=[make_day_projection()],
     )
     days = Days(runtime.write, PostgresDayRows())
@@ -58,3 +59,12 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
     )
     app.state.days = days
     return app
+
+
+DEFINITION = ServiceDefinition(
+    name=SERVICE,
+    port=8003,
+    migrations=MIGRATIONS,
+    create=create,
+    build_runtime=build_runtime,
+)

@@ -7,8 +7,10 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from yidi_events.auth.his import NonceStore
+from yidi_events.definition import ServiceDefinition
 from yidi_events.service import Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
+from yidi_settlement import sandbox
 from yidi_settlement.adapters import insured_facts, own_facts
 from yidi_settlement.adapters.forwarder import Forwarder
 from yidi_settlement.app.gateway import Gateway
@@ -26,7 +28,13 @@ def subscriptions() -> list[Subscription]:
 
 
 def build_runtime(settings: ServiceSettings | None = None) -> Runtime:
-    return Runtime(SERVICE, settings or ServiceSettings(), MIGRATIONS, subscriptions())
+    return Runtime(
+        SERVICE,
+        settings or ServiceSettings(),
+        MIGRATIONS,
+        subscriptions(),
+        own=[own_facts.make_projection()],
+    )
 
 
 def build_gateway(runtime: Runtime) -> Gateway:
@@ -54,3 +62,13 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
     )
     app.state.gateway = gateway
     return app
+
+
+DEFINITION = ServiceDefinition(
+    name=SERVICE,
+    port=8002,
+    migrations=MIGRATIONS,
+    create=create,
+    build_runtime=build_runtime,
+    load_sandbox=sandbox.load,
+)
