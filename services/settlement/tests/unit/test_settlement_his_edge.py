@@ -30,8 +30,7 @@ ENVELOPE = (
     "mdtrt_cert_no",
     "mdtrt_cert_type",
 )
-# A national name that is also the domain's own word stays: it is not the interface's.
-NATIONAL = sorted({*ENVELOPE, *(n for n, d in DOMAIN_OF.items() if n != d)})
+NATIONAL = sorted({*ENVELOPE, *DOMAIN_OF})
 WHOLE_NAME = re.compile(
     r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, NATIONAL)) + r")(?![A-Za-z0-9_])"
 )

@@ -58,7 +58,6 @@ DOMAIN_OF: Mapping[str, str] = {
     "chrgitm_lv": "item_class",
     "selfpay_prop": "self_pay_ratio",
     "pric_uplmt_amt": "price_cap",
-    "list_type": "list_type",
     # a settlement's money (setlinfo), in fen in the domain
     "medfee_sumamt": "total_fee",
     "fulamt_ownpay_amt": "fully_self_paid",
