@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from yidi_settlement.adapters.wire import MAX_BODY
+from yidi_settlement.his.envelope import MAX_BODY
 from yidi_stack.sandbox import shared_dir
 
 SANDBOX = shared_dir() / "sandbox"

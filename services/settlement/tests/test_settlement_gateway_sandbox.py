@@ -10,7 +10,7 @@ from typing import Any
 
 from yidi_events.auth.his import sign
 from yidi_events.kernel import yuan_to_fen
-from yidi_settlement.adapters import wire
+from yidi_settlement.his import vectors as wire
 from yidi_settlement.vectors import case_output
 from yidi_stack.sandbox import shared_dir
 

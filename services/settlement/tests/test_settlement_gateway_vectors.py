@@ -10,7 +10,7 @@ import pytest
 
 from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.kernel import yuan_to_fen
-from yidi_settlement.adapters import wire
+from yidi_settlement.his import vectors as wire
 from yidi_stack.sandbox import shared_dir
 
 SHARED = shared_dir()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,11 +13,16 @@ from yidi_events.service import Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
 from yidi_settlement import sandbox
 from yidi_settlement.adapters import insured_facts, own_facts
-from yidi_settlement.adapters.forwarder import Forwarder
-from yidi_settlement.app.gateway import Gateway
+from yidi_settlement.adapters.hospital_secrets import SqlHospitalSecrets
+from yidi_settlement.adapters.reads import HisSecrets, SqlReads
+from yidi_settlement.app.messages import Messages
 from yidi_settlement.app.reference import ReferenceService
 from yidi_settlement.app.visits import VisitService
 from yidi_settlement.entrypoints import agency, his
+from yidi_settlement.his.auth import Authenticator
+from yidi_settlement.his.forwarder import Forwarder
+from yidi_settlement.his.gateway import Gateway
+from yidi_settlement.his.transactions import Transactions
 
 SERVICE = "settlement"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -37,26 +43,26 @@ def build_runtime(settings: ServiceSettings | None = None) -> Runtime:
     )
 
 
-def build_gateway(runtime: Runtime) -> Gateway:
-    projection = own_facts.make_projection()
-    from datetime import timedelta
-
+def build_gateway(runtime: Runtime, reference: ReferenceService) -> Gateway:
     window = timedelta(seconds=runtime.settings.his_signature_window_s)
     return Gateway(
-        runtime=runtime,
-        visits=VisitService(runtime, projection),
-        reference=ReferenceService(runtime, projection),
+        clock=runtime.clock,
+        authenticator=Authenticator(
+            HisSecrets(runtime.engine), NonceStore(runtime.engine, window), window
+        ),
+        messages=Messages(runtime.write),
+        transactions=Transactions(VisitService(runtime.write, SqlReads()), reference),
         forwarder=Forwarder(runtime.settings),
-        nonces=NonceStore(runtime.engine, window),
     )
 
 
 def create(settings: ServiceSettings | None = None) -> FastAPI:
     runtime = build_runtime(settings)
-    gateway = build_gateway(runtime)
+    reference = ReferenceService(runtime.write, SqlHospitalSecrets())
+    gateway = build_gateway(runtime, reference)
     app = create_app(
         runtime,
-        [his.router(gateway), agency.router(runtime, gateway.reference)],
+        [his.router(gateway), agency.router(runtime, reference)],
         title="Yidi settlement service and HIS gateway",
         description=__doc__ or "",
     )

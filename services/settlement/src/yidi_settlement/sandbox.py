@@ -17,6 +17,7 @@ import httpx
 
 from yidi_events.auth.agency import issue_token
 from yidi_events.settings import ServiceSettings
+from yidi_settlement.his import reference
 
 CATALOGUE_FROM = date(2026, 1, 1)
 
@@ -46,22 +47,13 @@ async def load_async(
     try:
         for h in hospitals:
             response = await http.post(
-                "/api/hospitals",
-                headers=headers,
-                json={
-                    "institution_code": h["fixmedins_code"],
-                    "institution_name": h["fixmedins_name"],
-                    "region": h["admdvs"],
-                    "hospital_level": h["hosp_lv"],
-                    "networked": h["networked"],
-                    "his_secret": h["his_secret"],
-                },
+                "/api/hospitals", headers=headers, json=reference.hospital_registration(h)
             )
             if response.status_code == 201:
                 registered += 1
             elif response.status_code != 409:
-                raise RuntimeError(f"hospital {h['fixmedins_code']}: {response.text}")
-        regions = sorted({h["admdvs"] for h in hospitals})
+                raise RuntimeError(f"hospital {reference.hospital_code(h)}: {response.text}")
+        regions = sorted({reference.hospital_region(h) for h in hospitals})
         items = 0
         for region in regions:
             response = await http.post(

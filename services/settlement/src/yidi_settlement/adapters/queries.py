@@ -84,7 +84,7 @@ async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Ho
         raise NotFound(
             "hospital.not_found",
             f"institution {institution_code} is not in the hospital registry",
-            field="fixmedins_code",
+            field="institution_code",
         )
     # An agency suspension, or an audit sanction covering the day.
     suspended = bool(row["suspended"]) and (
@@ -130,7 +130,7 @@ async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
         raise NotFound(
             "person.not_found",
             f"person {person_id} is not known here: the insured place has not published them",
-            field="psn_no",
+            field="person_id",
         )
     row = dict(found)
     status = EnrolmentStatus(row["enrolment_status"])
@@ -224,7 +224,7 @@ async def policy(
             "settlement.no_policy",
             f"no {insurance_type} benefit policy of insured place {insured_region} is in force "
             f"on {on}",
-            field="insutype",
+            field="insurance_type",
         )
     # The stored document predates its successor: the row's end date is the truth.
     return replace(parse_policy_document(row["document"]), effective_to=row["effective_to"])

@@ -1,51 +1,55 @@
-"""Visit and settlement handlers: load -> fold -> decide -> append, in one transaction.
+"""Visit and settlement handlers: load -> decide -> append through the write path.
 
-Each function runs inside the caller's transaction (`conn`); the HIS gateway wraps it with the
-idempotency record of the message. Settling appends to the visit stream AND to the person-year
+Each handler works inside a unit its caller opened with the write path (the HIS messages answer
+once per message id, app/messages.py). Settling appends to the visit stream AND to the person-year
 accumulator stream at the version it loaded, so two concurrent settlements of one person cannot
-share a deductible: the loser's append fails and `in_transaction` decides again on fresh figures.
+share a deductible: the loser's append fails and the write path decides again on fresh figures.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from uuid6 import uuid7
 
+from yidi_events.application import Unit, WritePath
 from yidi_events.contracts.settlement import (
     AccumulatorsMoved,
     Diagnosis,
+    FeeLineSplit,
     SettlementReversed,
     VisitRegistered,
     VisitSettled,
 )
-from yidi_events.decider import fold
-from yidi_events.envelope import Envelope
 from yidi_events.kernel import DomainError, NotFound, business_date
 from yidi_events.policy import HospitalLevel
-from yidi_events.runtime.projection import Projection
-from yidi_events.service import Runtime
-from yidi_events.store import NewEvent
-from yidi_settlement.adapters import queries
-from yidi_settlement.adapters.wire import Registration, SettleRequest, Voucher
+from yidi_settlement.adapters.queries import Person
+from yidi_settlement.app.commands import (
+    Discharge,
+    Registered,
+    Registration,
+    Reversal,
+    Reverses,
+    Settlement,
+    SettleRequest,
+    VisitRef,
+)
+from yidi_settlement.app.messages import retire
+from yidi_settlement.app.ports import VisitPlaceReads
 from yidi_settlement.domain import accumulators as acc
 from yidi_settlement.domain import visit as v
-from yidi_settlement.domain.eligibility import Eligibility, check_eligibility
-from yidi_settlement.domain.engine import (
-    SettlementComputation,
-    cancellation_of,
-    compute_settlement,
+from yidi_settlement.domain.eligibility import (
+    Eligibility,
+    Voucher,
+    certificate_presented,
+    check_card,
+    check_eligibility,
 )
+from yidi_settlement.domain.engine import SettlementComputation, cancellation_of, compute_settlement
 from yidi_settlement.domain.line_split import split_line
 from yidi_settlement.domain.model import CatalogueEntry, FeeLine, VisitFacts, is_inpatient
-
-
-def visit_stream(visit_id: str) -> str:
-    return f"visit-{visit_id}"
 
 
 def new_id(prefix: str, region: str) -> str:
@@ -54,48 +58,56 @@ def new_id(prefix: str, region: str) -> str:
 
 @dataclass
 class VisitService:
-    runtime: Runtime
-    projection: Projection
-
-    async def _append(
-        self, conn: AsyncConnection, stream: str, version: int, events: Sequence[Any], on: date
-    ) -> list[Envelope]:
-        return await self.runtime.store.append(
-            conn, stream, version, [NewEvent(e, on) for e in events]
-        )
-
-    async def _project(self, conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
-        for envelope in envelopes:
-            await self.projection.apply(conn, envelope)
-
-    async def _load(self, conn: AsyncConnection, visit_id: str) -> tuple[v.VisitState, int]:
-        stream = await self.runtime.store.load(conn, visit_stream(visit_id))
-        return fold(v.evolve, v.VisitState(), [e.payload for e in stream]), len(stream)
+    write: WritePath
+    reads: VisitPlaceReads
 
     async def _own_visit(
-        self, conn: AsyncConnection, institution: str, visit_id: str, person_id: str
+        self, unit: Unit, institution: str, ref: VisitRef
     ) -> tuple[v.VisitState, int, VisitRegistered]:
-        state, version = await self._load(conn, visit_id)
-        reg = state.registered
-        if reg is None or reg.institution_code != institution:
-            raise NotFound(
-                "visit.not_found",
-                f"visit {visit_id} is not a visit of this institution",
-                field="mdtrt_id",
-            )
-        if reg.person_id != person_id:
-            raise DomainError(
-                "visit.person_mismatch",
-                f"visit {visit_id} belongs to another person",
-                field="psn_no",
-            )
-        return state, version, reg
+        loaded = await self.write.load(unit, v.stream_id(ref.visit_id), v.VISIT)
+        registered = v.owned(
+            loaded.state,
+            visit_id=ref.visit_id,
+            institution_code=institution,
+            person_id=ref.person_id,
+        )
+        return loaded.state, loaded.version, registered
 
-    # --- eligibility -----------------------------------------------------------------------
+    async def _append_visit(
+        self, unit: Unit, visit_id: str, version: int, events: list[Any], now: datetime
+    ) -> None:
+        await self.write.append(
+            unit, v.stream_id(visit_id), version, events, day=business_date(now)
+        )
+
+    async def sign_in(self, unit: Unit, institution: str, today: date) -> None:
+        """A hospital signs in (9001) only if the registry knows it."""
+        await self.reads.hospital(unit, institution, today)
+
+    # --- the person ------------------------------------------------------------------------
+
+    async def identify(self, unit: Unit, voucher: Voucher, today: date) -> Person:
+        """The insured person a voucher names (1101): an e-voucher by person number or
+        certificate, a card or ID card by certificate; a card must be the person's own."""
+        found = await self.reads.person_by_certificate(unit, voucher.voucher_no)
+        if found is None and voucher.voucher_type == "01":
+            try:
+                found = (await self.reads.person(unit, voucher.voucher_no, today)).row["person_id"]
+            except NotFound:
+                found = None
+        if found is None:
+            raise NotFound(
+                "person.not_found",
+                f"no insured person holds voucher {voucher.voucher_type}/{voucher.voucher_no}",
+                field="voucher_no",
+            )
+        person = await self.reads.person(unit, found, today)
+        check_card(voucher, person.row["card_serial"])
+        return person
 
     async def _eligible(
         self,
-        conn: AsyncConnection,
+        unit: Unit,
         *,
         institution: str,
         person_id: str,
@@ -103,15 +115,20 @@ class VisitService:
         emergency: bool,
         voucher: Voucher | None,
         today: date,
-    ) -> tuple[Eligibility, queries.Person, queries.Hospital]:
-        hospital = await queries.hospital(conn, institution, today)
-        person = await queries.person(conn, person_id, visit_date)
+    ) -> tuple[Eligibility, Person, Any]:
+        hospital = await self.reads.hospital(unit, institution, today)
+        person = await self.reads.person(unit, person_id, visit_date)
         certificate = None
         if voucher is not None:
-            certificate = await self._certificate_of(person, voucher)
+            certificate = certificate_presented(
+                voucher,
+                person_id=person.row["person_id"],
+                certificate_no=person.row["certificate_no"],
+                card_serial=person.row["card_serial"],
+            )
         eligibility = check_eligibility(
             person=person.snapshot,
-            filings=await queries.person_filings(conn, person_id),
+            filings=await self.reads.filings(unit, person_id),
             hospital=hospital.snapshot(),
             visit_date=visit_date,
             emergency=emergency,
@@ -119,39 +136,19 @@ class VisitService:
         )
         return eligibility, person, hospital
 
-    async def _certificate_of(self, person: queries.Person, voucher: Voucher) -> str:
-        """The certificate the voucher presents (人卡相符): e-voucher names the person."""
-        row = person.row
-        if voucher.voucher_type == "01":
-            # The e-voucher resolves to the person it was issued to.
-            return (
-                row["certificate_no"]
-                if voucher.voucher_no in (row["person_id"], row["certificate_no"])
-                else voucher.voucher_no
-            )
-        if voucher.voucher_type == "03" and voucher.card_serial != row["card_serial"]:
-            raise DomainError(
-                "eligibility.identity_mismatch",
-                "the social-security card serial (card_sn) does not match the person's card (人卡不符)",
-                field="card_sn",
-            )
-        return voucher.voucher_no.upper()
-
     # --- registration ----------------------------------------------------------------------
 
     async def register(
         self,
-        conn: AsyncConnection,
+        unit: Unit,
         *,
         institution: str,
-        visit_region: str,
-        insured_region: str | None,
         command: Registration,
         message_id: str,
         now: datetime,
-    ) -> dict[str, Any]:
+    ) -> Registered:
         eligibility, person, hospital = await self._eligible(
-            conn,
+            unit,
             institution=institution,
             person_id=command.person_id,
             visit_date=business_date(command.began_at),
@@ -160,24 +157,15 @@ class VisitService:
             today=business_date(now),
         )
         row = person.row
-        if visit_region != hospital.region:
-            raise DomainError(
-                "his.visit_region",
-                f"mdtrtarea_admvs {visit_region} is not the region {hospital.region} of {institution}",
-                field="mdtrtarea_admvs",
-            )
-        if insured_region is not None and insured_region != row["insured_region"]:
-            raise DomainError(
-                "his.insured_region",
-                f"insuplc_admdvs {insured_region} is not the person's insured place {row['insured_region']}",
-                field="insuplc_admdvs",
-            )
-        if command.insurance_type != row["insurance_type"]:
-            raise DomainError(
-                "his.insurance_type",
-                f"the person is insured under {row['insurance_type']}, not {command.insurance_type}",
-                field="insutype",
-            )
+        v.check_registration(
+            institution_code=institution,
+            hospital_region=hospital.region,
+            visit_region=command.visit_region,
+            insured_region=command.insured_region,
+            person_insured_region=row["insured_region"],
+            insurance_type=command.insurance_type,
+            person_insurance_type=row["insurance_type"],
+        )
         visit_id = new_id("M", hospital.region)
         registration = VisitRegistered(
             visit_id=visit_id,
@@ -195,58 +183,44 @@ class VisitService:
             department=command.department,
             message_id=message_id,
         )
-        events = v.decide_register(v.VisitState(), registration)
-        envelopes = await self._append(conn, visit_stream(visit_id), 0, events, business_date(now))
-        await self._project(conn, envelopes)
-        return {"visit_id": visit_id, "filing_kind": eligibility.filing_kind.value}
+        await self._append_visit(
+            unit, visit_id, 0, v.decide_register(v.VisitState(), registration), now
+        )
+        return Registered(visit_id=visit_id, filing_kind=eligibility.filing_kind.value)
 
     async def cancel_registration(
-        self,
-        conn: AsyncConnection,
-        *,
-        institution: str,
-        visit_id: str,
-        person_id: str,
-        now: datetime,
+        self, unit: Unit, *, institution: str, ref: VisitRef, now: datetime
     ) -> None:
-        state, version, _ = await self._own_visit(conn, institution, visit_id, person_id)
+        state, version, _ = await self._own_visit(unit, institution, ref)
         events = v.decide_cancel_registration(state, now)
-        await self._project(
-            conn,
-            await self._append(conn, visit_stream(visit_id), version, events, business_date(now)),
-        )
+        await self._append_visit(unit, ref.visit_id, version, events, now)
 
     async def diagnose(
         self,
-        conn: AsyncConnection,
+        unit: Unit,
         *,
         institution: str,
-        visit_id: str,
-        person_id: str,
+        ref: VisitRef,
         diagnoses: tuple[Diagnosis, ...],
         now: datetime,
     ) -> None:
-        state, version, _ = await self._own_visit(conn, institution, visit_id, person_id)
+        state, version, _ = await self._own_visit(unit, institution, ref)
         events = v.decide_diagnose(state, diagnoses, now)
-        await self._project(
-            conn,
-            await self._append(conn, visit_stream(visit_id), version, events, business_date(now)),
-        )
+        await self._append_visit(unit, ref.visit_id, version, events, now)
 
     async def upload_fee_lines(
         self,
-        conn: AsyncConnection,
+        unit: Unit,
         *,
         institution: str,
-        visit_id: str,
-        person_id: str,
+        ref: VisitRef,
         lines: list[FeeLine],
         message_id: str,
         now: datetime,
-    ) -> list[tuple[Any, CatalogueEntry | None]]:
-        state, version, reg = await self._own_visit(conn, institution, visit_id, person_id)
-        mapped = await queries.mapped_codes(
-            conn,
+    ) -> list[tuple[FeeLineSplit, CatalogueEntry | None]]:
+        state, version, reg = await self._own_visit(unit, institution, ref)
+        mapped = await self.reads.mapped_codes(
+            unit,
             institution,
             [x.hospital_item_code for x in lines if x.hospital_item_code and not x.catalogue_code],
         )
@@ -257,121 +231,71 @@ class VisitService:
                 if code is None:
                     raise DomainError(
                         "catalogue.unmapped_item",
-                        f"hospital item {line.hospital_item_code} of fee line {line.fee_line_no} is not mapped to the catalogue (3301 first)",
-                        field="medins_list_codg",
+                        f"hospital item {line.hospital_item_code} of fee line {line.fee_line_no} "
+                        "is not mapped to the catalogue (3301 first)",
+                        field="hospital_item_code",
                     )
-                line = FeeLine(**{**line.__dict__, "catalogue_code": code})
+                line = replace(line, catalogue_code=code)
             resolved.append(line)
         today = business_date(now)
-        entries = await queries.catalogue(
-            conn, reg.visit_region, [x.catalogue_code for x in resolved], today
+        entries = await self.reads.catalogue(
+            unit, reg.visit_region, [x.catalogue_code for x in resolved], today
         )
         splits = tuple(split_line(x, entries.get(x.catalogue_code)) for x in resolved)
         events = v.decide_upload_fee_lines(state, splits, now, message_id)
-        await self._project(
-            conn, await self._append(conn, visit_stream(visit_id), version, events, today)
-        )
+        await self._append_visit(unit, ref.visit_id, version, events, now)
         return [(s, entries.get(s.catalogue_code)) for s in splits]
 
     async def cancel_fee_lines(
         self,
-        conn: AsyncConnection,
+        unit: Unit,
         *,
         institution: str,
-        visit_id: str,
-        person_id: str,
+        ref: VisitRef,
         fee_line_nos: tuple[str, ...],
         now: datetime,
     ) -> int:
-        state, version, _ = await self._own_visit(conn, institution, visit_id, person_id)
+        state, version, _ = await self._own_visit(unit, institution, ref)
         events = v.decide_cancel_fee_lines(state, fee_line_nos, now)
-        await self._project(
-            conn,
-            await self._append(conn, visit_stream(visit_id), version, events, business_date(now)),
-        )
+        await self._append_visit(unit, ref.visit_id, version, events, now)
         return sum(len(e.fee_line_nos) for e in events)
 
     async def discharge(
-        self,
-        conn: AsyncConnection,
-        *,
-        institution: str,
-        visit_id: str,
-        person_id: str,
-        discharged_on: date,
-        died: bool,
-        principal_diagnosis: str | None,
-        now: datetime,
+        self, unit: Unit, *, institution: str, command: Discharge, now: datetime
     ) -> None:
-        state, version, _ = await self._own_visit(conn, institution, visit_id, person_id)
-        if principal_diagnosis and principal_diagnosis != state.principal_diagnosis:
-            state = replace(state, principal_diagnosis=principal_diagnosis)
-        events = v.decide_discharge(state, discharged_on, now, died)
-        await self._project(
-            conn,
-            await self._append(conn, visit_stream(visit_id), version, events, business_date(now)),
-        )
+        state, version, _ = await self._own_visit(unit, institution, command.ref)
+        diagnosis = command.principal_diagnosis
+        if diagnosis and diagnosis != state.principal_diagnosis:
+            state = replace(state, principal_diagnosis=diagnosis)
+        events = v.decide_discharge(state, command.discharged_on, now, command.died)
+        await self._append_visit(unit, command.ref.visit_id, version, events, now)
 
     # --- settlement ------------------------------------------------------------------------
 
     async def settle(
         self,
-        conn: AsyncConnection,
+        unit: Unit,
         *,
         institution: str,
         command: SettleRequest,
         message_id: str,
         now: datetime,
         commit: bool,
-    ) -> tuple[SettlementComputation, dict[str, Any], VisitRegistered, str | None, str, str]:
-        """Compute (and with `commit`, record) the settlement of a visit. Returns the computation,
-        the person row, the registration, the settlement id, clearing agency and category."""
+    ) -> Settlement:
+        """Compute (and with `commit`, record) the settlement of a visit."""
         ref = command.ref
-        state, version, reg = await self._own_visit(conn, institution, ref.visit_id, ref.person_id)
+        state, version, reg = await self._own_visit(unit, institution, ref)
+        v.settleable(state, command.insurance_type)
         today = business_date(now)
-        if state.status is v.VisitStatus.REGISTRATION_CANCELLED:
-            # Checked here, not only when the settlement is recorded: a 2206 pre-settlement of a
-            # cancelled visit must be refused as its 2207 would be.
-            raise NotFound(
-                "visit.not_found",
-                f"visit {ref.visit_id} was cancelled (2202) and cannot be settled",
-                field="mdtrt_id",
-            )
-        if state.status is v.VisitStatus.SETTLED:
-            raise DomainError(
-                "visit.settled",
-                f"visit {ref.visit_id} is already settled (setl_id {state.settlement.settlement_id if state.settlement else ''}); cancel it first",
-                field="mdtrt_id",
-            )
         inpatient = is_inpatient(reg.medical_type)
-        if inpatient and state.discharged_on is None:
-            raise DomainError(
-                "visit.not_discharged",
-                "an admission settles after discharge (2402 first)",
-                field="mdtrt_id",
-            )
-        if not state.lines:
-            raise DomainError(
-                "visit.no_fee_lines",
-                f"visit {ref.visit_id} has no fee lines to settle",
-                field="mdtrt_id",
-            )
-        if command.insurance_type is not None and command.insurance_type != reg.insurance_type:
-            raise DomainError(
-                "his.insurance_type",
-                f"insutype {command.insurance_type} is not the visit's {reg.insurance_type}",
-                field="insutype",
-            )
         settled_on = state.discharged_on if inpatient and state.discharged_on else today
         year = settled_on.year
         # The person-year stream is loaded before the account balance is read: a settlement
         # committing in between then moves the stream past the version this one appends at, and
         # this one decides again. Read the other way round, both spend the same balance.
-        acc_stream = acc.stream_id(ref.person_id, year)
-        acc_events = await self.runtime.store.load(conn, acc_stream)
-        figures = fold(acc.evolve, acc.initial(year), [e.payload for e in acc_events])
+        figures = await self.write.load(unit, acc.stream_id(ref.person_id, year), acc.year(year))
         eligibility, person, hospital = await self._eligible(
-            conn,
+            unit,
             institution=institution,
             person_id=ref.person_id,
             visit_date=business_date(reg.began_at),
@@ -379,7 +303,7 @@ class VisitService:
             voucher=command.voucher,
             today=today,
         )
-        policy = await queries.policy(conn, reg.insured_region, reg.insurance_type, settled_on)
+        policy = await self.reads.policy(unit, reg.insured_region, reg.insurance_type, settled_on)
         lines = [
             FeeLine(
                 fee_line_no=x.fee_line_no,
@@ -393,8 +317,8 @@ class VisitService:
             )
             for x in state.lines.values()
         ]
-        catalogue = await queries.catalogue(
-            conn, reg.visit_region, [x.catalogue_code for x in lines], settled_on
+        catalogue = await self.reads.catalogue(
+            unit, reg.visit_region, [x.catalogue_code for x in lines], settled_on
         )
         result = compute_settlement(
             policy=policy,
@@ -408,17 +332,19 @@ class VisitService:
                 settled_on=settled_on,
             ),
             fee_lines=lines,
-            accumulators=figures,
+            accumulators=figures.state,
         )
-        if command.declared_total is not None and command.declared_total != result.totals.total_fee:
-            raise DomainError(
-                "settlement.total_mismatch",
-                f"medfee_sumamt {command.declared_total / 100:.2f} differs from the uploaded fee lines' total {result.totals.total_fee / 100:.2f}",
-                field="medfee_sumamt",
-            )
+        v.check_declared_total(command.declared_total, result.totals.total_fee)
         category = clearing_category(reg.medical_type)
         if not commit:
-            return result, person.row, reg, None, hospital.clearing_agency, category
+            return Settlement(
+                computation=result,
+                person=person.row,
+                registration=reg,
+                settlement_id=None,
+                clearing_agency=None,
+                clearing_category=None,
+            )
         settlement_id = new_id("S", reg.visit_region)
         events = v.decide_settle(
             state,
@@ -432,7 +358,7 @@ class VisitService:
             ),
             now,
         )
-        envelopes = await self._append(conn, visit_stream(ref.visit_id), version, events, today)
+        await self._append_visit(unit, ref.visit_id, version, events, now)
         moved = AccumulatorsMoved(
             person_id=ref.person_id,
             policy_year=year,
@@ -441,39 +367,38 @@ class VisitService:
             settlement_id=settlement_id,
             moved_at=now,
         )
-        envelopes += await self._append(conn, acc_stream, len(acc_events), [moved], today)
-        await self._project(conn, envelopes)
-        return result, person.row, reg, settlement_id, hospital.clearing_agency, category
+        await self.write.append(unit, figures.stream_id, figures.version, [moved], day=today)
+        return Settlement(
+            computation=result,
+            person=person.row,
+            registration=reg,
+            settlement_id=settlement_id,
+            clearing_agency=hospital.clearing_agency,
+            clearing_category=category,
+        )
 
     async def cancel_settlement(
         self,
-        conn: AsyncConnection,
+        unit: Unit,
         *,
         institution: str,
-        visit_id: str,
-        person_id: str,
+        ref: VisitRef,
         settlement_id: str,
         message_id: str,
         now: datetime,
         reversal_of: tuple[str, str] | None = None,
     ) -> str:
-        state, version, reg = await self._own_visit(conn, institution, visit_id, person_id)
-        original = state.settlement
-        if original is None or original.settlement_id != settlement_id:
-            raise NotFound(
-                "visit.settlement_not_found",
-                f"settlement {settlement_id} is not the current settlement of visit {visit_id}",
-                field="setl_id",
-            )
+        state, version, reg = await self._own_visit(unit, institution, ref)
+        original = v.current_settlement(state, settlement_id)
         year = original.movement.policy_year
-        acc_stream = acc.stream_id(person_id, year)
-        acc_events = await self.runtime.store.load(conn, acc_stream)
-        figures = fold(acc.evolve, acc.initial(year), [e.payload for e in acc_events])
-        person = await queries.person(conn, person_id, business_date(now))
+        figures = await self.write.load(unit, acc.stream_id(ref.person_id, year), acc.year(year))
+        person = await self.reads.person(unit, ref.person_id, business_date(now))
         balance = (
             None if original.account_balance_after is None else person.at_settlement.account_balance
         )
-        computation = cancellation_of(_as_computation(original, state, figures), figures, balance)
+        computation = cancellation_of(
+            _as_computation(original, state, figures.state), figures.state, balance
+        )
         cancellation_id = new_id("S", reg.visit_region)
         events: list[Any] = v.decide_cancel_settlement(
             state,
@@ -486,7 +411,7 @@ class VisitService:
         if reversal_of is not None:
             events.append(
                 SettlementReversed(
-                    person_id=person_id,
+                    person_id=ref.person_id,
                     institution_code=institution,
                     original_message_id=reversal_of[0],
                     reversed_transaction=reversal_of[1],
@@ -495,19 +420,72 @@ class VisitService:
                     reversed_at=now,
                 )
             )
-        today = business_date(now)
-        envelopes = await self._append(conn, visit_stream(visit_id), version, events, today)
+        await self._append_visit(unit, ref.visit_id, version, events, now)
         moved = AccumulatorsMoved(
-            person_id=person_id,
+            person_id=ref.person_id,
             policy_year=year,
             movement=computation.movement,
             reason="cancellation",
             settlement_id=cancellation_id,
             moved_at=now,
         )
-        envelopes += await self._append(conn, acc_stream, len(acc_events), [moved], today)
-        await self._project(conn, envelopes)
+        await self.write.append(
+            unit, figures.stream_id, figures.version, [moved], day=business_date(now)
+        )
         return cancellation_id
+
+    async def reverse(
+        self, unit: Unit, *, institution: str, reversal: Reversal, message_id: str, now: datetime
+    ) -> str:
+        """Undo what the institution's earlier message did (2601) and retire that message id.
+        Returns what was undone: a settlement id, a visit id, or "nothing"."""
+        original = reversal.original_message_id
+        undone = "nothing"
+        if reversal.reverses is Reverses.SETTLEMENT:
+            row = await self.reads.settlement(unit, institution, message_id=original)
+            if row is not None and not row["is_refund"]:
+                if row["person_id"] != reversal.person_id:
+                    raise DomainError(
+                        "reversal.person_mismatch",
+                        f"message_id {original} settled another person",
+                        field="person_id",
+                    )
+                if row["cancelled_by"] is None:
+                    await self.cancel_settlement(
+                        unit,
+                        institution=institution,
+                        ref=VisitRef(visit_id=row["visit_id"], person_id=reversal.person_id),
+                        settlement_id=row["settlement_id"],
+                        message_id=message_id,
+                        now=now,
+                        reversal_of=(original, reversal.original_transaction),
+                    )
+                    undone = row["settlement_id"]
+        elif reversal.reverses is Reverses.REGISTRATION:
+            visit = await self.reads.visit_by_message(unit, institution, original)
+            if visit is not None and visit["status"] != "registration_cancelled":
+                await self.cancel_registration(
+                    unit,
+                    institution=institution,
+                    ref=VisitRef(visit_id=visit["visit_id"], person_id=reversal.person_id),
+                    now=now,
+                )
+                undone = visit["visit_id"]
+        await retire(unit, institution, original)
+        return undone
+
+    async def settlement_record(
+        self, unit: Unit, institution: str, settlement_id: str
+    ) -> dict[str, Any]:
+        """A settlement or cancellation of this institution, as recorded (5203, 2208)."""
+        row = await self.reads.settlement(unit, institution, settlement_id=settlement_id)
+        if row is None:
+            raise NotFound(
+                "settlement.not_found",
+                f"settlement {settlement_id} is not a settlement of this institution",
+                field="settlement_id",
+            )
+        return row
 
 
 def clearing_category(medical_type: str) -> str:

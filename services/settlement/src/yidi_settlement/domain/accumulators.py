@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from yidi_events.application import Aggregate
 from yidi_events.contracts.settlement import (
     AccumulatorMovement,
     AccumulatorsMoved,
@@ -63,3 +64,8 @@ def evolve(state: Accumulators, event: Any) -> Accumulators:
     if settled_or_cancelled and event.movement.policy_year == state.policy_year:
         return state.moved(event.movement)
     return state
+
+
+def year(policy_year: int) -> Aggregate[Accumulators]:
+    """The aggregate of one person-year stream (`stream_id(person, policy_year)`)."""
+    return Aggregate(lambda: initial(policy_year), evolve)

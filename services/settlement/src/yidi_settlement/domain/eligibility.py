@@ -58,6 +58,41 @@ class Eligibility:
     filing_id: str | None  # None: an emergency settling before its filing is completed
 
 
+@dataclass(frozen=True, kw_only=True)
+class Voucher:
+    """What the patient presents: 01 e-voucher, 02 ID card, 03 social-security card."""
+
+    voucher_type: str
+    voucher_no: str
+    card_serial: str | None = None
+
+
+def check_card(voucher: Voucher, card_serial: str | None) -> None:
+    """A social-security card must be the person's own card (人卡相符)."""
+    if voucher.voucher_type == "03" and voucher.card_serial != card_serial:
+        raise _refuse(
+            "identity_mismatch",
+            "the social-security card serial (card_serial) does not match the person's card "
+            "(人卡不符)",
+            "card_serial",
+        )
+
+
+def certificate_presented(
+    voucher: Voucher, *, person_id: str, certificate_no: str, card_serial: str | None
+) -> str:
+    """The certificate number the voucher presents, for `check_eligibility`: an e-voucher names
+    the person it was issued to, a card must be the person's own."""
+    if voucher.voucher_type == "01":
+        return (
+            certificate_no
+            if voucher.voucher_no in (person_id, certificate_no)
+            else (voucher.voucher_no)
+        )
+    check_card(voucher, card_serial)
+    return voucher.voucher_no.upper()
+
+
 def _refuse(rule: str, message: str, field: str) -> DomainError:
     return DomainError(f"eligibility.{rule}", message, field=field)
 

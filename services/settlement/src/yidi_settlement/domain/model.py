@@ -1,6 +1,6 @@
 """Value types the settlement engine reads: fee lines, catalogue entries, the person, the visit.
 
-The HIS gateway maps national wire fields into these (adapters/wire.py); projections of filing
+The HIS edge maps national wire fields into these (his/inputs.py); projections of filing
 events fill the person's figures. Everything here is immutable and I/O-free.
 """
 
@@ -14,7 +14,7 @@ from yidi_events.contracts.settlement import ItemClass
 from yidi_events.kernel import DomainError, Fen
 from yidi_events.policy import AssistanceIdentity, FilingKind, HospitalLevel, PersonGroup
 
-# Person category codes (psn_type) by their first two digits.
+# Person category codes by their first two digits.
 _GROUP_BY_PREFIX = {
     "11": PersonGroup.IN_SERVICE,
     "12": PersonGroup.RETIRED,

@@ -1,9 +1,9 @@
 """The Visit aggregate (one stream per visit_id), as a decider.
 
-A handler loads the visit's events, `fold(evolve, VisitState(), events)`, calls one `decide_*`
-function with the command's data and `now`, and appends what it returns. Settling also needs the
-person-year accumulators stream (see accumulators.py): the handler computes the settlement with
-`engine.compute_settlement` first and passes the result to `decide_settle`.
+A handler loads the visit (`VISIT`), checks the visit is the caller's (`owned`), calls one
+`decide_*` function with the command's data and `now`, and appends what it returns. Settling also
+needs the person-year accumulators stream (see accumulators.py): the handler checks `settleable`,
+computes the settlement with `engine.compute_settlement` and passes the result to `decide_settle`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from yidi_events.application import Aggregate
 from yidi_events.contracts.settlement import (
     Diagnosis,
     FeeLinesCancelled,
@@ -25,7 +26,7 @@ from yidi_events.contracts.settlement import (
     VisitRegistrationCancelled,
     VisitSettled,
 )
-from yidi_events.kernel import Conflict, DomainError, NotFound
+from yidi_events.kernel import Conflict, DomainError, Fen, NotFound
 from yidi_settlement.domain.engine import SettlementComputation
 from yidi_settlement.domain.model import is_inpatient
 
@@ -80,6 +81,118 @@ def evolve(state: VisitState, event: Any) -> VisitState:
             after = VisitStatus.DISCHARGED if state.discharged_on else VisitStatus.OPEN
             return replace(state, status=after, settlement=None)
     return state
+
+
+VISIT = Aggregate(VisitState, evolve)
+
+
+def stream_id(visit_id: str) -> str:
+    return f"visit-{visit_id}"
+
+
+def owned(
+    state: VisitState, *, visit_id: str, institution_code: str, person_id: str
+) -> VisitRegistered:
+    """A hospital acts only on its own visits, for the visit's own person."""
+    registered = state.registered
+    if registered is None or registered.institution_code != institution_code:
+        raise NotFound(
+            "visit.not_found",
+            f"visit {visit_id} is not a visit of this institution",
+            field="visit_id",
+        )
+    if registered.person_id != person_id:
+        raise DomainError(
+            "visit.person_mismatch",
+            f"visit {visit_id} belongs to another person",
+            field="person_id",
+        )
+    return registered
+
+
+def check_registration(
+    *,
+    institution_code: str,
+    hospital_region: str,
+    visit_region: str,
+    insured_region: str | None,
+    person_insured_region: str,
+    insurance_type: str,
+    person_insurance_type: str,
+) -> None:
+    """What the hospital claims of a new visit must be what the registry and the insured place
+    say: the hospital's region, the person's insured place and insurance."""
+    if visit_region != hospital_region:
+        raise DomainError(
+            "his.visit_region",
+            f"visit_region {visit_region} is not the region {hospital_region} of "
+            f"{institution_code}",
+            field="visit_region",
+        )
+    if insured_region is not None and insured_region != person_insured_region:
+        raise DomainError(
+            "his.insured_region",
+            f"insured_region {insured_region} is not the person's insured place "
+            f"{person_insured_region}",
+            field="insured_region",
+        )
+    if insurance_type != person_insurance_type:
+        raise DomainError(
+            "his.insurance_type",
+            f"the person is insured under {person_insurance_type}, not {insurance_type}",
+            field="insurance_type",
+        )
+
+
+def settleable(state: VisitState, insurance_type: str | None = None) -> VisitRegistered:
+    """May the visit be (pre-)settled now? Checked before the computation, so a pre-settlement is
+    refused as its settlement would be, and again when the settlement is recorded."""
+    registered = state.registered
+    if registered is None:
+        raise NotFound("visit.not_found", "no open visit with this visit_id", field="visit_id")
+    if state.status is VisitStatus.REGISTRATION_CANCELLED:
+        raise NotFound(
+            "visit.not_found",
+            f"visit {registered.visit_id} was cancelled (2202) and cannot be settled",
+            field="visit_id",
+        )
+    if state.status is VisitStatus.SETTLED:
+        raise Conflict(
+            "visit.settled",
+            f"visit {registered.visit_id} is already settled (settlement_id "
+            f"{state.settlement.settlement_id if state.settlement else ''}); cancel it first",
+            field="visit_id",
+        )
+    if is_inpatient(registered.medical_type) and state.discharged_on is None:
+        raise DomainError(
+            "visit.not_discharged",
+            "an admission settles after discharge (2402 first)",
+            field="visit_id",
+        )
+    if not state.lines:
+        raise DomainError(
+            "visit.no_fee_lines",
+            f"visit {registered.visit_id} has no fee lines to settle",
+            field="visit_id",
+        )
+    if insurance_type is not None and insurance_type != registered.insurance_type:
+        raise DomainError(
+            "his.insurance_type",
+            f"insurance_type {insurance_type} is not the visit's {registered.insurance_type}",
+            field="insurance_type",
+        )
+    return registered
+
+
+def check_declared_total(declared: Fen | None, computed: Fen) -> None:
+    """A total the hospital declares must be the total of the fee lines it uploaded."""
+    if declared is not None and declared != computed:
+        raise DomainError(
+            "settlement.total_mismatch",
+            f"total_fee {declared / 100:.2f} differs from the uploaded fee lines' total "
+            f"{computed / 100:.2f}",
+            field="total_fee",
+        )
 
 
 def _open(state: VisitState) -> VisitRegistered:
@@ -231,12 +344,7 @@ class SettleCommand:
 
 
 def decide_settle(state: VisitState, command: SettleCommand, now: datetime) -> list[Any]:
-    registered = _not_settled(state, "settling again")
-    inpatient = is_inpatient(registered.medical_type)
-    if inpatient and state.discharged_on is None:
-        raise DomainError(
-            "visit.not_discharged", "an admission settles after discharge", field="visit_id"
-        )
+    registered = settleable(state)
     computed = {x.fee_line_no for x in command.computation.lines}
     if computed != set(state.lines):
         raise Conflict(
@@ -271,6 +379,19 @@ def decide_settle(state: VisitState, command: SettleCommand, now: datetime) -> l
     ]
 
 
+def current_settlement(state: VisitState, settlement_id: str) -> VisitSettled:
+    """Only the visit's current settlement can be cancelled."""
+    original = state.settlement
+    if original is None or original.settlement_id != settlement_id:
+        visit_id = state.registered.visit_id if state.registered else ""
+        raise NotFound(
+            "visit.settlement_not_found",
+            f"settlement {settlement_id} is not the current settlement of visit {visit_id}",
+            field="settlement_id",
+        )
+    return original
+
+
 def decide_cancel_settlement(
     state: VisitState,
     *,
@@ -281,13 +402,7 @@ def decide_cancel_settlement(
     now: datetime,
 ) -> list[Any]:
     """`cancellation` is `engine.cancellation_of(original, current accumulators, balance)`."""
-    original = state.settlement
-    if original is None or original.settlement_id != settlement_id:
-        raise NotFound(
-            "visit.settlement_not_found",
-            f"settlement {settlement_id} is not the current settlement of this visit",
-            field="settlement_id",
-        )
+    original = current_settlement(state, settlement_id)
     return [
         SettlementCancelled(
             settlement_id=cancellation_id,

@@ -6,9 +6,6 @@ may act for any region.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -19,11 +16,16 @@ from pydantic import BaseModel, Field
 
 from yidi_events.auth.agency import CurrentPrincipal, Principal
 from yidi_events.contracts.settlement import ItemClass
-from yidi_events.db import in_transaction
 from yidi_events.kernel import DomainError
 from yidi_events.service import Runtime
 from yidi_settlement.adapters.tables import catalogue_items, hospital_items, hospitals
-from yidi_settlement.app.reference import CatalogueItem, HospitalDetails, ReferenceService
+from yidi_settlement.app.reference import (
+    CatalogueItem,
+    HospitalDetails,
+    ReferenceService,
+)
+from yidi_settlement.app.reference import HospitalChange as Change
+from yidi_settlement.his import reference as catalogue_file
 
 
 class HospitalIn(BaseModel):
@@ -101,12 +103,7 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
     )
     async def register(body: HospitalIn, principal: CurrentPrincipal) -> dict[str, Any]:
         principal.require_region(body.region)
-        details = HospitalDetails(**body.model_dump())
-
-        async def work(conn: Any) -> None:
-            await reference.register_hospital(conn, details, runtime.clock.now())
-
-        await in_transaction(runtime.engine, work)
+        await reference.register_hospital(HospitalDetails(**body.model_dump()))
         return await get_hospital(body.institution_code, principal)
 
     @api.get("/hospitals", summary="Hospitals of the caller's region")
@@ -134,11 +131,8 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
 
     async def change(code: str, principal: Principal, **kwargs: Any) -> dict[str, Any]:
         principal.require_region(await region_of(code), field="institution_code")
-
-        async def work(conn: Any) -> dict[str, Any]:
-            return await reference.update_hospital(conn, code, runtime.clock.now(), **kwargs)
-
-        return _hospital_json(await in_transaction(runtime.engine, work))
+        await reference.update_hospital(code, Change(**kwargs))
+        return await get_hospital(code, principal)
 
     @api.patch(
         "/hospitals/{code}",
@@ -169,12 +163,7 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
     @api.post("/catalogue/items", status_code=201, summary="Publish a catalogue item version")
     async def publish(body: CatalogueItemIn, principal: CurrentPrincipal) -> dict[str, Any]:
         principal.require_region(body.visit_region, field="visit_region")
-        item = CatalogueItem(**body.model_dump())
-
-        async def work(conn: Any) -> None:
-            await reference.publish_item(conn, item, runtime.clock.now())
-
-        await in_transaction(runtime.engine, work)
+        await reference.publish_items([CatalogueItem(**body.model_dump())])
         return body.model_dump(mode="json")
 
     @api.get("/catalogue/items", summary="Catalogue items of a region")
@@ -205,14 +194,10 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
     ) -> ImportResult:
         principal.require_region(region)
         raw = (await request.body()).decode("utf-8-sig")
-        items = _parse_items(raw, request.headers.get("content-type", ""), region, effective_from)
-
-        async def work(conn: Any) -> int:
-            for item in items:
-                await reference.publish_item(conn, item, runtime.clock.now())
-            return len(items)
-
-        return ImportResult(imported=await in_transaction(runtime.engine, work))
+        items = catalogue_file.catalogue_items(
+            raw, request.headers.get("content-type", ""), region, effective_from
+        )
+        return ImportResult(imported=await reference.publish_items(items))
 
     @api.post(
         "/hospitals/{code}/items",
@@ -221,18 +206,9 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
     )
     async def map_item(code: str, body: MappingIn, principal: CurrentPrincipal) -> dict[str, Any]:
         principal.require_region(await region_of(code), field="institution_code")
-
-        async def work(conn: Any) -> None:
-            await reference.map_item(
-                conn,
-                code,
-                body.hospital_item_code,
-                body.catalogue_code,
-                runtime.clock.now(),
-                tuple(body.tags),
-            )
-
-        await in_transaction(runtime.engine, work)
+        await reference.map_item_alone(
+            code, body.hospital_item_code, body.catalogue_code, tuple(body.tags)
+        )
         return body.model_dump()
 
     @api.get("/hospitals/{code}/items", summary="A hospital's item mappings")
@@ -249,56 +225,7 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
     @api.delete("/hospitals/{code}/items/{item}", summary="Withdraw a mapping (as 3302)")
     async def unmap(code: str, item: str, principal: CurrentPrincipal) -> dict[str, str]:
         principal.require_region(await region_of(code), field="institution_code")
-
-        async def work(conn: Any) -> None:
-            await reference.unmap_item(conn, code, item, runtime.clock.now())
-
-        await in_transaction(runtime.engine, work)
+        await reference.unmap_item_alone(code, item)
         return {"hospital_item_code": item}
 
     return api
-
-
-def _parse_items(
-    raw: str, content_type: str, region: str, effective_from: date
-) -> list[CatalogueItem]:
-    """JSON: {code: {chrgitm_lv, selfpay_prop, pric_uplmt_amt, list_type}} (the sandbox shape) or a
-    list of rows with `med_list_codg`; CSV: a header row with the same national column names."""
-    rows: list[dict[str, Any]]
-    if "csv" in content_type or not raw.lstrip().startswith(("{", "[")):
-        rows = list(csv.DictReader(io.StringIO(raw)))
-    else:
-        try:
-            doc = json.loads(raw)
-        except ValueError as exc:
-            raise DomainError(
-                "catalogue.import_format", f"the file is not valid JSON: {exc}", field="body"
-            ) from exc
-        rows = (
-            [{"med_list_codg": k, **v} for k, v in doc.items()]
-            if isinstance(doc, dict)
-            else list(doc)
-        )
-    items = []
-    for number, row in enumerate(rows, start=1):
-        try:
-            cap = row.get("pric_uplmt_amt")
-            items.append(
-                CatalogueItem(
-                    visit_region=region,
-                    catalogue_code=str(row["med_list_codg"]),
-                    name=str(row.get("name") or row.get("med_list_name") or ""),
-                    item_class=ItemClass(str(row["chrgitm_lv"])),
-                    self_pay_ratio=Decimal(str(row.get("selfpay_prop") or "0")),
-                    price_cap=None if cap in (None, "") else Decimal(str(cap)),
-                    list_type=str(row.get("list_type") or ""),
-                    effective_from=effective_from,
-                )
-            )
-        except (KeyError, ValueError, ArithmeticError) as exc:
-            raise DomainError(
-                "catalogue.import_row", f"row {number}: {exc!r}", field=f"rows[{number}]"
-            ) from exc
-    if not items:
-        raise DomainError("catalogue.import_empty", "the file has no catalogue rows", field="body")
-    return items

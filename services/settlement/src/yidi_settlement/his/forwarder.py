@@ -1,4 +1,5 @@
-"""Forward HIS transactions owned by other services to `POST {owner_url}/internal/his`."""
+"""Forward HIS transactions owned by other services to `POST {owner_url}/internal/his`; their
+refusals come back in their own field names."""
 
 from __future__ import annotations
 

@@ -1,0 +1,83 @@
+"""The commands and answers of the visit handlers, in domain names (the HIS edge maps to them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from yidi_events.contracts.settlement import VisitRegistered
+from yidi_settlement.domain.eligibility import Voucher
+from yidi_settlement.domain.engine import SettlementComputation
+
+
+@dataclass(frozen=True, kw_only=True)
+class VisitRef:
+    visit_id: str
+    person_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Registration:
+    person_id: str
+    insurance_type: str
+    medical_type: str
+    began_at: datetime
+    voucher: Voucher | None
+    emergency: bool
+    principal_diagnosis: str | None
+    department: str | None
+    visit_region: str
+    insured_region: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Registered:
+    visit_id: str
+    filing_kind: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Discharge:
+    ref: VisitRef
+    discharged_on: date
+    died: bool
+    principal_diagnosis: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettleRequest:
+    ref: VisitRef
+    voucher: Voucher | None
+    use_account: bool
+    declared_total: int | None
+    insurance_type: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settlement:
+    """A computed settlement; `settlement_id` and the clearing fields are set once recorded."""
+
+    computation: SettlementComputation
+    person: dict[str, Any]
+    registration: VisitRegistered
+    settlement_id: str | None
+    clearing_agency: str | None
+    clearing_category: str | None
+
+
+class Reverses(StrEnum):
+    """What the message a reversal names did."""
+
+    SETTLEMENT = "settlement"
+    REGISTRATION = "registration"
+    NOTHING = "nothing"  # a read: nothing to undo, the message is only retired
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reversal:
+    person_id: str
+    original_message_id: str
+    original_transaction: str
+    reverses: Reverses

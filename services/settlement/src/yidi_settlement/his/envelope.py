@@ -1,0 +1,154 @@
+"""The national envelope (his-interface.md section 1): infno, msgid, regions, institution and the
+input node in; infcode, err_msg and the output node back. Always parsed before anything runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from yidi_events.kernel import SHANGHAI, DomainError
+from yidi_events.store.idempotency import request_hash
+
+MAX_BODY = 512 * 1024
+FORMAT = "his.format"
+_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HisEnvelope:
+    infno: str
+    message_id: str
+    institution_code: str
+    visit_region: str
+    insured_region: str | None
+    input: dict[str, Any]
+
+    def digest(self) -> str:
+        """What a repeat of the msgid must carry again to get the kept answer."""
+        return request_hash(
+            {
+                "infno": self.infno,
+                "visit_region": self.visit_region,
+                "insured_region": self.insured_region,
+                "input": self.input,
+            }
+        )
+
+
+def refuse(field: str, message: str) -> DomainError:
+    return DomainError(FORMAT, message, field=field)
+
+
+def text(node: Mapping[str, Any], field: str, *, required: bool = True) -> str | None:
+    value = node.get(field)
+    if value is None or value == "":
+        if required:
+            raise refuse(field, f"{field} is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise refuse(field, f"{field} must be a string, got {type(value).__name__}")
+    return str(value)
+
+
+def required(node: Mapping[str, Any], field: str) -> str:
+    value = text(node, field)
+    assert value is not None
+    return value
+
+
+def node(parent: Mapping[str, Any], name: str = "data") -> dict[str, Any]:
+    value = parent.get(name)
+    if not isinstance(value, dict):
+        raise refuse(name, f"input.{name} must be an object")
+    return value
+
+
+def moment(field: str, value: str) -> datetime:
+    for fmt in _TIME_FORMATS:
+        try:
+            return datetime.strptime(value, fmt).replace(tzinfo=SHANGHAI)
+        except ValueError:
+            continue
+    raise refuse(field, f"{field} must be a time 'yyyy-MM-dd HH:mm:ss', got {value!r}")
+
+
+def _region(field: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if len(value) != 6 or not value.isdigit():
+        raise refuse(field, f"{field} must be a 6-digit region code, got {value!r}")
+    return value
+
+
+def parse_envelope(body: bytes) -> HisEnvelope:
+    if len(body) > MAX_BODY:
+        raise refuse("body", f"the request body is larger than {MAX_BODY} bytes")
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise refuse("body", f"the request body is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise refuse("body", "the request body must be a JSON object (the envelope)")
+    infno = required(doc, "infno")
+    message_id = required(doc, "msgid")
+    if len(message_id) > 64:
+        raise refuse("msgid", "msgid is longer than 64 characters")
+    visit_region = _region("mdtrtarea_admvs", required(doc, "mdtrtarea_admvs"))
+    insured_region = _region("insuplc_admdvs", text(doc, "insuplc_admdvs", required=False))
+    if "input" not in doc:
+        # Every national transaction carries an input node, even an empty one: a missing node
+        # is a malformed envelope, not an empty request.
+        raise refuse("input", "input is required (a JSON object, {} when empty)")
+    raw_input = doc["input"]
+    if not isinstance(raw_input, dict):
+        raise refuse("input", "input must be a JSON object")
+    return HisEnvelope(
+        infno=infno,
+        message_id=message_id,
+        institution_code=required(doc, "fixmedins_code"),
+        visit_region=visit_region or "",
+        insured_region=insured_region,
+        input=raw_input,
+    )
+
+
+def his_answer(
+    *,
+    visit_region: str,
+    received: datetime,
+    responded: datetime,
+    sequence: int,
+    output: dict[str, Any] | None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """The response envelope (section 1.3): infcode 0 with output, or -1 with err_msg."""
+    stamp = received.astimezone(SHANGHAI)
+    return {
+        "infcode": -1 if error else 0,
+        "inf_refmsgid": f"{visit_region or '000000'}{stamp:%Y%m%d%H%M%S}{sequence % 10**10:010d}",
+        "refmsg_time": _ms(received),
+        "respond_time": _ms(responded),
+        "err_msg": error[:200] if error else None,
+        "warn_msg": None,
+        "output": output if not error else None,
+    }
+
+
+def _ms(moment: datetime) -> str:
+    local = moment.astimezone(SHANGHAI)
+    return f"{local:%Y%m%d%H%M%S}{local.microsecond // 1000:03d}"
+
+
+def local_time(at: datetime) -> str:
+    return f"{at.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}"
+
+
+SUMMARY = "National HIS envelope (infno, msgid, ..., input) signed with x-yidi-* headers"
+DESCRIPTION = (
+    "Answers infcode 0 with output, or infcode -1 with err_msg naming the field and rule. "
+    "A repeated msgid from the same institution returns the stored answer; a different "
+    "body under the same msgid is refused."
+)

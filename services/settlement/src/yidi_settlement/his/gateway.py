@@ -1,0 +1,160 @@
+"""The HIS gateway: authenticate, parse, answer each (institution, msgid) once, run or forward
+the transaction, and answer in the national envelope.
+
+Every refusal becomes infcode=-1 with an err_msg naming the national field and the rule, and
+changes nothing: a transaction's events, read models and kept answer commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from prometheus_client import Counter, Histogram
+from sqlalchemy.exc import DBAPIError
+
+from yidi_events.application import Unit
+from yidi_events.application.write_path import lost_a_race
+from yidi_events.auth.his import INSTITUTION, HisAuthError
+from yidi_events.failpoints import crash_point
+from yidi_events.kernel import Clock, DomainError
+from yidi_events.store import ConcurrencyError
+from yidi_events.store.idempotency import IdempotencyConflict
+from yidi_settlement.app.messages import Messages, repeat
+from yidi_settlement.his.auth import Authenticator
+from yidi_settlement.his.envelope import HisEnvelope, his_answer
+from yidi_settlement.his.fields import error_text
+from yidi_settlement.his.forwarder import OWNERS, Forwarder
+from yidi_settlement.his.transactions import Transactions
+
+log = structlog.get_logger(__name__)
+
+HIS_REQUESTS = Counter(
+    "yidi_his_requests_total",
+    "HIS gateway requests by infno and outcome (ok, refused, busy, unauthenticated, error)",
+    ["infno", "outcome"],
+)
+SETTLEMENT_SECONDS = Histogram(
+    "yidi_his_settlement_seconds",
+    "Time to answer a settlement (2207/2304) or pre-settlement (2206/2303), wall clock",
+    ["infno", "outcome"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+SETTLEMENT_INFNOS = frozenset({"2206", "2207", "2303", "2304"})
+
+
+@dataclass
+class Gateway:
+    clock: Clock
+    authenticator: Authenticator
+    messages: Messages
+    transactions: Transactions
+    forwarder: Forwarder
+    _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    async def call(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+        received = self.clock.now()
+        started = time.perf_counter()  # latency is real time, whatever the business clock says
+        visit_region = ""
+        infno = "unknown"  # until the envelope is authenticated and parsed
+        outcome = "error"
+        output: dict[str, Any] | None = None
+        error: str | None = None
+        try:
+            envelope = await self.authenticator.authenticate(headers, body, received)
+            visit_region = envelope.visit_region
+            infno = self._metric_infno(envelope.infno)
+            output = await self._run(envelope)
+            outcome = "ok"
+        except HisAuthError as exc:
+            outcome = "unauthenticated"
+            error = f"signature: {exc} (rule his.auth)"
+        except DomainError as exc:
+            outcome = "refused"
+            # An owner's refusal of a forwarded transaction is told as the owner worded it.
+            error = error_text(exc, infno, translate=infno not in OWNERS)
+        except (ConcurrencyError, IdempotencyConflict, DBAPIError) as exc:
+            # Concurrent writers kept winning until the write path gave up (e.g. many hospitals
+            # settling one person at once). The unit rolled back and no answer was kept, so the
+            # HIS may send the same request again; without this it was an HTTP 500 with no
+            # envelope.
+            if not lost_a_race(exc):
+                raise
+            outcome = "busy"
+            error = error_text(
+                DomainError(
+                    "his.busy",
+                    "concurrent requests changed the same records; nothing was recorded, "
+                    "send the same request again",
+                    field="msgid",
+                )
+            )
+        finally:
+            HIS_REQUESTS.labels(infno, outcome).inc()
+            if error is not None:
+                # What the hospital was told, for the operator it calls; the log masks the
+                # certificate numbers a refusal may quote.
+                log.info(
+                    "his.refused",
+                    infno=infno,
+                    outcome=outcome,
+                    institution=headers.get(INSTITUTION, ""),
+                    error=error,
+                )
+            if infno in SETTLEMENT_INFNOS:
+                SETTLEMENT_SECONDS.labels(infno, outcome).observe(time.perf_counter() - started)
+        return his_answer(
+            visit_region=visit_region,
+            received=received,
+            responded=self.clock.now(),
+            sequence=next(self._sequence),
+            output=output,
+            error=error,
+        )
+
+    def _metric_infno(self, infno: str) -> str:
+        # Only transactions the gateway knows become label values: a caller must not be able to
+        # create time series at will.
+        return infno if infno in OWNERS or infno in self.transactions.by_infno() else "other"
+
+    async def _run(self, envelope: HisEnvelope) -> dict[str, Any]:
+        digest = envelope.digest()
+        if envelope.infno in OWNERS:
+            return await self._forwarded(envelope, digest)
+        transaction = self.transactions.by_infno().get(envelope.infno)
+        if transaction is None:
+            raise DomainError(
+                "his.unknown_infno",
+                f"infno {envelope.infno} is not a transaction this gateway serves",
+                field="infno",
+            )
+
+        async def work(unit: Unit) -> dict[str, Any]:
+            output = await transaction(unit, envelope, self.clock.now())
+            crash_point(f"gateway.before_commit.{envelope.infno}")
+            return output
+
+        answer = await self.messages.answer_once(
+            envelope.institution_code, envelope.message_id, digest, work
+        )
+        crash_point(f"gateway.after_commit.{envelope.infno}")
+        return answer
+
+    async def _forwarded(self, envelope: HisEnvelope, digest: str) -> dict[str, Any]:
+        kept = await self.messages.kept(envelope.institution_code, envelope.message_id)
+        if kept is not None:
+            return repeat(kept, digest, envelope.message_id)
+        output = await self.forwarder.forward(
+            infno=envelope.infno,
+            institution_code=envelope.institution_code,
+            message_id=envelope.message_id,
+            visit_region=envelope.visit_region,
+            insured_region=envelope.insured_region,
+            payload=envelope.input,
+        )
+        await self.messages.keep(envelope.institution_code, envelope.message_id, digest, output)
+        return output

@@ -1,0 +1,274 @@
+"""Each transaction's input node -> the domain command it carries (his-interface.md section 2).
+
+A malformed input is refused here, naming the national field (rule his.format), before any
+handler runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from yidi_events.contracts.settlement import Diagnosis
+from yidi_events.kernel import DomainError, yuan_to_fen
+from yidi_settlement.app.commands import (
+    Discharge,
+    Registration,
+    Reversal,
+    Reverses,
+    SettleRequest,
+    VisitRef,
+)
+from yidi_settlement.domain.eligibility import Voucher
+from yidi_settlement.domain.model import FeeLine
+from yidi_settlement.his.envelope import HisEnvelope, moment, node, refuse, required, text
+
+_EMERGENCY_MED_TYPES = {"13", "24"}  # 急诊, 急诊转住院
+
+# What a reversal (2601) of each original transaction undoes; any other is not reversible.
+REVERSIBLE = {
+    "2207": Reverses.SETTLEMENT,
+    "2304": Reverses.SETTLEMENT,
+    "2201": Reverses.REGISTRATION,
+    "2401": Reverses.REGISTRATION,
+    **{infno: Reverses.NOTHING for infno in ("1101", "2206", "2303", "5203", "9001", "9002")},
+}
+
+
+def yuan(field: str, value: Any) -> int:
+    try:
+        return yuan_to_fen(value)
+    except ValueError as exc:
+        raise refuse(field, f"{field} must be a yuan amount, got {value!r}") from exc
+
+
+def number(field: str, value: Any) -> Decimal:
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise refuse(field, f"{field} must be a number, got {value!r}") from exc
+    if not result.is_finite():
+        raise refuse(field, f"{field} must be a finite number")
+    return result
+
+
+def fee_line(row: Mapping[str, Any]) -> FeeLine:
+    """One 2204/2301 fee line (feedetl_sn, med_list_codg, cnt, pric, det_item_fee_sumamt...)."""
+    return FeeLine(
+        fee_line_no=str(row["feedetl_sn"]),
+        catalogue_code=str(row["med_list_codg"]),
+        quantity=number("cnt", row["cnt"]),
+        unit_price=number("pric", row["pric"]),
+        amount=yuan("det_item_fee_sumamt", row["det_item_fee_sumamt"]),
+        charge_category=row.get("med_chrgitm_type"),
+        hospital_item_code=row.get("medins_list_codg"),
+    )
+
+
+def voucher(data: Mapping[str, Any], *, needed: bool = True) -> Voucher | None:
+    kind = text(data, "mdtrt_cert_type", required=needed)
+    if kind is None:
+        return None
+    if kind not in ("01", "02", "03"):
+        raise refuse("mdtrt_cert_type", f"mdtrt_cert_type must be 01, 02 or 03, got {kind!r}")
+    card = text(data, "card_sn", required=False)
+    if kind == "03" and card is None:
+        raise refuse("card_sn", "card_sn is required with a social-security card (03)")
+    return Voucher(voucher_type=kind, voucher_no=required(data, "mdtrt_cert_no"), card_serial=card)
+
+
+def person_query(payload: Mapping[str, Any]) -> Voucher:
+    presented = voucher(node(payload))
+    assert presented is not None
+    return presented
+
+
+def _emergency(data: Mapping[str, Any], medical_type: str) -> bool:
+    if medical_type in _EMERGENCY_MED_TYPES or str(data.get("er_flag", "")) == "1":
+        return True
+    extra = data.get("exp_content")
+    if isinstance(extra, str) and extra:
+        try:
+            extra = json.loads(extra)
+        except ValueError:
+            raise refuse("exp_content", "exp_content must be a JSON string") from None
+    return isinstance(extra, dict) and str(extra.get("er_flag", "")) == "1"
+
+
+def registration(envelope: HisEnvelope) -> Registration:
+    inpatient = envelope.infno == "2401"
+    data = node(envelope.input, "mdtrtinfo" if inpatient else "data")
+    medical_type = text(data, "med_type", required=inpatient) or "11"
+    if inpatient and not medical_type.startswith("2"):
+        raise refuse(
+            "med_type", f"an admission needs an inpatient med_type (2x), got {medical_type}"
+        )
+    if not inpatient and medical_type.startswith("2"):
+        raise refuse("med_type", f"an outpatient registration cannot use med_type {medical_type}")
+    return Registration(
+        person_id=required(data, "psn_no"),
+        insurance_type=required(data, "insutype"),
+        medical_type=medical_type,
+        began_at=moment("begntime", required(data, "begntime")),
+        voucher=voucher(data, needed=False),
+        emergency=_emergency(data, medical_type),
+        principal_diagnosis=text(data, "dscg_maindiag_code", required=False)
+        or text(data, "dise_codg", required=False),
+        department=text(data, "adm_dept_codg" if inpatient else "dept_code", required=False),
+        visit_region=envelope.visit_region,
+        insured_region=envelope.insured_region,
+    )
+
+
+def visit_ref(data: Mapping[str, Any]) -> VisitRef:
+    return VisitRef(visit_id=required(data, "mdtrt_id"), person_id=required(data, "psn_no"))
+
+
+def diagnoses(payload: Mapping[str, Any]) -> tuple[VisitRef, tuple[Diagnosis, ...]]:
+    info = node(payload, "mdtrtinfo")
+    rows = payload.get("diseinfo", [])
+    if not isinstance(rows, list):
+        raise refuse("diseinfo", "diseinfo must be a list")
+    found = tuple(
+        Diagnosis(
+            code=required(r, "diag_code"),
+            name=text(r, "diag_name", required=False) or "",
+            principal=str(r.get("maindiag_flag", "")) == "1"
+            or str(r.get("diag_srt_no", "")) == "1",
+        )
+        for r in rows
+        if isinstance(r, dict)
+    )
+    if not found and info.get("dise_codg"):
+        found = (
+            Diagnosis(
+                code=required(info, "dise_codg"),
+                name=str(info.get("dise_name", "")),
+                principal=True,
+            ),
+        )
+    return visit_ref(info), found
+
+
+def fee_lines_upload(payload: Mapping[str, Any]) -> tuple[VisitRef, list[FeeLine]]:
+    rows = payload.get("feedetail")
+    if not isinstance(rows, list) or not rows:
+        raise refuse("feedetail", "feedetail must be a non-empty list of fee lines")
+    lines: list[FeeLine] = []
+    refs: set[tuple[str, str]] = set()
+    for row in rows:
+        if not isinstance(row, dict):
+            raise refuse("feedetail", "every feedetail row must be an object")
+        ref = visit_ref(row)
+        refs.add((ref.visit_id, ref.person_id))
+        required(row, "feedetl_sn")
+        for field in ("det_item_fee_sumamt", "cnt", "pric"):
+            _present(row, field)
+        if not row.get("med_list_codg") and not row.get("medins_list_codg"):
+            raise refuse("med_list_codg", "a fee line needs med_list_codg or medins_list_codg")
+        line = fee_line({**row, "med_list_codg": row.get("med_list_codg") or ""})
+        # Name the field that is negative: the HIS fixes the line by field, not by guess.
+        for field, value in (
+            ("det_item_fee_sumamt", line.amount),
+            ("cnt", line.quantity),
+            ("pric", line.unit_price),
+        ):
+            if value < 0:
+                raise refuse(field, f"fee line {line.fee_line_no} has a negative {field}")
+        occurred = text(row, "fee_ocur_time", required=False)
+        lines.append(
+            replace(line, fee_date=moment("fee_ocur_time", occurred).date() if occurred else None)
+        )
+    if len(refs) != 1:
+        raise refuse("mdtrt_id", "all fee lines of one upload must belong to one visit and person")
+    visit_id, person_id = refs.pop()
+    return VisitRef(visit_id=visit_id, person_id=person_id), lines
+
+
+def _present(row: Mapping[str, Any], field: str) -> None:
+    value = row.get(field)
+    if value is None or value == "" or isinstance(value, bool | list | dict):
+        raise refuse(field, f"{field} is required and must be a number")
+
+
+def fee_cancel(envelope: HisEnvelope) -> tuple[VisitRef, tuple[str, ...]]:
+    data = node(envelope.input)
+    if envelope.infno == "2302":
+        serial = text(data, "feedetl_sn", required=False)
+        return visit_ref(data), () if serial in (None, "0000") else (str(serial),)
+    # 2205 cancels a charge batch; "0000" or no batch number means every unsettled line.
+    serials = data.get("feedetl_sns")
+    if isinstance(serials, list):
+        return visit_ref(data), tuple(str(s) for s in serials)
+    return visit_ref(data), ()
+
+
+def discharge(payload: Mapping[str, Any]) -> Discharge:
+    data = node(payload, "dscginfo")
+    return Discharge(
+        ref=visit_ref(data),
+        discharged_on=moment("endtime", required(data, "endtime")).date(),
+        died=str(data.get("dscg_way", "")) == "5" or bool(data.get("die_date")),
+        principal_diagnosis=text(data, "dise_codg", required=False),
+    )
+
+
+def settle(payload: Mapping[str, Any]) -> SettleRequest:
+    data = node(payload)
+    flag = str(data.get("acct_used_flag", "0"))
+    if flag not in ("0", "1"):
+        raise refuse("acct_used_flag", f"acct_used_flag must be 0 or 1, got {flag!r}")
+    total = data.get("medfee_sumamt")
+    return SettleRequest(
+        ref=visit_ref(data),
+        voucher=voucher(data, needed=False),
+        use_account=flag == "1",
+        declared_total=None if total in (None, "") else yuan("medfee_sumamt", total),
+        insurance_type=text(data, "insutype", required=False),
+    )
+
+
+def settlement_cancel(payload: Mapping[str, Any]) -> tuple[VisitRef, str]:
+    data = node(payload)
+    return visit_ref(data), required(data, "setl_id")
+
+
+def settlement_query(payload: Mapping[str, Any]) -> str:
+    settlement_id = node(payload).get("setl_id")
+    if not isinstance(settlement_id, str) or not settlement_id:
+        raise refuse("setl_id", "setl_id is required")
+    return settlement_id
+
+
+def reversal(payload: Mapping[str, Any]) -> Reversal:
+    data = node(payload)
+    person_id, original, original_infno = (
+        required(data, "psn_no"),
+        required(data, "omsgid"),
+        required(data, "oinfno"),
+    )
+    reverses = REVERSIBLE.get(original_infno)
+    if reverses is None:
+        raise DomainError(
+            "reversal.not_reversible",
+            f"infno {original_infno} cannot be reversed by 2601; use its own cancel transaction",
+            field="oinfno",
+        )
+    return Reversal(
+        person_id=person_id,
+        original_message_id=original,
+        original_transaction=original_infno,
+        reverses=reverses,
+    )
+
+
+def item_mapping(payload: Mapping[str, Any]) -> tuple[str, str, str | None]:
+    data = node(payload)
+    return (
+        required(data, "fixmedins_hilist_id"),
+        required(data, "med_list_codg"),
+        text(data, "list_type", required=False),
+    )

@@ -1,0 +1,121 @@
+"""The shared settlement vectors (../shared/vectors/settlement.json) are written in national
+names: a case's inputs -> the engine's values, and its result -> the national shape `expected`
+uses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from yidi_events.contracts.settlement import ItemClass
+from yidi_events.kernel import DomainError, fen_to_yuan, parse_ratio
+from yidi_events.policy import (
+    AssistanceIdentity,
+    BenefitPolicy,
+    FilingKind,
+    HospitalLevel,
+    parse_policy_document,
+)
+from yidi_settlement.domain.accumulators import Accumulators
+from yidi_settlement.domain.engine import SettlementComputation
+from yidi_settlement.domain.model import CatalogueEntry, FeeLine, PersonAtSettlement, VisitFacts
+from yidi_settlement.his.envelope import FORMAT
+from yidi_settlement.his.inputs import fee_line, number, yuan
+from yidi_settlement.his.outputs import line, setldetail, setlinfo
+
+_ACCUMULATORS = (
+    "outpatient_deductible_used",
+    "eligible_cum",
+    "basic_paid_cum",
+    "supplementary_base_cum",
+    "supplementary_paid_cum",
+    "assistance_paid_cum",
+)
+
+
+def catalogue_entry_from_wire(code: str, row: Mapping[str, Any]) -> CatalogueEntry:
+    cap = row.get("pric_uplmt_amt")
+    try:
+        return CatalogueEntry(
+            catalogue_code=code,
+            item_class=ItemClass(row["chrgitm_lv"]),
+            self_pay_ratio=parse_ratio(row["selfpay_prop"]),
+            price_cap=None if cap is None else number("pric_uplmt_amt", cap),
+            list_type=str(row.get("list_type", "")),
+        )
+    except ValueError as exc:
+        raise DomainError(FORMAT, f"catalogue entry {code}: {exc}", field=code) from exc
+
+
+def person_from_wire(row: Mapping[str, Any]) -> PersonAtSettlement:
+    return PersonAtSettlement(
+        person_category=str(row["psn_type"]),
+        civil_servant=str(row.get("cvlserv_flag", "0")) == "1",
+        assistance_identities=frozenset(AssistanceIdentity(i) for i in row.get("identities", [])),
+        account_balance=yuan("acct_balance", row.get("acct_balance", "0.00")),
+    )
+
+
+def accumulators_from_wire(row: Mapping[str, Any], policy_year: int) -> Accumulators:
+    return Accumulators(
+        policy_year=policy_year,
+        inpatient_admissions=int(row["inpatient_admissions"]),
+        **{name: yuan(name, row[name]) for name in _ACCUMULATORS},
+    )
+
+
+def accumulators_to_wire(acc: Accumulators) -> dict[str, Any]:
+    return {
+        "inpatient_admissions": acc.inpatient_admissions,
+        **{name: fen_to_yuan(getattr(acc, name)) for name in _ACCUMULATORS},
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Case:
+    """One vector's inputs, as the engine takes them."""
+
+    policy: BenefitPolicy
+    catalogue: dict[str, CatalogueEntry]
+    person: PersonAtSettlement
+    visit: VisitFacts
+    fee_lines: list[FeeLine]
+    accumulators: Accumulators
+
+
+def case_from_wire(case: Mapping[str, Any]) -> Case:
+    policy = parse_policy_document(case["policy"])
+    # Vectors carry no date: they settle on the policy's first day, in that policy year.
+    settled_on = (
+        date.fromisoformat(case["settled_on"]) if "settled_on" in case else policy.effective_from
+    )
+    return Case(
+        policy=policy,
+        catalogue={
+            code: catalogue_entry_from_wire(code, row) for code, row in case["catalog"].items()
+        },
+        person=person_from_wire(case["person"]),
+        visit=VisitFacts(
+            hospital_level=HospitalLevel(case["hospital_level"]),
+            medical_type=str(case["med_type"]),
+            filing_kind=FilingKind(case["filing_kind"]),
+            use_account=str(case["acct_used_flag"]) == "1",
+            settled_on=settled_on,
+        ),
+        fee_lines=[fee_line(row) for row in case["fee_lines"]],
+        accumulators=accumulators_from_wire(case["accumulators_before"], settled_on.year),
+    )
+
+
+def result_to_wire(name: str, result: SettlementComputation) -> dict[str, Any]:
+    balance = result.account_balance_after
+    return {
+        "name": name,
+        "setlinfo": setlinfo(result),
+        "setldetail": setldetail(result),
+        "lines": [line(split) for split in result.lines],
+        "accumulators_after": accumulators_to_wire(result.accumulators_after),
+        "acct_balance_after": None if balance is None else fen_to_yuan(balance),
+    }
