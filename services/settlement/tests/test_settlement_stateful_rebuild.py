@@ -61,7 +61,6 @@ from yidi_events.runtime.projection import Projection, rebuild_from_store
 from yidi_settlement.adapters import insured_facts
 from yidi_settlement.adapters.tables import settlements
 from yidi_settlement.domain import accumulators as acc
-from yidi_stack.ops.projections import own_projection
 from yidi_stack.pytest_plugin import Databases
 from yidi_stack.sandbox import shared_dir
 
@@ -561,7 +560,7 @@ class SettlementHistory(RuleBasedStateMachine):
         self.call(self.accumulators_are_the_fold_of_live_settlements)
 
     async def own_rebuild_equals_live(self) -> None:
-        projection = own_projection("settlement")
+        [projection] = self.h.runtime.own
         engine = self.h.runtime.engine
         async with engine.connect() as conn:
             live = await projection.snapshot(conn)
