@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.kernel import yuan_to_fen
 from yidi_settlement.adapters import wire
-from yidi_stack.sandbox import shared_dir
 
 SHARED = shared_dir()
 VECTORS = SHARED / "vectors/settlement.json"

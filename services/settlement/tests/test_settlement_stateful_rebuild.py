@@ -43,6 +43,7 @@ from hypothesis.stateful import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.audit import (
     DirectSettlementSuspended,
     DirectSettlementSuspensionEnded,
@@ -58,12 +59,10 @@ from yidi_events.envelope import Envelope
 from yidi_events.kernel import fen_to_yuan
 from yidi_events.policy import BenefitPolicy, parse_policy_document
 from yidi_events.runtime.projection import Projection, rebuild_from_store
-from yidi_settlement.adapters import insured_facts
+from yidi_settlement.adapters import insured_facts, own_facts
 from yidi_settlement.adapters.tables import settlements
 from yidi_settlement.domain import accumulators as acc
-from yidi_stack.ops.projections import own_projection
 from yidi_stack.pytest_plugin import Databases
-from yidi_stack.sandbox import shared_dir
 
 T = TypeVar("T")
 
@@ -561,7 +560,7 @@ class SettlementHistory(RuleBasedStateMachine):
         self.call(self.accumulators_are_the_fold_of_live_settlements)
 
     async def own_rebuild_equals_live(self) -> None:
-        projection = own_projection("settlement")
+        projection = own_facts.make_projection()
         engine = self.h.runtime.engine
         async with engine.connect() as conn:
             live = await projection.snapshot(conn)

@@ -19,15 +19,21 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from yidi_cli import projections as proj
+from yidi_cli import topics as tops
+from yidi_cli.config import Target, check
+from yidi_cli.sandbox import load_sandbox
+from yidi_events import definition
 from yidi_events import ops as event_ops
 from yidi_events.auth.agency import issue_token
 from yidi_events.topics import dlq, topic
-from yidi_stack.ops import projections as proj
-from yidi_stack.ops import topics as tops
-from yidi_stack.ops.config import Target, check
-from yidi_stack.platform import SERVICES, Platform
 
 T = TypeVar("T")
+# The installed services, as each declares itself: a deployment's image holds only its own.
+SERVICES = tuple(definition.services())
+# The agency that runs clearing (clearing's `ClearingSettings.provincial_centre`); an option,
+# since the CLI reads no service's code.
+PROVINCIAL_CENTRE = "320000"
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 dlq_app = typer.Typer(
@@ -346,14 +352,15 @@ def clearing_run_due(
     ctx: typer.Context,
     period: str = typer.Argument(..., help="the month cleared, YYYY-MM"),
     roles: str = typer.Option("operator,approver", help="the centre operator's roles"),
+    centre: str = typer.Option(
+        PROVINCIAL_CENTRE, help="the provincial centre's region (admdvs), which runs clearing"
+    ),
 ) -> None:
     """Do the period's due steps now, as the provincial centre (what the schedule does daily)."""
-    from yidi_clearing.domain.settings import ClearingSettings
-
     target = _target(ctx)
     bearer = _token(
         target,
-        region=ClearingSettings().provincial_centre,
+        region=centre,
         roles=roles.split(","),
         kind="centre",
         user="yidi-cli",
@@ -375,21 +382,7 @@ def import_sandbox(
     wait: bool = typer.Option(True, help="wait until settlement knows every sandbox person"),
 ) -> None:
     """Load the sandbox into the running services through their APIs (as `make up` does)."""
-    import importlib
-
-    from yidi_stack.sandbox import sandbox_dir, wait_until_propagated
-
-    target = _target(ctx)
-    where = folder or sandbox_dir()
-    for service in SERVICES:
-        try:
-            module = importlib.import_module(f"yidi_{service}.sandbox")
-        except ModuleNotFoundError:
-            continue
-        console.print(f"{service}: {module.load(target.url(service), where)}")
-    if wait:
-        wait_until_propagated(_Remote(target), where)
-        console.print("sandbox facts have reached every service that consumes them")
+    load_sandbox(_target(ctx).url, folder, console.print, wait=wait)
 
 
 @import_app.command("persons")
@@ -438,17 +431,6 @@ def import_catalogue(
         timeout=300,
     )
     _emit_json(_answer(response))
-
-
-class _Remote(Platform):
-    """The platform as the configured URLs describe it (the sandbox wait speaks to it by URL)."""
-
-    def __init__(self, target: Target) -> None:
-        super().__init__(Path("."))
-        self._target = target
-
-    def url(self, service: str) -> str:
-        return self._target.url(service)
 
 
 if __name__ == "__main__":
