@@ -99,6 +99,30 @@ def _answer(response: httpx.Response) -> Any:
     return body
 
 
+def _post(
+    target: Target,
+    service: str,
+    path: str,
+    *,
+    region: str,
+    roles: list[str] | None = None,
+    kind: str = "agency",
+    timeout: float,
+    content_type: str | None = None,
+    **request: Any,
+) -> None:
+    """POST to a service's API as `yidi-cli` of the region and print the answer (exit 1 if it
+    is refused): what every command that acts through an API does."""
+    bearer = _token(target, region=region, roles=roles or [], kind=kind, user="yidi-cli")
+    headers = {"authorization": f"Bearer {bearer}"}
+    if content_type:
+        headers["content-type"] = content_type
+    response = httpx.post(
+        f"{target.url(service)}{path}", headers=headers, timeout=timeout, **request
+    )
+    _emit_json(_answer(response))
+
+
 @app.callback()
 def main(
     ctx: typer.Context,
@@ -357,20 +381,15 @@ def clearing_run_due(
     ),
 ) -> None:
     """Do the period's due steps now, as the provincial centre (what the schedule does daily)."""
-    target = _target(ctx)
-    bearer = _token(
-        target,
+    _post(
+        _target(ctx),
+        "clearing",
+        f"/periods/{period}/run-due",
         region=centre,
         roles=roles.split(","),
         kind="centre",
-        user="yidi-cli",
-    )
-    response = httpx.post(
-        f"{target.url('clearing')}/periods/{period}/run-due",
-        headers={"authorization": f"Bearer {bearer}"},
         timeout=60,
     )
-    _emit_json(_answer(response))
 
 
 @import_app.command("sandbox")
@@ -395,16 +414,15 @@ def import_persons(
     agency: str = typer.Option(..., help="the insured region (admdvs) importing it"),
 ) -> None:
     """Import a population file into filing, all or nothing (row errors are listed)."""
-    target = _target(ctx)
-    bearer = _token(target, region=agency, roles=[], kind="agency", user="yidi-cli")
     file_format = "csv" if file.suffix.lower() == ".csv" else "json"
-    response = httpx.post(
-        f"{target.url('filing')}/persons/import",
-        json={"file_format": file_format, "content": file.read_text(encoding="utf-8-sig")},
-        headers={"authorization": f"Bearer {bearer}"},
+    _post(
+        _target(ctx),
+        "filing",
+        "/persons/import",
+        region=agency,
         timeout=300,
+        json={"file_format": file_format, "content": file.read_text(encoding="utf-8-sig")},
     )
-    _emit_json(_answer(response))
 
 
 @import_app.command("catalogue")
@@ -420,17 +438,16 @@ def import_catalogue(
     ),
 ) -> None:
     """Import catalogue items into settlement for a region (one transaction)."""
-    target = _target(ctx)
-    bearer = _token(target, region=agency, roles=[], kind="agency", user="yidi-cli")
-    kind = "text/csv" if file.suffix.lower() == ".csv" else "application/json"
-    response = httpx.post(
-        f"{target.url('settlement')}/api/catalogue/import",
+    _post(
+        _target(ctx),
+        "settlement",
+        "/api/catalogue/import",
+        region=agency,
+        timeout=300,
+        content_type="text/csv" if file.suffix.lower() == ".csv" else "application/json",
         params={"region": agency, "effective_from": effective_from},
         content=file.read_bytes(),
-        headers={"authorization": f"Bearer {bearer}", "content-type": kind},
-        timeout=300,
     )
-    _emit_json(_answer(response))
 
 
 if __name__ == "__main__":
