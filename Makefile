@@ -6,7 +6,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
-PACKAGES := libs/events platform $(addprefix services/,filing settlement reconciliation clearing audit)
+PACKAGES := libs/events cli platform $(addprefix services/,filing settlement reconciliation clearing audit)
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
@@ -33,7 +33,7 @@ unit: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/events/src platform/src $(foreach s,filing settlement reconciliation clearing audit,services/$(s)/src)
+	$(BIN)/mypy libs/events/src cli/src platform/src $(foreach s,filing settlement reconciliation clearing audit,services/$(s)/src)
 	$(BIN)/lint-imports --no-cache
 
 fmt: venv

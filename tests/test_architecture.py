@@ -1,5 +1,6 @@
 """The arrows of the house hold (pyproject.toml's import-linter contracts): no service imports
-another or the top floor (`yidi_stack`), and `yidi_events` imports neither."""
+another, the operator CLI (`yidi_cli`) or the top floor (`yidi_stack`); `yidi_events` imports none
+of them; the CLI imports no service and not the top floor."""
 
 from __future__ import annotations
 

@@ -532,7 +532,12 @@ def test_dockerfile_pod_user_matches_manifests() -> None:
 
 def test_dockerignore_keeps_what_the_image_needs() -> None:
     lines = (ROOT / ".dockerignore").read_text().splitlines()
-    for needed in ("!libs/events/src/", "!services/*/src/", "!services/*/migrations/"):
+    for needed in (
+        "!libs/events/src/",
+        "!cli/src/",
+        "!services/*/src/",
+        "!services/*/migrations/",
+    ):
         assert needed in lines
     assert "!deploy/migrate.py" in lines
 

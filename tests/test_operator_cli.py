@@ -19,18 +19,18 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner
 
+from yidi_cli import topics as tops
+from yidi_cli.config import Target
+from yidi_cli.his import Clock, HisClient, HisError
+from yidi_cli.main import app
+from yidi_cli.projections import find
+from yidi_cli.sandbox import sandbox_dir
 from yidi_events.kernel.time import SHANGHAI
 from yidi_events.runtime.kafka import KafkaSettings
 from yidi_events.topics import topic
-from yidi_stack.clients import HisClient, HisError, SimClock
 from yidi_stack.embedded import free_port, private_runtime_folder
 from yidi_stack.flows import outpatient
-from yidi_stack.ops import topics as tops
-from yidi_stack.ops.cli import app
-from yidi_stack.ops.config import Target
-from yidi_stack.ops.projections import find
 from yidi_stack.platform import SERVICES, Platform
-from yidi_stack.sandbox import sandbox_dir
 
 T = TypeVar("T")
 START = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
@@ -64,11 +64,11 @@ class Ops:
         hospitals = json.loads((sandbox_dir() / "hospitals.json").read_text())
         secret = next(h["his_secret"] for h in hospitals if h["fixmedins_code"] == "H32010000001")
         return HisClient(
-            self.platform,
+            self.platform.url,
             "H32010000001",
             secret,
             "320100",
-            SimClock(self.platform, self.http),
+            Clock(self.platform.url, self.http),
             self.http,
         )
 

@@ -13,11 +13,12 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from yidi_cli.his import HisClient
+from yidi_cli.sandbox import load_sandbox, sandbox_dir
 from yidi_events.kernel.time import SHANGHAI
-from yidi_stack.clients import AgencyClient, HisClient, SimClock, agency
+from yidi_stack.clients import AgencyClient, SimClock, agency
 from yidi_stack.embedded import free_port, private_runtime_folder
 from yidi_stack.platform import SERVICES, Platform
-from yidi_stack.sandbox import load_sandbox, sandbox_dir
 
 T = TypeVar("T")
 START = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
@@ -39,7 +40,7 @@ class World:
             "H6110": "611000",
         }[institution_code[:5]]
         return HisClient(
-            self.platform,
+            self.platform.url,
             institution_code,
             self.secrets[institution_code],
             region,
@@ -106,12 +107,12 @@ def world() -> Iterator[World]:
     http = httpx.Client(timeout=30)
     try:
         platform.up(say=lambda _: None)
-        load_sandbox(platform, say=lambda _: None)
+        load_sandbox(platform.url, say=lambda _: None)
         import json
 
         hospitals = json.loads((sandbox_dir() / "hospitals.json").read_text())
         secrets = {h["fixmedins_code"]: h["his_secret"] for h in hospitals}
-        yield World(platform, SimClock(platform, http), http, secrets)
+        yield World(platform, SimClock(platform.url, http), http, secrets)
     finally:
         http.close()
         platform.down(quiet=True)

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from yidi_cli.his import HisError
 from yidi_events.kernel.time import SHANGHAI
-from yidi_stack.clients import HisError
 from yidi_stack.flows import inpatient, outpatient
 
 pytestmark = pytest.mark.e2e

@@ -16,16 +16,16 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from yidi_cli import topics as tops
+from yidi_cli.config import Target
+from yidi_cli.his import HisError
+from yidi_cli.main import app as yidi
+from yidi_cli.projections import projections, rebuild
 from yidi_events.runtime.kafka import KafkaSettings
 from yidi_events.topics import topic
-from yidi_stack.clients import HisError
 from yidi_stack.embedded import free_port
 from yidi_stack.flows import outpatient, registered_outpatient
 from yidi_stack.infra import run_sync
-from yidi_stack.ops import topics as tops
-from yidi_stack.ops.cli import app as yidi
-from yidi_stack.ops.config import Target
-from yidi_stack.ops.projections import projections, rebuild
 from yidi_stack.platform import SERVICES
 
 pytestmark = pytest.mark.e2e

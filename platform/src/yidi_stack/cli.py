@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from yidi_cli.sandbox import load_sandbox
 from yidi_stack.platform import SERVICES, Platform
 
 app = typer.Typer(
@@ -29,9 +30,7 @@ def up() -> None:
     platform = _platform()
     try:
         platform.up(say=typer.echo)
-        from yidi_stack.sandbox import load_sandbox
-
-        load_sandbox(platform, say=typer.echo)
+        load_sandbox(platform.url, say=typer.echo)
     except Exception:
         platform.down(quiet=True)
         raise
@@ -92,9 +91,7 @@ def run(
     )
     try:
         platform.up(say=typer.echo)
-        from yidi_stack.sandbox import load_sandbox
-
-        load_sandbox(platform, say=typer.echo)
+        load_sandbox(platform.url, say=typer.echo)
         from yidi_stack.simulation import simulate
 
         simulate(platform, persons=persons, days=days, seed=seed)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from yidi_cli.his import HisClient
 from yidi_events.kernel import fen_to_yuan, yuan_to_fen
 from yidi_events.kernel.time import SHANGHAI
-from yidi_stack.clients import HisClient
 
 
 def outpatient(

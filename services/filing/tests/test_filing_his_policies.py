@@ -9,9 +9,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from yidi_cli.sandbox import shared_dir
 from yidi_events.runtime.projection import rebuild_from_store
 from yidi_filing.sandbox import load_into
-from yidi_stack.sandbox import shared_dir
 
 SUQIAN, NANJING, SUZHOU, WUXI = "321300", "320100", "320500", "320200"
 P2 = "32130000000000000302"

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from uuid6 import uuid7
 
+from yidi_cli.sandbox import shared_dir
 from yidi_events import registry
 from yidi_events.auth.agency import issue_token
 from yidi_events.auth.his import sign
@@ -40,7 +41,6 @@ from yidi_events.store.schema import idempotency
 from yidi_settlement import bootstrap, sandbox
 from yidi_settlement.adapters import insured_facts
 from yidi_settlement.domain import accumulators as acc
-from yidi_stack.sandbox import shared_dir
 
 SHARED = shared_dir()
 SANDBOX = SHARED / "sandbox"

@@ -14,9 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from yidi_cli.sandbox import shared_dir
 from yidi_events.auth.his import sign
 from yidi_settlement.adapters.tables import settlements
-from yidi_stack.sandbox import shared_dir
 
 SANDBOX = shared_dir() / "sandbox"
 PERSON = next(

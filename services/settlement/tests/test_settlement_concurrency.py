@@ -20,11 +20,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from yidi_cli.sandbox import shared_dir
 from yidi_events.auth.his import sign
 from yidi_events.kernel import fen_to_yuan, yuan_to_fen
 from yidi_events.store.schema import events as event_table
 from yidi_settlement.adapters.tables import settlements
-from yidi_stack.sandbox import shared_dir
 
 SANDBOX = shared_dir() / "sandbox"
 SANDBOX_POLICIES = json.loads((SANDBOX / "policies.json").read_text("utf-8"))

@@ -8,11 +8,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from yidi_cli.sandbox import shared_dir
 from yidi_events.auth.his import sign
 from yidi_events.kernel import yuan_to_fen
 from yidi_settlement.his import vectors as wire
 from yidi_settlement.vectors import case_output
-from yidi_stack.sandbox import shared_dir
 
 SHARED = shared_dir()
 SANDBOX = SHARED / "sandbox"

@@ -43,6 +43,7 @@ from hypothesis.stateful import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.audit import (
     DirectSettlementSuspended,
     DirectSettlementSuspensionEnded,
@@ -62,7 +63,6 @@ from yidi_settlement.adapters import insured_facts
 from yidi_settlement.adapters.tables import settlements
 from yidi_settlement.domain import accumulators as acc
 from yidi_stack.pytest_plugin import Databases
-from yidi_stack.sandbox import shared_dir
 
 T = TypeVar("T")
 

@@ -17,11 +17,11 @@ import asyncpg
 import httpx
 from rich.progress import Progress
 
+from yidi_cli.his import GATEWAY
+from yidi_cli.sandbox import sandbox_dir
 from yidi_stack.bench.load import run_wrk
 from yidi_stack.bench.settle import HOSPITAL, Gateway, prepare, signed, whole_visits
-from yidi_stack.clients import GATEWAY
 from yidi_stack.platform import Platform
-from yidi_stack.sandbox import sandbox_dir
 from yidi_stack.simulation.drive import Driver, Outcome
 from yidi_stack.simulation.province import NANJING, Province
 

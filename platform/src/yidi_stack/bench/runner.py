@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from yidi_cli.sandbox import load_sandbox
 from yidi_stack.bench.ceilings import commit_ceiling, http_insert_ceiling
 from yidi_stack.bench.gateway import gateway_figures
 from yidi_stack.bench.generated import PARTS, Sizes, generated_figures
 from yidi_stack.embedded import free_port, private_runtime_folder
 from yidi_stack.platform import SERVICES, Platform
-from yidi_stack.sandbox import load_sandbox
 
 KEYS = (
     "commit_ceiling_per_s",
@@ -79,7 +79,7 @@ def run(
             details["http_insert_ceiling_errors"] = http.errors
 
             say("settlement through the gateway ...")
-            load_sandbox(platform, say=lambda _: None)
+            load_sandbox(platform.url, say=lambda _: None)
             gateway_figures(platform, results, details, notes, seconds=seconds, say=say)
             if results["settle_per_s_c16"] and results["http_insert_ceiling_per_s"]:
                 results["ratio_settle_to_ceiling"] = round(

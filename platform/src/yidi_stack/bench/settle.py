@@ -20,9 +20,9 @@ from typing import Any
 
 import httpx
 
+from yidi_cli.his import GATEWAY
 from yidi_events.auth.his import sign
 from yidi_events.kernel.time import SHANGHAI
-from yidi_stack.clients import GATEWAY
 
 HOSPITAL = "H32010000001"
 VISIT_REGION = "320100"

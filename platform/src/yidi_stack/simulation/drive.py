@@ -20,14 +20,15 @@ from typing import Any, TypeVar
 import httpx
 from rich.progress import Progress
 
+from yidi_cli.his import HisClient, HisError
+from yidi_cli.sandbox import sandbox_dir
 from yidi_events.auth.agency import issue_token
 from yidi_events.kernel import fen_to_yuan, yuan_to_fen
 from yidi_events.kernel.time import SHANGHAI
 from yidi_events.settings import ServiceSettings
-from yidi_stack.clients import AgencyClient, HisClient, HisError, SimClock
+from yidi_stack.clients import AgencyClient, SimClock
 from yidi_stack.flows import inpatient
 from yidi_stack.platform import Platform
-from yidi_stack.sandbox import sandbox_dir
 from yidi_stack.simulation.province import (
     CITIES,
     INPATIENT,
@@ -161,7 +162,7 @@ class Driver:
         self.platform = platform
         self.http = http
         self.progress = progress
-        self.clock = TrackedClock(platform, http)
+        self.clock = TrackedClock(platform.url, http)
         hospitals = json.loads((sandbox_dir() / "hospitals.json").read_text())
         self.hospitals = {h["fixmedins_code"]: h for h in hospitals}
         self.secret = ServiceSettings().auth_secret.get_secret_value()
@@ -189,7 +190,7 @@ class Driver:
     def his(self, institution: str) -> HisClient:
         hospital = self.hospitals[institution]
         return HisClient(
-            self.platform,
+            self.platform.url,
             institution,
             hospital["his_secret"],
             hospital["admdvs"],

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from yidi_cli.sandbox import shared_dir
 from yidi_events.application import InMemoryEventStore, Unit, WritePath
 from yidi_events.auth.agency import Principal
 from yidi_events.contracts.audit import (
@@ -54,7 +55,6 @@ from yidi_filing.app.common import Context
 from yidi_filing.app.settings import FilingConfig, SettingsBook
 from yidi_filing.domain.enrolment import EnrolPerson, UpdatePerson
 from yidi_filing.domain.filing import ChangeFiling, SubmitFiling
-from yidi_stack.sandbox import shared_dir
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 2 March 2026, 10:00 in Shanghai
 TODAY = date(2026, 3, 2)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.filing import AssistanceIdentity, EnrolmentStatus, InsuranceType
 from yidi_filing.domain.population_import import RowError, parse_population
-from yidi_stack.sandbox import shared_dir
 
 TODAY = date(2026, 3, 10)
 SHARED = shared_dir()

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.settlement import FundCode, ItemClass
 from yidi_events.kernel import DomainError
 from yidi_events.policy import (
@@ -33,7 +34,6 @@ from yidi_settlement.domain.model import (
     VisitFacts,
     person_group,
 )
-from yidi_stack.sandbox import shared_dir
 
 SHARED = shared_dir()
 _CASES = json.loads((SHARED / "vectors/settlement.json").read_text(encoding="utf-8"))

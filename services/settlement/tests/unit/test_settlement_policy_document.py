@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
+from yidi_cli.sandbox import shared_dir
 from yidi_events.kernel import DomainError
 from yidi_events.policy import (
     BenefitPolicy,
@@ -19,7 +20,6 @@ from yidi_events.policy import (
     parse_policy_document,
     policy_document,
 )
-from yidi_stack.sandbox import shared_dir
 
 SHARED = shared_dir()
 SANDBOX = json.loads((SHARED / "sandbox/policies.json").read_text(encoding="utf-8"))

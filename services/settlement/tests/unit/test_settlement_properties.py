@@ -9,6 +9,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.settlement import FundCode, ItemClass
 from yidi_events.policy import (
     AssistanceIdentity,
@@ -20,7 +21,6 @@ from yidi_events.policy import (
 from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.engine import SettlementComputation, cancellation_of, compute_settlement
 from yidi_settlement.domain.model import CatalogueEntry, FeeLine, PersonAtSettlement, VisitFacts
-from yidi_stack.sandbox import shared_dir
 
 SHARED = shared_dir()
 _CASES = json.loads((SHARED / "vectors/settlement.json").read_text(encoding="utf-8"))

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from yidi_cli.sandbox import shared_dir
 from yidi_settlement.vectors import case_output
-from yidi_stack.sandbox import shared_dir
 
 SHARED = shared_dir()
 VECTORS = SHARED / "vectors/settlement.json"

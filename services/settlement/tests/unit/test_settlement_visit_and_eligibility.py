@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.settlement import (
     FeeLinesUploaded,
     ItemClass,
@@ -32,7 +33,6 @@ from yidi_settlement.domain.eligibility import (
 from yidi_settlement.domain.engine import cancellation_of, compute_settlement
 from yidi_settlement.domain.line_split import split_lines
 from yidi_settlement.domain.model import CatalogueEntry, FeeLine, PersonAtSettlement, VisitFacts
-from yidi_stack.sandbox import shared_dir
 
 SHARED = shared_dir()
 _VECTORS = (SHARED / "vectors/settlement.json").read_text(encoding="utf-8")

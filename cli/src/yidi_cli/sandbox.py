@@ -1,7 +1,9 @@
 """Load ../shared/sandbox into a running platform through the services' own APIs.
 
-Each service that owns a kind of sandbox data provides `yidi_<service>.sandbox.load(base_url,
-sandbox_dir, token_for)`; until a service has one, its data is simply not loaded.
+Each service that owns a kind of sandbox data declares `load_sandbox(base_url, sandbox_dir)` in
+its definition (`yidi_events.definition`); a service without one has no sandbox data to load.
+`yidi import sandbox` and the one-machine platform (`make up`, tests, simulation) both load it
+from here, so they find the same folder and wait for the same thing.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from yidi_stack.clients import HisClient, HisError, SimClock
-from yidi_stack.platform import DEFINITIONS, Platform
+from yidi_cli.his import Clock, HisClient, HisError
+from yidi_events.definition import services
 
 
 def shared_dir() -> Path:
@@ -55,27 +57,41 @@ def sandbox_dir() -> Path:
     return Path(configured) if configured else shared_dir() / "sandbox"
 
 
-def load_sandbox(platform: Platform, say: Callable[[str], None] = print) -> None:
-    folder = sandbox_dir()
-    for service, definition in DEFINITIONS.items():
+def load_sandbox(
+    url: Callable[[str], str],
+    folder: Path | None = None,
+    say: Callable[[str], None] = print,
+    *,
+    wait: bool = True,
+) -> None:
+    """Load every service's share of the sandbox (default folder: `sandbox_dir()`) into the
+    services that `url` locates, then (with `wait`) wait until the facts have propagated."""
+    folder = folder or sandbox_dir()
+    for service, definition in services().items():
         if definition.load_sandbox is not None:
-            summary = definition.load_sandbox(platform.url(service), folder)
+            summary = definition.load_sandbox(url(service), folder)
             say(f"sandbox loaded into {service}: {summary}")
-    wait_until_propagated(platform, folder)
-    say("sandbox facts have reached every service that consumes them")
+    if wait:
+        wait_until_propagated(url, folder)
+        say("sandbox facts have reached every service that consumes them")
 
 
-def wait_until_propagated(platform: Platform, folder: Path, timeout: float = 90.0) -> None:
-    """Return once a hospital can look up every sandbox person (1101): filing's facts have crossed
-    Kafka into settlement, so the platform is usable, not just running."""
+def wait_until_propagated(url: Callable[[str], str], folder: Path, timeout: float = 90.0) -> None:
+    """Return once a hospital can look up every sandbox person (1101) through the gateway of the
+    settlement that `url` locates: filing's facts have crossed Kafka into settlement, so the
+    platform is usable, not just running. The request is signed at settlement's own time."""
     hospitals = {
         h["fixmedins_code"]: h for h in json.loads((folder / "hospitals.json").read_text())
     }
     persons = json.loads((folder / "persons.json").read_text())
     with httpx.Client(timeout=10) as http:
-        clock = SimClock(platform, http)
         his = HisClient(
-            platform, "H32010000001", hospitals["H32010000001"]["his_secret"], "320100", clock, http
+            url,
+            "H32010000001",
+            hospitals["H32010000001"]["his_secret"],
+            "320100",
+            Clock(url, http),
+            http,
         )
         deadline = time.monotonic() + timeout
         for person in persons:

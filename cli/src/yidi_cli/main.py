@@ -19,15 +19,21 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from yidi_cli import projections as proj
+from yidi_cli import topics as tops
+from yidi_cli.config import Target, check
+from yidi_cli.sandbox import load_sandbox
+from yidi_events import definition
 from yidi_events import ops as event_ops
 from yidi_events.auth.agency import issue_token
 from yidi_events.topics import dlq, topic
-from yidi_stack.ops import projections as proj
-from yidi_stack.ops import topics as tops
-from yidi_stack.ops.config import Target, check
-from yidi_stack.platform import SERVICES, Platform
 
 T = TypeVar("T")
+# The installed services, as each declares itself: a deployment's image holds only its own.
+SERVICES = tuple(definition.services())
+# The agency that runs clearing (clearing's `ClearingSettings.provincial_centre`); an option,
+# since the CLI reads no service's code.
+PROVINCIAL_CENTRE = "320000"
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 dlq_app = typer.Typer(
@@ -91,6 +97,30 @@ def _answer(response: httpx.Response) -> Any:
         _emit_json(body)
         raise typer.Exit(1)
     return body
+
+
+def _post(
+    target: Target,
+    service: str,
+    path: str,
+    *,
+    region: str,
+    roles: list[str] | None = None,
+    kind: str = "agency",
+    timeout: float,
+    content_type: str | None = None,
+    **request: Any,
+) -> None:
+    """POST to a service's API as `yidi-cli` of the region and print the answer (exit 1 if it
+    is refused): what every command that acts through an API does."""
+    bearer = _token(target, region=region, roles=roles or [], kind=kind, user="yidi-cli")
+    headers = {"authorization": f"Bearer {bearer}"}
+    if content_type:
+        headers["content-type"] = content_type
+    response = httpx.post(
+        f"{target.url(service)}{path}", headers=headers, timeout=timeout, **request
+    )
+    _emit_json(_answer(response))
 
 
 @app.callback()
@@ -346,24 +376,20 @@ def clearing_run_due(
     ctx: typer.Context,
     period: str = typer.Argument(..., help="the month cleared, YYYY-MM"),
     roles: str = typer.Option("operator,approver", help="the centre operator's roles"),
+    centre: str = typer.Option(
+        PROVINCIAL_CENTRE, help="the provincial centre's region (admdvs), which runs clearing"
+    ),
 ) -> None:
     """Do the period's due steps now, as the provincial centre (what the schedule does daily)."""
-    from yidi_clearing.domain.settings import ClearingSettings
-
-    target = _target(ctx)
-    bearer = _token(
-        target,
-        region=ClearingSettings().provincial_centre,
+    _post(
+        _target(ctx),
+        "clearing",
+        f"/periods/{period}/run-due",
+        region=centre,
         roles=roles.split(","),
         kind="centre",
-        user="yidi-cli",
-    )
-    response = httpx.post(
-        f"{target.url('clearing')}/periods/{period}/run-due",
-        headers={"authorization": f"Bearer {bearer}"},
         timeout=60,
     )
-    _emit_json(_answer(response))
 
 
 @import_app.command("sandbox")
@@ -375,21 +401,7 @@ def import_sandbox(
     wait: bool = typer.Option(True, help="wait until settlement knows every sandbox person"),
 ) -> None:
     """Load the sandbox into the running services through their APIs (as `make up` does)."""
-    import importlib
-
-    from yidi_stack.sandbox import sandbox_dir, wait_until_propagated
-
-    target = _target(ctx)
-    where = folder or sandbox_dir()
-    for service in SERVICES:
-        try:
-            module = importlib.import_module(f"yidi_{service}.sandbox")
-        except ModuleNotFoundError:
-            continue
-        console.print(f"{service}: {module.load(target.url(service), where)}")
-    if wait:
-        wait_until_propagated(_Remote(target), where)
-        console.print("sandbox facts have reached every service that consumes them")
+    load_sandbox(_target(ctx).url, folder, console.print, wait=wait)
 
 
 @import_app.command("persons")
@@ -402,16 +414,15 @@ def import_persons(
     agency: str = typer.Option(..., help="the insured region (admdvs) importing it"),
 ) -> None:
     """Import a population file into filing, all or nothing (row errors are listed)."""
-    target = _target(ctx)
-    bearer = _token(target, region=agency, roles=[], kind="agency", user="yidi-cli")
     file_format = "csv" if file.suffix.lower() == ".csv" else "json"
-    response = httpx.post(
-        f"{target.url('filing')}/persons/import",
-        json={"file_format": file_format, "content": file.read_text(encoding="utf-8-sig")},
-        headers={"authorization": f"Bearer {bearer}"},
+    _post(
+        _target(ctx),
+        "filing",
+        "/persons/import",
+        region=agency,
         timeout=300,
+        json={"file_format": file_format, "content": file.read_text(encoding="utf-8-sig")},
     )
-    _emit_json(_answer(response))
 
 
 @import_app.command("catalogue")
@@ -427,28 +438,16 @@ def import_catalogue(
     ),
 ) -> None:
     """Import catalogue items into settlement for a region (one transaction)."""
-    target = _target(ctx)
-    bearer = _token(target, region=agency, roles=[], kind="agency", user="yidi-cli")
-    kind = "text/csv" if file.suffix.lower() == ".csv" else "application/json"
-    response = httpx.post(
-        f"{target.url('settlement')}/api/catalogue/import",
+    _post(
+        _target(ctx),
+        "settlement",
+        "/api/catalogue/import",
+        region=agency,
+        timeout=300,
+        content_type="text/csv" if file.suffix.lower() == ".csv" else "application/json",
         params={"region": agency, "effective_from": effective_from},
         content=file.read_bytes(),
-        headers={"authorization": f"Bearer {bearer}", "content-type": kind},
-        timeout=300,
     )
-    _emit_json(_answer(response))
-
-
-class _Remote(Platform):
-    """The platform as the configured URLs describe it (the sandbox wait speaks to it by URL)."""
-
-    def __init__(self, target: Target) -> None:
-        super().__init__(Path("."))
-        self._target = target
-
-    def url(self, service: str) -> str:
-        return self._target.url(service)
 
 
 if __name__ == "__main__":
