@@ -12,13 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-<<<<<<< HEAD
-from yidi_settlement.his.envelope import MAX_BODY
-from yidi_stack.sandbox import shared_dir
-=======
 from yidi_cli.sandbox import shared_dir
-from yidi_settlement.adapters.wire import MAX_BODY
->>>>>>> chassis-cli
+from yidi_settlement.his.envelope import MAX_BODY
 
 SANDBOX = shared_dir() / "sandbox"
 PERSON = next(

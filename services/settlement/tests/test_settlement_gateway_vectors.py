@@ -11,12 +11,7 @@ import pytest
 from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.kernel import yuan_to_fen
-<<<<<<< HEAD
 from yidi_settlement.his import vectors as wire
-from yidi_stack.sandbox import shared_dir
-=======
-from yidi_settlement.adapters import wire
->>>>>>> chassis-cli
 
 SHARED = shared_dir()
 VECTORS = SHARED / "vectors/settlement.json"

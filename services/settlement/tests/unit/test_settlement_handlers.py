@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from yidi_cli.sandbox import shared_dir
 from yidi_events.application import InMemoryEventStore, Unit, WritePath
 from yidi_events.contracts.settlement import (
     AccumulatorsMoved,
@@ -59,7 +60,6 @@ from yidi_settlement.app.visits import VisitService
 from yidi_settlement.domain import accumulators as acc
 from yidi_settlement.domain.eligibility import FilingSnapshot, PersonSnapshot, Voucher
 from yidi_settlement.domain.model import CatalogueEntry, FeeLine, PersonAtSettlement
-from yidi_stack.sandbox import shared_dir
 
 NOW = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)  # 09:00 on 10 March in Nanjing
 HOSPITAL = "H32010000001"
