@@ -1,19 +1,14 @@
-"""Database engines and the retrying unit of work."""
+"""Database engines, and which database errors mean a concurrent writer won."""
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from yidi_events.store.event_store import ConcurrencyError
-
-T = TypeVar("T")
 
 # SQLSTATEs worth retrying the whole transaction for: serialization failure, deadlock.
 _RETRYABLE = {"40001", "40P01"}
@@ -50,25 +45,3 @@ def make_engine(dsn: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
         json_deserializer=orjson.loads,
         echo=echo,
     )
-
-
-async def in_transaction(
-    engine: AsyncEngine,
-    work: Callable[[AsyncConnection], Awaitable[T]],
-    *,
-    attempts: int = 8,
-) -> T:
-    """Run `work` in one transaction, again from the start when a concurrent writer won.
-
-    `work` must be safe to repeat: it loads, decides and appends inside the transaction, so a
-    retry simply decides again on fresher state.
-    """
-    for attempt in range(1, attempts + 1):
-        try:
-            async with engine.begin() as conn:
-                return await work(conn)
-        except (ConcurrencyError, DBAPIError) as exc:
-            if not is_transient(exc) or attempt == attempts:
-                raise
-        await asyncio.sleep(random.uniform(0, 0.002 * attempt))
-    raise AssertionError("unreachable")

@@ -32,11 +32,10 @@ from yidi_clearing.adapters.rows import PostgresPeriodRows
 from yidi_clearing.app.periods import PeriodHandlers, stream_of
 from yidi_clearing.domain.actors import Actor
 from yidi_clearing.domain.settings import ClearingSettings
+from yidi_events.application import Unit
 from yidi_events.contracts.clearing import LineConfirmed, StatementLine
-from yidi_events.db import in_transaction
 from yidi_events.service import Runtime
 from yidi_events.settings import ServiceSettings
-from yidi_events.store import NewEvent
 from yidi_stack.bench.recon_day import WrongResult
 
 PERIOD = "2026-03"
@@ -218,25 +217,22 @@ async def _confirm_every_line(runtime: Runtime, lines: list[StatementLine]) -> N
     """Both agencies' confirmation of every line, as the facts `confirm_line` appends."""
     today = CLEARED_ON.date()
 
-    async def append(conn: AsyncConnection) -> None:
-        version = len(await runtime.store.load(conn, stream_of(PERIOD)))
+    async def append(unit: Unit) -> None:
+        version = len(await unit.load(stream_of(PERIOD)))
         facts = [
-            NewEvent(
-                LineConfirmed(
-                    period=PERIOD,
-                    line_id=line.line_id,
-                    agency=agency,
-                    confirmed_by=f"clerk-{agency}",
-                    confirmed_on=today,
-                ),
-                today,
+            LineConfirmed(
+                period=PERIOD,
+                line_id=line.line_id,
+                agency=agency,
+                confirmed_by=f"clerk-{agency}",
+                confirmed_on=today,
             )
             for line in lines
             for agency in (line.payer_agency, line.receiver_agency)
         ]
-        await runtime.store.append(conn, stream_of(PERIOD), version, facts)
+        await runtime.write.append(unit, stream_of(PERIOD), version, facts, day=today)
 
-    await in_transaction(runtime.engine, append)
+    await runtime.write.transact(append)
 
 
 @dataclass(frozen=True)
