@@ -14,6 +14,7 @@ from yidi_clearing.domain.cash import (
     disbursable,
     is_late,
     outstanding,
+    owed,
 )
 from yidi_clearing.domain.clearing_period import ClearingPeriod, completed_steps
 from yidi_clearing.domain.ledger import trial_balance
@@ -68,6 +69,14 @@ def remit(
         actor=ALICE,
         settings=settings,
     )
+
+
+def test_only_a_net_payer_owes_and_can_be_late(given: Given, settings: ClearingSettings) -> None:
+    state = given(NETTED)
+    assert (owed(state, NANJING), outstanding(state, NANJING)) == (6_000, 6_000)
+    assert (owed(state, WUXI), outstanding(state, WUXI)) == (0, 0)
+    assert is_late(state, NANJING, date(2026, 4, 16), settings)
+    assert not is_late(state, WUXI, date(2026, 4, 16), settings)
 
 
 def test_partial_and_late_remittances_are_tracked(given: Given, settings: ClearingSettings) -> None:

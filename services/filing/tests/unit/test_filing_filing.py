@@ -564,6 +564,12 @@ def test_a_cancelled_filing_covers_only_admissions_begun_before_the_cancellation
     assert not f.covers(filing, "320100", "H1", date(2026, 5, 1))
 
 
+def test_a_filing_cancelled_while_pending_never_covered_anything() -> None:
+    history = submit(long_term(supporting_documents=False))
+    history += f.decide_cancel(state_of(history), "withdrawn", SETTINGS, at(date(2026, 5, 1)))
+    assert not f.covers(state_of(history), "320100", "H1", date(2026, 4, 30))
+
+
 def test_the_whole_city_referral_covers_every_hospital() -> None:
     filing = state_of(submit(referral(destination_institution=None), settings=WHOLE_CITY))
     assert f.covers(filing, "320100", "H32010000007", TODAY)

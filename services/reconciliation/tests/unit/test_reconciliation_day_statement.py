@@ -21,6 +21,7 @@ from yidi_events.decider import fold
 from yidi_events.kernel import Conflict, DomainError, Forbidden
 from yidi_events.registry import decode, encode, spec_of
 from yidi_reconciliation.domain.day_statement import (
+    DayHead,
     DayId,
     DayStatement,
     decide_accept_disputed,
@@ -30,6 +31,7 @@ from yidi_reconciliation.domain.day_statement import (
     decide_record_settlement,
     decide_reversal,
     evolve,
+    evolve_head,
 )
 from yidi_reconciliation.domain.month_close import (
     DayProgress,
@@ -286,6 +288,18 @@ def test_record_before_issue_or_without_confirmations_does_not_reopen() -> None:
     assert types(events) == [DaySettlementRecorded]
     assert events[0].after_issue is True
     assert history[0].after_issue is False
+
+
+def test_recording_changes_a_head_only_by_placing_its_day() -> None:
+    # The day projection relies on it: an existing head row moves only its version.
+    state, history = given(record(rec("S1")), issue(), confirm(NANJING), dispute(SUZHOU, "S1"))
+    late, _reopened = decide_record_settlement(state, rec("S2"), NEXT)
+    head = DayHead.of(state)
+    assert evolve_head(head, late) == head
+    assert evolve_head(DayHead(), late) == DayHead(day=DayId(SUZHOU, NANJING, DAY))
+    assert DayHead.of(fold(evolve, DayStatement(), history)) == fold(
+        evolve_head, DayHead(), history
+    )
 
 
 def test_the_same_settlement_twice_records_nothing() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -294,3 +295,11 @@ def test_referral_to_the_named_hospital_and_emergency_without_filing() -> None:
     assert eligible(filings=[REFERRAL], hospital=named, visit_date=date(2026, 6, 30)).filing_id
     emergency = eligible(filings=[], emergency=True)
     assert (emergency.filing_kind, emergency.filing_id) == (FilingKind.EMERGENCY, None)
+
+
+def test_a_cancelled_filing_covers_admissions_begun_before_the_cancellation_day() -> None:
+    cancelled = replace(LONG_TERM, cancelled_on=date(2026, 5, 1))
+    assert eligible(filings=[cancelled], visit_date=date(2026, 4, 30)).filing_id == "F1"
+    with pytest.raises(DomainError) as refused:
+        eligible(filings=[cancelled], visit_date=date(2026, 5, 1))
+    assert refused.value.rule == "eligibility.no_filing"

@@ -32,11 +32,16 @@ from yidi_events.contracts.clearing import (
 from yidi_events.kernel import Conflict, DomainError, NotFound
 
 
-def outstanding(state: ClearingPeriod, agency: str) -> int:
-    """What a net payer still owes the centre for the period."""
+def owed(state: ClearingPeriod, agency: str) -> int:
+    """What a net payer owes the centre for the period in all; nothing for a net receiver."""
     position = state.position(agency)
-    owed = -position.net if position is not None and position.net < 0 else 0
-    return owed - state.received(agency)
+    return -position.net if position is not None and position.net < 0 else 0
+
+
+def outstanding(state: ClearingPeriod, agency: str) -> int:
+    """What a net payer still owes the centre for the period; nothing for a net receiver."""
+    total = owed(state, agency)
+    return total - state.received(agency) if total else 0
 
 
 def is_late(state: ClearingPeriod, agency: str, today: date, settings: ClearingSettings) -> bool:

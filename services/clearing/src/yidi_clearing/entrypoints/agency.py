@@ -291,13 +291,10 @@ def agency_router(
                 {
                     "agency": position.agency,
                     "net": position.net,
-                    "owed": max(0, -position.net),
+                    "owed": cash.owed(state, position.agency),
                     "received": state.received(position.agency),
-                    "outstanding": cash.outstanding(state, position.agency)
-                    if position.net < 0
-                    else 0,
-                    "late": position.net < 0
-                    and cash.is_late(state, position.agency, today, settings),
+                    "outstanding": cash.outstanding(state, position.agency),
+                    "late": cash.is_late(state, position.agency, today, settings),
                     "disbursed": state.disbursed(position.agency),
                     "disbursable_now": cash.disbursable(state, position.agency, settings),
                     "remittances": [

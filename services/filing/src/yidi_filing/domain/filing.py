@@ -17,7 +17,7 @@ Approval rules on submission (otherwise the filing waits for a reviewer, due wit
 
 A begin date in the past (补办) is accepted only for a person still in hospital: it needs an
 admission date, may go back no further than it, and is refused after discharge settlement.
-`covers` is the pure eligibility query the settlement side mirrors.
+`covers` is the eligibility query; its rule (`yidi_events.coverage`) is the one settlement applies.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from yidi_events import coverage
 from yidi_events.application import Aggregate
 from yidi_events.contracts.filing import (
     EnrolmentStatus,
@@ -106,8 +107,20 @@ class Filing:
     channel: FilingChannel
     referral_opinion_from: str | None = None  # a hospital cancels only referrals it gave
     status: FilingStatus = FilingStatus.PENDING
+    # Approved at some point: a filing cancelled while pending never covered anything.
+    was_approved: bool = False
     review_due: date | None = None
     cancelled_on: date | None = None
+
+    def terms(self) -> coverage.FilingTerms:
+        return coverage.FilingTerms(
+            approved=self.was_approved,
+            visit_region=self.visit_region,
+            destination_institution=self.destination_institution,
+            valid_from=self.valid_from,
+            valid_to=self.valid_to,
+            cancelled_on=self.cancelled_on,
+        )
 
 
 # --- evolve ----------------------------------------------------------------------------------
@@ -141,6 +154,7 @@ def evolve(state: Filing | None, event: FilingEvent) -> Filing | None:
         return replace(
             state,
             status=FilingStatus.APPROVED,
+            was_approved=True,
             visit_region=event.visit_region,
             destination_institution=event.destination_institution,
             diagnosis=event.diagnosis,
@@ -171,25 +185,13 @@ def covers(
     visit_date: date,
     admission_date: date | None = None,
 ) -> bool:
-    """Whether this filing lets a visit settle directly. An admission is judged by the day it
-    began: one that began inside the validity is covered even if discharge falls after it."""
-    if filing.status not in (FilingStatus.APPROVED, FilingStatus.CANCELLED):
-        return False
-    try:
-        if city_of(visit_region) != city_of(filing.visit_region):
-            return False
-    except ValueError:
-        return False
-    if filing.destination_institution is not None and (
-        institution_code != filing.destination_institution
-    ):
-        return False
-    began = admission_date or visit_date
-    if began < filing.valid_from:
-        return False
-    if filing.valid_to is not None and began > filing.valid_to:
-        return False
-    return filing.cancelled_on is None or began < filing.cancelled_on
+    """Whether this filing lets a visit settle directly, judged by the day the visit began."""
+    return coverage.covers(
+        filing.terms(),
+        visit_region=visit_region,
+        institution_code=institution_code,
+        began=admission_date or visit_date,
+    )
 
 
 def promise_lock_ends(filing: Filing, settings: FilingSettings) -> date | None:

@@ -3,7 +3,8 @@
 `DayHead` that recording a settlement decides on, and the stream version it appends after).
 
 Applied inline after every append (same transaction) and rebuildable with `rebuild_from_store`;
-the handlers only add, set flags or count, so a rebuild in store order equals the live tables.
+the handlers only add, set flags or count, and `day_state` holds what the domain's `evolve_head`
+computes, so a rebuild in store order equals the live tables.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from yidi_events.contracts.reconciliation import (
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.projection import Projection
 from yidi_reconciliation.adapters.tables import day_settlement_ids, day_state, day_statements
-from yidi_reconciliation.domain.day_statement import DayHead, DayId
+from yidi_reconciliation.domain.day_statement import DayHead, DayId, evolve_head
 
 _FIGURES = ("count", "total_fee", "fund_total", "account_paid", "cash_paid")
 
@@ -47,61 +48,55 @@ def _state_row(payload: Any) -> Any:
     )
 
 
+def _head_columns(head: DayHead) -> dict[str, Any]:
+    return {
+        "issued": head.issued,
+        "confirmed_by": sorted(head.confirmed_by),
+        "closed": head.closed,
+        "open_disputes": sorted(head.open_disputes),
+    }
+
+
 async def _advance_state(conn: AsyncConnection, env: Envelope) -> None:
-    """Move the day's `day_state` row (and its settlement ids) past one more event of its stream.
+    """Move the day's `day_state` row (and its settlement ids) past one more event of its stream,
+    to what the domain's `evolve_head` makes of it.
 
     Every event of a day stream passes here, so the row's version is the stream's."""
     e = env.payload
-    changes: dict[str, Any] = {"version": env.stream_version}
-    match e:
-        case DaySettlementRecorded():
-            stmt = insert(day_state).values(
+    if isinstance(e, DaySettlementRecorded):
+        # The hot path reads nothing: `evolve_head` only places the day on a new head, and a
+        # row is keyed by its day, so an existing row keeps its head and moves its version.
+        stmt = insert(day_state).values(
+            pair=e.pair,
+            business_date=e.business_date,
+            insured_region=e.insured_region,
+            visit_region=e.visit_region,
+            version=env.stream_version,
+            **_head_columns(evolve_head(DayHead(), e)),
+        )
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["pair", "business_date"],
+                set_={"version": stmt.excluded.version},
+            )
+        )
+        await conn.execute(
+            insert(day_settlement_ids)
+            .values(
                 pair=e.pair,
                 business_date=e.business_date,
-                insured_region=e.insured_region,
-                visit_region=e.visit_region,
-                version=env.stream_version,
-                issued=False,
-                confirmed_by=[],
-                closed=False,
-                open_disputes=[],
+                settlement_id=e.settlement.settlement_id,
             )
-            await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["pair", "business_date"],
-                    set_={"version": stmt.excluded.version},
-                )
-            )
-            await conn.execute(
-                insert(day_settlement_ids)
-                .values(
-                    pair=e.pair,
-                    business_date=e.business_date,
-                    settlement_id=e.settlement.settlement_id,
-                )
-                .on_conflict_do_nothing()
-            )
-            return
-        case DayStatementIssued():
-            changes["issued"] = True
-        case DayConfirmed():
-            changes["confirmed_by"] = sa.func.array_append(
-                day_state.c.confirmed_by, e.agency_region
-            )
-        case DayReopened():
-            changes["confirmed_by"] = []
-            changes["closed"] = False
-        case SettlementDisputed():
-            changes["open_disputes"] = sa.func.array_append(
-                day_state.c.open_disputes, e.settlement_id
-            )
-        case DisputeResolved():
-            changes["open_disputes"] = sa.func.array_remove(
-                day_state.c.open_disputes, e.settlement_id
-            )
-        case DayClosed():
-            changes["closed"] = True
-    await conn.execute(day_state.update().where(_state_row(e)).values(changes))
+            .on_conflict_do_nothing()
+        )
+        return
+    kept = await _kept_head(conn, DayId(e.insured_region, e.visit_region, e.business_date))
+    head = evolve_head(kept[0] if kept else DayHead(), e)
+    await conn.execute(
+        day_state.update()
+        .where(_state_row(e))
+        .values(version=env.stream_version, **_head_columns(head))
+    )
 
 
 async def _kept_head(conn: AsyncConnection, day: DayId) -> tuple[DayHead, int] | None:

@@ -6,7 +6,6 @@ redelivery or a rebuild lands on the same state.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -235,18 +234,11 @@ def make_projection() -> Projection:
 
     @projection.on(FilingCancelled)
     async def cancelled(conn: AsyncConnection, env: Envelope) -> None:
-        # No admission beginning on or after the cancellation day is covered any more.
         p: FilingCancelled = env.payload
-        last = p.cancelled_on - timedelta(days=1)
         await conn.execute(
             filings.update()
             .where(filings.c.filing_id == p.filing_id)
-            .values(
-                valid_to=sa.case(
-                    (filings.c.valid_to.is_(None), last),
-                    else_=sa.func.least(filings.c.valid_to, last),
-                )
-            )
+            .values(cancelled_on=p.cancelled_on)
         )
 
     @projection.on(PolicyPublished)

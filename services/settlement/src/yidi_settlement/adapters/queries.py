@@ -1,4 +1,5 @@
-"""Reads the handlers need, turned into the domain's snapshots (no decisions here)."""
+"""Reads the handlers need, turned into the domain's snapshots: the rows as stored, and the
+domain (`domain/standing.py`, `domain/eligibility.py`) decides what they mean on the day."""
 
 from __future__ import annotations
 
@@ -33,6 +34,14 @@ from yidi_settlement.domain.eligibility import (
     PersonSnapshot,
 )
 from yidi_settlement.domain.model import CatalogueEntry, PersonAtSettlement
+from yidi_settlement.domain.standing import (
+    AccountPayment,
+    Suspension,
+    account_balance,
+    enrolment_on,
+    hospital_suspended,
+    suspended_until,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,17 +95,18 @@ async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Ho
             f"institution {institution_code} is not in the hospital registry",
             field="institution_code",
         )
-    # An agency suspension, or an audit sanction covering the day.
-    suspended = bool(row["suspended"]) and (
-        row["suspended_until"] is None or on <= row["suspended_until"]
-    )
-    sanctions = await conn.scalar(
-        sa.select(sa.func.count()).where(
-            hospital_suspensions.c.institution_code == institution_code,
-            hospital_suspensions.c.suspended_from <= on,
-            hospital_suspensions.c.suspended_until >= on,
-            sa.or_(hospital_suspensions.c.ended_on.is_(None), hospital_suspensions.c.ended_on > on),
+    sanctions = (
+        await conn.execute(
+            sa.select(hospital_suspensions).where(
+                hospital_suspensions.c.institution_code == institution_code
+            )
         )
+    ).mappings()
+    suspended = hospital_suspended(
+        by_agency=bool(row["suspended"]),
+        agency_until=row["suspended_until"],
+        sanctions=[_suspension(r) for r in sanctions],
+        on=on,
     )
     return Hospital(
         institution_code=row["institution_code"],
@@ -104,20 +114,22 @@ async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Ho
         region=row["region"],
         hospital_level=row["hospital_level"],
         networked=row["networked"],
-        suspended=suspended or bool(sanctions),
+        suspended=suspended,
         clearing_agency=row["clearing_agency"],
     )
 
 
-async def account_balance(conn: AsyncConnection, row: dict[str, Any]) -> int:
-    """The insured place's last stated balance, less what our settlements paid since."""
-    spent = await conn.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(settlements.c.account_paid), 0)).where(
-            settlements.c.person_id == row["person_id"],
-            settlements.c.settled_at > row["balance_as_of"],
+async def _account_balance(conn: AsyncConnection, row: dict[str, Any]) -> int:
+    payments = await conn.execute(
+        sa.select(settlements.c.settled_at, settlements.c.account_paid).where(
+            settlements.c.person_id == row["person_id"]
         )
     )
-    return int(row["account_balance"]) - int(spent or 0)
+    return account_balance(
+        int(row["account_balance"]),
+        row["balance_as_of"],
+        [AccountPayment(settled_at=p.settled_at, amount=int(p.account_paid)) for p in payments],
+    )
 
 
 async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
@@ -133,9 +145,7 @@ async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
             field="person_id",
         )
     row = dict(found)
-    status = EnrolmentStatus(row["enrolment_status"])
-    if row["terminated_from"] is not None and on >= row["terminated_from"]:
-        status = EnrolmentStatus.TERMINATED
+    status = enrolment_on(EnrolmentStatus(row["enrolment_status"]), row["terminated_from"], on)
     until = await _suspended_until(conn, person_id, on)
     snapshot = PersonSnapshot(
         person_id=person_id,
@@ -151,7 +161,7 @@ async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
         assistance_identities=frozenset(
             AssistanceIdentity(i) for i in row["assistance_identities"]
         ),
-        account_balance=await account_balance(conn, row),
+        account_balance=await _account_balance(conn, row),
     )
     return Person(row=row, snapshot=snapshot, at_settlement=at_settlement)
 
@@ -159,19 +169,18 @@ async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
 async def _suspended_until(conn: AsyncConnection, person_id: str, on: date) -> date | None:
     rows = (
         await conn.execute(
-            sa.select(person_suspensions).where(
-                person_suspensions.c.person_id == person_id,
-                person_suspensions.c.suspended_from <= on,
-                sa.or_(
-                    person_suspensions.c.suspended_until.is_(None),
-                    person_suspensions.c.suspended_until >= on,
-                ),
-                sa.or_(person_suspensions.c.ended_on.is_(None), person_suspensions.c.ended_on > on),
-            )
+            sa.select(person_suspensions).where(person_suspensions.c.person_id == person_id)
         )
     ).mappings()
-    ends = [r["suspended_until"] or date.max for r in rows]
-    return max(ends) if ends else None
+    return suspended_until([_suspension(r) for r in rows], on)
+
+
+def _suspension(row: Any) -> Suspension:
+    return Suspension(
+        suspended_from=row["suspended_from"],
+        suspended_until=row["suspended_until"],
+        ended_on=row["ended_on"],
+    )
 
 
 async def person_by_certificate(conn: AsyncConnection, certificate_no: str) -> str | None:
@@ -194,6 +203,7 @@ async def person_filings(conn: AsyncConnection, person_id: str) -> list[FilingSn
             valid_to=r["valid_to"],
             approved=r["approved"],
             institution_code=r["destination_institution"],
+            cancelled_on=r["cancelled_on"],
         )
         for r in rows
     ]

@@ -106,6 +106,7 @@ filings = sa.Table(
     sa.Column("valid_from", sa.Date, nullable=False),
     sa.Column("valid_to", sa.Date),
     sa.Column("approved", sa.Boolean, nullable=False),
+    sa.Column("cancelled_on", sa.Date),
 )
 
 policies = sa.Table(

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from yidi_events.kernel import DomainError, RegionRelation, city_of, relation
+from yidi_events.coverage import FilingTerms, covers
+from yidi_events.kernel import DomainError, RegionRelation, relation
 from yidi_events.policy import FilingKind
 
 
@@ -42,6 +43,23 @@ class FilingSnapshot:
     valid_to: date | None  # None: long-term, until changed
     approved: bool = True
     institution_code: str | None = None  # a single-hospital referral names its destination
+    cancelled_on: date | None = None
+
+    def covers(self, hospital: HospitalSnapshot, began: date) -> bool:
+        terms = FilingTerms(
+            approved=self.approved,
+            visit_region=self.visit_region,
+            destination_institution=self.institution_code,
+            valid_from=self.valid_from,
+            valid_to=self.valid_to,
+            cancelled_on=self.cancelled_on,
+        )
+        return covers(
+            terms,
+            visit_region=hospital.region,
+            institution_code=hospital.institution_code,
+            began=began,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,16 +115,6 @@ def _refuse(rule: str, message: str, field: str) -> DomainError:
     return DomainError(f"eligibility.{rule}", message, field=field)
 
 
-def _covers(filing: FilingSnapshot, hospital: HospitalSnapshot, on: date) -> bool:
-    if not filing.approved or on < filing.valid_from:
-        return False
-    if filing.valid_to is not None and on > filing.valid_to:
-        return False
-    if city_of(filing.visit_region) != city_of(hospital.region):
-        return False
-    return filing.institution_code in (None, hospital.institution_code)
-
-
 def check_eligibility(
     *,
     person: PersonSnapshot,
@@ -160,7 +168,7 @@ def check_eligibility(
             "person_id",
         )
     for filing in filings:
-        if _covers(filing, hospital, visit_date):
+        if filing.covers(hospital, visit_date):
             return Eligibility(filing_kind=filing.kind, filing_id=filing.filing_id)
     if emergency:
         return Eligibility(filing_kind=FilingKind.EMERGENCY, filing_id=None)
