@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime
 import pytest
 
 from yidi_events.contracts.filing import InsuranceType, PolicyPublished
+from yidi_events.contracts.policy import BenefitPolicy
 from yidi_events.decider import fold
 from yidi_events.kernel import DomainError
-from yidi_events.policy import BenefitPolicy, parse_policy_document
+from yidi_events.policy_document import parse_policy_document
 from yidi_filing.domain.policy_book import PolicyBook, decide_publish, evolve
 from yidi_stack.sandbox import shared_dir
 

@@ -10,15 +10,9 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
+from yidi_events.contracts.policy import BenefitPolicy, FilingKind, HospitalLevel, PersonGroup
 from yidi_events.kernel import DomainError
-from yidi_events.policy import (
-    BenefitPolicy,
-    FilingKind,
-    HospitalLevel,
-    PersonGroup,
-    parse_policy_document,
-    policy_document,
-)
+from yidi_events.policy_document import parse_policy_document, policy_document
 from yidi_stack.sandbox import shared_dir
 
 SHARED = shared_dir()

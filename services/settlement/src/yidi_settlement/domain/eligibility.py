@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from yidi_events.contracts.policy import FilingKind
 from yidi_events.kernel import DomainError, RegionRelation, city_of, relation
-from yidi_events.policy import FilingKind
 
 
 class EnrolmentStatus(StrEnum):
