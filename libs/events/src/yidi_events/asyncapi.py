@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from yidi_events.registry import SERVICES, EventSpec
-from yidi_events.schemas import DEFAULT_DIR, ENVELOPE_FILE, schema_file, schema_sets
+from yidi_events.schemas import DEFAULT_DIR, ENVELOPE_FILE, SchemaSet, schema_file, schema_sets
 from yidi_events.topics import DEFAULT_NAMESPACE, dlq, topic
 
 Document = dict[str, Any]
@@ -99,9 +99,11 @@ def document(
     namespace: str = DEFAULT_NAMESPACE,
 ) -> Document:
     """The document of `specs` as published contracts; by default of every schema set's."""
-    folders = {} if specs is not None else _service_folders()
+    folders: Mapping[str, str] = {}
     if specs is None:
-        specs = [s for every in schema_sets() for s in every.specs]
+        sets = schema_sets()
+        specs = [s for every in sets for s in every.specs]
+        folders = _service_folders(sets)
     contracts = latest_contracts(specs)
     messages = {s.event_type: message(s, schema_base, folders.get(s.event_type)) for s in contracts}
     channels: Document = {}
@@ -154,11 +156,11 @@ def document(
     }
 
 
-def _service_folders() -> Mapping[str, str]:
+def _service_folders(sets: Sequence[SchemaSet]) -> Mapping[str, str]:
     """Event type -> its schema folder relative to the published one, for services' own facts."""
     return {
         spec.event_type: os.path.relpath(every.directory, DEFAULT_DIR).replace(os.sep, "/") + "/"
-        for every in schema_sets()
+        for every in sets
         if not every.envelope
         for spec in every.specs
     }
