@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 from datetime import date
 from typing import Any
+from uuid import uuid4
 
+import orjson
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -153,6 +155,29 @@ async def test_out_of_order_events_of_a_stream_are_applied_in_version_order(
     consumer = Consumer(engine, example.make_projection(), kafka_settings, sources=["filing"])
     await consumer.catch_up()
     assert await totals_of(engine, example) == {"o-1": (6, 3, "1,2,3")}
+
+
+async def test_an_event_without_a_contract_here_is_ordered_and_skipped_not_dead_lettered(
+    engine: AsyncEngine, store: EventStore, kafka_settings: KafkaSettings, example: Any
+) -> None:
+    # Version 2 of the stream is a fact of the producer's own that this consumer has no contract
+    # for; versions 1 and 3 are amounts 4 and 5. Sent 3, 2, 1: 3 parks until 1 and 2 are in.
+    counted = await example.append(engine, store, "u-1", 0, 4, 5)
+    first = counted[0].to_wire()
+    unseen = {**first, "event_id": str(uuid4()), "event_type": "example.Unseen"}
+    unseen |= {"stream_version": 2, "payload": {"batch_id": "2026-03"}}
+    third = {**counted[1].to_wire(), "stream_version": 3}
+    kafka = await start_producer(kafka_settings)
+    name = topic("filing", kafka_settings.namespace)
+    try:
+        for doc in (third, unseen, first):
+            await kafka.send_and_wait(name, orjson.dumps(doc), key=b"u-1")
+    finally:
+        await kafka.stop()
+    consumer = Consumer(engine, example.make_projection(), kafka_settings, sources=["filing"])
+    await consumer.catch_up()
+    assert await totals_of(engine, example) == {"u-1": (9, 2, "1,3")}
+    assert await read_topic(kafka_settings, dlq(name)) == []
 
 
 async def test_a_poison_event_goes_to_the_dlq_with_its_origin_and_later_events_still_flow(

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from yidi_events import asyncapi, schemas
+from yidi_events import asyncapi, registry, schemas
 from yidi_events.registry import EventSpec
 from yidi_events.schemas import ChangeKind, compare
 from yidi_events.topics import all_topics, dlq, topic
@@ -350,9 +350,31 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_committed_schemas_match_the_registry() -> None:
-    """The CI guard: fails until `make schemas` is run (and committed) after a contract change."""
-    problems = schemas.check(schemas.DEFAULT_DIR)
+    """The CI guard: fails until `make schemas` is run (and committed) after a contract change,
+    for the published contracts and for every service's own."""
+    problems = schemas.check_all()
     assert problems == [], "\n".join(problems)
+
+
+def test_every_contract_of_a_service_has_its_schema_in_exactly_one_set() -> None:
+    sets = schemas.schema_sets()
+    assert [every.owner for every in sets] == ["published", *registry.SERVICES]
+    homes = sorted((s.event_type, s.version) for every in sets for s in every.specs)
+    registered = sorted(
+        (s.event_type, s.version) for s in registry.all_specs() if s.service in registry.SERVICES
+    )
+    assert homes == registered
+    for every in sets[1:]:
+        assert every.directory.name == "schemas"
+        assert {s.service for s in every.specs} == {every.owner}
+        assert not every.envelope
+        assert not (every.directory / schemas.ENVELOPE_FILE).exists()
+
+
+def test_a_service_set_is_written_and_checked_without_the_envelope(tmp_path: Path) -> None:
+    assert schemas.write(tmp_path, [thing(ThingV1)], envelope=False) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["test.ThingMade.v1.json"]
+    assert schemas.check(tmp_path, [thing(ThingV1)], upcasters=(), envelope=False) == []
 
 
 # --- AsyncAPI ------------------------------------------------------------------------------------
@@ -377,6 +399,22 @@ def test_asyncapi_lists_every_latest_event_type_on_its_service_topics() -> None:
             for part in message["payload"]["schema"]["allOf"]
         ]
         assert {"$ref": f"schemas/{spec.event_type}.v{spec.version}.json"} in refs
+
+
+def test_asyncapi_lists_each_service_own_events_on_its_topics_with_their_schema_folder() -> None:
+    doc = asyncapi.document()
+    for every in schemas.schema_sets()[1:]:
+        events = topic(every.owner)
+        for spec in asyncapi.latest_contracts(every.specs):
+            assert spec.event_type in doc["channels"][events]["messages"]
+            assert spec.event_type in doc["channels"][dlq(events)]["messages"]
+            message = doc["components"]["messages"][spec.event_type]
+            assert asyncapi.OWN in message["description"]
+            payload = message["payload"]["schema"]["allOf"][1]["properties"]["payload"]
+            file = schemas.schema_file(spec.event_type, spec.version)
+            assert payload == {"$ref": f"../../services/{every.owner}/schemas/{file}"}
+    published = doc["components"]["messages"]["filing.PolicyPublished"]
+    assert asyncapi.PUBLISHED in published["description"]
 
 
 def test_asyncapi_messages_are_the_latest_version_only() -> None:

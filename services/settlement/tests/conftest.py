@@ -28,11 +28,12 @@ from yidi_events.contracts.filing import (
     PersonEnrolled,
     PolicyPublished,
 )
-from yidi_events.contracts.settlement import AccumulatorMovement, AccumulatorsMoved
+from yidi_events.contracts.policy import AssistanceIdentity, FilingKind
+from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.decider import fold
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import business_date, yuan_to_fen
-from yidi_events.policy import AssistanceIdentity, FilingKind, parse_policy_document
+from yidi_events.policy_document import parse_policy_document
 from yidi_events.service import Runtime
 from yidi_events.settings import ServiceSettings
 from yidi_events.store import NewEvent
@@ -41,6 +42,7 @@ from yidi_events.store.schema import idempotency
 from yidi_settlement import bootstrap, sandbox
 from yidi_settlement.adapters import insured_facts
 from yidi_settlement.domain import accumulators as acc
+from yidi_settlement.domain.events import AccumulatorsMoved
 
 SHARED = shared_dir()
 SANDBOX = SHARED / "sandbox"

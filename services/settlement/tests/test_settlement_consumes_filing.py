@@ -16,9 +16,9 @@ from yidi_events.contracts.filing import (
     InsuranceType,
     PersonEnrolled,
 )
+from yidi_events.contracts.policy import FilingKind
 from yidi_events.db import make_engine
 from yidi_events.kernel.time import SystemClock
-from yidi_events.policy import FilingKind
 from yidi_events.runtime.kafka import KafkaSettings, producer
 from yidi_events.runtime.relay import Relay
 from yidi_events.store import EventStore, NewEvent

@@ -49,19 +49,16 @@ from yidi_events.contracts.audit import (
     DirectSettlementSuspensionEnded,
     SuspensionEndReason,
 )
-from yidi_events.contracts.settlement import (
-    AccumulatorsMoved,
-    FundCode,
-    SettlementCancelled,
-    VisitSettled,
-)
+from yidi_events.contracts.policy import BenefitPolicy
+from yidi_events.contracts.settlement import FundCode, SettlementCancelled, VisitSettled
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import fen_to_yuan
-from yidi_events.policy import BenefitPolicy, parse_policy_document
+from yidi_events.policy_document import parse_policy_document
 from yidi_events.runtime.projection import Projection, rebuild_from_store
 from yidi_settlement.adapters import insured_facts
 from yidi_settlement.adapters.tables import settlements
 from yidi_settlement.domain import accumulators as acc
+from yidi_settlement.domain.events import AccumulatorsMoved
 from yidi_stack.pytest_plugin import Databases
 
 T = TypeVar("T")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from fastapi import FastAPI
@@ -33,6 +34,11 @@ class ServiceDefinition:
     """The ASGI application factory (`uvicorn --factory`), configured from the environment."""
     build_runtime: Callable[[ServiceSettings], Runtime]
     """The runtime alone (store, relay, consumers, jobs), for tools that drive its parts."""
+    events: ModuleType
+    """The module of its own event contracts: the facts no other service consumes, so they are
+    not in `yidi_events.contracts` (they are still published on its topic)."""
+    schemas: Path
+    """The folder of those contracts' committed JSON Schemas (see `yidi_events.schemas`)."""
     load_sandbox: Callable[[str, Path], Any] | None = None
     """Loads its part of ../shared/sandbox through its own API: (base URL, sandbox folder)."""
 

@@ -2,6 +2,11 @@
 
 The payload inside is a decoded contract object (see `registry`); on the wire the whole envelope
 is one JSON document whose `payload` is the contract's JSON form.
+
+A topic carries every fact of its producer, also those only the producer reads, whose contracts
+live in the producer's own code. A consumer still decodes each envelope, to order its stream, but
+keeps the payload of a type it has no contract for `Opaque`: no projection handles it, and
+re-encoding it (a parked event) writes back exactly what arrived.
 """
 
 from __future__ import annotations
@@ -14,6 +19,13 @@ from uuid import UUID
 import orjson
 
 from yidi_events import registry
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """The payload of an event type this process has no contract for, as received."""
+
+    data: dict[str, Any]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,7 +56,11 @@ class Envelope:
             "producer": self.producer,
             "correlation_id": str(self.correlation_id) if self.correlation_id else None,
             "causation_id": str(self.causation_id) if self.causation_id else None,
-            "payload": registry.encode(self.payload),
+            "payload": (
+                self.payload.data
+                if isinstance(self.payload, Opaque)
+                else registry.encode(self.payload)
+            ),
         }
 
     def to_bytes(self) -> bytes:
@@ -52,15 +68,21 @@ class Envelope:
 
     @classmethod
     def from_wire(cls, doc: dict[str, Any]) -> Envelope:
-        """Decode a wire document, upcasting the payload to its newest schema version."""
+        """Decode a wire document, upcasting the payload to its newest schema version (or keeping
+        it `Opaque`, at the version it came in, when this process has no contract for its type)."""
         event_type = doc["event_type"]
         version = int(doc["schema_version"])
-        payload = registry.decode(event_type, version, doc["payload"])
+        payload: Any
+        if registry.known(event_type):
+            payload = registry.decode(event_type, version, doc["payload"])
+            version = registry.spec(event_type).version
+        else:
+            payload = Opaque(doc["payload"])
         correlation, causation = doc.get("correlation_id"), doc.get("causation_id")
         return cls(
             event_id=UUID(doc["event_id"]),
             event_type=event_type,
-            schema_version=registry.spec(event_type).version,
+            schema_version=version,
             stream_id=doc["stream_id"],
             stream_version=int(doc["stream_version"]),
             partition_key=doc["partition_key"],

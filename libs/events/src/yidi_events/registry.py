@@ -1,9 +1,10 @@
 """The registry of event contracts: `(event_type, schema_version)` -> payload model, with upcasters.
 
-A contract is a frozen dataclass in `yidi_events.contracts.<producing service>`, declared with
-`@event("settlement.VisitSettled", key="person_id")`. Plain dataclasses keep domain code free of
-frameworks; pydantic's `TypeAdapter` validates them on the way in, dumps them to JSON on the way
-out and generates the committed JSON Schemas.
+A contract is a frozen dataclass declared with `@event("settlement.VisitSettled", key="person_id")`:
+in `yidi_events.contracts.<producing service>` when another service consumes it, otherwise in the
+producer's own `yidi_<service>.domain.events` (registered when that service's code is imported).
+Plain dataclasses keep domain code free of frameworks; pydantic's `TypeAdapter` validates them on
+the way in, dumps them to JSON on the way out and generates the committed JSON Schemas.
 
 Evolving a contract: adding an optional field (with a default) is compatible. Anything else is a
 new class registered under the same event type with `version=N+1`, plus an `@upcaster` that turns
@@ -96,6 +97,12 @@ def event_type_of(model: type[Any]) -> str:
         raise UnknownEvent(f"{model.__name__} is not a registered event") from None
 
 
+def known(event_type: str) -> bool:
+    """Whether this process has a contract for `event_type` (another service's own facts: no)."""
+    _load_contracts()
+    return event_type in _latest
+
+
 def spec(event_type: str, version: int | None = None) -> EventSpec:
     _load_contracts()
     resolved = _latest.get(event_type) if version is None else version
@@ -136,5 +143,6 @@ def latest_specs() -> list[EventSpec]:
 
 
 def _load_contracts() -> None:
-    # Importing the contract modules registers them; do it lazily so a reader never misses one.
+    # Importing the published contract modules registers them; do it lazily so a reader never
+    # misses one. A service's own contracts register when its code is imported.
     from yidi_events import contracts  # noqa: F401

@@ -3,8 +3,13 @@
     python -m yidi_events.schemas write [--dir DIR] [--force]
     python -m yidi_events.schemas check [--dir DIR]
 
+The schemas live in one folder per owner of contracts (a `SchemaSet`): the published contracts
+(`yidi_events.contracts`, which other services consume) with `envelope.json` in libs/events/schemas,
+and each service's own contracts in the folder its `ServiceDefinition` names (`events`, `schemas`).
+Without `--dir` both commands cover every set; with it, the published contracts in DIR.
+
 `write` renders one file per registered `(event_type, version)` as `<event_type>.v<N>.json`, plus
-`envelope.json`. It never deletes a file, and it refuses to overwrite a committed schema with an
+`envelope.json` beside the published ones. It never deletes a file, and it refuses to overwrite a committed schema with an
 incompatible one (`--force` overrides, for a contract nobody has stored yet): otherwise running
 `make schemas` would silently bless the very change `check` exists to stop.
 
@@ -29,6 +34,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -50,13 +56,40 @@ _FILE_PATTERN = re.compile(r"^(?P<event_type>[a-z_]+\.[A-Za-z0-9_]+)\.v(?P<versi
 
 
 def contract_specs() -> list[EventSpec]:
-    """Every registered contract of the producing services (test-only events are left out)."""
+    """Every published contract, i.e. in `yidi_events.contracts` (services' own are not)."""
     return [
         s
         for s in registry.all_specs()
         if s.model.__module__ == CONTRACTS_PACKAGE
         or s.model.__module__.startswith(CONTRACTS_PACKAGE + ".")
     ]
+
+
+def own_specs(events: ModuleType) -> list[EventSpec]:
+    """The contracts a service declares in its own events module."""
+    return [s for s in registry.all_specs() if s.model.__module__ == events.__name__]
+
+
+@dataclass(frozen=True)
+class SchemaSet:
+    """One folder of committed schemas and the contracts whose schemas it holds."""
+
+    owner: str  # "published", or the name of the service whose own contracts these are
+    directory: Path
+    specs: list[EventSpec]
+    envelope: bool  # the envelope's schema sits with the published contracts only
+
+
+def schema_sets() -> list[SchemaSet]:
+    """The published contracts' set, then each installed service's own."""
+    # Imported here: the definitions load every service, which only the CLI and the tests need.
+    from yidi_events.definition import services
+
+    sets = [SchemaSet("published", DEFAULT_DIR, contract_specs(), envelope=True)]
+    for definition in services().values():
+        own = own_specs(definition.events)
+        sets.append(SchemaSet(definition.name, definition.schemas, own, envelope=False))
+    return sets
 
 
 def schema_file(event_type: str, version: int) -> str:
@@ -89,10 +122,11 @@ def render(schema: Schema) -> str:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def expected_files(specs: Iterable[EventSpec]) -> dict[str, Schema]:
-    """File name -> schema, for the given contracts and the envelope."""
+def expected_files(specs: Iterable[EventSpec], *, envelope: bool = True) -> dict[str, Schema]:
+    """File name -> schema, for the given contracts and (unless told not to) the envelope."""
     files = {schema_file(s.event_type, s.version): contract_schema(s) for s in specs}
-    files[ENVELOPE_FILE] = envelope_schema()
+    if envelope:
+        files[ENVELOPE_FILE] = envelope_schema()
     return files
 
 
@@ -334,11 +368,13 @@ def write(
     specs: Sequence[EventSpec] | None = None,
     *,
     force: bool = False,
+    envelope: bool = True,
 ) -> list[str]:
     """Write every schema; returns the problems of the files it refused to overwrite."""
     directory.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
-    for name, schema in expected_files(contract_specs() if specs is None else specs).items():
+    chosen = contract_specs() if specs is None else specs
+    for name, schema in expected_files(chosen, envelope=envelope).items():
         target = directory / name
         text = render(schema)
         if target.exists():
@@ -357,12 +393,14 @@ def check(
     directory: Path = DEFAULT_DIR,
     specs: Sequence[EventSpec] | None = None,
     upcasters: Collection[tuple[str, int]] | None = None,
+    *,
+    envelope: bool = True,
 ) -> list[str]:
     """One message per problem with the committed schemas; empty when they are current."""
     specs = contract_specs() if specs is None else specs
     upcasters = _registered_upcasters() if upcasters is None else upcasters
     problems: list[str] = []
-    for name, schema in expected_files(specs).items():
+    for name, schema in expected_files(specs, envelope=envelope).items():
         target = directory / name
         if not target.exists():
             problems.append(f"{name}: no committed schema; {REGENERATE} and commit the file")
@@ -380,6 +418,24 @@ def check(
             )
     problems += _orphans(directory, specs, upcasters)
     return problems
+
+
+def write_all(*, force: bool = False) -> list[str]:
+    """`write` for every schema set; each problem names the set it is in."""
+    return [
+        f"{every.owner}: {problem}"
+        for every in schema_sets()
+        for problem in write(every.directory, every.specs, force=force, envelope=every.envelope)
+    ]
+
+
+def check_all() -> list[str]:
+    """`check` for every schema set; each problem names the set it is in."""
+    return [
+        f"{every.owner}: {problem}"
+        for every in schema_sets()
+        for problem in check(every.directory, every.specs, envelope=every.envelope)
+    ]
 
 
 def _incompatible(name: str, changes: Iterable[Change]) -> list[str]:
@@ -424,20 +480,26 @@ def _registered_upcasters() -> set[tuple[str, int]]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m yidi_events.schemas", description=__doc__)
     parser.add_argument("command", choices=["write", "check"])
-    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="schema directory")
+    parser.add_argument("--dir", type=Path, help="schema directory of the published contracts")
     parser.add_argument(
         "--force", action="store_true", help="write: overwrite even with incompatible changes"
     )
     args = parser.parse_args(argv)
     writing = args.command == "write"
-    problems = write(args.dir, force=args.force) if writing else check(args.dir)
+    if args.dir is None:
+        sets = schema_sets()
+        problems = write_all(force=args.force) if writing else check_all()
+    else:
+        sets = [SchemaSet("published", args.dir, contract_specs(), envelope=True)]
+        problems = write(args.dir, force=args.force) if writing else check(args.dir)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
-        print(f"{len(problems)} problem(s) with the schemas in {args.dir}", file=sys.stderr)
+        print(f"{len(problems)} problem(s) with the schemas", file=sys.stderr)
         return 1
     done = "written to" if writing else "current in"
-    print(f"schemas of {len(contract_specs())} contracts and the envelope {done} {args.dir}")
+    for every in sets:
+        print(f"schemas of {len(every.specs)} {every.owner} contracts {done} {every.directory}")
     return 0
 
 

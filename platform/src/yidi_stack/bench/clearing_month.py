@@ -31,9 +31,9 @@ from yidi_clearing import bootstrap
 from yidi_clearing.adapters.rows import PostgresPeriodRows
 from yidi_clearing.app.periods import PeriodHandlers, stream_of
 from yidi_clearing.domain.actors import Actor
+from yidi_clearing.domain.events import LineConfirmed, StatementLine
 from yidi_clearing.domain.settings import ClearingSettings
 from yidi_events.application import Unit
-from yidi_events.contracts.clearing import LineConfirmed, StatementLine
 from yidi_events.service import Runtime
 from yidi_events.settings import ServiceSettings
 from yidi_stack.bench.recon_day import WrongResult

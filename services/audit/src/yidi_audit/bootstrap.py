@@ -13,6 +13,7 @@ from yidi_audit.adapters.read_models import own_projection
 from yidi_audit.app import cases, collaboration
 from yidi_audit.app.context import Audit, AuditSettings
 from yidi_audit.app.facts_policy import filing_projection, settlement_projection
+from yidi_audit.domain import events as own_events
 from yidi_audit.entrypoints import api, his
 from yidi_events.definition import ServiceDefinition
 from yidi_events.kernel import DomainError
@@ -21,6 +22,7 @@ from yidi_events.settings import ServiceSettings
 
 SERVICE = "audit"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
 def make_audit(settings: AuditSettings | None = None) -> Audit:
@@ -82,4 +84,6 @@ DEFINITION = ServiceDefinition(
     migrations=MIGRATIONS,
     create=create,
     build_runtime=build_runtime,
+    events=own_events,
+    schemas=SCHEMAS,
 )

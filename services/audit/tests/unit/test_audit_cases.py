@@ -10,16 +10,14 @@ import pytest
 from yidi_audit.domain import cases
 from yidi_audit.domain.cases import CaseState, SanctionSettings, SuspensionKind
 from yidi_audit.domain.engine import AuditConfig, evaluate
+from yidi_audit.domain.events import CaseConfirmed, CaseOpened, FlagAddedToCase
 from yidi_audit.domain.facts import SettledVisit
 from yidi_audit.domain.flags import Flag
 from yidi_audit.domain.guards import Actor
 from yidi_events.contracts.audit import (
-    CaseConfirmed,
-    CaseOpened,
     ClawbackDecided,
     DirectSettlementSuspended,
     DirectSettlementSuspensionEnded,
-    FlagAddedToCase,
     HospitalSuspended,
     SuspensionEndReason,
 )

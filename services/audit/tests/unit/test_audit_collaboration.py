@@ -9,16 +9,16 @@ import pytest
 from yidi_audit.domain import complaints, tickets
 from yidi_audit.domain import investigation as inv
 from yidi_audit.domain.complaints import ComplaintSettings, ComplaintState
-from yidi_audit.domain.guards import Actor
-from yidi_audit.domain.overdue import Overdue, OverdueKind, overdue
-from yidi_audit.domain.tickets import TicketSettings, TicketState
-from yidi_events.contracts.audit import (
+from yidi_audit.domain.events import (
     InvestigationItem,
     TicketConfirmed,
     TicketKind,
     TicketRaised,
     TicketReplied,
 )
+from yidi_audit.domain.guards import Actor
+from yidi_audit.domain.overdue import Overdue, OverdueKind, overdue
+from yidi_audit.domain.tickets import TicketSettings, TicketState
 from yidi_events.decider import fold
 from yidi_events.kernel import Conflict, DomainError, Forbidden, WorkingCalendar
 

@@ -23,37 +23,39 @@ from yidi_audit.app import collaboration as collab
 from yidi_audit.app.context import Audit, AuditSettings
 from yidi_audit.app.reads import OpenWork
 from yidi_audit.domain.cases import SuspensionKind
-from yidi_audit.domain.facts import Fact
-from yidi_audit.domain.guards import Actor
-from yidi_audit.domain.overdue import Overdue, OverdueKind
-from yidi_events.application import InMemoryEventStore, Unit, WritePath
-from yidi_events.contracts.audit import (
+from yidi_audit.domain.events import (
     CaseConfirmed,
     CaseDismissed,
     CaseOpened,
-    ClawbackDecided,
     ComplainantNotified,
     ComplaintAcknowledged,
     ComplaintReceived,
     ComplaintResolved,
-    DirectSettlementSuspended,
-    DirectSettlementSuspensionEnded,
     EvidenceSettlement,
-    HospitalSuspended,
-    HospitalSuspensionEnded,
     InvestigationAnswered,
     InvestigationBatchBuilt,
     InvestigationConfirmed,
     InvestigationItem,
     InvestigationResult,
     InvestigationRolledOver,
-    SuspensionEndReason,
     TicketConfirmed,
     TicketExtensionAgreed,
     TicketExtensionRequested,
     TicketKind,
     TicketRaised,
     TicketReplied,
+)
+from yidi_audit.domain.facts import Fact
+from yidi_audit.domain.guards import Actor
+from yidi_audit.domain.overdue import Overdue, OverdueKind
+from yidi_events.application import InMemoryEventStore, Unit, WritePath
+from yidi_events.contracts.audit import (
+    ClawbackDecided,
+    DirectSettlementSuspended,
+    DirectSettlementSuspensionEnded,
+    HospitalSuspended,
+    HospitalSuspensionEnded,
+    SuspensionEndReason,
 )
 from yidi_events.kernel import SHANGHAI, Conflict, DomainError, Forbidden
 from yidi_events.kernel.time import ControlledClock

@@ -9,14 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from yidi_audit.domain import investigation as inv
-from yidi_audit.domain.guards import Actor
-from yidi_events.contracts.audit import (
+from yidi_audit.domain.events import (
     InvestigationAnswered,
     InvestigationBatchBuilt,
     InvestigationConfirmed,
     InvestigationItem,
     InvestigationResult,
 )
+from yidi_audit.domain.guards import Actor
 from yidi_events.decider import fold
 from yidi_events.kernel import Conflict, DomainError, Forbidden, WorkingCalendar
 

@@ -13,6 +13,7 @@ from yidi_clearing.app.hospitals import HospitalHandlers
 from yidi_clearing.app.inputs import audit_projection, reconciliation_projection
 from yidi_clearing.app.periods import PeriodHandlers
 from yidi_clearing.app.projection import own_projection
+from yidi_clearing.domain import events as own_events
 from yidi_clearing.domain.actors import Actor
 from yidi_clearing.domain.settings import ClearingSettings
 from yidi_clearing.entrypoints.agency import agency_router
@@ -23,6 +24,7 @@ from yidi_events.settings import ServiceSettings
 
 SERVICE = "clearing"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
 def subscriptions() -> list[Subscription]:
@@ -75,4 +77,6 @@ DEFINITION = ServiceDefinition(
     migrations=MIGRATIONS,
     create=create,
     build_runtime=build_runtime,
+    events=own_events,
+    schemas=SCHEMAS,
 )

@@ -6,7 +6,8 @@ from datetime import date
 from typing import cast
 
 from yidi_clearing.domain.actors import Actor
-from yidi_clearing.domain.inputs import ConfirmedSettlement, Deduction, DeductionKind, InsuranceType
+from yidi_clearing.domain.inputs import ConfirmedSettlement, Deduction, DeductionKind
+from yidi_events.contracts.policy import InsuranceType
 
 NANJING, WUXI, SUZHOU, CENTRE = "320100", "320200", "320500", "320000"
 APPROVER = "clearing_approver"

@@ -17,6 +17,14 @@ from yidi_clearing.domain.cash import (
     owed,
 )
 from yidi_clearing.domain.clearing_period import ClearingPeriod, completed_steps
+from yidi_clearing.domain.events import (
+    DisbursementRecorded,
+    NetPosition,
+    NetPositionsComputed,
+    PrepaidFundWarningRaised,
+    RemittanceRecorded,
+    StatementGenerated,
+)
 from yidi_clearing.domain.ledger import trial_balance
 from yidi_clearing.domain.prepaid import (
     WarningLevel,
@@ -25,14 +33,6 @@ from yidi_clearing.domain.prepaid import (
     warning_level,
 )
 from yidi_clearing.domain.settings import ClearingSettings, DisbursementPolicy, PrepaidFundSettings
-from yidi_events.contracts.clearing import (
-    DisbursementRecorded,
-    NetPosition,
-    NetPositionsComputed,
-    PrepaidFundWarningRaised,
-    RemittanceRecorded,
-    StatementGenerated,
-)
 from yidi_events.kernel import Conflict, DomainError, Forbidden
 
 Given = Callable[[list[Any]], ClearingPeriod]

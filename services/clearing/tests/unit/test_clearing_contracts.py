@@ -3,9 +3,9 @@ from datetime import date
 from clearing_testkit import settlement
 
 from yidi_clearing.domain.clearing_period import ClearingPeriod
+from yidi_clearing.domain.events import StatementApproved
 from yidi_clearing.domain.period_decisions import decide_generate_statement
 from yidi_events import registry
-from yidi_events.contracts.clearing import StatementApproved
 
 
 def test_a_statement_survives_the_wire_and_is_keyed_by_period() -> None:

@@ -15,14 +15,14 @@ from yidi_clearing.domain.clearing_period import (
     evolve,
     fold_period,
 )
-from yidi_clearing.domain.period_decisions import decide_generate_statement
-from yidi_events.contracts.clearing import (
+from yidi_clearing.domain.events import (
     AdjustmentApproved,
     AdjustmentProposed,
     LineConfirmed,
     LineDisputed,
     StatementApprovalGiven,
 )
+from yidi_clearing.domain.period_decisions import decide_generate_statement
 
 DAY2, DAY5 = date(2026, 4, 2), date(2026, 4, 5)
 PAIRS = [(NANJING, WUXI), (WUXI, NANJING), (NANJING, SUZHOU), (SUZHOU, WUXI), (WUXI, SUZHOU)]

@@ -16,11 +16,7 @@ from yidi_clearing.app.hospitals import stream_of as application_stream
 from yidi_clearing.app.periods import PeriodHandlers, stream_of
 from yidi_clearing.domain.actors import Actor
 from yidi_clearing.domain.clearing_period import ClearingPeriod, LineStatus, fold_period
-from yidi_clearing.domain.hospital_clearing import ApplicationKey, ClearingTotals
-from yidi_clearing.domain.inputs import ConfirmedSettlement, Deduction
-from yidi_clearing.domain.settings import ClearingSettings
-from yidi_events.application import InMemoryEventStore, Unit, WritePath
-from yidi_events.contracts.clearing import (
+from yidi_clearing.domain.events import (
     AdjustmentApproved,
     AdjustmentProposed,
     ClearingApplicationWithdrawn,
@@ -38,6 +34,10 @@ from yidi_events.contracts.clearing import (
     StatementApproved,
     StatementGenerated,
 )
+from yidi_clearing.domain.hospital_clearing import ApplicationKey, ClearingTotals
+from yidi_clearing.domain.inputs import ConfirmedSettlement, Deduction
+from yidi_clearing.domain.settings import ClearingSettings
+from yidi_events.application import InMemoryEventStore, Unit, WritePath
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import SHANGHAI, Conflict, DomainError, Forbidden, NotFound
 

@@ -3,6 +3,7 @@ from typing import Any
 
 import pytest
 
+from yidi_clearing.domain.events import ClearingApplicationWithdrawn, ClearingApplied
 from yidi_clearing.domain.hospital_clearing import (
     ApplicationKey,
     ClearingStatus,
@@ -13,7 +14,6 @@ from yidi_clearing.domain.hospital_clearing import (
     decide_withdraw,
     evolve,
 )
-from yidi_events.contracts.clearing import ClearingApplicationWithdrawn, ClearingApplied
 from yidi_events.decider import fold
 from yidi_events.kernel import Conflict, DomainError, NotFound
 

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given as hgiven
 from hypothesis import strategies as st
 
+from yidi_clearing.domain.events import JournalEntryPosted
 from yidi_clearing.domain.ledger import (
     CENTRE_BANK,
     account_history,
@@ -15,7 +16,6 @@ from yidi_clearing.domain.ledger import (
     trial_balance,
 )
 from yidi_clearing.domain.netting import Obligation, net_positions
-from yidi_events.contracts.clearing import JournalEntryPosted
 from yidi_events.kernel import DomainError
 
 AGENCIES = ["320100", "320200", "320500", "321300", "611000"]

@@ -8,6 +8,16 @@ from clearing_testkit import CENTRE, NANJING, SUZHOU, WUXI, approver, clerk, set
 from yidi_clearing.domain.actors import Actor
 from yidi_clearing.domain.calendar import ClearingStep
 from yidi_clearing.domain.clearing_period import ClearingPeriod, LineStatus, completed_steps
+from yidi_clearing.domain.events import (
+    AdjustmentApproved,
+    JournalEntryPosted,
+    LineConfirmed,
+    LineDisputed,
+    NetPositionsComputed,
+    StatementApprovalGiven,
+    StatementApproved,
+    StatementGenerated,
+)
 from yidi_clearing.domain.ledger import trial_balance
 from yidi_clearing.domain.period_decisions import (
     decide_approve_adjustment,
@@ -19,16 +29,6 @@ from yidi_clearing.domain.period_decisions import (
     decide_propose_adjustment,
 )
 from yidi_clearing.domain.settings import ClearingSettings
-from yidi_events.contracts.clearing import (
-    AdjustmentApproved,
-    JournalEntryPosted,
-    LineConfirmed,
-    LineDisputed,
-    NetPositionsComputed,
-    StatementApprovalGiven,
-    StatementApproved,
-    StatementGenerated,
-)
 from yidi_events.kernel import Conflict, DomainError, Forbidden, NotFound
 
 Given = Callable[[list[Any]], ClearingPeriod]

@@ -18,10 +18,12 @@ from yidi_filing.app.audit_policy import audit_suspensions
 from yidi_filing.app.common import Context
 from yidi_filing.app.persons import RowErrors
 from yidi_filing.app.settings import SettingsBook
+from yidi_filing.domain import events as own_events
 from yidi_filing.entrypoints import filings_api, his_api, persons_api, policies_api
 
 SERVICE = "filing"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 DESCRIPTION = """The insured place's service (参保地): insured persons, cross-region filings (备案),
 benefit policies. Every agency call is scoped to the caller's own insured region (bearer token:
@@ -89,5 +91,7 @@ DEFINITION = ServiceDefinition(
     migrations=MIGRATIONS,
     create=create,
     build_runtime=build_runtime,
+    events=own_events,
+    schemas=SCHEMAS,
     load_sandbox=sandbox.load,
 )

@@ -20,7 +20,6 @@ from yidi_events.contracts.filing import (
     FilingChannel,
     FilingKind,
     FilingRejected,
-    FilingSubmitted,
     InsuranceType,
     LongTermType,
 )
@@ -29,6 +28,7 @@ from yidi_events.kernel import DomainError, WorkingCalendar
 from yidi_filing.domain import filing as f
 from yidi_filing.domain import person as p
 from yidi_filing.domain.enrolment import EnrolPerson
+from yidi_filing.domain.events import FilingSubmitted
 from yidi_filing.domain.filing_settings import DiagnosisCatalogue, FilingSettings, add_months
 
 SETTINGS = FilingSettings()

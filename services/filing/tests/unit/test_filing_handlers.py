@@ -38,7 +38,6 @@ from yidi_events.contracts.filing import (
     FilingChannel,
     FilingKind,
     FilingRejected,
-    FilingSubmitted,
     InsuranceType,
     LongTermType,
     PersonDied,
@@ -47,13 +46,14 @@ from yidi_events.contracts.filing import (
     PolicyPublished,
 )
 from yidi_events.kernel import Conflict, DomainError, Forbidden, NotFound
-from yidi_events.policy import parse_policy_document
+from yidi_events.policy_document import parse_policy_document
 from yidi_events.store import NewEvent
 from yidi_filing.adapters.wire import ReferralCancel, ReferralUpload
 from yidi_filing.app import audit_policy, filings, his, persons, policies
 from yidi_filing.app.common import Context
 from yidi_filing.app.settings import FilingConfig, SettingsBook
 from yidi_filing.domain.enrolment import EnrolPerson, UpdatePerson
+from yidi_filing.domain.events import FilingSubmitted
 from yidi_filing.domain.filing import ChangeFiling, SubmitFiling
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 2 March 2026, 10:00 in Shanghai

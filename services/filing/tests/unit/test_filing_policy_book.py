@@ -10,9 +10,10 @@ import pytest
 
 from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.filing import InsuranceType, PolicyPublished
+from yidi_events.contracts.policy import BenefitPolicy
 from yidi_events.decider import fold
 from yidi_events.kernel import DomainError
-from yidi_events.policy import BenefitPolicy, parse_policy_document
+from yidi_events.policy_document import parse_policy_document
 from yidi_filing.domain.policy_book import PolicyBook, decide_publish, evolve
 
 NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)

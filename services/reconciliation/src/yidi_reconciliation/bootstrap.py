@@ -16,11 +16,13 @@ from yidi_reconciliation.adapters.hospital_books import PostgresHospitalBooks
 from yidi_reconciliation.app.days import Days
 from yidi_reconciliation.app.hospital import Hospitals
 from yidi_reconciliation.app.ingest import follow_settlements, make_settlement_projection
+from yidi_reconciliation.domain import events as own_events
 from yidi_reconciliation.entrypoints.agency import agency_router
 from yidi_reconciliation.entrypoints.his import his_router
 
 SERVICE = "reconciliation"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
 def build(settings: ServiceSettings | None = None) -> tuple[Runtime, Days]:
@@ -67,4 +69,6 @@ DEFINITION = ServiceDefinition(
     migrations=MIGRATIONS,
     create=create,
     build_runtime=build_runtime,
+    events=own_events,
+    schemas=SCHEMAS,
 )

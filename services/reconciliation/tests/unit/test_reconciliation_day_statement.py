@@ -9,13 +9,8 @@ import pytest
 
 from yidi_events.contracts.reconciliation import (
     DayClosed,
-    DayConfirmed,
-    DayReopened,
     DaySettlementRecorded,
-    DayStatementIssued,
     DisputedSettlementReleased,
-    DisputeResolved,
-    SettlementDisputed,
 )
 from yidi_events.decider import fold
 from yidi_events.kernel import Conflict, DomainError, Forbidden
@@ -32,6 +27,13 @@ from yidi_reconciliation.domain.day_statement import (
     decide_reversal,
     evolve,
     evolve_head,
+)
+from yidi_reconciliation.domain.events import (
+    DayConfirmed,
+    DayReopened,
+    DayStatementIssued,
+    DisputeResolved,
+    SettlementDisputed,
 )
 from yidi_reconciliation.domain.month_close import (
     DayProgress,

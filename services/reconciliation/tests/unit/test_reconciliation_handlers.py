@@ -12,23 +12,25 @@ import pytest
 from yidi_events.application import InMemoryEventStore, Unit, WritePath
 from yidi_events.contracts.reconciliation import (
     DayClosed,
-    DayConfirmed,
-    DayReopened,
     DaySettlementRecorded,
-    DayStatementIssued,
     DisputedSettlementReleased,
-    DisputeResolved,
     Figures,
-    HospitalDetailReconciled,
-    HospitalTotalsReconciled,
     SchemeTotals,
-    SettlementDisputed,
 )
 from yidi_events.kernel import SHANGHAI, Conflict, DomainError, Forbidden, NotFound
 from yidi_reconciliation.app.days import DAY as DAY_STATEMENT
 from yidi_reconciliation.app.days import Days
 from yidi_reconciliation.app.hospital import Hospitals
 from yidi_reconciliation.domain.day_statement import DayHead, DayId, evolve_head
+from yidi_reconciliation.domain.events import (
+    DayConfirmed,
+    DayReopened,
+    DayStatementIssued,
+    DisputeResolved,
+    HospitalDetailReconciled,
+    HospitalTotalsReconciled,
+    SettlementDisputed,
+)
 from yidi_reconciliation.domain.hospital_detail import HospitalRow, StoredFile
 from yidi_reconciliation.domain.hospital_totals import StatementScope, TotalsClaim
 from yidi_reconciliation.domain.records import FundPayment, SettlementRecord, Totals

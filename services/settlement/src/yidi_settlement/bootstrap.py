@@ -18,6 +18,7 @@ from yidi_settlement.adapters.reads import HisSecrets, SqlReads
 from yidi_settlement.app.messages import Messages
 from yidi_settlement.app.reference import ReferenceService
 from yidi_settlement.app.visits import VisitService
+from yidi_settlement.domain import events as own_events
 from yidi_settlement.entrypoints import agency, his
 from yidi_settlement.his.auth import Authenticator
 from yidi_settlement.his.forwarder import Forwarder
@@ -26,6 +27,7 @@ from yidi_settlement.his.transactions import Transactions
 
 SERVICE = "settlement"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
 def subscriptions() -> list[Subscription]:
@@ -76,5 +78,7 @@ DEFINITION = ServiceDefinition(
     migrations=MIGRATIONS,
     create=create,
     build_runtime=build_runtime,
+    events=own_events,
+    schemas=SCHEMAS,
     load_sandbox=sandbox.load,
 )

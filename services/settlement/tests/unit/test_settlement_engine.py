@@ -10,16 +10,16 @@ from decimal import Decimal
 import pytest
 
 from yidi_cli.sandbox import shared_dir
-from yidi_events.contracts.settlement import FundCode, ItemClass
-from yidi_events.kernel import DomainError
-from yidi_events.policy import (
+from yidi_events.contracts.policy import (
     AssistanceIdentity,
     BenefitPolicy,
     FilingKind,
     HospitalLevel,
     PersonGroup,
-    parse_policy_document,
 )
+from yidi_events.contracts.settlement import FundCode, ItemClass
+from yidi_events.kernel import DomainError
+from yidi_events.policy_document import parse_policy_document
 from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.engine import (
     SettlementComputation,

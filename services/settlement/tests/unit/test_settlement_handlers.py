@@ -19,27 +19,17 @@ import pytest
 
 from yidi_cli.sandbox import shared_dir
 from yidi_events.application import InMemoryEventStore, Unit, WritePath
+from yidi_events.contracts.policy import BenefitPolicy, FilingKind
 from yidi_events.contracts.settlement import (
-    AccumulatorsMoved,
-    CatalogueItemPublished,
-    Diagnosis,
     FeeLinesCancelled,
     FeeLinesUploaded,
-    HospitalItemMapped,
-    HospitalItemUnmapped,
-    HospitalRegistered,
-    HospitalUpdated,
     ItemClass,
-    PatientDischarged,
     SettlementCancelled,
     SettlementReversed,
-    VisitDiagnosed,
-    VisitRegistered,
-    VisitRegistrationCancelled,
     VisitSettled,
 )
 from yidi_events.kernel import ControlledClock, DomainError, NotFound
-from yidi_events.policy import BenefitPolicy, FilingKind, parse_policy_document
+from yidi_events.policy_document import parse_policy_document
 from yidi_settlement.adapters.queries import Hospital, Person
 from yidi_settlement.app.commands import (
     Discharge,
@@ -59,6 +49,19 @@ from yidi_settlement.app.reference import (
 from yidi_settlement.app.visits import VisitService
 from yidi_settlement.domain import accumulators as acc
 from yidi_settlement.domain.eligibility import FilingSnapshot, PersonSnapshot, Voucher
+from yidi_settlement.domain.events import (
+    AccumulatorsMoved,
+    CatalogueItemPublished,
+    Diagnosis,
+    HospitalItemMapped,
+    HospitalItemUnmapped,
+    HospitalRegistered,
+    HospitalUpdated,
+    PatientDischarged,
+    VisitDiagnosed,
+    VisitRegistered,
+    VisitRegistrationCancelled,
+)
 from yidi_settlement.domain.model import CatalogueEntry, FeeLine, PersonAtSettlement
 
 NOW = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)  # 09:00 on 10 March in Nanjing

@@ -11,15 +11,9 @@ import pytest
 from pydantic import TypeAdapter
 
 from yidi_cli.sandbox import shared_dir
+from yidi_events.contracts.policy import BenefitPolicy, FilingKind, HospitalLevel, PersonGroup
 from yidi_events.kernel import DomainError
-from yidi_events.policy import (
-    BenefitPolicy,
-    FilingKind,
-    HospitalLevel,
-    PersonGroup,
-    parse_policy_document,
-    policy_document,
-)
+from yidi_events.policy_document import parse_policy_document, policy_document
 
 SHARED = shared_dir()
 SANDBOX = json.loads((SHARED / "sandbox/policies.json").read_text(encoding="utf-8"))

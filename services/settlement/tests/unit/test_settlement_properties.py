@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yidi_cli.sandbox import shared_dir
-from yidi_events.contracts.settlement import FundCode, ItemClass
-from yidi_events.policy import (
+from yidi_events.contracts.policy import (
     AssistanceIdentity,
     BenefitPolicy,
     FilingKind,
     HospitalLevel,
-    parse_policy_document,
 )
+from yidi_events.contracts.settlement import FundCode, ItemClass
+from yidi_events.policy_document import parse_policy_document
 from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.engine import SettlementComputation, cancellation_of, compute_settlement
 from yidi_settlement.domain.model import CatalogueEntry, FeeLine, PersonAtSettlement, VisitFacts

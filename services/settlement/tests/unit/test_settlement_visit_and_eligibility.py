@@ -11,17 +11,16 @@ from typing import Any
 import pytest
 
 from yidi_cli.sandbox import shared_dir
+from yidi_events.contracts.policy import FilingKind, HospitalLevel
 from yidi_events.contracts.settlement import (
     FeeLinesUploaded,
     ItemClass,
-    PatientDischarged,
     SettlementCancelled,
-    VisitRegistered,
     VisitSettled,
 )
 from yidi_events.decider import fold
 from yidi_events.kernel import DomainError
-from yidi_events.policy import FilingKind, HospitalLevel, parse_policy_document
+from yidi_events.policy_document import parse_policy_document
 from yidi_events.registry import decode, encode, spec_of
 from yidi_settlement.domain import accumulators, visit
 from yidi_settlement.domain.eligibility import (
@@ -32,6 +31,7 @@ from yidi_settlement.domain.eligibility import (
     check_eligibility,
 )
 from yidi_settlement.domain.engine import cancellation_of, compute_settlement
+from yidi_settlement.domain.events import PatientDischarged, VisitRegistered
 from yidi_settlement.domain.line_split import split_lines
 from yidi_settlement.domain.model import CatalogueEntry, FeeLine, PersonAtSettlement, VisitFacts
 

@@ -1,5 +1,10 @@
-"""Event contracts, one module per producing service. Importing this package registers them all."""
+"""Published event contracts: the facts another service consumes, one module per producing service,
+and the value types they carry. Importing this package registers them all.
 
-from yidi_events.contracts import audit, clearing, filing, reconciliation, settlement
+A fact only its producer reads is that service's own (`yidi_<service>.domain.events`), registered
+the same way when the service's code is imported.
+"""
 
-__all__ = ["audit", "clearing", "filing", "reconciliation", "settlement"]
+from yidi_events.contracts import audit, filing, policy, reconciliation, settlement
+
+__all__ = ["audit", "filing", "policy", "reconciliation", "settlement"]

@@ -1,4 +1,4 @@
-"""Facts the filing service publishes on `yidi.filing.events`.
+"""The filing facts other services consume, published on `yidi.filing.events`.
 
 Each fact is a frozen dataclass registered with `@event("filing.<PastTense>", key=...)`; money in
 fen (int), ratios as Decimal, dates as `date`. Names follow docs/glossary.md, never the national
@@ -16,8 +16,13 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from yidi_events.contracts.policy import (
+    AssistanceIdentity,
+    BenefitPolicy,
+    FilingKind,
+    InsuranceType,
+)
 from yidi_events.kernel.money import Fen
-from yidi_events.policy import AssistanceIdentity, BenefitPolicy, FilingKind, InsuranceType
 from yidi_events.registry import event
 
 __all__ = [
@@ -35,7 +40,6 @@ __all__ = [
     "FilingChannel",
     "FilingKind",
     "FilingRejected",
-    "FilingSubmitted",
     "InsuranceType",
     "LongTermType",
     "PersonDied",
@@ -173,29 +177,6 @@ class BenefitsTerminated:
 
 
 # --- filings ---------------------------------------------------------------------------------
-
-
-@event("filing.FilingSubmitted", key="person_id")
-@dataclass(frozen=True, kw_only=True)
-class FilingSubmitted:
-    filing_id: str
-    person_id: str
-    kind: FilingKind
-    long_term_type: LongTermType | None
-    insured_region: str
-    visit_region: str
-    destination_institution: str | None  # referral to one hospital; None = the whole city
-    diagnosis: str | None
-    valid_from: date
-    valid_to: date | None  # None: long-term, valid until changed
-    promise_based: bool
-    channel: FilingChannel
-    supporting_documents: bool
-    referral_opinion_from: str | None  # institution that issued the referral opinion
-    admission_date: date | None  # for a retroactive or emergency filing
-    submitted_on: date
-    review_due: date | None  # None when approved on submission
-    review_reasons: tuple[str, ...]  # rule codes that sent it to a reviewer
 
 
 @event("filing.FilingApproved", key="person_id")

@@ -1,4 +1,4 @@
-"""Facts the reconciliation service publishes on `yidi.reconciliation.events`.
+"""The reconciliation facts other services consume, published on `yidi.reconciliation.events`.
 
 Each fact is a frozen dataclass registered with `@event("reconciliation.<PastTense>", key=...)`; money in
 fen (int), ratios as Decimal, dates as `date`. Names follow docs/glossary.md, never the national
@@ -102,70 +102,6 @@ class DaySettlementRecorded:
     recorded_at: datetime
 
 
-@event("reconciliation.DayStatementIssued", key="pair")
-@dataclass(frozen=True, kw_only=True)
-class DayStatementIssued:
-    pair: str
-    insured_region: str
-    visit_region: str
-    business_date: date
-    totals: Figures
-    issued_at: datetime
-
-
-@event("reconciliation.DayConfirmed", key="pair")
-@dataclass(frozen=True, kw_only=True)
-class DayConfirmed:
-    pair: str
-    insured_region: str
-    visit_region: str
-    business_date: date
-    agency_region: str
-    totals: Figures  # what the agency confirmed: the day without its open disputes
-    confirmed_at: datetime
-
-
-@event("reconciliation.DayReopened", key="pair")
-@dataclass(frozen=True, kw_only=True)
-class DayReopened:
-    pair: str
-    insured_region: str
-    visit_region: str
-    business_date: date
-    settlement_id: str  # the late settlement that changed the day
-    previously_confirmed_by: tuple[str, ...]
-    was_closed: bool
-    reopened_at: datetime
-
-
-@event("reconciliation.SettlementDisputed", key="pair")
-@dataclass(frozen=True, kw_only=True)
-class SettlementDisputed:
-    pair: str
-    insured_region: str
-    visit_region: str
-    business_date: date
-    settlement_id: str
-    agency_region: str
-    reason: str
-    disputed_at: datetime
-
-
-@event("reconciliation.DisputeResolved", key="pair")
-@dataclass(frozen=True, kw_only=True)
-class DisputeResolved:
-    pair: str
-    insured_region: str
-    visit_region: str
-    business_date: date
-    settlement_id: str
-    resolution: str  # "accepted" (confirmed as is) or "reversed" (a cancellation arrived)
-    resolved_by: str | None  # the agency that accepted it; None for a reversal
-    reversal_settlement_id: str | None
-    month: str  # YYYY-MM of the resolution
-    resolved_at: datetime
-
-
 @event("reconciliation.DayClosed", key="pair")
 @dataclass(frozen=True, kw_only=True)
 class DayClosed:
@@ -198,53 +134,3 @@ class DisputedSettlementReleased:
     resolution: str
     settlement: ClearingSettlement
     released_at: datetime
-
-
-# --- hospital facts ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class FigureDifference:
-    figure: str  # count, total_fee, fund_total, account_paid
-    platform: int
-    hospital: int
-
-
-@event("reconciliation.HospitalTotalsReconciled", key="institution_code")
-@dataclass(frozen=True, kw_only=True)
-class HospitalTotalsReconciled:
-    institution_code: str
-    clearing_agency: str
-    insurance_type: str
-    clearing_category: str
-    start_date: date
-    end_date: date
-    include_refunds: bool
-    balanced: bool
-    description: str
-    platform: Figures
-    differences: tuple[FigureDifference, ...]
-    reconciled_at: datetime
-
-
-@dataclass(frozen=True, kw_only=True)
-class DetailDiscrepancy:
-    settlement_id: str
-    outcome: str  # missing_on_platform, missing_at_hospital, amount_mismatch
-    fields: tuple[str, ...]
-
-
-@event("reconciliation.HospitalDetailReconciled", key="institution_code")
-@dataclass(frozen=True, kw_only=True)
-class HospitalDetailReconciled:
-    institution_code: str
-    clearing_agency: str
-    start_date: date
-    end_date: date
-    include_refunds: bool
-    matched: int
-    missing_on_platform: int
-    missing_at_hospital: int
-    amount_mismatch: int
-    discrepancies: tuple[DetailDiscrepancy, ...]
-    reconciled_at: datetime

@@ -1,12 +1,11 @@
-"""Facts the settlement service publishes on `yidi.settlement.events`.
+"""The settlement facts other services consume, published on `yidi.settlement.events`.
 
 Each fact is a frozen dataclass registered with `@event("settlement.<PastTense>", key=...)`;
 money in fen (int), ratios as Decimal, dates as `date`. Names follow docs/glossary.md, never the
 national field names.
 
 Person-centred facts (visits, settlements) are keyed by `person_id`, so one person's history is
-ordered for audit (split hospitalisation, two cities the same day) and the accumulators. Reference
-data (hospitals, catalogue, item mappings) is keyed by institution code or catalogue code.
+ordered for audit (split hospitalisation, two cities the same day) and the accumulators.
 
 What the consumers need:
 - reconciliation: per (institution, clearing agency, insurance type, clearing category, business
@@ -19,7 +18,7 @@ What the consumers need:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -123,54 +122,6 @@ class AccumulatorMovement:
 # --- visits ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
-class Diagnosis:
-    code: str  # ICD-10 as the hospital coded it
-    name: str
-    principal: bool = False
-
-
-@event("settlement.VisitRegistered", key="person_id")
-@dataclass(frozen=True, kw_only=True)
-class VisitRegistered:
-    """2201 outpatient registration or 2401 admission."""
-
-    visit_id: str
-    person_id: str
-    insured_region: str
-    visit_region: str
-    institution_code: str
-    insurance_type: str  # "310" / "390"
-    medical_type: str  # "11", "14", "21", "41"...
-    began_at: datetime
-    emergency: bool = False
-    filing_id: str | None = None
-    filing_kind: str | None = None  # long_term / referral / emergency / other_temporary
-    principal_diagnosis: str | None = None
-    department: str | None = None
-    message_id: str | None = None
-
-
-@event("settlement.VisitRegistrationCancelled", key="person_id")
-@dataclass(frozen=True, kw_only=True)
-class VisitRegistrationCancelled:
-    visit_id: str
-    person_id: str
-    institution_code: str
-    cancelled_at: datetime
-
-
-@event("settlement.VisitDiagnosed", key="person_id")
-@dataclass(frozen=True, kw_only=True)
-class VisitDiagnosed:
-    visit_id: str
-    person_id: str
-    institution_code: str
-    diagnoses: tuple[Diagnosis, ...]
-    principal_diagnosis: str | None
-    diagnosed_at: datetime
-
-
 @event("settlement.FeeLinesUploaded", key="person_id")
 @dataclass(frozen=True, kw_only=True)
 class FeeLinesUploaded:
@@ -192,18 +143,6 @@ class FeeLinesCancelled:
     institution_code: str
     fee_line_nos: tuple[str, ...]
     cancelled_at: datetime
-
-
-@event("settlement.PatientDischarged", key="person_id")
-@dataclass(frozen=True, kw_only=True)
-class PatientDischarged:
-    visit_id: str
-    person_id: str
-    institution_code: str
-    discharged_on: date
-    discharged_at: datetime
-    principal_diagnosis: str | None = None
-    died: bool = False  # discharge by death (离院方式: 死亡)
 
 
 # --- settlements -------------------------------------------------------------------------------
@@ -270,91 +209,3 @@ class SettlementReversed:
     settlement_id: str | None  # the settlement undone, when the reversed call settled one
     message_id: str
     reversed_at: datetime
-
-
-# --- reference data ----------------------------------------------------------------------------
-
-
-@event("settlement.HospitalRegistered", key="institution_code")
-@dataclass(frozen=True, kw_only=True)
-class HospitalRegistered:
-    institution_code: str
-    institution_name: str
-    region: str
-    hospital_level: str  # "1" / "2" / "3"
-    networked: bool
-    clearing_agency: str
-    registered_at: datetime
-
-
-@event("settlement.HospitalUpdated", key="institution_code")
-@dataclass(frozen=True, kw_only=True)
-class HospitalUpdated:
-    institution_code: str
-    institution_name: str
-    region: str
-    hospital_level: str
-    networked: bool
-    suspended: bool
-    clearing_agency: str
-    updated_at: datetime
-    suspended_until: date | None = None
-
-
-@event("settlement.CatalogueItemPublished", key="catalogue_code")
-@dataclass(frozen=True, kw_only=True)
-class CatalogueItemPublished:
-    """One visit-place catalogue entry, effective from a date (就医地目录)."""
-
-    visit_region: str
-    catalogue_code: str
-    name: str
-    item_class: ItemClass
-    self_pay_ratio: Decimal
-    price_cap: Decimal | None  # yuan per unit
-    list_type: str  # "101" drug, "201" service, "301" material...
-    effective_from: date
-    effective_to: date | None = None
-
-
-@event("settlement.HospitalItemMapped", key="institution_code")
-@dataclass(frozen=True, kw_only=True)
-class HospitalItemMapped:
-    institution_code: str
-    hospital_item_code: str
-    catalogue_code: str
-    mapped_at: datetime
-    tags: tuple[str, ...] = field(default_factory=tuple)
-
-
-# --- person-year accumulators ------------------------------------------------------------------
-
-
-@event("settlement.AccumulatorsMoved", key="person_id")
-@dataclass(frozen=True, kw_only=True)
-class AccumulatorsMoved:
-    """A person-year's figures moved: by a settlement, its cancellation, or a carried-in opening.
-
-    Appended to the accumulator stream (one per person and policy year) in the same transaction as
-    the visit's VisitSettled/SettlementCancelled, with the version loaded: two concurrent
-    settlements of one person cannot both use the same deductible. `reason` is "settlement",
-    "cancellation" or "carried_in" (year-to-date figures the insured place reported).
-    """
-
-    person_id: str
-    policy_year: int
-    movement: AccumulatorMovement
-    reason: str
-    settlement_id: str | None = None
-    moved_at: datetime | None = None
-
-
-@event("settlement.HospitalItemUnmapped", key="institution_code")
-@dataclass(frozen=True, kw_only=True)
-class HospitalItemUnmapped:
-    """3302: the hospital withdrew the mapping of one of its items to the catalogue."""
-
-    institution_code: str
-    hospital_item_code: str
-    catalogue_code: str
-    unmapped_at: datetime

@@ -11,8 +11,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_audit.adapters.tables import death_facts, fee_lines, investigation_pool, visit_facts
+from yidi_audit.domain.events import InvestigationItem
 from yidi_audit.domain.facts import CancelledSettlement, Fact, FeeLine, PersonDeath, SettledVisit
-from yidi_events.contracts.audit import InvestigationItem
 
 _visit = TypeAdapter(SettledVisit)
 _cancel = TypeAdapter(CancelledSettlement)

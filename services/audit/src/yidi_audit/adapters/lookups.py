@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from yidi_audit.adapters import history as stored
 from yidi_audit.adapters.tables import batch_items, complaints, suspensions, tickets
 from yidi_audit.app.reads import OpenWork
+from yidi_audit.domain.events import InvestigationItem
 from yidi_audit.domain.facts import Fact
 from yidi_events.application import Unit
-from yidi_events.contracts.audit import InvestigationItem
 
 
 async def _ids(unit: Unit, query: Any) -> list[str]:

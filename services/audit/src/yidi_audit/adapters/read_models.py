@@ -16,7 +16,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_audit.adapters import tables as t
-from yidi_events.contracts import audit as ev
+from yidi_audit.domain import events as ev
+from yidi_events.contracts import audit as published
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import city_of
 from yidi_events.runtime.projection import Projection
@@ -142,10 +143,10 @@ def own_projection() -> Projection:
             reason=e.reason,
         )
 
-    @p.on(ev.DirectSettlementSuspended, ev.HospitalSuspended)
+    @p.on(published.DirectSettlementSuspended, published.HospitalSuspended)
     async def suspended(conn: AsyncConnection, env: Envelope) -> None:
         e = env.payload
-        person = isinstance(e, ev.DirectSettlementSuspended)
+        person = isinstance(e, published.DirectSettlementSuspended)
         region = e.insured_region if person else e.visit_region
         case_cities = (
             await conn.execute(sa.select(t.cases.c.cities).where(t.cases.c.case_id == e.case_id))
@@ -163,19 +164,19 @@ def own_projection() -> Projection:
             )
         )
 
-    @p.on(ev.DirectSettlementSuspensionEnded, ev.HospitalSuspensionEnded)
+    @p.on(published.DirectSettlementSuspensionEnded, published.HospitalSuspensionEnded)
     async def suspension_ended(conn: AsyncConnection, env: Envelope) -> None:
         e = env.payload
-        kind = "person" if isinstance(e, ev.DirectSettlementSuspensionEnded) else "hospital"
+        kind = "person" if isinstance(e, published.DirectSettlementSuspensionEnded) else "hospital"
         await conn.execute(
             t.suspensions.update()
             .where(t.suspensions.c.case_id == e.case_id, t.suspensions.c.kind == kind)
             .values(ended_on=e.ended_on, end_reason=str(e.reason))
         )
 
-    @p.on(ev.ClawbackDecided)
+    @p.on(published.ClawbackDecided)
     async def clawback(conn: AsyncConnection, env: Envelope) -> None:
-        e: ev.ClawbackDecided = env.payload
+        e: published.ClawbackDecided = env.payload
         await conn.execute(
             insert(t.clawbacks).values(
                 clawback_id=e.clawback_id,

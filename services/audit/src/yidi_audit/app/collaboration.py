@@ -11,10 +11,10 @@ from yidi_audit.app.context import Audit
 from yidi_audit.domain import complaints as cd
 from yidi_audit.domain import investigation as inv
 from yidi_audit.domain import tickets as td
+from yidi_audit.domain.events import InvestigationResult, TicketKind
 from yidi_audit.domain.guards import Actor
 from yidi_audit.domain.overdue import Overdue, overdue
 from yidi_events.application import Unit
-from yidi_events.contracts.audit import InvestigationResult, TicketKind
 from yidi_events.kernel import city_of
 
 

@@ -14,11 +14,11 @@ from yidi_audit.adapters.history import pool_add
 from yidi_audit.adapters.tables import cases, flag_keys
 from yidi_audit.app.context import Audit
 from yidi_audit.domain import cases as case_domain
+from yidi_audit.domain.events import InvestigationItem
 from yidi_audit.domain.facts import SettledVisit
 from yidi_audit.domain.flags import Flag
 from yidi_audit.domain.rules_billing import HIGH_COST
 from yidi_events.application import Unit
-from yidi_events.contracts.audit import InvestigationItem
 
 
 def flag_stream(flag_id: str) -> str:

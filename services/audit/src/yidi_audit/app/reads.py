@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
+from yidi_audit.domain.events import InvestigationItem
 from yidi_audit.domain.facts import Fact
 from yidi_events.application import Unit
-from yidi_events.contracts.audit import InvestigationItem
 
 
 @dataclass(frozen=True)

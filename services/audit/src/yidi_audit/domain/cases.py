@@ -16,18 +16,20 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
+from yidi_audit.domain.events import (
+    CaseConfirmed,
+    CaseDismissed,
+    CaseOpened,
+    EvidenceSettlement,
+    FlagAddedToCase,
+)
 from yidi_audit.domain.flags import Flag
 from yidi_audit.domain.guards import Actor, add_months, require_agency, require_text
 from yidi_events.application import Aggregate
 from yidi_events.contracts.audit import (
-    CaseConfirmed,
-    CaseDismissed,
-    CaseOpened,
     ClawbackDecided,
     DirectSettlementSuspended,
     DirectSettlementSuspensionEnded,
-    EvidenceSettlement,
-    FlagAddedToCase,
     HospitalSuspended,
     HospitalSuspensionEnded,
     SuspensionEndReason,

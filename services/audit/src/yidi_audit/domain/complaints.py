@@ -13,14 +13,14 @@ from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
-from yidi_audit.domain.guards import Actor, require_agency, require_text
-from yidi_events.application import Aggregate
-from yidi_events.contracts.audit import (
+from yidi_audit.domain.events import (
     ComplainantNotified,
     ComplaintAcknowledged,
     ComplaintReceived,
     ComplaintResolved,
 )
+from yidi_audit.domain.guards import Actor, require_agency, require_text
+from yidi_events.application import Aggregate
 from yidi_events.kernel import Conflict, NotFound, WorkingCalendar
 
 ComplaintEvent = ComplaintReceived | ComplaintAcknowledged | ComplaintResolved | ComplainantNotified

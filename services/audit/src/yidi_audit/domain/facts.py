@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from yidi_events.contracts.audit import EvidenceSettlement
+from yidi_audit.domain.events import EvidenceSettlement
 from yidi_events.kernel import Fen
 
 BED_FEE = "01"  # charge category 床位费

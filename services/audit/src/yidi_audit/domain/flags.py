@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from yidi_events.contracts.audit import EvidenceSettlement, FlagRaised
+from yidi_audit.domain.events import EvidenceSettlement, FlagRaised
 from yidi_events.kernel import Fen
 
 

@@ -18,9 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from yidi_audit.domain.guards import Actor, add_months, require_agency, require_text
-from yidi_events.application import Aggregate
-from yidi_events.contracts.audit import (
+from yidi_audit.domain.events import (
     InvestigationAnswered,
     InvestigationBatchBuilt,
     InvestigationConfirmed,
@@ -28,6 +26,8 @@ from yidi_events.contracts.audit import (
     InvestigationResult,
     InvestigationRolledOver,
 )
+from yidi_audit.domain.guards import Actor, add_months, require_agency, require_text
+from yidi_events.application import Aggregate
 from yidi_events.kernel import Conflict, DomainError, NotFound, WorkingCalendar
 
 InvestigationEvent = (

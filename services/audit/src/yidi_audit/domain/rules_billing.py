@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from yidi_audit.domain.events import EvidenceSettlement
 from yidi_audit.domain.facts import BED_FEE, FeeLine, SettledVisit
 from yidi_audit.domain.flags import Flag, RuleSpec, Severity, sorted_evidence
 from yidi_audit.domain.rule_context import RuleContext
-from yidi_events.contracts.audit import EvidenceSettlement
 from yidi_events.kernel import Fen, RegionRelation, relation
 
 HIGH_FREQUENCY = RuleSpec("audit.high_frequency", "频繁就医购药(超量开药)", Severity.SUSPECTED)

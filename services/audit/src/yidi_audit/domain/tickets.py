@@ -16,9 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
-from yidi_audit.domain.guards import Actor, require_agency, require_text
-from yidi_events.application import Aggregate
-from yidi_events.contracts.audit import (
+from yidi_audit.domain.events import (
     TicketConfirmed,
     TicketExtensionAgreed,
     TicketExtensionRequested,
@@ -26,6 +24,8 @@ from yidi_events.contracts.audit import (
     TicketRaised,
     TicketReplied,
 )
+from yidi_audit.domain.guards import Actor, require_agency, require_text
+from yidi_events.application import Aggregate
 from yidi_events.kernel import Conflict, DomainError, NotFound, WorkingCalendar, city_of
 
 TicketEvent = (

@@ -17,9 +17,9 @@ from yidi_audit.adapters import tables as t
 from yidi_audit.app import cases as case_app
 from yidi_audit.app import collaboration as collab
 from yidi_audit.domain.cases import SuspensionKind
+from yidi_audit.domain.events import InvestigationResult, TicketKind
 from yidi_audit.entrypoints.deps import actor, audit_of, is_centre, read_engine
 from yidi_events.auth.agency import CurrentPrincipal, Principal
-from yidi_events.contracts.audit import InvestigationResult, TicketKind
 from yidi_events.kernel import Forbidden, NotFound, city_of
 
 router = APIRouter(tags=["agency"])

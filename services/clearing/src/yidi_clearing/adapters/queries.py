@@ -19,15 +19,15 @@ from yidi_clearing.adapters.tables import (
     statements,
 )
 from yidi_clearing.domain.clearing_period import ClearingPeriod, LineState
+from yidi_clearing.domain.events import StatementLine, StatementPart
 from yidi_clearing.domain.hospital_clearing import ClearingTotals
 from yidi_clearing.domain.inputs import (
     ConfirmedSettlement,
     Deduction,
     DeductionKind,
-    InsuranceType,
 )
 from yidi_clearing.domain.period import last_day
-from yidi_events.contracts.clearing import StatementLine, StatementPart
+from yidi_events.contracts.policy import InsuranceType
 
 _TYPES = [t.value for t in InsuranceType]
 

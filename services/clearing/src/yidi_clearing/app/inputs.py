@@ -17,9 +17,10 @@ from yidi_clearing.adapters.tables import (
     deduction_inputs,
     settlement_inputs,
 )
-from yidi_clearing.domain.inputs import Deduction, DeductionKind, InsuranceType, check_deduction
+from yidi_clearing.domain.inputs import Deduction, DeductionKind, check_deduction
 from yidi_clearing.domain.period import period_of
 from yidi_events.contracts.audit import ClawbackDecided
+from yidi_events.contracts.policy import InsuranceType
 from yidi_events.contracts.reconciliation import (
     DayClosed,
     DaySettlementRecorded,

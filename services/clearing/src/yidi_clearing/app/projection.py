@@ -16,7 +16,7 @@ from yidi_clearing.adapters.tables import (
     statement_items,
     statements,
 )
-from yidi_events.contracts.clearing import (
+from yidi_clearing.domain.events import (
     AdjustmentApproved,
     AdjustmentProposed,
     ClearingApplicationWithdrawn,

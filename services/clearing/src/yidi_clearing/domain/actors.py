@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from yidi_clearing.domain.events import StatementLine
 from yidi_clearing.domain.settings import ClearingSettings
-from yidi_events.contracts.clearing import StatementLine
 from yidi_events.kernel import Forbidden
 
 

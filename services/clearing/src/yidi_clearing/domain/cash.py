@@ -22,13 +22,13 @@ from yidi_clearing.domain.actors import (
 )
 from yidi_clearing.domain.calendar import ClearingStep, schedule
 from yidi_clearing.domain.clearing_period import ClearingPeriod
-from yidi_clearing.domain.ledger import CENTRE_BANK, credit, debit, make_entry, payable, receivable
-from yidi_clearing.domain.settings import ClearingSettings, DisbursementPolicy
-from yidi_events.contracts.clearing import (
+from yidi_clearing.domain.events import (
     DisbursementRecorded,
     DisbursementRequested,
     RemittanceRecorded,
 )
+from yidi_clearing.domain.ledger import CENTRE_BANK, credit, debit, make_entry, payable, receivable
+from yidi_clearing.domain.settings import ClearingSettings, DisbursementPolicy
 from yidi_events.kernel import Conflict, DomainError, NotFound
 
 

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from yidi_clearing.domain.calendar import ClearingStep
-from yidi_events.contracts.clearing import (
+from yidi_clearing.domain.events import (
     AdjustmentApproved,
     AdjustmentProposed,
     DisbursementRecorded,

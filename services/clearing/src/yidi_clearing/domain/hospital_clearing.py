@@ -16,12 +16,12 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from yidi_clearing.domain.period import parse_period
-from yidi_events.contracts.clearing import (
+from yidi_clearing.domain.events import (
     ClearingApplicationWithdrawn,
     ClearingApplied,
     ClearingStatusChanged,
 )
+from yidi_clearing.domain.period import parse_period
 from yidi_events.kernel import Conflict, DomainError, NotFound, fen_to_yuan
 
 

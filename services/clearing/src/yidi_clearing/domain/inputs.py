@@ -11,12 +11,8 @@ from datetime import date
 from enum import StrEnum
 
 from yidi_clearing.domain.period import parse_period
+from yidi_events.contracts.policy import InsuranceType
 from yidi_events.kernel import DomainError, validate_region
-
-
-class InsuranceType(StrEnum):
-    EMPLOYEE = "310"
-    RESIDENT = "390"
 
 
 class DeductionKind(StrEnum):

@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from yidi_clearing.domain.events import JournalEntryPosted, JournalLine
 from yidi_clearing.domain.netting import Obligation
-from yidi_events.contracts.clearing import JournalEntryPosted, JournalLine
 from yidi_events.kernel import DomainError
 
 CENTRE_BANK = "centre_bank"

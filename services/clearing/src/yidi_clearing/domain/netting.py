@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from yidi_events.contracts.clearing import NetPosition
+from yidi_clearing.domain.events import NetPosition
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,7 @@ from yidi_clearing.domain.actors import (
     require_second_person,
 )
 from yidi_clearing.domain.clearing_period import ClearingPeriod, LineState, LineStatus
-from yidi_clearing.domain.inputs import ConfirmedSettlement, Deduction, check_pair
-from yidi_clearing.domain.ledger import make_entry, netting_lines, obligation_lines
-from yidi_clearing.domain.netting import Obligation, net_positions
-from yidi_clearing.domain.settings import ClearingSettings
-from yidi_clearing.domain.statement import build_statement
-from yidi_events.contracts.clearing import (
+from yidi_clearing.domain.events import (
     AdjustmentApproved,
     AdjustmentProposed,
     LineConfirmed,
@@ -33,6 +28,11 @@ from yidi_events.contracts.clearing import (
     StatementApproved,
     StatementGenerated,
 )
+from yidi_clearing.domain.inputs import ConfirmedSettlement, Deduction, check_pair
+from yidi_clearing.domain.ledger import make_entry, netting_lines, obligation_lines
+from yidi_clearing.domain.netting import Obligation, net_positions
+from yidi_clearing.domain.settings import ClearingSettings
+from yidi_clearing.domain.statement import build_statement
 from yidi_events.kernel import Conflict, DomainError, NotFound
 
 

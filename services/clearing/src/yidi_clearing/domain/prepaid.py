@@ -12,9 +12,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
+from yidi_clearing.domain.events import PrepaidFundWarningRaised
 from yidi_clearing.domain.period import parse_period
 from yidi_clearing.domain.settings import PrepaidFundSettings
-from yidi_events.contracts.clearing import PrepaidFundWarningRaised
 from yidi_events.kernel import DomainError, round_half_up
 
 

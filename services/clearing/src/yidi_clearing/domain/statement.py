@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from yidi_clearing.domain.events import HeldItem, StatementLine, StatementPart
 from yidi_clearing.domain.inputs import (
     ConfirmedSettlement,
     Deduction,
@@ -22,7 +23,6 @@ from yidi_clearing.domain.inputs import (
     check_settlement,
 )
 from yidi_clearing.domain.period import last_day, parse_period
-from yidi_events.contracts.clearing import HeldItem, StatementLine, StatementPart
 from yidi_events.kernel import Conflict, DomainError
 
 T = TypeVar("T")

@@ -25,16 +25,16 @@ from yidi_events.contracts.filing import (
     FilingCancelled,
     FilingChanged,
     FilingRejected,
-    FilingSubmitted,
     PersonDied,
     PersonEnrolled,
     PersonUpdated,
     PolicyPublished,
 )
 from yidi_events.envelope import Envelope
-from yidi_events.policy import policy_document
+from yidi_events.policy_document import policy_document
 from yidi_events.runtime.projection import Projection
 from yidi_filing.adapters.tables import filings, persons, policies
+from yidi_filing.domain.events import FilingSubmitted
 
 NAME = "filing.read_models"
 

@@ -8,7 +8,7 @@ from typing import Any
 from yidi_events.application import Unit
 from yidi_events.auth.agency import Principal
 from yidi_events.kernel import business_date
-from yidi_events.policy import parse_policy_document
+from yidi_events.policy_document import parse_policy_document
 from yidi_filing.app.common import Context, policy_stream, require_own_region
 from yidi_filing.domain import policy_book as model
 

@@ -36,11 +36,11 @@ from yidi_events.contracts.filing import (
     FilingChannel,
     FilingKind,
     FilingRejected,
-    FilingSubmitted,
     LongTermType,
 )
 from yidi_events.kernel import Conflict, DomainError, NotFound, business_date, city_of
 from yidi_events.kernel import validate_region as _validate_region
+from yidi_filing.domain.events import FilingSubmitted
 from yidi_filing.domain.filing_settings import FilingSettings, add_months
 from yidi_filing.domain.person import BenefitStatus, Person
 

@@ -16,8 +16,8 @@ from datetime import date, datetime, timedelta
 
 from yidi_events.application import Aggregate
 from yidi_events.contracts.filing import InsuranceType, PolicyPublished
+from yidi_events.contracts.policy import BenefitPolicy
 from yidi_events.kernel import DomainError, business_date
-from yidi_events.policy import BenefitPolicy
 
 
 @dataclass(frozen=True)

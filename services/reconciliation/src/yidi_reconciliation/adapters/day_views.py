@@ -19,18 +19,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from yidi_events.application import Unit
 from yidi_events.contracts.reconciliation import (
     DayClosed,
-    DayConfirmed,
-    DayReopened,
     DaySettlementRecorded,
-    DayStatementIssued,
     DisputedSettlementReleased,
-    DisputeResolved,
-    SettlementDisputed,
 )
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.projection import Projection
 from yidi_reconciliation.adapters.tables import day_settlement_ids, day_state, day_statements
 from yidi_reconciliation.domain.day_statement import DayHead, DayId, evolve_head
+from yidi_reconciliation.domain.events import (
+    DayConfirmed,
+    DayReopened,
+    DayStatementIssued,
+    DisputeResolved,
+    SettlementDisputed,
+)
 
 _FIGURES = ("count", "total_fee", "fund_total", "account_paid", "cash_paid")
 

@@ -10,14 +10,8 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_events.application import Unit
-from yidi_events.contracts.settlement import (
-    FundPayment as SettlementFundPayment,
-)
-from yidi_events.contracts.settlement import (
-    SettlementCancelled,
-    SettlementReversed,
-    VisitSettled,
-)
+from yidi_events.contracts.settlement import FundPayment as SettlementFundPayment
+from yidi_events.contracts.settlement import SettlementCancelled, SettlementReversed, VisitSettled
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.projection import Projection
 from yidi_reconciliation.adapters import records as store

@@ -33,16 +33,11 @@ from typing import Any
 
 from yidi_events.contracts.reconciliation import (
     DayClosed,
-    DayConfirmed,
-    DayReopened,
     DaySettlement,
     DaySettlementRecorded,
-    DayStatementIssued,
     DisputedSettlementReleased,
-    DisputeResolved,
     Figures,
     SchemeTotals,
-    SettlementDisputed,
 )
 from yidi_events.decider import fold
 from yidi_events.kernel import (
@@ -53,6 +48,13 @@ from yidi_events.kernel import (
     RegionRelation,
     business_date,
     relation,
+)
+from yidi_reconciliation.domain.events import (
+    DayConfirmed,
+    DayReopened,
+    DayStatementIssued,
+    DisputeResolved,
+    SettlementDisputed,
 )
 from yidi_reconciliation.domain.records import (
     DEFAULT_SETTINGS,

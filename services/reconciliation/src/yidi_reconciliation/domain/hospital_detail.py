@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from yidi_events.contracts.reconciliation import DetailDiscrepancy, HospitalDetailReconciled
 from yidi_events.kernel import Conflict, Fen, fen_to_yuan
+from yidi_reconciliation.domain.events import DetailDiscrepancy, HospitalDetailReconciled
 from yidi_reconciliation.domain.hospital_totals import StatementScope
 from yidi_reconciliation.domain.records import SettlementRecord
 

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from yidi_events.contracts.reconciliation import FigureDifference, HospitalTotalsReconciled
 from yidi_events.kernel import DomainError, Fen, fen_to_yuan
+from yidi_reconciliation.domain.events import FigureDifference, HospitalTotalsReconciled
 from yidi_reconciliation.domain.records import SettlementRecord, Totals
 
 

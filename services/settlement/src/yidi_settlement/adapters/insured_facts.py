@@ -34,7 +34,7 @@ from yidi_events.contracts.filing import (
     PolicyPublished,
 )
 from yidi_events.envelope import Envelope
-from yidi_events.policy import policy_document
+from yidi_events.policy_document import policy_document
 from yidi_events.runtime.projection import Projection
 from yidi_settlement.adapters.tables import (
     filings,

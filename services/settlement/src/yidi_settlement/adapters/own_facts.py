@@ -11,18 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_events import registry
-from yidi_events.contracts.settlement import (
-    CatalogueItemPublished,
-    HospitalItemMapped,
-    HospitalItemUnmapped,
-    HospitalRegistered,
-    HospitalUpdated,
-    PatientDischarged,
-    SettlementCancelled,
-    VisitRegistered,
-    VisitRegistrationCancelled,
-    VisitSettled,
-)
+from yidi_events.contracts.settlement import SettlementCancelled, VisitSettled
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import business_date
 from yidi_events.runtime.projection import Projection
@@ -32,6 +21,16 @@ from yidi_settlement.adapters.tables import (
     hospitals,
     settlements,
     visits,
+)
+from yidi_settlement.domain.events import (
+    CatalogueItemPublished,
+    HospitalItemMapped,
+    HospitalItemUnmapped,
+    HospitalRegistered,
+    HospitalUpdated,
+    PatientDischarged,
+    VisitRegistered,
+    VisitRegistrationCancelled,
 )
 
 

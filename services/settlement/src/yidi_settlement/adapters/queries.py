@@ -12,9 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yidi_events.contracts.policy import AssistanceIdentity, BenefitPolicy, FilingKind
 from yidi_events.contracts.settlement import ItemClass
 from yidi_events.kernel import DomainError, NotFound
-from yidi_events.policy import AssistanceIdentity, BenefitPolicy, FilingKind, parse_policy_document
+from yidi_events.policy_document import parse_policy_document
 from yidi_settlement.adapters.tables import (
     catalogue_items,
     filings,

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from yidi_events.application import Unit
-from yidi_events.policy import BenefitPolicy
+from yidi_events.contracts.policy import BenefitPolicy
 from yidi_settlement.adapters import queries
 from yidi_settlement.adapters.tables import visits
 from yidi_settlement.domain.eligibility import FilingSnapshot

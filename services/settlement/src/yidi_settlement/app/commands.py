@@ -7,9 +7,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from yidi_events.contracts.settlement import VisitRegistered
 from yidi_settlement.domain.eligibility import Voucher
 from yidi_settlement.domain.engine import SettlementComputation
+from yidi_settlement.domain.events import VisitRegistered
 
 
 @dataclass(frozen=True, kw_only=True)

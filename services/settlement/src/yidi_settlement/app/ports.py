@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from yidi_events.application import Unit
-from yidi_events.policy import BenefitPolicy
+from yidi_events.contracts.policy import BenefitPolicy
 from yidi_settlement.adapters.queries import Hospital, Person
 from yidi_settlement.domain.eligibility import FilingSnapshot
 from yidi_settlement.domain.model import CatalogueEntry

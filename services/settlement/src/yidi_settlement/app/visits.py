@@ -15,16 +15,9 @@ from typing import Any
 from uuid6 import uuid7
 
 from yidi_events.application import Unit, WritePath
-from yidi_events.contracts.settlement import (
-    AccumulatorsMoved,
-    Diagnosis,
-    FeeLineSplit,
-    SettlementReversed,
-    VisitRegistered,
-    VisitSettled,
-)
+from yidi_events.contracts.policy import HospitalLevel
+from yidi_events.contracts.settlement import FeeLineSplit, SettlementReversed, VisitSettled
 from yidi_events.kernel import DomainError, NotFound, business_date
-from yidi_events.policy import HospitalLevel
 from yidi_settlement.adapters.queries import Person
 from yidi_settlement.app.commands import (
     Discharge,
@@ -48,6 +41,7 @@ from yidi_settlement.domain.eligibility import (
     check_eligibility,
 )
 from yidi_settlement.domain.engine import SettlementComputation, cancellation_of, compute_settlement
+from yidi_settlement.domain.events import AccumulatorsMoved, Diagnosis, VisitRegistered
 from yidi_settlement.domain.line_split import split_line
 from yidi_settlement.domain.model import CatalogueEntry, FeeLine, VisitFacts, is_inpatient
 

@@ -12,13 +12,9 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from yidi_events.application import Aggregate
-from yidi_events.contracts.settlement import (
-    AccumulatorMovement,
-    AccumulatorsMoved,
-    SettlementCancelled,
-    VisitSettled,
-)
+from yidi_events.contracts.settlement import AccumulatorMovement, SettlementCancelled, VisitSettled
 from yidi_events.kernel import Fen
+from yidi_settlement.domain.events import AccumulatorsMoved
 
 
 @dataclass(frozen=True, kw_only=True)

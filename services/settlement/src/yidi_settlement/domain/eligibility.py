@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from yidi_events.contracts.policy import FilingKind
 from yidi_events.coverage import FilingTerms, covers
 from yidi_events.kernel import DomainError, RegionRelation, relation
-from yidi_events.policy import FilingKind
 
 
 class EnrolmentStatus(StrEnum):

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from yidi_events.contracts.policy import BenefitPolicy, InsuranceType, PersonGroup
 from yidi_events.contracts.settlement import (
     AccumulatorMovement,
     FeeLineSplit,
@@ -23,7 +24,6 @@ from yidi_events.contracts.settlement import (
     SettlementTotals,
 )
 from yidi_events.kernel import DomainError, Fen, round_half_up
-from yidi_events.policy import BenefitPolicy, InsuranceType, PersonGroup
 from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.bands import banded_amount
 from yidi_settlement.domain.line_split import split_lines

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from yidi_events.contracts.policy import AssistanceIdentity, FilingKind, HospitalLevel, PersonGroup
 from yidi_events.contracts.settlement import ItemClass
 from yidi_events.kernel import DomainError, Fen
-from yidi_events.policy import AssistanceIdentity, FilingKind, HospitalLevel, PersonGroup
 
 # Person category codes by their first two digits.
 _GROUP_BY_PREFIX = {

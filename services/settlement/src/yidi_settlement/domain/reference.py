@@ -10,15 +10,15 @@ from decimal import Decimal
 from typing import Any
 
 from yidi_events.application import Aggregate
-from yidi_events.contracts.settlement import (
+from yidi_events.contracts.settlement import ItemClass
+from yidi_events.kernel import Conflict, DomainError, NotFound, validate_region
+from yidi_settlement.domain.events import (
     CatalogueItemPublished,
     HospitalItemMapped,
     HospitalItemUnmapped,
     HospitalRegistered,
     HospitalUpdated,
-    ItemClass,
 )
-from yidi_events.kernel import Conflict, DomainError, NotFound, validate_region
 
 # --- a hospital ----------------------------------------------------------------------------------
 

@@ -15,19 +15,21 @@ from typing import Any
 
 from yidi_events.application import Aggregate
 from yidi_events.contracts.settlement import (
-    Diagnosis,
     FeeLinesCancelled,
     FeeLineSplit,
     FeeLinesUploaded,
-    PatientDischarged,
     SettlementCancelled,
-    VisitDiagnosed,
-    VisitRegistered,
-    VisitRegistrationCancelled,
     VisitSettled,
 )
 from yidi_events.kernel import Conflict, DomainError, Fen, NotFound
 from yidi_settlement.domain.engine import SettlementComputation
+from yidi_settlement.domain.events import (
+    Diagnosis,
+    PatientDischarged,
+    VisitDiagnosed,
+    VisitRegistered,
+    VisitRegistrationCancelled,
+)
 from yidi_settlement.domain.model import is_inpatient
 
 

@@ -12,7 +12,6 @@ from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from yidi_events.contracts.settlement import Diagnosis
 from yidi_events.kernel import DomainError, yuan_to_fen
 from yidi_settlement.app.commands import (
     Discharge,
@@ -23,6 +22,7 @@ from yidi_settlement.app.commands import (
     VisitRef,
 )
 from yidi_settlement.domain.eligibility import Voucher
+from yidi_settlement.domain.events import Diagnosis
 from yidi_settlement.domain.model import FeeLine
 from yidi_settlement.his.envelope import HisEnvelope, moment, node, refuse, required, text
 

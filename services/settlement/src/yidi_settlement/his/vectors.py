@@ -9,15 +9,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from yidi_events.contracts.settlement import ItemClass
-from yidi_events.kernel import DomainError, fen_to_yuan, parse_ratio
-from yidi_events.policy import (
+from yidi_events.contracts.policy import (
     AssistanceIdentity,
     BenefitPolicy,
     FilingKind,
     HospitalLevel,
-    parse_policy_document,
 )
+from yidi_events.contracts.settlement import ItemClass
+from yidi_events.kernel import DomainError, fen_to_yuan, parse_ratio
+from yidi_events.policy_document import parse_policy_document
 from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.engine import SettlementComputation
 from yidi_settlement.domain.model import CatalogueEntry, FeeLine, PersonAtSettlement, VisitFacts

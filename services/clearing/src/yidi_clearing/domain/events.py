@@ -1,4 +1,5 @@
-"""Facts the clearing service publishes on `yidi.clearing.events`.
+"""Facts the clearing service publishes on `yidi.clearing.events`, none of which another
+service consumes: they are clearing's own, not in `yidi_events.contracts`.
 
 Each fact is a frozen dataclass registered with `@event("clearing.<PastTense>", key=...)`; money in
 fen (int), ratios as Decimal, dates as `date`. Names follow docs/glossary.md, never the national
