@@ -324,7 +324,7 @@ def rebuild(
 @app.command()
 def token(
     ctx: typer.Context,
-    region: str = typer.Option(..., help="the agency's region (admdvs), 320000 for the centre"),
+    region: str = typer.Option(..., help="the agency's six-digit region, 320000 for the centre"),
     roles: str = typer.Option("", help="comma-separated roles, e.g. reviewer,approver"),
     kind: str = typer.Option("agency", help="agency, centre, person or service"),
     user: str = typer.Option("operator", help="the user id the token names"),
@@ -399,7 +399,7 @@ def import_persons(
         Path,
         typer.Argument(exists=True, dir_okay=False, help="population file, .csv or .json"),
     ],
-    agency: str = typer.Option(..., help="the insured region (admdvs) importing it"),
+    agency: str = typer.Option(..., help="the insured region importing it"),
 ) -> None:
     """Import a population file into filing, all or nothing (row errors are listed)."""
     target = _target(ctx)
@@ -421,7 +421,7 @@ def import_catalogue(
         Path,
         typer.Argument(exists=True, dir_okay=False, help="catalogue file, .csv or .json"),
     ],
-    agency: str = typer.Option(..., help="the visit region (admdvs) whose catalogue it is"),
+    agency: str = typer.Option(..., help="the visit region whose catalogue it is"),
     effective_from: str = typer.Option(
         date.today().isoformat(), help="first day the items apply (YYYY-MM-DD)"
     ),
