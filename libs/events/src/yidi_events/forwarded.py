@@ -56,8 +56,8 @@ def not_owned(service: str, name: str) -> DomainError:
 
 
 def command_invalid(name: str, exc: ValidationError) -> DomainError:
-    """A command the owner's model refuses: the gateway's edge sends valid ones, so this is a
-    caller that is not quite the gateway, told which field like any other 422."""
+    """A command the owner's model refuses (the edge and the owner disagree on its shape), told
+    by field like any other 422 rather than as a server error."""
     first = exc.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or "command"
     return DomainError("his.command_invalid", f"{name}: {field}: {first['msg']}", field=field)
