@@ -354,7 +354,7 @@ def rebuild(
 @app.command()
 def token(
     ctx: typer.Context,
-    region: str = typer.Option(..., help="the agency's region (admdvs), 320000 for the centre"),
+    region: str = typer.Option(..., help="the agency's six-digit region, 320000 for the centre"),
     roles: str = typer.Option("", help="comma-separated roles, e.g. reviewer,approver"),
     kind: str = typer.Option("agency", help="agency, centre, person or service"),
     user: str = typer.Option("operator", help="the user id the token names"),
@@ -377,7 +377,7 @@ def clearing_run_due(
     period: str = typer.Argument(..., help="the month cleared, YYYY-MM"),
     roles: str = typer.Option("operator,approver", help="the centre operator's roles"),
     centre: str = typer.Option(
-        PROVINCIAL_CENTRE, help="the provincial centre's region (admdvs), which runs clearing"
+        PROVINCIAL_CENTRE, help="the provincial centre's region code, which runs clearing"
     ),
 ) -> None:
     """Do the period's due steps now, as the provincial centre (what the schedule does daily)."""
@@ -411,7 +411,7 @@ def import_persons(
         Path,
         typer.Argument(exists=True, dir_okay=False, help="population file, .csv or .json"),
     ],
-    agency: str = typer.Option(..., help="the insured region (admdvs) importing it"),
+    agency: str = typer.Option(..., help="the insured region importing it"),
 ) -> None:
     """Import a population file into filing, all or nothing (row errors are listed)."""
     file_format = "csv" if file.suffix.lower() == ".csv" else "json"
@@ -432,7 +432,7 @@ def import_catalogue(
         Path,
         typer.Argument(exists=True, dir_okay=False, help="catalogue file, .csv or .json"),
     ],
-    agency: str = typer.Option(..., help="the visit region (admdvs) whose catalogue it is"),
+    agency: str = typer.Option(..., help="the visit region whose catalogue it is"),
     effective_from: str = typer.Option(
         date.today().isoformat(), help="first day the items apply (YYYY-MM-DD)"
     ),

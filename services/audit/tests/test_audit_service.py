@@ -360,28 +360,18 @@ async def test_another_regions_agency_cannot_see_or_touch_the_case(stack: Stack)
 
 def _his_3101(admitted: str) -> dict[str, Any]:
     encounter = {
-        "mdtrt_id": "V-NEW", "medins_id": HOSPITAL, "medins_admdvs": VISIT_REGION,
-        "adm_date": admitted, "dscg_date": admitted, "dscg_main_dise_codg": "J18.100",
-        "med_type": "21", "insutype": "310", "medfee_sumamt": "1200.00", "fsi_order_dtos": [],
+        "visit_id": "V-NEW", "person_id": PERSON, "institution_code": HOSPITAL,
+        "visit_region": VISIT_REGION, "insured_region": INSURED_REGION, "insurance_type": "310",
+        "medical_type": "21", "admitted_on": admitted, "discharged_on": admitted,
+        "principal_diagnosis": "J18.100", "total_fee": 120_000, "fund_total": 0, "fee_lines": [],
     }  # fmt: skip
     return {
-        "infno": "3101",
+        "name": "encounters.analyse",
         "institution_code": HOSPITAL,
         "message_id": "MSG-3101",
         "visit_region": VISIT_REGION,
         "insured_region": INSURED_REGION,
-        "input": {
-            "data": {
-                "task_id": "T1",
-                "patient_dtos": [
-                    {
-                        "patn_id": PERSON,
-                        "poolarea": INSURED_REGION,
-                        "fsi_encounter_dtos": [encounter],
-                    }
-                ],
-            }
-        },
+        "command": {"rule_ids": None, "encounters": [encounter]},
     }
 
 
@@ -391,14 +381,12 @@ async def test_3101_warns_of_a_split_stay_and_writes_nothing(stack: Stack) -> No
 
     answer = await stack.http.post("/internal/his", headers=GATEWAY, json=_his_3101("2026-03-20"))
     assert answer.status_code == 200, answer.text
-    (row,) = answer.json()["output"]["result"]
-    assert (row["rule_id"], row["patn_id"], row["mdtrt_id"], row["task_id"]) == (
-        SPLIT, PERSON, "V-NEW", "T1"
-    )  # fmt: skip
-    assert "S1" in row["vola_evid"]
+    (row,) = answer.json()["result"]["warnings"]
+    assert (row["rule_id"], row["person_id"], row["visit_id"]) == (SPLIT, PERSON, "V-NEW")
+    assert "S1" in row["evidence"]
 
     quiet = await stack.http.post("/internal/his", headers=GATEWAY, json=_his_3101("2026-03-26"))
-    assert quiet.json()["output"]["result"] == []
+    assert quiet.json()["result"]["warnings"] == []
     assert await stack.audit_events() == before
     assert (await stack.http.get("/flags", headers=VISIT)).json() == []
 

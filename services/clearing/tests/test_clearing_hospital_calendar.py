@@ -88,32 +88,32 @@ async def feed(world: Any) -> None:
     await world.catch_up()
 
 
-def his_call(world: Any, infno: str, data: dict[str, Any]) -> dict[str, Any]:
+APPLY, WITHDRAW, APPLICATIONS = "clearing.apply", "clearing.withdraw", "clearing.applications"
+
+
+def his_call(world: Any, name: str, command: dict[str, Any]) -> dict[str, Any]:
     return {
         "json": {
-            "infno": infno,
+            "name": name,
             "institution_code": HOSPITAL,
-            "message_id": f"{HOSPITAL}20260402090000{infno[:4]}",
+            "message_id": f"{HOSPITAL}20260402090000{name}",
             "visit_region": NANJING,
             "insured_region": None,
-            "input": {"data": data},
+            "command": command,
         },
         "headers": world.token("his-gateway", NANJING, "his", kind="service"),
     }
 
 
 INPATIENT = {
-    "clr_type": "21",
-    "clr_way": "1",
-    "setlym": "202603",
-    "psntime": 2,
-    "medfee_sumamt": "1920.50",
-    "med_sumfee": "1920.50",
-    "fund_appy_sum": "1500.00",
-    "cash_payamt": "400.50",
-    "acct_pay": "20.00",
-    "begndate": "2026-03-01",
-    "enddate": "2026-03-31",
+    "clearing_agency": NANJING,
+    "clearing_category": "21",
+    "month": "2026-03",
+    "count": 2,
+    "total_fee": 192_050,
+    "fund_total": 150_000,
+    "cash_paid": 40_050,
+    "account_paid": 2_000,
 }
 
 
@@ -124,28 +124,28 @@ async def test_hospital_clearing_application_checked_and_moved_through_its_lifec
     await feed(world)
 
     wrong = await c.post(
-        "/internal/his", **his_call(world, "3203", {**INPATIENT, "fund_appy_sum": "1500.01"})
+        "/internal/his", **his_call(world, APPLY, {**INPATIENT, "fund_total": 150_001})
     )
     assert wrong.status_code == 422
     assert wrong.json()["error"]["field"] == "fund_total"
     assert wrong.json()["error"]["rule"] == "clearing.totals_mismatch"
     not_gateway = await c.post(
         "/internal/his",
-        json=his_call(world, "3203", INPATIENT)["json"],
+        json=his_call(world, APPLY, INPATIENT)["json"],
         headers=world.agency(NANJING),
     )
     assert not_gateway.status_code == 403
 
-    applied = await c.post("/internal/his", **his_call(world, "3203", INPATIENT))
+    applied = await c.post("/internal/his", **his_call(world, APPLY, INPATIENT))
     assert applied.status_code == 200, applied.text
-    application_id = applied.json()["output"]["result"]["clr_appy_evt_id"]
-    twice = await c.post("/internal/his", **his_call(world, "3203", INPATIENT))
+    application_id = applied.json()["result"]["clearing_application_id"]
+    twice = await c.post("/internal/his", **his_call(world, APPLY, INPATIENT))
     assert twice.status_code == 409
 
-    status = await c.post("/internal/his", **his_call(world, "3205A", {"clr_ym": "202603"}))
-    rows = status.json()["output"]["data"]
-    assert [(r["clr_appy_evt_id"], r["clr_stas"], r["fund_appy_sum"]) for r in rows] == [
-        (application_id, "10", "1500.00")
+    status = await c.post("/internal/his", **his_call(world, APPLICATIONS, {"month": "2026-03"}))
+    rows = status.json()["result"]["applications"]
+    assert [(r["clearing_application_id"], r["status"], r["fund_total"]) for r in rows] == [
+        (application_id, "10", 150_000)
     ]
 
     # Suzhou is not the clearing agency: it may not move Nanjing's hospital application.
@@ -171,28 +171,28 @@ async def test_hospital_clearing_application_checked_and_moved_through_its_lifec
         assert moved.status_code == 200, moved.text
         assert moved.json()["status"] == to
     withdraw_late = await c.post(
-        "/internal/his", **his_call(world, "3204", {"clr_appy_evt_id": application_id})
+        "/internal/his", **his_call(world, WITHDRAW, {"clearing_application_id": application_id})
     )
     assert withdraw_late.status_code == 409
 
     # Outpatient: applied, withdrawn (3204), applied again with a new id, then rejected (70).
     outpatient = {
         **INPATIENT,
-        "clr_type": "11",
-        "psntime": "1",
-        "medfee_sumamt": "100.00",
-        "fund_appy_sum": "80.00",
-        "acct_pay": "10.00",
-        "cash_payamt": "10.00",
+        "clearing_category": "11",
+        "count": 1,
+        "total_fee": 10_000,
+        "fund_total": 8_000,
+        "account_paid": 1_000,
+        "cash_paid": 1_000,
     }
-    first = (await c.post("/internal/his", **his_call(world, "3203", outpatient))).json()
-    first_id = first["output"]["result"]["clr_appy_evt_id"]
+    first = (await c.post("/internal/his", **his_call(world, APPLY, outpatient))).json()
+    first_id = first["result"]["clearing_application_id"]
     withdrawn = await c.post(
-        "/internal/his", **his_call(world, "3204", {"clr_appy_evt_id": first_id})
+        "/internal/his", **his_call(world, WITHDRAW, {"clearing_application_id": first_id})
     )
     assert withdrawn.status_code == 200, withdrawn.text
-    second = (await c.post("/internal/his", **his_call(world, "3203", outpatient))).json()
-    second_id = second["output"]["result"]["clr_appy_evt_id"]
+    second = (await c.post("/internal/his", **his_call(world, APPLY, outpatient))).json()
+    second_id = second["result"]["clearing_application_id"]
     assert second_id != first_id
     no_reason = await c.post(
         f"/hospital-clearing/{second_id}/status",

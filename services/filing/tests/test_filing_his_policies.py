@@ -1,4 +1,4 @@
-"""Hospital referrals forwarded by the HIS gateway (2501/2502, 2503 refused), benefit policies,
+"""Hospital referrals forwarded by the HIS gateway (referral.upload, referral.cancel), benefit policies,
 the rebuild of the read models, and the sandbox loaded through the API."""
 
 from __future__ import annotations
@@ -22,26 +22,23 @@ def _his(svc: Any) -> dict[str, str]:
     return svc.auth("320100", "his", kind="service", user="settlement")
 
 
-def _upload(msgid: str, **refmedin: Any) -> dict[str, Any]:
+def _upload(msgid: str, **referral: Any) -> dict[str, Any]:
     return {
-        "infno": "2501",
+        "name": "referral.upload",
         "institution_code": "H32130000001",
         "message_id": msgid,
         "visit_region": SUQIAN,
         "insured_region": SUQIAN,
-        "input": {
-            "refmedin": {
-                "psn_no": P2,
-                "insutype": "310",
-                "insu_optins": SUQIAN,
-                "diag_code": "I21.000",
-                "reflin_medins_no": "H32010000001",
-                "mdtrtarea_admdvs": NANJING,
-                "refl_opnn": "建议转上级医院",
-                "begndate": "2026-03-02",
-            }
-            | refmedin
-        },
+        "command": {
+            "person_id": P2,
+            "insurance_type": "310",
+            "insured_region": SUQIAN,
+            "diagnosis": "I21.000",
+            "destination_institution": "H32010000001",
+            "visit_region": NANJING,
+            "valid_from": "2026-03-02",
+        }
+        | referral,
     }
 
 
@@ -51,7 +48,7 @@ async def test_a_hospital_referral_is_filed_once_and_cancelled_by_that_hospital(
     repeat = await svc.post("/internal/his", _upload("M1"), headers=_his(svc))
 
     assert first.status_code == 200, first.text
-    filing_id = first.json()["output"]["result"]["trt_dcla_detl_sn"]
+    filing_id = first.json()["result"]["filing_id"]
     assert repeat.json() == first.json()
     filing = (await svc.client.get(f"/filings/{filing_id}", headers=svc.auth(SUQIAN))).json()
     # The hospital's upload is its own referral opinion: approved at once.
@@ -66,10 +63,11 @@ async def test_a_hospital_referral_is_filed_once_and_cancelled_by_that_hospital(
     ]
 
     cancel = {
-        "infno": "2502",
+        "name": "referral.cancel",
         "institution_code": "H32130000002",
         "message_id": "M2",
-        "input": {"data": {"trt_dcla_detl_sn": filing_id, "psn_no": P2, "memo": "患者拒绝"}},
+        "visit_region": SUQIAN,
+        "command": {"filing_id": filing_id, "person_id": P2, "reason": "患者拒绝"},
     }
     before = await svc.state()
     other_hospital = await svc.post("/internal/his", cancel, headers=_his(svc))
@@ -80,14 +78,13 @@ async def test_a_hospital_referral_is_filed_once_and_cancelled_by_that_hospital(
     assert (await svc.event_types(f"filing-{filing_id}"))[-1] == "filing.FilingCancelled"
 
 
-async def test_his_refusals_name_the_national_field_and_change_nothing(svc: Any) -> None:
+async def test_his_refusals_name_the_domain_field_and_change_nothing(svc: Any) -> None:
     await svc.enrol(P2, SUQIAN)
     before = await svc.state()
     cases = [
-        (_upload("A", mdtrtarea_admdvs=None), svc, "his.required", "refmedin.mdtrtarea_admdvs"),
-        (_upload("B", insu_optins=WUXI), svc, "his.insured_region", "insu_optins"),
-        (_upload("C", begndate="2026-02-01"), svc, "filing.retroactive_needs_admission", None),
-        (_upload("D") | {"infno": "2503"}, svc, "his.chronic_filing_out_of_scope", "infno"),
+        (_upload("B", insured_region=WUXI), svc, "his.insured_region", "insured_region"),
+        (_upload("C", valid_from="2026-02-01"), svc, "filing.retroactive_needs_admission", None),
+        (_upload("D") | {"name": "chronic.upload"}, svc, "his.not_owned", "name"),
     ]
     for body, _, rule, field in cases:
         response = await svc.post("/internal/his", body, headers=_his(svc))
@@ -96,7 +93,7 @@ async def test_his_refusals_name_the_national_field_and_change_nothing(svc: Any)
         if field:
             assert response.json()["error"]["field"] == field
     agency = await svc.post("/internal/his", _upload("E"), headers=svc.auth(SUQIAN))
-    assert (agency.status_code, agency.json()["error"]["rule"]) == (403, "auth.his")
+    assert (agency.status_code, agency.json()["error"]["rule"]) == (403, "his.gateway_only")
     assert await svc.state() == before
 
 

@@ -226,15 +226,16 @@ class Service:
     def as_agency(self, region: str, **kw: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(region, **kw)}"}
 
-    async def his(self, infno: str, payload: dict[str, Any], institution: str = HOSPITAL) -> Any:
+    async def his(self, name: str, command: dict[str, Any], institution: str = HOSPITAL) -> Any:
+        """A hospital's command as the HIS gateway forwards it."""
         gateway = self.as_agency(NANJING, kind="service", roles=("his",))
         body = {
-            "infno": infno,
+            "name": name,
             "institution_code": institution,
-            "message_id": f"msg-{infno}",
+            "message_id": f"msg-{name}",
             "visit_region": NANJING,
             "insured_region": None,
-            "input": payload,
+            "command": command,
         }
         return await self.http.post("/internal/his", json=body, headers=gateway)
 
@@ -269,6 +270,18 @@ async def read_topic(kafka: KafkaSettings, name: str) -> list[Envelope]:
         return found
     finally:
         await reader.stop()
+
+
+def scope(start: date = DAY, end: date = DAY, **changes: Any) -> dict[str, Any]:
+    """The statement scope of a hospital's check, in the forwarded command's names."""
+    return {
+        "clearing_agency": NANJING,
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "include_refunds": True,
+        "insurance_type": "310",
+        "clearing_category": "11",
+    } | changes
 
 
 def zipped(rows: list[tuple[str, ...]]) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from reconciliation_testkit import DAY, NANJING, SUQIAN, SUZHOU, Service
+from reconciliation_testkit import scope as command_scope
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_events.decider import fold
@@ -94,23 +95,16 @@ async def test_3201_totals_from_daily_totals_equal_the_sum_of_the_live_records(
 
     # And through 3201 itself, over both days: S1 + S2 + C2 + S8 + S9 + C8.
     answer = await service.his(
-        "3201",
+        "hospital.reconcile_totals",
         {
-            "data": {
-                "insutype": "310",
-                "clr_type": "11",
-                "setl_optins": NANJING,
-                "stmt_begndate": DAY.isoformat(),
-                "stmt_enddate": NEXT.isoformat(),
-                "medfee_sumamt": "140.00",
-                "fund_pay_sumamt": "90.00",
-                "acct_pay": "14.00",
-                "fixmedins_setl_cnt": "6",
-                "refd_setl_flag": "1",
-            }
+            "scope": command_scope(DAY, NEXT),
+            "count": 6,
+            "total_fee": 14_000,
+            "fund_total": 9_000,
+            "account_paid": 1_400,
         },
     )
-    assert answer.json()["output"]["stmtinfo"]["stmt_rslt"] == "0", answer.text
+    assert answer.json()["result"]["balanced"] is True, answer.text
 
 
 async def heads(service: Service, days: list[DayId]) -> dict[DayId, tuple[DayHead, int]]:

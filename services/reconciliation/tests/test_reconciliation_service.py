@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from reconciliation_testkit import (
     DAY,
-    HOSPITAL,
     NANJING,
     SUQIAN,
     SUZHOU,
     Service,
+    scope,
     unzipped_rows,
     zipped,
 )
@@ -20,24 +21,20 @@ from reconciliation_testkit import (
 from yidi_events.kernel import SHANGHAI
 from yidi_events.runtime.projection import rebuild_from_store
 
+TOTALS = "hospital.reconcile_totals"
 PAIR = f"/statements/{SUZHOU}/{NANJING}/{DAY.isoformat()}"
 
 
-def totals_request(**changes: str) -> dict[str, object]:
+def totals_request(**changes: Any) -> dict[str, Any]:
     # S1 + S2 + S3 + C2 (S2's cancellation) of the employee scheme: 4 records.
-    data = {
-        "insutype": "310",
-        "clr_type": "11",
-        "setl_optins": NANJING,
-        "stmt_begndate": DAY.isoformat(),
-        "stmt_enddate": DAY.isoformat(),
-        "medfee_sumamt": "500.00",
-        "fund_pay_sumamt": "350.00",
-        "acct_pay": "50.00",
-        "fixmedins_setl_cnt": "4",
-        "refd_setl_flag": "1",
+    claim = {
+        "scope": scope(),
+        "count": 4,
+        "total_fee": 50_000,
+        "fund_total": 35_000,
+        "account_paid": 5_000,
     }
-    return {"data": {**data, **changes}}
+    return claim | changes
 
 
 async def a_day(service: Service) -> None:
@@ -60,32 +57,30 @@ async def a_day(service: Service) -> None:
 async def test_hospital_totals_balance_only_with_the_right_figures(service: Service) -> None:
     await a_day(service)
 
-    right = await service.his("3201", totals_request())
+    right = await service.his(TOTALS, totals_request())
     assert right.status_code == 200, right.text
-    assert right.json()["output"]["stmtinfo"]["stmt_rslt"] == "0"
+    assert right.json()["result"]["balanced"] is True
 
-    wrong = await service.his("3201", totals_request(medfee_sumamt="510.00"))
-    info = wrong.json()["output"]["stmtinfo"]
-    assert info["stmt_rslt"] == "1"
-    assert "medfee_sumamt: platform 500.00, hospital 510.00" in info["stmt_rslt_dscr"]
-    assert "fund_pay_sumamt" not in info["stmt_rslt_dscr"]
+    wrong = await service.his(TOTALS, totals_request(total_fee=51_000))
+    result = wrong.json()["result"]
+    assert result["balanced"] is False
+    # Only the total differs, so only the total is told.
+    assert result["differences"] == [
+        {"figure": "total_fee", "platform": 50_000, "hospital": 51_000}
+    ]
 
-    # refd_setl_flag 0 leaves the cancellation out: S1 + S2 + S3.
+    # Without the cancellations: S1 + S2 + S3.
     without = await service.his(
-        "3201",
+        TOTALS,
         totals_request(
-            refd_setl_flag="0",
-            medfee_sumamt="700.00",
-            fund_pay_sumamt="490.00",
-            acct_pay="70.00",
-            fixmedins_setl_cnt="3",
+            scope=scope(include_refunds=False),
+            total_fee=70_000,
+            fund_total=49_000,
+            account_paid=7_000,
+            count=3,
         ),
     )
-    assert without.json()["output"]["stmtinfo"]["stmt_rslt"] == "0"
-
-    missing = await service.his("3201", {"data": {"insutype": "310"}})
-    assert missing.status_code == 422
-    assert missing.json()["error"]["field"] == "setl_optins"
+    assert without.json()["result"]["balanced"] is True
 
 
 async def test_detail_file_finds_what_the_hospital_left_out_and_altered(service: Service) -> None:
@@ -99,44 +94,29 @@ async def test_detail_file_finds_what_the_hospital_left_out_and_altered(service:
         # S3 left out
     ]
     upload = await service.his(
-        "9101",
-        {
-            "fsUploadIn": {
-                "in": base64.b64encode(zipped(rows)).decode(),
-                "filename": "d.zip",
-                "fixmedins_code": HOSPITAL,
-            }
-        },
+        "hospital.upload_file",
+        {"filename": "d.zip", "content": base64.b64encode(zipped(rows)).decode()},
     )
     assert upload.status_code == 200, upload.text
-    number = upload.json()["output"]["file_qury_no"]
+    number = upload.json()["result"]["file_query_no"]
 
     detail = await service.his(
-        "3202",
+        "hospital.reconcile_details",
         {
-            "data": {
-                "setl_optins": NANJING,
-                "file_qury_no": number,
-                "stmt_begndate": DAY.isoformat(),
-                "stmt_enddate": DAY.isoformat(),
-                "refd_setl_flag": "1",
-            }
+            "scope": scope(insurance_type=None, clearing_category=None),
+            "file_query_no": number,
         },
     )
     assert detail.status_code == 200, detail.text
-    info = detail.json()["output"]["fileinfo"]
+    info = detail.json()["result"]
 
     # Another hospital cannot fetch it.
-    other = await service.his(
-        "9102", {"fsDownloadIn": {"file_qury_no": info["file_qury_no"]}}, institution="H32010000002"
-    )
+    download_it = {"file_query_no": info["file_query_no"]}
+    other = await service.his("hospital.download_file", download_it, institution="H32010000002")
     assert other.status_code == 404
 
-    download = await service.his(
-        "9102",
-        {"fsDownloadIn": {"file_qury_no": info["file_qury_no"], "filename": info["filename"]}},
-    )
-    result = unzipped_rows(download.json()["output"]["file"])
+    download = await service.his("hospital.download_file", download_it)
+    result = unzipped_rows(download.json()["result"]["content"])
     outcome = {sid: (r["stmt_rslt"], r["memo"].split(":")[0]) for sid, r in result.items()}
     assert outcome == {
         "S1": ("1", "amount_mismatch"),
@@ -235,10 +215,9 @@ async def test_agencies_confirm_dispute_close_and_reopen_on_a_late_settlement(
     assert (reopened["closed"], reopened["confirmed_by"]) == (False, [])
     assert reopened["totals"]["count"] == 5
     late_totals = await service.his(
-        "3201",
-        totals_request(medfee_sumamt="530.00", fund_pay_sumamt="370.00", fixmedins_setl_cnt="5"),
+        TOTALS, totals_request(total_fee=53_000, fund_total=37_000, count=5)
     )
-    assert late_totals.json()["output"]["stmtinfo"]["stmt_rslt"] == "0"
+    assert late_totals.json()["result"]["balanced"] is True
 
     await service.http.post(f"{PAIR}/confirm", headers=suzhou)
     again = (await service.http.post(f"{PAIR}/confirm", headers=nanjing)).json()
@@ -313,8 +292,8 @@ async def test_a_2601_reversal_leaves_the_hospital_totals_and_nets_out_the_day(
     await service.settlement.reverse("S6")
     await service.deliver()
     # The hospital never had S6: the totals of the day are those without it.
-    balanced = await service.his("3201", totals_request())
-    assert balanced.json()["output"]["stmtinfo"]["stmt_rslt"] == "0"
+    balanced = await service.his(TOTALS, totals_request())
+    assert balanced.json()["result"]["balanced"] is True
     statement = (await service.http.get(PAIR, headers=service.as_agency(NANJING))).json()
     assert {s["settlement_id"] for s in statement["settlements"]} >= {"S6", "S6.reversed"}
     assert statement["totals"]["fund_total"] == 35000  # S6 and its negative record net out
@@ -330,8 +309,8 @@ async def test_a_2601_reversal_as_settlement_emits_it_counts_the_money_back_once
     await service.settlement.cancel("S7-C", "S7")
     await service.settlement.reverse("S7")
     await service.deliver()
-    balanced = await service.his("3201", totals_request())
-    assert balanced.json()["output"]["stmtinfo"]["stmt_rslt"] == "0"  # neither record counts
+    balanced = await service.his(TOTALS, totals_request())
+    assert balanced.json()["result"]["balanced"] is True  # neither record counts
     statement = (await service.http.get(PAIR, headers=service.as_agency(NANJING))).json()
     negatives = [
         s["settlement_id"] for s in statement["settlements"] if s["settlement_id"].startswith("S7")

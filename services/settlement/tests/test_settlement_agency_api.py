@@ -152,7 +152,9 @@ async def test_forwarded_transaction_with_no_owner_answering_is_refused(make_har
         h.runtime.settings.filing_url = "http://127.0.0.1:9"  # nothing listens on the discard port
         await h.hospital("H32010000001", "320100", "3")
         before = await h.counts()
-        answer = await h.his("2501", {"refmedin": {"psn_no": "x"}}, "H32010000001")
+        # A well-formed referral: the edge maps it, then finds no owner to send it to.
+        referral = {"psn_no": "x", "mdtrtarea_admdvs": "320100", "diag_code": "I21.000"}
+        answer = await h.his("2501", {"refmedin": referral}, "H32010000001")
         assert answer["infcode"] == -1
         assert "his.owner_unreachable" in answer["err_msg"]
         assert await h.counts() == before

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from yidi_events.kernel import fen_to_yuan
 from yidi_events.settings import ServiceSettings
 from yidi_reconciliation import bootstrap
-from yidi_reconciliation.adapters import wire
+from yidi_reconciliation.adapters import detail_file as detail_format
 from yidi_reconciliation.adapters.hospital_books import PostgresHospitalBooks
 from yidi_reconciliation.app.hospital import Hospitals
 from yidi_reconciliation.domain.hospital_detail import DetailOutcome
@@ -214,7 +214,7 @@ async def detail_file(dsn: str) -> tuple[bytes, int, Planted]:
         unknown=f"{LARGE}-never-settled",
     )
     text = io.StringIO()
-    text.write("\t".join(wire.UPLOAD_COLUMNS) + "\n")
+    text.write("\t".join(detail_format.UPLOAD_COLUMNS) + "\n")
     listed = 0
     for row in rows:
         sid = row["settlement_id"]

@@ -48,9 +48,9 @@ from yidi_events.contracts.filing import (
 from yidi_events.kernel import Conflict, DomainError, Forbidden, NotFound
 from yidi_events.policy_document import parse_policy_document
 from yidi_events.store import NewEvent
-from yidi_filing.adapters.wire import ReferralCancel, ReferralUpload
 from yidi_filing.app import audit_policy, filings, his, persons, policies
 from yidi_filing.app.common import Context
+from yidi_filing.app.his import ReferralCancel, ReferralUpload
 from yidi_filing.app.settings import FilingConfig, SettingsBook
 from yidi_filing.domain.enrolment import EnrolPerson, UpdatePerson
 from yidi_filing.domain.events import FilingSubmitted

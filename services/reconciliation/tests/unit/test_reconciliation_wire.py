@@ -6,7 +6,7 @@ import io
 import zipfile
 from datetime import date
 
-from yidi_reconciliation.adapters.wire import (
+from yidi_reconciliation.adapters.detail_file import (
     RESULT_COLUMNS,
     DetailFileLimits,
     build_result_file,

@@ -1,56 +1,12 @@
-"""The HIS protocol is one edge package: national field names appear only in yidi_settlement/his/,
-and a refusal raised in domain names reaches the hospital in the national names it sent."""
+"""A refusal raised in domain names reaches the hospital in the national names it sent (that
+national names appear only in yidi_settlement/his/ is tests/test_national_names.py)."""
 
 from __future__ import annotations
-
-import re
-from pathlib import Path
 
 import pytest
 
 from yidi_events.kernel import DomainError
-from yidi_settlement.his.fields import DOMAIN_OF, error_text, national
-
-SOURCE = Path(__file__).resolve().parents[2] / "src" / "yidi_settlement"
-EDGE = SOURCE / "his"
-ENVELOPE = (
-    "infno",
-    "msgid",
-    "infcode",
-    "err_msg",
-    "mdtrt_id",
-    "psn_no",
-    "fixmedins_code",
-    "setl_id",
-    "medfee_sumamt",
-    "chrg_bchno",
-    "feedetl_sn",
-    "insutype",
-    "insuplc_admdvs",
-    "mdtrt_cert_no",
-    "mdtrt_cert_type",
-)
-NATIONAL = sorted({*ENVELOPE, *DOMAIN_OF})
-WHOLE_NAME = re.compile(
-    r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, NATIONAL)) + r")(?![A-Za-z0-9_])"
-)
-
-
-def test_national_field_names_appear_only_at_the_his_edge() -> None:
-    found = [
-        f"{path.relative_to(SOURCE.parent)}:{number}: {match.group(1)}"
-        for path in sorted(SOURCE.rglob("*.py"))
-        if EDGE not in path.parents
-        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1)
-        for match in WHOLE_NAME.finditer(line)
-    ]
-    assert not found, "national HIS names outside his/:\n" + "\n".join(found)
-
-
-def test_the_check_sees_a_national_name_as_identifier_or_string() -> None:
-    assert WHOLE_NAME.search('field="mdtrt_id"')
-    assert WHOLE_NAME.search("row.psn_no")
-    assert not WHOLE_NAME.search("visit_mdtrt_idx")
+from yidi_settlement.his.fields import error_text, national
 
 
 @pytest.mark.parametrize(
@@ -84,8 +40,6 @@ def test_a_refusal_names_the_national_field_in_field_and_message() -> None:
     )
 
 
-def test_an_owners_refusal_is_told_as_worded() -> None:
+def test_an_owners_refusal_is_told_in_national_names() -> None:
     refusal = DomainError("filing.refused", "person_id P1 has no filing", field="person_id")
-    assert error_text(refusal, "2501", translate=False) == (
-        "person_id: person_id P1 has no filing (rule filing.refused)"
-    )
+    assert error_text(refusal, "2501") == "psn_no: psn_no P1 has no filing (rule filing.refused)"

@@ -1,7 +1,7 @@
 """Agency principals for the service APIs: who calls, for which region, in which roles.
 
 A bearer token (HS256 JWT signed with the platform secret) carries `sub` (the user), `region`
-(the agency's six-digit admdvs), `roles`, and `kind` (agency, centre, or person for the online
+(the agency's six-digit region code), `roles`, and `kind` (agency, centre, or person for the online
 filing channel). Every handler scopes what it reads and changes by `principal.region`.
 """
 

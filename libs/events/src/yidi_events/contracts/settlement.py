@@ -30,7 +30,7 @@ from yidi_events.registry import event
 
 
 class FundCode(StrEnum):
-    """National fund payment codes (`fund_pay_type`), in the order a settlement lists them."""
+    """National fund payment codes, in the order a settlement lists them."""
 
     EMPLOYEE_BASIC = "310100"
     RESIDENT_BASIC = "390100"
@@ -205,7 +205,7 @@ class SettlementReversed:
     person_id: str
     institution_code: str
     original_message_id: str
-    reversed_transaction: str  # the infno reversed, e.g. "2207"
+    reversed_transaction: str  # the transaction code reversed, e.g. "2207"
     settlement_id: str | None  # the settlement undone, when the reversed call settled one
     message_id: str
     reversed_at: datetime

@@ -1,6 +1,6 @@
 """Domain errors: every refusal names the rule it enforces and, where one is to blame, the field.
 
-Entrypoints translate these into the caller's envelope (HTTP 4xx problem, HIS `infcode=-1`), so the
+Entrypoints translate these into the caller's envelope (HTTP 4xx problem, a HIS refusal), so the
 message must make sense to a hospital clerk or an agency operator without reading our code.
 """
 

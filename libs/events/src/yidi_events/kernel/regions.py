@@ -1,4 +1,4 @@
-"""Region codes (admdvs): six digits; the first two are the province, the first four the city."""
+"""Region codes: six digits; the first two are the province, the first four the city."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Idempotent commands: a key (the HIS msgid per institution, or an API idempotency key) maps to
+"""Idempotent commands: a key (the HIS message id per institution, or an API idempotency key) maps to
 the hash of the request that used it and the response that was given.
 
 Flow: `lookup` before doing anything (a repeat returns the stored response; a different body under

@@ -2,7 +2,7 @@
 
 `analyse` treats the proposed encounter as if it were settled now and returns the flags the rules
 would raise, as warnings for the doctor or the counter; it changes nothing and appends no events.
-The HIS gateway maps the national request to `ProposedEncounter` (adapters/wire.py), the handler
+The HIS gateway maps the national request to the `encounters.analyse` command, the handler
 loads the person's audit history and calls `analyse`. The 协查 high-cost rule is left out: it is
 follow-up after settlement, not a warning.
 """
@@ -56,6 +56,14 @@ class ProposedEncounter:
             fund_total=self.fund_total,
             fee_lines=self.fee_lines,
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisRequest:
+    """Proposed encounters to analyse; `rule_ids` None means every rule."""
+
+    rule_ids: frozenset[str] | None = None
+    encounters: tuple[ProposedEncounter, ...]
 
 
 def analyse(

@@ -1,58 +1,77 @@
-"""`POST /internal/his`: the HIS transactions clearing owns (3203, 3204, 3205A), forwarded by the
-settlement gateway (docs/integration.md). It only translates: wire -> handler -> wire."""
+"""`POST /internal/his`: the clearing commands the settlement gateway forwards for 3203, 3204 and
+3205A (docs/integration.md). Domain names in and out; the gateway's edge speaks nationally."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from yidi_clearing.adapters import queries, wire
+from yidi_clearing.adapters import queries
 from yidi_clearing.app.hospitals import HospitalHandlers
-from yidi_events.auth.agency import CurrentPrincipal
-from yidi_events.kernel import DomainError, Forbidden
+from yidi_clearing.domain.hospital_clearing import ApplicationKey, ClearingTotals
+from yidi_events.forwarded import ForwardedCommand, forwarded_router
 
 
-class HisRequest(BaseModel):
-    infno: str
-    institution_code: str
-    message_id: str
-    visit_region: str
-    insured_region: str | None = None
-    input: dict[str, Any] = Field(default_factory=dict)
+class ApplyCommand(BaseModel):
+    clearing_agency: str
+    month: str
+    clearing_category: str
+    count: int
+    total_fee: int
+    fund_total: int
+    account_paid: int
+    cash_paid: int
+
+
+class WithdrawCommand(BaseModel):
+    clearing_application_id: str
+
+
+class ApplicationsQuery(BaseModel):
+    clearing_agency: str | None = None
+    status: str | None = None
+    month: str | None = None
 
 
 def his_router(handlers: HospitalHandlers, engine: AsyncEngine) -> APIRouter:
-    router = APIRouter(tags=["his"])
-
-    @router.post("/internal/his")
-    async def his(body: HisRequest, principal: CurrentPrincipal) -> Any:
-        if principal.kind != "service" or not principal.has("his"):
-            raise Forbidden(
-                "auth.service_only", "only the HIS gateway may call this endpoint", field="kind"
-            )
-        infno = body.infno.upper()
-        if infno in ("3203", "3203A"):
-            key, totals = wire.application_from_3203(
-                body.input, body.institution_code, body.visit_region
-            )
-            application_id = await handlers.apply(key, totals)
-            return {"output": {"result": {"clr_appy_evt_id": application_id}}}
-        if infno in ("3204", "3204A"):
-            application_id = wire.application_id_from(body.input)
-            await handlers.withdraw(body.institution_code, application_id)
-            return {"output": {"result": {"clr_appy_evt_id": application_id}}}
-        if infno == "3205A":
-            filters = wire.status_query_from(body.input)
-            async with engine.connect() as conn:
-                rows = await queries.applications(
-                    conn, institution_code=body.institution_code, **filters
-                )
-            return {"output": {"data": [wire.application_row(r) for r in rows]}}
-        raise DomainError(
-            "his.infno_unknown", f"clearing does not handle transaction {body.infno}", field="infno"
+    async def apply(call: ForwardedCommand, request: Request) -> dict[str, Any]:
+        claim = ApplyCommand.model_validate(call.command)
+        key = ApplicationKey(
+            institution_code=call.institution_code,
+            clearing_agency=claim.clearing_agency,
+            month=claim.month,
+            clearing_category=claim.clearing_category,
         )
+        totals = ClearingTotals(
+            count=claim.count,
+            total_fee=claim.total_fee,
+            fund_total=claim.fund_total,
+            account_paid=claim.account_paid,
+            cash_paid=claim.cash_paid,
+        )
+        return {"clearing_application_id": await handlers.apply(key, totals)}
 
-    return router
+    async def withdraw(call: ForwardedCommand, request: Request) -> dict[str, Any]:
+        application_id = WithdrawCommand.model_validate(call.command).clearing_application_id
+        await handlers.withdraw(call.institution_code, application_id)
+        return {"clearing_application_id": application_id}
+
+    async def applications(call: ForwardedCommand, request: Request) -> dict[str, Any]:
+        filters = ApplicationsQuery.model_validate(call.command).model_dump()
+        async with engine.connect() as conn:
+            rows = await queries.applications(
+                conn, institution_code=call.institution_code, **filters
+            )
+        return {"applications": rows}
+
+    return forwarded_router(
+        "clearing",
+        {
+            "clearing.apply": apply,
+            "clearing.withdraw": withdraw,
+            "clearing.applications": applications,
+        },
+    )

@@ -9,9 +9,9 @@ from fastapi import Depends, Request
 from yidi_filing.app.common import Context
 
 
-def _context(request: Request) -> Context:
+def context_of(request: Request) -> Context:
     context: Context = request.app.state.filing
     return context
 
 
-Ctx = Annotated[Context, Depends(_context)]
+Ctx = Annotated[Context, Depends(context_of)]

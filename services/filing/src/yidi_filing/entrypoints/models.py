@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,7 +22,7 @@ class _Body(BaseModel):
 
 
 class EnrolRequest(_Body):
-    person_id: str = Field(description="20-character person number (psn_no)")
+    person_id: str = Field(description="20-character person number")
     insured_region: str = Field(description="the agency's own six-digit region")
     insurance_type: InsuranceType
     person_category: str = Field(description="four-digit code: 1101 in service, 1201 retired...")
@@ -90,7 +90,7 @@ class FilingRequest(_Body):
     """A filing at the agency counter (or, without person_id, online by the person)."""
 
     kind: FilingKind
-    visit_region: str = Field(description="the visit city's six-digit region (mdtrtarea_admvs)")
+    visit_region: str = Field(description="the visit city's six-digit region")
     long_term_type: LongTermType | None = None
     destination_institution: str | None = Field(
         None, description="referral: the one destination hospital (None: whole city if allowed)"
@@ -128,12 +128,22 @@ class CancelRequest(_Body):
     reason: str
 
 
-class HisRequest(BaseModel):
-    """A transaction forwarded by the settlement service's HIS gateway (national names inside)."""
+class ReferralUploadCommand(BaseModel):
+    """`referral.upload`, forwarded by the HIS gateway: a hospital files a referral."""
 
-    infno: str
-    institution_code: str
-    message_id: str
-    visit_region: str | None = None
+    person_id: str
+    visit_region: str
+    destination_institution: str | None = None
+    diagnosis: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
     insured_region: str | None = None
-    input: dict[str, Any]
+    insurance_type: str | None = None
+
+
+class ReferralCancelCommand(BaseModel):
+    """`referral.cancel`, forwarded by the HIS gateway: the referring hospital withdraws it."""
+
+    filing_id: str
+    person_id: str
+    reason: str

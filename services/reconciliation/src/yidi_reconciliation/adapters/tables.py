@@ -63,8 +63,8 @@ daily_totals = sa.Table(
     sa.Column("account_paid", sa.BigInteger, nullable=False),
     sa.Column("cash_paid", sa.BigInteger, nullable=False),
     # The cancellations' share of the figures above, so 3201 without cancellations
-    # (refd_setl_flag 0) is the difference, still read from this one row. Defaulted so a bulk load
-    # that writes only the totals (the bench's generated day) stays valid for refd_setl_flag 1.
+    # is the difference, still read from this one row. Defaulted so a bulk load
+    # that writes only the totals (the bench's generated day) stays valid with cancellations included.
     sa.Column("refund_count", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("refund_total_fee", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("refund_fund_total", sa.BigInteger, nullable=False, server_default="0"),

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from yidi_events.application import Unit, WritePath
 from yidi_events.kernel import Conflict, DomainError, NotFound
-from yidi_reconciliation.adapters import wire
+from yidi_reconciliation.adapters import detail_file
 from yidi_reconciliation.domain.hospital_detail import (
     DetailComparison,
     HospitalRow,
@@ -62,7 +62,7 @@ class DetailOutcomeFile:
 class Hospitals:
     write: WritePath
     books: HospitalBooks
-    limits: wire.DetailFileLimits = field(default_factory=wire.DetailFileLimits)
+    limits: detail_file.DetailFileLimits = field(default_factory=detail_file.DetailFileLimits)
     file_lifetime: timedelta = timedelta(days=7)
 
     def _stream(self, institution_code: str) -> str:
@@ -86,7 +86,7 @@ class Hospitals:
             raise DomainError(
                 "reconciliation.file_too_large",
                 f"The upload is larger than {self.limits.max_uncompressed_bytes} bytes.",
-                field="in",
+                field="content",
             )
         return await self.write.transact(
             lambda unit: self._keep(unit, institution_code, UPLOAD, filename, content)
@@ -105,9 +105,9 @@ class Hospitals:
             else:
                 assert file_query_no is not None
                 uploaded = await self._find(unit, scope.institution_code, file_query_no, UPLOAD)
-                parsed = wire.parse_detail_file(uploaded.content, self.limits)
+                parsed = detail_file.parse_detail_file(uploaded.content, self.limits)
                 if not parsed.ok:
-                    raise wire.detail_invalid(parsed.errors)
+                    raise detail_file.detail_invalid(parsed.errors)
                 rows = parsed.rows
             comparison = compare_details(scope, rows, await self.books.records(unit, scope))
             fact = detail_reconciled(scope, comparison, now)
@@ -118,7 +118,7 @@ class Hospitals:
                 scope.institution_code,
                 RESULT,
                 name,
-                wire.build_result_file(comparison.lines),
+                detail_file.build_result_file(comparison.lines),
             )
             return DetailOutcomeFile(result, comparison)
 
@@ -131,7 +131,7 @@ class Hospitals:
                 raise Conflict(
                     "reconciliation.file_expired",
                     f"File {file_query_no} could be downloaded until {stored.download_until}.",
-                    field="file_qury_no",
+                    field="file_query_no",
                 )
             return stored
 
@@ -155,6 +155,6 @@ class Hospitals:
                 f"No {kind or ''} file {file_query_no} of institution {institution_code}.".replace(
                     "No  ", "No "
                 ),
-                field="file_qury_no",
+                field="file_query_no",
             )
         return stored

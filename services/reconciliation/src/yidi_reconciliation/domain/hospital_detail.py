@@ -1,8 +1,8 @@
 """Hospital detail reconciliation (3202): the hospital's list of settlements against the platform's.
 
-A handler gets the hospital's rows from the uploaded file (adapters.wire parses it), loads the
+A handler gets the hospital's rows from the uploaded file (adapters.detail_file parses it), loads the
 platform records for the scope, calls `compare_details(scope, rows, records)`, writes the result
-file from `result.lines` (adapters.wire builds it) and publishes `detail_reconciled(...)`.
+file from `result.lines` (adapters.detail_file builds it) and publishes `detail_reconciled(...)`.
 """
 
 from __future__ import annotations

@@ -86,18 +86,76 @@ DOMAIN_OF: Mapping[str, str] = {
     "refd_setl_flag": "is_refund",
     "medins_setl_id": "message_id",
     "trt_dcla_detl_sn": "filing_id",
+    # referral filing (2501/2502, filing)
+    "insu_optins": "insured_region",
+    "mdtrtarea_admdvs": "visit_region",
+    "reflin_medins_no": "destination_institution",
+    "diag_code": "diagnosis",
+    "begndate": "valid_from",
+    "enddate": "valid_to",
+    # pre- and in-event analysis (3101/3102, audit)
+    "patn_id": "person_id",
+    "medins_id": "institution_code",
+    "medins_admdvs": "visit_region",
+    "poolarea": "insured_region",
+    "adm_date": "admitted_on",
+    "dscg_date": "discharged_on",
+    "dscg_main_dise_codg": "principal_diagnosis",
+    "hilist_code": "catalogue_code",
+    "chrg_type": "charge_category",
+    "drord_begn_date": "fee_date",
+    "sumamt": "amount",
+    "rx_id": "fee_line_no",
+    "hifp_payamt": "fund_total",
+    "jr_id": "flag_id",
+    "vola_cont": "detail",
+    "vola_amt": "amount_at_issue",
+    "sev_deg": "severity",
+    "vola_evid": "evidence",
+    # hospital reconciliation (3201/3202, 9101/9102, reconciliation)
+    "setl_optins": "clearing_agency",
+    "stmt_begndate": "start_date",
+    "stmt_enddate": "end_date",
+    "fixmedins_setl_cnt": "count",
+    "stmt_rslt": "balanced",
+    "stmt_rslt_dscr": "description",
+    "file_qury_no": "file_query_no",
+    "dld_endtime": "download_until",
+    # hospital clearing applications (3203/3204/3205A, clearing)
+    "clr_appy_evt_id": "clearing_application_id",
+    "setlym": "month",
+    "clr_ym": "month",
+    "psntime": "count",
+    "fund_appy_sum": "fund_total",
+    "cash_payamt": "cash_paid",
+    "clr_stas": "status",
+    "vali_flag": "valid",
+    "opt_time": "changed_on",
+    "opter_id": "changed_by",
 }
 
-# Where two national names mean one domain name, the one a refusal is told in.
+# Where two national names mean one domain name, the one a refusal is told in: the first listed
+# unless preferred here, or named by the transaction itself (_NATIONAL_IN).
 _PREFERRED = ("msgid", "balc", "medins_list_codg", "overlmt_selfpay", "det_item_fee_sumamt")
 
 NATIONAL_OF: Mapping[str, str] = {
-    **{domain: national for national, domain in DOMAIN_OF.items()},
+    **{domain: national for national, domain in reversed(list(DOMAIN_OF.items()))},
     **{DOMAIN_OF[national]: national for national in _PREFERRED},
 }
 
 # A transaction whose own input names a domain field differently from the default.
+_CLEARING_CLAIM = {"fund_total": "fund_appy_sum", "count": "psntime", "month": "setlym"}
+_HOSPITAL_TOTALS = {"count": "fixmedins_setl_cnt", "clearing_agency": "setl_optins"}
+_REFERRAL = {"insured_region": "insu_optins", "visit_region": "mdtrtarea_admdvs"}
+_ANALYSIS = {"person_id": "patn_id"}
 _NATIONAL_IN: Mapping[str, Mapping[str, str]] = {
+    "2501": _REFERRAL,
+    "3101": _ANALYSIS,
+    "3102": _ANALYSIS,
+    "3201": _HOSPITAL_TOTALS,
+    "3202": {**_HOSPITAL_TOTALS, "rows": "detail"},
+    "9101": {"content": "in"},
+    "3203": _CLEARING_CLAIM,
     "3301": {"hospital_item_code": "fixmedins_hilist_id"},
     "3302": {"hospital_item_code": "fixmedins_hilist_id"},
 }
@@ -116,11 +174,9 @@ def national(domain_field: str, infno: str | None = None) -> str:
     return NATIONAL_OF.get(domain_field, domain_field)
 
 
-def error_text(exc: DomainError, infno: str | None = None, *, translate: bool = True) -> str:
+def error_text(exc: DomainError, infno: str | None = None) -> str:
     """A refusal as err_msg: `field: message (rule r)`, every domain field name told nationally."""
-    message, field = exc.message, exc.field
-    if translate:
-        message = _IN_MESSAGES.sub(lambda m: national(m.group(1), infno), message)
-        field = None if field is None else national(field, infno)
+    message = _IN_MESSAGES.sub(lambda m: national(m.group(1), infno), exc.message)
+    field = None if exc.field is None else national(exc.field, infno)
     where = f"{field}: " if field else ""
     return f"{where}{message} (rule {exc.rule})"

@@ -1,5 +1,5 @@
-"""Forward HIS transactions owned by other services to `POST {owner_url}/internal/his`; their
-refusals come back in their own field names."""
+"""Forward HIS transactions owned by other services to `POST {owner_url}/internal/his`: the
+domain command (his/owned.py) goes out, the owner's domain result or refusal comes back."""
 
 from __future__ import annotations
 
@@ -9,24 +9,11 @@ from typing import Any
 import httpx
 
 from yidi_events.auth.agency import issue_token
+from yidi_events.forwarded import GATEWAY_ROLE, GATEWAY_USER, PATH, ForwardedCommand
 from yidi_events.kernel import DomainError
 from yidi_events.settings import ServiceSettings
-
-OWNERS = {
-    "2501": "filing",
-    "2502": "filing",
-    "2503": "filing",
-    "2504": "filing",
-    "3101": "audit",
-    "3102": "audit",
-    "3201": "reconciliation",
-    "3202": "reconciliation",
-    "9101": "reconciliation",
-    "9102": "reconciliation",
-    "3203": "clearing",
-    "3204": "clearing",
-    "3205A": "clearing",
-}
+from yidi_settlement.his.envelope import HisEnvelope
+from yidi_settlement.his.owned import OWNED
 
 
 @dataclass
@@ -37,64 +24,55 @@ class Forwarder:
     def url_of(self, owner: str) -> str:
         return str(getattr(self.settings, f"{owner}_url")).rstrip("/")
 
-    async def forward(
-        self,
-        *,
-        infno: str,
-        institution_code: str,
-        message_id: str,
-        visit_region: str,
-        insured_region: str | None,
-        payload: dict[str, Any],
-    ) -> dict[str, Any]:
-        owner = OWNERS[infno]
+    async def forward(self, envelope: HisEnvelope) -> dict[str, Any]:
+        """The output node of a forwarded transaction, or the owner's refusal raised."""
+        infno, owned = envelope.infno, OWNED[envelope.infno]
+        call = ForwardedCommand(
+            name=owned.command,
+            institution_code=envelope.institution_code,
+            message_id=envelope.message_id,
+            visit_region=envelope.visit_region,
+            insured_region=envelope.insured_region,
+            command=owned.to_command(envelope),
+        )
         token = issue_token(
             self.settings.auth_secret.get_secret_value(),
-            user_id="settlement-gateway",
-            region=visit_region,
-            roles=["his"],
+            user_id=GATEWAY_USER,
+            region=envelope.visit_region,
+            roles=[GATEWAY_ROLE],
             kind="service",
         )
-        body = {
-            "infno": infno,
-            "institution_code": institution_code,
-            "message_id": message_id,
-            "visit_region": visit_region,
-            "insured_region": insured_region,
-            "input": payload,
-        }
         try:
             async with httpx.AsyncClient(timeout=self.timeout_s) as client:
                 response = await client.post(
-                    f"{self.url_of(owner)}/internal/his",
-                    json=body,
+                    f"{self.url_of(owned.owner)}{PATH}",
+                    json=call.model_dump(mode="json"),
                     headers={"Authorization": f"Bearer {token}"},
                 )
         except httpx.HTTPError as exc:
             raise DomainError(
                 "his.owner_unreachable",
-                f"the {owner} service did not answer {infno} ({exc.__class__.__name__}); retry later",
+                f"the {owned.owner} service did not answer {infno} ({exc.__class__.__name__}); "
+                "retry later",
                 field="infno",
             ) from exc
         try:
             doc = response.json()
         except ValueError:
             doc = {}
-        if (
-            response.status_code == 200
-            and isinstance(doc, dict)
-            and isinstance(doc.get("output"), dict)
-        ):
-            return dict(doc["output"])
+        if response.status_code == 200 and isinstance(doc, dict):
+            result = doc.get("result")
+            if isinstance(result, dict):
+                return owned.to_output(envelope, result)
         error = doc.get("error") if isinstance(doc, dict) else None
         if isinstance(error, dict):
             raise DomainError(
-                str(error.get("rule") or f"{owner}.refused"),
+                str(error.get("rule") or f"{owned.owner}.refused"),
                 str(error.get("message")),
                 field=error.get("field"),
             )
         raise DomainError(
-            f"{owner}.refused",
-            f"the {owner} service answered {infno} with HTTP {response.status_code}",
+            f"{owned.owner}.refused",
+            f"the {owned.owner} service answered {infno} with HTTP {response.status_code}",
             field="infno",
         )

@@ -28,7 +28,8 @@ from yidi_settlement.app.messages import Messages, repeat
 from yidi_settlement.his.auth import Authenticator
 from yidi_settlement.his.envelope import HisEnvelope, his_answer
 from yidi_settlement.his.fields import error_text
-from yidi_settlement.his.forwarder import OWNERS, Forwarder
+from yidi_settlement.his.forwarder import Forwarder
+from yidi_settlement.his.owned import OWNED
 from yidi_settlement.his.transactions import Transactions
 
 log = structlog.get_logger(__name__)
@@ -75,8 +76,7 @@ class Gateway:
             error = f"signature: {exc} (rule his.auth)"
         except DomainError as exc:
             outcome = "refused"
-            # An owner's refusal of a forwarded transaction is told as the owner worded it.
-            error = error_text(exc, infno, translate=infno not in OWNERS)
+            error = error_text(exc, infno)
         except (ConcurrencyError, IdempotencyConflict, DBAPIError) as exc:
             # Concurrent writers kept winning until the write path gave up (e.g. many hospitals
             # settling one person at once). The unit rolled back and no answer was kept, so the
@@ -119,11 +119,11 @@ class Gateway:
     def _metric_infno(self, infno: str) -> str:
         # Only transactions the gateway knows become label values: a caller must not be able to
         # create time series at will.
-        return infno if infno in OWNERS or infno in self.transactions.by_infno() else "other"
+        return infno if infno in OWNED or infno in self.transactions.by_infno() else "other"
 
     async def _run(self, envelope: HisEnvelope) -> dict[str, Any]:
         digest = envelope.digest()
-        if envelope.infno in OWNERS:
+        if envelope.infno in OWNED:
             return await self._forwarded(envelope, digest)
         transaction = self.transactions.by_infno().get(envelope.infno)
         if transaction is None:
@@ -148,13 +148,6 @@ class Gateway:
         kept = await self.messages.kept(envelope.institution_code, envelope.message_id)
         if kept is not None:
             return repeat(kept, digest, envelope.message_id)
-        output = await self.forwarder.forward(
-            infno=envelope.infno,
-            institution_code=envelope.institution_code,
-            message_id=envelope.message_id,
-            visit_region=envelope.visit_region,
-            insured_region=envelope.insured_region,
-            payload=envelope.input,
-        )
+        output = await self.forwarder.forward(envelope)
         await self.messages.keep(envelope.institution_code, envelope.message_id, digest, output)
         return output

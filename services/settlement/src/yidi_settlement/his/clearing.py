@@ -1,15 +1,18 @@
-"""The HIS edge of clearing: national 3203 / 3204 / 3205A names <-> domain names, yuan <-> fen.
-
-Only this module knows `clr_type`, `setlym`, `psntime`, `clr_appy_evt_id`... (docs/glossary.md).
-"""
+"""3203 / 3204 / 3205A, owned by clearing: the national names <-> the `clearing.*` commands and
+their results, yuan <-> fen."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
-from yidi_clearing.domain.hospital_clearing import ApplicationKey, ClearingTotals
 from yidi_events.kernel import DomainError, fen_to_yuan, yuan_to_fen
+from yidi_settlement.his.envelope import HisEnvelope
+
+APPLY = "clearing.apply"
+WITHDRAW = "clearing.withdraw"
+APPLICATIONS = "clearing.applications"
 
 _MONTH = re.compile(r"^(\d{4})-?(0[1-9]|1[0-2])$")
 
@@ -56,35 +59,34 @@ def _count(data: dict[str, Any], name: str) -> int:
     return value
 
 
-def application_from_3203(
-    national: dict[str, Any], institution_code: str, visit_region: str
-) -> tuple[ApplicationKey, ClearingTotals]:
-    """3203 / 3203A input -> the application key and the figures the hospital claims."""
-    data = _data(national)
+def apply_command(envelope: HisEnvelope) -> dict[str, Any]:
+    """3203 input -> the application (agency, month, category) and the figures it claims."""
+    data = _data(envelope.input)
     month_text = data.get("setlym") or data.get("clr_ym")
-    key = ApplicationKey(
-        institution_code=institution_code,
-        clearing_agency=str(data.get("clr_optins") or visit_region),
-        month=_month(month_text if month_text is not None else "", "setlym"),
-        clearing_category=str(_required(data, "clr_type")),
-    )
-    totals = ClearingTotals(
-        count=_count(data, "psntime"),
-        total_fee=_fen(data, "medfee_sumamt"),
-        fund_total=_fen(data, "fund_appy_sum"),
-        account_paid=_fen(data, "acct_pay"),
-        cash_paid=_fen(data, "cash_payamt"),
-    )
-    return key, totals
+    return {
+        "clearing_agency": str(data.get("clr_optins") or envelope.visit_region),
+        "month": _month(month_text if month_text is not None else "", "setlym"),
+        "clearing_category": str(_required(data, "clr_type")),
+        "count": _count(data, "psntime"),
+        "total_fee": _fen(data, "medfee_sumamt"),
+        "fund_total": _fen(data, "fund_appy_sum"),
+        "account_paid": _fen(data, "acct_pay"),
+        "cash_paid": _fen(data, "cash_payamt"),
+    }
 
 
-def application_id_from(national: dict[str, Any]) -> str:
-    return str(_required(_data(national), "clr_appy_evt_id"))
+def withdraw_command(envelope: HisEnvelope) -> dict[str, Any]:
+    """3204 input -> the application to withdraw."""
+    return {"clearing_application_id": str(_required(_data(envelope.input), "clr_appy_evt_id"))}
 
 
-def status_query_from(national: dict[str, Any]) -> dict[str, str | None]:
+def application_output(envelope: HisEnvelope, result: Mapping[str, Any]) -> dict[str, Any]:
+    return {"result": {"clr_appy_evt_id": result["clearing_application_id"]}}
+
+
+def applications_query(envelope: HisEnvelope) -> dict[str, Any]:
     """3205A filters: clearing agency, status, month (all optional)."""
-    data = _data(national)
+    data = _data(envelope.input)
     month = data.get("clr_ym") or data.get("setlym")
     return {
         "clearing_agency": str(data["clr_optins"]) if data.get("clr_optins") else None,
@@ -93,8 +95,12 @@ def status_query_from(national: dict[str, Any]) -> dict[str, str | None]:
     }
 
 
-def application_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored application as a 3205A output row."""
+def applications_output(envelope: HisEnvelope, result: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored applications as 3205A output rows."""
+    return {"data": [_application_row(row) for row in result["applications"]]}
+
+
+def _application_row(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "fixmedins_code": row["institution_code"],
         "clr_appy_evt_id": row["clearing_application_id"],
@@ -108,6 +114,6 @@ def application_row(row: dict[str, Any]) -> dict[str, Any]:
         "fund_appy_sum": fen_to_yuan(row["fund_total"]),
         "acct_pay": fen_to_yuan(row["account_paid"]),
         "cash_payamt": fen_to_yuan(row["cash_paid"]),
-        "opt_time": row["changed_on"].isoformat(),
+        "opt_time": row["changed_on"],
         "opter_id": row["changed_by"],
     }

@@ -1,0 +1,9 @@
+"""The unit tests of the HIS edge share settlement_his_testkit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# --import-mode=importlib does not put test directories on sys.path; the shared builders need it.
+sys.path.insert(0, str(Path(__file__).parent))
