@@ -30,6 +30,7 @@ from yidi_events.contracts.policy import (
     InpatientDeductible,
     InsuranceType,
     PersonGroup,
+    PolicyYearStart,
     SupplementaryBand,
     SupplementaryPolicy,
 )
@@ -201,6 +202,14 @@ def _cut_points(path: str, doc: Any) -> dict[FilingKind, Decimal]:
     return out
 
 
+def _year_start(path: str, value: Any) -> PolicyYearStart:
+    if not isinstance(value, str):
+        raise _fail(path, f"{path} must be a month and day 'MM-DD', got {value!r}")
+    # Any day of a leap year may start a policy year: years only compare (month, day) with it.
+    day = _convert(path, f"2000-{value}", date.fromisoformat, "a month and day 'MM-DD'")
+    return PolicyYearStart(month=day.month, day=day.day)
+
+
 def parse_policy_document(doc: dict[str, Any]) -> BenefitPolicy:
     """Parse one policy document (yuan strings, 4-place ratio strings) into a BenefitPolicy."""
     root = _object("", doc) if isinstance(doc, Mapping) else None
@@ -247,6 +256,7 @@ def parse_policy_document(doc: dict[str, Any]) -> BenefitPolicy:
             annual_cap=_yuan("assistance.annual_cap", _get(a_doc, "annual_cap", "assistance")),
         )
 
+    raw_start = root.get("policy_year_start")
     return BenefitPolicy(
         insured_region=region,
         insurance_type=insurance_type,
@@ -258,6 +268,9 @@ def parse_policy_document(doc: dict[str, Any]) -> BenefitPolicy:
         supplementary=supplementary,
         civil_servant=civil,
         assistance=assistance,
+        policy_year_start=PolicyYearStart()
+        if raw_start is None
+        else _year_start("policy_year_start", raw_start),
     )
 
 
@@ -279,6 +292,13 @@ def _points(points: Decimal) -> int | str:
 
 def policy_document(policy: BenefitPolicy) -> dict[str, Any]:
     """The JSON document of a policy; `parse_policy_document(policy_document(p)) == p`."""
+    start = policy.policy_year_start
+    # A calendar policy year is written as documents always were: the field is optional.
+    year_start = (
+        {}
+        if start == PolicyYearStart()
+        else {"policy_year_start": f"{start.month:02d}-{start.day:02d}"}
+    )
     return {
         "insuplc_admdvs": policy.insured_region,
         "insutype": policy.insurance_type.value,
@@ -323,4 +343,5 @@ def policy_document(policy: BenefitPolicy) -> dict[str, Any]:
             "ratio": _ratio_text(policy.assistance.ratio),
             "annual_cap": fen_to_yuan(policy.assistance.annual_cap),
         },
+        **year_start,
     }

@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
     clock_start: datetime | None = None
     auth_secret: SecretStr = SecretStr("yidi-sandbox-platform-secret-change-me-in-production")
     his_signature_window_s: int = 300
+    # How far a hospital's clock may run ahead of ours: a discharge or fee date later than the
+    # business day of now + this is refused as a date in the future.
+    his_clock_skew_s: int = 300
     # OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); tracing is off without it.
     otel_endpoint: str | None = None
     log_json: bool = True

@@ -53,7 +53,14 @@ def build_gateway(runtime: Runtime, reference: ReferenceService) -> Gateway:
             HisSecrets(runtime.engine), NonceStore(runtime.engine, window), window
         ),
         messages=Messages(runtime.write),
-        transactions=Transactions(VisitService(runtime.write, SqlReads()), reference),
+        transactions=Transactions(
+            VisitService(
+                runtime.write,
+                SqlReads(),
+                timedelta(seconds=runtime.settings.his_clock_skew_s),
+            ),
+            reference,
+        ),
         forwarder=Forwarder(runtime.settings),
     )
 

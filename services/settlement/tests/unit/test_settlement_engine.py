@@ -28,6 +28,7 @@ from yidi_settlement.domain.engine import (
 )
 from yidi_settlement.domain.line_split import split_line
 from yidi_settlement.domain.model import (
+    Catalogue,
     CatalogueEntry,
     FeeLine,
     PersonAtSettlement,
@@ -74,7 +75,7 @@ def settle(
 ) -> SettlementComputation:
     return compute_settlement(
         policy=policy,
-        catalogue=CATALOGUE,
+        catalogue=Catalogue.undated(CATALOGUE),
         person=person or PersonAtSettlement(person_category="1101", account_balance=0),
         visit=visit(**visit_changes),
         fee_lines=[line(amount)],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -62,7 +62,7 @@ from yidi_settlement.domain.events import (
     VisitRegistered,
     VisitRegistrationCancelled,
 )
-from yidi_settlement.domain.model import CatalogueEntry, FeeLine, PersonAtSettlement
+from yidi_settlement.domain.model import Catalogue, CatalogueEntry, FeeLine, PersonAtSettlement
 
 NOW = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)  # 09:00 on 10 March in Nanjing
 HOSPITAL = "H32010000001"
@@ -137,10 +137,8 @@ class FakeReads:
     ) -> BenefitPolicy:
         return EMPLOYEE
 
-    async def catalogue(
-        self, unit: Unit, visit_region: str, codes: Iterable[str], on: date
-    ) -> dict[str, CatalogueEntry]:
-        return {c: A_ITEM for c in codes if c == A_ITEM.catalogue_code}
+    async def catalogue(self, unit: Unit, visit_region: str, codes: Iterable[str]) -> Catalogue:
+        return Catalogue.undated({c: A_ITEM for c in codes if c == A_ITEM.catalogue_code})
 
     async def mapped_codes(
         self, unit: Unit, institution_code: str, hospital_codes: Iterable[str]
@@ -232,7 +230,9 @@ def world() -> World:
     store = InMemoryEventStore("settlement", clock)
     write = WritePath(store, clock)
     reads = FakeReads(store)
-    return World(store, write, reads, VisitService(write, reads), Messages(write))
+    return World(
+        store, write, reads, VisitService(write, reads, timedelta(minutes=5)), Messages(write)
+    )
 
 
 def registration(**changes: Any) -> Registration:
@@ -460,8 +460,11 @@ async def test_discharge_of_an_admission(world: World) -> None:
     command = Discharge(
         ref=ref, discharged_on=date(2026, 3, 12), died=False, principal_diagnosis="I63.9"
     )
+    on_the_day = NOW + timedelta(days=2)  # the discharge is recorded when it happens
     await world.run(
-        lambda unit: world.visits.discharge(unit, institution=HOSPITAL, command=command, now=NOW)
+        lambda unit: world.visits.discharge(
+            unit, institution=HOSPITAL, command=command, now=on_the_day
+        )
     )
     discharged = world.payloads(f"visit-{ref.visit_id}")[-1]
     assert isinstance(discharged, PatientDischarged)

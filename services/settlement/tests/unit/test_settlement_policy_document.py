@@ -11,7 +11,13 @@ import pytest
 from pydantic import TypeAdapter
 
 from yidi_cli.sandbox import shared_dir
-from yidi_events.contracts.policy import BenefitPolicy, FilingKind, HospitalLevel, PersonGroup
+from yidi_events.contracts.policy import (
+    BenefitPolicy,
+    FilingKind,
+    HospitalLevel,
+    PersonGroup,
+    PolicyYearStart,
+)
 from yidi_events.kernel import DomainError
 from yidi_events.policy_document import parse_policy_document, policy_document
 
@@ -90,3 +96,21 @@ def test_optional_benefits_may_be_absent() -> None:
     policy = parse_policy_document(_broken(["civil_servant"], None))
     assert policy.civil_servant is None
     assert policy_document(policy)["civil_servant"] is None
+
+
+def test_a_policy_year_start_is_optional_and_round_trips() -> None:
+    calendar = parse_policy_document(DOC)
+    assert calendar.policy_year_start == PolicyYearStart(month=1, day=1)
+    assert "policy_year_start" not in policy_document(calendar)
+    july = parse_policy_document({**DOC, "policy_year_start": "07-01"})
+    assert july.policy_year_start == PolicyYearStart(month=7, day=1)
+    assert policy_document(july) == {**DOC, "policy_year_start": "07-01"}
+    adapter = TypeAdapter(BenefitPolicy)
+    assert adapter.validate_python(adapter.dump_python(july, mode="json")) == july
+
+
+@pytest.mark.parametrize("value", ["13-01", "07-32", "7-1", 701])
+def test_a_malformed_policy_year_start_names_the_field(value: Any) -> None:
+    with pytest.raises(DomainError) as refused:
+        parse_policy_document({**DOC, "policy_year_start": value})
+    assert (refused.value.rule, refused.value.field) == ("policy.format", "policy_year_start")

@@ -20,7 +20,13 @@ from yidi_events.contracts.settlement import FundCode, ItemClass
 from yidi_events.policy_document import parse_policy_document
 from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.engine import SettlementComputation, cancellation_of, compute_settlement
-from yidi_settlement.domain.model import CatalogueEntry, FeeLine, PersonAtSettlement, VisitFacts
+from yidi_settlement.domain.model import (
+    Catalogue,
+    CatalogueEntry,
+    FeeLine,
+    PersonAtSettlement,
+    VisitFacts,
+)
 
 SHARED = shared_dir()
 _CASES = json.loads((SHARED / "vectors/settlement.json").read_text(encoding="utf-8"))
@@ -87,7 +93,7 @@ def settlements(draw: st.DrawFn) -> tuple[BenefitPolicy, SettlementComputation]:
     )
     return policy, compute_settlement(
         policy=policy,
-        catalogue=draw(catalogues),
+        catalogue=Catalogue.undated(draw(catalogues)),
         person=person,
         visit=visit,
         fee_lines=draw(st.lists(fee_lines(), max_size=8)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +33,13 @@ from yidi_settlement.domain.eligibility import (
 from yidi_settlement.domain.engine import cancellation_of, compute_settlement
 from yidi_settlement.domain.events import PatientDischarged, VisitRegistered
 from yidi_settlement.domain.line_split import split_lines
-from yidi_settlement.domain.model import CatalogueEntry, FeeLine, PersonAtSettlement, VisitFacts
+from yidi_settlement.domain.model import (
+    Catalogue,
+    CatalogueEntry,
+    FeeLine,
+    PersonAtSettlement,
+    VisitFacts,
+)
 
 SHARED = shared_dir()
 _VECTORS = (SHARED / "vectors/settlement.json").read_text(encoding="utf-8")
@@ -65,7 +71,8 @@ LINES = split_lines(
         )
         for n in (1, 2)
     ],
-    CATALOGUE,
+    Catalogue.undated(CATALOGUE),
+    date(2026, 5, 2),
 )
 UPLOADED = FeeLinesUploaded(
     visit_id="V1", person_id="P1", institution_code="H32010000001", lines=LINES, uploaded_at=NOW
@@ -86,7 +93,7 @@ def state(*events: Any) -> visit.VisitState:
 def computation(acc: accumulators.Accumulators | None = None) -> Any:
     return compute_settlement(
         policy=EMPLOYEE,
-        catalogue=CATALOGUE,
+        catalogue=Catalogue.undated(CATALOGUE),
         person=PersonAtSettlement(person_category="1201", account_balance=50000),
         visit=VisitFacts(
             hospital_level=HospitalLevel.THREE,
@@ -149,7 +156,7 @@ def test_settles_only_once_and_registration_cancel_is_refused_after() -> None:
         visit.decide_cancel_registration(after, NOW)
     assert cancel.value.rule == "visit.settled"
     with pytest.raises(DomainError) as upload:
-        visit.decide_upload_fee_lines(after, LINES, NOW)
+        visit.decide_upload_fee_lines(after, LINES, NOW, skew=timedelta(0))
     assert upload.value.rule == "visit.settled"
 
 
@@ -178,7 +185,9 @@ def test_cancelled_settlement_reopens_the_visit_and_moves_accumulators_back() ->
 
 def test_duplicate_fee_line_is_refused() -> None:
     with pytest.raises(DomainError) as refused:
-        visit.decide_upload_fee_lines(state(REGISTERED, UPLOADED), LINES[:1], NOW)
+        visit.decide_upload_fee_lines(
+            state(REGISTERED, UPLOADED), LINES[:1], NOW, skew=timedelta(0)
+        )
     assert refused.value.rule == "visit.duplicate_fee_line"
 
 

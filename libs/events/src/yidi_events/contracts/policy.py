@@ -103,6 +103,14 @@ class AssistancePolicy:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PolicyYearStart:
+    """The day a policy year begins (an employee year from 1 July, students from 1 September)."""
+
+    month: int = 1
+    day: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
 class BenefitPolicy:
     insured_region: str
     insurance_type: InsuranceType
@@ -114,6 +122,13 @@ class BenefitPolicy:
     supplementary: SupplementaryPolicy
     civil_servant: CivilServantPolicy | None
     assistance: AssistancePolicy | None
+    policy_year_start: PolicyYearStart = PolicyYearStart()  # the calendar year by default
+
+    def policy_year(self, day: date) -> int:
+        """The policy year `day` falls in, named by the calendar year it begins in: a year from
+        1 July 2026 to 30 June 2027 is 2026. Every choice of a person's year goes through here."""
+        start = self.policy_year_start
+        return day.year if (day.month, day.day) >= (start.month, start.day) else day.year - 1
 
     def applies_on(self, day: date) -> bool:
         return self.effective_from <= day and (

@@ -1,7 +1,9 @@
 """Projection of the insured places' facts (filing and audit events) into this side's tables.
 
 Facts that describe a whole thing (PersonEnrolled, FilingApproved...) replace the row, so a
-redelivery or a rebuild lands on the same state.
+redelivery or a rebuild lands on the same state. A filing's terms are also kept per version
+(`filing_versions`, keyed by the event's place in the filing's stream), because an admission
+settles under the version in force when it began.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from yidi_events.envelope import Envelope
 from yidi_events.policy_document import policy_document
 from yidi_events.runtime.projection import Projection
 from yidi_settlement.adapters.tables import (
+    filing_versions,
     filings,
     hospital_suspensions,
     person_suspensions,
@@ -54,7 +57,7 @@ async def _upsert(conn: AsyncConnection, table: sa.Table, keys: list[str], row: 
 def make_projection() -> Projection:
     projection = Projection(
         "insured_facts",
-        [persons, filings, policies, person_suspensions, hospital_suspensions],
+        [persons, filings, filing_versions, policies, person_suspensions, hospital_suspensions],
     )
 
     @projection.on(PersonEnrolled)
@@ -224,6 +227,16 @@ def make_projection() -> Projection:
             "approved": True,
         }
         await _upsert(conn, filings, ["filing_id"], row)
+        version = {
+            "filing_id": p.filing_id,
+            "revision": env.stream_version,
+            "changed_on": p.changed_on if isinstance(p, FilingChanged) else None,
+            "visit_region": p.visit_region,
+            "destination_institution": p.destination_institution,
+            "valid_from": p.valid_from,
+            "valid_to": p.valid_to,
+        }
+        await _upsert(conn, filing_versions, ["filing_id", "revision"], version)
 
     @projection.on(FilingRejected)
     async def rejected(conn: AsyncConnection, env: Envelope) -> None:

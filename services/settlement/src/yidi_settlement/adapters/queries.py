@@ -18,6 +18,7 @@ from yidi_events.kernel import DomainError, NotFound
 from yidi_events.policy_document import parse_policy_document
 from yidi_settlement.adapters.tables import (
     catalogue_items,
+    filing_versions,
     filings,
     hospital_items,
     hospital_secrets,
@@ -34,7 +35,12 @@ from yidi_settlement.domain.eligibility import (
     HospitalSnapshot,
     PersonSnapshot,
 )
-from yidi_settlement.domain.model import CatalogueEntry, PersonAtSettlement
+from yidi_settlement.domain.model import (
+    Catalogue,
+    CatalogueEntry,
+    CatalogueVersion,
+    PersonAtSettlement,
+)
 from yidi_settlement.domain.standing import (
     AccountPayment,
     Suspension,
@@ -192,8 +198,24 @@ async def person_by_certificate(conn: AsyncConnection, certificate_no: str) -> s
 
 
 async def person_filings(conn: AsyncConnection, person_id: str) -> list[FilingSnapshot]:
+    """Every version of the person's filings; the domain picks the one in force on a day."""
     rows = (
-        await conn.execute(sa.select(filings).where(filings.c.person_id == person_id))
+        await conn.execute(
+            sa.select(
+                filings.c.filing_id,
+                filings.c.kind,
+                filings.c.approved,
+                filings.c.cancelled_on,
+                filing_versions.c.revision,
+                filing_versions.c.changed_on,
+                filing_versions.c.visit_region,
+                filing_versions.c.destination_institution,
+                filing_versions.c.valid_from,
+                filing_versions.c.valid_to,
+            )
+            .join(filing_versions, filing_versions.c.filing_id == filings.c.filing_id)
+            .where(filings.c.person_id == person_id)
+        )
     ).mappings()
     return [
         FilingSnapshot(
@@ -205,6 +227,8 @@ async def person_filings(conn: AsyncConnection, person_id: str) -> list[FilingSn
             approved=r["approved"],
             institution_code=r["destination_institution"],
             cancelled_on=r["cancelled_on"],
+            revision=r["revision"],
+            changed_on=r["changed_on"],
         )
         for r in rows
     ]
@@ -241,36 +265,34 @@ async def policy(
     return replace(parse_policy_document(row["document"]), effective_to=row["effective_to"])
 
 
-async def catalogue(
-    conn: AsyncConnection, visit_region: str, codes: Iterable[str], on: date
-) -> dict[str, CatalogueEntry]:
+async def catalogue(conn: AsyncConnection, visit_region: str, codes: Iterable[str]) -> Catalogue:
+    """Every published version of the codes: each fee line takes the one of its own fee date."""
     wanted = sorted(set(codes))
     if not wanted:
-        return {}
+        return Catalogue({})
     rows = (
         await conn.execute(
-            sa.select(catalogue_items)
-            .where(
+            sa.select(catalogue_items).where(
                 catalogue_items.c.visit_region == visit_region,
                 catalogue_items.c.catalogue_code.in_(wanted),
-                catalogue_items.c.effective_from <= on,
-                sa.or_(
-                    catalogue_items.c.effective_to.is_(None), catalogue_items.c.effective_to >= on
-                ),
             )
-            .order_by(catalogue_items.c.effective_from)
         )
     ).mappings()
-    result: dict[str, CatalogueEntry] = {}
-    for r in rows:  # later versions overwrite earlier ones
-        result[r["catalogue_code"]] = CatalogueEntry(
+    versions: dict[str, list[CatalogueVersion]] = {}
+    for r in rows:
+        entry = CatalogueEntry(
             catalogue_code=r["catalogue_code"],
             item_class=ItemClass(r["item_class"]),
             self_pay_ratio=Decimal(r["self_pay_ratio"]).quantize(Decimal("0.0001")),
             price_cap=None if r["price_cap"] is None else Decimal(r["price_cap"]),
             list_type=r["list_type"],
         )
-    return result
+        versions.setdefault(r["catalogue_code"], []).append(
+            CatalogueVersion(
+                entry=entry, effective_from=r["effective_from"], effective_to=r["effective_to"]
+            )
+        )
+    return Catalogue({code: tuple(found) for code, found in versions.items()})
 
 
 async def mapped_codes(

@@ -15,7 +15,7 @@ from yidi_events.contracts.policy import BenefitPolicy
 from yidi_settlement.adapters import queries
 from yidi_settlement.adapters.tables import visits
 from yidi_settlement.domain.eligibility import FilingSnapshot
-from yidi_settlement.domain.model import CatalogueEntry
+from yidi_settlement.domain.model import Catalogue
 
 
 class SqlReads:
@@ -36,10 +36,8 @@ class SqlReads:
     ) -> BenefitPolicy:
         return await queries.policy(unit.conn, insured_region, insurance_type, on)
 
-    async def catalogue(
-        self, unit: Unit, visit_region: str, codes: Iterable[str], on: date
-    ) -> dict[str, CatalogueEntry]:
-        return await queries.catalogue(unit.conn, visit_region, codes, on)
+    async def catalogue(self, unit: Unit, visit_region: str, codes: Iterable[str]) -> Catalogue:
+        return await queries.catalogue(unit.conn, visit_region, codes)
 
     async def mapped_codes(
         self, unit: Unit, institution_code: str, hospital_codes: Iterable[str]

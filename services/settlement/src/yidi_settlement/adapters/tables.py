@@ -109,6 +109,20 @@ filings = sa.Table(
     sa.Column("cancelled_on", sa.Date),
 )
 
+# Each version of a filing's terms, keyed by its place in the filing's stream: a change takes
+# effect from its day, and an admission begun before it keeps the version it began under.
+filing_versions = sa.Table(
+    "filing_versions",
+    metadata,
+    sa.Column("filing_id", sa.Text, primary_key=True),
+    sa.Column("revision", sa.Integer, primary_key=True),
+    sa.Column("changed_on", sa.Date),  # None: the terms as approved
+    sa.Column("visit_region", sa.String(6), nullable=False),
+    sa.Column("destination_institution", sa.Text),
+    sa.Column("valid_from", sa.Date, nullable=False),
+    sa.Column("valid_to", sa.Date),
+)
+
 policies = sa.Table(
     "policies",
     metadata,

@@ -12,7 +12,7 @@ from yidi_events.application import Unit
 from yidi_events.contracts.policy import BenefitPolicy
 from yidi_settlement.adapters.queries import Hospital, Person
 from yidi_settlement.domain.eligibility import FilingSnapshot
-from yidi_settlement.domain.model import CatalogueEntry
+from yidi_settlement.domain.model import Catalogue
 
 
 class VisitPlaceReads(Protocol):
@@ -28,9 +28,7 @@ class VisitPlaceReads(Protocol):
         self, unit: Unit, insured_region: str, insurance_type: str, on: date
     ) -> BenefitPolicy: ...
 
-    async def catalogue(
-        self, unit: Unit, visit_region: str, codes: Iterable[str], on: date
-    ) -> dict[str, CatalogueEntry]: ...
+    async def catalogue(self, unit: Unit, visit_region: str, codes: Iterable[str]) -> Catalogue: ...
 
     async def mapped_codes(
         self, unit: Unit, institution_code: str, hospital_codes: Iterable[str]

@@ -9,13 +9,13 @@ share a deductible: the loser's append fails and the write path decides again on
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from uuid6 import uuid7
 
 from yidi_events.application import Unit, WritePath
-from yidi_events.contracts.policy import HospitalLevel
+from yidi_events.contracts.policy import BenefitPolicy, HospitalLevel
 from yidi_events.contracts.settlement import FeeLineSplit, SettlementReversed, VisitSettled
 from yidi_events.kernel import DomainError, NotFound, business_date
 from yidi_settlement.adapters.queries import Person
@@ -42,8 +42,8 @@ from yidi_settlement.domain.eligibility import (
 )
 from yidi_settlement.domain.engine import SettlementComputation, cancellation_of, compute_settlement
 from yidi_settlement.domain.events import AccumulatorsMoved, Diagnosis, VisitRegistered
-from yidi_settlement.domain.line_split import split_line
-from yidi_settlement.domain.model import CatalogueEntry, FeeLine, VisitFacts, is_inpatient
+from yidi_settlement.domain.line_split import split_lines
+from yidi_settlement.domain.model import CatalogueEntry, FeeLine, VisitFacts
 
 
 def new_id(prefix: str, region: str) -> str:
@@ -54,6 +54,7 @@ def new_id(prefix: str, region: str) -> str:
 class VisitService:
     write: WritePath
     reads: VisitPlaceReads
+    clock_skew: timedelta  # how far ahead of our clock a hospital's dates may be
 
     async def _own_visit(
         self, unit: Unit, institution: str, ref: VisitRef
@@ -109,7 +110,9 @@ class VisitService:
         emergency: bool,
         voucher: Voucher | None,
         today: date,
+        policy: BenefitPolicy | None = None,
     ) -> tuple[Eligibility, Person, Any]:
+        """Without the policy (at registration) several filings are ranked by kind alone."""
         hospital = await self.reads.hospital(unit, institution, today)
         person = await self.reads.person(unit, person_id, visit_date)
         certificate = None
@@ -127,6 +130,7 @@ class VisitService:
             visit_date=visit_date,
             emergency=emergency,
             certificate_no=certificate,
+            cut_points=None if policy is None else policy.filing_cut_points,
         )
         return eligibility, person, hospital
 
@@ -231,14 +235,14 @@ class VisitService:
                     )
                 line = replace(line, catalogue_code=code)
             resolved.append(line)
-        today = business_date(now)
-        entries = await self.reads.catalogue(
-            unit, reg.visit_region, [x.catalogue_code for x in resolved], today
+        catalogue = await self.reads.catalogue(
+            unit, reg.visit_region, [x.catalogue_code for x in resolved]
         )
-        splits = tuple(split_line(x, entries.get(x.catalogue_code)) for x in resolved)
-        events = v.decide_upload_fee_lines(state, splits, now, message_id)
+        today = business_date(now)
+        splits = split_lines(resolved, catalogue, today)
+        events = v.decide_upload_fee_lines(state, splits, now, message_id, skew=self.clock_skew)
         await self._append_visit(unit, ref.visit_id, version, events, now)
-        return [(s, entries.get(s.catalogue_code)) for s in splits]
+        return [(s, catalogue.entry(s.catalogue_code, s.fee_date or today)) for s in splits]
 
     async def cancel_fee_lines(
         self,
@@ -261,7 +265,9 @@ class VisitService:
         diagnosis = command.principal_diagnosis
         if diagnosis and diagnosis != state.principal_diagnosis:
             state = replace(state, principal_diagnosis=diagnosis)
-        events = v.decide_discharge(state, command.discharged_on, now, command.died)
+        events = v.decide_discharge(
+            state, command.discharged_on, now, command.died, skew=self.clock_skew
+        )
         await self._append_visit(unit, command.ref.visit_id, version, events, now)
 
     # --- settlement ------------------------------------------------------------------------
@@ -281,9 +287,9 @@ class VisitService:
         state, version, reg = await self._own_visit(unit, institution, ref)
         v.settleable(state, command.insurance_type)
         today = business_date(now)
-        inpatient = is_inpatient(reg.medical_type)
-        settled_on = state.discharged_on if inpatient and state.discharged_on else today
-        year = settled_on.year
+        settled_on = v.settlement_day(state, now, self.clock_skew)
+        policy = await self.reads.policy(unit, reg.insured_region, reg.insurance_type, settled_on)
+        year = policy.policy_year(settled_on)
         # The person-year stream is loaded before the account balance is read: a settlement
         # committing in between then moves the stream past the version this one appends at, and
         # this one decides again. Read the other way round, both spend the same balance.
@@ -296,8 +302,8 @@ class VisitService:
             emergency=reg.emergency,
             voucher=command.voucher,
             today=today,
+            policy=policy,
         )
-        policy = await self.reads.policy(unit, reg.insured_region, reg.insurance_type, settled_on)
         lines = [
             FeeLine(
                 fee_line_no=x.fee_line_no,
@@ -312,7 +318,7 @@ class VisitService:
             for x in state.lines.values()
         ]
         catalogue = await self.reads.catalogue(
-            unit, reg.visit_region, [x.catalogue_code for x in lines], settled_on
+            unit, reg.visit_region, [x.catalogue_code for x in lines]
         )
         result = compute_settlement(
             policy=policy,

@@ -4,13 +4,20 @@ The inputs are snapshots a projection of filing and audit events fills (PersonSn
 FilingSnapshot) and the hospital registry (HospitalSnapshot). A handler calls
 `check_eligibility` at registration and again at settlement; it returns the filing the visit
 settles under, or raises a DomainError whose rule says which condition failed.
+
+Filings are snapshots of versions: a change (re-referral, new residence) takes effect from its
+date, so an admission that began before it settles under the version it began under, at the first
+hospital too. Of several filings covering a visit the choice never depends on the order they come
+in (DOMAIN.md section 1): an emergency settles at the emergency level, otherwise the filing whose
+basic-fund cut is smallest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 
 from yidi_events.contracts.policy import FilingKind
@@ -44,6 +51,8 @@ class FilingSnapshot:
     approved: bool = True
     institution_code: str | None = None  # a single-hospital referral names its destination
     cancelled_on: date | None = None
+    revision: int = 0  # the version's place in the filing's history; later ones supersede
+    changed_on: date | None = None  # the version holds from this day; None: since approval
 
     def covers(self, hospital: HospitalSnapshot, began: date) -> bool:
         terms = FilingTerms(
@@ -115,6 +124,40 @@ def _refuse(rule: str, message: str, field: str) -> DomainError:
     return DomainError(f"eligibility.{rule}", message, field=field)
 
 
+# Equally favourable kinds are chosen in this order (the national default cuts, smallest first).
+_KIND_ORDER = (
+    FilingKind.LONG_TERM,
+    FilingKind.EMERGENCY,
+    FilingKind.REFERRAL,
+    FilingKind.OTHER_TEMPORARY,
+)
+
+
+def in_force(filings: Iterable[FilingSnapshot], on: date) -> list[FilingSnapshot]:
+    """Each filing's version in force on `on`: the latest revision taking effect by then."""
+    current: dict[str, FilingSnapshot] = {}
+    for version in filings:
+        if version.changed_on is not None and version.changed_on > on:
+            continue
+        held = current.get(version.filing_id)
+        if held is None or version.revision > held.revision:
+            current[version.filing_id] = version
+    return list(current.values())
+
+
+def most_favourable(
+    filings: Iterable[FilingSnapshot], cut_points: Mapping[FilingKind, Decimal] | None
+) -> FilingSnapshot | None:
+    """The filing whose basic-fund cut is smallest (without the policy's cuts, by kind alone);
+    ties by kind, then filing id."""
+    cuts = cut_points or {}
+    return min(
+        filings,
+        key=lambda f: (cuts.get(f.kind, Decimal(0)), _KIND_ORDER.index(f.kind), f.filing_id),
+        default=None,
+    )
+
+
 def check_eligibility(
     *,
     person: PersonSnapshot,
@@ -123,8 +166,11 @@ def check_eligibility(
     visit_date: date,
     emergency: bool,
     certificate_no: str | None = None,
+    cut_points: Mapping[FilingKind, Decimal] | None = None,
 ) -> Eligibility:
-    """`visit_date` is the admission (or outpatient) date: a filing valid then still settles later."""
+    """`visit_date` is the admission (or outpatient) date: a filing valid then still settles later,
+    under its version of that day. `cut_points` are the insured place's policy's, to choose the
+    most favourable of several filings."""
     if not hospital.networked:
         raise _refuse(
             "hospital_not_networked",
@@ -167,11 +213,16 @@ def check_eligibility(
             f"direct settlement for this person is suspended until {until}",
             "person_id",
         )
-    for filing in filings:
-        if filing.covers(hospital, visit_date):
-            return Eligibility(filing_kind=filing.kind, filing_id=filing.filing_id)
+    covering = [f for f in in_force(filings, visit_date) if f.covers(hospital, visit_date)]
     if emergency:
-        return Eligibility(filing_kind=FilingKind.EMERGENCY, filing_id=None)
+        # The emergency level whatever else the person holds; its own filing if completed.
+        own = most_favourable((f for f in covering if f.kind is FilingKind.EMERGENCY), None)
+        return Eligibility(
+            filing_kind=FilingKind.EMERGENCY, filing_id=None if own is None else own.filing_id
+        )
+    chosen = most_favourable(covering, cut_points)
+    if chosen is not None:
+        return Eligibility(filing_kind=chosen.kind, filing_id=chosen.filing_id)
     raise _refuse(
         "no_filing",
         f"no approved filing covers {hospital.region[:4]}xx (hospital "

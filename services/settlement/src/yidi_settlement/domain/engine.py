@@ -3,7 +3,8 @@
 Pure: `compute_settlement` takes everything as values and returns a `SettlementComputation`; it
 commits nothing, so pre-settlement (2206/2303) and settlement (2207/2304) call the same function.
 A handler loads the person-year `Accumulators` (see accumulators.py), the policy in force on the
-settlement date, the catalogue entries for the lines and the person's figures, calls
+settlement date, the catalogue versions of the lines' codes (each line is split on the version in
+force on its fee date) and the person's figures, calls
 `compute_settlement`, and records the result as a VisitSettled carrying `movement`;
 `cancellation_of` gives the negative record of a cancellation (2208/2305), whose movement puts the
 accumulators back exactly.
@@ -11,7 +12,7 @@ accumulators back exactly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -28,7 +29,7 @@ from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.bands import banded_amount
 from yidi_settlement.domain.line_split import split_lines
 from yidi_settlement.domain.model import (
-    CatalogueEntry,
+    Catalogue,
     FeeLine,
     PersonAtSettlement,
     VisitFacts,
@@ -54,7 +55,7 @@ class SettlementComputation:
 def compute_settlement(
     *,
     policy: BenefitPolicy,
-    catalogue: Mapping[str, CatalogueEntry],
+    catalogue: Catalogue,
     person: PersonAtSettlement,
     visit: VisitFacts,
     fee_lines: Sequence[FeeLine],
@@ -63,7 +64,7 @@ def compute_settlement(
     _check_inputs(policy, visit, accumulators)
     group = person_group(person.person_category)
     employee = policy.insurance_type is InsuranceType.EMPLOYEE
-    lines = split_lines(fee_lines, catalogue)
+    lines = split_lines(fee_lines, catalogue, visit.settled_on)
     total_fee = sum(x.amount for x in lines)
     in_policy = sum(x.in_policy for x in lines)
     inpatient = is_inpatient(visit.medical_type)
@@ -167,7 +168,7 @@ def _check_inputs(policy: BenefitPolicy, visit: VisitFacts, acc: Accumulators) -
             f"does not cover the settlement date {visit.settled_on}",
             field="settled_on",
         )
-    if acc.policy_year != visit.settled_on.year:
+    if acc.policy_year != policy.policy_year(visit.settled_on):
         raise DomainError(
             "settlement.policy_year",
             f"accumulators of {acc.policy_year} cannot settle a visit dated {visit.settled_on}",

@@ -6,12 +6,14 @@ the line's amount, so a hospital never sees a fen appear or vanish.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
 from yidi_events.contracts.settlement import FeeLineSplit, ItemClass
 from yidi_events.kernel import DomainError, round_half_up
-from yidi_settlement.domain.model import CatalogueEntry, FeeLine
+from yidi_settlement.domain.model import Catalogue, CatalogueEntry, FeeLine
 
 _FEN_PER_YUAN = Decimal(100)
 
@@ -52,7 +54,13 @@ def split_line(line: FeeLine, entry: CatalogueEntry | None) -> FeeLineSplit:
 
 
 def split_lines(
-    lines: Iterable[FeeLine], catalogue: Mapping[str, CatalogueEntry]
+    lines: Iterable[FeeLine], catalogue: Catalogue, undated_on: date
 ) -> tuple[FeeLineSplit, ...]:
-    """Split every line; a code absent from the catalogue is not covered (fully self-paid)."""
-    return tuple(split_line(line, catalogue.get(line.catalogue_code)) for line in lines)
+    """Split every line on the catalogue in force on its fee date; a code absent from it that day
+    is not covered (fully self-paid). A line the hospital sent undated is split on `undated_on`
+    and keeps that day as its fee date, so splitting it again later gives the same split."""
+    return tuple(_split_on(x, x.fee_date or undated_on, catalogue) for x in lines)
+
+
+def _split_on(line: FeeLine, day: date, catalogue: Catalogue) -> FeeLineSplit:
+    return split_line(replace(line, fee_date=day), catalogue.entry(line.catalogue_code, day))

@@ -6,6 +6,7 @@ events fill the person's figures. Everything here is immutable and I/O-free.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -56,6 +57,40 @@ class CatalogueEntry:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CatalogueVersion:
+    entry: CatalogueEntry
+    effective_from: date
+    effective_to: date | None = None  # inclusive; None: until a later version
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The published versions of some catalogue codes, side by side by effective date."""
+
+    versions: Mapping[str, tuple[CatalogueVersion, ...]]
+
+    @classmethod
+    def undated(cls, entries: Mapping[str, CatalogueEntry]) -> Catalogue:
+        """Entries in force on every day (the shared vectors carry no catalogue dates)."""
+        return cls(
+            {
+                code: (CatalogueVersion(entry=e, effective_from=date.min),)
+                for code, e in entries.items()
+            }
+        )
+
+    def entry(self, catalogue_code: str, day: date) -> CatalogueEntry | None:
+        """The entry in force on `day`: of the versions covering it, the latest published one;
+        None: the code is not in the catalogue that day."""
+        covering = [
+            v
+            for v in self.versions.get(catalogue_code, ())
+            if v.effective_from <= day and (v.effective_to is None or day <= v.effective_to)
+        ]
+        return max(covering, key=lambda v: v.effective_from).entry if covering else None
+
+
+@dataclass(frozen=True, kw_only=True)
 class FeeLine:
     fee_line_no: str
     catalogue_code: str
@@ -85,4 +120,4 @@ class VisitFacts:
     medical_type: str
     filing_kind: FilingKind
     use_account: bool
-    settled_on: date  # the policy year is its calendar year (a New Year admission: discharge day)
+    settled_on: date  # chooses the policy year (a New Year admission: the discharge day)

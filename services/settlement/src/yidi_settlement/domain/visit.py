@@ -9,7 +9,7 @@ computes the settlement with `engine.compute_settlement` and passes the result t
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -21,7 +21,8 @@ from yidi_events.contracts.settlement import (
     SettlementCancelled,
     VisitSettled,
 )
-from yidi_events.kernel import Conflict, DomainError, Fen, NotFound
+from yidi_events.kernel import Conflict, DomainError, Fen, NotFound, business_date
+from yidi_settlement.domain.dates import check_visit_day, latest_day
 from yidi_settlement.domain.engine import SettlementComputation
 from yidi_settlement.domain.events import (
     Diagnosis,
@@ -186,6 +187,26 @@ def settleable(state: VisitState, insurance_type: str | None = None) -> VisitReg
     return registered
 
 
+def admitted_on(registered: VisitRegistered) -> date:
+    return business_date(registered.began_at)
+
+
+def settlement_day(state: VisitState, now: datetime, skew: timedelta) -> date:
+    """The day a settleable visit settles on, which chooses its policy year: an admission's
+    discharge day (so one spanning New Year settles in the new year), otherwise today. A discharge
+    day recorded before dates were checked is checked again here."""
+    registered = settleable(state)
+    if not is_inpatient(registered.medical_type) or state.discharged_on is None:
+        return business_date(now)
+    check_visit_day(
+        "discharged_on",
+        state.discharged_on,
+        admitted_on=admitted_on(registered),
+        latest=latest_day(now, skew),
+    )
+    return state.discharged_on
+
+
 def check_declared_total(declared: Fen | None, computed: Fen) -> None:
     """A total the hospital declares must be the total of the fee lines it uploaded."""
     if declared is not None and declared != computed:
@@ -254,11 +275,21 @@ def decide_diagnose(
 
 
 def decide_upload_fee_lines(
-    state: VisitState, lines: tuple[FeeLineSplit, ...], now: datetime, message_id: str | None = None
+    state: VisitState,
+    lines: tuple[FeeLineSplit, ...],
+    now: datetime,
+    message_id: str | None = None,
+    *,
+    skew: timedelta,
 ) -> list[Any]:
     registered = _not_settled(state, "uploading more fee lines")
     seen: set[str] = set()
+    latest = latest_day(now, skew)
     for line in lines:
+        if line.fee_date is not None:
+            check_visit_day(
+                "fee_date", line.fee_date, admitted_on=admitted_on(registered), latest=latest
+            )
         if line.fee_line_no in state.lines or line.fee_line_no in seen:
             raise Conflict(
                 "visit.duplicate_fee_line",
@@ -307,7 +338,7 @@ def decide_cancel_fee_lines(
 
 
 def decide_discharge(
-    state: VisitState, discharged_on: date, now: datetime, died: bool = False
+    state: VisitState, discharged_on: date, now: datetime, died: bool = False, *, skew: timedelta
 ) -> list[Any]:
     registered = _not_settled(state, "discharging")
     if not is_inpatient(registered.medical_type):
@@ -316,12 +347,12 @@ def decide_discharge(
         )
     if state.status is VisitStatus.DISCHARGED:
         raise Conflict("visit.already_discharged", "the patient is already discharged")
-    if discharged_on < registered.began_at.date():
-        raise DomainError(
-            "visit.discharge_before_admission",
-            f"discharge on {discharged_on} is before the admission",
-            field="discharged_on",
-        )
+    check_visit_day(
+        "discharged_on",
+        discharged_on,
+        admitted_on=admitted_on(registered),
+        latest=latest_day(now, skew),
+    )
     return [
         PatientDischarged(
             visit_id=registered.visit_id,

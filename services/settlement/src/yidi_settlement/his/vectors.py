@@ -20,7 +20,13 @@ from yidi_events.kernel import DomainError, fen_to_yuan, parse_ratio
 from yidi_events.policy_document import parse_policy_document
 from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.engine import SettlementComputation
-from yidi_settlement.domain.model import CatalogueEntry, FeeLine, PersonAtSettlement, VisitFacts
+from yidi_settlement.domain.model import (
+    Catalogue,
+    CatalogueEntry,
+    FeeLine,
+    PersonAtSettlement,
+    VisitFacts,
+)
 from yidi_settlement.his.envelope import FORMAT
 from yidi_settlement.his.inputs import fee_line, number, yuan
 from yidi_settlement.his.outputs import line, setldetail, setlinfo
@@ -78,7 +84,7 @@ class Case:
     """One vector's inputs, as the engine takes them."""
 
     policy: BenefitPolicy
-    catalogue: dict[str, CatalogueEntry]
+    catalogue: Catalogue
     person: PersonAtSettlement
     visit: VisitFacts
     fee_lines: list[FeeLine]
@@ -93,9 +99,9 @@ def case_from_wire(case: Mapping[str, Any]) -> Case:
     )
     return Case(
         policy=policy,
-        catalogue={
-            code: catalogue_entry_from_wire(code, row) for code, row in case["catalog"].items()
-        },
+        catalogue=Catalogue.undated(
+            {code: catalogue_entry_from_wire(code, row) for code, row in case["catalog"].items()}
+        ),
         person=person_from_wire(case["person"]),
         visit=VisitFacts(
             hospital_level=HospitalLevel(case["hospital_level"]),
@@ -105,7 +111,9 @@ def case_from_wire(case: Mapping[str, Any]) -> Case:
             settled_on=settled_on,
         ),
         fee_lines=[fee_line(row) for row in case["fee_lines"]],
-        accumulators=accumulators_from_wire(case["accumulators_before"], settled_on.year),
+        accumulators=accumulators_from_wire(
+            case["accumulators_before"], policy.policy_year(settled_on)
+        ),
     )
 
 
