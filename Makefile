@@ -25,10 +25,10 @@ $(STAMP): $(PYPROJECTS) dev-requirements.txt Makefile
 test: venv
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-## Pure tests only (milliseconds each): domain rules and handlers on the in-memory store. The
-## cross-service checks under tests/ start processes or render documents, so they are not here.
+## Pure tests only: domain rules and handlers on the in-memory store (each service's tests/unit)
+## and the chassis' own. Whatever starts a process or a server is in `make test` alone.
 unit: venv
-	$(BIN)/pytest -q -m "not integration and not e2e" libs services $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m "not integration and not e2e" libs/events/tests services/*/tests/unit $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
