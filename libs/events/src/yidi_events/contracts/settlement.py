@@ -209,3 +209,29 @@ class SettlementReversed:
     settlement_id: str | None  # the settlement undone, when the reversed call settled one
     message_id: str
     reversed_at: datetime
+
+
+# --- the person's ledger at the visit place ----------------------------------------------------
+
+
+@event("settlement.PersonLedgerMoved", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class PersonLedgerMoved:
+    """One movement of a person's year and account made at the visit place: a settlement, its
+    cancellation or its reversal (2601 cancels).
+
+    Appended to the person's one ledger stream (`person-ledger-{person_id}`) at the version the
+    settling handler loaded, so all the person's account spending here, in any year at any
+    hospital, is serialised. `sequence` is the stream version: the insured place counts each
+    sequence once, in order, and states up to which one it has counted (`visit_ledger_counted`).
+    """
+
+    person_id: str
+    insured_region: str
+    sequence: int  # 1, 2, ... the ledger stream's version of this movement
+    policy_year: int
+    movement: AccumulatorMovement  # account_balance: the account's change (negative: it paid)
+    reason: str  # "settlement" / "cancellation"
+    settlement_id: str  # the settlement, or the cancellation's negative record
+    visit_id: str
+    moved_at: datetime
