@@ -14,13 +14,10 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from yidi_cli.main import app as yidi
 from yidi_events.kernel import fen_to_yuan
 from yidi_events.kernel.time import SHANGHAI
 from yidi_stack.flows import inpatient, outpatient
-from yidi_stack.platform import SERVICES
 
 pytestmark = pytest.mark.e2e
 
@@ -184,16 +181,7 @@ def test_the_balance_survives_the_broker_losing_its_memory(
     world: Any, sandbox_persons: Any
 ) -> None:
     zhang = sandbox_persons["1"]
-    platform = world.platform
-    platform.broker.restart()  # every topic, offset and group gone
-    platform.create_topics()
-    env = {
-        "YIDI_DATABASE_URL": platform.pg.dsn_for("yidi_{service}"),
-        "YIDI_KAFKA_BOOTSTRAP": platform.broker.bootstrap,
-    }
-    for service in SERVICES:
-        result = CliRunner().invoke(yidi, ["republish", service], env=env)
-        assert result.exit_code == 0, result.output
+    world.lose_broker_memory()
     # Everything published again: nothing counted twice, at either place.
     after = outpatient(world.his(NANJING), zhang, SMALL)
     assert after["acct_pay"] == "50.00"
@@ -205,19 +193,13 @@ def test_the_balance_survives_rebuilding_every_projection_involved(
 ) -> None:
     zhang = sandbox_persons["1"]
     zhou = sandbox_persons["7"]
-    platform = world.platform
-    env = {
-        "YIDI_DATABASE_URL": platform.pg.dsn_for("yidi_{service}"),
-        "YIDI_KAFKA_BOOTSTRAP": platform.broker.bootstrap,
-    }
     for service, projection in [
         ("settlement", "insured_facts"),
         ("settlement", "settlement_own"),
         ("filing", "read_models"),
         ("filing", "visit_ledger"),  # a reaction: re-read, it counts nothing twice
     ]:
-        result = CliRunner().invoke(yidi, ["rebuild", service, projection], env=env)
-        assert result.exit_code == 0, result.output
+        world.yidi("rebuild", service, projection)
     balances_are(world, zhang, 360_000, 4)
     balances_are(world, zhou, 190_000, 1)
     assert at_insured_place(world, zhou["psn_no"])["totals"]["inpatient_admissions"] == 2

@@ -8,64 +8,21 @@ Zhang holds 3,500.00 (350000 fen) on Monday 2 March 2026; every figure is worked
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date
 
 import pytest
+from filing_testkit import CLERK, NOW, TODAY, WUXI_CLERK, ZHANG, enrolled_zhang
 
-from yidi_events.application import InMemoryEventStore, Unit, WritePath
-from yidi_events.auth.agency import Principal
-from yidi_events.contracts.filing import (
-    AccountBalanceChanged,
-    EnrolmentStatus,
-    InsuranceType,
-    PersonEnrolled,
-    PersonYearStated,
-)
+from yidi_events.application import InMemoryEventStore, Unit
+from yidi_events.contracts.filing import AccountBalanceChanged, PersonYearStated
 from yidi_events.contracts.settlement import AccumulatorMovement, PersonLedgerMoved
 from yidi_events.kernel import Conflict, DomainError
-from yidi_events.store import NewEvent
 from yidi_filing.app import person_year, persons
 from yidi_filing.app.common import Context
 from yidi_filing.domain.local_settlement_import import parse_local_settlements
 from yidi_filing.domain.person_year import LocalSettlement
 
-NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
-TODAY = date(2026, 3, 2)
-ZHANG = "32050000000000000001"
-STREAM = f"person-{ZHANG}"
-CLERK = Principal("staff-320500", "320500", frozenset())
-WUXI_CLERK = Principal("staff-320200", "320200", frozenset())
-
-ENROLLED = PersonEnrolled(
-    person_id=ZHANG,
-    insured_region="320500",
-    insurance_type=InsuranceType.EMPLOYEE,
-    person_category="1201",
-    civil_servant=False,
-    assistance_identities=(),
-    name="张建国",
-    certificate_type="01",
-    certificate_no="320500195603120111",
-    gender="1",
-    birth_date=date(1956, 3, 12),
-    card_serial=None,
-    account_balance=350000,
-    enrolment_status=EnrolmentStatus.ACTIVE,
-    enrolled_on=date(2026, 1, 5),
-)
-
-ZERO = AccumulatorMovement(
-    policy_year=2026,
-    inpatient_admissions=0,
-    outpatient_deductible_used=0,
-    eligible_cum=0,
-    basic_paid_cum=0,
-    supplementary_base_cum=0,
-    supplementary_paid_cum=0,
-    assistance_paid_cum=0,
-    account_balance=0,
-)
+ZERO = AccumulatorMovement.zero(2026)
 NANJING_STAY = replace(
     ZERO, inpatient_admissions=1, eligible_cum=200000, basic_paid_cum=180000, account_balance=-5000
 )
@@ -77,25 +34,12 @@ HOME_STAY = LocalSettlement(
 )
 
 
-class FixedClock:
-    def now(self) -> datetime:
-        return NOW
-
-
-class NoNumbers:
-    async def claim(self, unit: Unit, enrolled: Any) -> set[str]:
-        return set()
-
-    async def release(self, unit: Unit, person_id: str) -> None:
-        return None
+STREAM = f"person-{ZHANG}"
 
 
 async def enrolled() -> tuple[Context, InMemoryEventStore]:
-    clock = FixedClock()
-    store = InMemoryEventStore("filing", clock)
-    async with store.begin() as unit:
-        await unit.append(STREAM, 0, [NewEvent(ENROLLED, TODAY)])
-    return Context(NoNumbers(), write=WritePath(store, clock)), store
+    s = await enrolled_zhang()
+    return s.ctx, s.store
 
 
 def moved(sequence: int, movement: AccumulatorMovement = NANJING_STAY) -> PersonLedgerMoved:

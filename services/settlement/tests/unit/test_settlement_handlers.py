@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -893,17 +893,7 @@ async def test_the_account_spends_the_stated_balance_plus_our_movements_it_has_n
 
 async def test_the_year_starts_from_the_insured_places_statement(world: World) -> None:
     # Home use already took the whole 1000.00 outpatient deductible of 2026.
-    used = AccumulatorMovement(
-        policy_year=2026,
-        inpatient_admissions=0,
-        outpatient_deductible_used=100_000,
-        eligible_cum=0,
-        basic_paid_cum=0,
-        supplementary_base_cum=0,
-        supplementary_paid_cum=0,
-        assistance_paid_cum=0,
-        account_balance=0,
-    )
+    used = replace(AccumulatorMovement.zero(2026), outpatient_deductible_used=100_000)
     world.reads.stated_years[2026] = StatedYear(totals=used, visit_ledger_counted=0)
     done = await settle(world, await with_lines(world))
     assert done.computation.totals.deductible_applied == 0

@@ -11,17 +11,7 @@ from yidi_settlement.domain import person_ledger as pl
 from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.person_ledger import LedgerEntry, StatedAccount, StatedYear
 
-ZERO = AccumulatorMovement(
-    policy_year=2026,
-    inpatient_admissions=0,
-    outpatient_deductible_used=0,
-    eligible_cum=0,
-    basic_paid_cum=0,
-    supplementary_base_cum=0,
-    supplementary_paid_cum=0,
-    assistance_paid_cum=0,
-    account_balance=0,
-)
+ZERO = AccumulatorMovement.zero(2026)
 STAY = replace(ZERO, inpatient_admissions=1, eligible_cum=500_000, basic_paid_cum=400_000)
 SPEND = replace(ZERO, outpatient_deductible_used=10_000, account_balance=-5_000)
 NEXT_YEAR = replace(ZERO, policy_year=2027, inpatient_admissions=1, account_balance=-2_000)

@@ -118,6 +118,20 @@ class AccumulatorMovement:
         values["policy_year"] = self.policy_year
         return AccumulatorMovement(**values)
 
+    def plus(self, other: AccumulatorMovement) -> AccumulatorMovement:
+        """Two movements of one year as one (a year's totals are the sum of its movements)."""
+        values = {
+            name: getattr(self, name) + getattr(other, name) for name in self.__dataclass_fields__
+        }
+        values["policy_year"] = self.policy_year
+        return AccumulatorMovement(**values)
+
+    @classmethod
+    def zero(cls, policy_year: int) -> AccumulatorMovement:
+        values = dict.fromkeys(cls.__dataclass_fields__, 0)
+        values["policy_year"] = policy_year
+        return cls(**values)
+
 
 # --- visits ------------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ republish), one past the next is refused (the consumer parks gaps, so it is neve
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 
 from yidi_events.contracts.filing import AccountBalanceChanged, PersonYearStated
@@ -40,22 +40,8 @@ class LocalSettlement:
     settled_on: date
 
 
-def empty_year(policy_year: int) -> AccumulatorMovement:
-    zeros = {f.name: 0 for f in fields(AccumulatorMovement) if f.name != "policy_year"}
-    return AccumulatorMovement(policy_year=policy_year, **zeros)
-
-
-def added(total: AccumulatorMovement, movement: AccumulatorMovement) -> AccumulatorMovement:
-    values = {
-        f.name: getattr(total, f.name) + getattr(movement, f.name)
-        for f in fields(AccumulatorMovement)
-        if f.name != "policy_year"
-    }
-    return AccumulatorMovement(policy_year=total.policy_year, **values)
-
-
 def year_totals(person: Person, policy_year: int) -> AccumulatorMovement:
-    return person.years.get(policy_year, empty_year(policy_year))
+    return person.years.get(policy_year, AccumulatorMovement.zero(policy_year))
 
 
 def decide_count_visit_movement(
@@ -135,15 +121,8 @@ def _moved(
     counted: int,
     now: datetime,
 ) -> list[PersonEvent]:
-    change = AccumulatorMovement(
-        **{
-            f.name: getattr(movement, f.name)
-            for f in fields(AccumulatorMovement)
-            if f.name != "account_balance"
-        },
-        account_balance=account_change,
-    )
-    totals = added(year_totals(person, movement.policy_year), change)
+    change = replace(movement, account_balance=account_change)
+    totals = year_totals(person, movement.policy_year).plus(change)
     if source == LOCAL_SETTLEMENT:
         _require_not_below_zero(totals)
     today = business_date(now)
