@@ -3,6 +3,7 @@ sandbox loaded and simulated time, driven only through their public APIs."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -12,8 +13,10 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from yidi_cli.his import HisClient
+from yidi_cli.main import app as yidi_app
 from yidi_cli.sandbox import load_sandbox, sandbox_dir
 from yidi_events.kernel.time import SHANGHAI
 from yidi_stack.clients import AgencyClient, SimClock, agency
@@ -72,6 +75,34 @@ class World:
             self.platform, service, "320000", user=user, roles=roles, kind="centre", http=self.http
         )
 
+    def yidi(self, *args: str) -> str:
+        """The operator CLI (`yidi ...`) against this platform; returns what it printed."""
+        env = {
+            "YIDI_DATABASE_URL": self.platform.pg.dsn_for("yidi_{service}"),
+            "YIDI_KAFKA_BOOTSTRAP": self.platform.broker.bootstrap,
+        }
+        result = CliRunner().invoke(yidi_app, list(args), env=env)
+        assert result.exit_code == 0, result.output
+        return str(result.output)
+
+    def lose_broker_memory(self) -> None:
+        """Restart the broker with every topic, offset and group gone, and have every service
+        publish its whole event store again."""
+        self.platform.broker.restart()  # Tansu keeps topics in memory
+        self.platform.create_topics()
+        for service in SERVICES:
+            self.yidi("republish", service)
+
+    def quiet(self) -> None:
+        """Wait until nothing is in flight: every relay published and every consumer applied what
+        was published (a reaction's facts travel on, so it must hold twice in a row)."""
+
+        def idle() -> bool:
+            rows = json.loads(self.yidi("lag", "--json"))
+            return all(row["behind"] == 0 for row in rows)
+
+        self.eventually(lambda: idle() and idle(), timeout=60, what="nothing in flight")
+
     def eventually(
         self, probe: Callable[[], T | None], *, timeout: float = 20.0, what: str = ""
     ) -> T:
@@ -108,8 +139,6 @@ def world() -> Iterator[World]:
     try:
         platform.up(say=lambda _: None)
         load_sandbox(platform.url, say=lambda _: None)
-        import json
-
         hospitals = json.loads((sandbox_dir() / "hospitals.json").read_text())
         secrets = {h["fixmedins_code"]: h["his_secret"] for h in hospitals}
         yield World(platform, SimClock(platform.url, http), http, secrets)
@@ -121,7 +150,5 @@ def world() -> Iterator[World]:
 
 @pytest.fixture(scope="session")
 def sandbox_persons() -> dict[str, dict[str, str]]:
-    import json
-
     persons = json.loads((sandbox_dir() / "persons.json").read_text())
     return {p["psn_no"][-1]: p for p in persons}

@@ -23,6 +23,7 @@ from yidi_events.runtime.kafka import KafkaSettings, producer
 from yidi_events.runtime.relay import Relay
 from yidi_events.store import EventStore, NewEvent
 from yidi_events.topics import topic
+from yidi_filing.app import audit_policy
 
 P1 = "32050000000000000401"
 SUZHOU, NANJING = "320500", "320100"
@@ -110,7 +111,7 @@ async def test_audit_suspensions_become_person_facts_once(
     await kafka.start()
     try:
         assert await relay.publish_once(kafka) == 2
-        [consumer] = svc.context.runtime.consumers
+        [consumer] = [c for c in svc.context.runtime.consumers if c.name == audit_policy.NAME]
         assert await consumer.catch_up() == 2
         assert await consumer.catch_up() == 2  # redelivered: applied once
 

@@ -26,23 +26,21 @@ from yidi_events.contracts.filing import (
     InsuranceType,
     PersonDied,
     PersonEnrolled,
+    PersonYearStated,
     PolicyPublished,
 )
 from yidi_events.contracts.policy import AssistanceIdentity, FilingKind
 from yidi_events.contracts.settlement import AccumulatorMovement
-from yidi_events.decider import fold
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import business_date, yuan_to_fen
 from yidi_events.policy_document import parse_policy_document
 from yidi_events.service import Runtime
 from yidi_events.settings import ServiceSettings
-from yidi_events.store import NewEvent
 from yidi_events.store.schema import events as event_table
 from yidi_events.store.schema import idempotency
 from yidi_settlement import bootstrap, sandbox
-from yidi_settlement.adapters import insured_facts
+from yidi_settlement.adapters import insured_facts, queries
 from yidi_settlement.domain import accumulators as acc
-from yidi_settlement.domain.events import AccumulatorsMoved
 
 SHARED = shared_dir()
 SANDBOX = SHARED / "sandbox"
@@ -196,30 +194,25 @@ class Harness:
         )
 
     async def carry_in(self, person_id: str, year: int, movement: AccumulatorMovement) -> None:
-        stream = acc.stream_id(person_id, year)
-        async with self.runtime.engine.begin() as conn:
-            loaded = await self.runtime.store.load(conn, stream)
-            await self.runtime.store.append(
-                conn,
-                stream,
-                len(loaded),
-                [
-                    NewEvent(
-                        AccumulatorsMoved(
-                            person_id=person_id,
-                            policy_year=year,
-                            movement=movement,
-                            reason="carried_in",
-                        ),
-                        date(year, 1, 1),
-                    )
-                ],
-            )
+        """The insured place states the person's year so far (before any settlement here)."""
+        await self.feed(
+            PersonYearStated(
+                person_id=person_id,
+                policy_year=year,
+                totals=movement,
+                change=movement,
+                source="local_settlement",
+                reference=f"carried-in-{year}",
+                visit_ledger_counted=0,
+                stated_on=date(year, 1, 1),
+            ),
+            f"person-{person_id}",
+        )
 
     async def accumulators(self, person_id: str, year: int) -> acc.Accumulators:
+        """The person's year as this place settles on it: stated, plus our uncounted movements."""
         async with self.runtime.engine.connect() as conn:
-            loaded = await self.runtime.store.load(conn, acc.stream_id(person_id, year))
-        return fold(acc.evolve, acc.initial(year), [e.payload for e in loaded])
+            return await queries.person_year(conn, person_id, year)
 
     # --- the HIS wire --------------------------------------------------------------------
 

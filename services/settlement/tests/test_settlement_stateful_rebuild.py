@@ -50,7 +50,12 @@ from yidi_events.contracts.audit import (
     SuspensionEndReason,
 )
 from yidi_events.contracts.policy import BenefitPolicy
-from yidi_events.contracts.settlement import FundCode, SettlementCancelled, VisitSettled
+from yidi_events.contracts.settlement import (
+    FundCode,
+    PersonLedgerMoved,
+    SettlementCancelled,
+    VisitSettled,
+)
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import fen_to_yuan
 from yidi_events.policy_document import parse_policy_document
@@ -58,7 +63,7 @@ from yidi_events.runtime.projection import Projection, rebuild_from_store
 from yidi_settlement.adapters import insured_facts
 from yidi_settlement.adapters.tables import settlements
 from yidi_settlement.domain import accumulators as acc
-from yidi_settlement.domain.events import AccumulatorsMoved
+from yidi_settlement.domain import person_ledger as pl
 from yidi_stack.pytest_plugin import Databases
 
 T = TypeVar("T")
@@ -638,10 +643,12 @@ def check_settlement(s: VisitSettled) -> None:
 
 
 def check_caps(person_id: str, events: list[Envelope]) -> None:
-    """In the accumulator stream's order, no fund's running total leaves [0, annual cap]."""
-    stream = acc.stream_id(person_id, YEAR)
+    """In the person's ledger order, no fund's running total leaves [0, annual cap]."""
+    stream = pl.stream_id(person_id)
     moves = [e.payload for e in events if e.stream_id == stream]
-    assert all(isinstance(m, AccumulatorsMoved) for m in moves)
+    assert all(isinstance(m, PersonLedgerMoved) for m in moves)
+    assert [m.sequence for m in moves] == list(range(1, len(moves) + 1))
+    moves = [m for m in moves if m.policy_year == YEAR]
     if not moves:
         return
     person = next(p for p in PERSONS.values() if p["psn_no"] == person_id)

@@ -155,6 +155,8 @@ class Outcome:
     cash: dict[str, dict[str, Any]] = field(default_factory=dict)
     trial_balance: dict[str, Any] = field(default_factory=dict)
     planted: dict[str, str] = field(default_factory=dict)  # fraud pattern -> settlement id
+    # (person, insured region, year) -> the insured place's stated figures (person_years.py)
+    person_years: dict[tuple[str, str, int], dict[str, int]] = field(default_factory=dict)
 
 
 class Driver:

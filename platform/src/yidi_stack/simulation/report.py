@@ -13,6 +13,7 @@ from rich.table import Table
 
 from yidi_events.kernel import fen_to_yuan
 from yidi_stack.simulation.drive import FUNDS, Outcome, city
+from yidi_stack.simulation.person_years import by_person_year, settled_year
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,16 @@ def cross_checks(out: Outcome) -> list[Check]:
             "cash remitted by net payers = cash disbursed to net receivers",
             remitted == disbursed == sum(n for n in out.positions.values() if n > 0),
             f"{fen_to_yuan(remitted)} = {fen_to_yuan(disbursed)}",
+        )
+    )
+    grouped = by_person_year(out.records)
+    differ = [key for key, seen in out.person_years.items() if seen != settled_year(grouped[key])]
+    checks.append(
+        Check(
+            "insured places' year totals = the sum of the person's settlements everywhere",
+            bool(out.person_years) and not differ,
+            f"{len(out.person_years)} sampled person-years"
+            + (f"; differ: {', '.join(k[0] for k in differ)}" if differ else ""),
         )
     )
     checks.append(

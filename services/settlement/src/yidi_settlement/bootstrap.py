@@ -19,7 +19,7 @@ from yidi_settlement.app.messages import Messages
 from yidi_settlement.app.reference import ReferenceService
 from yidi_settlement.app.visits import VisitService
 from yidi_settlement.domain import events as own_events
-from yidi_settlement.entrypoints import agency, his
+from yidi_settlement.entrypoints import agency, his, person_year
 from yidi_settlement.his.auth import Authenticator
 from yidi_settlement.his.forwarder import Forwarder
 from yidi_settlement.his.gateway import Gateway
@@ -71,7 +71,7 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
     gateway = build_gateway(runtime, reference)
     app = create_app(
         runtime,
-        [his.router(gateway), agency.router(runtime, reference)],
+        [his.router(gateway), agency.router(runtime, reference), person_year.router(runtime)],
         title="Yidi settlement service and HIS gateway",
         description=__doc__ or "",
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,9 +21,11 @@ from yidi_cli.sandbox import shared_dir
 from yidi_events.application import InMemoryEventStore, Unit, WritePath
 from yidi_events.contracts.policy import BenefitPolicy, FilingKind
 from yidi_events.contracts.settlement import (
+    AccumulatorMovement,
     FeeLinesCancelled,
     FeeLinesUploaded,
     ItemClass,
+    PersonLedgerMoved,
     SettlementCancelled,
     SettlementReversed,
     VisitSettled,
@@ -47,10 +49,9 @@ from yidi_settlement.app.reference import (
     ReferenceService,
 )
 from yidi_settlement.app.visits import VisitService
-from yidi_settlement.domain import accumulators as acc
+from yidi_settlement.domain import person_ledger as pl
 from yidi_settlement.domain.eligibility import FilingSnapshot, PersonSnapshot, Voucher
 from yidi_settlement.domain.events import (
-    AccumulatorsMoved,
     CatalogueItemPublished,
     Diagnosis,
     HospitalItemMapped,
@@ -63,6 +64,7 @@ from yidi_settlement.domain.events import (
     VisitRegistrationCancelled,
 )
 from yidi_settlement.domain.model import Catalogue, CatalogueEntry, FeeLine, PersonAtSettlement
+from yidi_settlement.domain.person_ledger import StatedAccount, StatedYear
 
 NOW = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)  # 09:00 on 10 March in Nanjing
 HOSPITAL = "H32010000001"
@@ -86,6 +88,10 @@ class FakeReads:
     store: InMemoryEventStore
     mappings: dict[str, str] = field(default_factory=dict)
     card_serial: str = CARD
+    stated_years: dict[int, StatedYear] = field(default_factory=dict)
+    stated_account: StatedAccount = field(
+        default_factory=lambda: StatedAccount(balance=0, visit_ledger_counted=0)
+    )
 
     async def hospital(self, unit: Unit, institution_code: str, on: date) -> Hospital:
         if institution_code not in (HOSPITAL, OTHER_HOSPITAL):
@@ -115,8 +121,14 @@ class FakeReads:
             snapshot=PersonSnapshot(
                 person_id=PERSON, insured_region="320500", certificate_no=CERTIFICATE
             ),
-            at_settlement=PersonAtSettlement(person_category="1101", account_balance=0),
+            at_settlement=PersonAtSettlement(
+                person_category="1101", account_balance=self.stated_account.balance
+            ),
+            stated_account=self.stated_account,
         )
+
+    async def stated_year(self, unit: Unit, person_id: str, policy_year: int) -> StatedYear:
+        return self.stated_years.get(policy_year, StatedYear(totals=None, visit_ledger_counted=0))
 
     async def person_by_certificate(self, unit: Unit, certificate_no: str) -> str | None:
         return PERSON if certificate_no == CERTIFICATE else None
@@ -497,9 +509,10 @@ async def test_settle_records_the_visit_and_moves_the_persons_year(world: World)
     totals = settled.totals
     assert (totals.total_fee, totals.deductible_applied) == (25500, 25500)
     assert (totals.fund_total, totals.cash_paid, totals.account_paid) == (0, 25500, 0)
-    [moved] = world.payloads(acc.stream_id(PERSON, 2026))
-    assert isinstance(moved, AccumulatorsMoved)
+    [moved] = world.payloads(pl.stream_id(PERSON))
+    assert isinstance(moved, PersonLedgerMoved)
     assert (moved.reason, moved.settlement_id) == ("settlement", done.settlement_id)
+    assert (moved.sequence, moved.policy_year, moved.visit_id) == (1, 2026, ref.visit_id)
     assert moved.movement.outpatient_deductible_used == 25500
     assert moved.movement.basic_paid_cum == 0
     assert (done.clearing_agency, done.clearing_category) == ("320100", "11")
@@ -578,8 +591,8 @@ async def test_cancel_settlement_appends_the_negative_record_and_moves_the_year_
         done.settlement_id,
     )
     assert (cancelled.totals.total_fee, cancelled.totals.cash_paid) == (-25500, -25500)
-    [_, back] = world.payloads(acc.stream_id(PERSON, 2026))
-    assert back.reason == "cancellation"
+    [_, back] = world.payloads(pl.stream_id(PERSON))
+    assert (back.reason, back.sequence) == ("cancellation", 2)
     assert back.movement.outpatient_deductible_used == -25500
 
 
@@ -845,3 +858,46 @@ async def test_map_and_unmap_a_hospital_item(
         "catalogue.mapping_not_found",
         "hospital_item_code",
     )
+
+
+async def second_visit(w: World, message_id: str) -> VisitRef:
+    ref = await registered(w, message_id=message_id)
+    await w.run(
+        lambda unit: w.visits.upload_fee_lines(
+            unit, institution=HOSPITAL, ref=ref, lines=[fee_line()], message_id="UP2", now=NOW
+        )
+    )
+    return ref
+
+
+async def test_the_account_spends_the_stated_balance_plus_our_movements_it_has_not_counted(
+    world: World,
+) -> None:
+    world.reads.stated_account = StatedAccount(balance=30_000, visit_ledger_counted=0)
+    # 255.00, all inside the outpatient deductible: the account pays what it can.
+    first = await settle(world, await with_lines(world), use_account=True)
+    assert (first.computation.totals.account_paid, first.computation.account_balance_after) == (
+        25_500,
+        4_500,
+    )
+    second = await settle(world, await second_visit(world, "REG2"), use_account=True)
+    assert second.computation.totals.account_paid == 4_500  # 30_000 - 25_500: nothing twice
+    # The insured place counted the first and credited 100.00: 4_500 + 10_000 stated at 1.
+    world.reads.stated_account = StatedAccount(balance=14_500, visit_ledger_counted=1)
+    third = await settle(world, await second_visit(world, "REG3"), use_account=True)
+    assert third.computation.totals.account_paid == 10_000  # 14_500 less the uncounted 4_500
+    moved = world.payloads(pl.stream_id(PERSON))
+    assert [(m.sequence, m.movement.account_balance) for m in moved] == [
+        (1, -25_500),
+        (2, -4_500),
+        (3, -10_000),
+    ]
+
+
+async def test_the_year_starts_from_the_insured_places_statement(world: World) -> None:
+    # Home use already took the whole 1000.00 outpatient deductible of 2026.
+    used = replace(AccumulatorMovement.zero(2026), outpatient_deductible_used=100_000)
+    world.reads.stated_years[2026] = StatedYear(totals=used, visit_ledger_counted=0)
+    done = await settle(world, await with_lines(world))
+    assert done.computation.totals.deductible_applied == 0
+    assert done.computation.totals.basic_fund > 0

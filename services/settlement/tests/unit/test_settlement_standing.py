@@ -1,14 +1,12 @@
-"""Suspension windows, enrolment and the account balance, decided on a day from the stored facts."""
+"""Suspension windows and enrolment, decided on a day from the stored facts."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from yidi_settlement.domain.eligibility import EnrolmentStatus
 from yidi_settlement.domain.standing import (
-    AccountPayment,
     Suspension,
-    account_balance,
     enrolment_on,
     hospital_suspended,
     suspended_until,
@@ -76,16 +74,3 @@ def test_a_termination_counts_from_its_first_day() -> None:
     assert enrolment_on(EnrolmentStatus.ACTIVE, first, date(2026, 6, 30)) is EnrolmentStatus.ACTIVE
     assert enrolment_on(EnrolmentStatus.ACTIVE, first, first) is EnrolmentStatus.TERMINATED
     assert enrolment_on(EnrolmentStatus.SUSPENDED, None, first) is EnrolmentStatus.SUSPENDED
-
-
-def test_the_balance_is_the_stated_one_less_what_was_paid_after_it() -> None:
-    stated_at = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
-    payments = [
-        AccountPayment(settled_at=datetime(2026, 4, 30, 9, 0, tzinfo=UTC), amount=5_000),
-        AccountPayment(settled_at=stated_at, amount=7_000),  # in the stated figure already
-        AccountPayment(settled_at=datetime(2026, 5, 2, 9, 0, tzinfo=UTC), amount=12_000),
-        AccountPayment(settled_at=datetime(2026, 5, 3, 9, 0, tzinfo=UTC), amount=-3_000),
-    ]
-    # 100_000 - 12_000 + 3_000 (a cancellation refunds)
-    assert account_balance(100_000, stated_at, payments) == 91_000
-    assert account_balance(100_000, stated_at, []) == 100_000

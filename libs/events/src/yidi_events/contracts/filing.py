@@ -22,6 +22,7 @@ from yidi_events.contracts.policy import (
     FilingKind,
     InsuranceType,
 )
+from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.kernel.money import Fen
 from yidi_events.registry import event
 
@@ -45,6 +46,7 @@ __all__ = [
     "PersonDied",
     "PersonEnrolled",
     "PersonUpdated",
+    "PersonYearStated",
     "PolicyPublished",
 ]
 
@@ -127,11 +129,39 @@ class EnrolmentStatusChanged:
 @event("filing.AccountBalanceChanged", key="person_id")
 @dataclass(frozen=True, kw_only=True)
 class AccountBalanceChanged:
+    """One movement of the personal account, and the balance it leaves: the insured place's
+    truth. `visit_ledger_counted` is the highest visit-place ledger sequence
+    (`settlement.PersonLedgerMoved.sequence`) the balance includes: the visit place adds its own
+    account movements past it, and no others."""
+
     person_id: str
-    account_balance: Fen  # the new balance
+    account_balance: Fen  # the balance after this movement
     change: Fen  # signed: credit positive, debit negative
     reason: str
     changed_on: date
+    visit_ledger_counted: int = 0
+
+
+@event("filing.PersonYearStated", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class PersonYearStated:
+    """The person's policy year as the insured place holds it after one movement: a local
+    settlement at home, or a visit-place ledger movement it counted.
+
+    `totals` is the sum of every movement of the year (its `account_balance`: the net account
+    movement of the year's settlements); `visit_ledger_counted` is the highest visit-place ledger
+    sequence counted so far, in any year: the visit place adds its own movements of this year past
+    it, and no others.
+    """
+
+    person_id: str
+    policy_year: int
+    totals: AccumulatorMovement
+    change: AccumulatorMovement
+    source: str  # "local_settlement" / "visit_place"
+    reference: str  # the local settlement's id, or the visit-place settlement id
+    visit_ledger_counted: int
+    stated_on: date
 
 
 @event("filing.PersonDied", key="person_id")

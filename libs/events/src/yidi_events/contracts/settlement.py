@@ -118,6 +118,20 @@ class AccumulatorMovement:
         values["policy_year"] = self.policy_year
         return AccumulatorMovement(**values)
 
+    def plus(self, other: AccumulatorMovement) -> AccumulatorMovement:
+        """Two movements of one year as one (a year's totals are the sum of its movements)."""
+        values = {
+            name: getattr(self, name) + getattr(other, name) for name in self.__dataclass_fields__
+        }
+        values["policy_year"] = self.policy_year
+        return AccumulatorMovement(**values)
+
+    @classmethod
+    def zero(cls, policy_year: int) -> AccumulatorMovement:
+        values = dict.fromkeys(cls.__dataclass_fields__, 0)
+        values["policy_year"] = policy_year
+        return cls(**values)
+
 
 # --- visits ------------------------------------------------------------------------------------
 
@@ -209,3 +223,29 @@ class SettlementReversed:
     settlement_id: str | None  # the settlement undone, when the reversed call settled one
     message_id: str
     reversed_at: datetime
+
+
+# --- the person's ledger at the visit place ----------------------------------------------------
+
+
+@event("settlement.PersonLedgerMoved", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class PersonLedgerMoved:
+    """One movement of a person's year and account made at the visit place: a settlement, its
+    cancellation or its reversal (2601 cancels).
+
+    Appended to the person's one ledger stream (`person-ledger-{person_id}`) at the version the
+    settling handler loaded, so all the person's account spending here, in any year at any
+    hospital, is serialised. `sequence` is the stream version: the insured place counts each
+    sequence once, in order, and states up to which one it has counted (`visit_ledger_counted`).
+    """
+
+    person_id: str
+    insured_region: str
+    sequence: int  # 1, 2, ... the ledger stream's version of this movement
+    policy_year: int
+    movement: AccumulatorMovement  # account_balance: the account's change (negative: it paid)
+    reason: str  # "settlement" / "cancellation"
+    settlement_id: str  # the settlement, or the cancellation's negative record
+    visit_id: str
+    moved_at: datetime

@@ -35,7 +35,9 @@ from yidi_events.contracts.filing import (
     PersonDied,
     PersonEnrolled,
     PersonUpdated,
+    PersonYearStated,
 )
+from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.kernel import Conflict, DomainError, Fen, NotFound, business_date
 from yidi_filing.domain.enrolment import EnrolPerson, UpdatePerson, validate_enrolment
 
@@ -50,7 +52,12 @@ PersonEvent = (
     | BenefitsSuspended
     | BenefitsResumed
     | BenefitsTerminated
+    | PersonYearStated
 )
+
+
+LOCAL_SETTLEMENT = "local_settlement"  # a PersonYearStated source: use at home
+VISIT_PLACE = "visit_place"  # a PersonYearStated source: a visit-place ledger movement
 
 
 class BenefitStatus(StrEnum):
@@ -93,6 +100,11 @@ class Person:
     benefits_suspended_until: date | None = None
     audit_suspensions: tuple[AuditSuspension, ...] = ()
     ended_audit_cases: frozenset[str] = field(default_factory=frozenset)
+    # The person's years and account as the insured place holds them (domain/person_year.py):
+    # each policy year's totals, the visit-place ledger counted so far, the local settlements.
+    years: dict[int, AccumulatorMovement] = field(default_factory=dict)
+    visit_ledger_counted: int = 0
+    local_settlements: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def deceased(self) -> bool:
@@ -138,7 +150,19 @@ def evolve(state: Person | None, event: PersonEvent) -> Person | None:
     if isinstance(event, EnrolmentStatusChanged):
         return replace(state, enrolment_status=event.enrolment_status)
     if isinstance(event, AccountBalanceChanged):
-        return replace(state, account_balance=event.account_balance)
+        return replace(
+            state,
+            account_balance=event.account_balance,
+            visit_ledger_counted=max(state.visit_ledger_counted, event.visit_ledger_counted),
+        )
+    if isinstance(event, PersonYearStated):
+        local = {event.reference} if event.source == LOCAL_SETTLEMENT else set()
+        return replace(
+            state,
+            years={**state.years, event.policy_year: event.totals},
+            visit_ledger_counted=max(state.visit_ledger_counted, event.visit_ledger_counted),
+            local_settlements=state.local_settlements | local,
+        )
     if isinstance(event, PersonDied):
         return replace(state, death_date=event.death_date)
     if isinstance(event, BenefitsSuspended):
@@ -246,7 +270,7 @@ def decide_enrol(state: Person | None, command: EnrolPerson, now: datetime) -> l
 
 def decide_update(state: Person | None, command: UpdatePerson, now: datetime) -> list[PersonEvent]:
     """Update or correct details; allowed after death, because records must be correctable."""
-    person = _enrolled(state)
+    person = enrolled(state)
     today = business_date(now)
     merged = EnrolPerson(
         person_id=person.person_id,
@@ -355,13 +379,14 @@ def _balance_change(person: Person, change: Fen, reason: str, now: datetime) -> 
             change=change,
             reason=reason.strip(),
             changed_on=business_date(now),
+            visit_ledger_counted=person.visit_ledger_counted,
         )
     ]
 
 
 def decide_record_death(state: Person | None, death_date: date, now: datetime) -> list[PersonEvent]:
     """Record the death, or correct a recorded death date (the one correction death allows)."""
-    person = _enrolled(state)
+    person = enrolled(state)
     today = business_date(now)
     if death_date > today:
         raise DomainError(
@@ -477,7 +502,7 @@ def decide_suspend_by_audit(
 def decide_end_audit_suspension(
     state: Person | None, case_id: str, effective_from: date, reason: str, now: datetime
 ) -> list[PersonEvent]:
-    person = _enrolled(state)
+    person = enrolled(state)
     case = _require_case(case_id)
     _require_reason(reason)
     if case in person.ended_audit_cases:
@@ -502,14 +527,14 @@ def decide_end_audit_suspension(
 # --- guards ----------------------------------------------------------------------------------
 
 
-def _enrolled(state: Person | None) -> Person:
+def enrolled(state: Person | None) -> Person:
     if state is None:
         raise NotFound("person.not_enrolled", "no such insured person", field="person_id")
     return state
 
 
 def _alive(state: Person | None) -> Person:
-    person = _enrolled(state)
+    person = enrolled(state)
     if person.death_date is not None:
         raise Conflict(
             "person.deceased",

@@ -17,20 +17,18 @@ position of the record among the data rows (the CSV header is not counted); 0 me
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 from yidi_events.contracts.filing import AssistanceIdentity, EnrolmentStatus, InsuranceType
 from yidi_events.kernel import DomainError, yuan_to_fen
 from yidi_filing.domain.enrolment import EnrolPerson, validate_enrolment
 from yidi_filing.domain.identity import certificate_key
+from yidi_filing.domain.record_files import FileFormat, RowError, read_records
 
-FileFormat = Literal["csv", "json"]
+__all__ = ["FileFormat", "PopulationImport", "RowError", "parse_population"]
 
 _REQUIRED = (
     "person_id",
@@ -53,14 +51,6 @@ _OPTIONAL = (
 )
 _COLUMNS = frozenset(_REQUIRED + _OPTIONAL)
 _IDENTITY_SEPARATORS = ("|", ";", ",")
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    field: str
-    rule: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -110,7 +100,7 @@ def _from_national_names(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def parse_population(content: str, file_format: FileFormat, today: date) -> PopulationImport:
-    records, errors = (_csv_records if file_format == "csv" else _json_records)(content)
+    records, errors = read_records(content, file_format, _REQUIRED, _from_national_names)
     if errors:
         return PopulationImport((), tuple(errors))
     if not records:
@@ -129,42 +119,6 @@ def parse_population(content: str, file_format: FileFormat, today: date) -> Popu
     if errors:
         return PopulationImport((), tuple(errors))
     return PopulationImport(tuple(commands), ())
-
-
-def _csv_records(content: str) -> tuple[list[dict[str, Any]], list[RowError]]:
-    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))  # Excel writes a BOM
-    header = [_from_national_names({name: None}).popitem()[0] for name in reader.fieldnames or []]
-    missing = [name for name in _REQUIRED if name not in header]
-    if missing:
-        return [], [
-            RowError(0, name, "import.missing_column", f"the header has no {name} column")
-            for name in missing
-        ]
-    records: list[dict[str, Any]] = []
-    for raw in reader:
-        if None in raw:
-            return [], [
-                RowError(
-                    len(records) + 1, "", "import.format", "the row has more cells than the header"
-                )
-            ]
-        records.append({k: v for k, v in raw.items() if k is not None})
-    return records, []
-
-
-def _json_records(content: str) -> tuple[list[dict[str, Any]], list[RowError]]:
-    try:
-        data = json.loads(content)
-    except json.JSONDecodeError as exc:
-        return [], [RowError(0, "", "import.format", f"the file is not valid JSON: {exc.msg}")]
-    if not isinstance(data, list):
-        return [], [RowError(0, "", "import.format", "the file must be a JSON list of persons")]
-    errors = [
-        RowError(row, "", "import.format", "each person must be a JSON object")
-        for row, item in enumerate(data, start=1)
-        if not isinstance(item, dict)
-    ]
-    return data, errors
 
 
 def _unknown_columns(row: int, record: Mapping[str, Any]) -> list[RowError]:

@@ -71,6 +71,27 @@ class AmountRequest(_Body):
     reason: str
 
 
+class LocalSettlementRequest(_Body):
+    """A settlement at home, as the fact it is (fen; negative figures: a cancellation)."""
+
+    local_settlement_id: str = Field(min_length=1, description="the local system's settlement id")
+    policy_year: int
+    settled_on: date
+    inpatient_admissions: int = 0
+    outpatient_deductible_used: int = 0
+    eligible_cum: int = 0
+    basic_paid_cum: int = 0
+    supplementary_base_cum: int = 0
+    supplementary_paid_cum: int = 0
+    assistance_paid_cum: int = 0
+    account_paid: int = Field(0, description="what the personal account paid, fen")
+
+
+class LocalSettlementImportRequest(_Body):
+    file_format: Literal["csv", "json"]
+    content: str = Field(description="local settlements: one per row, the columns of the API body")
+
+
 class DeathRequest(_Body):
     death_date: date
 

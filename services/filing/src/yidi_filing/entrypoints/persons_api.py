@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Query
 
+from yidi_events.application import Unit
 from yidi_events.auth.agency import CurrentPrincipal, Principal
+from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.kernel import NotFound
 from yidi_filing.adapters import queries
+from yidi_filing.app import person_year
 from yidi_filing.app import persons as handlers
-from yidi_filing.app.common import Context, require_agency, require_own_region
+from yidi_filing.app.common import Context, person_stream, require_agency, require_own_region
 from yidi_filing.domain.enrolment import EnrolPerson, UpdatePerson
+from yidi_filing.domain.person import PERSON
+from yidi_filing.domain.person_year import LocalSettlement, year_totals
 from yidi_filing.entrypoints.deps import Ctx
 from yidi_filing.entrypoints.models import (
     AmountRequest,
@@ -20,6 +26,8 @@ from yidi_filing.entrypoints.models import (
     DeathRequest,
     EnrolRequest,
     ImportRequest,
+    LocalSettlementImportRequest,
+    LocalSettlementRequest,
     StatusRequest,
     SuspendRequest,
     UpdateRequest,
@@ -56,6 +64,20 @@ async def import_population(
 ) -> dict[str, int]:
     count = await handlers.import_population(ctx, principal, body.content, body.file_format)
     return {"enrolled": count}
+
+
+@router.post(
+    "/local-settlements/import",
+    status_code=201,
+    summary="Import local settlements at home, all or nothing (422 lists every row error)",
+)
+async def import_local_settlements(
+    body: LocalSettlementImportRequest, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, int]:
+    count = await person_year.import_local_settlements(
+        ctx, principal, body.content, body.file_format
+    )
+    return {"recorded": count}
 
 
 @router.get("", summary="Persons of the caller's insured region")
@@ -121,6 +143,55 @@ async def debit(
 ) -> dict[str, Any]:
     await handlers.act(ctx, principal, person_id, handlers.debit(body.amount, body.reason))
     return await _view(ctx, principal, person_id)
+
+
+@router.post(
+    "/{person_id}/local-settlements",
+    status_code=201,
+    summary="Record a settlement at home: how it moved the person's year, what the account paid",
+)
+async def record_local_settlement(
+    person_id: str, body: LocalSettlementRequest, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    values = body.model_dump(exclude={"local_settlement_id", "settled_on", "account_paid"})
+    local = LocalSettlement(
+        local_settlement_id=body.local_settlement_id,
+        movement=AccumulatorMovement(**values, account_balance=0),
+        account_paid=body.account_paid,
+        settled_on=body.settled_on,
+    )
+    decision = person_year.record_local_settlement(local)
+    await handlers.act(ctx, principal, person_id, decision)
+    return await _year_view(ctx, principal, person_id, body.policy_year)
+
+
+@router.get(
+    "/{person_id}/years/{policy_year}",
+    summary="The person's policy year and account as the insured place holds them (fen)",
+)
+async def get_year(
+    person_id: str, policy_year: int, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    return await _year_view(ctx, principal, person_id, policy_year)
+
+
+async def _year_view(
+    ctx: Context, principal: Principal, person_id: str, policy_year: int
+) -> dict[str, Any]:
+    async def load(unit: Unit) -> Any:
+        return (await ctx.write.load(unit, person_stream(person_id), PERSON)).state
+
+    person = await ctx.write.transact(load)
+    if person is None:
+        raise NotFound("person.not_enrolled", "no such insured person", field="person_id")
+    require_own_region(principal, person.insured_region, field="person_id")
+    totals = asdict(year_totals(person, policy_year))
+    return {
+        "person_id": person_id,
+        "account_balance": person.account_balance,
+        "visit_ledger_counted": person.visit_ledger_counted,
+        "totals": totals,
+    }
 
 
 @router.post("/{person_id}/death", summary="Record (or correct) the person's death")

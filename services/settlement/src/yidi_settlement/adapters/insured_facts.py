@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yidi_events import registry
 from yidi_events.contracts.audit import (
     DirectSettlementSuspended,
     DirectSettlementSuspensionEnded,
@@ -33,6 +34,7 @@ from yidi_events.contracts.filing import (
     PersonDied,
     PersonEnrolled,
     PersonUpdated,
+    PersonYearStated,
     PolicyPublished,
 )
 from yidi_events.envelope import Envelope
@@ -43,6 +45,7 @@ from yidi_settlement.adapters.tables import (
     filings,
     hospital_suspensions,
     person_suspensions,
+    person_years,
     persons,
     policies,
 )
@@ -57,7 +60,15 @@ async def _upsert(conn: AsyncConnection, table: sa.Table, keys: list[str], row: 
 def make_projection() -> Projection:
     projection = Projection(
         "insured_facts",
-        [persons, filings, filing_versions, policies, person_suspensions, hospital_suspensions],
+        [
+            persons,
+            person_years,
+            filings,
+            filing_versions,
+            policies,
+            person_suspensions,
+            hospital_suspensions,
+        ],
     )
 
     @projection.on(PersonEnrolled)
@@ -77,7 +88,7 @@ def make_projection() -> Projection:
             "birth_date": p.birth_date,
             "card_serial": p.card_serial,
             "account_balance": p.account_balance,
-            "balance_as_of": env.occurred_at,
+            "visit_ledger_counted": 0,
             "enrolment_status": p.enrolment_status.value,
         }
         await _upsert(conn, persons, ["person_id"], row)
@@ -116,8 +127,20 @@ def make_projection() -> Projection:
         await conn.execute(
             persons.update()
             .where(persons.c.person_id == p.person_id)
-            .values(account_balance=p.account_balance, balance_as_of=env.occurred_at)
+            .values(account_balance=p.account_balance, visit_ledger_counted=p.visit_ledger_counted)
         )
+
+    @projection.on(PersonYearStated)
+    async def year(conn: AsyncConnection, env: Envelope) -> None:
+        # Statements of one person arrive in the order filing made them, so the last one stands.
+        p: PersonYearStated = env.payload
+        row = {
+            "person_id": p.person_id,
+            "policy_year": p.policy_year,
+            "totals": registry.encode(p)["totals"],
+            "visit_ledger_counted": p.visit_ledger_counted,
+        }
+        await _upsert(conn, person_years, ["person_id", "policy_year"], row)
 
     @projection.on(PersonDied)
     async def died(conn: AsyncConnection, env: Envelope) -> None:

@@ -11,7 +11,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_events import registry
-from yidi_events.contracts.settlement import SettlementCancelled, VisitSettled
+from yidi_events.contracts.settlement import (
+    PersonLedgerMoved,
+    SettlementCancelled,
+    VisitSettled,
+)
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import business_date
 from yidi_events.runtime.projection import Projection
@@ -19,6 +23,7 @@ from yidi_settlement.adapters.tables import (
     catalogue_items,
     hospital_items,
     hospitals,
+    ledger_movements,
     settlements,
     visits,
 )
@@ -42,8 +47,20 @@ async def _upsert(conn: AsyncConnection, table: Any, keys: list[str], row: dict[
 
 def make_projection() -> Projection:
     projection = Projection(
-        "settlement_own", [hospitals, catalogue_items, hospital_items, visits, settlements]
+        "settlement_own",
+        [hospitals, catalogue_items, hospital_items, visits, settlements, ledger_movements],
     )
+
+    @projection.on(PersonLedgerMoved)
+    async def ledger(conn: AsyncConnection, env: Envelope) -> None:
+        p: PersonLedgerMoved = env.payload
+        row = {
+            "person_id": p.person_id,
+            "sequence": p.sequence,
+            "policy_year": p.policy_year,
+            "movement": registry.encode(p)["movement"],
+        }
+        await _upsert(conn, ledger_movements, ["person_id", "sequence"], row)
 
     @projection.on(HospitalRegistered, HospitalUpdated)
     async def hospital(conn: AsyncConnection, env: Envelope) -> None:

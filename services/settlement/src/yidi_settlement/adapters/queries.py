@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_events.contracts.policy import AssistanceIdentity, BenefitPolicy, FilingKind
-from yidi_events.contracts.settlement import ItemClass
+from yidi_events.contracts.settlement import AccumulatorMovement, ItemClass
 from yidi_events.kernel import DomainError, NotFound
 from yidi_events.policy_document import parse_policy_document
 from yidi_settlement.adapters.tables import (
@@ -24,11 +24,14 @@ from yidi_settlement.adapters.tables import (
     hospital_secrets,
     hospital_suspensions,
     hospitals,
+    ledger_movements,
     person_suspensions,
+    person_years,
     persons,
     policies,
     settlements,
 )
+from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.eligibility import (
     EnrolmentStatus,
     FilingSnapshot,
@@ -41,10 +44,15 @@ from yidi_settlement.domain.model import (
     CatalogueVersion,
     PersonAtSettlement,
 )
-from yidi_settlement.domain.standing import (
-    AccountPayment,
-    Suspension,
+from yidi_settlement.domain.person_ledger import (
+    LedgerEntry,
+    StatedAccount,
+    StatedYear,
     account_balance,
+    year_figures,
+)
+from yidi_settlement.domain.standing import (
+    Suspension,
     enrolment_on,
     hospital_suspended,
     suspended_until,
@@ -74,7 +82,8 @@ class Hospital:
 class Person:
     row: dict[str, Any]
     snapshot: PersonSnapshot
-    at_settlement: PersonAtSettlement
+    at_settlement: PersonAtSettlement  # its balance: the stated one plus our uncounted movements
+    stated_account: StatedAccount
 
 
 async def secret_of(conn: AsyncConnection, institution_code: str) -> str | None:
@@ -126,17 +135,40 @@ async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Ho
     )
 
 
-async def _account_balance(conn: AsyncConnection, row: dict[str, Any]) -> int:
-    payments = await conn.execute(
-        sa.select(settlements.c.settled_at, settlements.c.account_paid).where(
-            settlements.c.person_id == row["person_id"]
+async def own_movements(conn: AsyncConnection, person_id: str, after: int) -> list[LedgerEntry]:
+    """Our ledger movements of the person past a sequence, in order."""
+    rows = await conn.execute(
+        sa.select(ledger_movements.c.sequence, ledger_movements.c.movement)
+        .where(ledger_movements.c.person_id == person_id, ledger_movements.c.sequence > after)
+        .order_by(ledger_movements.c.sequence)
+    )
+    return [
+        LedgerEntry(sequence=int(r.sequence), movement=AccumulatorMovement(**r.movement))
+        for r in rows
+    ]
+
+
+async def stated_year(conn: AsyncConnection, person_id: str, policy_year: int) -> StatedYear:
+    row = (
+        await conn.execute(
+            sa.select(person_years.c.totals, person_years.c.visit_ledger_counted).where(
+                person_years.c.person_id == person_id, person_years.c.policy_year == policy_year
+            )
         )
+    ).first()
+    if row is None:
+        return StatedYear(totals=None, visit_ledger_counted=0)
+    return StatedYear(
+        totals=AccumulatorMovement(**row.totals),
+        visit_ledger_counted=int(row.visit_ledger_counted),
     )
-    return account_balance(
-        int(row["account_balance"]),
-        row["balance_as_of"],
-        [AccountPayment(settled_at=p.settled_at, amount=int(p.account_paid)) for p in payments],
-    )
+
+
+async def person_year(conn: AsyncConnection, person_id: str, policy_year: int) -> Accumulators:
+    """The person's year as the insured place states it plus our movements it has not counted."""
+    stated = await stated_year(conn, person_id, policy_year)
+    own = await own_movements(conn, person_id, stated.visit_ledger_counted)
+    return year_figures(policy_year, stated, own)
 
 
 async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
@@ -154,6 +186,10 @@ async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
     row = dict(found)
     status = enrolment_on(EnrolmentStatus(row["enrolment_status"]), row["terminated_from"], on)
     until = await _suspended_until(conn, person_id, on)
+    stated = StatedAccount(
+        balance=int(row["account_balance"]),
+        visit_ledger_counted=int(row["visit_ledger_counted"]),
+    )
     snapshot = PersonSnapshot(
         person_id=person_id,
         insured_region=row["insured_region"],
@@ -168,9 +204,11 @@ async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
         assistance_identities=frozenset(
             AssistanceIdentity(i) for i in row["assistance_identities"]
         ),
-        account_balance=await _account_balance(conn, row),
+        account_balance=account_balance(
+            stated, await own_movements(conn, person_id, stated.visit_ledger_counted)
+        ),
     )
-    return Person(row=row, snapshot=snapshot, at_settlement=at_settlement)
+    return Person(row=row, snapshot=snapshot, at_settlement=at_settlement, stated_account=stated)
 
 
 async def _suspended_until(conn: AsyncConnection, person_id: str, on: date) -> date | None:

@@ -16,6 +16,7 @@ from yidi_settlement.adapters import queries
 from yidi_settlement.adapters.tables import visits
 from yidi_settlement.domain.eligibility import FilingSnapshot
 from yidi_settlement.domain.model import Catalogue
+from yidi_settlement.domain.person_ledger import StatedYear
 
 
 class SqlReads:
@@ -24,6 +25,9 @@ class SqlReads:
 
     async def person(self, unit: Unit, person_id: str, on: date) -> queries.Person:
         return await queries.person(unit.conn, person_id, on)
+
+    async def stated_year(self, unit: Unit, person_id: str, policy_year: int) -> StatedYear:
+        return await queries.stated_year(unit.conn, person_id, policy_year)
 
     async def person_by_certificate(self, unit: Unit, certificate_no: str) -> str | None:
         return await queries.person_by_certificate(unit.conn, certificate_no)

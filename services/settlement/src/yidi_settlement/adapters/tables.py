@@ -88,8 +88,8 @@ persons = sa.Table(
     sa.Column("birth_date", sa.Date, nullable=False),
     sa.Column("card_serial", sa.Text),
     sa.Column("account_balance", sa.BigInteger, nullable=False),
-    # When the insured place last stated the balance: our debits after it still count.
-    sa.Column("balance_as_of", sa.DateTime(timezone=True), nullable=False),
+    # The highest ledger sequence of ours the stated balance includes: later ones still count.
+    sa.Column("visit_ledger_counted", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("enrolment_status", sa.Text, nullable=False),
     sa.Column("terminated_from", sa.Date),
     sa.Column("death_date", sa.Date),
@@ -201,4 +201,24 @@ settlements = sa.Table(
     sa.Column("settled_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("business_date", sa.Date, nullable=False),
     sa.Index("settlements_by_message", "institution_code", "message_id"),
+)
+
+# The insured place's latest statement of a person's policy year (filing.PersonYearStated).
+person_years = sa.Table(
+    "person_years",
+    metadata,
+    sa.Column("person_id", sa.Text, primary_key=True),
+    sa.Column("policy_year", sa.Integer, primary_key=True),
+    sa.Column("totals", JSONB, nullable=False),  # an AccumulatorMovement: the year's sum
+    sa.Column("visit_ledger_counted", sa.BigInteger, nullable=False),
+)
+
+# Our own movements of each person's ledger (settlement.PersonLedgerMoved), by sequence.
+ledger_movements = sa.Table(
+    "ledger_movements",
+    metadata,
+    sa.Column("person_id", sa.Text, primary_key=True),
+    sa.Column("sequence", sa.BigInteger, primary_key=True),
+    sa.Column("policy_year", sa.Integer, nullable=False),
+    sa.Column("movement", JSONB, nullable=False),  # an AccumulatorMovement
 )

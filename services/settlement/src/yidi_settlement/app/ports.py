@@ -13,12 +13,17 @@ from yidi_events.contracts.policy import BenefitPolicy
 from yidi_settlement.adapters.queries import Hospital, Person
 from yidi_settlement.domain.eligibility import FilingSnapshot
 from yidi_settlement.domain.model import Catalogue
+from yidi_settlement.domain.person_ledger import StatedYear
 
 
 class VisitPlaceReads(Protocol):
     async def hospital(self, unit: Unit, institution_code: str, on: date) -> Hospital: ...
 
     async def person(self, unit: Unit, person_id: str, on: date) -> Person: ...
+
+    async def stated_year(self, unit: Unit, person_id: str, policy_year: int) -> StatedYear:
+        """The insured place's latest statement of the person's policy year."""
+        ...
 
     async def person_by_certificate(self, unit: Unit, certificate_no: str) -> str | None: ...
 

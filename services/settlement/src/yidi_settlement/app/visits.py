@@ -1,9 +1,10 @@
 """Visit and settlement handlers: load -> decide -> append through the write path.
 
 Each handler works inside a unit its caller opened with the write path (the HIS messages answer
-once per message id, app/messages.py). Settling appends to the visit stream AND to the person-year
-accumulator stream at the version it loaded, so two concurrent settlements of one person cannot
-share a deductible: the loser's append fails and the write path decides again on fresh figures.
+once per message id, app/messages.py). Settling appends to the visit stream AND to the person's
+ledger (domain/person_ledger.py) at the version it loaded, so two concurrent settlements of one
+person, in any year at any hospital, cannot share a deductible or a yuan of the account: the
+loser's append fails and the write path decides again on fresh figures.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from uuid6 import uuid7
 
 from yidi_events.application import Unit, WritePath
 from yidi_events.contracts.policy import BenefitPolicy, HospitalLevel
-from yidi_events.contracts.settlement import FeeLineSplit, SettlementReversed, VisitSettled
+from yidi_events.contracts.settlement import (
+    AccumulatorMovement,
+    FeeLineSplit,
+    PersonLedgerMoved,
+    SettlementReversed,
+    VisitSettled,
+)
 from yidi_events.kernel import DomainError, NotFound, business_date
 from yidi_settlement.adapters.queries import Person
 from yidi_settlement.app.commands import (
@@ -32,6 +39,7 @@ from yidi_settlement.app.commands import (
 from yidi_settlement.app.messages import retire
 from yidi_settlement.app.ports import VisitPlaceReads
 from yidi_settlement.domain import accumulators as acc
+from yidi_settlement.domain import person_ledger as pl
 from yidi_settlement.domain import visit as v
 from yidi_settlement.domain.eligibility import (
     Eligibility,
@@ -41,7 +49,7 @@ from yidi_settlement.domain.eligibility import (
     check_eligibility,
 )
 from yidi_settlement.domain.engine import SettlementComputation, cancellation_of, compute_settlement
-from yidi_settlement.domain.events import AccumulatorsMoved, Diagnosis, VisitRegistered
+from yidi_settlement.domain.events import Diagnosis, VisitRegistered
 from yidi_settlement.domain.line_split import split_lines
 from yidi_settlement.domain.model import CatalogueEntry, FeeLine, VisitFacts
 
@@ -290,10 +298,10 @@ class VisitService:
         settled_on = v.settlement_day(state, now, self.clock_skew)
         policy = await self.reads.policy(unit, reg.insured_region, reg.insurance_type, settled_on)
         year = policy.policy_year(settled_on)
-        # The person-year stream is loaded before the account balance is read: a settlement
-        # committing in between then moves the stream past the version this one appends at, and
+        # The ledger is loaded before the insured place's statements are read: a settlement
+        # committing in between then moves the ledger past the version this one appends at, and
         # this one decides again. Read the other way round, both spend the same balance.
-        figures = await self.write.load(unit, acc.stream_id(ref.person_id, year), acc.year(year))
+        ledger = await self.write.load(unit, pl.stream_id(ref.person_id), pl.LEDGER)
         eligibility, person, hospital = await self._eligible(
             unit,
             institution=institution,
@@ -304,6 +312,10 @@ class VisitService:
             today=today,
             policy=policy,
         )
+        figures = pl.year_figures(
+            year, await self.reads.stated_year(unit, ref.person_id, year), ledger.state
+        )
+        balance = pl.account_balance(person.stated_account, ledger.state)
         lines = [
             FeeLine(
                 fee_line_no=x.fee_line_no,
@@ -323,7 +335,7 @@ class VisitService:
         result = compute_settlement(
             policy=policy,
             catalogue=catalogue,
-            person=person.at_settlement,
+            person=replace(person.at_settlement, account_balance=balance),
             visit=VisitFacts(
                 hospital_level=HospitalLevel(hospital.hospital_level),
                 medical_type=reg.medical_type,
@@ -332,7 +344,7 @@ class VisitService:
                 settled_on=settled_on,
             ),
             fee_lines=lines,
-            accumulators=figures.state,
+            accumulators=figures,
         )
         v.check_declared_total(command.declared_total, result.totals.total_fee)
         category = clearing_category(reg.medical_type)
@@ -359,15 +371,10 @@ class VisitService:
             now,
         )
         await self._append_visit(unit, ref.visit_id, version, events, now)
-        moved = AccumulatorsMoved(
-            person_id=ref.person_id,
-            policy_year=year,
-            movement=result.movement,
-            reason="settlement",
-            settlement_id=settlement_id,
-            moved_at=now,
+        moved = _ledger_movement(
+            reg, ledger.version, result.movement, "settlement", settlement_id, now
         )
-        await self.write.append(unit, figures.stream_id, figures.version, [moved], day=today)
+        await self.write.append(unit, ledger.stream_id, ledger.version, [moved], day=today)
         return Settlement(
             computation=result,
             person=person.row,
@@ -391,14 +398,17 @@ class VisitService:
         state, version, reg = await self._own_visit(unit, institution, ref)
         original = v.current_settlement(state, settlement_id)
         year = original.movement.policy_year
-        figures = await self.write.load(unit, acc.stream_id(ref.person_id, year), acc.year(year))
+        ledger = await self.write.load(unit, pl.stream_id(ref.person_id), pl.LEDGER)
         person = await self.reads.person(unit, ref.person_id, business_date(now))
+        figures = pl.year_figures(
+            year, await self.reads.stated_year(unit, ref.person_id, year), ledger.state
+        )
         balance = (
-            None if original.account_balance_after is None else person.at_settlement.account_balance
+            None
+            if original.account_balance_after is None
+            else pl.account_balance(person.stated_account, ledger.state)
         )
-        computation = cancellation_of(
-            _as_computation(original, state, figures.state), figures.state, balance
-        )
+        computation = cancellation_of(_as_computation(original, state, figures), figures, balance)
         cancellation_id = new_id("S", reg.visit_region)
         events: list[Any] = v.decide_cancel_settlement(
             state,
@@ -421,16 +431,11 @@ class VisitService:
                 )
             )
         await self._append_visit(unit, ref.visit_id, version, events, now)
-        moved = AccumulatorsMoved(
-            person_id=ref.person_id,
-            policy_year=year,
-            movement=computation.movement,
-            reason="cancellation",
-            settlement_id=cancellation_id,
-            moved_at=now,
+        moved = _ledger_movement(
+            reg, ledger.version, computation.movement, "cancellation", cancellation_id, now
         )
         await self.write.append(
-            unit, figures.stream_id, figures.version, [moved], day=business_date(now)
+            unit, ledger.stream_id, ledger.version, [moved], day=business_date(now)
         )
         return cancellation_id
 
@@ -486,6 +491,28 @@ class VisitService:
                 field="settlement_id",
             )
         return row
+
+
+def _ledger_movement(
+    reg: VisitRegistered,
+    loaded_version: int,
+    movement: AccumulatorMovement,
+    reason: str,
+    settlement_id: str,
+    now: datetime,
+) -> PersonLedgerMoved:
+    """The ledger's next movement: its sequence is the stream version it will be stored at."""
+    return PersonLedgerMoved(
+        person_id=reg.person_id,
+        insured_region=reg.insured_region,
+        sequence=loaded_version + 1,
+        policy_year=movement.policy_year,
+        movement=movement,
+        reason=reason,
+        settlement_id=settlement_id,
+        visit_id=reg.visit_id,
+        moved_at=now,
+    )
 
 
 def clearing_category(medical_type: str) -> str:

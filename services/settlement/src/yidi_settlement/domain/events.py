@@ -132,19 +132,15 @@ class HospitalItemMapped:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
-# --- person-year accumulators ------------------------------------------------------------------
+# --- retired ------------------------------------------------------------------------------------
 
 
 @event("settlement.AccumulatorsMoved", key="person_id")
 @dataclass(frozen=True, kw_only=True)
 class AccumulatorsMoved:
-    """A person-year's figures moved: by a settlement, its cancellation, or a carried-in opening.
-
-    Appended to the accumulator stream (one per person and policy year) in the same transaction as
-    the visit's VisitSettled/SettlementCancelled, with the version loaded: two concurrent
-    settlements of one person cannot both use the same deductible. `reason` is "settlement",
-    "cancellation" or "carried_in" (year-to-date figures the insured place reported).
-    """
+    """Retired: a person-year's figures moved, on the old per-(person, year) streams
+    `accumulators-{person}-{year}`. No longer written (the person's ledger holds every movement:
+    `settlement.PersonLedgerMoved`); registered so the events stored before stay readable."""
 
     person_id: str
     policy_year: int

@@ -1,5 +1,5 @@
 """Where a person or hospital stands on a day, from the facts the insured places and audit sent:
-enrolment, suspensions of direct settlement, and the personal account's balance.
+enrolment and suspensions of direct settlement.
 
 The projection keeps every suspension as received (its window and the day it was lifted early);
 these functions decide which are in force on a day, so a query only fetches the rows.
@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
-from yidi_events.kernel import Fen
 from yidi_settlement.domain.eligibility import EnrolmentStatus
 
 
@@ -51,15 +50,3 @@ def hospital_suspended(
     """An agency suspension (until its last day, or until lifted), or an audit sanction in force."""
     agency = by_agency and (agency_until is None or on <= agency_until)
     return agency or any(s.in_force(on) for s in sanctions)
-
-
-@dataclass(frozen=True, kw_only=True)
-class AccountPayment:
-    settled_at: datetime
-    amount: Fen  # a refund pays back: negative
-
-
-def account_balance(stated: Fen, stated_at: datetime, payments: Iterable[AccountPayment]) -> Fen:
-    """The insured place's last stated balance, less what our settlements paid after it: the
-    earlier ones are in the stated figure already."""
-    return stated - sum(p.amount for p in payments if p.settled_at > stated_at)
