@@ -7,17 +7,20 @@ Zhang holds 3,500.00 (350000 fen) on Monday 2 March 2026; every figure is worked
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date
 
 import pytest
 from filing_testkit import CLERK, NOW, TODAY, WUXI_CLERK, ZHANG, enrolled_zhang
 
+from yidi_cli.sandbox import shared_dir
 from yidi_events.application import InMemoryEventStore, Unit
+from yidi_events.auth.agency import Principal
 from yidi_events.contracts.filing import AccountBalanceChanged, PersonYearStated
 from yidi_events.contracts.settlement import AccumulatorMovement, PersonLedgerMoved
 from yidi_events.kernel import Conflict, DomainError
-from yidi_filing.app import person_year, persons
+from yidi_filing.app import person_year, persons, policies
 from yidi_filing.app.common import Context
 from yidi_filing.domain.local_settlement_import import parse_local_settlements
 from yidi_filing.domain.person_year import LocalSettlement
@@ -131,7 +134,7 @@ async def test_a_credit_is_a_movement_stated_with_the_watermark_counted_so_far()
 async def test_a_local_settlement_continues_the_year_the_visit_place_began() -> None:
     ctx, store = await enrolled()
     await count(ctx, moved(1))
-    await persons.act(ctx, CLERK, ZHANG, person_year.record_local_settlement(HOME_STAY))
+    await person_year.record_local_settlement(ctx, CLERK, ZHANG, HOME_STAY)
     stated, balance = store.payloads(STREAM)[-2:]
     assert stated.totals == replace(
         ZERO,
@@ -166,16 +169,24 @@ async def test_a_local_settlement_continues_the_year_the_visit_place_began() -> 
             replace(HOME_STAY, local_settlement_id="L4", settled_on=date(2026, 3, 3)),
             "person_year.future_date",
         ),
+        (  # no policy published for Suzhou employees here: the calendar year dates it
+            replace(
+                HOME_STAY,
+                local_settlement_id="L5",
+                movement=replace(HOME_STAY.movement, policy_year=2031),
+            ),
+            "person_year.policy_year",
+        ),
     ],
 )
 async def test_a_wrong_local_settlement_is_refused_and_changes_nothing(
     local: LocalSettlement, rule: str
 ) -> None:
     ctx, store = await enrolled()
-    await persons.act(ctx, CLERK, ZHANG, person_year.record_local_settlement(HOME_STAY))
+    await person_year.record_local_settlement(ctx, CLERK, ZHANG, HOME_STAY)
     before = list(store.log)
     with pytest.raises(DomainError) as refused:
-        await persons.act(ctx, CLERK, ZHANG, person_year.record_local_settlement(local))
+        await person_year.record_local_settlement(ctx, CLERK, ZHANG, local)
     assert refused.value.rule == rule
     assert store.log == before
 
@@ -226,3 +237,25 @@ def test_a_file_names_every_wrong_cell() -> None:
         (1, "settled_on", "import.date"),
         (1, "eligible_cum", "import.integer"),
     ]
+
+
+SUZHOU_EMPLOYEES = next(
+    d
+    for d in json.loads((shared_dir() / "sandbox/policies.json").read_text(encoding="utf-8"))
+    if (d["insuplc_admdvs"], d["insutype"]) == ("320500", "310")
+)
+
+
+async def test_the_insured_places_policy_dates_the_year_of_a_local_settlement() -> None:
+    # A year from 1 July: 10 February 2026 belongs to the year that began on 1 July 2025 (2025).
+    ctx, store = await enrolled()
+    july = {**SUZHOU_EMPLOYEES, "effective_from": "2025-07-01", "policy_year_start": "07-01"}
+    await policies.publish(ctx, Principal("staff-320500", "320500", frozenset()), july)
+    forged = replace(HOME_STAY, movement=replace(HOME_STAY.movement, policy_year=2026))
+    with pytest.raises(DomainError) as refused:
+        await person_year.record_local_settlement(ctx, CLERK, ZHANG, forged)
+    assert (refused.value.rule, refused.value.field) == ("person_year.policy_year", "policy_year")
+    dated = replace(HOME_STAY, movement=replace(HOME_STAY.movement, policy_year=2025))
+    await person_year.record_local_settlement(ctx, CLERK, ZHANG, dated)
+    stated = store.payloads(STREAM)[-2]
+    assert (stated.policy_year, stated.totals.eligible_cum) == (2025, 100000)

@@ -8,6 +8,8 @@ itself also counts each ledger sequence once (domain/person_year.py).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,11 +19,18 @@ from yidi_events.contracts.settlement import PersonLedgerMoved
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import DomainError, NotFound, business_date
 from yidi_events.runtime.projection import Projection
-from yidi_filing.app.common import Context, person_stream, require_agency, require_own_region
-from yidi_filing.app.persons import Decision, RowErrors
+from yidi_filing.app.common import (
+    Context,
+    person_stream,
+    policy_stream,
+    require_agency,
+    require_own_region,
+)
+from yidi_filing.app.persons import RowErrors
 from yidi_filing.domain import person_year as model
 from yidi_filing.domain.local_settlement_import import parse_local_settlements
-from yidi_filing.domain.person import PERSON
+from yidi_filing.domain.person import PERSON, Person, PersonEvent, enrolled
+from yidi_filing.domain.policy_book import book_of
 from yidi_filing.domain.record_files import FileFormat, RowError
 
 log = structlog.get_logger(__name__)
@@ -29,8 +38,30 @@ log = structlog.get_logger(__name__)
 NAME = "filing.visit_ledger"
 
 
-def record_local_settlement(local: model.LocalSettlement) -> Decision:
-    return lambda person, now: model.decide_record_local_settlement(person, local, now)
+async def record_local_settlement(
+    ctx: Context, principal: Principal, person_id: str, local: model.LocalSettlement
+) -> None:
+    async def work(unit: Unit) -> None:
+        person = await ctx.write.load(unit, person_stream(person_id), PERSON)
+        if person.state is None:
+            require_agency(principal)
+        else:
+            require_own_region(principal, person.state.insured_region, field="person_id")
+        now = ctx.now()
+        new = await _record(ctx, unit, person.state, local, now)
+        await ctx.write.append(unit, person.stream_id, person.version, new, day=business_date(now))
+
+    await ctx.write.transact(work)
+
+
+async def _record(
+    ctx: Context, unit: Unit, person: Person | None, local: model.LocalSettlement, now: datetime
+) -> list[PersonEvent]:
+    """Decide on the person and the policy book of their scheme, which dates the year."""
+    enrolled_person = enrolled(person)
+    region, scheme = enrolled_person.insured_region, enrolled_person.insurance_type
+    book = await ctx.write.load(unit, policy_stream(region, scheme.value), book_of(region, scheme))
+    return model.decide_record_local_settlement(person, local, book.state, now)
 
 
 async def import_local_settlements(
@@ -51,7 +82,7 @@ async def import_local_settlements(
             try:
                 if person.state is not None:
                     require_own_region(principal, person.state.insured_region, field="person_id")
-                new = model.decide_record_local_settlement(person.state, local, now)
+                new = await _record(ctx, unit, person.state, local, now)
             except DomainError as exc:
                 errors.append(RowError(row, exc.field or "", exc.rule, exc.message))
                 continue

@@ -27,6 +27,7 @@ from yidi_filing.domain.person import (
     PersonEvent,
     enrolled,
 )
+from yidi_filing.domain.policy_book import PolicyBook
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,9 +71,18 @@ def decide_count_visit_movement(
     )
 
 
+def policy_year_on(book: PolicyBook, day: date) -> int:
+    """The policy year `day` falls in under the insured place's policy of that day (a calendar
+    year where none is published for it)."""
+    policy = book.policy_on(day)
+    return day.year if policy is None else policy.policy_year(day)
+
+
 def decide_record_local_settlement(
-    state: Person | None, local: LocalSettlement, now: datetime
+    state: Person | None, local: LocalSettlement, book: PolicyBook, now: datetime
 ) -> list[PersonEvent]:
+    """`book` is the insured place's policy book of the person's scheme: its policy decides
+    which year the settlement day belongs to, so a forged year cannot open a fresh one."""
     person = enrolled(state)
     reference = local.local_settlement_id.strip()
     if not reference:
@@ -92,6 +102,14 @@ def decide_record_local_settlement(
             "person_year.future_date",
             f"settled_on {local.settled_on.isoformat()} is in the future",
             field="settled_on",
+        )
+    year = policy_year_on(book, local.settled_on)
+    if local.movement.policy_year != year:
+        raise DomainError(
+            "person_year.policy_year",
+            f"settled_on {local.settled_on.isoformat()} falls in policy year {year} of the "
+            f"insured place's policy, not {local.movement.policy_year}",
+            field="policy_year",
         )
     if local.account_paid > person.account_balance:
         raise Conflict(

@@ -75,7 +75,7 @@ class LocalSettlementRequest(_Body):
     """A settlement at home, as the fact it is (fen; negative figures: a cancellation)."""
 
     local_settlement_id: str = Field(min_length=1, description="the local system's settlement id")
-    policy_year: int
+    policy_year: int = Field(ge=1900, le=9998)
     settled_on: date
     inpatient_admissions: int = 0
     outpatient_deductible_used: int = 0

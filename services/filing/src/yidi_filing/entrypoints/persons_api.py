@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from yidi_events.application import Unit
 from yidi_events.auth.agency import CurrentPrincipal, Principal
@@ -160,8 +160,7 @@ async def record_local_settlement(
         account_paid=body.account_paid,
         settled_on=body.settled_on,
     )
-    decision = person_year.record_local_settlement(local)
-    await handlers.act(ctx, principal, person_id, decision)
+    await person_year.record_local_settlement(ctx, principal, person_id, local)
     return await _year_view(ctx, principal, person_id, body.policy_year)
 
 
@@ -170,7 +169,10 @@ async def record_local_settlement(
     summary="The person's policy year and account as the insured place holds them (fen)",
 )
 async def get_year(
-    person_id: str, policy_year: int, principal: CurrentPrincipal, ctx: Ctx
+    person_id: str,
+    principal: CurrentPrincipal,
+    ctx: Ctx,
+    policy_year: int = Path(ge=1900, le=9998, description="the policy year's name"),
 ) -> dict[str, Any]:
     return await _year_view(ctx, principal, person_id, policy_year)
 

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from yidi_events.auth.agency import CurrentPrincipal
 from yidi_events.service import Runtime
@@ -22,7 +22,9 @@ def router(runtime: Runtime) -> APIRouter:
         summary="A person's account balance and policy-year figures (fen), as settled on here",
     )
     async def person_year(
-        person_id: str, policy_year: int, principal: CurrentPrincipal
+        person_id: str,
+        principal: CurrentPrincipal,
+        policy_year: int = Path(ge=1900, le=9998, description="the policy year's name"),
     ) -> dict[str, Any]:
         # Any agency of a visit place may settle anyone, so it may see what it settles on.
         del principal
