@@ -116,7 +116,9 @@ CASES: list[Case] = [
     ("msgid of 65 characters", lambda c: c.envelope(msgid="M" * 65), "msgid", "his.format"),
     ("missing input", lambda c: c.envelope(input=DROP), "input", "his.format"),
     ("input is a list", lambda c: c.envelope(input=[{"signIn": {}}]), "input", "his.format"),
-    ("input is a string", lambda c: c.envelope(input="{}"), "input", "his.format"),
+    # input may come as a JSON string of the object (section 0), but not of anything else
+    ("input is a string of a list", lambda c: c.envelope(input="[{}]"), "input", "his.format"),
+    ("input is a string of no JSON", lambda c: c.envelope(input="{x"), "input", "his.format"),
     (
         "visit region of 5 digits",
         lambda c: c.envelope(mdtrtarea_admvs="32010"),
@@ -172,9 +174,10 @@ CASES: list[Case] = [
         )
         for text in ("1e5", "NaN", "Infinity", "-Infinity", "255.001", "２５５.00", "255,00")
     ),
+    # amounts may come as JSON numbers (section 0), read exactly: three decimals stay refused
     (
-        "amount as a JSON float",
-        lambda c: c.upload(c.line(det_item_fee_sumamt=255.0)),
+        "amount as a JSON number with three decimals",
+        lambda c: c.upload(c.line(det_item_fee_sumamt=255.001)),
         "det_item_fee_sumamt",
         "his.format",
     ),

@@ -29,7 +29,13 @@ class ServiceSettings(BaseSettings):
     clock: str = "system"
     clock_start: datetime | None = None
     auth_secret: SecretStr = SecretStr("yidi-sandbox-platform-secret-change-me-in-production")
+    # How far a HIS request's signed timestamp may be from now, per profile (body HMAC, TIF,
+    # CSB); a province's CSB gateway may allow its spec's 30 minutes.
     his_signature_window_s: int = 300
+    his_tif_window_s: int = 300
+    his_csb_window_s: int = 300
+    # Where per-transaction paths hang ({prefix}/hsa/hgs/{infno}), as provinces publish them.
+    his_hgs_prefixes: list[str] = ["/ebus/gdyb_api/prd"]
     # How far a hospital's clock may run ahead of ours: a discharge or fee date later than the
     # business day of now + this is refused as a date in the future.
     his_clock_skew_s: int = 300

@@ -14,7 +14,7 @@ from yidi_events.settings import ServiceSettings
 from yidi_settlement import sandbox
 from yidi_settlement.adapters import insured_facts, own_facts
 from yidi_settlement.adapters.hospital_secrets import SqlHospitalSecrets
-from yidi_settlement.adapters.reads import HisSecrets, SqlReads
+from yidi_settlement.adapters.reads import HisCredentials, SqlReads
 from yidi_settlement.app.messages import Messages
 from yidi_settlement.app.reference import ReferenceService
 from yidi_settlement.app.visits import VisitService
@@ -23,6 +23,7 @@ from yidi_settlement.entrypoints import agency, his, person_year
 from yidi_settlement.his.auth import Authenticator
 from yidi_settlement.his.forwarder import Forwarder
 from yidi_settlement.his.gateway import Gateway
+from yidi_settlement.his.signatures import CSB, HMAC, TIF
 from yidi_settlement.his.transactions import Transactions
 
 SERVICE = "settlement"
@@ -46,11 +47,18 @@ def build_runtime(settings: ServiceSettings | None = None) -> Runtime:
 
 
 def build_gateway(runtime: Runtime, reference: ReferenceService) -> Gateway:
-    window = timedelta(seconds=runtime.settings.his_signature_window_s)
+    settings = runtime.settings
+    windows = {
+        HMAC: timedelta(seconds=settings.his_signature_window_s),
+        TIF: timedelta(seconds=settings.his_tif_window_s),
+        CSB: timedelta(seconds=settings.his_csb_window_s),
+    }
     return Gateway(
         clock=runtime.clock,
         authenticator=Authenticator(
-            HisSecrets(runtime.engine), NonceStore(runtime.engine, window), window
+            HisCredentials(runtime.engine),
+            NonceStore(runtime.engine, max(windows.values())),
+            windows,
         ),
         messages=Messages(runtime.write),
         transactions=Transactions(
@@ -71,7 +79,11 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
     gateway = build_gateway(runtime, reference)
     app = create_app(
         runtime,
-        [his.router(gateway), agency.router(runtime, reference), person_year.router(runtime)],
+        [
+            his.router(gateway, runtime.settings.his_hgs_prefixes),
+            agency.router(runtime, reference),
+            person_year.router(runtime),
+        ],
         title="Yidi settlement service and HIS gateway",
         description=__doc__ or "",
     )

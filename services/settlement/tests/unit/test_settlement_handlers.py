@@ -9,7 +9,7 @@ the committed events, as the own projection derives it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -209,9 +209,15 @@ class FakeReads:
 class FakeSecrets:
     secrets: dict[str, str] = field(default_factory=dict)
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    credentials: dict[str, dict[str, str]] = field(default_factory=dict)
 
     async def set_secret(self, unit: Unit, institution_code: str, secret: str) -> None:
         self.secrets[institution_code] = secret
+
+    async def set_credentials(
+        self, unit: Unit, institution_code: str, credentials: Mapping[str, str]
+    ) -> None:
+        self.credentials.setdefault(institution_code, {}).update(credentials)
 
     async def set_account(self, unit: Unit, institution_code: str, account: dict[str, Any]) -> None:
         self.accounts[institution_code] = account

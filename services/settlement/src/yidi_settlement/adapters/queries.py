@@ -86,13 +86,19 @@ class Person:
     stated_account: StatedAccount
 
 
-async def secret_of(conn: AsyncConnection, institution_code: str) -> str | None:
-    value = await conn.scalar(
-        sa.select(hospital_secrets.c.his_secret).where(
-            hospital_secrets.c.institution_code == institution_code
+async def credential_of(
+    conn: AsyncConnection, identity_column: str, secret_column: str, identity: str
+) -> tuple[str, str] | None:
+    """(institution code, secret) of the hospital whose `identity_column` is `identity`."""
+    columns = hospital_secrets.c
+    row = (
+        await conn.execute(
+            sa.select(columns.institution_code, columns[secret_column]).where(
+                columns[identity_column] == identity, columns[secret_column].is_not(None)
+            )
         )
-    )
-    return None if value is None else str(value)
+    ).first()
+    return None if row is None else (str(row[0]), str(row[1]))
 
 
 async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Hospital:

@@ -17,6 +17,7 @@ from yidi_settlement.adapters.tables import visits
 from yidi_settlement.domain.eligibility import FilingSnapshot
 from yidi_settlement.domain.model import Catalogue
 from yidi_settlement.domain.person_ledger import StatedYear
+from yidi_settlement.his.auth import Credential
 
 
 class SqlReads:
@@ -82,11 +83,15 @@ class SqlReads:
 
 
 @dataclass
-class HisSecrets:
-    """An institution's HIS secret, read outside any writing unit (before the message runs)."""
+class HisCredentials:
+    """An institution's gateway credential, read outside any writing unit (before the message
+    runs): found by the identity a profile sends, with the secret that profile signs with."""
 
     engine: AsyncEngine
 
-    async def __call__(self, institution_code: str) -> str | None:
+    async def __call__(
+        self, identity_column: str, secret_column: str, identity: str
+    ) -> Credential | None:
         async with self.engine.connect() as conn:
-            return await queries.secret_of(conn, institution_code)
+            found = await queries.credential_of(conn, identity_column, secret_column, identity)
+        return None if found is None else Credential(*found)

@@ -37,6 +37,12 @@ hospital_secrets = sa.Table(
     metadata,
     sa.Column("institution_code", sa.Text, primary_key=True),
     sa.Column("his_secret", sa.Text, nullable=False),
+    # The provincial gateways' credentials (TIF paasid/token, CSB access/secret key): the id
+    # half names the institution, so each is unique.
+    sa.Column("tif_paasid", sa.Text, unique=True),
+    sa.Column("tif_token", sa.Text),
+    sa.Column("csb_access_key", sa.Text, unique=True),
+    sa.Column("csb_secret_key", sa.Text),
 )
 
 # Account details (bank account for clearing payouts) are agency data, not an event either.

@@ -4,7 +4,7 @@ PostgreSQL implements it in adapters/reads.py; a unit test passes a fake."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, Protocol
 
@@ -57,6 +57,10 @@ class HospitalSecrets(Protocol):
     """Kept beside a hospital's events, never in them: its HIS secret and account details."""
 
     async def set_secret(self, unit: Unit, institution_code: str, secret: str) -> None: ...
+
+    async def set_credentials(
+        self, unit: Unit, institution_code: str, credentials: Mapping[str, str]
+    ) -> None: ...
 
     async def set_account(
         self, unit: Unit, institution_code: str, account: dict[str, Any]

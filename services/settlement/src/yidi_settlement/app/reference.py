@@ -1,6 +1,6 @@
 """Visit-place reference data: the hospital registry, the catalogue and hospital item mappings.
 
-The HIS secret and account details are written beside the hospital's event (never in it), in the
+The HIS secret, the gateway credentials and account details are written beside the hospital's event (never in it), in the
 same unit. Mappings also arrive as HIS messages (3301/3302), inside the message's unit.
 """
 
@@ -13,9 +13,22 @@ from datetime import datetime
 from yidi_events.application import Unit, WritePath
 from yidi_settlement.app.ports import HospitalSecrets
 from yidi_settlement.domain import reference as r
-from yidi_settlement.domain.reference import CatalogueItem, HospitalChange, HospitalDetails
+from yidi_settlement.domain.reference import (
+    CREDENTIAL_NAMES,
+    CatalogueItem,
+    GatewayCredentials,
+    HospitalChange,
+    HospitalDetails,
+)
 
-__all__ = ["CatalogueItem", "HospitalChange", "HospitalDetails", "ReferenceService"]
+__all__ = [
+    "CREDENTIAL_NAMES",
+    "CatalogueItem",
+    "GatewayCredentials",
+    "HospitalChange",
+    "HospitalDetails",
+    "ReferenceService",
+]
 
 
 @dataclass
@@ -35,6 +48,9 @@ class ReferenceService:
             )
             assert details.his_secret is not None  # the decision refused a missing one
             await self.secrets.set_secret(unit, details.institution_code, details.his_secret)
+            await self.secrets.set_credentials(
+                unit, details.institution_code, details.credentials.given()
+            )
             if details.account is not None:
                 await self.secrets.set_account(unit, details.institution_code, details.account)
 
@@ -52,6 +68,7 @@ class ReferenceService:
             )
             if change.his_secret is not None:
                 await self.secrets.set_secret(unit, code, change.his_secret)
+            await self.secrets.set_credentials(unit, code, change.credentials.given())
             if change.account is not None:
                 await self.secrets.set_account(unit, code, change.account)
 

@@ -4,7 +4,7 @@ hospital's item mappings (`hospital-items-<code>`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -72,6 +72,23 @@ def hospital_stream(institution_code: str) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GatewayCredentials:
+    """The provincial gateways' credentials (TIF paasid/token, CSB access/secret key), kept
+    beside the HIS secret; None keeps the current value (or leaves the profile unset)."""
+
+    tif_paasid: str | None = None
+    tif_token: str | None = None
+    csb_access_key: str | None = None
+    csb_secret_key: str | None = None
+
+    def given(self) -> dict[str, str]:
+        return {name: value for name, value in vars(self).items() if value is not None}
+
+
+CREDENTIAL_NAMES = tuple(field.name for field in fields(GatewayCredentials))
+
+
+@dataclass(frozen=True, kw_only=True)
 class HospitalDetails:
     institution_code: str
     institution_name: str
@@ -80,6 +97,7 @@ class HospitalDetails:
     networked: bool
     clearing_agency: str | None = None
     his_secret: str | None = None
+    credentials: GatewayCredentials = GatewayCredentials()
     account: dict[str, Any] | None = None
 
 
@@ -94,6 +112,7 @@ class HospitalChange:
     suspended_until: date | None = None
     clearing_agency: str | None = None
     his_secret: str | None = None
+    credentials: GatewayCredentials = GatewayCredentials()
     account: dict[str, Any] | None = None
 
 
@@ -122,6 +141,16 @@ def _check_secret(secret: str | None) -> None:
         )
 
 
+def _check_credentials(credentials: GatewayCredentials) -> None:
+    for name, value in credentials.given().items():
+        if not value.strip() or len(value) > 200:
+            raise DomainError(
+                "hospital.gateway_credential",
+                f"{name} must be 1 to 200 characters, not blank",
+                field=name,
+            )
+
+
 def registered(state: Hospital | None, institution_code: str) -> Hospital:
     if state is None:
         raise NotFound(
@@ -144,6 +173,7 @@ def decide_register_hospital(
             field="institution_code",
         )
     _check_secret(details.his_secret)
+    _check_credentials(details.credentials)
     return [
         HospitalRegistered(
             institution_code=details.institution_code,
@@ -165,6 +195,7 @@ def decide_update_hospital(
         _check_level(change.level)
     if change.his_secret is not None:
         _check_secret(change.his_secret)
+    _check_credentials(change.credentials)
     suspended = current.suspended if change.suspended is None else change.suspended
     return [
         HospitalUpdated(

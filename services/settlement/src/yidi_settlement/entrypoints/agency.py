@@ -20,7 +20,9 @@ from yidi_events.kernel import DomainError
 from yidi_events.service import Runtime
 from yidi_settlement.adapters.tables import catalogue_items, hospital_items, hospitals
 from yidi_settlement.app.reference import (
+    CREDENTIAL_NAMES,
     CatalogueItem,
+    GatewayCredentials,
     HospitalDetails,
     ReferenceService,
 )
@@ -36,6 +38,10 @@ class HospitalIn(BaseModel):
     networked: bool
     clearing_agency: str | None = Field(default=None, pattern=r"^\d{6}$")
     his_secret: str = Field(min_length=16)
+    tif_paasid: str | None = Field(default=None, min_length=1, max_length=200)
+    tif_token: str | None = Field(default=None, min_length=1, max_length=200)
+    csb_access_key: str | None = Field(default=None, min_length=1, max_length=200)
+    csb_secret_key: str | None = Field(default=None, min_length=1, max_length=200)
     account: dict[str, Any] | None = None
 
 
@@ -45,6 +51,10 @@ class HospitalChange(BaseModel):
     networked: bool | None = None
     clearing_agency: str | None = Field(default=None, pattern=r"^\d{6}$")
     his_secret: str | None = Field(default=None, min_length=16)
+    tif_paasid: str | None = Field(default=None, min_length=1, max_length=200)
+    tif_token: str | None = Field(default=None, min_length=1, max_length=200)
+    csb_access_key: str | None = Field(default=None, min_length=1, max_length=200)
+    csb_secret_key: str | None = Field(default=None, min_length=1, max_length=200)
     account: dict[str, Any] | None = None
 
 
@@ -99,11 +109,13 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
     @api.post(
         "/hospitals",
         status_code=201,
-        summary="Register a designated hospital (with its HIS secret)",
+        summary="Register a designated hospital (with its HIS secret and gateway credentials)",
     )
     async def register(body: HospitalIn, principal: CurrentPrincipal) -> dict[str, Any]:
         principal.require_region(body.region)
-        await reference.register_hospital(HospitalDetails(**body.model_dump()))
+        fields = body.model_dump(exclude=set(CREDENTIAL_NAMES))
+        credentials = GatewayCredentials(**body.model_dump(include=set(CREDENTIAL_NAMES)))
+        await reference.register_hospital(HospitalDetails(**fields, credentials=credentials))
         return await get_hospital(body.institution_code, principal)
 
     @api.get("/hospitals", summary="Hospitals of the caller's region")
@@ -136,7 +148,7 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
 
     @api.patch(
         "/hospitals/{code}",
-        summary="Update level, networked flag, clearing agency, secret, account",
+        summary="Update level, networked flag, clearing agency, secret, credentials, account",
     )
     async def update(
         code: str, body: HospitalChange, principal: CurrentPrincipal
@@ -149,6 +161,7 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
             networked=body.networked,
             clearing_agency=body.clearing_agency,
             his_secret=body.his_secret,
+            credentials=GatewayCredentials(**body.model_dump(include=set(CREDENTIAL_NAMES))),
             account=body.account,
         )
 

@@ -1,5 +1,6 @@
-"""Who sent the message: the x-yidi-* signature (yidi_events.auth.his) by the institution's HIS
-secret, a fresh nonce, and an envelope naming the institution that signed it."""
+"""Who sent the message: one of the three signature profiles (his/signatures.py) checked against
+the institution's credentials, a timestamp within the profile's window, a (timestamp, nonce) pair
+not seen before, and an envelope naming the institution that signed it."""
 
 from __future__ import annotations
 
@@ -7,40 +8,97 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from yidi_events.auth.his import INSTITUTION, NonceStore, verify
+from yidi_events.auth.his import HisAuthError, NonceStore, VerifiedRequest
 from yidi_events.kernel import DomainError
 from yidi_settlement.his.envelope import MAX_BODY, HisEnvelope, parse_envelope
+from yidi_settlement.his.signatures import Claim, profile_of
 
-SecretOf = Callable[[str], Awaitable[str | None]]
+
+@dataclass(frozen=True)
+class Credential:
+    institution_code: str
+    secret: str
+
+
+# (identity column, secret column, identity) -> the institution and its secret, if registered.
+CredentialOf = Callable[[str, str, str], Awaitable[Credential | None]]
 
 
 @dataclass
 class Authenticator:
-    secret_of: SecretOf
+    credential_of: CredentialOf
     nonces: NonceStore
-    window: timedelta
+    windows: Mapping[str, timedelta]  # per profile name
 
     async def authenticate(
-        self, headers: Mapping[str, str], body: bytes, now: datetime
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        now: datetime,
+        path_infno: str | None = None,
     ) -> HisEnvelope:
         """The parsed envelope of a signed, fresh request; raises HisAuthError or a his.*
-        DomainError. The nonce is claimed last, so a refused request leaves it unused."""
+        DomainError. The (timestamp, nonce) pair is claimed last, so a refused request leaves
+        it unused."""
         if len(body) > MAX_BODY:
             raise DomainError(
                 "his.format", f"the request body is larger than {MAX_BODY} bytes", field="body"
             )
-        claimed = headers.get(INSTITUTION, "")
-        secret = await self.secret_of(claimed) if claimed else None
-        verified = verify(
-            headers, body, lambda code: secret if code == claimed else None, now, self.window
+        lowered = {name.lower(): value for name, value in headers.items()}
+        profile = profile_of(lowered)
+        claim = profile.claim(lowered)
+        credential = await self.credential_of(
+            profile.identity_column, profile.secret_column, claim.identity
         )
+        if credential is None:
+            raise HisAuthError(
+                f"{profile.identity_header}: {claim.identity} 未登记为医保接口的接入凭证"
+                "（not registered for the HIS interface）"
+            )
+        if not profile.verifies(credential.secret, claim, lowered, body):
+            raise HisAuthError(
+                f"{profile.signature_header}: 签名校验不通过，请按{profile.name}签名规则重新计算"
+                "（signature does not verify）"
+            )
+        self._fresh(claim, now)
         envelope = parse_envelope(body)
-        if envelope.institution_code != verified.institution_code:
+        if envelope.institution_code != credential.institution_code:
             raise DomainError(
                 "his.institution_mismatch",
-                f"the envelope names {envelope.institution_code} but the request is signed by "
-                f"{verified.institution_code}",
+                f"报文的定点机构编号 {envelope.institution_code} 与签名的机构 "
+                f"{credential.institution_code} 不一致",
                 field="fixmedins_code",
             )
-        await self.nonces.claim(verified)
+        if path_infno is not None and path_infno != envelope.infno:
+            raise DomainError(
+                "his.path_infno",
+                f"请求路径的交易编号 {path_infno} 与报文 infno {envelope.infno} 不一致",
+                field="infno",
+            )
+        await self._claim(claim, credential, envelope, now)
         return envelope
+
+    def _fresh(self, claim: Claim, now: datetime) -> None:
+        window = self.windows[claim.profile.name]
+        off = abs(now - claim.sent_at)
+        if off > window:
+            raise HisAuthError(
+                f"{claim.profile.timestamp_header}: 时间戳与服务器时间相差 "
+                f"{off.total_seconds():.0f} 秒，超出允许的 {window.total_seconds():.0f} 秒"
+                "（timestamp outside the window）"
+            )
+
+    async def _claim(
+        self, claim: Claim, credential: Credential, envelope: HisEnvelope, now: datetime
+    ) -> None:
+        # Real clients' nonces can be one digit, and a CSB client may send none (its msgid then
+        # stands in): a replay is the same pair of timestamp and nonce, per profile.
+        nonce = claim.nonce if claim.nonce is not None else f"msgid:{envelope.message_id}"
+        key = f"{claim.profile.name}:{claim.timestamp}:{nonce}"
+        try:
+            await self.nonces.claim(VerifiedRequest(credential.institution_code, key, now))
+        except HisAuthError as exc:
+            raise HisAuthError(
+                f"{claim.profile.nonce_header}: 该时间戳与随机数(nonce)已使用过，重放的请求被拒绝"
+                "（replayed request）"
+            ) from exc

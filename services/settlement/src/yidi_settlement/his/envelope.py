@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from yidi_events.kernel import SHANGHAI, DomainError
@@ -14,7 +15,16 @@ from yidi_events.store.idempotency import request_hash
 
 MAX_BODY = 512 * 1024
 FORMAT = "his.format"
-_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+# .NET clients send ISO datetimes with a T.
+_TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d",
+)
+# What clients send for an absent optional value (section 0).
+ABSENT = (None, "", "null", "NULL")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,15 +37,28 @@ class HisEnvelope:
     input: dict[str, Any]
 
     def digest(self) -> str:
-        """What a repeat of the msgid must carry again to get the kept answer."""
+        """What a repeat of the msgid must carry again to get the kept answer (a number and its
+        text are the same request)."""
         return request_hash(
-            {
-                "infno": self.infno,
-                "visit_region": self.visit_region,
-                "insured_region": self.insured_region,
-                "input": self.input,
-            }
+            _texts(
+                {
+                    "infno": self.infno,
+                    "visit_region": self.visit_region,
+                    "insured_region": self.insured_region,
+                    "input": self.input,
+                }
+            )
         )
+
+
+def _texts(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _texts(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_texts(item) for item in value]
+    return value
 
 
 def refuse(field: str, message: str) -> DomainError:
@@ -44,7 +67,7 @@ def refuse(field: str, message: str) -> DomainError:
 
 def text(node: Mapping[str, Any], field: str, *, required: bool = True) -> str | None:
     value = node.get(field)
-    if value is None or value == "":
+    if value in ABSENT:
         if required:
             raise refuse(field, f"{field} is required")
         return None
@@ -83,11 +106,16 @@ def _region(field: str, value: str | None) -> str | None:
     return value
 
 
+def _json(text: bytes | str) -> Any:
+    # Amounts arrive as JSON numbers (4.52, 1.0): their text becomes a Decimal, never a float.
+    return json.loads(text, parse_float=Decimal)
+
+
 def parse_envelope(body: bytes) -> HisEnvelope:
     if len(body) > MAX_BODY:
         raise refuse("body", f"the request body is larger than {MAX_BODY} bytes")
     try:
-        doc = json.loads(body)
+        doc = _json(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise refuse("body", f"the request body is not valid JSON: {exc}") from exc
     if not isinstance(doc, dict):
@@ -103,6 +131,12 @@ def parse_envelope(body: bytes) -> HisEnvelope:
         # is a malformed envelope, not an empty request.
         raise refuse("input", "input is required (a JSON object, {} when empty)")
     raw_input = doc["input"]
+    if isinstance(raw_input, str):
+        # Some older client builds send the input object as a JSON string of it.
+        try:
+            raw_input = _json(raw_input)
+        except ValueError as exc:
+            raise refuse("input", f"input is a string that is not a JSON object: {exc}") from exc
     if not isinstance(raw_input, dict):
         raise refuse("input", "input must be a JSON object")
     return HisEnvelope(
@@ -146,7 +180,10 @@ def local_time(at: datetime) -> str:
     return f"{at.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}"
 
 
-SUMMARY = "National HIS envelope (infno, msgid, ..., input) signed with x-yidi-* headers"
+SUMMARY = (
+    "National HIS envelope (infno, msgid, ..., input), signed with the TIF (x-tif-*), "
+    "CSB (_api_*) or body-HMAC (x-yidi-*) headers"
+)
 DESCRIPTION = (
     "Answers infcode 0 with output, or infcode -1 with err_msg naming the field and rule. "
     "A repeated msgid from the same institution returns the stored answer; a different "

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from yidi_events.application import Unit
 from yidi_events.application.write_path import lost_a_race
-from yidi_events.auth.his import INSTITUTION, HisAuthError
+from yidi_events.auth.his import HisAuthError
 from yidi_events.failpoints import crash_point
 from yidi_events.kernel import Clock, DomainError
 from yidi_events.store import ConcurrencyError
@@ -57,23 +57,28 @@ class Gateway:
     forwarder: Forwarder
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    async def call(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    async def call(
+        self, headers: Mapping[str, str], body: bytes, path_infno: str | None = None
+    ) -> dict[str, Any]:
+        """Answer one request; `path_infno` is the infno a per-transaction path names."""
         received = self.clock.now()
         started = time.perf_counter()  # latency is real time, whatever the business clock says
         visit_region = ""
         infno = "unknown"  # until the envelope is authenticated and parsed
+        institution: str | None = None
         outcome = "error"
         output: dict[str, Any] | None = None
         error: str | None = None
         try:
-            envelope = await self.authenticator.authenticate(headers, body, received)
+            envelope = await self.authenticator.authenticate(headers, body, received, path_infno)
+            institution = envelope.institution_code
             visit_region = envelope.visit_region
             infno = self._metric_infno(envelope.infno)
             output = await self._run(envelope)
             outcome = "ok"
         except HisAuthError as exc:
             outcome = "unauthenticated"
-            error = f"signature: {exc} (rule his.auth)"
+            error = f"{exc} (rule his.auth)"
         except DomainError as exc:
             outcome = "refused"
             error = error_text(exc, infno)
@@ -97,12 +102,13 @@ class Gateway:
             HIS_REQUESTS.labels(infno, outcome).inc()
             if error is not None:
                 # What the hospital was told, for the operator it calls; the log masks the
-                # certificate numbers a refusal may quote.
+                # certificate numbers a refusal may quote. Credentials are never logged: the
+                # institution is named once authenticated.
                 log.info(
                     "his.refused",
                     infno=infno,
                     outcome=outcome,
-                    institution=headers.get(INSTITUTION, ""),
+                    institution=institution,
                     error=error,
                 )
             if infno in SETTLEMENT_INFNOS:

@@ -13,7 +13,7 @@ from typing import Any
 
 from yidi_events.contracts.settlement import ItemClass
 from yidi_events.kernel import DomainError
-from yidi_settlement.app.reference import CatalogueItem
+from yidi_settlement.app.reference import CREDENTIAL_NAMES, CatalogueItem
 
 
 def catalogue_items(
@@ -70,6 +70,7 @@ def hospital_registration(row: Mapping[str, Any]) -> dict[str, Any]:
         "hospital_level": row["hosp_lv"],
         "networked": row["networked"],
         "his_secret": row["his_secret"],
+        **{name: row[name] for name in CREDENTIAL_NAMES if row.get(name)},
     }
 
 
