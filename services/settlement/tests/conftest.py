@@ -101,6 +101,18 @@ class Harness:
             self.secrets[h["fixmedins_code"]] = h["his_secret"]
         return summary
 
+    async def sandbox_world(self) -> None:
+        """The sandbox's hospitals and catalogue, and its insured places' policies, persons and
+        approved filings, as the insured places publish them."""
+        summary = await self.load_sandbox()
+        assert summary.startswith("7 hospitals registered")
+        for doc in json.loads((SANDBOX / "policies.json").read_text("utf-8")):
+            await self.policy(doc)
+        for p in json.loads((SANDBOX / "persons.json").read_text("utf-8")):
+            await self.person(p)
+        for number, f in enumerate(json.loads((SANDBOX / "filings.json").read_text("utf-8"))):
+            await self.filing(f, filing_id=f"F{number}")
+
     # --- insured places' facts -----------------------------------------------------------
 
     async def feed(self, payload: Any, stream: str) -> None:

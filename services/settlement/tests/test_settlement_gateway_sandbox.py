@@ -81,14 +81,7 @@ MONEY = (
 
 
 async def setup(h: Any) -> None:
-    summary = await h.load_sandbox()
-    assert summary.startswith("7 hospitals registered")
-    for doc in POLICIES:
-        await h.policy(doc)
-    for p in PERSONS.values():
-        await h.person(p)
-    for number, f in enumerate(FILINGS):
-        await h.filing(f, filing_id=f"F{number}")
+    await h.sandbox_world()
 
 
 def voucher(p: dict[str, Any]) -> dict[str, str]:

@@ -24,7 +24,7 @@ from yidi_settlement.app.commands import (
 from yidi_settlement.domain.eligibility import Voucher
 from yidi_settlement.domain.events import Diagnosis
 from yidi_settlement.domain.model import FeeLine
-from yidi_settlement.his.envelope import HisEnvelope, moment, node, refuse, required, text
+from yidi_settlement.his.envelope import ABSENT, HisEnvelope, moment, node, refuse, required, text
 
 _EMERGENCY_MED_TYPES = {"13", "24"}  # 急诊, 急诊转住院
 
@@ -190,7 +190,7 @@ def fee_lines_upload(payload: Mapping[str, Any]) -> tuple[VisitRef, list[FeeLine
 
 def _present(row: Mapping[str, Any], field: str) -> None:
     value = row.get(field)
-    if value is None or value == "" or isinstance(value, bool | list | dict):
+    if value in ABSENT or isinstance(value, bool | list | dict):
         raise refuse(field, f"{field} is required and must be a number")
 
 
@@ -226,7 +226,7 @@ def settle(payload: Mapping[str, Any]) -> SettleRequest:
         ref=visit_ref(data),
         voucher=voucher(data, needed=False),
         use_account=flag == "1",
-        declared_total=None if total in (None, "") else yuan("medfee_sumamt", total),
+        declared_total=None if total in ABSENT else yuan("medfee_sumamt", total),
         insurance_type=text(data, "insutype", required=False),
     )
 
