@@ -34,7 +34,7 @@ class ServiceSettings(BaseSettings):
     his_signature_window_s: int = 300
     his_tif_window_s: int = 300
     his_csb_window_s: int = 300
-    # Where per-transaction paths hang ({prefix}/hsa/hgs/{infno}), as provinces publish them.
+    # Where the per-transaction HIS paths hang ({prefix}/hsa/hgs/<code>), as provinces publish them.
     his_hgs_prefixes: list[str] = ["/ebus/gdyb_api/prd"]
     # How far a hospital's clock may run ahead of ours: a discharge or fee date later than the
     # business day of now + this is refused as a date in the future.

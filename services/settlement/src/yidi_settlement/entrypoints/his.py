@@ -1,6 +1,5 @@
 """The HIS gateway routes: translate HTTP to the gateway and back (always HTTP 200, as HIS
-expects). One service path where the envelope's infno chooses, and per-transaction paths as
-provincial gateways publish them, whose infno must agree with the envelope's."""
+expects), on the single service path and on the per-transaction paths (his/paths.py)."""
 
 from __future__ import annotations
 
@@ -11,19 +10,13 @@ from fastapi import APIRouter, Request
 
 from yidi_settlement.his.envelope import DESCRIPTION, MAX_BODY, SUMMARY
 from yidi_settlement.his.gateway import Gateway
-
-SERVICE_PATH = "/fsi/api/rsfComIfsService/callService"
-CSB_PATH = "/CSB/hsa-fsi-{infno}"
-HGS_PATH = "/hsa/hgs/{infno}"
-_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            media: {"schema": {"type": "object", "description": "the national envelope"}}
-            for media in ("application/json", "text/plain")
-        },
-    }
-}
+from yidi_settlement.his.paths import (
+    SERVICE_OPENAPI,
+    SERVICE_PATH,
+    TRANSACTION_OPENAPI,
+    path_transaction,
+    transaction_paths,
+)
 
 
 def router(gateway: Gateway, hgs_prefixes: Sequence[str]) -> APIRouter:
@@ -35,20 +28,22 @@ def router(gateway: Gateway, hgs_prefixes: Sequence[str]) -> APIRouter:
             return b"x" * (MAX_BODY + 1)  # refused by the envelope parser without reading it all
         return await request.body()
 
-    @api.post(SERVICE_PATH, summary=SUMMARY, description=DESCRIPTION, openapi_extra=_BODY)
+    @api.post(SERVICE_PATH, summary=SUMMARY, description=DESCRIPTION, openapi_extra=SERVICE_OPENAPI)
     async def call_service(request: Request) -> dict[str, Any]:
         return await gateway.call(request.headers, await read(request))
 
-    async def call_transaction(infno: str, request: Request) -> dict[str, Any]:
-        return await gateway.call(request.headers, await read(request), infno)
+    async def call_transaction(request: Request) -> dict[str, Any]:
+        return await gateway.call(
+            request.headers, await read(request), path_transaction(request.path_params)
+        )
 
-    for path in (CSB_PATH, *(f"{prefix.rstrip('/')}{HGS_PATH}" for prefix in hgs_prefixes)):
+    for path in transaction_paths(hgs_prefixes):
         api.add_api_route(
             path,
             call_transaction,
             methods=["POST"],
             summary=f"{SUMMARY}, per transaction",
             description=DESCRIPTION,
-            openapi_extra=_BODY,
+            openapi_extra=TRANSACTION_OPENAPI,
         )
     return api

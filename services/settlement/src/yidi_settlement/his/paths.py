@@ -1,0 +1,39 @@
+"""Where HIS requests are posted: the single service path, where the envelope's infno chooses, and
+per-transaction paths as provincial gateways publish them (sandbox README, "HIS requests")."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+SERVICE_PATH = "/fsi/api/rsfComIfsService/callService"
+_CSB_PATH = "/CSB/hsa-fsi-{infno}"  # Aliyun CSB style
+_HGS_PATH = "/hsa/hgs/{infno}"  # Guangdong style, under a configured prefix
+_BODY = {
+    "required": True,
+    "content": {
+        media: {"schema": {"type": "object", "description": "the national envelope"}}
+        for media in ("application/json", "text/plain")
+    },
+}
+SERVICE_OPENAPI: dict[str, Any] = {"requestBody": _BODY}
+TRANSACTION_OPENAPI: dict[str, Any] = {
+    "requestBody": _BODY,
+    "parameters": [
+        {
+            "name": "infno",
+            "in": "path",
+            "required": True,
+            "description": "the transaction code, equal to the envelope's infno",
+            "schema": {"type": "string", "maxLength": 6},
+        }
+    ],
+}
+
+
+def transaction_paths(hgs_prefixes: Sequence[str]) -> tuple[str, ...]:
+    return (_CSB_PATH, *(f"{prefix.rstrip('/')}{_HGS_PATH}" for prefix in hgs_prefixes))
+
+
+def path_transaction(path_params: Mapping[str, Any]) -> str:
+    return str(path_params["infno"])
