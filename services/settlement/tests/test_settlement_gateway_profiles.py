@@ -67,6 +67,11 @@ def voucher(p: dict[str, Any]) -> dict[str, str]:
     return {"mdtrt_cert_type": "03", "mdtrt_cert_no": p["certno"], "card_sn": p["card_sn"]}
 
 
+def outpatient_registration(p: dict[str, Any], begins: str) -> dict[str, Any]:
+    data = {"psn_no": p["psn_no"], "insutype": p["insutype"], "begntime": begins, "med_type": "11"}
+    return {"data": {**data, **voucher(p)}}
+
+
 PROFILES: dict[str, Signer] = {"tif": tif, "csb": csb, "hmac": body_hmac}
 SIGNATURE_HEADER = {"tif": "x-tif-signature", "csb": "_api_signature", "hmac": "x-yidi-signature"}
 
@@ -139,18 +144,7 @@ async def test_an_outpatient_settlement_as_real_clients_send_it(
             output: dict[str, Any] = answer["output"]
             return output
 
-        registered = await ok(
-            "2201",
-            {
-                "data": {
-                    "psn_no": p["psn_no"],
-                    "insutype": p["insutype"],
-                    "begntime": "2026-03-10T09:00:00",
-                    "med_type": "11",
-                    **voucher(p),
-                }
-            },
-        )
+        registered = await ok("2201", outpatient_registration(p, "2026-03-10T09:00:00"))
         visit_id = registered["data"]["mdtrt_id"]
         # Numbers as a C# decimal serialises them; the exact figures of the sandbox's LINES.
         lines = [
@@ -209,19 +203,8 @@ async def test_each_profiles_refusals_change_nothing(make_harness: Any, profile:
     async with make_harness(START) as h:
         await h.sandbox_world()
         p = PERSONS["1"]
-        body = h.envelope(
-            "2201",
-            {
-                "data": {
-                    "psn_no": p["psn_no"],
-                    "insutype": "310",
-                    "begntime": "2026-03-10 09:00:00",
-                    **voucher(p),
-                }
-            },
-            NANJING,
-            insured="320500",
-        )
+        registration = outpatient_registration(p, "2026-03-10 09:00:00")
+        body = h.envelope("2201", registration, NANJING, insured=p["insuplc_admdvs"])
         now = h.runtime.clock.now()
         signer = PROFILES[profile]
         bad = {**signer(NANJING, body, now, "5"), SIGNATURE_HEADER[profile]: "AAAA"}
