@@ -49,7 +49,7 @@ class Discharge:
 @dataclass(frozen=True, kw_only=True)
 class SettleRequest:
     ref: VisitRef
-    voucher: Voucher | None
+    voucher: Voucher | None  # as presented, told back in the answer; the visit names the person
     use_account: bool
     declared_total: int | None
     insurance_type: str | None

@@ -308,7 +308,9 @@ class VisitService:
             person_id=ref.person_id,
             visit_date=business_date(reg.began_at),
             emergency=reg.emergency,
-            voucher=command.voucher,
+            # The visit is bound to its person since registration; clients fill the voucher
+            # fields of a settlement unevenly (his-interface.md section 0): not checked again.
+            voucher=None,
             today=today,
             policy=policy,
         )

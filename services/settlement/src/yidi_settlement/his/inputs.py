@@ -80,6 +80,21 @@ def voucher(data: Mapping[str, Any], *, needed: bool = True) -> Voucher | None:
     return Voucher(voucher_type=kind, voucher_no=required(data, "mdtrt_cert_no"), card_serial=card)
 
 
+def _presented(data: Mapping[str, Any]) -> Voucher | None:
+    """A settlement's voucher as presented, for the answer only: the visit is bound to its person
+    since registration, and clients fill these fields unevenly (a type-03 card without card_sn,
+    the type code copied into the number), so nothing here refuses a settlement."""
+    kind, number = data.get("mdtrt_cert_type"), data.get("mdtrt_cert_no")
+    if kind not in ("01", "02", "03") or not isinstance(number, str) or not number:
+        return None
+    card = data.get("card_sn")
+    return Voucher(
+        voucher_type=str(kind),
+        voucher_no=number,
+        card_serial=card if isinstance(card, str) and card not in ABSENT else None,
+    )
+
+
 def person_query(payload: Mapping[str, Any]) -> Voucher:
     presented = voucher(node(payload))
     assert presented is not None
@@ -224,7 +239,7 @@ def settle(payload: Mapping[str, Any]) -> SettleRequest:
     total = data.get("medfee_sumamt")
     return SettleRequest(
         ref=visit_ref(data),
-        voucher=voucher(data, needed=False),
+        voucher=_presented(data),
         use_account=flag == "1",
         declared_total=None if total in ABSENT else yuan("medfee_sumamt", total),
         insurance_type=text(data, "insutype", required=False),
