@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from decimal import Decimal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -93,7 +94,8 @@ class HisClient:
             content=body,
             headers={**headers, "content-type": "application/json"},
         )
-        answer: dict[str, Any] = response.json()
+        # amounts are JSON numbers with two decimals: read them exactly, as BigDecimal clients do
+        answer: dict[str, Any] = json.loads(response.content, parse_float=Decimal)
         return answer
 
     def call(self, infno: str, payload: dict[str, Any], insured_region: str | None = None) -> Any:

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
+
+from settlement_his_numbers import as_text, funds
 
 from yidi_cli.sandbox import shared_dir
 from yidi_events.auth.his import sign
@@ -188,8 +191,8 @@ async def flow(h: Any, p: dict[str, Any], inpatient: bool) -> None:
         }
     )
     info = out["setlinfo"]
-    assert {k: info[k] for k in engine["setlinfo"]} == engine["setlinfo"]
-    assert out["setldetail"] == engine["setldetail"]
+    assert as_text({k: info[k] for k in engine["setlinfo"]}) == engine["setlinfo"]
+    assert as_text(funds(out["setldetail"])) == engine["setldetail"]
     assert info["psn_no"] == person_id
     assert info["mdtrt_id"] == visit_id
     assert info["setl_id"]
@@ -465,8 +468,8 @@ async def test_cancel_reverses_accumulators_and_2601_reverses_by_omsgid(make_har
         neg = cancelled["setlinfo"]
         assert neg["setl_id"] != setl_id
         assert neg["refd_setl_flag"] == "1"
-        assert neg["medfee_sumamt"] == "-" + out["setlinfo"]["medfee_sumamt"]
-        assert neg["balc"] == "2500.00"
+        assert neg["medfee_sumamt"] == -out["setlinfo"]["medfee_sumamt"]
+        assert neg["balc"] == Decimal("2500.00")
         empty = await h.accumulators(p["psn_no"], 2026)
         assert wire.accumulators_to_wire(empty)["eligible_cum"] == "0.00"
         # Settle again, then the hospital reverses that call by its msgid.

@@ -355,7 +355,7 @@ class VisitService:
                 registration=reg,
                 settlement_id=None,
                 clearing_agency=None,
-                clearing_category=None,
+                clearing_category=category,
             )
         settlement_id = new_id("S", reg.visit_region)
         events = v.decide_settle(
