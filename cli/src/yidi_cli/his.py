@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import itertools
 import json
-from decimal import Decimal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
