@@ -7,7 +7,8 @@ spec itself rather than against our notes.
 The spec (default `../shared/reference/nhsa-interface-spec-hunan-v1.1.27.txt` from the repo
 root) names each transaction as a `【infno】title` line and each output table as
 `表 N 输出-...（节点标识：node）` followed by `|`-separated rows. A table "without a node"
-(无节点) lists fields directly under `output`: its node is "".
+(无节点) lists fields directly under `output`: its node is "". A table of a file's columns
+(输出文件参数说明, 3202) is kept under "@file".
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ REPO = Path(__file__).resolve().parents[3]
 DEFAULT_SPEC = REPO.parent / "shared" / "reference" / "nhsa-interface-spec-hunan-v1.1.27.txt"
 TARGET = Path(__file__).resolve().parents[1] / "src/yidi_settlement/his/spec_outputs.json"
 
+FILE_ROWS = "@file"  # 输出文件参数说明: the columns of a downloaded file's rows, not JSON
 _TRANSACTION = re.compile(r"^【(\w+)】\s*(.*)$")
 _OUTPUT_TABLE = re.compile(r"^表\s*\d+\s*(?:表\s*)?输出(.*)$")
 _NODE = re.compile(r"节点标识[：:]?\s*([A-Za-z_]\w*)")
@@ -56,8 +58,10 @@ def extract(text: str) -> dict[str, Any]:
         if infno is None:
             continue
         if table := _OUTPUT_TABLE.match(line):
-            node = _NODE.search(table.group(1))
-            rows = found[infno]["outputs"].setdefault(node.group(1) if node else "", [])
+            title = table.group(1)
+            node = _NODE.search(title)
+            key = FILE_ROWS if title.startswith("文件") else node.group(1) if node else ""
+            rows = found[infno]["outputs"].setdefault(key, [])
             continue
         if rows is not None:
             if line.startswith("序号"):
