@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from settlement_his_numbers import spec_gaps
+from settlement_his_testkit import envelope
 
 from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.settlement import ItemClass
@@ -18,7 +19,7 @@ from yidi_settlement.app.commands import Settlement
 from yidi_settlement.domain.engine import SettlementComputation
 from yidi_settlement.domain.events import VisitRegistered
 from yidi_settlement.domain.model import CatalogueEntry
-from yidi_settlement.his import outputs
+from yidi_settlement.his import analysis, clearing, hospital_checks, outputs, referral
 from yidi_settlement.his.typed import SpecTypedJSON, dumps, spec_outputs, typed
 from yidi_settlement.vectors import run_case
 
@@ -184,3 +185,45 @@ def test_the_spec_tables_hold_every_transaction_served() -> None:
     assert setlinfo["hifes_pay"]["type"] == "数值型"
     assert setlinfo["hifes_pay"]["length"] == "16,2"
     assert setlinfo["hifes_pay"]["required"] is True
+
+
+_FILE = {
+    "file_query_no": "F1",
+    "filename": "d.zip",
+    "download_until": "2026-03-17T01:00:00+00:00",
+}
+_WARNING = {
+    "flag_id": "F1",
+    "rule_id": "audit.split_hospitalization",
+    "rule_name": "split stay",
+    "detail": "readmitted within 15 days",
+    "person_id": "P1",
+    "visit_id": "V1",
+    "amount_at_issue": 500_000,
+    "severity": "suspected",
+    "evidence": "settlements S1",
+}
+_TOTALS = {
+    "clearing_agency": "320100",
+    "start_date": "2026-03-10",
+    "end_date": "2026-03-10",
+    "balanced": True,
+    "description": "Balanced.",
+    "differences": [],
+}
+FORWARDED = {
+    "2501": (referral.filing_output, {"filing_id": "T1"}),
+    "3101": (analysis.analysis_output, {"warnings": [_WARNING]}),
+    "3102": (analysis.analysis_output, {"warnings": [_WARNING]}),
+    "3201": (hospital_checks.totals_output, _TOTALS),
+    "3202": (hospital_checks.details_output, _FILE),
+    "3203": (clearing.application_output, {"clearing_application_id": "C1"}),
+    "9101": (hospital_checks.upload_output, _FILE),
+}
+
+
+@pytest.mark.parametrize("infno", sorted(FORWARDED))
+def test_forwarded_answers_carry_every_non_null_field_typed(infno: str) -> None:
+    to_output, result = FORWARDED[infno]
+    answer = typed(to_output(envelope(infno, {"data": {"task_id": "TASK-1"}}), result))
+    assert spec_gaps(infno, answer) == []
