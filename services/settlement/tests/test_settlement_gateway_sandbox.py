@@ -499,28 +499,10 @@ async def test_cancel_reverses_accumulators_and_2601_reverses_by_omsgid(make_har
         assert "his.msgid_reversed" in late["err_msg"]
 
 
-# 非空 fields the platform holds no source for yet (left for the transactions' own issues):
-# the person's identity begins (1101 idetinfo.begntime) and 5203's person, institution and
-# visit-date fields, which the stored settlement does not carry.
-UNSOURCED = {
-    "1101 idetinfo.begntime",
-    *(
-        f"5203 setlinfo.{name}"
-        for name in [
-            "psn_name",
-            "psn_cert_type",
-            "certno",
-            "gend",
-            "psn_type",
-            "cvlserv_flag",
-            "fixmedins_name",
-            "begndate",
-            "enddate",
-            "psn_pay",
-            "year",
-        ]
-    ),
-}
+# 非空 fields the platform holds no source for yet: when a person's assistance identity began
+# (1101 idetinfo.begntime), and 5203's policy year and 个人支付 figure, whose meaning beside
+# psn_part_amt the spec does not settle.
+UNSOURCED = {"1101 idetinfo.begntime", "5203 setlinfo.year", "5203 setlinfo.psn_pay"}
 
 
 async def test_every_answer_carries_the_spec_non_null_fields_typed(

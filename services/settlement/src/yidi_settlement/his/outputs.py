@@ -213,3 +213,23 @@ def settlement_record(row: Mapping[str, Any]) -> dict[str, Any]:
             int(totals["in_policy"]),
         ),
     }
+
+
+def settlement_query(row: Mapping[str, Any]) -> dict[str, Any]:
+    """5203: the stored settlement with the person, the hospital and the visit's days."""
+    record = settlement_record(row)
+    who = row["person"]
+    record["setlinfo"].update(
+        {
+            "psn_name": who["name"],
+            "psn_cert_type": who["certificate_type"],
+            "certno": who["certificate_no"],
+            "gend": who["gender"],
+            "psn_type": who["person_category"],
+            "cvlserv_flag": "1" if who["civil_servant"] else "0",
+            "fixmedins_name": row["institution_name"],
+            "begndate": row["began_on"].isoformat(),
+            "enddate": row["ended_on"].isoformat(),
+        }
+    )
+    return record

@@ -167,8 +167,8 @@ class Transactions:
 
     async def _query(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
         settlement_id = inputs.settlement_query(env.input)
-        return outputs.settlement_record(
-            await self.visits.settlement_record(unit, env.institution_code, settlement_id)
+        return outputs.settlement_query(
+            await self.visits.settlement_query(unit, env.institution_code, settlement_id)
         )
 
     async def _reverse(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
