@@ -74,14 +74,27 @@ def extract(text: str) -> dict[str, Any]:
     return {k: v for k, v in found.items() if v["outputs"]}
 
 
+def render(source: str, tables: dict[str, Any]) -> str:
+    """The tables as JSON with one field per line, so a change of the spec reads as a diff."""
+
+    def one(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    def node(fields: list[dict[str, Any]]) -> str:
+        return "[\n" + ",\n".join(f"    {one(f)}" for f in fields) + "\n   ]"
+
+    def transaction(infno: str, body: dict[str, Any]) -> str:
+        nodes = ",\n".join(f"   {one(n)}: {node(f)}" for n, f in body["outputs"].items())
+        return f' {one(infno)}: {{"title": {one(body["title"])}, "outputs": {{\n{nodes}\n  }}}}'
+
+    rows = ",\n".join(transaction(k, v) for k, v in tables.items())
+    return f'{{"source": {one(source)}, "transactions": {{\n{rows}\n}}}}\n'
+
+
 def main() -> None:
     spec = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_SPEC
     tables = extract(spec.read_text(encoding="utf-8"))
-    TARGET.write_text(
-        json.dumps({"source": spec.name, "transactions": tables}, ensure_ascii=False, indent=1)
-        + "\n",
-        encoding="utf-8",
-    )
+    TARGET.write_text(render(spec.name, tables), encoding="utf-8")
     print(f"{len(tables)} transactions with outputs -> {TARGET}")
 
 
