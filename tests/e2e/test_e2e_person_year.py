@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -107,12 +108,12 @@ def test_a_home_admission_continues_into_a_cross_region_one(
     # Basic fund on 4,500.00 continuing from 19,000.00: 1,000.00 x 85% + 3,500.00 x 90% = 4,000.00.
     # Personal share 1,000.00 continuing from 4,500.00: 500.00 above 5,000.00 x 80% = 400.00.
     # The patient's 600.00 comes out of the account (2,500.00 -> 1,900.00).
-    assert stay["medfee_sumamt"] == "5000.00"
-    assert stay["act_pay_dedc"] == "500.00"
-    assert stay["hifp_pay"] == "4000.00"
-    assert stay["hifob_pay"] == "400.00"
-    assert stay["acct_pay"] == "600.00"
-    assert stay["psn_cash_pay"] == "0.00"
+    assert stay["medfee_sumamt"] == Decimal("5000.00")
+    assert stay["act_pay_dedc"] == Decimal("500.00")
+    assert stay["hifp_pay"] == Decimal("4000.00")
+    assert stay["hifob_pay"] == Decimal("400.00")
+    assert stay["acct_pay"] == Decimal("600.00")
+    assert stay["psn_cash_pay"] == Decimal("0.00")
 
     expected = {
         "policy_year": YEAR,
@@ -153,12 +154,12 @@ def test_the_account_is_one_balance_at_both_places(world: Any, sandbox_persons: 
     his = world.his(NANJING)
     # 50.00 of A items inside the 1,000.00 outpatient deductible: the account pays all of it.
     first = outpatient(his, zhang, SMALL)
-    assert first["acct_pay"] == "50.00"
+    assert first["acct_pay"] == Decimal("50.00")
     balances_are(world, zhang, 345_000, 1)
     credit(world, zhang["psn_no"], 10_000)
     balances_are(world, zhang, 355_000, 1)
     second = outpatient(his, zhang, SMALL)
-    assert second["acct_pay"] == "50.00"
+    assert second["acct_pay"] == Decimal("50.00")
     balances_are(world, zhang, 350_000, 2)
     his.call(
         "2208",
@@ -184,7 +185,7 @@ def test_the_balance_survives_the_broker_losing_its_memory(
     world.lose_broker_memory()
     # Everything published again: nothing counted twice, at either place.
     after = outpatient(world.his(NANJING), zhang, SMALL)
-    assert after["acct_pay"] == "50.00"
+    assert after["acct_pay"] == Decimal("50.00")
     balances_are(world, zhang, 360_000, 4)
 
 
@@ -248,10 +249,10 @@ def test_two_hospitals_settling_at_once_across_new_year_never_overdraw(
     assert failures == []
     paid = sorted(results[code]["acct_pay"] for code in (NANJING, NANJING_2))
     # Whichever settled first took 1,500.00; the other found only the 400.00 left.
-    assert paid == ["1500.00", "400.00"]
+    assert paid == [Decimal("400.00"), Decimal("1500.00")]
     assert sorted(results[code]["psn_cash_pay"] for code in (NANJING, NANJING_2)) == [
-        "0.00",
-        "1100.00",
+        Decimal("0.00"),
+        Decimal("1100.00"),
     ]
     balances_are(world, zhou, 0, 3)
     assert at_insured_place(world, zhou["psn_no"], YEAR + 1)["totals"]["inpatient_admissions"] == 1

@@ -4,6 +4,7 @@ setlinfo identities holding, and the ineligible ones are refused with clear mess
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -55,13 +56,13 @@ def test_sandbox_persons_settle_outpatient_and_inpatient_through_the_gateway(
     p = sandbox_persons[person]
     visit = outpatient(his, p, VISIT)
     assert visit["psn_no"] == p["psn_no"]
-    assert visit["medfee_sumamt"] == "412.00"
-    assert visit["overlmt_selfpay"] == "30.00"  # XB003 above its 50.00 cap
-    assert visit["fulamt_ownpay_amt"] == "12.00"  # not in the catalogue
+    assert visit["medfee_sumamt"] == Decimal("412.00")
+    assert visit["overlmt_selfpay"] == Decimal("30.00")  # XB003 above its 50.00 cap
+    assert visit["fulamt_ownpay_amt"] == Decimal("12.00")  # not in the catalogue
     assert_identities(visit)
     now = world.clock.now()
     stay = inpatient(his, p, STAY, admitted=now, discharged=now, diagnosis="J18.900")
-    assert stay["medfee_sumamt"] == "5760.00"
+    assert stay["medfee_sumamt"] == Decimal("5760.00")
     assert fen(stay, "fund_pay_sumamt") > 0
     assert_identities(stay)
     if person == "3":  # a 低保 resident: medical assistance pays on the personal share

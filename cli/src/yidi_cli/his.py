@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -93,7 +94,8 @@ class HisClient:
             content=body,
             headers={**headers, "content-type": "application/json"},
         )
-        answer: dict[str, Any] = response.json()
+        # amounts are JSON numbers with two decimals: read them exactly, as BigDecimal clients do
+        answer: dict[str, Any] = json.loads(response.content, parse_float=Decimal)
         return answer
 
     def call(self, infno: str, payload: dict[str, Any], insured_region: str | None = None) -> Any:

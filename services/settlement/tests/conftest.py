@@ -4,9 +4,12 @@ client, agency tokens, and the insured places' facts fed through the consumed pr
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,6 +44,9 @@ from yidi_events.store.schema import idempotency
 from yidi_settlement import bootstrap, sandbox
 from yidi_settlement.adapters import insured_facts, queries
 from yidi_settlement.domain import accumulators as acc
+
+# --import-mode=importlib puts no test directory on sys.path; settlement_his_numbers needs it.
+sys.path.insert(0, str(Path(__file__).parent))
 
 SHARED = shared_dir()
 SANDBOX = SHARED / "sandbox"
@@ -271,7 +277,7 @@ class Harness:
             headers={**signed, "content-type": "application/json"},
         )
         assert response.status_code == 200, response.text
-        answer: dict[str, Any] = response.json()
+        answer: dict[str, Any] = json.loads(response.content, parse_float=Decimal)
         return answer
 
     async def his(

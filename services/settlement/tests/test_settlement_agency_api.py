@@ -4,6 +4,7 @@ the gateway, and forwarding refusals when an owner does not answer."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 START = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
@@ -134,9 +135,9 @@ async def test_item_mapping_through_3301_is_used_by_the_line_split(make_harness:
         }
         split = await h.ok("2204", {"feedetail": [line]}, "H32010000001")
         # 2 x (60 - 50) over the cap; 20% of the remaining 100 pre-self-paid.
-        assert split["result"][0]["overlmt_amt"] == "20.00"
-        assert split["result"][0]["preselfpay_amt"] == "20.00"
-        assert split["result"][0]["inscp_scp_amt"] == "80.00"
+        assert split["result"][0]["overlmt_amt"] == Decimal("20.00")
+        assert split["result"][0]["preselfpay_amt"] == Decimal("20.00")
+        assert split["result"][0]["inscp_scp_amt"] == Decimal("80.00")
         await h.ok(
             "3302",
             {"data": {"fixmedins_hilist_id": "HIS-1", "med_list_codg": "XB009"}},

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -184,7 +185,7 @@ async def call(h: Any, body: bytes, institution: str) -> Outcome:
         return Outcome(infno, None, crash=f"{type(exc).__name__}: {exc}")
     if response.status_code != 200:
         return Outcome(infno, None, crash=f"HTTP {response.status_code}: {response.text[:300]}")
-    answer: dict[str, Any] = response.json()
+    answer: dict[str, Any] = json.loads(response.content, parse_float=Decimal)
     return Outcome(infno, answer)
 
 
@@ -346,4 +347,4 @@ async def test_many_hospitals_settling_the_same_persons_at_once_keep_accumulator
             start = yuan_to_fen(p.balance)
             assert 0 <= paid <= start, (p.person_id, paid, start)
             left = await h.ok("1101", {"data": voucher(p)}, HOSPITALS[0][0])
-            assert left["insuinfo"][0]["balc"] == fen_to_yuan(start - paid)
+            assert left["insuinfo"][0]["balc"] == Decimal(fen_to_yuan(start - paid))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from yidi_cli.sandbox import shared_dir
@@ -273,4 +274,4 @@ async def test_malformed_requests_are_refused_naming_field_and_rule_and_change_n
         # The visit is untouched: it still settles, once, with the fee line uploaded in setup.
         settled = await h.post(context.settle(), NANJING)
         assert settled["infcode"] == 0, settled["err_msg"]
-        assert settled["output"]["setlinfo"]["medfee_sumamt"] == "255.00"
+        assert settled["output"]["setlinfo"]["medfee_sumamt"] == Decimal("255.00")

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from settlement_his_numbers import as_text
 
 from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.filing import FilingChanged, FilingChannel
@@ -96,8 +97,8 @@ async def _stay(h: Any, p: dict[str, Any], hospital: str, began: str, **kw: Any)
     return await _settle(h, visit_id, p, hospital)
 
 
-def _figures(info: dict[str, str], names: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(info[n] for n in names)
+def _figures(info: dict[str, Any], names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(as_text(info[n]) for n in names)
 
 
 # --- dates --------------------------------------------------------------------------------------
@@ -285,7 +286,8 @@ async def test_a_stay_across_new_year_splits_each_line_on_its_own_days_catalogue
         async def upload(*rows: dict[str, Any]) -> list[tuple[str, str, str]]:
             out = await h.ok("2301", {"feedetail": list(rows)}, FIRST, insured="320500")
             return [
-                (r["feedetl_sn"], r["preselfpay_amt"], r["inscp_scp_amt"]) for r in out["result"]
+                (r["feedetl_sn"], as_text(r["preselfpay_amt"]), as_text(r["inscp_scp_amt"]))
+                for r in out["result"]
             ]
 
         december = await upload(_fee("1", visit_id, p, "XB002", "2026-12-30 10:00:00"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from yidi_events.auth.his import NonceStore
 from yidi_events.definition import ServiceDefinition
@@ -25,6 +25,7 @@ from yidi_settlement.his.forwarder import Forwarder
 from yidi_settlement.his.gateway import Gateway
 from yidi_settlement.his.signatures import CSB, HMAC, TIF
 from yidi_settlement.his.transactions import Transactions
+from yidi_settlement.his.typed import SpecTypedJSON
 
 SERVICE = "settlement"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -77,13 +78,12 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
     runtime = build_runtime(settings)
     reference = ReferenceService(runtime.write, SqlHospitalSecrets())
     gateway = build_gateway(runtime, reference)
+    # HIS answers leave typed as the spec types them (amounts as numbers): his/typed.py
+    his_routes = APIRouter(default_response_class=SpecTypedJSON)
+    his_routes.include_router(his.router(gateway, runtime.settings.his_hgs_prefixes))
     app = create_app(
         runtime,
-        [
-            his.router(gateway, runtime.settings.his_hgs_prefixes),
-            agency.router(runtime, reference),
-            person_year.router(runtime),
-        ],
+        [his_routes, agency.router(runtime, reference), person_year.router(runtime)],
         title="Yidi settlement service and HIS gateway",
         description=__doc__ or "",
     )

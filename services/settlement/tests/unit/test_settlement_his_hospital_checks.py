@@ -112,6 +112,7 @@ def test_files_travel_as_base64_and_expire_in_local_time() -> None:
         "file_qury_no": "F1",
         "filename": "d.zip",
         "dld_endtime": "2026-03-17 09:00:00",
+        "fixmedins_code": "H32010000001",
     }
     download = envelope("9102", {"fsDownloadIn": {"file_qury_no": "F1"}})
     assert edge.download_command(download) == {"file_query_no": "F1"}

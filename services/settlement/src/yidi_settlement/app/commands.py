@@ -57,7 +57,7 @@ class SettleRequest:
 
 @dataclass(frozen=True, kw_only=True)
 class Settlement:
-    """A computed settlement; `settlement_id` and the clearing fields are set once recorded."""
+    """A computed settlement; `settlement_id` and the clearing agency are set once recorded."""
 
     computation: SettlementComputation
     person: dict[str, Any]

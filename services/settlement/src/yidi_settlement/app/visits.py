@@ -357,7 +357,7 @@ class VisitService:
                 registration=reg,
                 settlement_id=None,
                 clearing_agency=None,
-                clearing_category=None,
+                clearing_category=category,
             )
         settlement_id = new_id("S", reg.visit_region)
         events = v.decide_settle(
@@ -493,6 +493,25 @@ class VisitService:
                 field="settlement_id",
             )
         return row
+
+    async def settlement_query(
+        self, unit: Unit, institution: str, settlement_id: str
+    ) -> dict[str, Any]:
+        """A settlement as 5203 tells it: the record with its person, hospital name and the
+        visit's first and last days (an outpatient visit ends the day it is settled)."""
+        row = await self.settlement_record(unit, institution, settlement_id)
+        on: date = row["business_date"]
+        person = await self.reads.person(unit, row["person_id"], on)
+        hospital = await self.reads.hospital(unit, institution, on)
+        visit = (await self.write.load(unit, v.stream_id(row["visit_id"]), v.VISIT)).state
+        assert visit.registered is not None  # a recorded settlement's visit was registered
+        return {
+            **row,
+            "person": person.row,
+            "institution_name": hospital.institution_name,
+            "began_on": business_date(visit.registered.began_at),
+            "ended_on": visit.discharged_on or on,
+        }
 
 
 def _ledger_movement(

@@ -202,7 +202,8 @@ def upload_command(envelope: HisEnvelope) -> dict[str, Any]:
 
 
 def upload_output(envelope: HisEnvelope, result: Mapping[str, Any]) -> dict[str, Any]:
-    return _file_info(result)
+    """9101 output: the file's query number and name, and the uploader (非空 in the spec)."""
+    return {**_file_info(result), "fixmedins_code": envelope.institution_code}
 
 
 def download_command(envelope: HisEnvelope) -> dict[str, Any]:

@@ -1,10 +1,13 @@
-"""Domain answers -> each transaction's output node. Amounts leave as yuan strings with two
-decimals, as the national interface speaks them."""
+"""Domain answers -> each transaction's output node, with every field the spec marks 非空.
+Amounts are built here as exact yuan strings (two decimals, from fen); his/typed.py sends them
+as the JSON numbers the spec types them. A fund or figure the platform does not have answers
+the spec's neutral value (0.00, flag 0), never an invented figure."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from yidi_events.contracts.settlement import FeeLineSplit
@@ -35,12 +38,41 @@ SETLINFO_MONEY = (
     "psn_part_amt",
     "hosp_part_amt",
 )
+# 非空 setlinfo funds this platform never pays (enterprise supplementary, other, family mutual
+# aid from the account, disabled servicemen): zero, as the spec requires them present.
+UNPAID_FUNDS = ("hifes_pay", "oth_pay", "acct_mulaid_pay", "hifdm_pay")
 _LINE_MONEY = ("fulamt_ownpay_amt", "overlmt_amt", "preselfpay_amt", "inscp_scp_amt")
+# A line without a price cap: real platforms send a large number, not null (reference section 0).
+NO_PRICE_CAP = "999999"
+OTHER_CHARGE = "14"  # med_chrgitm_type 其他费, for a line the HIS sent without its category
+SELF_PAID_CLASS = "03"  # chrgitm_lv 自费: a line not in the catalogue is paid by the person
+NOT_RESTRICTED = "0"  # lmt_used_flag 否: the catalogue holds no restricted-use marks
+ZERO = "0.00"
+
+
+def pool_ratio(totals: Mapping[str, int]) -> str:
+    """pool_prop_selfpay (统筹基金支付比例): what the basic fund paid of the in-policy amount
+    above the deductible, to four places; 0 where nothing was above it."""
+    base = totals["in_policy"] - totals["deductible_applied"]
+    if base <= 0:
+        return "0.0000"
+    ratio = Decimal(totals["basic_fund"]) / Decimal(base)
+    return str(ratio.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
 
 
 def setlinfo(result: SettlementComputation) -> dict[str, str]:
-    """The money fields of the 2207/2304 `setlinfo` block."""
+    """The money fields of the 2207/2304 `setlinfo` block (as the shared vectors hold them)."""
     return {n: fen_to_yuan(getattr(result.totals, DOMAIN_OF[n])) for n in SETLINFO_MONEY}
+
+
+def money_complement(totals: Mapping[str, int], balance_after: int | None) -> dict[str, str]:
+    """The 非空 `setlinfo` money beyond the domain totals: the pooled ratio, the funds never
+    paid here, and `balc` (0.00 for a person without an account)."""
+    return {
+        "pool_prop_selfpay": pool_ratio(totals),
+        **dict.fromkeys(UNPAID_FUNDS, ZERO),
+        "balc": fen_to_yuan(balance_after or 0),
+    }
 
 
 def setldetail(result: SettlementComputation) -> list[dict[str, str]]:
@@ -48,6 +80,13 @@ def setldetail(result: SettlementComputation) -> list[dict[str, str]]:
         {"fund_pay_type": p.fund_code.value, "fund_payamt": fen_to_yuan(p.amount)}
         for p in result.fund_payments
     ]
+
+
+def detail_rows(rows: list[dict[str, str]], in_policy: int) -> list[dict[str, str]]:
+    """`setldetail` rows with their 非空 bases: each fund paid from the settlement's in-policy
+    amount; the platform keeps no per-fund payable limit (crt_payb_lmt_amt), so 0.00."""
+    base = fen_to_yuan(in_policy)
+    return [{**row, "inscp_scp_amt": base, "crt_payb_lmt_amt": ZERO} for row in rows]
 
 
 def line(split: FeeLineSplit) -> dict[str, str]:
@@ -65,9 +104,12 @@ def fee_line_split(split: FeeLineSplit, entry: CatalogueEntry | None) -> dict[st
         "cnt": str(split.quantity),
         "pric": str(split.unit_price),
         "med_list_codg": split.catalogue_code,
-        "chrgitm_lv": None if split.item_class is None else split.item_class.value,
-        "selfpay_prop": None if entry is None else str(entry.self_pay_ratio),
-        "pric_uplmt_amt": None
+        "chrgitm_lv": SELF_PAID_CLASS if split.item_class is None else split.item_class.value,
+        "med_chrgitm_type": split.charge_category or OTHER_CHARGE,
+        "lmt_used_flag": NOT_RESTRICTED,
+        # a line outside the catalogue is the person's whole
+        "selfpay_prop": "1" if entry is None else str(entry.self_pay_ratio),
+        "pric_uplmt_amt": NO_PRICE_CAP
         if entry is None or entry.price_cap is None
         else str(entry.price_cap),
     }
@@ -104,12 +146,14 @@ def person(row: Mapping[str, Any], balance: int, on: date) -> dict[str, Any]:
 def settlement(
     done: Settlement,
     *,
-    settled_at: datetime | None,
-    message_id: str | None,
+    settled_at: datetime,
+    message_id: str,
     voucher_type: str | None,
 ) -> dict[str, Any]:
-    """The 2206/2207/2303/2304 output: setlinfo (identity + money) and setldetail."""
+    """The 2206/2207/2303/2304 output: setlinfo (identity + money) and setldetail. A
+    pre-settlement answers its own time and msgid, which the spec marks 非空 there too."""
     result, reg, who = done.computation, done.registration, done.person
+    totals = {n: getattr(result.totals, n) for n in result.totals.__dataclass_fields__}
     info: dict[str, Any] = {
         "mdtrt_id": reg.visit_id,
         "setl_id": done.settlement_id,
@@ -122,25 +166,23 @@ def settlement(
         "insutype": reg.insurance_type,
         "psn_type": who["person_category"],
         "cvlserv_flag": "1" if who["civil_servant"] else "0",
-        "setl_time": None if settled_at is None else local_time(settled_at),
+        "setl_time": local_time(settled_at),
         "mdtrt_cert_type": voucher_type,
         "med_type": reg.medical_type,
         **setlinfo(result),
-        "balc": None
-        if result.account_balance_after is None
-        else fen_to_yuan(result.account_balance_after),
+        **money_complement(totals, result.account_balance_after),
         "medins_setl_id": message_id,
         "clr_optins": done.clearing_agency,
         "clr_way": None if done.clearing_agency is None else "1",
         "clr_type": done.clearing_category,
     }
-    return {"setlinfo": info, "setldetail": setldetail(result)}
+    return {"setlinfo": info, "setldetail": detail_rows(setldetail(result), totals["in_policy"])}
 
 
 def settlement_record(row: Mapping[str, Any]) -> dict[str, Any]:
     """A stored settlement (5203 query, 2208/2305 negative record)."""
     totals = row["totals"]
-    balance = row["account_balance_after"]
+    cash = fen_to_yuan(int(totals["cash_paid"]))
     return {
         "setlinfo": {
             "setl_id": row["settlement_id"],
@@ -150,7 +192,11 @@ def settlement_record(row: Mapping[str, Any]) -> dict[str, Any]:
             "med_type": row["medical_type"],
             "setl_time": local_time(row["settled_at"]),
             **{n: fen_to_yuan(int(totals[DOMAIN_OF[n]])) for n in SETLINFO_MONEY},
-            "balc": None if balance is None else fen_to_yuan(balance),
+            **money_complement(totals, row["account_balance_after"]),
+            # the cash figure as 2208 (pdn_cash_pay) and 5203 (cash_payamt) spell it, 非空 there
+            "pdn_cash_pay": cash,
+            "cash_payamt": cash,
+            "fixmedins_code": row["institution_code"],
             "medins_setl_id": row["message_id"],
             "clr_optins": row["clearing_agency"],
             "clr_way": "1",
@@ -159,8 +205,31 @@ def settlement_record(row: Mapping[str, Any]) -> dict[str, Any]:
             "pay_loc": "3" if row["insured_region"][:2] == row["visit_region"][:2] else "4",
             "init_setl_id": row["original_settlement_id"],
         },
-        "setldetail": [
-            {"fund_pay_type": p["fund_code"], "fund_payamt": fen_to_yuan(int(p["amount"]))}
-            for p in row["fund_payments"]
-        ],
+        "setldetail": detail_rows(
+            [
+                {"fund_pay_type": p["fund_code"], "fund_payamt": fen_to_yuan(int(p["amount"]))}
+                for p in row["fund_payments"]
+            ],
+            int(totals["in_policy"]),
+        ),
     }
+
+
+def settlement_query(row: Mapping[str, Any]) -> dict[str, Any]:
+    """5203: the stored settlement with the person, the hospital and the visit's days."""
+    record = settlement_record(row)
+    who = row["person"]
+    record["setlinfo"].update(
+        {
+            "psn_name": who["name"],
+            "psn_cert_type": who["certificate_type"],
+            "certno": who["certificate_no"],
+            "gend": who["gender"],
+            "psn_type": who["person_category"],
+            "cvlserv_flag": "1" if who["civil_servant"] else "0",
+            "fixmedins_name": row["institution_name"],
+            "begndate": row["began_on"].isoformat(),
+            "enddate": row["ended_on"].isoformat(),
+        }
+    )
+    return record

@@ -15,7 +15,7 @@ from yidi_events.kernel import business_date
 from yidi_settlement.app.reference import ReferenceService
 from yidi_settlement.app.visits import VisitService
 from yidi_settlement.his import inputs, outputs
-from yidi_settlement.his.envelope import HisEnvelope, local_time, node
+from yidi_settlement.his.envelope import HisEnvelope, local_time, node, text
 
 Output = dict[str, Any]
 Transaction = Callable[[Unit, HisEnvelope, datetime], Awaitable[Output]]
@@ -75,8 +75,16 @@ class Transactions:
             message_id=env.message_id,
             now=now,
         )
-        node = "result" if env.infno == "2401" else "data"
-        return {node: {"mdtrt_id": done.visit_id, "psn_no": command.person_id}}
+        if env.infno == "2401":
+            return {"result": {"mdtrt_id": done.visit_id, "psn_no": command.person_id}}
+        # the HIS's own visit number comes back with the platform's (2201 output, 非空)
+        return {
+            "data": {
+                "mdtrt_id": done.visit_id,
+                "psn_no": command.person_id,
+                "ipt_otp_no": text(node(env.input), "ipt_otp_no", required=False) or "",
+            }
+        }
 
     async def _cancel_registration(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
         ref = inputs.visit_ref(node(env.input))
@@ -132,8 +140,8 @@ class Transactions:
         )
         return outputs.settlement(
             done,
-            settled_at=now if commit else None,
-            message_id=env.message_id if commit else None,
+            settled_at=now,
+            message_id=env.message_id,
             voucher_type=command.voucher.voucher_type if command.voucher else None,
         )
 
@@ -159,8 +167,8 @@ class Transactions:
 
     async def _query(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
         settlement_id = inputs.settlement_query(env.input)
-        return outputs.settlement_record(
-            await self.visits.settlement_record(unit, env.institution_code, settlement_id)
+        return outputs.settlement_query(
+            await self.visits.settlement_query(unit, env.institution_code, settlement_id)
         )
 
     async def _reverse(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
