@@ -28,7 +28,9 @@ def total(settlements: list[dict[str, Any]], field: str) -> str:
     return fen_to_yuan(sum(yuan_to_fen(s[field]) for s in settlements))
 
 
-def detail_file(rows: list[dict[str, str]]) -> str:
+def detail_file(rows: list[dict[str, Any]]) -> str:
+    """The 3202 detail file as a hospital writes it: amounts as the yuan text it was answered
+    (JSON numbers, read exactly as Decimal)."""
     columns = (
         "setl_id",
         "mdtrt_id",
@@ -39,7 +41,9 @@ def detail_file(rows: list[dict[str, str]]) -> str:
         "refd_setl_flag",
     )
     text = (
-        "\t".join(columns) + "\n" + "".join("\t".join(r[c] for c in columns) + "\n" for r in rows)
+        "\t".join(columns)
+        + "\n"
+        + "".join("\t".join(str(r[c]) for c in columns) + "\n" for r in rows)
     )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -142,7 +146,8 @@ def test_a_day_is_reconciled_by_the_hospital_and_closed_by_both_agencies(
     # Each row: stmt_rslt 0 matched / 1 not, the outcome first in memo, the centre's figures.
     assert rows[zhang["setl_id"]]["stmt_rslt"] == "1"
     assert rows[zhang["setl_id"]]["memo"].startswith("amount_mismatch")
-    assert rows[zhang["setl_id"]]["medfee_sumamt"] == zhang["medfee_sumamt"]
+    # The result file holds text; the 2207 answer a number (read exactly): the same yuan.
+    assert rows[zhang["setl_id"]]["medfee_sumamt"] == str(zhang["medfee_sumamt"])
     assert rows[zhou["setl_id"]]["stmt_rslt"] == "1"
     assert rows[zhou["setl_id"]]["memo"].startswith("missing_at_hospital")
 

@@ -87,7 +87,9 @@ class HisClient:
         }
 
     def send(self, envelope: dict[str, Any]) -> dict[str, Any]:
-        body = json.dumps(envelope, ensure_ascii=False).encode()
+        # An amount read back from an answer (a Decimal) goes out as its exact text, as most
+        # clients send amounts: the stdlib cannot write a Decimal as a JSON number exactly.
+        body = json.dumps(envelope, ensure_ascii=False, default=_exact_text).encode()
         headers = sign(self.secret, self.institution_code, body, self.clock.now())
         response = self.http.post(
             self.url("settlement") + GATEWAY,
@@ -104,3 +106,9 @@ class HisClient:
         if answer.get("infcode") != 0:
             raise HisError(infno, answer)
         return answer.get("output")
+
+
+def _exact_text(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
