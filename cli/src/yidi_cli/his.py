@@ -87,13 +87,16 @@ class HisClient:
         }
 
     def send(self, envelope: dict[str, Any]) -> dict[str, Any]:
-        body = json.dumps(envelope, ensure_ascii=False).encode()
+        # amounts read back from answers are Decimals: sent again as their text, as Java clients do
+        body = json.dumps(envelope, ensure_ascii=False, default=str).encode()
         headers = sign(self.secret, self.institution_code, body, self.clock.now())
         response = self.http.post(
             self.url("settlement") + GATEWAY,
             content=body,
             headers={**headers, "content-type": "application/json"},
         )
+        if response.headers.get("content-type") == "application/octet-stream":
+            return {"infcode": 0, "output": response.content}  # 9102's file, as a stream
         # amounts are JSON numbers with two decimals: read them exactly, as BigDecimal clients do
         answer: dict[str, Any] = json.loads(response.content, parse_float=Decimal)
         return answer
