@@ -96,6 +96,8 @@ class HisClient:
             content=body,
             headers={**headers, "content-type": "application/json"},
         )
+        if response.headers.get("content-type") == "application/octet-stream":
+            return {"infcode": 0, "output": response.content}  # 9102's file, as a stream
         # amounts are JSON numbers with two decimals: read them exactly, as BigDecimal clients do
         answer: dict[str, Any] = json.loads(response.content, parse_float=Decimal)
         return answer

@@ -114,6 +114,16 @@ def test_files_travel_as_base64_and_expire_in_local_time() -> None:
         "dld_endtime": "2026-03-17 09:00:00",
         "fixmedins_code": "H32010000001",
     }
+    # "UEsDBA==" is b"PK\x03\x04"; a Java byte[] of a zip holds signed bytes (0xff is -1).
+    as_bytes = envelope("9101", {"fsUploadIn": {"in": [80, 75, 3, 4], "filename": "d.zip"}})
+    assert edge.upload_command(as_bytes)["content"] == "UEsDBA=="
+    signed = envelope("9101", {"fsUploadIn": {"in": [-1, 255], "filename": "d.zip"}})
+    assert edge.upload_command(signed)["content"] == "//8="
+    for not_bytes in ([256], [True], ["1"]):
+        with pytest.raises(DomainError, match="array of bytes"):
+            edge.upload_command(
+                envelope("9101", {"fsUploadIn": {"in": not_bytes, "filename": "d"}})
+            )
     download = envelope("9102", {"fsDownloadIn": {"file_qury_no": "F1"}})
     assert edge.download_command(download) == {"file_query_no": "F1"}
     assert edge.download_output(download, {**stored, "content": "UEsDBA=="})["file"] == "UEsDBA=="

@@ -58,6 +58,16 @@ def new_id(prefix: str, region: str) -> str:
     return f"{prefix}{region}{uuid7().hex[:20].upper()}"
 
 
+ELIGIBILITY_RULES = "eligibility."
+
+
+@dataclass(frozen=True)
+class BenefitCheck:
+    person: Person
+    on: date
+    refusal: DomainError | None  # None: the person may settle directly on that day
+
+
 @dataclass
 class VisitService:
     write: WritePath
@@ -141,6 +151,27 @@ class VisitService:
             cut_points=None if policy is None else policy.filing_cut_points,
         )
         return eligibility, person, hospital
+
+    async def check_benefits(
+        self, unit: Unit, *, institution: str, person_id: str, on: date, today: date
+    ) -> BenefitCheck:
+        """Would a visit beginning `on` settle directly at this hospital? Registration's own
+        decision, told rather than raised (2001)."""
+        try:
+            _, person, _ = await self._eligible(
+                unit,
+                institution=institution,
+                person_id=person_id,
+                visit_date=on,
+                emergency=False,
+                voucher=None,
+                today=today,
+            )
+        except DomainError as refusal:
+            if not refusal.rule.startswith(ELIGIBILITY_RULES):
+                raise  # an unknown person or hospital is a refused request, not a refused benefit
+            return BenefitCheck(await self.reads.person(unit, person_id, on), on, refusal)
+        return BenefitCheck(person, on, None)
 
     # --- registration ----------------------------------------------------------------------
 

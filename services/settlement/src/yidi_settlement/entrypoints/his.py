@@ -5,18 +5,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from yidi_settlement.his.envelope import DESCRIPTION, MAX_BODY, SUMMARY
-from yidi_settlement.his.gateway import Gateway
+from yidi_settlement.his.files import download_of
+from yidi_settlement.his.gateway import Gateway, Reply
 from yidi_settlement.his.paths import (
+    RESPONSES,
     SERVICE_OPENAPI,
     SERVICE_PATH,
     TRANSACTION_OPENAPI,
     path_transaction,
     transaction_paths,
 )
+
+
+def _http(reply: Reply) -> Response | dict[str, Any]:
+    """9102 answers its file as the zip itself; everything else, and a refusal, the envelope."""
+    download = download_of(reply)
+    if download is None:
+        return reply.answer
+    return Response(
+        download.content,
+        media_type="application/octet-stream",
+        headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(download.filename)}"},
+    )
 
 
 def router(gateway: Gateway, hgs_prefixes: Sequence[str]) -> APIRouter:
@@ -28,13 +43,22 @@ def router(gateway: Gateway, hgs_prefixes: Sequence[str]) -> APIRouter:
             return b"x" * (MAX_BODY + 1)  # refused by the envelope parser without reading it all
         return await request.body()
 
-    @api.post(SERVICE_PATH, summary=SUMMARY, description=DESCRIPTION, openapi_extra=SERVICE_OPENAPI)
-    async def call_service(request: Request) -> dict[str, Any]:
-        return await gateway.call(request.headers, await read(request))
+    @api.post(
+        SERVICE_PATH,
+        summary=SUMMARY,
+        description=DESCRIPTION,
+        response_model=dict[str, Any],
+        responses=RESPONSES,
+        openapi_extra=SERVICE_OPENAPI,
+    )
+    async def call_service(request: Request) -> Response | dict[str, Any]:
+        return _http(await gateway.call(request.headers, await read(request)))
 
-    async def call_transaction(request: Request) -> dict[str, Any]:
-        return await gateway.call(
-            request.headers, await read(request), path_transaction(request.path_params)
+    async def call_transaction(request: Request) -> Response | dict[str, Any]:
+        return _http(
+            await gateway.call(
+                request.headers, await read(request), path_transaction(request.path_params)
+            )
         )
 
     for path in transaction_paths(hgs_prefixes):
@@ -42,6 +66,8 @@ def router(gateway: Gateway, hgs_prefixes: Sequence[str]) -> APIRouter:
             path,
             call_transaction,
             methods=["POST"],
+            response_model=dict[str, Any],
+            responses=RESPONSES,
             summary=f"{SUMMARY}, per transaction",
             description=DESCRIPTION,
             openapi_extra=TRANSACTION_OPENAPI,

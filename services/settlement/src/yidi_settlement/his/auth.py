@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 
 from yidi_events.auth.his import HisAuthError, NonceStore, VerifiedRequest
 from yidi_events.kernel import DomainError
-from yidi_settlement.his.envelope import MAX_BODY, HisEnvelope, parse_envelope
+from yidi_settlement.his.envelope import MAX_BODY, HisEnvelope
+from yidi_settlement.his.files import read_envelope
 from yidi_settlement.his.signatures import Claim, profile_of
 
 
@@ -61,7 +62,7 @@ class Authenticator:
                 "（signature does not verify）"
             )
         self._fresh(claim, now)
-        envelope = parse_envelope(body)
+        envelope = read_envelope(lowered.get("content-type", ""), body)
         if envelope.institution_code != credential.institution_code:
             raise DomainError(
                 "his.institution_mismatch",

@@ -20,6 +20,8 @@ from yidi_settlement.his.owned import OWNED
 class Forwarder:
     settings: ServiceSettings
     timeout_s: float = 10.0
+    # Where the owners are reached; None is the network (tests put an owner's app in process).
+    transport: httpx.AsyncBaseTransport | None = None
 
     def url_of(self, owner: str) -> str:
         return str(getattr(self.settings, f"{owner}_url")).rstrip("/")
@@ -43,7 +45,9 @@ class Forwarder:
             kind="service",
         )
         try:
-            async with httpx.AsyncClient(timeout=self.timeout_s) as client:
+            async with httpx.AsyncClient(
+                timeout=self.timeout_s, transport=self.transport
+            ) as client:
                 response = await client.post(
                     f"{self.url_of(owned.owner)}{PATH}",
                     json=call.model_dump(mode="json"),

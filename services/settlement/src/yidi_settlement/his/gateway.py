@@ -48,6 +48,12 @@ SETTLEMENT_SECONDS = Histogram(
 SETTLEMENT_INFNOS = frozenset({"2206", "2207", "2303", "2304"})
 
 
+@dataclass(frozen=True)
+class Reply:
+    infno: str  # as counted: "unknown" before the envelope is read, "other" if not served
+    answer: dict[str, Any]
+
+
 @dataclass
 class Gateway:
     clock: Clock
@@ -59,7 +65,7 @@ class Gateway:
 
     async def call(
         self, headers: Mapping[str, str], body: bytes, path_infno: str | None = None
-    ) -> dict[str, Any]:
+    ) -> Reply:
         """Answer one request; `path_infno` is the infno a per-transaction path names."""
         received = self.clock.now()
         started = time.perf_counter()  # latency is real time, whatever the business clock says
@@ -113,7 +119,7 @@ class Gateway:
                 )
             if infno in SETTLEMENT_INFNOS:
                 SETTLEMENT_SECONDS.labels(infno, outcome).observe(time.perf_counter() - started)
-        return his_answer(
+        answer = his_answer(
             visit_region=visit_region,
             received=received,
             responded=self.clock.now(),
@@ -121,6 +127,7 @@ class Gateway:
             output=output,
             error=error,
         )
+        return Reply(infno, answer)
 
     def _metric_infno(self, infno: str) -> str:
         # Only transactions the gateway knows become label values: a caller must not be able to

@@ -189,8 +189,23 @@ def details_output(envelope: HisEnvelope, result: Mapping[str, Any]) -> dict[str
 
 
 def upload_command(envelope: HisEnvelope) -> dict[str, Any]:
-    """9101 input: `fsUploadIn{in (base64 bytes), filename, fixmedins_code}`."""
+    """9101 input: `fsUploadIn{in (the file's bytes), filename, fixmedins_code}`."""
     data = section(envelope.input, "fsUploadIn")
+    return {"filename": _text(data, "filename"), "content": _file_content(data)}
+
+
+def _file_content(data: Mapping[str, Any]) -> str:
+    """The file as base64: sent so, or as a JSON array of bytes (Java's signed bytes -128..127
+    or unsigned 0..255), as some clients post it (reference section 0)."""
+    value = data.get("in")
+    if isinstance(value, list) and value:
+        if not all(_is_byte(item) for item in value):
+            raise DomainError(
+                "his.field_invalid",
+                "in must be the file's bytes: base64 text or an array of bytes (-128..255).",
+                field="in",
+            )
+        return base64.b64encode(bytes(item % 256 for item in value)).decode("ascii")
     encoded = _text(data, "in")
     try:
         base64.b64decode(encoded, validate=True)
@@ -198,7 +213,11 @@ def upload_command(envelope: HisEnvelope) -> dict[str, Any]:
         raise DomainError(
             "his.field_invalid", "in must be the file's bytes in base64.", field="in"
         ) from None
-    return {"filename": _text(data, "filename"), "content": encoded}
+    return encoded
+
+
+def _is_byte(item: Any) -> bool:
+    return isinstance(item, int) and not isinstance(item, bool) and -128 <= item <= 255
 
 
 def upload_output(envelope: HisEnvelope, result: Mapping[str, Any]) -> dict[str, Any]:

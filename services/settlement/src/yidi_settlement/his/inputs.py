@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -93,6 +94,12 @@ def _presented(data: Mapping[str, Any]) -> Voucher | None:
         voucher_no=number,
         card_serial=card if isinstance(card, str) and card not in ABSENT else None,
     )
+
+
+def benefit_check(payload: Mapping[str, Any]) -> tuple[str, date]:
+    """2001 input: the person, and the day the visit would begin."""
+    data = node(payload)
+    return required(data, "psn_no"), moment("begntime", required(data, "begntime")).date()
 
 
 def person_query(payload: Mapping[str, Any]) -> Voucher:

@@ -10,13 +10,15 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from yidi_events.contracts.settlement import FeeLineSplit
+from yidi_events.contracts.policy import InsuranceType
+from yidi_events.contracts.settlement import FeeLineSplit, FundCode
 from yidi_events.kernel import fen_to_yuan
 from yidi_settlement.app.commands import Settlement
+from yidi_settlement.app.visits import BenefitCheck
 from yidi_settlement.domain.engine import SettlementComputation
 from yidi_settlement.domain.model import CatalogueEntry
 from yidi_settlement.his.envelope import local_time
-from yidi_settlement.his.fields import DOMAIN_OF
+from yidi_settlement.his.fields import DOMAIN_OF, error_text
 
 # The money fields of setlinfo, in the order the interface lists them; each is the settlement
 # total of the same name in the domain (fields.DOMAIN_OF).
@@ -233,3 +235,29 @@ def settlement_query(row: Mapping[str, Any]) -> dict[str, Any]:
         }
     )
     return record
+
+
+_FUND_CHECK = "01"  # trt_chk_type 基金项检查: the basic fund of the person's insurance
+
+
+def benefit_check(check: BenefitCheck) -> dict[str, Any]:
+    """2001 output: one row for the person's basic fund, 享受 (1) or not (0) with the reason."""
+    row = check.person.row
+    employee = row["insurance_type"] == InsuranceType.EMPLOYEE
+    return {
+        "trtinfo": [
+            {
+                "psn_no": row["person_id"],
+                "trt_chk_type": _FUND_CHECK,
+                "fund_pay_type": (
+                    FundCode.EMPLOYEE_BASIC if employee else FundCode.RESIDENT_BASIC
+                ).value,
+                "trt_enjymnt_flag": "1" if check.refusal is None else "0",
+                "begndate": check.on.isoformat(),
+                "enddate": None,
+                "trt_chk_rslt": None
+                if check.refusal is None
+                else error_text(check.refusal, "2001"),
+            }
+        ]
+    }

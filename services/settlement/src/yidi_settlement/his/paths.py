@@ -12,9 +12,28 @@ _HGS_PATH = "/hsa/hgs/{infno}"  # Guangdong style, under a configured prefix
 _BODY = {
     "required": True,
     "content": {
-        media: {"schema": {"type": "object", "description": "the national envelope"}}
-        for media in ("application/json", "text/plain")
+        **{
+            media: {"schema": {"type": "object", "description": "the national envelope"}}
+            for media in ("application/json", "text/plain")
+        },
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "description": "9101 as a stream: the envelope in jsonStr, the zip in file",
+                "properties": {
+                    "jsonStr": {"type": "string"},
+                    "file": {"type": "string", "format": "binary"},
+                },
+                "required": ["jsonStr"],
+            }
+        },
     },
+}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the national envelope; 9102's file as the zip itself",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
 }
 SERVICE_OPENAPI: dict[str, Any] = {"requestBody": _BODY}
 TRANSACTION_OPENAPI: dict[str, Any] = {

@@ -31,6 +31,7 @@ class Transactions:
             "9001": self._sign_in,
             "9002": self._sign_out,
             "1101": self._person_info,
+            "2001": self._benefit_check,
             "2201": self._register,
             "2401": self._register,
             "2202": self._cancel_registration,
@@ -65,6 +66,17 @@ class Transactions:
         today = business_date(now)
         person = await self.visits.identify(unit, inputs.person_query(env.input), today)
         return outputs.person(person.row, person.at_settlement.account_balance, today)
+
+    async def _benefit_check(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
+        person_id, on = inputs.benefit_check(env.input)
+        check = await self.visits.check_benefits(
+            unit,
+            institution=env.institution_code,
+            person_id=person_id,
+            on=on,
+            today=business_date(now),
+        )
+        return outputs.benefit_check(check)
 
     async def _register(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
         command = inputs.registration(env)
