@@ -15,7 +15,7 @@ every handler's decisions are tested in milliseconds without PostgreSQL.
 from yidi_events.application.memory import InMemoryEventStore
 from yidi_events.application.ports import EventStorePort, Idempotent, Unit
 from yidi_events.application.postgres import PostgresEventStore
-from yidi_events.application.write_path import Aggregate, Loaded, Snapshot, WritePath
+from yidi_events.application.write_path import Aggregate, Loaded, Snapshot, WritePath, lost_a_race
 
 __all__ = [
     "Aggregate",
@@ -27,4 +27,5 @@ __all__ = [
     "Snapshot",
     "Unit",
     "WritePath",
+    "lost_a_race",
 ]

@@ -62,8 +62,3 @@ class PostgresEventStore:
     async def begin(self) -> AsyncIterator[PostgresUnit]:
         async with self.engine.begin() as conn:
             yield PostgresUnit(conn, self.events, self.answers)
-
-    @asynccontextmanager
-    async def on(self, conn: AsyncConnection) -> AsyncIterator[PostgresUnit]:
-        """A unit inside a transaction someone else opened (a consumer's batch)."""
-        yield PostgresUnit(conn, self.events, self.answers)

@@ -17,8 +17,7 @@ import structlog
 from prometheus_client import Counter, Histogram
 from sqlalchemy.exc import DBAPIError
 
-from yidi_events.application import Unit
-from yidi_events.application.write_path import lost_a_race
+from yidi_events.application import Unit, lost_a_race
 from yidi_events.auth.his import HisAuthError
 from yidi_events.failpoints import crash_point
 from yidi_events.kernel import Clock, DomainError
