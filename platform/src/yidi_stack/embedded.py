@@ -109,6 +109,18 @@ def _run(cmd: list[str], what: str) -> None:
         raise RuntimeError(f"{what} failed{hint}: {done.stderr.strip() or done.stdout.strip()}")
 
 
+def wait_for_port_closed(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), 0.2):
+                pass
+        except OSError:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"something still listens on 127.0.0.1:{port} after {timeout}s")
+
+
 def reachable_by_pg(path: Path) -> bool:
     """Whether the unprivileged PostgreSQL user can traverse every folder down to `path`."""
     if os.geteuid() != 0:
@@ -285,6 +297,9 @@ class EmbeddedBroker:
 
     def restart(self) -> None:
         self.stop()
+        # The new process must not find the old one still listening: wait_for_port would take
+        # the old one for it, the new one could not bind, and the first client would find nobody.
+        wait_for_port_closed(self.port)
         self.start()
 
 

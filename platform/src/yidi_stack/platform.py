@@ -131,9 +131,20 @@ class Platform:
             )
 
     def create_topics(self) -> None:
+        from aiokafka.errors import KafkaConnectionError
+
         from yidi_events.runtime.kafka import KafkaSettings, ensure_topics
 
-        run_sync(ensure_topics(KafkaSettings(self.broker.bootstrap)))
+        # A broker that has just started may accept connections before it answers metadata.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                run_sync(ensure_topics(KafkaSettings(self.broker.bootstrap)))
+                return
+            except KafkaConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
     def migrate(self, service: str, dsn: str | None = None) -> None:
         """Migrate the service's database (or another database `dsn` as the service's) to head."""
