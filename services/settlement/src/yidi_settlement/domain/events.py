@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from yidi_events.contracts.settlement import AccumulatorMovement, ItemClass
 from yidi_events.registry import event
@@ -159,3 +160,20 @@ class HospitalItemUnmapped:
     hospital_item_code: str
     catalogue_code: str
     unmapped_at: datetime
+
+
+@event("settlement.SettlementListUploaded", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class SettlementListUploaded:
+    """4101/4101A: the hospital's settlement list (医疗保障基金结算清单) of one settlement of the
+    visit. The form is kept as the hospital filed it, for the agency's review: the platform
+    decides nothing from its contents."""
+
+    visit_id: str
+    person_id: str
+    institution_code: str
+    settlement_id: str
+    list_id: str  # the same for every upload of one settlement's list: a later one replaces it
+    form: dict[str, Any]
+    uploaded_at: datetime
+    message_id: str | None = None

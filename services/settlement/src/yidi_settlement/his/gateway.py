@@ -25,6 +25,7 @@ from yidi_events.store import ConcurrencyError
 from yidi_events.store.idempotency import IdempotencyConflict
 from yidi_settlement.app.messages import Messages, repeat
 from yidi_settlement.his.auth import Authenticator
+from yidi_settlement.his.downloads import is_catalogue_download
 from yidi_settlement.his.envelope import HisEnvelope, his_answer
 from yidi_settlement.his.fields import error_text
 from yidi_settlement.his.forwarder import Forwarder
@@ -135,7 +136,7 @@ class Gateway:
 
     async def _run(self, envelope: HisEnvelope) -> dict[str, Any]:
         digest = envelope.digest()
-        if envelope.infno in OWNED:
+        if envelope.infno in OWNED and not is_catalogue_download(envelope):
             return await self._forwarded(envelope, digest)
         transaction = self.transactions.by_infno().get(envelope.infno)
         if transaction is None:

@@ -16,6 +16,7 @@ from yidi_settlement.app.reference import ReferenceService
 from yidi_settlement.app.visits import VisitService
 from yidi_settlement.his import inputs, outputs
 from yidi_settlement.his.envelope import HisEnvelope, local_time, node, text
+from yidi_settlement.his.queries import QueryTransactions
 
 Output = dict[str, Any]
 Transaction = Callable[[Unit, HisEnvelope, datetime], Awaitable[Output]]
@@ -25,6 +26,7 @@ Transaction = Callable[[Unit, HisEnvelope, datetime], Awaitable[Output]]
 class Transactions:
     visits: VisitService
     reference: ReferenceService
+    queries: QueryTransactions
 
     def by_infno(self) -> dict[str, Transaction]:
         return {
@@ -53,6 +55,7 @@ class Transactions:
             "5203": self._query,
             "3301": self._map_item,
             "3302": self._unmap_item,
+            **self.queries.by_infno(),  # 1201, 1901, 13xx, 9102 (catalogue files), 52xx, 4101
         }
 
     async def _sign_in(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
