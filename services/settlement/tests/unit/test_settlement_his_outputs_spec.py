@@ -19,7 +19,7 @@ from yidi_settlement.app.commands import Settlement
 from yidi_settlement.domain.engine import SettlementComputation
 from yidi_settlement.domain.events import VisitRegistered
 from yidi_settlement.domain.model import CatalogueEntry
-from yidi_settlement.his import analysis, clearing, hospital_checks, outputs, referral
+from yidi_settlement.his import analysis, clearing, downloads, hospital_checks, outputs, referral
 from yidi_settlement.his.typed import SpecTypedJSON, dumps, spec_outputs, typed
 from yidi_settlement.vectors import run_case
 
@@ -179,7 +179,17 @@ def test_amounts_are_written_as_numbers_with_their_two_decimals() -> None:
 
 def test_the_spec_tables_hold_every_transaction_served() -> None:
     served = "1101 2201 2204 2206 2207 2208 2301 2303 2304 2305 2401 2501 3101 3102 3201 3202"
-    for infno in (*served.split(), "3203", "5203", "9001", "9101"):
+    queries = "1201 1901 4101 5201 5202 5204 5205 5206"  # 4101A answers 4101's table
+    catalogue_files = tuple(downloads.CATALOGUE_FILES)
+    for infno in (
+        *served.split(),
+        *queries.split(),
+        *catalogue_files,
+        "3203",
+        "5203",
+        "9001",
+        "9101",
+    ):
         assert spec_outputs()[infno]["outputs"], infno
     setlinfo = {f["code"]: f for f in spec_outputs()["2207"]["outputs"]["setlinfo"]}
     assert setlinfo["hifes_pay"]["type"] == "数值型"
