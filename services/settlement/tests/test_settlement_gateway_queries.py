@@ -350,3 +350,39 @@ async def test_a_transaction_not_served_is_named(make_harness: Any) -> None:
         answer = await h.his("1304", {"data": {}}, NANJING)
         assert answer["infcode"] == -1
         assert "1304" in answer["err_msg"]
+
+
+async def test_chronic_medicines_are_the_drug_lines_of_chronic_visits(make_harness: Any) -> None:
+    async with make_harness(START) as h:
+        await h.sandbox_world()
+        await outpatient_visit(h)  # an ordinary visit (11): none of its lines are told
+        chronic = await h.ok(
+            "2201",
+            {
+                "data": {
+                    "psn_no": P["psn_no"],
+                    "insutype": P["insutype"],
+                    "begntime": "2026-03-10 10:00:00",
+                    "med_type": "14",
+                    **voucher(P),
+                }
+            },
+            NANJING,
+            insured=INSURED,
+        )
+        visit_id = chronic["data"]["mdtrt_id"]
+        rows = [{**x, "mdtrt_id": visit_id, "psn_no": P["psn_no"]} for x in LINES]
+        await h.ok("2204", {"feedetail": rows}, NANJING, insured=INSURED)
+
+        query = {"data": {"psn_no": P["psn_no"], "begntime": "2026-03-01 00:00:00"}}
+        found = await h.ok("5205", query, NANJING)
+        assert spec_gaps("5205", found) == []
+        # the medicines (list type 1xx) of LINES: XA001, XB003 and C001; not the service (T001)
+        # nor the material (M001)
+        drugs = {x["feedetl_sn"] for x in LINES if CATALOG[x["med_list_codg"]]["list_type"] < "200"}
+        assert drugs == {"1", "2", "4"}
+        assert {r["feedetl_sn"] for r in found["feedetail"]} == drugs
+        assert {r["med_type"] for r in found["feedetail"]} == {"14"}
+        assert {r["fixmedins_code"] for r in found["feedetail"]} == {NANJING}
+        later = {"data": {"psn_no": P["psn_no"], "begntime": "2026-03-11 00:00:00"}}
+        assert (await h.ok("5205", later, NANJING))["feedetail"] == []
