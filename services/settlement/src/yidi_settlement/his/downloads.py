@@ -26,7 +26,7 @@ from typing import Any
 
 from yidi_events.kernel import business_date
 from yidi_settlement.adapters.lookups import PublishedVersion
-from yidi_settlement.his.envelope import HisEnvelope, node, refuse, text
+from yidi_settlement.his.envelope import HisEnvelope, node, refuse, required, text
 from yidi_settlement.his.hospital_checks import section
 from yidi_settlement.his.typed import spec_outputs
 
@@ -105,8 +105,7 @@ def read_file_number(number: str) -> tuple[str, int, int] | None:
 
 def version_asked(payload: Mapping[str, Any]) -> int:
     """The `ver` a 13xx request sends: the largest version the HIS holds (v0000 at first)."""
-    value = text(node(payload), "ver")
-    assert value is not None  # required
+    value = required(node(payload), "ver")
     digits = value[1:] if value[:1] in ("v", "V") else value
     if not digits.isdigit():
         raise refuse(

@@ -21,9 +21,17 @@ from yidi_events.kernel import business_date, fen_to_yuan
 from yidi_settlement.app.queries import ChronicLine, LineSeen, QueryService, VisitSeen
 from yidi_settlement.domain import visit_record as vr
 from yidi_settlement.domain.accumulators import Accumulators
-from yidi_settlement.domain.model import CatalogueEntry
+from yidi_settlement.domain.model import CatalogueEntry, is_inpatient
 from yidi_settlement.his import downloads, outputs, settlement_list
-from yidi_settlement.his.envelope import HisEnvelope, local_time, moment, node, refuse, text
+from yidi_settlement.his.envelope import (
+    HisEnvelope,
+    local_time,
+    moment,
+    node,
+    refuse,
+    required,
+    text,
+)
 from yidi_settlement.his.hospital_checks import section
 
 Output = dict[str, Any]
@@ -39,12 +47,11 @@ _UNGRADED = {"3": "12", "2": "13", "1": "14"}  # 三级无等, 二级无等, 一
 def institution_query(payload: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
     """1201 medinsinfo: the type, and the code or a part of the name (at least one)."""
     data = section(payload, "medinsinfo")
-    kind = text(data, "fixmedins_type")
+    kind = required(data, "fixmedins_type")
     code = text(data, "fixmedins_code", required=False)
     name = text(data, "fixmedins_name", required=False)
     if code is None and name is None:
         raise refuse("fixmedins_code", "fixmedins_code or fixmedins_name is required (1201)")
-    assert kind is not None
     return kind, code, name
 
 
@@ -78,8 +85,7 @@ def dictionaries() -> Mapping[str, Any]:
 
 def dictionary_query(payload: Mapping[str, Any]) -> tuple[str, str | None, bool]:
     data = node(payload)
-    kind = text(data, "type")
-    assert kind is not None
+    kind = required(data, "type")
     if kind not in dictionaries():
         raise refuse("type", f"type {kind} is not a dictionary of the interface spec (1901)")
     parent = text(data, "parent_value", required=False)
@@ -114,20 +120,12 @@ def dictionary(kind: str, parent: str | None, valid: bool) -> Output:
 
 
 def _span(data: Mapping[str, Any], *, end_required: bool) -> tuple[datetime, datetime | None]:
-    begin = text(data, "begntime")
-    assert begin is not None
+    start = moment("begntime", required(data, "begntime"))
     end = text(data, "endtime", required=end_required)
-    start = moment("begntime", begin)
     stop = None if end is None else moment("endtime", end)
     if stop is not None and stop < start:
         raise refuse("endtime", "endtime is before begntime")
     return start, stop
-
-
-def _required(data: Mapping[str, Any], field: str) -> str:
-    value = text(data, field)
-    assert value is not None
-    return value
 
 
 def _person(row: Mapping[str, Any], on: date) -> dict[str, Any]:
@@ -151,10 +149,10 @@ def visit_query(payload: Mapping[str, Any]) -> tuple[str, datetime, datetime, st
     start, stop = _span(data, end_required=True)
     assert stop is not None
     return (
-        _required(data, "psn_no"),
+        required(data, "psn_no"),
         start,
         stop,
-        _required(data, "med_type"),
+        required(data, "med_type"),
         text(data, "mdtrt_id", required=False),
     )
 
@@ -166,7 +164,7 @@ def visit(seen: VisitSeen, person: Mapping[str, Any]) -> dict[str, Any]:
     principal = next(
         (d.diagnosis for d in reversed(record.diagnoses) if d.diagnosis.principal), None
     )
-    inpatient = discharged is not None or str(row["medical_type"]).startswith("2")
+    inpatient = discharged is not None or is_inpatient(row["medical_type"])
     return {
         "mdtrt_id": row["visit_id"],
         **_person(person, business_date(began)),
@@ -188,7 +186,7 @@ def visit(seen: VisitSeen, person: Mapping[str, Any]) -> dict[str, Any]:
 
 def visit_ref(payload: Mapping[str, Any]) -> tuple[str, str]:
     data = node(payload)
-    return _required(data, "mdtrt_id"), _required(data, "psn_no")
+    return required(data, "mdtrt_id"), required(data, "psn_no")
 
 
 _STAGE = {vr.DiagnosisStage.ADMISSION: "1", vr.DiagnosisStage.DISCHARGE: "2"}  # inout_diag_type
@@ -225,7 +223,7 @@ def diagnoses(record: vr.VisitRecord) -> Output:
 
 def settlement_ref(payload: Mapping[str, Any]) -> tuple[str, str, str]:
     data = node(payload)
-    return _required(data, "mdtrt_id"), _required(data, "psn_no"), _required(data, "setl_id")
+    return required(data, "mdtrt_id"), required(data, "psn_no"), required(data, "setl_id")
 
 
 def _entry(catalogue: Mapping[str, Any] | None) -> CatalogueEntry | None:
@@ -273,7 +271,7 @@ def settled_lines(
 def chronic_query(payload: Mapping[str, Any]) -> tuple[str, datetime, datetime | None]:
     data = node(payload)
     start, stop = _span(data, end_required=False)
-    return _required(data, "psn_no"), start, stop
+    return required(data, "psn_no"), start, stop
 
 
 def chronic_lines(found: list[ChronicLine]) -> Output:
@@ -308,10 +306,10 @@ def cumulative_query(payload: Mapping[str, Any]) -> tuple[str, date | None]:
     data = node(payload)
     month = text(data, "cum_ym", required=False)
     if month is None:
-        return _required(data, "psn_no"), None
+        return required(data, "psn_no"), None
     if len(month) != 6 or not month.isdigit() or not 1 <= int(month[4:]) <= 12:
         raise refuse("cum_ym", f"cum_ym must be a month as yyyyMM, got {month!r}")
-    return _required(data, "psn_no"), date(int(month[:4]), int(month[4:]), 1)
+    return required(data, "psn_no"), date(int(month[:4]), int(month[4:]), 1)
 
 
 def cumulative(insurance_type: str, month: date, year: Accumulators) -> Output:
