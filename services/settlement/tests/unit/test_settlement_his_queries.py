@@ -25,11 +25,11 @@ from yidi_events.contracts.settlement import (
     VisitSettled,
 )
 from yidi_events.kernel import DomainError, NotFound
-from yidi_settlement.adapters.lookups import PublishedVersion
 from yidi_settlement.app.queries import ChronicLine, LineSeen, VisitSeen
 from yidi_settlement.domain import settlement_list as sl
 from yidi_settlement.domain import visit_record as vr
 from yidi_settlement.domain.accumulators import Accumulators
+from yidi_settlement.domain.catalogue_versions import PublishedVersion
 from yidi_settlement.domain.events import (
     CatalogueItemPublished,
     Diagnosis,

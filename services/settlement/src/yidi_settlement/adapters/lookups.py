@@ -5,7 +5,6 @@ published versions in commit order (the 13xx downloads)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -18,19 +17,11 @@ from yidi_events.store.schema import events
 from yidi_settlement.adapters import queries
 from yidi_settlement.adapters.tables import catalogue_items, hospitals, visits
 from yidi_settlement.domain.accumulators import Accumulators
+from yidi_settlement.domain.catalogue_versions import PublishedVersion
 from yidi_settlement.domain.events import CatalogueItemPublished
 from yidi_settlement.domain.reference import catalogue_stream
 
 _PUBLISHED = registry.event_type_of(CatalogueItemPublished)
-
-
-@dataclass(frozen=True, kw_only=True)
-class PublishedVersion:
-    """A catalogue version as published, with the transaction that committed it: commit order
-    is the catalogue's version order (a later download starts where an earlier one ended)."""
-
-    txid: int
-    item: CatalogueItemPublished
 
 
 class SqlQueryReads:

@@ -13,12 +13,12 @@ from yidi_events.application import Unit, WritePath
 from yidi_events.contracts.policy import BenefitPolicy
 from yidi_events.contracts.settlement import FeeLineSplit, VisitSettled
 from yidi_events.kernel import NotFound, business_date
-from yidi_settlement.adapters.lookups import PublishedVersion
 from yidi_settlement.adapters.queries import Hospital, Person
 from yidi_settlement.domain import settlement_list as sl
 from yidi_settlement.domain import visit as v
 from yidi_settlement.domain import visit_record as vr
 from yidi_settlement.domain.accumulators import Accumulators
+from yidi_settlement.domain.catalogue_versions import PublishedVersion
 
 
 class QueryReads(Protocol):

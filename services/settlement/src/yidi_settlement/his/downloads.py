@@ -25,7 +25,7 @@ from functools import cache
 from typing import Any
 
 from yidi_events.kernel import business_date
-from yidi_settlement.adapters.lookups import PublishedVersion
+from yidi_settlement.domain.catalogue_versions import PublishedVersion
 from yidi_settlement.his.envelope import HisEnvelope, node, refuse, required, text
 from yidi_settlement.his.hospital_checks import section
 from yidi_settlement.his.typed import spec_outputs
