@@ -250,6 +250,8 @@ LIST = {name: "x" for name in settlement_list.REQUIRED["setlinfo"]} | {
     "psn_no": "P1",
     "mdtrt_id": "V1",
     "setl_id": "S1",
+    "setl_begn_date": "2026-03-10",
+    "setl_end_date": "2026-03-12",
 }
 
 
@@ -264,6 +266,12 @@ def test_the_list_input_names_the_first_required_field_missing() -> None:
         ({"setlinfo": {**LIST, "coner_tel": "null"}}, "coner_tel"),
         ({"setlinfo": LIST, "diseinfo": {"diag_code": "A"}}, "diseinfo"),
         ({"setlinfo": LIST, "oprninfo": [{"oprn_oprt_type": "1"}]}, "oprn_oprt_name"),
+        ({"setlinfo": {**LIST, "setl_begn_date": "10/03/2026"}}, "setl_begn_date"),
+        ({"setlinfo": {**LIST, "setl_end_date": "2026-03-09"}}, "setl_end_date"),
+        (
+            {"setlinfo": LIST, "payinfo": [{"fund_pay_type": "310100", "fund_payamt": "1.5.0"}]},
+            "fund_payamt",
+        ),
     ]
     for payload, field in cases:
         with pytest.raises(DomainError) as refused:

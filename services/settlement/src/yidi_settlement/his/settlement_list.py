@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from yidi_settlement.his.envelope import ABSENT, refuse
+from yidi_settlement.his.envelope import ABSENT, moment, refuse
+from yidi_settlement.his.inputs import yuan
 
 LIST_NODE = "setlinfo"  # single row
 # The required fields of each node, in the spec's order. The multi-row nodes are optional as a
@@ -47,6 +48,11 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
 }
 
 
+# Required fields the spec types as dates or times, and amounts (数值型): checked as such.
+DATES = frozenset({"setl_begn_date", "setl_end_date", "scs_cutd_inpool_time", "scs_cutd_exit_time"})
+AMOUNTS = frozenset({"fund_payamt"})
+
+
 @dataclass(frozen=True)
 class Upload:
     visit_id: str
@@ -68,8 +74,13 @@ def _as_filed(value: Any) -> Any:
 
 def _missing(row: Mapping[str, Any], fields: tuple[str, ...], where: str) -> None:
     for field in fields:
-        if row.get(field) in ABSENT:
+        value = row.get(field)
+        if value in ABSENT:
             raise refuse(field, f"{where}.{field} is required (4101)")
+        if field in DATES:
+            moment(field, str(value))
+        if field in AMOUNTS:
+            yuan(field, value)
 
 
 def upload(payload: Mapping[str, Any]) -> Upload:
@@ -77,6 +88,10 @@ def upload(payload: Mapping[str, Any]) -> Upload:
     if not isinstance(info, Mapping):
         raise refuse(LIST_NODE, f"input.{LIST_NODE} must be an object (4101)")
     _missing(info, REQUIRED[LIST_NODE], LIST_NODE)
+    if moment("setl_end_date", str(info["setl_end_date"])) < moment(
+        "setl_begn_date", str(info["setl_begn_date"])
+    ):
+        raise refuse("setl_end_date", "setl_end_date is before setl_begn_date (4101)")
     form: dict[str, Any] = {LIST_NODE: _as_filed(info)}
     for name, fields in REQUIRED.items():
         if name == LIST_NODE or payload.get(name) in ABSENT:
