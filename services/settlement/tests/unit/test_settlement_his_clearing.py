@@ -112,5 +112,5 @@ def test_3204_and_3205a_inputs_and_outputs() -> None:
 def test_clearings_refusal_is_told_in_the_claims_names() -> None:
     mismatch = DomainError("clearing.totals_mismatch", "fund_total differs", field="fund_total")
     assert error_text(mismatch, "3203") == (
-        "fund_appy_sum: fund_appy_sum differs (rule clearing.totals_mismatch)"
+        "fund_appy_sum：清算申请金额与对账结果不符，请先对账（clearing.totals_mismatch）"
     )

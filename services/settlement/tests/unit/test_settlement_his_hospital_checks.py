@@ -131,11 +131,15 @@ def test_files_travel_as_base64_and_expire_in_local_time() -> None:
 
 def test_reconciliations_refusals_are_told_in_the_hospitals_names() -> None:
     inline = DomainError("reconciliation.detail_invalid", "bad rows", field="rows")
-    assert error_text(inline, "3202") == "detail: bad rows (rule reconciliation.detail_invalid)"
+    assert error_text(inline, "3202") == (
+        "detail：对账明细无法核对，请检查明细文件（reconciliation.detail_invalid）"
+    )
     large = DomainError("reconciliation.file_too_large", "too large", field="content")
-    assert error_text(large, "9101") == "in: too large (rule reconciliation.file_too_large)"
+    assert error_text(large, "9101") == "in：上传文件过大（reconciliation.file_too_large）"
     unknown = DomainError("reconciliation.file_unknown", "no file F1", field="file_query_no")
-    assert error_text(unknown, "9102").startswith("file_qury_no: ")
+    assert error_text(unknown, "9102") == (
+        "file_qury_no：未找到本机构的该文件（reconciliation.file_unknown）"
+    )
 
 
 def test_a_claim_without_its_clearing_agency_is_refused_by_its_national_name() -> None:

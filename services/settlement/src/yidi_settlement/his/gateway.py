@@ -26,7 +26,7 @@ from yidi_events.store.idempotency import IdempotencyConflict
 from yidi_settlement.app.messages import Messages, repeat
 from yidi_settlement.his.auth import Authenticator
 from yidi_settlement.his.envelope import HisEnvelope, his_answer
-from yidi_settlement.his.fields import error_text
+from yidi_settlement.his.fields import error_text, refusal_text
 from yidi_settlement.his.forwarder import Forwarder
 from yidi_settlement.his.owned import OWNED
 from yidi_settlement.his.transactions import Transactions
@@ -83,7 +83,7 @@ class Gateway:
             outcome = "ok"
         except HisAuthError as exc:
             outcome = "unauthenticated"
-            error = f"{exc} (rule his.auth)"
+            error = refusal_text(exc.rule, exc.field, exc.values)
         except DomainError as exc:
             outcome = "refused"
             error = error_text(exc, infno)
@@ -143,6 +143,7 @@ class Gateway:
                 "his.unknown_infno",
                 f"infno {envelope.infno} is not a transaction this gateway serves",
                 field="infno",
+                values={"infno": envelope.infno[:20]},
             )
 
         async def work(unit: Unit) -> dict[str, Any]:
