@@ -38,13 +38,22 @@ def test_totals_claim_maps_yuan_to_fen_and_the_refund_flag() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
-    [("medfee_sumamt", "1.005"), ("fixmedins_setl_cnt", "-1"), ("stmt_begndate", "10/03/2026")],
+    ("field", "value", "told"),
+    [
+        ("medfee_sumamt", "1.005", "应为以元为单位、最多两位小数的金额，收到 1.005"),
+        ("fixmedins_setl_cnt", "-1", "应为整数，收到 -1"),
+        ("stmt_begndate", "10/03/2026", "应为日期 yyyy-MM-dd，收到 10/03/2026"),
+    ],
 )
-def test_a_bad_figure_is_refused_naming_the_national_field(field: str, value: str) -> None:
+def test_a_bad_figure_is_refused_naming_the_national_field(
+    field: str, value: str, told: str
+) -> None:
     with pytest.raises(DomainError) as refused:
         edge.totals_command(envelope("3201", {"data": {**DATA, field: value}}))
     assert refused.value.field == field
+    assert error_text(refused.value, "3201") == (
+        f"{field}：字段值格式不正确，{told}（his.field_invalid）"
+    )
 
 
 def test_an_upload_must_be_base64() -> None:

@@ -176,7 +176,7 @@ def test_the_scan_finds_the_rules_of_every_layer_the_his_reaches() -> None:
         "eligibility.direct_settlement_suspended",
         "filing.promise_lock",
         "filing.reason_required",
-        "audit.analysis.bad_request",
+        "his.encounter_unknown",
         "reconciliation.file_unknown",
         "clearing.totals_mismatch",
         "clearing.refused",
@@ -211,13 +211,15 @@ _ALLOWED_LATIN = {
 @pytest.mark.parametrize("rule", sorted(TEXTS))
 def test_each_text_is_a_chinese_sentence_whose_detail_quotes_only_values(rule: str) -> None:
     text = TEXTS[rule]
-    base, detail = (text, "") if isinstance(text, str) else text
+    base, *details = (text,) if isinstance(text, str) else text
     assert re.search(r"[\u4e00-\u9fff]", base), rule
     assert not placeholders(base), f"{rule}: the sentence itself quotes no value"
-    said = base + re.sub(r"\{\w+\}", "", detail)
+    said = base + re.sub(r"\{\w+\}", "", "".join(details))
     words = set(_LATIN_WORD.findall(said)) - _ALLOWED_LATIN
     assert not words, f"{rule}: English left in the sentence: {words}"
-    if detail:
+    assert sentence(rule) == base, f"{rule}: without its values a refusal says the sentence only"
+    for detail in details:
+        assert placeholders(detail), f"{rule}: a detail quotes a value"
         values = {key: 100 if key.endswith("_fen") else "X" for key in placeholders(detail)}
         assert sentence(rule, values).startswith(base + "，"), rule
 

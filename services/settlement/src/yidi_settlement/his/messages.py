@@ -5,9 +5,9 @@ the HIS interface answers in Chinese, so the sentence is chosen here, at the edg
 code. A figure the hospital needs (the value received, a limit, the expected total) travels as
 `DomainError.values` and is put into the sentence; an English message is never shown.
 
-An entry is a sentence, or a sentence and a detail quoting values: the detail is said only when
+An entry is a sentence, or a sentence and details quoting values: each detail is said only when
 every value it names came with the refusal (an owner service may not send them). A key ending in
-`_fen` is money, told in yuan. A rule missing here still answers a Chinese sentence naming it;
+`_fen` is money, told in yuan; `expected` is a kind of value (TYPE_WORDS). A rule missing here still answers a Chinese sentence naming it;
 tests/unit/test_settlement_his_messages.py fails on any rule the HIS can reach without one.
 """
 
@@ -18,13 +18,18 @@ from collections.abc import Mapping
 
 from yidi_events.kernel.errors import Value
 
-Text = str | tuple[str, str]  # a sentence, or a sentence and its detail
+Text = str | tuple[str, ...]  # a sentence, or a sentence and its details
 
 TYPE_WORDS: Mapping[str, str] = {
     "string": "字符串",
     "object": "JSON 对象",
     "list": "数组",
     "number": "数值",
+    "date": "日期 yyyy-MM-dd",
+    "amount": "以元为单位、最多两位小数的金额",
+    "integer": "整数",
+    "flag": "0、1 或空",
+    "base64": "文件内容的 base64 文本或字节数组",
 }
 
 TEXTS: Mapping[str, Text] = {
@@ -33,7 +38,7 @@ TEXTS: Mapping[str, Text] = {
     "his.required": "必填项为空或缺失",
     "his.type": ("数据类型不正确", "应为{expected}"),
     "his.time": ("时间格式不正确，应为 yyyy-MM-dd HH:mm:ss", "收到 {value}"),
-    "his.date": "日期格式不正确，应为 yyyy-MM-dd",
+    "his.date": ("日期格式不正确，应为 yyyy-MM-dd", "收到 {value}"),
     "his.region": ("行政区划代码应为 6 位数字", "收到 {value}"),
     "his.amount": ("金额格式不正确，应为以元为单位、最多两位小数的数值", "收到 {value}"),
     "his.number": ("数值格式不正确，应为有限的十进制数", "收到 {value}"),
@@ -46,10 +51,12 @@ TEXTS: Mapping[str, Text] = {
     "his.input_invalid": "入参节点应为 JSON 对象",
     "his.field_required": "必填项为空或缺失",
     "his.field_missing": "必填项为空或缺失",
-    "his.field_invalid": "字段值格式不正确",
-    "his.month_invalid": "年月格式不正确，应为 YYYYMM",
-    "his.count_invalid": "数量应为非负整数",
-    "his.amount_invalid": "金额格式不正确，应为以元为单位的数值",
+    "his.field_invalid": ("字段值格式不正确", "应为{expected}", "收到 {value}"),
+    "his.month_invalid": ("年月格式不正确，应为 YYYYMM", "收到 {value}"),
+    "his.count_invalid": ("数量应为非负整数", "收到 {value}"),
+    "his.amount_invalid": ("金额格式不正确，应为以元为单位、最多两位小数的数值", "收到 {value}"),
+    "his.encounter_unknown": ("没有与当前就诊 ID 对应的就诊信息", "收到 {value}"),
+    "his.encounters_empty": "没有需要分析的就诊信息",
     "his.card_sn": "使用社会保障卡（03）就诊时卡识别码必填",
     "his.med_type_inpatient": ("住院登记须使用住院类医疗类别（2 开头）", "收到 {value}"),
     "his.med_type_outpatient": ("门诊挂号不能使用住院类医疗类别", "收到 {value}"),
@@ -178,7 +185,7 @@ TEXTS: Mapping[str, Text] = {
     "filing.already_submitted": "该备案已提交",
     "filing.diagnosis_required": "转诊备案须填写诊断",
     "filing.not_active": "备案状态不允许该操作",
-    "filing.expired": "备案已过有效期，请重新备案",
+    "filing.expired": ("备案已过有效期，请重新备案", "有效期至 {valid_to}"),
     "filing.change_not_allowed": "该类备案不能变更，请撤销后重新备案",
     "filing.person_mismatch": "备案属于其他人员",
     "filing.carried_over_counter_only": "历史备案转入只能由经办窗口办理",
@@ -197,9 +204,12 @@ TEXTS: Mapping[str, Text] = {
     "filing.retroactive_after_discharge": "出院已结算，请改为回参保地手工报销",
     "filing.retroactive_needs_admission": "开始日期早于今天的补办备案仅限仍在住院的人员，须填写入院日期",
     "filing.retroactive_before_admission": "补办备案的开始日期不能早于入院日期",
-    "filing.validity_too_short": "临时备案的有效期短于规定的最短期限",
+    "filing.validity_too_short": (
+        "临时备案的有效期短于规定的最短期限",
+        "结束日期不得早于 {earliest}",
+    ),
     "filing.long_term_end_date": "长期备案在变更前一直有效，不应填写结束日期",
-    "filing.promise_lock": "承诺制备案在锁定期内不能变更或撤销",
+    "filing.promise_lock": ("承诺制备案在锁定期内不能变更或撤销", "{unlocks} 起方可办理"),
     "filing.not_pending": "只有待审核的备案可以审核",
     "filing.visit_region": "就医地区划代码不正确",
     "filing.reviewer_required": "审核人必填",
@@ -246,10 +256,13 @@ TEXTS: Mapping[str, Text] = {
     # --- hospital reconciliation, forwarded (3201/3202, 9101/9102) ---
     "reconciliation.detail_invalid": "对账明细无法核对，请检查明细文件",
     "reconciliation.detail_missing": "须填写已上传文件的查询号或直接提供明细",
-    "reconciliation.file_too_large": "上传文件过大",
+    "reconciliation.file_too_large": ("上传文件过大", "上限 {limit} 字节"),
     "reconciliation.file_unknown": "未找到本机构的该文件",
-    "reconciliation.file_expired": "文件已超过可下载期限",
-    "reconciliation.duplicate_row": "同一结算 ID 在明细文件中出现两次",
+    "reconciliation.file_expired": ("文件已超过可下载期限", "可下载至 {until}"),
+    "reconciliation.duplicate_row": (
+        "同一结算 ID 在明细文件中出现两次，每笔结算只能列一次",
+        "结算 ID {settlement_id}，第 {lines} 行",
+    ),
     "reconciliation.date_range": "对账开始日期晚于结束日期",
     "reconciliation.count_negative": "结算笔数不能为负数",
     "reconciliation.scope_incomplete": "总额对账须填写完整的对账范围",
@@ -257,13 +270,19 @@ TEXTS: Mapping[str, Text] = {
     "reconciliation.record_invalid": "结算记录不完整（缺少结算 ID 或原结算 ID）",
     # --- hospital clearing applications, forwarded (3203/3204/3205A) ---
     "clearing.application_unknown": "清算申请不存在",
-    "clearing.already_applied": "本机构该月该清算类别已申请清算",
+    "clearing.already_applied": (
+        "本机构该月该清算类别已申请清算，如需重新申请请先撤销",
+        "清算申请 {application_id}",
+    ),
     "clearing.not_reconciled": "该月该清算类别尚未对账，请先对账",
     "clearing.withdraw_not_allowed": "只有已申请（10）状态的清算申请可以撤销",
     "clearing.status_unknown": "清算状态代码不正确",
     "clearing.illegal_transition": "清算申请当前状态不允许该变更",
     "clearing.reason_required": "须填写原因",
-    "clearing.totals_mismatch": "清算申请金额与对账结果不符，请先对账",
+    "clearing.totals_mismatch": (
+        "清算申请金额与对账结果不符，请先对账",
+        "申请 {claimed}，对账 {reconciled}",
+    ),
     "clearing.same_agency": "参保地与就医地经办机构相同，本地结算不参与机构间清算",
     "clearing.deduction_amount": "扣款金额应为正数",
     "clearing.insurance_type": "险种类型应为 310（职工）或 390（居民）",
@@ -295,13 +314,13 @@ def placeholders(template: str) -> set[str]:
 
 
 def sentence(rule: str, values: Mapping[str, Value] | None = None) -> str:
-    """The Chinese sentence for a rule: its text and, when every value it quotes came with the
-    refusal, the detail; a rule without a text gets the generic sentence."""
+    """The Chinese sentence for a rule: its text and each detail whose values all came with the
+    refusal; a rule without a text gets the generic sentence."""
     text = TEXTS.get(rule, _GENERIC)
     if isinstance(text, str):
         return text
-    base, detail = text
+    base, *details = text
     given = values or {}
-    if not placeholders(detail) <= given.keys():
-        return base
-    return f"{base}，{detail.format_map({k: _shown(k, v) for k, v in given.items()})}"
+    shown = {key: _shown(key, value) for key, value in given.items()}
+    said = [detail.format_map(shown) for detail in details if placeholders(detail) <= shown.keys()]
+    return "，".join([base, *said])
