@@ -524,6 +524,7 @@ class VisitService:
                 "settlement.not_found",
                 f"settlement {settlement_id} is not a settlement of this institution",
                 field="settlement_id",
+                values={"settlement_id": settlement_id},
             )
         return row
 

@@ -301,6 +301,7 @@ def decide_upload_fee_lines(
                 "visit.duplicate_fee_line",
                 f"fee line {line.fee_line_no} is already on visit {registered.visit_id}",
                 field="fee_line_no",
+                values={"fee_line_no": line.fee_line_no},
             )
         seen.add(line.fee_line_no)
     if not lines:
@@ -327,6 +328,7 @@ def decide_cancel_fee_lines(
             "visit.fee_line_not_found",
             f"fee line {unknown[0]} is not on visit {registered.visit_id}",
             field="fee_line_no",
+            values={"fee_line_no": unknown[0]},
         )
     # An empty request cancels every line, as 2205/2302 with no serial number does.
     nos = fee_line_nos or tuple(state.lines)
@@ -427,6 +429,7 @@ def current_settlement(state: VisitState, settlement_id: str) -> VisitSettled:
             "visit.settlement_not_found",
             f"settlement {settlement_id} is not the current settlement of visit {visit_id}",
             field="settlement_id",
+            values={"settlement_id": settlement_id},
         )
     return original
 
