@@ -74,6 +74,7 @@ class Gateway:
         outcome = "error"
         output: dict[str, Any] | None = None
         error: str | None = None
+        detail: str | None = None  # the domain's own words, for the operator's log only
         try:
             envelope = await self.authenticator.authenticate(headers, body, received, path_infno)
             institution = envelope.institution_code
@@ -84,9 +85,11 @@ class Gateway:
         except HisAuthError as exc:
             outcome = "unauthenticated"
             error = refusal_text(exc.rule, exc.field, exc.values)
+            detail = str(exc)
         except DomainError as exc:
             outcome = "refused"
             error = error_text(exc, infno)
+            detail = exc.message
         except (ConcurrencyError, IdempotencyConflict, DBAPIError) as exc:
             # Concurrent writers kept winning until the write path gave up (e.g. many hospitals
             # settling one person at once). The unit rolled back and no answer was kept, so the
@@ -115,6 +118,7 @@ class Gateway:
                     outcome=outcome,
                     institution=institution,
                     error=error,
+                    detail=detail,
                 )
             if infno in SETTLEMENT_INFNOS:
                 SETTLEMENT_SECONDS.labels(infno, outcome).observe(time.perf_counter() - started)
