@@ -38,13 +38,22 @@ def test_totals_claim_maps_yuan_to_fen_and_the_refund_flag() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
-    [("medfee_sumamt", "1.005"), ("fixmedins_setl_cnt", "-1"), ("stmt_begndate", "10/03/2026")],
+    ("field", "value", "told"),
+    [
+        ("medfee_sumamt", "1.005", "应为以元为单位、最多两位小数的金额，收到 1.005"),
+        ("fixmedins_setl_cnt", "-1", "应为整数，收到 -1"),
+        ("stmt_begndate", "10/03/2026", "应为日期 yyyy-MM-dd，收到 10/03/2026"),
+    ],
 )
-def test_a_bad_figure_is_refused_naming_the_national_field(field: str, value: str) -> None:
+def test_a_bad_figure_is_refused_naming_the_national_field(
+    field: str, value: str, told: str
+) -> None:
     with pytest.raises(DomainError) as refused:
         edge.totals_command(envelope("3201", {"data": {**DATA, field: value}}))
     assert refused.value.field == field
+    assert error_text(refused.value, "3201") == (
+        f"{field}：字段值格式不正确，{told}（his.field_invalid）"
+    )
 
 
 def test_an_upload_must_be_base64() -> None:
@@ -131,11 +140,15 @@ def test_files_travel_as_base64_and_expire_in_local_time() -> None:
 
 def test_reconciliations_refusals_are_told_in_the_hospitals_names() -> None:
     inline = DomainError("reconciliation.detail_invalid", "bad rows", field="rows")
-    assert error_text(inline, "3202") == "detail: bad rows (rule reconciliation.detail_invalid)"
+    assert error_text(inline, "3202") == (
+        "detail：对账明细无法核对，请检查明细文件（reconciliation.detail_invalid）"
+    )
     large = DomainError("reconciliation.file_too_large", "too large", field="content")
-    assert error_text(large, "9101") == "in: too large (rule reconciliation.file_too_large)"
+    assert error_text(large, "9101") == "in：上传文件过大（reconciliation.file_too_large）"
     unknown = DomainError("reconciliation.file_unknown", "no file F1", field="file_query_no")
-    assert error_text(unknown, "9102").startswith("file_qury_no: ")
+    assert error_text(unknown, "9102") == (
+        "file_qury_no：未找到本机构的该文件（reconciliation.file_unknown）"
+    )
 
 
 def test_a_claim_without_its_clearing_agency_is_refused_by_its_national_name() -> None:

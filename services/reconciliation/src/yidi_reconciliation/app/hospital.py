@@ -87,6 +87,7 @@ class Hospitals:
                 "reconciliation.file_too_large",
                 f"The upload is larger than {self.limits.max_uncompressed_bytes} bytes.",
                 field="content",
+                values={"limit": self.limits.max_uncompressed_bytes},
             )
         return await self.write.transact(
             lambda unit: self._keep(unit, institution_code, UPLOAD, filename, content)
@@ -132,6 +133,7 @@ class Hospitals:
                     "reconciliation.file_expired",
                     f"File {file_query_no} could be downloaded until {stored.download_until}.",
                     field="file_query_no",
+                    values={"until": stored.download_until.isoformat(timespec="seconds")},
                 )
             return stored
 

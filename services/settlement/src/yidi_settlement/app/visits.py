@@ -113,6 +113,7 @@ class VisitService:
                 "person.not_found",
                 f"no insured person holds voucher {voucher.voucher_type}/{voucher.voucher_no}",
                 field="voucher_no",
+                values={"voucher": f"{voucher.voucher_type}/{voucher.voucher_no}"[:60]},
             )
         person = await self.reads.person(unit, found, today)
         check_card(voucher, person.row["card_serial"])
@@ -271,6 +272,7 @@ class VisitService:
                         f"hospital item {line.hospital_item_code} of fee line {line.fee_line_no} "
                         "is not mapped to the catalogue (3301 first)",
                         field="hospital_item_code",
+                        values={"code": line.hospital_item_code or ""},
                     )
                 line = replace(line, catalogue_code=code)
             resolved.append(line)
@@ -522,6 +524,7 @@ class VisitService:
                 "settlement.not_found",
                 f"settlement {settlement_id} is not a settlement of this institution",
                 field="settlement_id",
+                values={"settlement_id": settlement_id},
             )
         return row
 

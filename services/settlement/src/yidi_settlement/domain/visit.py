@@ -103,6 +103,7 @@ def owned(
             "visit.not_found",
             f"visit {visit_id} is not a visit of this institution",
             field="visit_id",
+            values={"visit_id": visit_id},
         )
     if registered.person_id != person_id:
         raise DomainError(
@@ -131,6 +132,7 @@ def check_registration(
             f"visit_region {visit_region} is not the region {hospital_region} of "
             f"{institution_code}",
             field="visit_region",
+            values={"expected": hospital_region},
         )
     if insured_region is not None and insured_region != person_insured_region:
         raise DomainError(
@@ -138,12 +140,14 @@ def check_registration(
             f"insured_region {insured_region} is not the person's insured place "
             f"{person_insured_region}",
             field="insured_region",
+            values={"expected": person_insured_region},
         )
     if insurance_type != person_insurance_type:
         raise DomainError(
             "his.insurance_type",
             f"the person is insured under {person_insurance_type}, not {insurance_type}",
             field="insurance_type",
+            values={"expected": person_insurance_type},
         )
 
 
@@ -165,6 +169,7 @@ def settleable(state: VisitState, insurance_type: str | None = None) -> VisitReg
             f"visit {registered.visit_id} is already settled (settlement_id "
             f"{state.settlement.settlement_id if state.settlement else ''}); cancel it first",
             field="visit_id",
+            values={"settlement_id": state.settlement.settlement_id} if state.settlement else None,
         )
     if is_inpatient(registered.medical_type) and state.discharged_on is None:
         raise DomainError(
@@ -215,6 +220,7 @@ def check_declared_total(declared: Fen | None, computed: Fen) -> None:
             f"total_fee {declared / 100:.2f} differs from the uploaded fee lines' total "
             f"{computed / 100:.2f}",
             field="total_fee",
+            values={"declared_fen": declared, "computed_fen": computed},
         )
 
 
@@ -295,6 +301,7 @@ def decide_upload_fee_lines(
                 "visit.duplicate_fee_line",
                 f"fee line {line.fee_line_no} is already on visit {registered.visit_id}",
                 field="fee_line_no",
+                values={"fee_line_no": line.fee_line_no},
             )
         seen.add(line.fee_line_no)
     if not lines:
@@ -321,6 +328,7 @@ def decide_cancel_fee_lines(
             "visit.fee_line_not_found",
             f"fee line {unknown[0]} is not on visit {registered.visit_id}",
             field="fee_line_no",
+            values={"fee_line_no": unknown[0]},
         )
     # An empty request cancels every line, as 2205/2302 with no serial number does.
     nos = fee_line_nos or tuple(state.lines)
@@ -421,6 +429,7 @@ def current_settlement(state: VisitState, settlement_id: str) -> VisitSettled:
             "visit.settlement_not_found",
             f"settlement {settlement_id} is not the current settlement of visit {visit_id}",
             field="settlement_id",
+            values={"settlement_id": settlement_id},
         )
     return original
 

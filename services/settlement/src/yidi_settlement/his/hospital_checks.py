@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from yidi_events.kernel import SHANGHAI, DomainError, fen_to_yuan, yuan_to_fen
-from yidi_settlement.his.envelope import HisEnvelope
+from yidi_settlement.his.envelope import HisEnvelope, quoted
 from yidi_settlement.his.fields import DOMAIN_OF
 
 RECONCILE_TOTALS = "hospital.reconcile_totals"
@@ -57,7 +57,10 @@ def _date(data: Mapping[str, Any], name: str) -> str:
         return date.fromisoformat(text[:10]).isoformat()
     except ValueError:
         raise DomainError(
-            "his.field_invalid", f"{name} {text!r} is not a date (yyyy-MM-dd).", field=name
+            "his.field_invalid",
+            f"{name} {text!r} is not a date (yyyy-MM-dd).",
+            field=name,
+            values={"expected": "date", "value": quoted(text)},
         ) from None
 
 
@@ -74,6 +77,7 @@ def _fen(data: Mapping[str, Any], name: str) -> int:
             "his.field_invalid",
             f"{name} {value!r} is not an amount in yuan with at most two decimals.",
             field=name,
+            values={"expected": "amount", "value": quoted(value)},
         ) from None
 
 
@@ -81,7 +85,10 @@ def _count(data: Mapping[str, Any], name: str) -> int:
     value = _text(data, name)
     if not value.isdigit():
         raise DomainError(
-            "his.field_invalid", f"{name} {value!r} is not a whole number.", field=name
+            "his.field_invalid",
+            f"{name} {value!r} is not a whole number.",
+            field=name,
+            values={"expected": "integer", "value": quoted(value)},
         )
     return int(value)
 
@@ -93,6 +100,7 @@ def _include_refunds(data: Mapping[str, Any]) -> bool:
             "his.field_invalid",
             f"refd_setl_flag {flag!r} must be 1 (include cancellations), 0 or empty.",
             field="refd_setl_flag",
+            values={"expected": "flag", "value": quoted(flag)},
         )
     return flag != "0"  # 1 or empty: the totals include the cancellation records
 
@@ -155,7 +163,12 @@ def details_command(envelope: HisEnvelope) -> dict[str, Any]:
     if inline is None:
         return {**command, "file_query_no": _text(data, "file_qury_no")}
     if not isinstance(inline, list):
-        raise DomainError("his.field_invalid", "detail must be a list of rows.", field="detail")
+        raise DomainError(
+            "his.field_invalid",
+            "detail must be a list of rows.",
+            field="detail",
+            values={"expected": "list"},
+        )
     return {**command, "rows": [_inline_row(item) for item in inline]}
 
 
@@ -204,6 +217,7 @@ def _file_content(data: Mapping[str, Any]) -> str:
                 "his.field_invalid",
                 "in must be the file's bytes: base64 text or an array of bytes (-128..255).",
                 field="in",
+                values={"expected": "base64"},
             )
         return base64.b64encode(bytes(item % 256 for item in value)).decode("ascii")
     encoded = _text(data, "in")
@@ -211,7 +225,10 @@ def _file_content(data: Mapping[str, Any]) -> str:
         base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         raise DomainError(
-            "his.field_invalid", "in must be the file's bytes in base64.", field="in"
+            "his.field_invalid",
+            "in must be the file's bytes in base64.",
+            field="in",
+            values={"expected": "base64"},
         ) from None
     return encoded
 

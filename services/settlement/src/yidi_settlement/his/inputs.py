@@ -1,7 +1,7 @@
 """Each transaction's input node -> the domain command it carries (his-interface.md section 2).
 
-A malformed input is refused here, naming the national field (rule his.format), before any
-handler runs.
+A malformed input is refused here, naming the national field and a his.* rule (his.required,
+his.type, his.amount, ...) with the value received, before any handler runs.
 """
 
 from __future__ import annotations
@@ -25,7 +25,18 @@ from yidi_settlement.app.commands import (
 from yidi_settlement.domain.eligibility import Voucher
 from yidi_settlement.domain.events import Diagnosis
 from yidi_settlement.domain.model import FeeLine
-from yidi_settlement.his.envelope import ABSENT, HisEnvelope, moment, node, refuse, required, text
+from yidi_settlement.his.envelope import (
+    ABSENT,
+    REQUIRED,
+    TYPE,
+    HisEnvelope,
+    moment,
+    node,
+    quoted,
+    refuse,
+    required,
+    text,
+)
 
 _EMERGENCY_MED_TYPES = {"13", "24"}  # 急诊, 急诊转住院
 
@@ -43,16 +54,23 @@ def yuan(field: str, value: Any) -> int:
     try:
         return yuan_to_fen(value)
     except ValueError as exc:
-        raise refuse(field, f"{field} must be a yuan amount, got {value!r}") from exc
+        raise refuse(
+            field,
+            f"{field} must be a yuan amount, got {value!r}",
+            "his.amount",
+            value=quoted(value),
+        ) from exc
 
 
 def number(field: str, value: Any) -> Decimal:
     try:
         result = Decimal(str(value))
     except InvalidOperation as exc:
-        raise refuse(field, f"{field} must be a number, got {value!r}") from exc
+        raise refuse(
+            field, f"{field} must be a number, got {value!r}", "his.number", value=quoted(value)
+        ) from exc
     if not result.is_finite():
-        raise refuse(field, f"{field} must be a finite number")
+        raise refuse(field, f"{field} must be a finite number", "his.number", value=quoted(value))
     return result
 
 
@@ -74,10 +92,18 @@ def voucher(data: Mapping[str, Any], *, needed: bool = True) -> Voucher | None:
     if kind is None:
         return None
     if kind not in ("01", "02", "03"):
-        raise refuse("mdtrt_cert_type", f"mdtrt_cert_type must be 01, 02 or 03, got {kind!r}")
+        raise refuse(
+            "mdtrt_cert_type",
+            f"mdtrt_cert_type must be 01, 02 or 03, got {kind!r}",
+            "his.code",
+            value=quoted(kind),
+            allowed="01, 02, 03",
+        )
     card = text(data, "card_sn", required=False)
     if kind == "03" and card is None:
-        raise refuse("card_sn", "card_sn is required with a social-security card (03)")
+        raise refuse(
+            "card_sn", "card_sn is required with a social-security card (03)", "his.card_sn"
+        )
     return Voucher(voucher_type=kind, voucher_no=required(data, "mdtrt_cert_no"), card_serial=card)
 
 
@@ -116,7 +142,7 @@ def _emergency(data: Mapping[str, Any], medical_type: str) -> bool:
         try:
             extra = json.loads(extra)
         except ValueError:
-            raise refuse("exp_content", "exp_content must be a JSON string") from None
+            raise refuse("exp_content", "exp_content must be a JSON string", "his.json") from None
     return isinstance(extra, dict) and str(extra.get("er_flag", "")) == "1"
 
 
@@ -126,10 +152,18 @@ def registration(envelope: HisEnvelope) -> Registration:
     medical_type = text(data, "med_type", required=inpatient) or "11"
     if inpatient and not medical_type.startswith("2"):
         raise refuse(
-            "med_type", f"an admission needs an inpatient med_type (2x), got {medical_type}"
+            "med_type",
+            f"an admission needs an inpatient med_type (2x), got {medical_type}",
+            "his.med_type_inpatient",
+            value=quoted(medical_type),
         )
     if not inpatient and medical_type.startswith("2"):
-        raise refuse("med_type", f"an outpatient registration cannot use med_type {medical_type}")
+        raise refuse(
+            "med_type",
+            f"an outpatient registration cannot use med_type {medical_type}",
+            "his.med_type_outpatient",
+            value=quoted(medical_type),
+        )
     return Registration(
         person_id=required(data, "psn_no"),
         insurance_type=required(data, "insutype"),
@@ -153,7 +187,7 @@ def diagnoses(payload: Mapping[str, Any]) -> tuple[VisitRef, tuple[Diagnosis, ..
     info = node(payload, "mdtrtinfo")
     rows = payload.get("diseinfo", [])
     if not isinstance(rows, list):
-        raise refuse("diseinfo", "diseinfo must be a list")
+        raise refuse("diseinfo", "diseinfo must be a list", TYPE, expected="list")
     found = tuple(
         Diagnosis(
             code=required(r, "diag_code"),
@@ -178,19 +212,27 @@ def diagnoses(payload: Mapping[str, Any]) -> tuple[VisitRef, tuple[Diagnosis, ..
 def fee_lines_upload(payload: Mapping[str, Any]) -> tuple[VisitRef, list[FeeLine]]:
     rows = payload.get("feedetail")
     if not isinstance(rows, list) or not rows:
-        raise refuse("feedetail", "feedetail must be a non-empty list of fee lines")
+        raise refuse(
+            "feedetail", "feedetail must be a non-empty list of fee lines", "his.fee_lines"
+        )
     lines: list[FeeLine] = []
     refs: set[tuple[str, str]] = set()
     for row in rows:
         if not isinstance(row, dict):
-            raise refuse("feedetail", "every feedetail row must be an object")
+            raise refuse(
+                "feedetail", "every feedetail row must be an object", TYPE, expected="object"
+            )
         ref = visit_ref(row)
         refs.add((ref.visit_id, ref.person_id))
         required(row, "feedetl_sn")
         for field in ("det_item_fee_sumamt", "cnt", "pric"):
             _present(row, field)
         if not row.get("med_list_codg") and not row.get("medins_list_codg"):
-            raise refuse("med_list_codg", "a fee line needs med_list_codg or medins_list_codg")
+            raise refuse(
+                "med_list_codg",
+                "a fee line needs med_list_codg or medins_list_codg",
+                "his.item_code",
+            )
         line = fee_line({**row, "med_list_codg": row.get("med_list_codg") or ""})
         # Name the field that is negative: the HIS fixes the line by field, not by guess.
         for field, value in (
@@ -199,21 +241,32 @@ def fee_lines_upload(payload: Mapping[str, Any]) -> tuple[VisitRef, list[FeeLine
             ("pric", line.unit_price),
         ):
             if value < 0:
-                raise refuse(field, f"fee line {line.fee_line_no} has a negative {field}")
+                raise refuse(
+                    field,
+                    f"fee line {line.fee_line_no} has a negative {field}",
+                    "his.negative",
+                    line=line.fee_line_no,
+                )
         occurred = text(row, "fee_ocur_time", required=False)
         lines.append(
             replace(line, fee_date=moment("fee_ocur_time", occurred).date() if occurred else None)
         )
     if len(refs) != 1:
-        raise refuse("mdtrt_id", "all fee lines of one upload must belong to one visit and person")
+        raise refuse(
+            "mdtrt_id",
+            "all fee lines of one upload must belong to one visit and person",
+            "his.one_visit",
+        )
     visit_id, person_id = refs.pop()
     return VisitRef(visit_id=visit_id, person_id=person_id), lines
 
 
 def _present(row: Mapping[str, Any], field: str) -> None:
     value = row.get(field)
-    if value in ABSENT or isinstance(value, bool | list | dict):
-        raise refuse(field, f"{field} is required and must be a number")
+    if value in ABSENT:
+        raise refuse(field, f"{field} is required and must be a number", REQUIRED)
+    if isinstance(value, bool | list | dict):
+        raise refuse(field, f"{field} must be a number", TYPE, expected="number")
 
 
 def fee_cancel(envelope: HisEnvelope) -> tuple[VisitRef, tuple[str, ...]]:
@@ -242,7 +295,13 @@ def settle(payload: Mapping[str, Any]) -> SettleRequest:
     data = node(payload)
     flag = str(data.get("acct_used_flag", "0"))
     if flag not in ("0", "1"):
-        raise refuse("acct_used_flag", f"acct_used_flag must be 0 or 1, got {flag!r}")
+        raise refuse(
+            "acct_used_flag",
+            f"acct_used_flag must be 0 or 1, got {flag!r}",
+            "his.code",
+            value=quoted(flag),
+            allowed="0, 1",
+        )
     total = data.get("medfee_sumamt")
     return SettleRequest(
         ref=visit_ref(data),
@@ -261,7 +320,7 @@ def settlement_cancel(payload: Mapping[str, Any]) -> tuple[VisitRef, str]:
 def settlement_query(payload: Mapping[str, Any]) -> str:
     settlement_id = node(payload).get("setl_id")
     if not isinstance(settlement_id, str) or not settlement_id:
-        raise refuse("setl_id", "setl_id is required")
+        raise refuse("setl_id", "setl_id is required", REQUIRED)
     return settlement_id
 
 
@@ -278,6 +337,7 @@ def reversal(payload: Mapping[str, Any]) -> Reversal:
             "reversal.not_reversible",
             f"infno {original_infno} cannot be reversed by 2601; use its own cancel transaction",
             field="oinfno",
+            values={"infno": original_infno},
         )
     return Reversal(
         person_id=person_id,
