@@ -26,7 +26,7 @@ from typing import Any
 
 from yidi_events.kernel import business_date
 from yidi_settlement.domain.catalogue_versions import PublishedVersion
-from yidi_settlement.his.envelope import HisEnvelope, node, refuse, required, text
+from yidi_settlement.his.envelope import HisEnvelope, node, quoted, refuse, required, text
 from yidi_settlement.his.hospital_checks import section
 from yidi_settlement.his.typed import spec_outputs
 
@@ -112,6 +112,8 @@ def version_asked(payload: Mapping[str, Any]) -> int:
             "ver",
             f"ver must be a version this platform sent (digits, or v0000 for everything), "
             f"got {value!r}",
+            "his.version_invalid",
+            value=quoted(value),
         )
     return int(digits)
 

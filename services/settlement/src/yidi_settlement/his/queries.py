@@ -28,6 +28,7 @@ from yidi_settlement.his.envelope import (
     local_time,
     moment,
     node,
+    quoted,
     refuse,
     required,
     text,
@@ -51,7 +52,9 @@ def institution_query(payload: Mapping[str, Any]) -> tuple[str, str | None, str 
     code = text(data, "fixmedins_code", required=False)
     name = text(data, "fixmedins_name", required=False)
     if code is None and name is None:
-        raise refuse("fixmedins_code", "fixmedins_code or fixmedins_name is required (1201)")
+        raise refuse(
+            "fixmedins_code", "fixmedins_code or fixmedins_name is required (1201)", "his.required"
+        )
     return kind, code, name
 
 
@@ -87,7 +90,12 @@ def dictionary_query(payload: Mapping[str, Any]) -> tuple[str, str | None, bool]
     data = node(payload)
     kind = required(data, "type")
     if kind not in dictionaries():
-        raise refuse("type", f"type {kind} is not a dictionary of the interface spec (1901)")
+        raise refuse(
+            "type",
+            f"type {kind} is not a dictionary of the interface spec (1901)",
+            "his.dictionary_unknown",
+            value=quoted(kind),
+        )
     parent = text(data, "parent_value", required=False)
     valid = text(data, "Vali_Flag", required=False) or text(data, "vali_flag", required=False)
     return kind, parent, valid != "0"
@@ -124,7 +132,7 @@ def _span(data: Mapping[str, Any], *, end_required: bool) -> tuple[datetime, dat
     end = text(data, "endtime", required=end_required)
     stop = None if end is None else moment("endtime", end)
     if stop is not None and stop < start:
-        raise refuse("endtime", "endtime is before begntime")
+        raise refuse("endtime", "endtime is before begntime", "his.period_reversed")
     return start, stop
 
 
@@ -308,7 +316,12 @@ def cumulative_query(payload: Mapping[str, Any]) -> tuple[str, date | None]:
     if month is None:
         return required(data, "psn_no"), None
     if len(month) != 6 or not month.isdigit() or not 1 <= int(month[4:]) <= 12:
-        raise refuse("cum_ym", f"cum_ym must be a month as yyyyMM, got {month!r}")
+        raise refuse(
+            "cum_ym",
+            f"cum_ym must be a month as yyyyMM, got {month!r}",
+            "his.month_invalid",
+            value=quoted(month),
+        )
     return required(data, "psn_no"), date(int(month[:4]), int(month[4:]), 1)
 
 
@@ -359,7 +372,13 @@ class QueryTransactions:
     async def _institution(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
         kind, code, name = institution_query(env.input)
         if kind != HOSPITAL:
-            raise refuse("fixmedins_type", f"the registry holds hospitals (1) only, not {kind}")
+            raise refuse(
+                "fixmedins_type",
+                f"the registry holds hospitals (1) only, not {kind}",
+                "his.code",
+                value=quoted(kind),
+                allowed="1",
+            )
         return institution(await self.service.institution(unit, code, name))
 
     async def _dictionary(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
@@ -377,7 +396,12 @@ class QueryTransactions:
         number = downloads.download_number(env)
         found = None if number is None else downloads.read_file_number(number)
         if number is None or found is None:
-            raise refuse("file_qury_no", f"file_qury_no {number} is not a file of this platform")
+            raise refuse(
+                "file_qury_no",
+                f"file_qury_no {number} is not a file of this platform",
+                "his.file_unknown",
+                value=quoted(number),
+            )
         infno, after, before = found
         _, versions = await self.service.catalogue_versions(
             unit, env.institution_code, after, before, now

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from yidi_settlement.his.envelope import ABSENT, moment, refuse
+from yidi_settlement.his.envelope import ABSENT, TYPE, moment, refuse
 from yidi_settlement.his.inputs import yuan
 
 LIST_NODE = "setlinfo"  # single row
@@ -76,7 +76,7 @@ def _missing(row: Mapping[str, Any], fields: tuple[str, ...], where: str) -> Non
     for field in fields:
         value = row.get(field)
         if value in ABSENT:
-            raise refuse(field, f"{where}.{field} is required (4101)")
+            raise refuse(field, f"{where}.{field} is required (4101)", "his.required")
         if field in DATES:
             moment(field, str(value))
         if field in AMOUNTS:
@@ -86,19 +86,23 @@ def _missing(row: Mapping[str, Any], fields: tuple[str, ...], where: str) -> Non
 def upload(payload: Mapping[str, Any]) -> Upload:
     info = payload.get(LIST_NODE)
     if not isinstance(info, Mapping):
-        raise refuse(LIST_NODE, f"input.{LIST_NODE} must be an object (4101)")
+        raise refuse(
+            LIST_NODE, f"input.{LIST_NODE} must be an object (4101)", TYPE, expected="object"
+        )
     _missing(info, REQUIRED[LIST_NODE], LIST_NODE)
     if moment("setl_end_date", str(info["setl_end_date"])) < moment(
         "setl_begn_date", str(info["setl_begn_date"])
     ):
-        raise refuse("setl_end_date", "setl_end_date is before setl_begn_date (4101)")
+        raise refuse(
+            "setl_end_date", "setl_end_date is before setl_begn_date (4101)", "his.period_reversed"
+        )
     form: dict[str, Any] = {LIST_NODE: _as_filed(info)}
     for name, fields in REQUIRED.items():
         if name == LIST_NODE or payload.get(name) in ABSENT:
             continue
         rows = payload[name]
         if not isinstance(rows, list) or not all(isinstance(r, Mapping) for r in rows):
-            raise refuse(name, f"input.{name} must be a list of rows (4101)")
+            raise refuse(name, f"input.{name} must be a list of rows (4101)", TYPE, expected="list")
         for number, row in enumerate(rows, start=1):
             _missing(row, fields, f"{name}[{number}]")
         form[name] = _as_filed(rows)
