@@ -29,11 +29,13 @@ from yidi_settlement.adapters.tables import (
 )
 from yidi_settlement.domain.events import (
     CatalogueItemPublished,
+    DischargeCancelled,
     HospitalItemMapped,
     HospitalItemUnmapped,
     HospitalRegistered,
     HospitalUpdated,
     PatientDischarged,
+    SettlementReinstated,
     VisitRegistered,
     VisitRegistrationCancelled,
 )
@@ -193,6 +195,26 @@ def make_projection() -> Projection:
         status = "settlement_cancelled" if refund else "settled"
         await conn.execute(
             visits.update().where(visits.c.visit_id == p.visit_id).values(status=status)
+        )
+
+    @projection.on(SettlementReinstated)
+    async def reinstated(conn: AsyncConnection, env: Envelope) -> None:
+        p: SettlementReinstated = env.payload
+        await conn.execute(
+            settlements.update()
+            .where(settlements.c.settlement_id == p.settlement_id)
+            .values(cancelled_by=None)
+        )
+        await conn.execute(
+            visits.update().where(visits.c.visit_id == p.visit_id).values(status="settled")
+        )
+
+    @projection.on(DischargeCancelled)
+    async def discharge_cancelled(conn: AsyncConnection, env: Envelope) -> None:
+        await conn.execute(
+            visits.update()
+            .where(visits.c.visit_id == env.payload.visit_id)
+            .values(status="open", discharged_on=None)
         )
 
     return projection
