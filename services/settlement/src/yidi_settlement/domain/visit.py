@@ -303,7 +303,7 @@ def settleable(
     if inpatient and state.discharged_on is None and not (interim or trial):
         raise DomainError(
             "visit.not_discharged",
-            "an admission settles after discharge (2402 first), or as an interim settlement",
+            "an admission settles after discharge (2402 first)",
             field="visit_id",
         )
     if not state.unsettled:
@@ -484,8 +484,8 @@ def check_declared_total(declared: Fen | None, computed: Fen) -> None:
     if declared is not None and declared != computed:
         raise DomainError(
             "settlement.total_mismatch",
-            f"total_fee {declared / 100:.2f} differs from the total {computed / 100:.2f} of the "
-            "uploaded, unsettled fee lines",
+            f"total_fee {declared / 100:.2f} differs from the uploaded fee lines' total "
+            f"{computed / 100:.2f}",
             field="total_fee",
         )
 
@@ -792,7 +792,7 @@ def decide_settle(state: VisitState, command: SettleCommand, now: datetime) -> l
     if computed != {x.fee_line_no for x in settling_lines(state)}:
         raise Conflict(
             "visit.fee_lines_changed",
-            "the settlement was computed on other fee lines than the visit now has unsettled",
+            "the settlement was computed on other fee lines than the visit now has",
             field="fee_line_no",
         )
     c = command.computation
