@@ -278,7 +278,7 @@ def settle(payload: Mapping[str, Any]) -> SettleRequest:
     if flag not in ("0", "1"):
         raise refuse("acct_used_flag", f"acct_used_flag must be 0 or 1, got {flag!r}")
     total = data.get("medfee_sumamt")
-    interim = str(data.get("mid_setl_flag") or "0")
+    interim = text(data, "mid_setl_flag", required=False) or "0"
     if interim not in ("0", "1"):
         raise refuse("mid_setl_flag", f"mid_setl_flag must be 0 or 1, got {interim!r}")
     return SettleRequest(
