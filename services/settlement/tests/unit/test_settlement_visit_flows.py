@@ -497,6 +497,7 @@ def test_reversing_a_cancellation_makes_the_settlement_stand_again_once() -> Non
     assert (back.settlement_id, back.cancellation_id) == ("S1", "C1")
     assert isinstance(reversed_, SettlementReversed)
     assert (reversed_.settlement_id, reversed_.reversed_transaction) == ("C1", "2208")
+    assert reversed_.reinstated_settlement_id == "S1"
     after = then(given, events)
     assert after.settlement == original
     assert set(after.settled_by) == {"1", "2", "3"}

@@ -228,6 +228,9 @@ class SettlementReversed:
     settlement_id: str | None  # the settlement undone, when the reversed call settled one
     message_id: str
     reversed_at: datetime
+    # A reversed cancellation (2208/2305; settlement_id is then the cancellation's negative
+    # record): the settlement that stands again.
+    reinstated_settlement_id: str | None = None
 
 
 # --- the person's ledger at the visit place ----------------------------------------------------

@@ -934,5 +934,6 @@ def decide_reinstate(
             settlement_id=cancellation_id,
             message_id=message_id,
             reversed_at=now,
+            reinstated_settlement_id=settlement.settlement_id,
         ),
     ]
