@@ -172,6 +172,15 @@ def test_cancelling_a_batch_cancels_only_its_lines() -> None:
     assert computed(after, accumulators.initial(2026)).totals.total_fee == 4000
 
 
+def test_a_batch_partly_settled_cancels_its_unsettled_lines() -> None:
+    # A HIS that reuses a batch number after settling: the batch's unsettled line goes alone.
+    given = two_batches()
+    given = then(given, settled(given, "S1", accumulators.initial(2026)))
+    given = then(given, uploaded(given, line("4", 500, batch="B2")))
+    [cancelled] = visit.decide_cancel_fee_lines(given, (), NOW, charge_batch="B2")
+    assert cancelled.fee_line_nos == ("4",)
+
+
 def test_batch_0000_cancels_every_unsettled_line_and_an_unknown_batch_is_refused() -> None:
     given = two_batches()
     [every] = visit.decide_cancel_fee_lines(given, (), NOW, charge_batch=visit.ALL)

@@ -691,7 +691,9 @@ def decide_cancel_fee_lines(
                 f"charge batch {charge_batch} has no fee lines on visit {registered.visit_id}",
                 field="charge_batch",
             )
-        fee_line_nos = nos
+        # As "0000" is every unsettled line, a batch is its unsettled lines; a batch whose
+        # every line is settled is refused below.
+        fee_line_nos = tuple(no for no in nos if no not in state.settled_by) or nos
     unknown = [no for no in fee_line_nos if no not in state.lines]
     if unknown:
         raise NotFound(
