@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from settlement_his_numbers import as_text, spec_gaps
 
 from yidi_cli.sandbox import shared_dir
-from yidi_events.kernel import yuan_to_fen
+from yidi_events.kernel import SHANGHAI, yuan_to_fen
+from yidi_settlement.adapters.tables import visits
 from yidi_settlement.his import vectors as wire
 from yidi_settlement.his.typed import spec_outputs
 from yidi_settlement.vectors import case_output
@@ -326,6 +328,11 @@ async def test_admission_change_and_discharge_cancellation(make_harness: Any) ->
             ],
         }
         await ok(h, "2403", change)
+        async with h.runtime.engine.connect() as conn:
+            began = await conn.scalar(
+                sa.select(visits.c.began_at).where(visits.c.visit_id == visit_id)
+            )
+        assert began == datetime(2026, 3, 10, 8, 0, tzinfo=SHANGHAI)
         outpatient_type = {**change, "adminfo": {**change["adminfo"], "med_type": "11"}}
         await refused(h, "2403", outpatient_type, "visit.not_inpatient")
         await ok(h, "2301", upload(visit_id, line("1", "XA001", "10", "25.50", "255.00")))

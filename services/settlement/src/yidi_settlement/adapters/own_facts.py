@@ -28,6 +28,7 @@ from yidi_settlement.adapters.tables import (
     visits,
 )
 from yidi_settlement.domain.events import (
+    AdmissionChanged,
     CatalogueItemPublished,
     DischargeCancelled,
     HospitalItemMapped,
@@ -207,6 +208,15 @@ def make_projection() -> Projection:
         )
         await conn.execute(
             visits.update().where(visits.c.visit_id == p.visit_id).values(status="settled")
+        )
+
+    @projection.on(AdmissionChanged)
+    async def admission_changed(conn: AsyncConnection, env: Envelope) -> None:
+        p: AdmissionChanged = env.payload
+        await conn.execute(
+            visits.update()
+            .where(visits.c.visit_id == p.visit_id)
+            .values(began_at=p.began_at, medical_type=p.medical_type)
         )
 
     @projection.on(DischargeCancelled)
