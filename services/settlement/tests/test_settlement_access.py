@@ -85,7 +85,7 @@ async def test_another_hospital_cannot_read_settle_or_cancel_a_visit_it_does_not
             ("2206", settle, "mdtrt_id", "visit.not_found"),
             ("2204", {"feedetail": [{**LINE, **ref, "feedetl_sn": "2"}]}, "mdtrt_id",
              "visit.not_found"),
-            ("2205", {"data": ref}, "mdtrt_id", "visit.not_found"),
+            ("2205", {"data": {**ref, "chrg_bchno": "0000"}}, "mdtrt_id", "visit.not_found"),
             ("2202", {"data": ref}, "mdtrt_id", "visit.not_found"),
         ]  # fmt: skip
         for infno, payload, field, rule in refused:

@@ -162,7 +162,13 @@ CASES: list[Case] = [
     ("psn_no is a float", lambda c: c.settle(psn_no=3.2e19), "psn_no", "his.type"),
     ("mdtrt_id is an object", lambda c: c.settle(mdtrt_id={"id": 1}), "mdtrt_id", "his.type"),
     # transaction input: numbers
-    ("negative quantity", lambda c: c.upload(c.line(cnt="-10")), "cnt", "his.negative"),
+    # A negative line is a return (退单): without the line it returns it is refused.
+    (
+        "negative quantity, no original",
+        lambda c: c.upload(c.line(cnt="-10")),
+        "init_feedetl_sn",
+        "visit.return_without_original",
+    ),
     ("negative unit price", lambda c: c.upload(c.line(pric="-25.50")), "pric", "his.negative"),
     ("quantity NaN", lambda c: c.upload(c.line(cnt="NaN")), "cnt", "his.number"),
     ("price Infinity", lambda c: c.upload(c.line(pric="Infinity")), "pric", "his.number"),

@@ -47,8 +47,11 @@ DOMAIN_OF: Mapping[str, str] = {
     "endtime": "discharged_on",
     "dise_codg": "principal_diagnosis",
     "acct_used_flag": "use_account",
+    "mid_setl_flag": "interim",
     # fee lines and the catalogue
     "feedetl_sn": "fee_line_no",
+    "init_feedetl_sn": "returned_line",
+    "chrg_bchno": "charge_batch",
     "med_list_codg": "catalogue_code",
     "medins_list_codg": "hospital_item_code",
     "fixmedins_hilist_id": "hospital_item_code",

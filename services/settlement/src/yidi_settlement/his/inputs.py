@@ -15,6 +15,7 @@ from typing import Any
 
 from yidi_events.kernel import DomainError, yuan_to_fen
 from yidi_settlement.app.commands import (
+    AdmissionUpdate,
     Discharge,
     Registration,
     Reversal,
@@ -25,6 +26,7 @@ from yidi_settlement.app.commands import (
 from yidi_settlement.domain.eligibility import Voucher
 from yidi_settlement.domain.events import Diagnosis
 from yidi_settlement.domain.model import FeeLine
+from yidi_settlement.domain.visit import AdmissionChange
 from yidi_settlement.his.envelope import (
     ABSENT,
     REQUIRED,
@@ -44,6 +46,9 @@ _EMERGENCY_MED_TYPES = {"13", "24"}  # 急诊, 急诊转住院
 REVERSIBLE = {
     "2207": Reverses.SETTLEMENT,
     "2304": Reverses.SETTLEMENT,
+    # Vendors reverse cancellations too (his-interface.md section 0): the settlement stands again.
+    "2208": Reverses.CANCELLATION,
+    "2305": Reverses.CANCELLATION,
     "2201": Reverses.REGISTRATION,
     "2401": Reverses.REGISTRATION,
     **{infno: Reverses.NOTHING for infno in ("1101", "2206", "2303", "5203", "9001", "9002")},
@@ -84,6 +89,8 @@ def fee_line(row: Mapping[str, Any]) -> FeeLine:
         amount=yuan("det_item_fee_sumamt", row["det_item_fee_sumamt"]),
         charge_category=row.get("med_chrgitm_type"),
         hospital_item_code=row.get("medins_list_codg"),
+        charge_batch=text(row, "chrg_bchno", required=False),
+        returned_line=text(row, "init_feedetl_sn", required=False),
     )
 
 
@@ -234,19 +241,15 @@ def fee_lines_upload(payload: Mapping[str, Any]) -> tuple[VisitRef, list[FeeLine
                 "his.item_code",
             )
         line = fee_line({**row, "med_list_codg": row.get("med_list_codg") or ""})
-        # Name the field that is negative: the HIS fixes the line by field, not by guess.
-        for field, value in (
-            ("det_item_fee_sumamt", line.amount),
-            ("cnt", line.quantity),
-            ("pric", line.unit_price),
-        ):
-            if value < 0:
-                raise refuse(
-                    field,
-                    f"fee line {line.fee_line_no} has a negative {field}",
-                    "his.negative",
-                    line=line.fee_line_no,
-                )
+        # A return (退单) is negative in cnt and det_item_fee_sumamt (the domain checks it
+        # against the line it names); a price is never negative.
+        if line.unit_price < 0:
+            raise refuse(
+                "pric",
+                f"fee line {line.fee_line_no} has a negative pric",
+                "his.negative",
+                line=line.fee_line_no,
+            )
         occurred = text(row, "fee_ocur_time", required=False)
         lines.append(
             replace(line, fee_date=moment("fee_ocur_time", occurred).date() if occurred else None)
@@ -269,16 +272,47 @@ def _present(row: Mapping[str, Any], field: str) -> None:
         raise refuse(field, f"{field} must be a number", TYPE, expected="number")
 
 
-def fee_cancel(envelope: HisEnvelope) -> tuple[VisitRef, tuple[str, ...]]:
+def fee_cancel(envelope: HisEnvelope) -> tuple[VisitRef, tuple[str, ...], str | None]:
+    """2302 names a line (feedetl_sn), 2205 a charge batch (chrg_bchno); "0000" is every
+    unsettled line of the visit."""
     data = node(envelope.input)
     if envelope.infno == "2302":
         serial = text(data, "feedetl_sn", required=False)
-        return visit_ref(data), () if serial in (None, "0000") else (str(serial),)
-    # 2205 cancels a charge batch; "0000" or no batch number means every unsettled line.
-    serials = data.get("feedetl_sns")
-    if isinstance(serials, list):
-        return visit_ref(data), tuple(str(s) for s in serials)
-    return visit_ref(data), ()
+        return visit_ref(data), () if serial in (None, "0000") else (str(serial),), None
+    return visit_ref(data), (), required(data, "chrg_bchno")
+
+
+def _diagnosis_rows(payload: Mapping[str, Any]) -> tuple[Diagnosis, ...]:
+    rows = payload.get("diseinfo", [])
+    if rows in ABSENT:
+        rows = []
+    if not isinstance(rows, list):
+        raise refuse("diseinfo", "diseinfo must be a list", TYPE, expected="list")
+    return tuple(
+        Diagnosis(
+            code=required(r, "diag_code"),
+            name=text(r, "diag_name", required=False) or "",
+            principal=str(r.get("maindiag_flag", "")) == "1",
+        )
+        for r in rows
+        if isinstance(r, dict)
+    )
+
+
+def admission_change(payload: Mapping[str, Any]) -> AdmissionUpdate:
+    """2403: adminfo (the admission as it now stands) and diseinfo (diagnoses to add or
+    replace)."""
+    data = node(payload, "adminfo")
+    return AdmissionUpdate(
+        ref=visit_ref(data),
+        change=AdmissionChange(
+            began_at=moment("begntime", required(data, "begntime")),
+            medical_type=required(data, "med_type"),
+            department=text(data, "adm_dept_codg", required=False),
+            principal_diagnosis=text(data, "dscg_maindiag_code", required=False),
+            diagnoses=_diagnosis_rows(payload),
+        ),
+    )
 
 
 def discharge(payload: Mapping[str, Any]) -> Discharge:
@@ -303,12 +337,22 @@ def settle(payload: Mapping[str, Any]) -> SettleRequest:
             allowed="0, 1",
         )
     total = data.get("medfee_sumamt")
+    interim = text(data, "mid_setl_flag", required=False) or "0"
+    if interim not in ("0", "1"):
+        raise refuse(
+            "mid_setl_flag",
+            f"mid_setl_flag must be 0 or 1, got {interim!r}",
+            "his.code",
+            value=quoted(interim),
+            allowed="0, 1",
+        )
     return SettleRequest(
         ref=visit_ref(data),
         voucher=_presented(data),
         use_account=flag == "1",
         declared_total=None if total in ABSENT else yuan("medfee_sumamt", total),
         insurance_type=text(data, "insutype", required=False),
+        interim=interim == "1",
     )
 
 

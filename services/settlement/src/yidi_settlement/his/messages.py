@@ -69,7 +69,7 @@ TEXTS: Mapping[str, Text] = {
     "his.med_type_outpatient": ("门诊挂号不能使用住院类医疗类别", "收到 {value}"),
     "his.fee_lines": "费用明细不能为空",
     "his.item_code": "费用明细须填写医疗目录编码或医药机构目录编码",
-    "his.negative": ("费用明细的金额、数量、单价不能为负数", "明细流水号 {line}"),
+    "his.negative": ("费用明细的单价不能为负数", "明细流水号 {line}"),
     "his.one_visit": "一次上传的费用明细须属于同一就诊、同一人员",
     # --- who sent it (his/auth.py, his/signatures.py, yidi_events.auth.his) ---
     "his.auth": "身份认证未通过",
@@ -134,6 +134,33 @@ TEXTS: Mapping[str, Text] = {
     "visit.person_mismatch": "就诊记录属于其他人员",
     "visit.already_registered": "该就诊已登记",
     "visit.settled": ("该就诊已结算，请先撤销结算", "结算 ID {settlement_id}"),
+    "visit.return_without_original": "负数明细为退费，须填写所退的原费用明细流水号",
+    "visit.returned_line_not_found": ("所退的原明细不是本次就诊已上传的收费明细", "原明细 {line}"),
+    "visit.returned_line_settled": (
+        "所退的原明细已结算，请先撤销该结算再退费",
+        "原明细 {line}，结算 ID {settlement_id}",
+    ),
+    "visit.return_item": "退费明细的医疗目录编码须与原明细一致",
+    "visit.return_sign": "退费明细的数量和金额须为负数",
+    "visit.return_exceeds_charge": (
+        "退费超过原明细尚未退还的数量或金额",
+        "原明细 {line} 尚余数量 {quantity}、金额 {left_fen} 元",
+    ),
+    "visit.interim_not_inpatient": "只有住院可以中途结算",
+    "visit.interim_after_discharge": "已出院的住院须做出院结算，不能再中途结算",
+    "visit.charge_batch_not_found": ("本次就诊没有该收费批次的费用明细", "收费批次 {batch}"),
+    "visit.fee_line_settled": (
+        "费用明细已结算，不能撤销；请先撤销结算",
+        "明细 {line}，结算 ID {settlement_id}",
+    ),
+    "reversal.cancellation_not_reversible": (
+        "撤销结算之后就诊已有变化（明细、出院或新的结算），不能冲正该撤销，请重新结算"
+    ),
+    "reversal.person_moved": "撤销结算之后人员的年度累计或个人账户已有变动，不能冲正该撤销，请重新结算",
+    "reversal.account_balance": (
+        "个人账户余额不足以恢复原结算的账户支付，不能冲正该撤销",
+        "余额 {balance_fen} 元，原结算账户支付 {paid_fen} 元",
+    ),
     "visit.not_discharged": "住院须先办理出院（2402）再结算",
     "visit.no_fee_lines": "该就诊没有可结算的费用明细",
     "visit.fee_line_not_found": ("费用明细不在该就诊下", "明细流水号 {fee_line_no}"),

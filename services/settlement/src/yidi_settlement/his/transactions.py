@@ -45,6 +45,8 @@ class Transactions:
             "2205": self._cancel_lines,
             "2302": self._cancel_lines,
             "2402": self._discharge,
+            "2403": self._change_admission,
+            "2405": self._cancel_discharge,
             "2206": self._pre_settle,
             "2303": self._pre_settle,
             "2207": self._settle,
@@ -128,9 +130,14 @@ class Transactions:
         return {"result": [outputs.fee_line_split(s, entry) for s, entry in splits]}
 
     async def _cancel_lines(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
-        ref, nos = inputs.fee_cancel(env)
+        ref, nos, batch = inputs.fee_cancel(env)
         count = await self.visits.cancel_fee_lines(
-            unit, institution=env.institution_code, ref=ref, fee_line_nos=nos, now=now
+            unit,
+            institution=env.institution_code,
+            ref=ref,
+            fee_line_nos=nos,
+            now=now,
+            charge_batch=batch,
         )
         return {"data": {"mdtrt_id": ref.visit_id, "cancelled": count}}
 
@@ -140,6 +147,18 @@ class Transactions:
             unit, institution=env.institution_code, command=command, now=now
         )
         return {"result": {"mdtrt_id": command.ref.visit_id}}
+
+    async def _change_admission(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
+        command = inputs.admission_change(env.input)
+        await self.visits.change_admission(
+            unit, institution=env.institution_code, command=command, now=now
+        )
+        return {"data": {"mdtrt_id": command.ref.visit_id}}
+
+    async def _cancel_discharge(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
+        ref = inputs.visit_ref(node(env.input))
+        await self.visits.cancel_discharge(unit, institution=env.institution_code, ref=ref, now=now)
+        return {"data": {"mdtrt_id": ref.visit_id}}
 
     async def _settlement(
         self, unit: Unit, env: HisEnvelope, now: datetime, commit: bool
