@@ -32,6 +32,7 @@ from uuid6 import uuid7
 
 from yidi_cli.sandbox import shared_dir
 from yidi_events.kernel.time import SHANGHAI
+from yidi_events.runtime.kafka import KafkaSettings, ensure_topics
 from yidi_events.settings import ServiceSettings
 from yidi_reconciliation import bootstrap as reconciliation
 from yidi_settlement import bootstrap as settlement
@@ -215,6 +216,7 @@ class Stack:
     h: Any  # Harness
     nonces: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     minted: itertools.count[int] = field(default_factory=lambda: itertools.count(10))
+    settled: list[dict[str, Any]] = field(default_factory=list)  # setlinfo of each settlement
 
     def nonce(self) -> str:
         return str(next(self.nonces))
@@ -312,18 +314,21 @@ class Client:
 
 
 @asynccontextmanager
-async def stack(databases: Any, infra: Any) -> AsyncIterator[Stack]:
+async def stack(databases: Any, infra: Any, *, flowing: bool = False) -> AsyncIterator[Stack]:
     """The settlement gateway with the sandbox world loaded, and reconciliation behind it for the
-    transactions it owns, each on its own fresh database."""
+    transactions it owns, each on its own fresh database. `flowing`: settlement's relay publishes
+    to the broker and reconciliation consumes, so a settlement reaches the day's totals."""
     namespace = f"t{uuid7().hex[:10]}"
+    if flowing:
+        await ensure_topics(KafkaSettings(infra.kafka_bootstrap, namespace))
 
     def settings(migrations: Path) -> ServiceSettings:
         return ServiceSettings(
             database_url=databases.create(migrations),
             kafka_bootstrap=infra.kafka_bootstrap,
             kafka_namespace=namespace,
-            relay_enabled=False,
-            consumers_enabled=False,
+            relay_enabled=flowing,
+            consumers_enabled=flowing,
             clock="controlled",
             clock_start=START,
             log_json=False,
