@@ -28,6 +28,7 @@ from types import ModuleType
 from typing import Any
 
 import httpx
+from jsonschema import Draft202012Validator, ValidationError
 from uuid6 import uuid7
 
 from yidi_cli.sandbox import shared_dir
@@ -214,9 +215,27 @@ class Stack:
     test so parametrizations never share a person's year."""
 
     h: Any  # Harness
+    openapi: dict[str, Any] = field(default_factory=dict)  # the document the gateway serves
     nonces: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     minted: itertools.count[int] = field(default_factory=lambda: itertools.count(10))
     settled: list[dict[str, Any]] = field(default_factory=list)  # setlinfo of each settlement
+    messages: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def conforms(self, component: str, document: Any) -> list[str]:
+        """What in `document` the served OpenAPI's `component` schema does not allow."""
+        schema = {"$ref": f"#/components/schemas/{component}", **self.openapi}
+        validator = Draft202012Validator(schema)
+
+        def leaves(error: ValidationError) -> list[str]:
+            # An anyOf error holds why each alternative failed: name the deepest ones.
+            if not error.context:
+                return [f"{list(error.absolute_path)}: {error.message[:200]}"]
+            deepest = max(len(e.absolute_path) for e in error.context)
+            return [
+                leaf for e in error.context if len(e.absolute_path) == deepest for leaf in leaves(e)
+            ]
+
+        return [leaf for e in validator.iter_errors(document) for leaf in leaves(e)]
 
     def nonce(self) -> str:
         return str(next(self.nonces))
@@ -257,6 +276,11 @@ class Client:
     insured: str | None
     answers: list[tuple[str, Any]] = field(default_factory=list)
 
+    def msgid(self) -> str:
+        """The spec's msgid: institution (12) + yyyyMMddHHmmss (14) + a sequence (4)."""
+        now = self.stack.h.runtime.clock.now().astimezone(SHANGHAI)
+        return f"{self.hospital}{now:%Y%m%d%H%M%S}{next(self.stack.messages) % 10_000:04d}"
+
     def envelope(
         self, infno: str, payload: dict[str, Any], *, msgid: str | None = None,
         string_input: bool = False, code: str | None = None,
@@ -264,7 +288,7 @@ class Client:
         now = self.stack.h.runtime.clock.now().astimezone(SHANGHAI)
         doc = {
             "infno": infno,
-            "msgid": msgid or f"{self.hospital}{now:%Y%m%d%H%M%S}{uuid7().hex[-10:]}",
+            "msgid": msgid or self.msgid(),
             "mdtrtarea_admvs": HOSPITALS[self.hospital]["admdvs"],
             "insuplc_admdvs": self.insured or "",
             "recer_sys_code": "YBXT",
@@ -298,9 +322,16 @@ class Client:
         return response
 
     async def call(self, infno: str, payload: dict[str, Any], **kw: Any) -> Any:
+        """Post and read the answer; the request and the answer must both be what the served
+        OpenAPI document says this transaction takes and answers."""
         headers = kw.pop("headers", None)
         body = self.envelope(infno, payload, **kw)
-        return parse((await self.post(infno, body, headers=headers)).content)
+        problems = self.stack.conforms(f"HisRequest{infno}", json.loads(body))
+        assert problems == [], (infno, "request", problems)
+        content = (await self.post(infno, body, headers=headers)).content
+        problems = self.stack.conforms(f"HisResponse{infno}", json.loads(content))
+        assert problems == [], (infno, "response", problems)
+        return parse(content)
 
     async def ok(self, infno: str, payload: dict[str, Any], **kw: Any) -> Any:
         """The output of an accepted call, checked against the spec's tables for `infno`."""
@@ -308,7 +339,8 @@ class Client:
         assert answer["infcode"] == 0, (infno, answer["err_msg"])
         assert answer["err_msg"] in (None, ""), answer["err_msg"]
         output = answer["output"]
-        assert spec_problems(infno, output) == [], output
+        problems = spec_problems(infno, output)
+        assert problems == [], (infno, problems)
         self.answers.append((infno, output))
         return output
 
@@ -349,6 +381,7 @@ async def stack(databases: Any, infra: Any, *, flowing: bool = False) -> AsyncIt
             gateway.state.gateway.forwarder.transport = httpx.ASGITransport(app=owner)
             h = Harness(app=gateway, client=client)
             await h.sandbox_world()
-            yield Stack(h)
+            document = (await client.get("/openapi.json")).json()
+            yield Stack(h, openapi={"components": document["components"]})
     finally:
         databases.drop_all()

@@ -16,6 +16,16 @@ def voucher(p: dict[str, Any]) -> dict[str, Any]:
     return {"mdtrt_cert_type": "03", "mdtrt_cert_no": p["certno"], "card_sn": p["card_sn"]}
 
 
+def identity(p: dict[str, Any]) -> dict[str, Any]:
+    """The person's fields the spec asks for beside the voucher (必填 in 2201, 2206, 2303...)."""
+    return {
+        "psn_cert_type": "01",
+        "certno": p["certno"],
+        "psn_name": p["psn_name"],
+        "psn_type": p["psn_type"],
+    }
+
+
 def line(
     sn: int, visit: str, p: dict[str, Any], code: str, cnt: str, pric: str, total: str,
     at: str, **extra: Any,
@@ -35,6 +45,7 @@ def line(
         "bilg_dr_codg": "D001",
         "bilg_dr_name": "王医生",
         "hosp_appr_flag": "1",
+        "rx_circ_flag": "0",
         **extra,
     }
 
@@ -44,6 +55,9 @@ def settle(p: dict[str, Any], visit: str, total: str, **extra: Any) -> dict[str,
         "data": {
             "psn_no": p["psn_no"],
             **voucher(p),
+            **identity(p),
+            "insuplc_admdvs": p["insuplc_admdvs"],
+            "mdtrtarea_admvs": "320100",
             "medfee_sumamt": D(total),
             "psn_setlway": "01",
             "mdtrt_id": visit,
@@ -52,6 +66,12 @@ def settle(p: dict[str, Any], visit: str, total: str, **extra: Any) -> dict[str,
             **extra,
         }
     }
+
+
+def split_totals(pre: dict[str, Any]) -> dict[str, Any]:
+    """The four split totals 2207 carries, as clients copy them from the 2206 answer."""
+    names = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
+    return {name: pre["setlinfo"][name] for name in names}
 
 
 def money(setlinfo: dict[str, Any], *names: str) -> dict[str, str]:
@@ -80,11 +100,13 @@ async def sign_in_and_register(his: Client, p: dict[str, Any]) -> str:
         "9001", {"signIn": {"opter_no": "001", "mac": "00-16-3E-00-00-01", "ip": "10.0.0.8"}}
     )
     assert signed["signinoutb"]["sign_no"]
-    info = await his.ok("1101", {"data": {**voucher(p), "psn_cert_type": "01", "certno": ""}})
+    query = {**voucher(p), "psn_cert_type": "01", "certno": p["certno"], "psn_name": p["psn_name"]}
+    info = await his.ok("1101", {"data": query})
     assert info["baseinfo"]["psn_no"] == p["psn_no"]
     assert [i["balc"] for i in info["insuinfo"]] == [D("2500.00")]
     registration = {
         **voucher(p),
+        **identity(p),
         "psn_no": p["psn_no"],
         "insutype": p["insutype"],
         "begntime": "2026-03-10T09:05:00",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conformance import NANJING, STYLES, Client, Stack
+from conformance import STYLES, Client, Stack
 from flows import FIGURES, D, line, money, settle, voucher
 
 
@@ -22,11 +22,16 @@ async def admit(his: Client, p: dict[str, Any]) -> str:
     await his.ok(
         "9001", {"signIn": {"opter_no": "001", "mac": "00-16-3E-00-00-01", "ip": "10.0.0.8"}}
     )
-    info = await his.ok("1101", {"data": voucher(p)})
+    query = {**voucher(p), "psn_cert_type": "01", "certno": p["certno"], "psn_name": p["psn_name"]}
+    info = await his.ok("1101", {"data": query})
     assert info["baseinfo"]["psn_no"] == p["psn_no"]
     admission = {
         "mdtrtinfo": {
             **voucher(p),
+            "cert_type": "01",
+            "certno": p["certno"],
+            "insuplc_admdvs": p["insuplc_admdvs"],
+            "mdtrtarea_admvs": "320100",
             "psn_no": p["psn_no"],
             "insutype": p["insutype"],
             "coner_name": "周家属",
@@ -83,6 +88,7 @@ def discharge(p: dict[str, Any], visit: str) -> dict[str, Any]:
         },
         "diseinfo": [
             {
+                "mdtrt_id": visit,
                 "psn_no": p["psn_no"],
                 "diag_type": "1",
                 "maindiag_flag": "1",
@@ -192,7 +198,7 @@ async def test_a_long_stay_with_a_return_line_settles_in_two_stages(
     await his.ok("2402", discharge(p, visit))
     rest = settle(p, visit, "1920.00", acct_used_flag="0", mid_setl_flag="0")
     await his.ok("2303", rest)
-    final_msgid = f"{NANJING}FINAL{profile}{url}"
+    final_msgid = his.msgid()
     final = await his.ok("2304", rest, msgid=final_msgid)
     # The rest: 1800.00 + 120.00 = 1920.00; over the limit (1800.00 - 200.00) = 1600.00; in
     # policy 200.00 + 120.00 = 320.00; the admission's deductible was met at stage one: 0.00;
@@ -210,7 +216,7 @@ async def test_a_long_stay_with_a_return_line_settles_in_two_stages(
     assert (year.eligible_cum, year.basic_paid_cum) == (242_400, 206_040)
 
     setl = {"setl_id": final["setlinfo"]["setl_id"], "mdtrt_id": visit, "psn_no": p["psn_no"]}
-    cancel_msgid = f"{NANJING}CANCELZY{profile}{url}"
+    cancel_msgid = his.msgid()
     cancelled = await his.ok("2305", {"data": setl}, msgid=cancel_msgid)
     assert str(cancelled["setlinfo"]["medfee_sumamt"]) == "-1920.00"
     year = await world.h.accumulators(p["psn_no"], 2026)

@@ -13,8 +13,8 @@ C; XB003 class B, self-pay 20%, price cap 50.00.
 from __future__ import annotations
 
 import pytest
-from conformance import NANJING, STYLES, Stack
-from flows import FIGURES, D, line, money, settle, sign_in_and_register
+from conformance import STYLES, Stack
+from flows import FIGURES, D, line, money, settle, sign_in_and_register, split_totals
 
 AT = "2026-03-10T09:30:00"
 
@@ -40,7 +40,9 @@ async def test_an_outpatient_visit_settles_and_cancels(
 
     request = settle(p, visit, "3575.00", med_type="11", chrg_bchno="CB01")
     pre = await his.ok("2206", request, string_input=True)
-    final = await his.ok("2207", {"data": {**request["data"], "invono": "INV-001"}})
+    final = await his.ok(
+        "2207", {"data": {**request["data"], **split_totals(pre), "invono": "INV-001"}}
+    )
     # 255.00 + 3200.00 + 120.00 = 3575.00; in policy 255.00 + 2720.00 = 2975.00; the year's
     # deductible 1000.00 first; basic (2975.00 - 1000.00) x 0.85 = 1678.75; personal share
     # 2975.00 - 1678.75 = 1296.25 is below the large-amount 5000.00, so 0.00; the person's
@@ -60,7 +62,7 @@ async def test_an_outpatient_visit_settles_and_cancels(
         ("310200", "1896.25"),
     }
 
-    cancel_msgid = f"{NANJING}CANCEL{profile}{url}"
+    cancel_msgid = his.msgid()
     setl = {"setl_id": final["setlinfo"]["setl_id"], "mdtrt_id": visit, "psn_no": p["psn_no"]}
     cancelled = await his.ok("2208", {"data": setl}, msgid=cancel_msgid)
     assert money(cancelled["setlinfo"], "medfee_sumamt", "hifp_pay", "acct_pay", "balc") == {
@@ -102,8 +104,10 @@ async def test_an_outpatient_visit_with_two_batches_one_cancelled_and_a_reversed
     await his.ok("2205", {"data": {"mdtrt_id": visit, "chrg_bchno": "CB02", "psn_no": p["psn_no"]}})
 
     request = settle(p, visit, "3455.00", med_type="11", chrg_bchno="CB01")
-    await his.ok("2206", request)
-    final = await his.ok("2207", {"data": {**request["data"], "invono": "INV-002"}})
+    pre = await his.ok("2206", request)
+    final = await his.ok(
+        "2207", {"data": {**request["data"], **split_totals(pre), "invono": "INV-002"}}
+    )
     # Batch CB01 only (CB02 was cancelled): 255.00 + 3200.00 = 3455.00; 480.00 self-paid first;
     # in policy 2975.00; deductible 1000.00; basic 1975.00 x 0.85 = 1678.75; the person's part
     # 3455.00 - 1678.75 = 1776.25 from the account: 2500.00 - 1776.25 = 723.75 left.
@@ -117,7 +121,7 @@ async def test_an_outpatient_visit_with_two_batches_one_cancelled_and_a_reversed
     )  # fmt: skip
     assert money(final["setlinfo"], *FIGURES) == expected
 
-    cancel_msgid = f"{NANJING}CANCEL2{profile}{url}"
+    cancel_msgid = his.msgid()
     setl = {"setl_id": final["setlinfo"]["setl_id"], "mdtrt_id": visit, "psn_no": p["psn_no"]}
     cancelled = await his.ok("2208", {"data": setl}, msgid=cancel_msgid)
     assert str(cancelled["setlinfo"]["medfee_sumamt"]) == "-3455.00"

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from conformance import NANJING, STYLES, Client, Stack, parse, spec_problems, stack
-from flows import line, settle, sign_in_and_register
+from flows import line, settle, sign_in_and_register, split_totals
 
 DAY = "2026-03-10"
 COLUMNS = ("setl_id", "mdtrt_id", "psn_no", "medfee_sumamt", "fund_pay_sumamt", "acct_pay",
@@ -34,14 +34,15 @@ async def settled(his: Client, p: dict[str, Any]) -> dict[str, Any]:
     visit = await sign_in_and_register(his, p)
     at = "2026-03-10T09:30:00"
     lines = [
-        line(1, visit, p, "XA001", "10", "25.50", "255.00", at),
-        line(2, visit, p, "M001", "1", "3200.00", "3200.00", at),
-        line(3, visit, p, "C001", "1", "120.00", "120.00", at),
+        line(1, visit, p, "XA001", "10", "25.50", "255.00", at, chrg_bchno="CB01"),
+        line(2, visit, p, "M001", "1", "3200.00", "3200.00", at, chrg_bchno="CB01"),
+        line(3, visit, p, "C001", "1", "120.00", "120.00", at, chrg_bchno="CB01"),
     ]
     await his.ok("2204", {"feedetail": lines})
-    info: dict[str, Any] = (await his.ok("2207", settle(p, visit, "3575.00", med_type="11")))[
-        "setlinfo"
-    ]
+    request = settle(p, visit, "3575.00", med_type="11", chrg_bchno="CB01")
+    pre = await his.ok("2206", request)
+    final = await his.ok("2207", {"data": {**request["data"], **split_totals(pre)}})
+    info: dict[str, Any] = final["setlinfo"]
     return info
 
 
@@ -107,7 +108,7 @@ async def test_a_day_is_reconciled_in_totals_and_in_detail(
         "fund_pay_sumamt": Decimal("1678.75") * n,
         "acct_pay": Decimal("1896.25") * n,
         "fixmedins_setl_cnt": n,
-        "refd_setl_flag": "1",
+        "fixmedins_refd_setl_flag": "1",
     }
     out = await balanced(his, claim)
     assert out["setl_optins"] == mine["clr_optins"]
@@ -139,7 +140,7 @@ async def test_a_day_is_reconciled_in_totals_and_in_detail(
         "fund_pay_sumamt": Decimal("1678.75") * n,
         "cash_payamt": Decimal("0.00"),
         "fixmedins_setl_cnt": n + 1,
-        "refd_setl_flag": "0",
+        "fixmedins_refd_setl_flag": "1",
         "clr_type": mine["clr_type"],
     }
     fileinfo = (await his.ok("3202", {"data": details}))["fileinfo"]

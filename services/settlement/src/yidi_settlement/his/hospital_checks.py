@@ -29,6 +29,7 @@ _FIGURE_NAMES = {
     "count": "fixmedins_setl_cnt",
 }
 _DOWNLOAD_TIME = "%Y-%m-%d %H:%M:%S"
+_DESCRIPTION_LENGTH = 200  # stmt_rslt_dscr, 字符型(200)
 
 
 def section(payload: Mapping[str, Any], name: str) -> Mapping[str, Any]:
@@ -129,20 +130,22 @@ def totals_output(envelope: HisEnvelope, result: Mapping[str, Any]) -> dict[str,
     if result["balanced"]:
         description = result["description"]
     else:
-        parts = "; ".join(
-            f"{_FIGURE_NAMES[d['figure']]}: platform {_figure(d['figure'], d['platform'])},"
-            f" hospital {_figure(d['figure'], d['hospital'])}"
+        # Compact: the spec gives stmt_rslt_dscr 200 characters, and all four figures differing
+        # must still fit with both values of each.
+        parts = "；".join(
+            f"{_FIGURE_NAMES[d['figure']]} 平台{_figure(d['figure'], d['platform'])}"
+            f" 医院{_figure(d['figure'], d['hospital'])}"
             for d in result["differences"]
         )
         description = (
-            f"Not balanced for {result['start_date']} to {result['end_date']} (amounts in yuan):"
-            f" {parts}. Reconcile the detail (3202) to find the settlements that differ."
+            f"{result['start_date']}至{result['end_date']}对账不平（金额单位元）：{parts}。"
+            "请用3202对明细账"
         )
     return {
         "stmtinfo": {
             "setl_optins": result["clearing_agency"],
             "stmt_rslt": "0" if result["balanced"] else "1",
-            "stmt_rslt_dscr": description,
+            "stmt_rslt_dscr": description[:_DESCRIPTION_LENGTH],
         }
     }
 
