@@ -72,16 +72,33 @@ def _credential(code: str, name: str) -> str:
     return value
 
 
+def tif_signature(token: str, timestamp: str, nonce: str) -> str:
+    """README, TIF: lowercase hex SHA-256 of timestamp + token + nonce + timestamp."""
+    return hashlib.sha256(f"{timestamp}{token}{nonce}{timestamp}".encode()).hexdigest()
+
+
+def csb_signature(secret_key: str, headers: dict[str, str]) -> str:
+    """README, CSB: base64 HMAC-SHA1 over the `_api_*` headers but the signature, as sorted
+    key=value pairs joined by one `&`."""
+    pairs = sorted((k, v) for k, v in headers.items() if k != "_api_signature")
+    text = "&".join(f"{key}={value}" for key, value in pairs)
+    digest = hmac.new(secret_key.encode(), text.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def hmac_signature(his_secret: str, timestamp: str, nonce: str, body: bytes) -> str:
+    """README, body HMAC: hex HMAC-SHA256 over timestamp \n nonce \n sha256_hex(body)."""
+    text = f"{timestamp}\n{nonce}\n{hashlib.sha256(body).hexdigest()}"
+    return hmac.new(his_secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
 def tif(code: str, body: bytes, at: datetime, nonce: str) -> dict[str, str]:
     timestamp = str(int(at.timestamp()))  # seconds
-    token = _credential(code, "tif_token")
     return {
         "x-tif-paasid": _credential(code, "tif_paasid"),
         "x-tif-timestamp": timestamp,
         "x-tif-nonce": nonce,
-        "x-tif-signature": hashlib.sha256(
-            f"{timestamp}{token}{nonce}{timestamp}".encode()
-        ).hexdigest(),
+        "x-tif-signature": tif_signature(_credential(code, "tif_token"), timestamp, nonce),
     }
 
 
@@ -93,21 +110,17 @@ def csb(code: str, body: bytes, at: datetime, nonce: str) -> dict[str, str]:
         "_api_access_key": _credential(code, "csb_access_key"),
         "_api_nonce": nonce,
     }
-    text = "&".join(f"{key}={value}" for key, value in sorted(headers.items()))
-    key = _credential(code, "csb_secret_key").encode()
-    digest = hmac.new(key, text.encode(), hashlib.sha1).digest()
-    return {**headers, "_api_signature": base64.b64encode(digest).decode()}
+    signature = csb_signature(_credential(code, "csb_secret_key"), headers)
+    return {**headers, "_api_signature": signature}
 
 
 def body_hmac(code: str, body: bytes, at: datetime, nonce: str) -> dict[str, str]:
     timestamp = str(int(at.timestamp() * 1000))
-    text = f"{timestamp}\n{nonce}\n{hashlib.sha256(body).hexdigest()}"
-    key = _credential(code, "his_secret").encode()
     return {
         "x-yidi-institution": code,
         "x-yidi-timestamp": timestamp,
         "x-yidi-nonce": nonce,
-        "x-yidi-signature": hmac.new(key, text.encode(), hashlib.sha256).hexdigest(),
+        "x-yidi-signature": hmac_signature(_credential(code, "his_secret"), timestamp, nonce, body),
     }
 
 
