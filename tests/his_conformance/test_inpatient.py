@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from conformance import STYLES, Client, Stack
-from flows import FIGURES, D, line, money, settle, voucher
+from conformance_flows import FIGURES, D, line, money, settle, voucher
 
 
 async def admit(his: Client, p: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 from conformance import STYLES, Stack
-from flows import FIGURES, D, line, money, settle, sign_in_and_register, split_totals
+from conformance_flows import FIGURES, D, line, money, settle, sign_in_and_register, split_totals
 
 AT = "2026-03-10T09:30:00"
 

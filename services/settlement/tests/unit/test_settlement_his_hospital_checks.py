@@ -37,6 +37,18 @@ def test_totals_claim_maps_yuan_to_fen_and_the_refund_flag() -> None:
     assert refunds["scope"]["include_refunds"]
 
 
+def test_the_specs_own_name_of_the_refund_flag_is_read() -> None:
+    # The spec's 3201 table says fixmedins_refd_setl_flag; "0" must exclude cancellations.
+    spec = {k: v for k, v in DATA.items() if k != "refd_setl_flag"}
+    claim = edge.totals_command(
+        envelope("3201", {"data": {**spec, "fixmedins_refd_setl_flag": "0"}})
+    )
+    assert claim["scope"]["include_refunds"] is False
+    with pytest.raises(DomainError) as refused:
+        edge.totals_command(envelope("3201", {"data": {**spec, "fixmedins_refd_setl_flag": "2"}}))
+    assert refused.value.field == "fixmedins_refd_setl_flag"
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [("medfee_sumamt", "1.005"), ("fixmedins_setl_cnt", "-1"), ("stmt_begndate", "10/03/2026")],

@@ -88,12 +88,15 @@ def _count(data: Mapping[str, Any], name: str) -> int:
 
 
 def _include_refunds(data: Mapping[str, Any]) -> bool:
-    flag = _text(data, "refd_setl_flag", required=False)
+    # The spec's 3201/3202 tables name it fixmedins_refd_setl_flag; many clients send
+    # refd_setl_flag, as in the reference's notes: read either.
+    name = "fixmedins_refd_setl_flag" if "fixmedins_refd_setl_flag" in data else "refd_setl_flag"
+    flag = _text(data, name, required=False)
     if flag not in ("", "0", "1"):
         raise DomainError(
             "his.field_invalid",
-            f"refd_setl_flag {flag!r} must be 1 (include cancellations), 0 or empty.",
-            field="refd_setl_flag",
+            f"{name} {flag!r} must be 1 (include cancellations), 0 or empty.",
+            field=name,
         )
     return flag != "0"  # 1 or empty: the totals include the cancellation records
 
