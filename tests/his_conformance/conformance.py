@@ -280,7 +280,7 @@ class Stack:
 class Client:
     """A HIS as real vendors' clients are: ISO `T` datetimes, amounts as JSON numbers, `input` as
     an object or (`string_input`) as a JSON string of it, signed with one profile, posted to one
-    URL style. `answers` keeps every (infno, output) for the spec check."""
+    URL style. `answers` keeps every accepted (infno, output), in order."""
 
     stack: Stack
     profile: str
