@@ -92,6 +92,7 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
         description=__doc__ or "",
     )
     app.state.gateway = gateway
+    his.document(app, gateway)
     return app
 
 

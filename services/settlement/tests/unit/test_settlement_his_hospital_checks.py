@@ -37,6 +37,18 @@ def test_totals_claim_maps_yuan_to_fen_and_the_refund_flag() -> None:
     assert refunds["scope"]["include_refunds"]
 
 
+def test_the_specs_own_name_of_the_refund_flag_is_read() -> None:
+    # The spec's 3201 table says fixmedins_refd_setl_flag; "0" must exclude cancellations.
+    spec = {k: v for k, v in DATA.items() if k != "refd_setl_flag"}
+    claim = edge.totals_command(
+        envelope("3201", {"data": {**spec, "fixmedins_refd_setl_flag": "0"}})
+    )
+    assert claim["scope"]["include_refunds"] is False
+    with pytest.raises(DomainError) as refused:
+        edge.totals_command(envelope("3201", {"data": {**spec, "fixmedins_refd_setl_flag": "2"}}))
+    assert refused.value.field == "fixmedins_refd_setl_flag"
+
+
 @pytest.mark.parametrize(
     ("field", "value", "told"),
     [
@@ -79,10 +91,20 @@ def test_an_unbalanced_claim_is_described_in_the_hospitals_names() -> None:
     info = edge.totals_output(envelope("3201", {"data": DATA}), result)["stmtinfo"]
     assert (info["setl_optins"], info["stmt_rslt"]) == ("320100", "1")
     assert info["stmt_rslt_dscr"] == (
-        "Not balanced for 2026-03-10 to 2026-03-10 (amounts in yuan): medfee_sumamt: platform"
-        " 500.00, hospital 510.00; fixmedins_setl_cnt: platform 4, hospital 5. Reconcile the"
-        " detail (3202) to find the settlements that differ."
+        "2026-03-10至2026-03-10对账不平（金额单位元）：medfee_sumamt 平台500.00 医院510.00；"
+        "fixmedins_setl_cnt 平台4 医院5。请用3202对明细账"
     )
+    every = {
+        **result,
+        "differences": [
+            {"figure": f, "platform": 0, "hospital": 999_999_999_999_99}
+            for f in ("total_fee", "fund_total", "account_paid", "count")
+        ],
+    }
+    # All four figures differ, at the largest amounts: still within the spec's 200 characters.
+    long = edge.totals_output(envelope("3201", {"data": DATA}), every)["stmtinfo"]
+    assert len(long["stmt_rslt_dscr"]) <= 200
+    assert long["stmt_rslt_dscr"].count("医院") == 4
     balanced = {**result, "balanced": True, "description": "Balanced.", "differences": []}
     assert edge.totals_output(envelope("3201", {}), balanced)["stmtinfo"] == {
         "setl_optins": "320100",

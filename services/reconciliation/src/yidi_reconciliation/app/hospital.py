@@ -143,7 +143,9 @@ class Hospitals:
         self, unit: Unit, institution_code: str, kind: str, name: str, content: bytes
     ) -> StoredFile:
         now = self.write.clock.now()
-        stored = StoredFile(uuid.uuid4().hex, name, now + self.file_lifetime, content)
+        # 30 characters: the national interface gives the file query number 30, and HIS
+        # clients size their column so.
+        stored = StoredFile(uuid.uuid4().hex[:30], name, now + self.file_lifetime, content)
         await self.books.keep(unit, institution_code, kind, stored, now)
         return stored
 

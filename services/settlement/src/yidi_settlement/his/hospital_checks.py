@@ -29,6 +29,7 @@ _FIGURE_NAMES = {
     "count": "fixmedins_setl_cnt",
 }
 _DOWNLOAD_TIME = "%Y-%m-%d %H:%M:%S"
+_DESCRIPTION_LENGTH = 200  # stmt_rslt_dscr, 字符型(200)
 
 
 def section(payload: Mapping[str, Any], name: str) -> Mapping[str, Any]:
@@ -94,12 +95,15 @@ def _count(data: Mapping[str, Any], name: str) -> int:
 
 
 def _include_refunds(data: Mapping[str, Any]) -> bool:
-    flag = _text(data, "refd_setl_flag", required=False)
+    # The spec's 3201/3202 tables name it fixmedins_refd_setl_flag; many clients send
+    # refd_setl_flag, as in the reference's notes: read either.
+    name = "fixmedins_refd_setl_flag" if "fixmedins_refd_setl_flag" in data else "refd_setl_flag"
+    flag = _text(data, name, required=False)
     if flag not in ("", "0", "1"):
         raise DomainError(
             "his.field_invalid",
-            f"refd_setl_flag {flag!r} must be 1 (include cancellations), 0 or empty.",
-            field="refd_setl_flag",
+            f"{name} {flag!r} must be 1 (include cancellations), 0 or empty.",
+            field=name,
             values={"expected": "flag", "value": quoted(flag)},
         )
     return flag != "0"  # 1 or empty: the totals include the cancellation records
@@ -137,20 +141,22 @@ def totals_output(envelope: HisEnvelope, result: Mapping[str, Any]) -> dict[str,
     if result["balanced"]:
         description = result["description"]
     else:
-        parts = "; ".join(
-            f"{_FIGURE_NAMES[d['figure']]}: platform {_figure(d['figure'], d['platform'])},"
-            f" hospital {_figure(d['figure'], d['hospital'])}"
+        # Compact: the spec gives stmt_rslt_dscr 200 characters, and all four figures differing
+        # must still fit with both values of each.
+        parts = "；".join(
+            f"{_FIGURE_NAMES[d['figure']]} 平台{_figure(d['figure'], d['platform'])}"
+            f" 医院{_figure(d['figure'], d['hospital'])}"
             for d in result["differences"]
         )
         description = (
-            f"Not balanced for {result['start_date']} to {result['end_date']} (amounts in yuan):"
-            f" {parts}. Reconcile the detail (3202) to find the settlements that differ."
+            f"{result['start_date']}至{result['end_date']}对账不平（金额单位元）：{parts}。"
+            "请用3202对明细账"
         )
     return {
         "stmtinfo": {
             "setl_optins": result["clearing_agency"],
             "stmt_rslt": "0" if result["balanced"] else "1",
-            "stmt_rslt_dscr": description,
+            "stmt_rslt_dscr": description[:_DESCRIPTION_LENGTH],
         }
     }
 
