@@ -225,55 +225,81 @@ async def test_an_own_projection_rebuilt_under_concurrent_writers_loses_nothing_
     engine: AsyncEngine, store: EventStore, example: Any
 ) -> None:
     projection = example.make_projection()
-    streams = [f"s-{n}" for n in range(6)]
+    # History: 30 streams of amounts 1..50 (1275 each), the live projection built from it.
+    for k in range(30):
+        await example.append(engine, store, f"h-{k}", 0, *range(1, 51))
+    assert await rebuild_from_store(engine, store, projection) == 1500
+
+    # A writer whose transaction stays open across the whole rebuild: appended, not projected yet
+    # (it holds back the snapshot horizon); another commits after it, above that horizon.
+    held = await engine.connect()
+    held_txn = await held.begin()
+    x = NewEvent(example.Counted(counter="x", amount=1000), date(2026, 3, 1))
+    held_envelopes = await store.append(held, "x", 0, [x])
+    y = NewEvent(example.Counted(counter="y", amount=2000), date(2026, 3, 1))
+    await write_and_project(engine, store, projection, y, 0)
+
+    streams = ["s-0", "s-1", "s-2"]
     versions = dict.fromkeys(streams, 0)
-    expected: dict[str, int] = dict.fromkeys(streams, 0)
-
-    async def write(count: int, stream_of: list[str]) -> None:
-        for n in range(count):
-            stream = stream_of[n % len(stream_of)]
-            versions[stream] += 1
-            new = NewEvent(example.Counted(counter=stream, amount=n + 1), date(2026, 3, 1))
-            await write_and_project(engine, store, projection, new, versions[stream] - 1)
-            expected[stream] += n + 1
-
-    await write(120, streams)  # history before the rebuild
+    expected = dict.fromkeys(streams, 0)
     seen: list[int] = []
-    slowest = 0.0
+    slowest = {"read": 0.0, "write": 0.0}
     done = asyncio.Event()
+    loop = asyncio.get_running_loop()
 
     async def read() -> None:
-        nonlocal slowest
-        loop = asyncio.get_running_loop()
         while not done.is_set():
             started = loop.time()
             async with engine.connect() as conn:
                 applied = await conn.scalar(sa.select(sa.func.sum(example.totals.c.applied)))
-            slowest = max(slowest, loop.time() - started)
+            slowest["read"] = max(slowest["read"], loop.time() - started)
             seen.append(int(applied or 0))
             await asyncio.sleep(0.005)
 
-    reader = asyncio.create_task(read())
-    # Two writers on disjoint streams (one writer per stream, as the write path's versions need),
-    # during a rebuild in small batches so that the two overlap for its whole length.
-    writers = [
-        asyncio.create_task(write(60, streams[:3])),
-        asyncio.create_task(write(60, streams[3:])),
-    ]
-    rebuilt = await rebuild_from_store(engine, store, projection, batch=7)
-    await asyncio.gather(*writers)
-    done.set()
-    await reader
+    async def write() -> None:
+        n = 0
+        while not done.is_set():
+            n += 1
+            stream = streams[n % 3]
+            new = NewEvent(example.Counted(counter=stream, amount=n), date(2026, 3, 1))
+            started = loop.time()
+            await write_and_project(engine, store, projection, new, versions[stream])
+            slowest["write"] = max(slowest["write"], loop.time() - started)
+            versions[stream] += 1
+            expected[stream] += n
 
-    assert 120 <= rebuilt <= 240
+    tasks = [asyncio.create_task(read()), asyncio.create_task(write())]
+    await asyncio.sleep(0.1)
+    started = loop.time()
+    rebuilt = await rebuild_from_store(engine, store, projection, batch=25)
+    took = loop.time() - started
+    await asyncio.sleep(0.1)
+    done.set()
+    await asyncio.gather(*tasks)
+    for env in held_envelopes:  # the held writer projects its own event and commits, last
+        await projection.apply(held, env)
+    await held_txn.commit()
+    await held.close()
+
+    assert rebuilt >= 1501
+    assert sum(versions.values()) > 0, "no writer committed during the rebuild"
     totals = await totals_of(engine, example)
-    assert {s: t[0] for s, t in totals.items()} == expected
-    assert {s: t[1] for s, t in totals.items()} == versions
-    # Readers never saw an event go missing, and never waited on the rebuild.
+    assert {s: t[0] for s, t in totals.items()} == {
+        **{f"h-{k}": 1275 for k in range(30)},
+        "x": 1000,
+        "y": 2000,
+        **{s: expected[s] for s in streams if versions[s]},
+    }
+    assert {s: t[1] for s, t in totals.items() if s in streams} == {
+        s: v for s, v in versions.items() if v
+    }
+    # Readers never saw an event go missing, and neither they nor the writers waited on the
+    # rebuild (the swap holds writers off for a moment; readers not at all).
     assert seen == sorted(seen), "a reader saw fewer applied events than before"
-    assert slowest < 1.0
+    assert slowest["read"] < took / 3, (slowest, took)
+    assert slowest["write"] < took / 3, (slowest, took)
     live = await snapshot(engine, projection)
-    assert await rebuild_from_store(engine, store, projection) == 240
+    assert await rebuild_from_store(engine, store, projection) == 1502 + sum(versions.values())
     assert await snapshot(engine, projection) == live
 
 
