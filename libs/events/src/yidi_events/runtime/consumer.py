@@ -65,7 +65,7 @@ T = TypeVar("T")
 
 # A lost race is retried at once a few dozen times (jittered), then with the outage's backoff.
 QUICK_CONFLICT_RETRIES = 50
-# How a repeated specific re-delivery of a record shows it was replayed from a DLQ (cli/topics).
+# The header `yidi dlq replay` puts on a dead letter it publishes again (cli: topics.replay).
 REPLAYED_FROM = "replayed_from"
 
 
