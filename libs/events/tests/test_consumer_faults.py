@@ -8,17 +8,18 @@ import asyncio
 import random
 from datetime import date
 from typing import Any
+from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yidi_cli import topics as tops
 from yidi_events.db import is_unavailable
 from yidi_events.envelope import Envelope
-from yidi_events.runtime.consumer import WAITS, Consumer
+from yidi_events.runtime.consumer import WAITS, Consumer, lost_race
 from yidi_events.runtime.kafka import KafkaSettings, producer
 from yidi_events.runtime.projection import Projection, rebuild_from_store
 from yidi_events.runtime.relay import Relay
@@ -115,6 +116,20 @@ async def test_a_connection_lost_mid_apply_is_waited_out_not_dead_lettered(
     assert await totals_of(engine, example) == {"w-1": (19, 3, "1,2,3"), "w-2": (7, 1, "1")}
     assert await outcomes(engine) == {"applied": 4}
     assert await read_topic(kafka_settings, dlq(topic("filing", kafka_settings.namespace))) == []
+
+
+async def test_an_event_recorded_by_another_instance_first_is_a_lost_race(
+    engine: AsyncEngine,
+) -> None:
+    row = {"consumer": "c", "event_id": uuid4(), "topic": "t", "partition": 0, "offset": 0}
+    async with engine.begin() as conn:
+        await conn.execute(consumed_events.insert().values(**row, outcome="applied"))
+    with pytest.raises(IntegrityError) as caught:
+        async with engine.begin() as conn:
+            await conn.execute(consumed_events.insert().values(**row, outcome="applied"))
+    assert lost_race(caught.value)
+    assert not is_unavailable(caught.value)
+    assert not lost_race(ValueError("the example refuses 666"))
 
 
 # --- the right record is dead-lettered --------------------------------------------------------

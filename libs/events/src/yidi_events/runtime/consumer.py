@@ -378,8 +378,10 @@ class Consumer:
             outcome = await self._settle(next_one, about)
             if outcome is False:
                 return
-            if isinstance(outcome, Poison):
-                await self._dead_letter_parked(stream_id, outcome.error)
+            if isinstance(outcome, Poison) and not await self._dead_letter_parked(
+                stream_id, outcome.error
+            ):
+                return  # it could not even be set aside: left parked, tried again next batch
 
     async def _ready_streams(self, conn: AsyncConnection) -> list[tuple[str, int]]:
         """Streams whose parked successor's predecessor was settled (e.g. dead-lettered)."""
@@ -451,7 +453,7 @@ class Consumer:
 
         await self._settle(settle, {"work": "dead_letter", "offset": record.offset})
 
-    async def _dead_letter_parked(self, stream_id: str, error: BaseException) -> None:
+    async def _dead_letter_parked(self, stream_id: str, error: BaseException) -> bool:
         """The parked next version of the stream is the poison: it goes to the DLQ (as it came,
         with its origin), and the stream moves on past it."""
 
@@ -478,7 +480,8 @@ class Consumer:
             await self._set_version(conn, stream_id, envelope.stream_version)
             return parked
 
-        await self._settle(take, {"work": "dead_letter_parked", "stream_id": stream_id})
+        taken = await self._settle(take, {"work": "dead_letter_parked", "stream_id": stream_id})
+        return not isinstance(taken, Poison)
 
     async def _mark_dead(self, conn: AsyncConnection, envelope: Envelope, origin: Origin) -> None:
         await conn.execute(
