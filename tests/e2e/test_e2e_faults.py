@@ -10,6 +10,7 @@ The tests run in file order on one platform and each leaves it healthy for the n
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -306,6 +307,13 @@ def test_postgres_stopped_while_reconciliation_consumes_loses_nothing_and_dead_l
             lambda s=setl_id: reconciled(world, s) == 1, timeout=90, what="reconciled after"
         )
     applied_once(world, settled_event_ids(world, ids))
+    log = (platform.state / "logs" / "reconciliation.log").read_text()
+    waited = [
+        json.loads(line)
+        for line in log.splitlines()
+        if '"consumer.waiting"' in line and RECON_CONSUMER in line
+    ]
+    assert any(w["reason"] == "unavailable" for w in waited), "it never met the outage"
     dead = run_sync(tops.dead_letters(kafka, settlement_dlq))
     assert len(dead) == dead_before, [d.view() for d in dead[dead_before:]]
     outcomes = query(
@@ -323,6 +331,69 @@ def _ready(world: Any, service: str) -> bool:
         return bool(world.http.get(f"{world.platform.url(service)}/readyz").status_code == 200)
     except httpx.HTTPError:
         return False
+
+
+def test_a_rebuild_under_live_his_load_keeps_the_gateway_answering_and_equals_the_live_one(
+    world: Any, sandbox_persons: Any, his: Any
+) -> None:
+    # settlement_own is what the gateway writes in every HIS unit and reads to answer: it is
+    # rebuilt again and again while hospitals register, upload and settle.
+    target = Target.from_env(bootstrap=world.platform.broker.bootstrap)
+    done = threading.Event()
+    rebuilds: list[int] = []
+    failures: list[BaseException] = []
+
+    async def keep_rebuilding() -> None:
+        runtime = Target(target.settings, world.platform.dsn("settlement")).runtime("settlement")
+        [own] = [f for f in projections(runtime) if f.name == "settlement_own"]
+        try:
+            while not done.is_set() or not rebuilds:
+                rebuilds.append(await rebuild(runtime, own))
+        finally:
+            await runtime.engine.dispose()
+
+    def rebuilding() -> None:
+        try:
+            run_sync(keep_rebuilding())
+        except BaseException as exc:
+            failures.append(exc)
+
+    worker = threading.Thread(target=rebuilding)
+    worker.start()
+    slowest = 0.0
+    settled = []
+    try:
+        for p in ("1", "2", "3", "8", "1", "2"):
+            started = time.monotonic()
+            settled.append(outpatient(his, sandbox_persons[p], VISIT))  # raises if refused
+            slowest = max(slowest, time.monotonic() - started)
+    finally:
+        done.set()
+        worker.join(timeout=120)
+    assert not failures, failures
+    assert len(rebuilds) >= 2, rebuilds
+    assert slowest < 10, f"a visit took {slowest:.1f}s while the projection was rebuilt"
+    for setlinfo in settled:
+        world.eventually(
+            lambda s=setlinfo: reconciled(world, s["setl_id"]) == 1, timeout=60, what="reconciled"
+        )
+
+    async def live_then_rebuilt() -> tuple[Any, Any]:
+        runtime = Target(target.settings, world.platform.dsn("settlement")).runtime("settlement")
+        [own] = [f for f in projections(runtime) if f.name == "settlement_own"]
+        try:
+            async with runtime.engine.connect() as conn:
+                live = await own.projection.snapshot(conn)
+            await rebuild(runtime, own)
+            async with runtime.engine.connect() as conn:
+                return live, await own.projection.snapshot(conn)
+        finally:
+            await runtime.engine.dispose()
+
+    live, rebuilt = run_sync(live_then_rebuilt())
+    assert rebuilt == live
+    # settlement_id is the settlements table's first column
+    assert {s["setl_id"] for s in settled} <= {row[0] for row in rebuilt["settlements"]}
 
 
 def test_certificate_numbers_and_names_are_masked_in_the_services_real_logs(

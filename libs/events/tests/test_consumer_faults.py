@@ -13,6 +13,7 @@ from uuid import uuid4
 import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -74,6 +75,8 @@ def test_connection_errors_are_unavailability_and_a_refusal_is_not() -> None:
     assert is_unavailable(lost)
     assert is_unavailable(ConnectionResetError())
     assert is_unavailable(TimeoutError())
+    assert is_unavailable(KafkaConnectionError("broker away"))
+    assert is_unavailable(KafkaTimeoutError())
     wrapped = RuntimeError("while applying")
     wrapped.__cause__ = lost
     assert is_unavailable(wrapped)
