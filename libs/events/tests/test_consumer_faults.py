@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 from uuid import uuid4
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yidi_cli import topics as tops
+from yidi_events import registry
 from yidi_events.db import is_unavailable
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.consumer import WAITS, Consumer, lost_race
@@ -222,6 +224,46 @@ async def test_a_dead_letter_replayed_after_the_fix_is_applied_exactly_once(
     # A plain republish of the topic does not revive anything: applied once is applied once.
     await fixed.catch_up()
     assert await totals_of(engine, example) == {"d-1": (672, 3, "1,3,2")}
+
+
+async def test_a_dead_letter_replayed_after_an_upcaster_is_added_is_applied_exactly_once(
+    engine: AsyncEngine, store: EventStore, kafka_settings: KafkaSettings, example: Any
+) -> None:
+    # Version 2 of the stream comes in an older schema (0, "amt" for "amount") that no upcaster
+    # reads yet: it cannot be decoded. Versions 1 and 3 are current.
+    counted = await example.append(engine, store, "v-1", 0, 1, 5)
+    old = {**counted[0].to_wire(), "event_id": str(uuid4()), "stream_version": 2}
+    old |= {"schema_version": 0, "payload": {"counter": "v-1", "amt": 7}}
+    third = {**counted[1].to_wire(), "stream_version": 3}
+    kafka = await start_producer(kafka_settings)
+    name = topic("filing", kafka_settings.namespace)
+    try:
+        for doc in (counted[0].to_wire(), old, third):
+            await kafka.send_and_wait(name, orjson.dumps(doc), key=b"v-1")
+    finally:
+        await kafka.stop()
+    consumer = Consumer(
+        engine, example.make_projection(), kafka_settings, sources=["filing"], retry_backoff=0.01
+    )
+    await consumer.catch_up()
+    # Dead-lettered by its identity (the payload never decoded), so version 3 was not held up.
+    assert await totals_of(engine, example) == {"v-1": (6, 2, "1,3")}
+    assert await outcomes(engine) == {"applied": 2, "dead_lettered": 1}
+
+    registry.upcaster("example.Counted", 0)(
+        lambda data: {"counter": data["counter"], "amount": data["amt"]}
+    )
+    try:
+        letters = await tops.dead_letters(kafka_settings, dlq(name))
+        assert len(letters) == 1
+        await tops.replay(kafka_settings, letters)
+        await tops.replay(kafka_settings, letters)
+        await consumer.catch_up()
+    finally:
+        registry._upcasters.pop(("example.Counted", 0))
+
+    assert await totals_of(engine, example) == {"v-1": (13, 3, "1,3,2")}
+    assert await outcomes(engine) == {"applied": 3}
 
 
 # --- rebuilds under live writers -------------------------------------------------------------

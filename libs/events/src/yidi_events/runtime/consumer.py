@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from uuid import UUID
 
 import orjson
 import sqlalchemy as sa
@@ -189,9 +190,9 @@ class Consumer:
             outcome = await self._settle(functools.partial(self._handle, record=record), about)
             if isinstance(outcome, Poison):
                 await self._dead_letter(record, outcome.error)
-                envelope = _try_decode(record.value)
-                if envelope is not None:
-                    await self._drain_alone(envelope.stream_id)
+                identity = _identity(record.value)
+                if identity is not None:
+                    await self._drain_alone(identity.stream_id)
             elif outcome is not None:
                 await self._drain_alone(outcome[0])
 
@@ -439,17 +440,19 @@ class Consumer:
             list(record.headers or ()),
             error,
         )
-        envelope = _try_decode(record.value)
-        if envelope is None:
-            return
+        # Recorded by the envelope's identity, which reads even when its payload does not decode
+        # or upcast: the stream moves on, and a replay after the fix finds it dead-lettered.
+        identity = _identity(record.value)
+        if identity is None:
+            return  # not an envelope at all: there is no stream to move on
 
         async def settle(conn: AsyncConnection) -> None:
-            last = await self._last_version(conn, envelope.stream_id)
+            last = await self._last_version(conn, identity.stream_id)
             await self._mark_dead(
-                conn, envelope, Origin(record.topic, record.partition, record.offset)
+                conn, identity.event_id, Origin(record.topic, record.partition, record.offset)
             )
-            if envelope.stream_version == last + 1:
-                await self._set_version(conn, envelope.stream_id, envelope.stream_version)
+            if identity.stream_version == last + 1:
+                await self._set_version(conn, identity.stream_id, identity.stream_version)
 
         await self._settle(settle, {"work": "dead_letter", "offset": record.offset})
 
@@ -476,19 +479,19 @@ class Consumer:
                 ],
                 error,
             )
-            await self._mark_dead(conn, envelope, origin)
+            await self._mark_dead(conn, envelope.event_id, origin)
             await self._set_version(conn, stream_id, envelope.stream_version)
             return parked
 
         taken = await self._settle(take, {"work": "dead_letter_parked", "stream_id": stream_id})
         return not isinstance(taken, Poison)
 
-    async def _mark_dead(self, conn: AsyncConnection, envelope: Envelope, origin: Origin) -> None:
+    async def _mark_dead(self, conn: AsyncConnection, event_id: UUID, origin: Origin) -> None:
         await conn.execute(
             insert(consumed_events)
             .values(
                 consumer=self.name,
-                event_id=envelope.event_id,
+                event_id=event_id,
                 topic=origin.topic,
                 partition=origin.partition,
                 offset=origin.offset,
@@ -704,11 +707,18 @@ async def _partitions(reader: AIOKafkaConsumer, topic_name: str) -> set[int]:
     return reader.partitions_for_topic(topic_name) or set()
 
 
-def _try_decode(raw: bytes | None) -> Envelope | None:
-    if raw is None:
-        return None
+@dataclass(frozen=True)
+class Identity:
+    event_id: UUID
+    stream_id: str
+    stream_version: int
+
+
+def _identity(raw: bytes | None) -> Identity | None:
+    """Which event of which stream a record is, read without its payload."""
     try:
-        return Envelope.from_bytes(raw)
+        doc = orjson.loads(raw or b"")
+        return Identity(UUID(doc["event_id"]), str(doc["stream_id"]), int(doc["stream_version"]))
     except Exception:
         return None
 
