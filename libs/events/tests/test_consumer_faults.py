@@ -22,6 +22,7 @@ from yidi_cli import topics as tops
 from yidi_events import registry
 from yidi_events.db import is_unavailable
 from yidi_events.envelope import Envelope
+from yidi_events.kernel import DomainError
 from yidi_events.runtime.consumer import WAITS, Consumer, lost_race
 from yidi_events.runtime.kafka import KafkaSettings, producer
 from yidi_events.runtime.projection import Projection, rebuild_from_store
@@ -85,6 +86,9 @@ def test_connection_errors_are_unavailability_and_a_refusal_is_not() -> None:
     assert not is_unavailable(ValueError("the example refuses 666"))
     assert not is_unavailable(KeyError("payload.amount"))
     assert not is_unavailable(PermissionError(13, "denied"))
+    refusal = DomainError("example.refused", "the example refuses it", field="amount")
+    refusal.__cause__ = TimeoutError()
+    assert not is_unavailable(refusal)
 
 
 async def test_a_connection_lost_mid_apply_is_waited_out_not_dead_lettered(

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from yidi_events.kernel.errors import DomainError
 from yidi_events.store.event_store import ConcurrencyError
 
 # SQLSTATEs worth retrying the whole transaction for: serialization failure, deadlock.
@@ -67,8 +68,10 @@ def is_unavailable(exc: BaseException) -> bool:
     """The database or broker could not be reached or gave up on us: nothing about the record or
     command being processed, so it must be retried, never held against it (dead-lettered).
 
-    Looks through the whole cause chain: SQLAlchemy wraps the driver's error, and an error raised
-    while handling a lost connection carries it as its context."""
+    Looks through the cause chain (SQLAlchemy wraps the driver's error in its own). A domain
+    refusal is the record's, whatever it was raised from."""
+    if isinstance(exc, DomainError):
+        return False
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -88,7 +91,7 @@ def is_unavailable(exc: BaseException) -> bool:
         if isinstance(orig, BaseException) and id(orig) not in seen:
             current = orig
             continue
-        current = current.__cause__ or current.__context__
+        current = current.__cause__
     return False
 
 
