@@ -212,7 +212,9 @@ def dlq_replay(
         None, help="the DLQ partition of --offset (needed if ambiguous)"
     ),
 ) -> None:
-    """Publish dead letters again to their origin topic, with their key (default: all of them)."""
+    """Publish dead letters again to their origin topic, with their key (default: all of them):
+    the consumer that dead-lettered one applies it once (after the fix: an upcaster or a code
+    change); replaying it again changes nothing."""
     target = _target(ctx)
     name = dlq(topic(_service(service), target.settings.kafka_namespace))
     letters = _run(tops.dead_letters(target.kafka(), name))
@@ -310,7 +312,8 @@ def rebuild(
     projection: str | None = typer.Argument(None, help="the projection (omit to list them)"),
 ) -> None:
     """Rebuild a projection from scratch: own read models from the event store, consumed ones
-    from their source topics. Safe while the service runs."""
+    from their source topics, beside the live tables, then swapped in. Safe while the service
+    runs: it keeps answering and writing, and nothing committed meanwhile is lost."""
     target = _target(ctx)
     runtime = target.runtime(_service(service))
     if projection is None:

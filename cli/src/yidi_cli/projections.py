@@ -2,7 +2,9 @@
 - own projections: the read models a service keeps inline in the writing transaction (its
   runtime's `own`); rebuilt from its event store with `rebuild_from_store`;
 - consumed projections: its runtime's consumers (read models and reactions); rebuilt with
-  `Consumer.rebuild` (reset, then re-read the source topics).
+  `Consumer.rebuild` (re-read the source topics).
+Both build beside the live tables and swap (`yidi_events.runtime.shadow`): the service keeps
+answering and writing meanwhile, and nothing committed during the rebuild is lost.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from yidi_events.runtime.consumer import Consumer, describe
+from yidi_events.runtime.consumer import REPLAYED_FROM, Consumer, describe
 from yidi_events.runtime.kafka import KafkaSettings, producer
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
@@ -150,8 +150,9 @@ async def dead_letters(kafka: KafkaSettings, dlq_topic: str) -> list[DeadLetter]
 
 async def replay(kafka: KafkaSettings, letters: Sequence[DeadLetter]) -> list[tuple[str, int, int]]:
     """Publish each dead letter again to its origin topic with its key and original headers (plus
-    where it was replayed from). Consumers that applied it already, or dead-lettered it, see a
-    repeat of a stream version they passed and absorb it; one that never saw it applies it."""
+    where it was replayed from). The consumer that dead-lettered it applies it now, once (its
+    bookkeeping turns the event from dead-lettered to applied, so a second replay is absorbed);
+    consumers that applied it already see a duplicate; one that never saw it applies it."""
     sent: list[tuple[str, int, int]] = []
     kafka_producer = producer(kafka, client_id="yidi-cli-dlq-replay")
     await kafka_producer.start()
@@ -165,7 +166,7 @@ async def replay(kafka: KafkaSettings, letters: Sequence[DeadLetter]) -> list[tu
             headers = [(k, v) for k, v in (letter.record.headers or ()) if k not in DLQ_HEADERS]
             headers.append(
                 (
-                    "replayed_from",
+                    REPLAYED_FROM,
                     f"{letter.record.topic}[{letter.record.partition}]@{letter.record.offset}".encode(),
                 )
             )

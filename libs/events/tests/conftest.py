@@ -44,12 +44,13 @@ totals = sa.Table(
 )
 
 
-def make_projection() -> Projection:
+def make_projection(*, refuse_poison: bool = True) -> Projection:
+    """`refuse_poison=False` is the code after the fix: the same projection accepting 666."""
     projection = Projection("example.totals", [totals])
 
     @projection.on(Counted)
     async def count(conn: AsyncConnection, env: Envelope) -> None:
-        if env.payload.amount == POISON:
+        if refuse_poison and env.payload.amount == POISON:
             raise ValueError("the example refuses 666")
         stmt = insert(totals).values(
             stream_id=env.stream_id,

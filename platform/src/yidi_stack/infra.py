@@ -44,6 +44,9 @@ class Infra:
     pg_dsn: str  # the maintenance database of the server
     kafka_bootstrap: str
     restart_broker: Callable[[], None] | None = None
+    # Fault tests take the database away and bring it back (every connection lost meanwhile).
+    stop_postgres: Callable[[], None] | None = None
+    start_postgres: Callable[[], None] | None = None
 
     def dsn_for(self, database: str) -> str:
         parts = urlsplit(self.pg_dsn)
@@ -105,7 +108,14 @@ def _embedded() -> Iterator[Infra]:
         broker = EmbeddedBroker(root / "broker", free_port())
         stack.callback(broker.stop)
         broker.start()
-        yield Infra("embedded", pg.dsn, broker.bootstrap, restart_broker=broker.restart)
+        yield Infra(
+            "embedded",
+            pg.dsn,
+            broker.bootstrap,
+            restart_broker=broker.restart,
+            stop_postgres=pg.stop,
+            start_postgres=pg.start,
+        )
 
 
 @contextmanager
@@ -123,4 +133,13 @@ def _docker() -> Iterator[Infra]:
         ) as pg,
         KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft() as kafka,
     ):
-        yield Infra("docker", pg.get_connection_url(), kafka.get_bootstrap_server())
+        # Stopping the container would give it a new port: pausing it makes the server unreachable
+        # (calls hang until it comes back) and keeps the address.
+        container = pg.get_wrapped_container()
+        yield Infra(
+            "docker",
+            pg.get_connection_url(),
+            kafka.get_bootstrap_server(),
+            stop_postgres=container.pause,
+            start_postgres=container.unpause,
+        )

@@ -1,13 +1,21 @@
-"""Database engines, and which database errors mean a concurrent writer won."""
+"""Database engines, and which errors mean a concurrent writer won or a server is away."""
 
 from __future__ import annotations
 
+import asyncio
+import errno
+import socket
 from typing import Any
 
+import asyncpg
 import orjson
-from sqlalchemy.exc import DBAPIError
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError
+from aiokafka.errors import RequestTimedOutError as KafkaRequestTimedOut
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from yidi_events.kernel.errors import DomainError
 from yidi_events.store.event_store import ConcurrencyError
 
 # SQLSTATEs worth retrying the whole transaction for: serialization failure, deadlock.
@@ -19,6 +27,72 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, ConcurrencyError):
         return True
     return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RETRYABLE
+
+
+# SQLSTATE classes and codes that say the server, not the statement, is the problem: connection
+# exceptions (08), insufficient resources (53: too many connections, disk full), operator
+# intervention (57P01-57P03: shutting down, crashed, not accepting connections yet), a statement
+# timeout or cancellation (57014), and system errors (58).
+_UNAVAILABLE_CLASSES = ("08", "53", "58")
+_UNAVAILABLE_CODES = {"57P01", "57P02", "57P03", "57014"}
+_NETWORK_ERRNOS = {
+    errno.ENETDOWN,
+    errno.ENETUNREACH,
+    errno.EHOSTDOWN,
+    errno.EHOSTUNREACH,
+    errno.ECONNABORTED,
+    errno.ETIMEDOUT,
+}
+_UNAVAILABLE_TYPES: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeout,
+    socket.gaierror,  # the server's name does not resolve (DNS away)
+    ConnectionError,  # ConnectionRefusedError, ConnectionResetError, BrokenPipeError...
+    TimeoutError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    KafkaRequestTimedOut,
+    NodeNotReadyError,
+)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database or broker could not be reached or gave up on us: nothing about the record or
+    command being processed, so it must be retried, never held against it (dead-lettered).
+
+    Looks through the cause chain (SQLAlchemy wraps the driver's error in its own). A domain
+    refusal is the record's, whatever it was raised from."""
+    if isinstance(exc, DomainError):
+        return False
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _UNAVAILABLE_TYPES):
+            return True
+        code = getattr(current, "sqlstate", None)
+        if isinstance(code, str) and (
+            code in _UNAVAILABLE_CODES or code.startswith(_UNAVAILABLE_CLASSES)
+        ):
+            return True
+        if isinstance(current, OSError) and (
+            current.errno in _NETWORK_ERRNOS or str(current).startswith("Multiple exceptions")
+        ):
+            return True  # socket-level (asyncio joins several addresses' refusals in one)
+        orig = getattr(current, "orig", None)
+        if isinstance(orig, BaseException) and id(orig) not in seen:
+            current = orig
+            continue
+        current = current.__cause__
+    return False
 
 
 def _json_dumps(value: Any) -> str:

@@ -34,6 +34,7 @@ from yidi_events.application.write_path import project_with
 from yidi_events.db import make_engine
 from yidi_events.kernel.errors import DomainError
 from yidi_events.kernel.time import Clock, ControlledClock, SystemClock
+from yidi_events.retention import CHASSIS_RETAINED, Retained
 from yidi_events.runtime.consumer import DEAD, LAG, Consumer
 from yidi_events.runtime.projection import Projection
 from yidi_events.runtime.relay import Relay
@@ -82,6 +83,9 @@ class Runtime:
     jobs: list[Job] = field(default_factory=list)
     own: Sequence[Projection] = ()
     """The service's projections of its own events, kept in the writing transaction."""
+    retained: Sequence[Retained] = ()
+    """The service's tables kept only for `retention_days` (the chassis adds nonces and
+    idempotency records); purged by the `retention.purge` job."""
     engine: AsyncEngine = field(init=False)
     store: EventStore = field(init=False)
     idempotency: IdempotencyStore = field(init=False)
@@ -90,6 +94,7 @@ class Runtime:
     consumers: list[Consumer] = field(init=False)
     _broker_status: str = field(init=False, default="unknown")
     _broker_checked_at: float = field(init=False, default=-1e9)
+    _purged_at: float = field(init=False, default=-1e18)
 
     def __post_init__(self) -> None:
         if self.settings.clock == "controlled" and isinstance(self.clock, SystemClock):
@@ -114,12 +119,33 @@ class Runtime:
             )
             for s in self.subscriptions
         ]
+        self.retained = [*CHASSIS_RETAINED, *self.retained]
+        self.jobs.append(Job("retention.purge", self._purge_when_due))
         # Every consumer's lag and DLQ series exist from the start, at zero: a dashboard or alert
         # on them must see "nothing dead-lettered", not "no data".
         for consumer in self.consumers:
             for name in consumer.topics:
                 DEAD.labels(consumer.name, name)
                 LAG.labels(consumer.name, name)
+
+    async def purge_expired(self) -> dict[str, int]:
+        """Delete what is past retention: rows per table."""
+        retention = timedelta(days=self.settings.retention_days)
+        now = self.clock.now()
+        purged: dict[str, int] = {}
+        async with self.engine.begin() as conn:
+            for kept in self.retained:
+                purged[kept.table.name] = await kept.purge(conn, now, retention)
+        return purged
+
+    async def _purge_when_due(self) -> dict[str, int] | None:
+        # The schedule looks every minute; a purge scans tables, so at most once an interval.
+        now = asyncio.get_running_loop().time()
+        if now - self._purged_at < self.settings.retention_purge_interval_s:
+            return None
+        self._purged_at = now
+        purged = await self.purge_expired()
+        return {name: n for name, n in purged.items() if n} or None
 
     def unit_on(self, conn: AsyncConnection) -> PostgresUnit:
         """A write-path unit inside a transaction the caller opened: a consumer's, whose

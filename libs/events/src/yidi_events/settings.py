@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from yidi_events.runtime.kafka import KafkaSettings
@@ -25,6 +25,10 @@ class ServiceSettings(BaseSettings):
     # it looks is the interval. Off by default so tests and operators trigger it explicitly.
     schedules_enabled: bool = False
     schedule_interval_s: float = 60.0
+    # HIS nonces, idempotency records and uploaded files older than this are purged by the
+    # schedule (at most once per purge interval). At least a day: a HIS may resend for hours.
+    retention_days: int = Field(30, ge=1)
+    retention_purge_interval_s: float = 3600.0
     # "controlled": time runs from clock_start and POST /admin/clock moves it forward (simulations).
     clock: str = "system"
     clock_start: datetime | None = None

@@ -9,10 +9,12 @@ from fastapi import FastAPI
 
 from yidi_events.definition import ServiceDefinition
 from yidi_events.kernel import business_date
+from yidi_events.retention import Retained
 from yidi_events.service import Job, Reaction, Runtime, create_app
 from yidi_events.settings import ServiceSettings
 from yidi_reconciliation.adapters.day_views import PostgresDayRows, make_day_projection
 from yidi_reconciliation.adapters.hospital_books import PostgresHospitalBooks
+from yidi_reconciliation.adapters.tables import detail_files
 from yidi_reconciliation.app.days import Days
 from yidi_reconciliation.app.hospital import Hospitals
 from yidi_reconciliation.app.ingest import follow_settlements, make_settlement_projection
@@ -33,6 +35,9 @@ def build(settings: ServiceSettings | None = None) -> tuple[Runtime, Days]:
         MIGRATIONS,
         [Reaction(settlements, sources=["settlement"])],
         own=[make_day_projection()],
+        # 9101 uploads and 3202 result files hold settlement lines of named persons: kept past
+        # retention only while the hospital may still download them.
+        retained=[Retained(detail_files, "created_at", keep_while="download_until")],
     )
     days = Days(runtime.write, PostgresDayRows())
     follow_settlements(settlements, days, runtime.unit_on)

@@ -2,11 +2,14 @@
 
 A projection names its tables and maps event types to handlers. The same handlers serve the
 live path (a consumer, or a handler projecting its own events in the write transaction) and a
-rebuild, which is why a rebuild equals the live result.
+rebuild, which is why a rebuild equals the live result. A rebuild builds beside the live tables
+and swaps (`yidi_events.runtime.shadow`): the service keeps answering from the live ones
+meanwhile, and no event committed during the rebuild is lost.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -14,7 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yidi_events import registry
+from yidi_events.db import is_transient, is_unavailable
 from yidi_events.envelope import Envelope
+from yidi_events.runtime.shadow import Shadow
 from yidi_events.store.event_store import EventStore
 from yidi_events.store.schema import events
 
@@ -71,24 +76,59 @@ async def rebuild_from_store(
     *,
     batch: int = 5000,
     progress: Progress | None = None,
+    swap_attempts: int = 10,
 ) -> int:
-    """Rebuild a projection of the service's own events from its event store."""
-    applied = 0
+    """Rebuild a projection of the service's own events from its event store, beside the live
+    one (`Shadow`), while writers go on committing. Returns the number of events applied.
+
+    The build reads the store in commit-safe order (`read_committed`, below every open
+    transaction) one batch per transaction. The swap locks the live tables against writers, which
+    project their own events in the writing transaction: a writer that committed is visible and
+    already projected into the live rows; one still open waits on the lock and projects into the
+    swapped rows after. So the swap applies every event its snapshot sees past the build's
+    position, gaps or not (`read_visible`), and the result holds each event exactly once."""
+    shadow = Shadow(projection.name, projection.tables)
     async with engine.begin() as conn:
-        await projection.reset(conn)
+        await shadow.create(conn)
         total = 0
         if progress is not None:
             total = int(await conn.scalar(sa.select(sa.func.count()).select_from(events)) or 0)
             progress(0, total)
-        after = (0, 0)
+    applied = 0
+    after = (0, 0)
+    try:
         while True:
-            stored = await store.read_committed(conn, after, batch)
+            async with engine.begin() as conn:
+                await shadow.enter(conn)
+                stored = await store.read_committed(conn, after, batch)
+                for item in stored:
+                    await projection.apply(conn, item.envelope)
             if not stored:
                 break
-            for item in stored:
-                await projection.apply(conn, item.envelope)
             applied += len(stored)
             after = (stored[-1].txid, stored[-1].position)
             if progress is not None:
                 progress(applied, max(total, applied))
+        for attempt in range(1, swap_attempts + 1):
+            try:
+                async with engine.begin() as conn:
+                    await shadow.lock_live(conn)
+                    await shadow.enter(conn)
+                    rest = await store.read_visible(conn, after)
+                    for item in rest:
+                        await projection.apply(conn, item.envelope)
+                    await shadow.swap(conn)
+                applied += len(rest)
+                break
+            except Exception as exc:
+                # A writer holding one live table while waiting for another deadlocks with the
+                # lock; PostgreSQL ends one of the two and the loser tries again.
+                if attempt == swap_attempts or not (is_transient(exc) or is_unavailable(exc)):
+                    raise
+                await asyncio.sleep(0.05 * attempt)
+        if progress is not None:
+            progress(applied, max(total, applied))
+    finally:
+        async with engine.begin() as conn:
+            await shadow.drop(conn)
     return applied

@@ -139,12 +139,26 @@ class EventStore:
         is ever published past a gap that may still fill.
         """
         horizon = sa.text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        return await self._read(conn, after, limit, events.c.txid < horizon)
+
+    async def read_visible(
+        self, conn: AsyncConnection, after: tuple[int, int], limit: int | None = None
+    ) -> list[StoredEvent]:
+        """Every event past `after` this statement's snapshot sees, in (txid, position) order,
+        gaps or not. For a reader that holds off every writer that matters (a rebuild's swap,
+        under its lock on the projection's tables): what it sees is all that will be there."""
+        return await self._read(conn, after, limit, sa.true())
+
+    async def _read(
+        self,
+        conn: AsyncConnection,
+        after: tuple[int, int],
+        limit: int | None,
+        condition: sa.ColumnElement[bool],
+    ) -> list[StoredEvent]:
         result = await conn.execute(
             sa.select(events)
-            .where(
-                sa.tuple_(events.c.txid, events.c.position) > sa.tuple_(*after),
-                events.c.txid < horizon,
-            )
+            .where(sa.tuple_(events.c.txid, events.c.position) > sa.tuple_(*after), condition)
             .order_by(events.c.txid, events.c.position)
             .limit(limit)
         )
