@@ -142,7 +142,8 @@ def _kept(asked: PageAsked, changed: datetime, row: Mapping[str, Any]) -> bool:
         value = row.get(field)
         if value is None:
             return False
-        if wanted not in str(value) if field in _PARTS else str(value) != wanted:
+        matches = wanted in str(value) if field in _PARTS else str(value) == wanted
+        if not matches:
             return False
     return True
 
