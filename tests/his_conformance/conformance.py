@@ -165,6 +165,10 @@ _FORMATS = {
 def _rows(output: Any, node: str) -> list[Any]:
     """The rows of `node` wherever it hangs: under `output`, or inside another node's rows."""
     if node == "":
+        # the output itself, or one page of its rows (the paged 13xx queries: rows under
+        # `data`, beside the paging fields)
+        if isinstance(output, dict) and "recordCounts" in output:
+            return list(output["data"])
         return [output]
     found: list[Any] = []
     for item in output if isinstance(output, list) else [output]:
@@ -183,7 +187,7 @@ def _problem(field: dict[str, Any], value: Any) -> str | None:
     scale = field["length"].replace("，", ",").partition(",")[2].strip()
     if value is None:
         return "missing or null"
-    if kind == "数值型":
+    if kind in ("数值型", "BigDecimal"):  # 1318/1319 type amounts as Java's BigDecimal
         if not isinstance(value, Decimal):
             return f"{type(value).__name__} {value!r}, not a JSON number"
         decimals = -int(value.as_tuple().exponent)

@@ -39,7 +39,10 @@ def _rows(output: Any, node: str) -> list[Any]:
     """The rows of `node` wherever it hangs: under `output`, or inside another node's rows."""
     if node == "":
         # a table without a node: the output itself, or its rows when the spec's output is
-        # several rows (5204)
+        # several rows (5204), or one page of them (the paged 13xx queries: rows under `data`
+        # beside the paging fields)
+        if isinstance(output, dict) and "recordCounts" in output:
+            return list(output["data"])
         return list(output) if isinstance(output, list) else [output]
     found: list[Any] = []
     items = output if isinstance(output, list) else [output]
@@ -56,7 +59,7 @@ def _rows(output: Any, node: str) -> list[Any]:
 
 def _mistyped(field: dict[str, Any], value: Any) -> str | None:
     kind, scale = field["type"], field["length"].replace("，", ",").partition(",")[2]
-    if kind == "数值型":
+    if kind in ("数值型", "BigDecimal"):
         if not isinstance(value, Decimal | int) or isinstance(value, bool):
             return f"{type(value).__name__}, not a number"
         if scale and isinstance(value, Decimal) and -int(value.as_tuple().exponent) != int(scale):

@@ -347,9 +347,9 @@ async def test_catalogue_files_hold_the_versions_newer_than_the_hospitals(
 async def test_a_transaction_not_served_is_named(make_harness: Any) -> None:
     async with make_harness(START) as h:
         await h.sandbox_world()
-        answer = await h.his("1304", {"data": {}}, NANJING)
+        answer = await h.his("1602", {"data": {}}, NANJING)
         assert answer["infcode"] == -1
-        assert "1304" in answer["err_msg"]
+        assert "1602" in answer["err_msg"]
 
 
 async def test_chronic_medicines_are_the_drug_lines_of_chronic_visits(make_harness: Any) -> None:

@@ -13,9 +13,11 @@ from yidi_events.service import Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
 from yidi_settlement import sandbox
 from yidi_settlement.adapters import insured_facts, own_facts
+from yidi_settlement.adapters.catalogue_reads import SqlCatalogueReads
 from yidi_settlement.adapters.hospital_secrets import SqlHospitalSecrets
 from yidi_settlement.adapters.lookups import SqlQueryReads
 from yidi_settlement.adapters.reads import HisCredentials, SqlReads
+from yidi_settlement.app.catalogue_queries import CatalogueQueryService
 from yidi_settlement.app.messages import Messages
 from yidi_settlement.app.queries import QueryService
 from yidi_settlement.app.reference import ReferenceService
@@ -23,6 +25,7 @@ from yidi_settlement.app.visits import VisitService
 from yidi_settlement.domain import events as own_events
 from yidi_settlement.entrypoints import agency, his, person_year
 from yidi_settlement.his.auth import Authenticator
+from yidi_settlement.his.catalogue_queries import CatalogueQueryTransactions
 from yidi_settlement.his.forwarder import Forwarder
 from yidi_settlement.his.gateway import Gateway
 from yidi_settlement.his.queries import QueryTransactions
@@ -73,6 +76,7 @@ def build_gateway(runtime: Runtime, reference: ReferenceService) -> Gateway:
             ),
             reference,
             QueryTransactions(QueryService(runtime.write, SqlQueryReads())),
+            CatalogueQueryTransactions(CatalogueQueryService(runtime.write, SqlCatalogueReads())),
         ),
         forwarder=Forwarder(runtime.settings),
     )

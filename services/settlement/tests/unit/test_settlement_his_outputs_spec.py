@@ -225,10 +225,12 @@ def test_amounts_are_written_as_numbers_with_their_two_decimals() -> None:
 def test_the_spec_tables_hold_every_transaction_served() -> None:
     served = "1101 2201 2204 2206 2207 2208 2301 2303 2304 2305 2401 2501 3101 3102 3201 3202"
     queries = "1201 1901 4101 5201 5202 5204 5205 5206"  # 4101A answers 4101's table
+    catalogue_queries = "1304 1312 1316 1317 1318 1319"  # test_settlement_his_catalogue_queries
     catalogue_files = tuple(downloads.CATALOGUE_FILES)
     for infno in (
         *served.split(),
         *queries.split(),
+        *catalogue_queries.split(),
         *catalogue_files,
         "3203",
         "5203",

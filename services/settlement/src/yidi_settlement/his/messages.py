@@ -60,6 +60,7 @@ TEXTS: Mapping[str, Text] = {
     "his.dictionary_unknown": ("不是接口规范代码表中的字典类型", "收到 {value}"),
     "his.period_reversed": "结束时间早于开始时间",
     "his.file_unknown": ("文件查询号不是本平台生成的文件", "收到 {value}"),
+    "his.page_invalid": ("页码和本页数据量应为 1 到 9999 之间的整数", "收到 {value}"),
     "his.version_invalid": (
         "版本号须为本平台下发的版本（数字，或 v0000 表示全部）",
         "收到 {value}",

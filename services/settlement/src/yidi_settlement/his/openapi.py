@@ -17,6 +17,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
+from yidi_settlement.his.catalogue_queries import PAGED, PAGING
 from yidi_settlement.his.typed import NUMERIC, numeric_scales, spec_outputs
 
 REQUEST = "HisRequest"
@@ -123,6 +124,19 @@ def _tree(infno: str, nodes: Mapping[str, Any], *, reading: bool, rows: dict[str
     return tree
 
 
+def _page(infno: str, fields: Iterable[Mapping[str, Any]], rows: dict[str, Any]) -> Any:
+    """A paged answer: the spec's rows (its table without a node) under `data`, beside the
+    paging fields."""
+    component = f"His{infno}Out_data"
+    rows[component] = _row(fields, reading=False)
+    properties: dict[str, Any] = {
+        "data": {"type": "array", "items": _ref(component), "description": "本页数据"}
+    }
+    for name, (kind, described) in PAGING.items():
+        properties[name] = {"type": kind, "description": described}
+    return {"type": "object", "properties": properties, "required": ["data", *PAGING]}
+
+
 def _title(infno: str) -> str:
     for tables in (spec_inputs(), spec_outputs()):
         if infno in tables:
@@ -161,9 +175,14 @@ def response_schema(infno: str, rows: dict[str, Any]) -> dict[str, Any]:
     properties = {f["code"]: _field(f, reading=False) for f in envelope}
     properties["infcode"] = {"type": "integer", "enum": [0, -1], "description": "0 成功，-1 失败"}
     known = spec_outputs().get(infno)
-    output = (
-        _tree(infno, known["outputs"], reading=False, rows=rows) if known else {"type": "object"}
-    )
+    if known and infno in PAGED:
+        output = _page(infno, known["outputs"][""], rows)
+    else:
+        output = (
+            _tree(infno, known["outputs"], reading=False, rows=rows)
+            if known
+            else {"type": "object"}
+        )
     properties["output"] = {
         "anyOf": [output, {"type": "null"}],
         "description": "交易输出 (null when infcode is -1)",

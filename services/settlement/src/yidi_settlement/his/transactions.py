@@ -15,6 +15,7 @@ from yidi_events.kernel import business_date
 from yidi_settlement.app.reference import ReferenceService
 from yidi_settlement.app.visits import VisitService
 from yidi_settlement.his import inputs, outputs
+from yidi_settlement.his.catalogue_queries import CatalogueQueryTransactions
 from yidi_settlement.his.envelope import HisEnvelope, local_time, node, text
 from yidi_settlement.his.queries import QueryTransactions
 
@@ -27,6 +28,7 @@ class Transactions:
     visits: VisitService
     reference: ReferenceService
     queries: QueryTransactions
+    catalogue: CatalogueQueryTransactions
 
     def by_infno(self) -> dict[str, Transaction]:
         return {
@@ -57,6 +59,12 @@ class Transactions:
             "5203": self._query,
             "3301": self._map_item,
             "3302": self._unmap_item,
+            "1304": self.catalogue.ethnic_medicines,
+            "1312": self.catalogue.insurance_list,
+            "1316": self.catalogue.catalogue_match,
+            "1317": self.catalogue.hospital_matches,
+            "1318": self.catalogue.price_caps,
+            "1319": self.catalogue.self_pay_ratios,
             **self.queries.by_infno(),  # 1201, 1901, 13xx, 9102 (catalogue files), 52xx, 4101
         }
 

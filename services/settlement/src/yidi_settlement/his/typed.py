@@ -19,6 +19,8 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 NUMERIC = "数值型"
+# 1318/1319 type their amount and ratio as Java's BigDecimal: a number all the same
+NUMBERS = (NUMERIC, "BigDecimal")
 TEXT = "字符型"
 
 
@@ -44,7 +46,7 @@ def numeric_scales() -> Mapping[str, int | None]:
     for transaction in spec_outputs().values():
         for fields in transaction["outputs"].values():
             for field in fields:
-                if field["type"] == NUMERIC:
+                if field["type"] in NUMBERS:
                     scale = _scale(field["length"])
                     if scales.get(field["code"]) is None:
                         scales[field["code"]] = scale
