@@ -85,6 +85,8 @@ class Platform:
         env = dict(os.environ)
         env.update(
             {
+                # The one-machine platform is the sandbox: sandbox users, sandbox secrets.
+                "YIDI_SANDBOX": "1",
                 "YIDI_DATABASE_URL": self.dsn(service),
                 "YIDI_KAFKA_BOOTSTRAP": self.broker.bootstrap,
                 **{f"YIDI_{s.upper()}_URL": self.url(s) for s in SERVICES},

@@ -31,6 +31,7 @@ from yidi_events import logs, tracing
 from yidi_events.application import PostgresEventStore, WritePath
 from yidi_events.application.postgres import PostgresUnit
 from yidi_events.application.write_path import project_with
+from yidi_events.auth.agency import TokenSigner, TokenVerifier
 from yidi_events.db import make_engine
 from yidi_events.kernel.errors import DomainError
 from yidi_events.kernel.time import Clock, ControlledClock, SystemClock
@@ -205,6 +206,18 @@ class ClockChange(BaseModel):
     advance_seconds: float | None = None
 
 
+def verifier_for(settings: ServiceSettings) -> TokenVerifier:
+    """The keys a service accepts tokens signed with: those configured, those the identity
+    component publishes (fetched when a token names a kid not yet known: rotation), and in
+    sandbox mode the key derived from the sandbox secret."""
+    verifier = TokenVerifier(jwks_url=settings.jwks_url(), audience=settings.auth_audience)
+    if settings.auth_public_keys:
+        verifier.accept_jwks(settings.auth_public_keys)
+    if settings.sandbox:
+        verifier.accept_jwks(TokenSigner.sandbox(settings.auth_secret.get_secret_value()).jwks())
+    return verifier
+
+
 def create_app(
     runtime: Runtime,
     routers: Sequence[APIRouter],
@@ -214,6 +227,7 @@ def create_app(
     on_startup: Sequence[Callable[[], Any]] = (),
 ) -> FastAPI:
     settings = runtime.settings
+    settings.refuse_insecure()
     logs.configure(runtime.name, json=settings.log_json, level=settings.log_level)
 
     @asynccontextmanager
@@ -231,7 +245,7 @@ def create_app(
 
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     app.state.runtime = runtime
-    app.state.auth_secret = settings.auth_secret.get_secret_value()
+    app.state.verifier = verifier_for(settings)
 
     @app.middleware("http")
     async def correlate(request: Request, call_next: Any) -> Response:
