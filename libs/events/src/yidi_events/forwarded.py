@@ -8,13 +8,13 @@ name. Refusals are DomainErrors in domain names, which the edge tells the hospit
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, ValidationError
 
-from yidi_events.auth.agency import CurrentPrincipal, Principal
-from yidi_events.kernel import DomainError, Forbidden
+from yidi_events.auth.agency import Principal, admit
+from yidi_events.kernel import DomainError
 
 PATH = "/internal/his"
 GATEWAY_USER = "settlement-gateway"
@@ -39,14 +39,14 @@ class ForwardedResult(BaseModel):
 Handler = Callable[[ForwardedCommand, Request], Awaitable[dict[str, Any]]]
 
 
-def require_gateway(principal: Principal) -> None:
-    if principal.kind != "service" or not principal.has(GATEWAY_ROLE):
-        raise Forbidden(
-            "his.gateway_only",
-            "only the HIS gateway (a service token with the 'his' role) forwards hospital "
-            "transactions",
-            field="Authorization",
-        )
+GATEWAY_ONLY = (
+    "his.gateway_only",
+    "only the HIS gateway (a service token with the 'his' role) forwards hospital transactions",
+)
+Gateway = Annotated[
+    Principal, Depends(admit("service", roles=[GATEWAY_ROLE], refusal=GATEWAY_ONLY))
+]
+"""The HIS gateway forwarding a hospital's request to the owner."""
 
 
 def not_owned(service: str, name: str) -> DomainError:
@@ -72,9 +72,8 @@ def forwarded_router(service: str, handlers: Mapping[str, Handler]) -> APIRouter
         summary=f"HIS commands forwarded by the settlement gateway: {', '.join(handlers)}",
     )
     async def forwarded(
-        body: ForwardedCommand, principal: CurrentPrincipal, request: Request
+        body: ForwardedCommand, principal: Gateway, request: Request
     ) -> ForwardedResult:
-        require_gateway(principal)
         handler = handlers.get(body.name)
         if handler is None:
             raise not_owned(service, body.name)

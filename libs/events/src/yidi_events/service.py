@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
@@ -32,6 +32,7 @@ from yidi_events.application import PostgresEventStore, WritePath
 from yidi_events.application.postgres import PostgresUnit
 from yidi_events.application.write_path import project_with
 from yidi_events.auth.agency import TokenSigner, TokenVerifier
+from yidi_events.auth.routes import public
 from yidi_events.db import make_engine
 from yidi_events.kernel.errors import DomainError
 from yidi_events.kernel.time import Clock, ControlledClock, SystemClock
@@ -290,11 +291,11 @@ def create_app(
             },
         )
 
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", tags=["operations"], dependencies=[Depends(public("liveness probe"))])
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": runtime.name}
 
-    @app.get("/readyz", tags=["operations"])
+    @app.get("/readyz", tags=["operations"], dependencies=[Depends(public("readiness probe"))])
     async def readyz() -> JSONResponse:
         checks: dict[str, Any] = {}
         try:
@@ -309,7 +310,12 @@ def create_app(
         ready = checks["database"] == "ok" and checks["broker"] == "ok"
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
-    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        include_in_schema=False,
+        dependencies=[Depends(public("Prometheus scrape"))],
+    )
     async def metrics() -> Response:
         await runtime.relay.backlog()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
@@ -317,11 +323,14 @@ def create_app(
     if isinstance(runtime.clock, ControlledClock):
         clock = runtime.clock
 
-        @app.get("/admin/clock", tags=["operations"])
+        # The controlled clock exists only in sandbox mode (ServiceSettings.refuse_insecure).
+        sandbox_clock = [Depends(public("the simulated clock (sandbox only)"))]
+
+        @app.get("/admin/clock", tags=["operations"], dependencies=sandbox_clock)
         async def read_clock() -> dict[str, str]:
             return {"now": clock.now().isoformat()}
 
-        @app.post("/admin/clock", tags=["operations"])
+        @app.post("/admin/clock", tags=["operations"], dependencies=sandbox_clock)
         async def move_clock(change: ClockChange) -> dict[str, str]:
             # Where the clock would land is worked out before it moves: a refused change must
             # leave it where it was, and a clock at the end of the calendar would make every

@@ -84,6 +84,7 @@ async def _row_errors(_: Request, exc: Exception) -> JSONResponse:
 def signer_for(settings: ServiceSettings) -> TokenSigner:
     """The identity keys: configured ones, or in sandbox mode the key derived from the sandbox
     secret (what tests and sandbox tools mint with)."""
+    settings.refuse_insecure()  # a sandbox secret is the first thing to refuse, keys or not
     audience = settings.auth_audience
     if settings.auth_signing_keys is not None:
         return TokenSigner.from_jwks(settings.auth_signing_keys.get_secret_value(), audience)

@@ -292,20 +292,22 @@ class Admits:
 
     kinds: frozenset[str]
     roles: frozenset[str] = frozenset()
+    refusal: tuple[str, str] | None = None
+    """(rule, message) a route names its refusal with instead of auth.kind / auth.role."""
 
     def check(self, principal: Principal) -> Principal:
         if principal.kind not in self.kinds:
-            raise Forbidden(
+            rule, message = self.refusal or (
                 "auth.kind",
                 f"a {principal.kind} may not call this; it admits {', '.join(sorted(self.kinds))}",
-                field="Authorization",
             )
+            raise Forbidden(rule, message, field="Authorization")
         if self.roles and not (principal.roles & self.roles):
-            raise Forbidden(
+            rule, message = self.refusal or (
                 "auth.role",
                 f"this action needs one of the roles {', '.join(sorted(self.roles))}",
-                field="roles",
             )
+            raise Forbidden(rule, message, field="roles")
         return principal
 
 
@@ -317,13 +319,15 @@ def admission_of(call: object) -> Admits | None:
     return _ADMISSIONS.get(call) if callable(call) else None
 
 
-def admit(*kinds: str, roles: Iterable[str] = ()) -> Callable[..., Principal]:
+def admit(
+    *kinds: str, roles: Iterable[str] = (), refusal: tuple[str, str] | None = None
+) -> Callable[..., Principal]:
     """A dependency admitting the given kinds (and, if given, any of the roles):
     `principal: Annotated[Principal, Depends(admit("agency", roles=["hospital_admin"]))]`."""
     unknown = set(kinds) - set(KINDS)
     if unknown or not kinds:
         raise ValueError(f"kinds must be among {', '.join(KINDS)}: {sorted(unknown)}")
-    rule = Admits(frozenset(kinds), frozenset(roles))
+    rule = Admits(frozenset(kinds), frozenset(roles), refusal)
 
     def admitted(principal: CurrentPrincipal) -> Principal:
         return rule.check(principal)
@@ -334,5 +338,5 @@ def admit(*kinds: str, roles: Iterable[str] = ()) -> Callable[..., Principal]:
 
 Agency = Annotated[Principal, Depends(admit("agency", "centre"))]
 """A city agency or the provincial centre, in any role."""
-Gateway = Annotated[Principal, Depends(admit("service", roles=["his"]))]
-"""The HIS gateway forwarding a hospital's request to the owner."""
+Centre = Annotated[Principal, Depends(admit("centre"))]
+"""The provincial centre, in any role."""

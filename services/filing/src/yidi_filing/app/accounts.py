@@ -30,6 +30,32 @@ class LoggedIn:
     user_id: str
 
 
+async def register(
+    write: WritePath, store: AccountStore, registered_by: str, user: accounts.NewUser
+) -> str:
+    """Open an account (the hash is made here, outside the unit: argon2 is slow on purpose)."""
+    key = accounts.check_new_user(user)
+    password_hash = HASHER.hash(user.password)
+    user_id = f"U{uuid.uuid4().hex}"
+
+    async def work(unit: Unit) -> str:
+        done = await write.decide(
+            unit,
+            f"agency-user-{key}",
+            accounts.ACCOUNT,
+            lambda state: accounts.decide_register(
+                state, user, key=key, user_id=user_id, registered_by=registered_by
+            ),
+        )
+        if not await store.keep(unit, done[0].payload, password_hash):
+            raise Conflict(
+                "identity.username_taken", f"the login name {key!r} is taken", field="username"
+            )
+        return user_id
+
+    return await write.transact(work)
+
+
 class Identity:
     def __init__(
         self, write: WritePath, store: AccountStore, signer: TokenSigner, ttl: timedelta
@@ -40,28 +66,7 @@ class Identity:
         self.ttl = ttl
 
     async def register(self, principal: Principal, user: accounts.NewUser) -> str:
-        key = accounts.check_new_user(user)
-        password_hash = HASHER.hash(user.password)
-        user_id = f"U{uuid.uuid4().hex}"
-
-        async def work(unit: Unit) -> str:
-            stream = f"agency-user-{key}"
-            done = await self.write.decide(
-                unit,
-                stream,
-                accounts.ACCOUNT,
-                lambda state: accounts.decide_register(
-                    state, user, key=key, user_id=user_id, registered_by=principal.user_id
-                ),
-            )
-            registered = done[0].payload
-            if not await self.store.keep(unit, registered, password_hash):
-                raise Conflict(
-                    "identity.username_taken", f"the login name {key!r} is taken", field="username"
-                )
-            return user_id
-
-        return await self.write.transact(work)
+        return await register(self.write, self.store, principal.user_id, user)
 
     async def login(self, username: str, password: str) -> LoggedIn:
         refused = Unauthenticated(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from yidi_events.auth.agency import Principal, admit
+from yidi_events.auth.routes import public
 from yidi_filing.app.accounts import Identity
 from yidi_filing.domain.accounts import NewUser
 
@@ -38,7 +39,7 @@ class UserIn(BaseModel):
     password: str = Field(max_length=200)
 
 
-@router.post("/api/identity/login")
+@router.post("/api/identity/login", dependencies=[Depends(public("the login itself"))])
 async def login(body: Login, identity: Id) -> dict[str, Any]:
     done = await identity.login(body.username, body.password)
     return {
@@ -49,7 +50,7 @@ async def login(body: Login, identity: Id) -> dict[str, Any]:
     }
 
 
-@router.get("/.well-known/jwks.json")
+@router.get("/.well-known/jwks.json", dependencies=[Depends(public("the identity's public keys"))])
 async def jwks(identity: Id) -> dict[str, Any]:
     return identity.signer.jwks()
 
