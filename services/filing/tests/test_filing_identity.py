@@ -8,11 +8,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
+from pydantic import SecretStr
 
 from yidi_cli.sandbox import shared_dir
 from yidi_events.auth.agency import TokenVerifier, Unauthenticated
+from yidi_events.forwarded import GatewayTokens
+from yidi_events.kernel import DomainError
+from yidi_events.settings import ServiceSettings
 from yidi_filing.adapters.tables import agency_users
 from yidi_filing.sandbox import load_users
 
@@ -126,3 +131,36 @@ async def test_only_the_centres_operator_opens_accounts(svc: Any) -> None:
 def test_a_token_from_another_signer_is_refused() -> None:
     with pytest.raises(Unauthenticated, match="unknown key id"):
         TokenVerifier().verify("eyJhbGciOiJFZERTQSIsImtpZCI6InNhbmRib3gifQ.e30.AAAA")
+
+
+async def test_the_gateway_forwards_with_its_service_accounts_login_outside_the_sandbox(
+    svc: Any,
+) -> None:
+    opened = await _user(
+        svc, "svc.his-gateway", kind="service", roles=["his"], password="gateway-password-123"
+    )
+    assert opened.status_code == 201, opened.text
+    deployed = ServiceSettings(
+        sandbox=False,
+        auth_secret="a-real-secret-of-forty-characters-000000",
+        filing_url="http://filing",
+        gateway_password="gateway-password-123",
+    )
+    tokens = GatewayTokens(deployed, transport=httpx.ASGITransport(app=svc.app))
+    token = await tokens.token("320100")
+    assert await tokens.token("320500") == token  # one login for the token's life
+    who = svc.app.state.verifier.verify(token)
+    assert (who.kind, who.roles) == ("service", frozenset({"his"}))
+    forwarded = await svc.client.post(
+        "/internal/his",
+        headers={"authorization": f"Bearer {token}"},
+        json={"name": "no.such", "institution_code": "H1", "message_id": "M1", "visit_region": NJ},
+    )
+    assert forwarded.json()["error"]["rule"] == "his.not_owned"  # past the gateway-only check
+
+    wrong = GatewayTokens(
+        deployed.model_copy(update={"gateway_password": SecretStr("not-the-password")}),
+        transport=httpx.ASGITransport(app=svc.app),
+    )
+    with pytest.raises(DomainError, match="refused the gateway's login"):
+        await wrong.token("320100")

@@ -7,14 +7,18 @@ name. Refusals are DomainErrors in domain names, which the edge tells the hospit
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
+import httpx
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, ValidationError
 
-from yidi_events.auth.agency import Principal, admit
+from yidi_events.auth.agency import Principal, admit, issue_token
 from yidi_events.kernel import DomainError
+from yidi_events.settings import ServiceSettings
 
 PATH = "/internal/his"
 GATEWAY_USER = "settlement-gateway"
@@ -47,6 +51,62 @@ Gateway = Annotated[
     Principal, Depends(admit("service", roles=[GATEWAY_ROLE], refusal=GATEWAY_ONLY))
 ]
 """The HIS gateway forwarding a hospital's request to the owner."""
+
+
+class GatewayTokens:
+    """The bearer token the gateway forwards with. In sandbox mode it is minted from the sandbox
+    secret; otherwise the gateway logs in at the identity component as its service account
+    (`YIDI_GATEWAY_USERNAME` / `YIDI_GATEWAY_PASSWORD`) and keeps the token until shortly before
+    it expires, so a busy gateway logs in once in a token's life, not once per transaction."""
+
+    def __init__(
+        self, settings: ServiceSettings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        self.transport = transport
+        self._token: str | None = None
+        self._until = 0.0
+        self._lock = asyncio.Lock()
+
+    async def token(self, region: str) -> str:
+        if self.settings.sandbox:
+            return issue_token(
+                self.settings.auth_secret.get_secret_value(),
+                user_id=GATEWAY_USER,
+                region=region,
+                roles=[GATEWAY_ROLE],
+                kind="service",
+            )
+        async with self._lock:
+            if self._token is None or time.monotonic() >= self._until:
+                self._token, lifetime = await self._login()
+                self._until = time.monotonic() + max(lifetime - 60, lifetime / 2)
+            return self._token
+
+    async def _login(self) -> tuple[str, float]:
+        password = self.settings.gateway_password
+        if password is None:
+            raise DomainError(
+                "his.gateway_account",
+                "the gateway has no service account (YIDI_GATEWAY_PASSWORD) to forward with",
+                field="infno",
+            )
+        async with httpx.AsyncClient(timeout=10, transport=self.transport) as client:
+            answer = await client.post(
+                f"{self.settings.filing_url.rstrip('/')}/api/identity/login",
+                json={
+                    "username": self.settings.gateway_username,
+                    "password": password.get_secret_value(),
+                },
+            )
+        if answer.status_code != 200:
+            raise DomainError(
+                "his.gateway_account",
+                f"the identity component refused the gateway's login ({answer.status_code})",
+                field="infno",
+            )
+        body = answer.json()
+        return str(body["access_token"]), float(body["expires_in"])
 
 
 def not_owned(service: str, name: str) -> DomainError:

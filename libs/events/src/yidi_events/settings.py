@@ -49,6 +49,10 @@ class ServiceSettings(BaseSettings):
     # component's published key set (`auth_jwks_url`, default filing's /.well-known/jwks.json).
     auth_public_keys: str | None = None
     auth_jwks_url: str | None = None
+    # The HIS gateway's service account at the identity component (kind service, role his):
+    # outside sandbox mode it logs in with these to forward transactions to their owners.
+    gateway_username: str = "svc.his-gateway"
+    gateway_password: SecretStr | None = None
     auth_audience: str = "yidi-api"
     auth_token_ttl_s: int = 900
     # How far a HIS request's signed timestamp may be from now, per profile (body HMAC, TIF,

@@ -64,7 +64,8 @@ def _user(**changes: object) -> NewUser:
     ("changes", "field"),
     [
         ({"kind": "person"}, "kind"),
-        ({"kind": "service"}, "kind"),
+        ({"kind": "service"}, "roles"),  # a service account holds service roles only
+        ({"roles": ("his",)}, "roles"),  # and no agency user holds one
         ({"region": "32010"}, "region"),
         ({"kind": "centre", "region": "320100"}, "region"),
         ({"roles": ()}, "roles"),

@@ -19,7 +19,10 @@ from yidi_events.application import Aggregate
 from yidi_events.kernel import Conflict, DomainError
 from yidi_filing.domain.events import AgencyUserRegistered
 
-USER_KINDS = ("agency", "centre")
+USER_KINDS = ("agency", "centre", "service")
+# A service account (the HIS gateway forwarding to the owners) holds service roles only, and no
+# person holds one.
+SERVICE_ROLES = frozenset({"his"})
 ROLES = frozenset(
     {
         "clerk",
@@ -84,11 +87,12 @@ def check_new_user(user: NewUser) -> str:
             f"the provincial centre's users are of region {CENTRE_REGION}",
             field="region",
         )
-    unknown = sorted(set(user.roles) - ROLES)
+    allowed = SERVICE_ROLES if user.kind == "service" else ROLES
+    unknown = sorted(set(user.roles) - allowed)
     if not user.roles or unknown:
         raise DomainError(
             "identity.roles",
-            f"roles must be among {', '.join(sorted(ROLES))}"
+            f"roles must be among {', '.join(sorted(allowed))}"
             + (f"; not {unknown}" if unknown else ""),
             field="roles",
         )
