@@ -21,3 +21,11 @@ def test_the_asyncapi_document_lists_every_event_type_and_each_service_documents
         openapi = json.loads((apidocs.API_DOCS / f"openapi-{service}.json").read_text())
         assert openapi["paths"], service
         assert "/readyz" in openapi["paths"]
+
+
+def test_the_his_kit_has_one_request_and_one_response_schema_per_transaction() -> None:
+    kit = json.loads(apidocs.HIS_OPENAPI.read_text("utf-8"))
+    schemas = kit["components"]["schemas"]
+    mapping = schemas["HisRequest"]["discriminator"]["mapping"]
+    assert {"9001", "2207", "2304", "3201", "9101", "9102"} <= set(mapping)
+    assert all(f"HisResponse{infno}" in schemas for infno in mapping)

@@ -22,7 +22,7 @@ SOURCES = (
     ROOT / "cli" / "src",
 )
 ENVELOPE = ("infno", "msgid", "infcode", "err_msg")
-UNMAPPED = ("chrg_bchno",)  # national names the edge reads but no domain name stands for
+UNMAPPED: tuple[str, ...] = ()  # national names the edge reads but no domain name stands for
 ENVELOPE_KEYS = ("input", "output")  # national only as keys: as words they are everyone's
 _HOSPITAL = "acts as a hospital's HIS: it sends national envelopes to the gateway and reads them"
 ALLOWED = {

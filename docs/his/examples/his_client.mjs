@@ -67,7 +67,7 @@ async function post(path, body, headers) {
     headers: { ...headers, "content-type": "application/json" },
     body,
   });
-  console.log(path, await response.json());
+  console.log(path, JSON.stringify(await response.json()));
 }
 
 await post("/ebus/gdyb_api/prd/hsa/hgs/9001", envelope(1), tifHeaders());

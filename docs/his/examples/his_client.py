@@ -76,7 +76,7 @@ def post(path: str, body: bytes, headers: dict[str, str]) -> None:
         URL + path, data=body, headers={**headers, "content-type": "application/json"}
     )
     with urllib.request.urlopen(request) as response:
-        print(path, json.loads(response.read()))
+        print(path, json.dumps(json.loads(response.read()), ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """The published API documents: the AsyncAPI document of the topics and each service's OpenAPI.
 
-    python -m yidi_stack.apidocs write    # (make docs) regenerate docs/api/
+    python -m yidi_stack.apidocs write    # (make docs) regenerate docs/api/ and docs/his/openapi.json
     python -m yidi_stack.apidocs check    # exit 1 when a committed document is out of date
 
 They are generated from the event registry and the services' routers, never written by hand; the
-suite checks the committed copies are current, like the event schemas.
+suite checks the committed copies are current, like the event schemas. The HIS vendors' kit gets
+the HIS gateway's part of settlement's document (one schema per transaction) in docs/his/.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from yidi_events.auth.routes import markdown, table
+from yidi_settlement.his.openapi import his_document
 from yidi_stack.platform import DEFINITIONS
 
 # The documents describe the apps' shape; building them needs no real secret or key.
 os.environ.setdefault("YIDI_SANDBOX", "1")
 
 ROOT = Path(__file__).resolve().parents[3]  # the checkout: platform/src/yidi_stack/
-API_DOCS = ROOT / "docs" / "api"
+DOCS = ROOT / "docs"
+API_DOCS = DOCS / "api"
+HIS_OPENAPI = DOCS / "his" / "openapi.json"
+HIS_TAG = "HIS gateway"
 
 
 def _dump(document: Any) -> str:
@@ -31,6 +36,7 @@ def _dump(document: Any) -> str:
 
 
 def documents() -> dict[str, str]:
+    """Each document's text by its path under docs/."""
     asyncapi = subprocess.run(
         [
             sys.executable,
@@ -43,13 +49,16 @@ def documents() -> dict[str, str]:
         text=True,
         check=True,
     ).stdout
-    docs = {"asyncapi.json": _dump(json.loads(asyncapi))}
+    docs = {"api/asyncapi.json": _dump(json.loads(asyncapi))}
     access = []
     for service, definition in DEFINITIONS.items():
         app = definition.create()
-        docs[f"openapi-{service}.json"] = _dump(app.openapi())
+        document = app.openapi()
+        docs[f"api/openapi-{service}.json"] = _dump(document)
+        if service == "settlement":
+            docs[str(HIS_OPENAPI.relative_to(DOCS))] = _dump(his_document(document, HIS_TAG))
         access += table(service, app)
-    docs["routes.md"] = markdown(access)
+    docs["api/routes.md"] = markdown(access)
     return docs
 
 
@@ -57,18 +66,16 @@ def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
     current = documents()
     if command == "write":
-        API_DOCS.mkdir(parents=True, exist_ok=True)
         for name, text in current.items():
-            (API_DOCS / name).write_text(text)
-        print(f"{len(current)} API documents written to {API_DOCS}")
+            (DOCS / name).parent.mkdir(parents=True, exist_ok=True)
+            (DOCS / name).write_text(text)
+        print(f"{len(current)} API documents written to {DOCS}")
         return 0
     stale = [
-        n
-        for n, t in current.items()
-        if not (API_DOCS / n).exists() or (API_DOCS / n).read_text() != t
+        n for n, t in current.items() if not (DOCS / n).exists() or (DOCS / n).read_text() != t
     ]
     for name in stale:
-        print(f"docs/api/{name} is out of date: run `make docs`")
+        print(f"docs/{name} is out of date: run `make docs`")
     return 1 if stale else 0
 
 

@@ -26,6 +26,7 @@ from yidi_events.contracts.filing import PersonDied
 from yidi_events.contracts.settlement import (
     AccumulatorMovement,
     SettlementCancelled,
+    SettlementReversed,
     SettlementTotals,
     VisitSettled,
 )
@@ -417,6 +418,30 @@ async def test_settlement_after_death_and_a_cancelled_settlement_is_no_evidence(
     await stack.consume()
     (flag,) = (await stack.http.get("/flags", headers=VISIT)).json()
     assert (flag["rule_id"], flag["settlement_ids"]) == ("audit.settled_after_death", ["S1"])
+
+
+async def test_a_reversed_cancellation_makes_its_settlement_evidence_again(stack: Stack) -> None:
+    # S2 is cancelled (2208), then the 2208 is reversed (2601): S2 stands again, so the
+    # readmission ten days after it (S3) is a split stay with S2 as evidence.
+    first = settled(2, LATER, date(2026, 3, 1), date(2026, 3, 10))
+    cancel = SettlementCancelled(
+        settlement_id="S2-C", original_settlement_id="S2", visit_id="V2", person_id=LATER,
+        insured_region=INSURED_REGION, visit_region=VISIT_REGION, institution_code=HOSPITAL,
+        clearing_agency=VISIT_REGION, clearing_category="21", insurance_type="310",
+        medical_type="21", totals=totals(800_000, 600_000).negated(), fund_payments=(),
+        account_balance_after=None, movement=NO_MOVEMENT.negated(), message_id="MC",
+        cancelled_at=datetime(2026, 3, 11, 9, tzinfo=SHANGHAI),
+    )  # fmt: skip
+    reversal = SettlementReversed(
+        person_id=LATER, institution_code=HOSPITAL, original_message_id="MC",
+        reversed_transaction="2208", settlement_id="S2-C", message_id="MR",
+        reversed_at=datetime(2026, 3, 11, 10, tzinfo=SHANGHAI), reinstated_settlement_id="S2",
+    )  # fmt: skip
+    await stack.settle(
+        first, cancel, reversal, settled(3, LATER, date(2026, 3, 20), date(2026, 3, 25))
+    )
+    flags = (await stack.http.get("/flags", headers=VISIT)).json()
+    assert [(f["rule_id"], sorted(f["settlement_ids"])) for f in flags] == [(SPLIT, ["S2", "S3"])]
 
 
 async def test_high_cost_admissions_make_the_batch_answered_and_confirmed(stack: Stack) -> None:

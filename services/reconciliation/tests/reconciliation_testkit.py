@@ -179,6 +179,22 @@ class Settlement:
         )
         await self.append(f"settlement-person:{o.person_id}", event, day)
 
+    async def reverse_cancellation(
+        self, cancellation_id: str, original_id: str, day: date = DAY
+    ) -> None:
+        """2601 of a 2208: the cancellation is undone and the settlement stands again."""
+        o = self.settled[original_id]
+        event = SettlementReversed(
+            person_id=o.person_id,
+            institution_code=o.institution_code,
+            original_message_id=f"M-{cancellation_id}",
+            reversed_transaction="2208",
+            settlement_id=cancellation_id,
+            message_id=f"M-rev-{cancellation_id}",
+            reversed_at=datetime.combine(day, time(16), SHANGHAI),
+        )
+        await self.append(f"settlement-person:{o.person_id}", event, day)
+
     async def publish(self) -> int:
         relay = Relay(self.engine, self.store, self.kafka, service="settlement")
         await relay.ensure_checkpoint()

@@ -317,3 +317,19 @@ async def test_a_2601_reversal_as_settlement_emits_it_counts_the_money_back_once
     ]
     assert sorted(negatives) == ["S7", "S7-C"]  # one negative record, not two
     assert statement["totals"]["fund_total"] == 35000
+
+
+async def test_a_2601_of_a_cancellation_counts_the_settlement_once_again(service: Service) -> None:
+    # 2208 of S8, then 2601 of that 2208: the settlement stands again. The hospital holds S8
+    # alone (5 records, 99.00 more); the agencies' day nets S8, its cancellation and the undoing
+    # of the cancellation to S8 once: 350.00 + 50.00 of fund.
+    await a_day(service)
+    await service.settlement.settle("S8", total_fee=9900, fund_total=5000, account_paid=0)
+    await service.settlement.cancel("S8-C", "S8")
+    await service.settlement.reverse_cancellation("S8-C", "S8")
+    await service.deliver()
+    claim = totals_request(count=5, total_fee=59_900, fund_total=40_000)
+    balanced = await service.his(TOTALS, claim)
+    assert balanced.json()["result"]["balanced"] is True, balanced.json()
+    statement = (await service.http.get(PAIR, headers=service.as_agency(NANJING))).json()
+    assert statement["totals"]["fund_total"] == 40_000

@@ -38,7 +38,9 @@ _FORMATS = {
 def _rows(output: Any, node: str) -> list[Any]:
     """The rows of `node` wherever it hangs: under `output`, or inside another node's rows."""
     if node == "":
-        return [output]
+        # a table without a node: the output itself, or its rows when the spec's output is
+        # several rows (5204)
+        return list(output) if isinstance(output, list) else [output]
     found: list[Any] = []
     items = output if isinstance(output, list) else [output]
     for item in items:

@@ -85,15 +85,15 @@ async def test_another_hospital_cannot_read_settle_or_cancel_a_visit_it_does_not
             ("2206", settle, "mdtrt_id", "visit.not_found"),
             ("2204", {"feedetail": [{**LINE, **ref, "feedetl_sn": "2"}]}, "mdtrt_id",
              "visit.not_found"),
-            ("2205", {"data": ref}, "mdtrt_id", "visit.not_found"),
+            ("2205", {"data": {**ref, "chrg_bchno": "0000"}}, "mdtrt_id", "visit.not_found"),
             ("2202", {"data": ref}, "mdtrt_id", "visit.not_found"),
         ]  # fmt: skip
         for infno, payload, field, rule in refused:
             answer = await h.his(infno, payload, OTHER, insured=insured)
             assert answer["infcode"] == -1, (infno, answer)
             assert answer["output"] is None
-            assert answer["err_msg"].startswith(f"{field}: "), (infno, answer["err_msg"])
-            assert answer["err_msg"].endswith(f"(rule {rule})"), (infno, answer["err_msg"])
+            assert answer["err_msg"].startswith(f"{field}："), (infno, answer["err_msg"])
+            assert answer["err_msg"].endswith(f"（{rule}）"), (infno, answer["err_msg"])
             # A refusal never echoes the owner's settlement figures.
             assert "255.00" not in answer["err_msg"]
         assert await snapshot(h) == before
@@ -134,13 +134,17 @@ async def test_a_hospital_cannot_register_a_visit_under_another_institutions_nam
             headers = sign(h.secrets[OTHER], OTHER, body, h.runtime.clock.now())
             answer = await h.post(body, OTHER, headers=headers)
             assert answer["infcode"] == -1
-            assert answer["err_msg"].startswith("fixmedins_code: "), answer["err_msg"]
-            assert answer["err_msg"].endswith("(rule his.institution_mismatch)")
+            assert answer["err_msg"] == (
+                f"fixmedins_code：报文的定点机构编号与签名的机构不一致，报文 {OWNER}，"
+                f"签名机构 {OTHER}（his.institution_mismatch）"
+            ), answer["err_msg"]
             # Signed as the owner without the owner's secret: the signature does not verify.
             forged = sign(h.secrets[OTHER], OWNER, body, h.runtime.clock.now())
             answer = await h.post(body, OTHER, headers=forged)
             assert answer["infcode"] == -1
-            assert "(rule his.auth)" in answer["err_msg"], answer["err_msg"]
+            assert answer["err_msg"] == (
+                "x-yidi-signature：签名校验不通过，请按 hmac 签名规则重新计算（his.auth.signature）"
+            ), answer["err_msg"]
         assert await h.counts() == before
         async with h.runtime.engine.connect() as conn:
             assert await conn.scalar(sa.text("select count(*) from visits")) == 0

@@ -190,7 +190,7 @@ async def call(h: Any, body: bytes, institution: str) -> Outcome:
 
 
 def busy(outcome: Outcome) -> bool:
-    return outcome.answer is not None and "(rule his.busy)" in (outcome.answer["err_msg"] or "")
+    return outcome.answer is not None and (outcome.answer["err_msg"] or "").endswith("（his.busy）")
 
 
 def voucher(p: Insured) -> dict[str, str]:

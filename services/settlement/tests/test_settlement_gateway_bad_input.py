@@ -15,6 +15,7 @@ from typing import Any
 
 from yidi_cli.sandbox import shared_dir
 from yidi_settlement.his.envelope import MAX_BODY
+from yidi_settlement.his.messages import TEXTS
 
 SANDBOX = shared_dir() / "sandbox"
 PERSON = next(
@@ -85,93 +86,99 @@ Case = tuple[str, Callable[[Context], bytes], str, str]  # id, body, field, rule
 
 CASES: list[Case] = [
     # the body itself
-    ("empty body", lambda c: b"", "body", "his.format"),
-    ("whitespace body", lambda c: b"   \n", "body", "his.format"),
-    ("truncated JSON", lambda c: c.envelope()[:-7], "body", "his.format"),
-    ("invalid UTF-8", lambda c: b'{"infno": "9001", "msgid": "\xff\xfe"}', "body", "his.format"),
+    ("empty body", lambda c: b"", "body", "his.json"),
+    ("whitespace body", lambda c: b"   \n", "body", "his.json"),
+    ("truncated JSON", lambda c: c.envelope()[:-7], "body", "his.json"),
+    ("invalid UTF-8", lambda c: b'{"infno": "9001", "msgid": "\xff\xfe"}', "body", "his.json"),
     (
         "GBK instead of UTF-8",
         lambda c: c.envelope(opter_name="张三").decode().encode("gbk"),
         "body",
-        "his.format",
+        "his.json",
     ),
-    ("envelope is a list", lambda c: b'[{"infno": "9001"}]', "body", "his.format"),
-    ("envelope is a string", lambda c: b'"9001"', "body", "his.format"),
-    ("envelope is null", lambda c: b"null", "body", "his.format"),
-    ("body one byte over the limit", lambda c: b" " * (MAX_BODY + 1), "body", "his.format"),
+    ("envelope is a list", lambda c: b'[{"infno": "9001"}]', "body", "his.type"),
+    ("envelope is a string", lambda c: b'"9001"', "body", "his.type"),
+    ("envelope is null", lambda c: b"null", "body", "his.type"),
+    ("body one byte over the limit", lambda c: b" " * (MAX_BODY + 1), "body", "his.body_size"),
     (
         "3000 fee lines in one upload",
         lambda c: c.upload(*(c.line(feedetl_sn=str(n)) for n in range(3000))),
         "body",
-        "his.format",
+        "his.body_size",
     ),
     # the envelope's fields
-    ("missing infno", lambda c: c.envelope(infno=DROP), "infno", "his.format"),
-    ("empty infno", lambda c: c.envelope(infno=""), "infno", "his.format"),
-    ("infno is a list", lambda c: c.envelope(infno=["9001"]), "infno", "his.format"),
-    ("infno is a boolean", lambda c: c.envelope(infno=True), "infno", "his.format"),
+    ("missing infno", lambda c: c.envelope(infno=DROP), "infno", "his.required"),
+    ("empty infno", lambda c: c.envelope(infno=""), "infno", "his.required"),
+    ("infno is a list", lambda c: c.envelope(infno=["9001"]), "infno", "his.type"),
+    ("infno is a boolean", lambda c: c.envelope(infno=True), "infno", "his.type"),
     ("unknown infno", lambda c: c.envelope(infno="2299"), "infno", "his.unknown_infno"),
-    ("missing msgid", lambda c: c.envelope(msgid=DROP), "msgid", "his.format"),
-    ("msgid is an object", lambda c: c.envelope(msgid={"id": 1}), "msgid", "his.format"),
-    ("msgid is a float", lambda c: c.envelope(msgid=1.5), "msgid", "his.format"),
-    ("msgid of 65 characters", lambda c: c.envelope(msgid="M" * 65), "msgid", "his.format"),
-    ("missing input", lambda c: c.envelope(input=DROP), "input", "his.format"),
-    ("input is a list", lambda c: c.envelope(input=[{"signIn": {}}]), "input", "his.format"),
+    ("missing msgid", lambda c: c.envelope(msgid=DROP), "msgid", "his.required"),
+    ("msgid is an object", lambda c: c.envelope(msgid={"id": 1}), "msgid", "his.type"),
+    ("msgid is a float", lambda c: c.envelope(msgid=1.5), "msgid", "his.type"),
+    ("msgid of 65 characters", lambda c: c.envelope(msgid="M" * 65), "msgid", "his.length"),
+    ("missing input", lambda c: c.envelope(input=DROP), "input", "his.required"),
+    ("input is a list", lambda c: c.envelope(input=[{"signIn": {}}]), "input", "his.type"),
     # input may come as a JSON string of the object (section 0), but not of anything else
-    ("input is a string of a list", lambda c: c.envelope(input="[{}]"), "input", "his.format"),
-    ("input is a string of no JSON", lambda c: c.envelope(input="{x"), "input", "his.format"),
+    ("input is a string of a list", lambda c: c.envelope(input="[{}]"), "input", "his.type"),
+    ("input is a string of no JSON", lambda c: c.envelope(input="{x"), "input", "his.json"),
     (
         "visit region of 5 digits",
         lambda c: c.envelope(mdtrtarea_admvs="32010"),
         "mdtrtarea_admvs",
-        "his.format",
+        "his.region",
     ),
     (
         "visit region is a number",
         lambda c: c.envelope(mdtrtarea_admvs=3201.0),
         "mdtrtarea_admvs",
-        "his.format",
+        "his.type",
     ),
     (
         "insured region with letters",
         lambda c: c.envelope(insuplc_admdvs="32O5OO"),
         "insuplc_admdvs",
-        "his.format",
+        "his.region",
     ),
     # transaction input: nodes of the wrong shape
     (
         "data is a list",
         lambda c: encode(c.doc("2201", {"data": [{"psn_no": PERSON["psn_no"]}]})),
         "data",
-        "his.format",
+        "his.type",
     ),
     (
         "feedetail is an object",
         lambda c: encode(c.doc("2204", {"feedetail": c.line()})),
         "feedetail",
-        "his.format",
+        "his.fee_lines",
     ),
-    ("feedetail is empty", lambda c: c.upload(), "feedetail", "his.format"),
+    ("feedetail is empty", lambda c: c.upload(), "feedetail", "his.fee_lines"),
     (
         "a fee line is a string",
         lambda c: encode(c.doc("2204", {"feedetail": ["XA001"]})),
         "feedetail",
-        "his.format",
+        "his.type",
     ),
-    ("psn_no is a float", lambda c: c.settle(psn_no=3.2e19), "psn_no", "his.format"),
-    ("mdtrt_id is an object", lambda c: c.settle(mdtrt_id={"id": 1}), "mdtrt_id", "his.format"),
+    ("psn_no is a float", lambda c: c.settle(psn_no=3.2e19), "psn_no", "his.type"),
+    ("mdtrt_id is an object", lambda c: c.settle(mdtrt_id={"id": 1}), "mdtrt_id", "his.type"),
     # transaction input: numbers
-    ("negative quantity", lambda c: c.upload(c.line(cnt="-10")), "cnt", "his.format"),
-    ("negative unit price", lambda c: c.upload(c.line(pric="-25.50")), "pric", "his.format"),
-    ("quantity NaN", lambda c: c.upload(c.line(cnt="NaN")), "cnt", "his.format"),
-    ("price Infinity", lambda c: c.upload(c.line(pric="Infinity")), "pric", "his.format"),
-    ("quantity is an object", lambda c: c.upload(c.line(cnt={"n": 1})), "cnt", "his.format"),
+    # A negative line is a return (退单): without the line it returns it is refused.
+    (
+        "negative quantity, no original",
+        lambda c: c.upload(c.line(cnt="-10")),
+        "init_feedetl_sn",
+        "visit.return_without_original",
+    ),
+    ("negative unit price", lambda c: c.upload(c.line(pric="-25.50")), "pric", "his.negative"),
+    ("quantity NaN", lambda c: c.upload(c.line(cnt="NaN")), "cnt", "his.number"),
+    ("price Infinity", lambda c: c.upload(c.line(pric="Infinity")), "pric", "his.number"),
+    ("quantity is an object", lambda c: c.upload(c.line(cnt={"n": 1})), "cnt", "his.type"),
     *(
         (
             f"amount {text!r}",
             (lambda t: lambda c: c.upload(c.line(det_item_fee_sumamt=t)))(text),
             "det_item_fee_sumamt",
-            "his.format",
+            "his.amount",
         )
         for text in ("1e5", "NaN", "Infinity", "-Infinity", "255.001", "２５５.00", "255,00")
     ),
@@ -180,19 +187,19 @@ CASES: list[Case] = [
         "amount as a JSON number with three decimals",
         lambda c: c.upload(c.line(det_item_fee_sumamt=255.001)),
         "det_item_fee_sumamt",
-        "his.format",
+        "his.amount",
     ),
     (
         "amount is a boolean",
         lambda c: c.upload(c.line(det_item_fee_sumamt=True)),
         "det_item_fee_sumamt",
-        "his.format",
+        "his.type",
     ),
     (
         "declared total with three decimals",
         lambda c: c.settle(medfee_sumamt="255.001"),
         "medfee_sumamt",
-        "his.format",
+        "his.amount",
     ),
     (
         "declared total negative",
@@ -200,7 +207,7 @@ CASES: list[Case] = [
         "medfee_sumamt",
         "settlement.total_mismatch",
     ),
-    ("account flag 2", lambda c: c.settle(acct_used_flag="2"), "acct_used_flag", "his.format"),
+    ("account flag 2", lambda c: c.settle(acct_used_flag="2"), "acct_used_flag", "his.code"),
     # transaction input: things that do not exist
     (
         "2207 for an unknown visit",
@@ -268,8 +275,9 @@ async def test_malformed_requests_are_refused_naming_field_and_rule_and_change_n
                 assert answer["infcode"] == -1, answer
                 assert answer["output"] is None
                 message = answer["err_msg"]
-                assert message.startswith(f"{field}: "), message
-                assert message.endswith(f"(rule {rule})"), message
+                said = TEXTS[rule] if isinstance(TEXTS[rule], str) else TEXTS[rule][0]
+                assert message.startswith(f"{field}：{said}"), message
+                assert message.endswith(f"（{rule}）"), message
                 assert await h.counts() == before
         # The visit is untouched: it still settles, once, with the fee line uploaded in setup.
         settled = await h.post(context.settle(), NANJING)

@@ -42,7 +42,10 @@ async def test_a_filed_person_enjoys_benefits_and_an_unfiled_one_is_told_why_not
         assert rows["1"]["begndate"] == "2026-03-10"
         assert rows["1"]["trt_chk_rslt"] is None
         assert rows["4"]["trt_enjymnt_flag"] == "0"
-        assert rows["4"]["trt_chk_rslt"].endswith("(rule eligibility.no_filing)")
+        assert rows["4"]["trt_chk_rslt"] == (
+            "psn_no：未办理覆盖该就医地和定点机构的有效异地就医备案，请先备案或按急诊登记，"
+            "就医地 320100，机构 H32010000001，就诊日期 2026-03-10（eligibility.no_filing）"
+        )
         async with h.runtime.engine.connect() as conn:
             assert await conn.scalar(sa.text("select count(*) from visits")) == 0
 
@@ -76,7 +79,10 @@ async def test_a_suspended_person_does_not_enjoy_benefits(make_harness: Any) -> 
         assert answer["infcode"] == 0, answer["err_msg"]
         (row,) = answer["output"]["trtinfo"]
         assert row["trt_enjymnt_flag"] == "0"
-        assert row["trt_chk_rslt"].endswith("(rule eligibility.benefits_suspended)")
+        assert (
+            row["trt_chk_rslt"]
+            == "psn_no：参保人员医保待遇已暂停（eligibility.benefits_suspended）"
+        )
 
 
 async def test_an_unknown_person_is_a_refused_request(make_harness: Any) -> None:
@@ -86,4 +92,7 @@ async def test_an_unknown_person_is_a_refused_request(make_harness: Any) -> None
         body = h.envelope("2001", check_input(unknown), NANJING, insured="320500")
         answer = await call(h, "hmac", "service path", "2001", body)
         assert answer["infcode"] == -1
-        assert answer["err_msg"].startswith("psn_no: "), answer["err_msg"]
+        assert (
+            answer["err_msg"]
+            == "psn_no：未找到该参保人员（参保地尚未发布其参保信息，或凭证不符）（person.not_found）"
+        ), answer["err_msg"]

@@ -186,7 +186,7 @@ async def test_refused_uploads_and_downloads_answer_the_envelope_and_change_noth
                 PROFILES["tif"](NANJING, no_envelope, now, "2"),
                 "jsonStr",
             ),
-            (not_bytes, "application/json", PROFILES["tif"](NANJING, not_bytes, now, "3"), "in: "),
+            (not_bytes, "application/json", PROFILES["tif"](NANJING, not_bytes, now, "3"), "in："),
         ]
         for sent, sent_type, headers, named in refusals:
             response = await h.client.post(
@@ -202,5 +202,7 @@ async def test_refused_uploads_and_downloads_answer_the_envelope_and_change_noth
         assert response.headers["content-type"].startswith("application/json")
         answer = response.json()
         assert answer["infcode"] == -1
-        assert answer["err_msg"].startswith("file_qury_no: "), answer["err_msg"]
+        assert answer["err_msg"] == (
+            "file_qury_no：未找到本机构的该文件（reconciliation.file_unknown）"
+        ), answer["err_msg"]
         assert await h.counts() == before

@@ -196,8 +196,9 @@ async def test_the_path_infno_must_agree_with_the_envelope(make_harness: Any) ->
         for url in ("hgs path", "CSB path"):
             answer = await call(h, "hmac", url, "2207", body, nonce=url)
             assert answer["infcode"] == -1
-            assert answer["err_msg"].startswith("infno: "), answer["err_msg"]
-            assert answer["err_msg"].endswith("(rule his.path_infno)")
+            assert answer["err_msg"] == (
+                "infno：请求路径的交易编号与报文 infno 不一致，路径 2207，报文 9001（his.path_infno）"
+            ), answer["err_msg"]
         assert await h.counts() == before
 
 
@@ -215,15 +216,23 @@ async def test_each_profiles_refusals_change_nothing(make_harness: Any, profile:
         other = h.envelope("2201", json.loads(body)["input"], "H32010000002", envelope_code=NANJING)
         before = await h.counts()
         refusals = [
-            (body, bad, SIGNATURE_HEADER[profile], "签名校验不通过"),
-            (body, stale, "timestamp", "超出允许"),
-            (other, signer("H32010000002", other, now, "7"), "fixmedins_code", "不一致"),
+            (body, bad, SIGNATURE_HEADER[profile], "签名校验不通过", "his.auth.signature"),
+            (body, stale, "timestamp", "时间戳超出允许的时间窗口", "his.auth.window"),
+            (
+                other,
+                signer("H32010000002", other, now, "7"),
+                "fixmedins_code",
+                "报文的定点机构编号与签名的机构不一致",
+                "his.institution_mismatch",
+            ),
         ]
-        for sent, headers, named, rule in refusals:
+        for sent, headers, named, says, rule in refusals:
             answer = await call(h, profile, "service path", "2201", sent, headers=headers)
             assert answer["infcode"] == -1
-            assert named in answer["err_msg"], answer["err_msg"]
-            assert rule in answer["err_msg"], answer["err_msg"]
+            field, _, told = answer["err_msg"].partition("：")
+            assert named in field, answer["err_msg"]
+            assert told.startswith(says), answer["err_msg"]
+            assert told.endswith(f"（{rule}）"), answer["err_msg"]
         assert await h.counts() == before
         good = signer(NANJING, body, now, "8")
         assert (await call(h, profile, "service path", "2201", body, headers=good))["infcode"] == 0
@@ -231,6 +240,7 @@ async def test_each_profiles_refusals_change_nothing(make_harness: Any, profile:
         replay = await call(h, profile, "service path", "2201", body, headers=good)
         assert replay["infcode"] == -1
         assert "重放" in replay["err_msg"], replay["err_msg"]
+        assert replay["err_msg"].endswith("（his.auth.replay）"), replay["err_msg"]
         assert await h.counts() == after_first
         # The same one-digit nonce a second later is another request (the pair is the key).
         later = signer(NANJING, body, now + timedelta(seconds=1), "8")

@@ -304,7 +304,7 @@ async def test_malformed_requests_are_refused(make_harness: Any) -> None:
                 + b'", "input": {}, "pad": "'
                 + b"x" * 600_000
                 + b'"}',
-                "larger",
+                "his.body_size",
             ),
         ]
         for body, word in bad_bodies:
@@ -340,7 +340,7 @@ async def test_signature_timestamp_nonce_and_institution_are_enforced(make_harne
             "9001", {"signIn": {"opter_no": "1"}}, "H32010000002", envelope_code=NANJING
         )
         for headers, sent, word in [
-            (wrong, body, "signature does not verify"),
+            (wrong, body, "签名校验不通过"),
             (stale, body, "timestamp"),
             (
                 sign(h.secrets["H32010000002"], "H32010000002", other, now),
@@ -357,7 +357,9 @@ async def test_signature_timestamp_nonce_and_institution_are_enforced(make_harne
         after_first = await h.counts()
         replay = await h.post(body, NANJING, headers=good)
         assert replay["infcode"] == -1
-        assert "nonce" in replay["err_msg"]
+        assert replay["err_msg"] == (
+            "x-yidi-nonce：该时间戳与随机数（nonce）已使用过，重放的请求被拒绝（his.auth.replay）"
+        ), replay["err_msg"]
         assert await h.counts() == after_first
 
 

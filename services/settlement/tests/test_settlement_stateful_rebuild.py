@@ -2,7 +2,9 @@
 equals the live one, and the person-year accumulators stay a fold of the live settlements.
 
 A Hypothesis state machine drives registrations (2201), fee-line uploads (2204), pre-settlements
-(2206), settlements (2207), cancellations (2208), 2601 reversals, registration cancellations (2202),
+(2206), settlements (2207, batch after batch on one visit), cancellations (2208), 2601 reversals
+(of 2207, 2201 and 2208: a reversed cancellation's settlement stands again), registration
+cancellations (2202),
 repeats of earlier msgids and audit suspensions (fed as insured-place facts) for a few sandbox
 persons at a few sandbox hospitals, with amounts from a few fen up to caps-breaking sums. Every
 refusal must leave the event store and the idempotency records as they were. Every few steps and
@@ -10,7 +12,8 @@ at teardown:
 - the own projection (`settlement_own`) rebuilt with `rebuild_from_store` equals the live tables;
 - the consumed projection (`insured_facts`) reset and fed the same envelopes again equals live;
 - each touched person's 2026 accumulators equal the sum of the movements of the settlements that
-  are not cancelled, and that set equals what the HIS answers said and the settlements table;
+  stand (not cancelled, or cancelled and reinstated), and that set equals what the HIS answers
+  said and the settlements table;
 - no settlement pays a fund beyond the policy's annual caps (running, in the stream's order).
 
 Each example gets a fresh database, cloned from one the sandbox was loaded into once, and its
@@ -64,6 +67,7 @@ from yidi_settlement.adapters import insured_facts
 from yidi_settlement.adapters.tables import settlements
 from yidi_settlement.domain import accumulators as acc
 from yidi_settlement.domain import person_ledger as pl
+from yidi_settlement.domain.events import SettlementReinstated
 from yidi_stack.pytest_plugin import Databases
 
 T = TypeVar("T")
@@ -116,16 +120,34 @@ SETTINGS = settings(
 
 
 @dataclass
+class Settled:
+    """One standing settlement of a visit and the lines it settled."""
+
+    settlement_id: str
+    msgid: str
+    lines: set[str]
+    total: int
+
+
+@dataclass
 class Visit:
+    """An outpatient visit: it settles its unsettled lines, batch after batch; 2208 cancels the
+    latest settlement that stands, and a 2601 of that 2208 may make it stand again."""
+
     visit_id: str
     person: dict[str, Any]
     institution: str
     register_msgid: str
-    status: str = "open"  # open | registration_cancelled | settled
-    lines: set[str] = field(default_factory=set)
-    total: int = 0  # fen, the uploaded lines' sum
-    settlement_id: str | None = None
-    settle_msgid: str | None = None
+    status: str = "open"  # open | registration_cancelled
+    lines: set[str] = field(default_factory=set)  # every uploaded line
+    unsettled: set[str] = field(default_factory=set)
+    total: int = 0  # fen, the unsettled lines' sum
+    settlements: list[Settled] = field(default_factory=list)  # standing, oldest first
+    cancelled: dict[str, Settled] = field(default_factory=dict)  # by the 2208's msgid
+
+    @property
+    def latest(self) -> Settled | None:
+        return self.settlements[-1] if self.settlements else None
 
 
 @dataclass
@@ -251,7 +273,7 @@ class SettlementHistory(RuleBasedStateMachine):
         return among[i % len(among)]
 
     def can_settle(self, v: Visit) -> bool:
-        return v.status == "open" and bool(v.lines) and not self.is_suspended(v)
+        return v.status == "open" and bool(v.unsettled) and not self.is_suspended(v)
 
     # --- rules -----------------------------------------------------------------------------
 
@@ -304,6 +326,7 @@ class SettlementHistory(RuleBasedStateMachine):
         else:
             assert answer["infcode"] == 0, answer["err_msg"]
             v.lines |= set(numbers)
+            v.unsettled |= set(numbers)
             v.total += sum(amount for _, _, amount in lines)
 
     def settle_payload(self, v: Visit, use_account: bool, declared: int | None) -> dict[str, Any]:
@@ -321,16 +344,15 @@ class SettlementHistory(RuleBasedStateMachine):
         declared = {"none": None, "right": v.total, "wrong": v.total + 1}[declare]
         sent = self.send("2207", self.settle_payload(v, use_account, declared), v.institution)
         answer = sent.answer
-        if v.status == "settled":
+        if v.status == "open" and v.settlements and not v.unsettled:
             assert refused(answer, "visit.settled"), answer
         elif not self.can_settle(v) or declare == "wrong":
             assert refused(answer), answer
         if answer["infcode"] == 0:
             info = answer["output"]["setlinfo"]
             assert info["mdtrt_id"] == v.visit_id
-            v.status = "settled"
-            v.settlement_id = info["setl_id"]
-            v.settle_msgid = sent.msgid
+            v.settlements.append(Settled(info["setl_id"], sent.msgid, v.unsettled, v.total))
+            v.unsettled, v.total = set(), 0
             self.touched.add(v.person["psn_no"])
 
     @rule(
@@ -347,6 +369,7 @@ class SettlementHistory(RuleBasedStateMachine):
         lines=fee_lines,
         use_account=st.booleans(),
         settle=st.booleans(),
+        more=st.sampled_from(["nothing", "another batch", "2208 and its 2601"]),
     )
     def whole_visit(
         self,
@@ -355,13 +378,19 @@ class SettlementHistory(RuleBasedStateMachine):
         lines: list[tuple[str, str, int]],
         use_account: bool,
         settle: bool,
+        more: str,
     ) -> None:
-        """A filed person's outpatient visit at a Nanjing hospital: register, upload, settle."""
+        """A filed person's outpatient visit at a Nanjing hospital: register, upload, settle;
+        then a further batch settled apart, or a 2208 the HIS reverses at once."""
         visit = self.register_visit(person, institution, emergency=False)
         if visit is not None:
             self.upload_lines(visit, lines, other_person=False)
             if settle:
                 self.settle_visit(visit, use_account, "none")
+            if visit.latest is not None and more == "another batch":
+                self.settle_another_batch(visit, lines)
+            elif more == "2208 and its 2601":
+                self.cancel_and_reinstate(visit)
 
     @precondition(lambda self: self.visits)
     @rule(i=pick, fit=st.booleans(), lines=fee_lines, other_person=st.booleans())
@@ -395,18 +424,60 @@ class SettlementHistory(RuleBasedStateMachine):
     @precondition(lambda self: self.visits)
     @rule(i=pick, fit=st.booleans(), stale=st.booleans())
     def cancel_settlement(self, i: int, fit: bool, stale: bool) -> None:
-        v = self.visit(i, (lambda v: v.status == "settled") if fit else None)
-        setl_id = v.settlement_id if v.settlement_id and not stale else "S320100NOTASETTLEMENT"
+        v = self.visit(i, (lambda v: v.latest is not None) if fit else None)
+        latest = v.latest
+        setl_id = latest.settlement_id if latest and not stale else "S320100NOTASETTLEMENT"
         data = {"psn_no": v.person["psn_no"], "mdtrt_id": v.visit_id, "setl_id": setl_id}
-        answer = self.send("2208", {"data": data}, v.institution).answer
-        if v.status == "settled" and not stale:
+        sent = self.send("2208", {"data": data}, v.institution)
+        answer = sent.answer
+        if latest is not None and not stale:
             assert answer["infcode"] == 0, answer["err_msg"]
             out = answer["output"]["setlinfo"]
             assert out["refd_setl_flag"] == "1"
-            assert out["setl_id"] != v.settlement_id
-            v.status, v.settlement_id, v.settle_msgid = "open", None, None
+            assert out["setl_id"] != latest.settlement_id
+            v.settlements.pop()
+            v.unsettled |= latest.lines
+            v.total += latest.total
+            v.cancelled[sent.msgid] = latest
         else:
             assert refused(answer), answer
+
+    @precondition(lambda self: any(v.latest for v in self.visits))
+    @rule(i=pick, lines=fee_lines)
+    def another_batch(self, i: int, lines: list[tuple[str, str, int]]) -> None:
+        self.settle_another_batch(self.visit(i, lambda v: v.latest is not None), lines)
+
+    @precondition(lambda self: any(v.latest for v in self.visits))
+    @rule(i=pick)
+    def cancel_then_reverse_the_cancellation(self, i: int) -> None:
+        self.cancel_and_reinstate(self.visit(i, lambda v: v.latest is not None))
+
+    def settle_another_batch(self, v: Visit, lines: list[tuple[str, str, int]]) -> None:
+        """A settled visit takes a further batch and settles it apart."""
+        fresh = [
+            (f"{len(v.lines) + n}9", code, amount) for n, (_, code, amount) in enumerate(lines)
+        ]
+        self.upload_lines(v, fresh, other_person=False)
+        self.settle_visit(v, use_account=False, declare="right")
+
+    def cancel_and_reinstate(self, v: Visit) -> None:
+        """2208, then its 2601 at once (the HIS never got the 2208's answer): the settlement
+        stands again, with its figures."""
+        latest = v.latest
+        if latest is None:
+            return
+        data = {
+            "psn_no": v.person["psn_no"],
+            "mdtrt_id": v.visit_id,
+            "setl_id": latest.settlement_id,
+        }
+        cancel = self.send("2208", {"data": data}, v.institution)
+        assert cancel.answer["infcode"] == 0, cancel.answer["err_msg"]
+        reversal = {"psn_no": v.person["psn_no"], "omsgid": cancel.msgid, "oinfno": "2208"}
+        answer = self.send("2601", {"data": reversal}, v.institution).answer
+        assert answer["infcode"] == 0, answer["err_msg"]
+        undone = cancel.answer["output"]["setlinfo"]["setl_id"]
+        assert answer["output"]["data"]["reversed"] == undone
 
     @precondition(lambda self: self.visits)
     @rule(i=pick)
@@ -414,17 +485,18 @@ class SettlementHistory(RuleBasedStateMachine):
         v = self.visit(i)
         data = {"psn_no": v.person["psn_no"], "mdtrt_id": v.visit_id}
         answer = self.send("2202", {"data": data}, v.institution).answer
-        if v.status == "open":
+        if v.status == "open" and not v.settlements:
             assert answer["infcode"] == 0, answer["err_msg"]
             v.status = "registration_cancelled"
         else:
             assert refused(answer), answer
 
     @precondition(lambda self: self.sent)
-    @rule(i=pick, what=st.sampled_from(["2207", "2201", "never-arrived"]))
+    @rule(i=pick, what=st.sampled_from(["2207", "2201", "2208", "never-arrived"]))
     def reverse(self, i: int, what: str) -> None:
-        """2601 by the original msgid: a settlement or registration found by it is cancelled; a
-        msgid that never ran is blocked for good."""
+        """2601 by the original msgid: a settlement or registration found by it is cancelled, a
+        cancellation found by it may make its settlement stand again; a msgid that never ran is
+        blocked for good."""
         candidates = [s for s in self.sent if s.infno == what and s.answer["infcode"] == 0]
         candidates = candidates or [s for s in self.sent if s.infno == what]
         if what == "never-arrived" or not candidates:
@@ -441,7 +513,21 @@ class SettlementHistory(RuleBasedStateMachine):
         )
         answer = self.send("2601", {"data": data}, institution).answer
         settled_by_it = next(
-            (v for v in self.visits if v.status == "settled" and v.settle_msgid == target), None
+            (
+                (v, x)
+                for v in self.visits
+                for x in v.settlements
+                if x.msgid == target and v.institution == institution
+            ),
+            None,
+        )
+        cancelled_by_it = next(
+            (
+                (v, v.cancelled[target])
+                for v in self.visits
+                if target in v.cancelled and v.institution == institution and oinfno == "2208"
+            ),
+            None,
         )
         registered_by_it = next(
             (
@@ -451,16 +537,33 @@ class SettlementHistory(RuleBasedStateMachine):
             ),
             None,
         )
-        if registered_by_it is not None and registered_by_it.status == "settled":
+        if registered_by_it is not None and registered_by_it.settlements:
             # Cancelling the registration of a settled visit is refused, so is the reversal.
             assert refused(answer, "visit.settled"), answer
             return
+        if settled_by_it is not None and settled_by_it[0].latest is not settled_by_it[1]:
+            # Only the latest settlement that stands is cancelled.
+            assert refused(answer, "visit.settlement_not_found"), answer
+            return
+        if cancelled_by_it is not None and answer["infcode"] != 0:
+            # The visit or the person's year moved since the 2208: it cannot stand again.
+            assert refused(answer, "reversal."), answer
+            return
         assert answer["infcode"] == 0, answer["err_msg"]
         reversed_what = answer["output"]["data"]["reversed"]
-        if settled_by_it is not None and settled_by_it.institution == institution:
-            assert reversed_what == settled_by_it.settlement_id
-            settled_by_it.status = "open"
-            settled_by_it.settlement_id = settled_by_it.settle_msgid = None
+        if settled_by_it is not None:
+            v, x = settled_by_it
+            assert reversed_what == x.settlement_id
+            v.settlements.pop()
+            v.unsettled |= x.lines
+            v.total += x.total
+        elif cancelled_by_it is not None and reversed_what != "nothing":
+            v, x = cancelled_by_it
+            assert v.unsettled == x.lines, "only the cancelled lines, unchanged, stand again"
+            del v.cancelled[target]
+            v.settlements.append(x)
+            v.unsettled, v.total = set(), 0
+            self.touched.add(v.person["psn_no"])
         elif registered_by_it is not None and registered_by_it.status == "open":
             assert reversed_what == registered_by_it.visit_id
             registered_by_it.status = "registration_cancelled"
@@ -586,14 +689,17 @@ class SettlementHistory(RuleBasedStateMachine):
             events = await all_events(conn, self.h)
             table = (await conn.execute(sa.select(settlements))).mappings().all()
         settled = {e.payload.settlement_id: e.payload for e in events if is_settled(e)}
-        cancelled = {
-            e.payload.original_settlement_id
-            for e in events
-            if isinstance(e.payload, SettlementCancelled)
-        }
-        live = {k: s for k, s in settled.items() if k not in cancelled}
+        standing: set[str] = set()
+        for e in events:
+            if is_settled(e):
+                standing.add(e.payload.settlement_id)
+            elif isinstance(e.payload, SettlementCancelled):
+                standing.discard(e.payload.original_settlement_id)
+            elif isinstance(e.payload, SettlementReinstated):
+                standing.add(e.payload.settlement_id)
+        live = {k: s for k, s in settled.items() if k in standing}
         # What the HIS answers said is live is what the store and the read model say.
-        answered = {v.settlement_id for v in self.visits if v.settlement_id}
+        answered = {x.settlement_id for v in self.visits for x in v.settlements}
         assert set(live) == answered
         assert {
             r["settlement_id"] for r in table if not r["is_refund"] and r["cancelled_by"] is None

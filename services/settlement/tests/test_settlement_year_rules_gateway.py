@@ -132,15 +132,14 @@ async def test_a_date_in_the_future_is_refused_naming_the_field_and_nothing_chan
             answer = await h.his(infno, payload, FIRST, insured=p["insuplc_admdvs"])
             assert answer["infcode"] == -1
             assert answer["output"] is None
-            assert answer["err_msg"].startswith(f"{field}: {field} "), answer["err_msg"]
+            assert answer["err_msg"].startswith(f"{field}："), answer["err_msg"]
             messages.append(answer["err_msg"])
         assert messages[0] == (
-            "endtime: endtime 2099-12-31 is in the future (latest accepted day 2026-03-10) "
-            "(rule visit.date_in_future)"
+            "endtime：日期晚于当前日期，收到 2099-12-31，最晚 2026-03-10（visit.date_in_future）"
         )
         assert messages[2] == (
-            "endtime: endtime 2026-03-09 is before the admission on 2026-03-10 "
-            "(rule visit.date_before_admission)"
+            "endtime：日期早于入院日期，收到 2026-03-09，入院 2026-03-10"
+            "（visit.date_before_admission）"
         )
         assert await h.counts() == before
         # Today's discharge, dated five minutes ahead of our clock at 23:57, is a clock's skew.
@@ -193,7 +192,8 @@ async def test_a_re_referral_during_a_stay_leaves_the_first_hospital_under_the_o
         assert _figures(info, PAID) == ("0.00", "1600.00", "800.00", "600.00")
         # Admissions from the change day on: the second hospital, not the first.
         refused = await _admit(h, p, FIRST, "2026-03-15 09:00:00")
-        assert "rule eligibility.no_filing" in refused["err_msg"], refused["err_msg"]
+        assert refused["err_msg"].endswith("（eligibility.no_filing）"), refused["err_msg"]
+        assert "就医地 320100，机构 H32010000001，就诊日期 2026-03-15" in refused["err_msg"]
         await _admitted(h, p, SECOND, "2026-03-15 09:00:00")
 
 

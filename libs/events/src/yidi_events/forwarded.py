@@ -84,12 +84,13 @@ class GatewayTokens:
             return self._token
 
     async def _login(self) -> tuple[str, float]:
+        # To the hospital a gateway that cannot log in is an owner it cannot reach: retry later.
         password = self.settings.gateway_password
         if password is None:
             raise DomainError(
-                "his.gateway_account",
+                "his.owner_unreachable",
                 "the gateway has no service account (YIDI_GATEWAY_PASSWORD) to forward with",
-                field="infno",
+                field=None,
             )
         async with httpx.AsyncClient(timeout=10, transport=self.transport) as client:
             answer = await client.post(
@@ -101,9 +102,9 @@ class GatewayTokens:
             )
         if answer.status_code != 200:
             raise DomainError(
-                "his.gateway_account",
+                "his.owner_unreachable",
                 f"the identity component refused the gateway's login ({answer.status_code})",
-                field="infno",
+                field=None,
             )
         body = answer.json()
         return str(body["access_token"]), float(body["expires_in"])

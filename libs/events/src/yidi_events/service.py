@@ -264,10 +264,10 @@ def create_app(
 
     @app.exception_handler(DomainError)
     async def refused(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(
-            status_code=exc.status,
-            content={"error": {"rule": exc.rule, "field": exc.field, "message": exc.message}},
-        )
+        error: dict[str, Any] = {"rule": exc.rule, "field": exc.field, "message": exc.message}
+        if exc.values:
+            error["values"] = exc.values
+        return JSONResponse(status_code=exc.status, content={"error": error})
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

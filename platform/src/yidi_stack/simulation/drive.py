@@ -715,9 +715,10 @@ def outpatient(his: HisClient, person: dict[str, Any], v: Visit) -> dict[str, An
 
 
 def _rule(exc: HisError) -> str:
+    # err_msg ends with the rule code in full-width brackets: `field：说明（rule）`.
     message = str(exc.answer.get("err_msg", ""))
-    if "rule" in message:
-        return message.split("rule", 1)[1].strip(" :=)(").split()[0].strip("',)")
+    if message.endswith("）") and "（" in message:
+        return message[message.rindex("（") + 1 : -1]
     return message[:60]
 
 

@@ -93,6 +93,27 @@ def test_row_errors_carry_line_numbers_and_columns() -> None:
     assert [r.line for r in parsed.rows] == [5]
 
 
+def test_a_file_without_a_header_row_has_the_specs_column_order() -> None:
+    # The spec asks for no header row; its columns: setl_id, mdtrt_id, psn_no, medfee_sumamt,
+    # fund_pay_sumamt, acct_pay, refd_setl_flag.
+    parsed = parse_detail_file(
+        zipped("S1\tV1\tP1\t3575.00\t1678.75\t1896.25\t0\nS2\tV2\tP2\tx\t0\t0\t0\n")
+    )
+    assert [(e.line, e.column) for e in parsed.errors] == [(2, "medfee_sumamt")]
+    assert parsed.rows == (
+        HospitalRow(
+            settlement_id="S1",
+            visit_id="V1",
+            person_id="P1",
+            total_fee=357500,
+            fund_total=167875,
+            account_paid=189625,
+            is_refund=False,
+            line=1,
+        ),
+    )
+
+
 def test_header_missing_a_column_is_reported_on_line_1() -> None:
     parsed = parse_detail_file(zipped("setl_id\tmdtrt_id\n"))
     assert parsed.rows == ()

@@ -14,8 +14,10 @@ from yidi_events.settings import ServiceSettings
 from yidi_settlement import sandbox
 from yidi_settlement.adapters import insured_facts, own_facts
 from yidi_settlement.adapters.hospital_secrets import SqlHospitalSecrets
+from yidi_settlement.adapters.lookups import SqlQueryReads
 from yidi_settlement.adapters.reads import HisCredentials, SqlReads
 from yidi_settlement.app.messages import Messages
+from yidi_settlement.app.queries import QueryService
 from yidi_settlement.app.reference import ReferenceService
 from yidi_settlement.app.visits import VisitService
 from yidi_settlement.domain import events as own_events
@@ -23,6 +25,7 @@ from yidi_settlement.entrypoints import agency, his, person_year
 from yidi_settlement.his.auth import Authenticator
 from yidi_settlement.his.forwarder import Forwarder
 from yidi_settlement.his.gateway import Gateway
+from yidi_settlement.his.queries import QueryTransactions
 from yidi_settlement.his.signatures import CSB, HMAC, TIF
 from yidi_settlement.his.transactions import Transactions
 from yidi_settlement.his.typed import SpecTypedJSON
@@ -69,6 +72,7 @@ def build_gateway(runtime: Runtime, reference: ReferenceService) -> Gateway:
                 timedelta(seconds=runtime.settings.his_clock_skew_s),
             ),
             reference,
+            QueryTransactions(QueryService(runtime.write, SqlQueryReads())),
         ),
         forwarder=Forwarder(runtime.settings),
     )
@@ -88,6 +92,7 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
         description=__doc__ or "",
     )
     app.state.gateway = gateway
+    his.document(app, gateway)
     return app
 
 

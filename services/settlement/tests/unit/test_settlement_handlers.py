@@ -60,6 +60,8 @@ from yidi_settlement.domain.events import (
     HospitalRegistered,
     HospitalUpdated,
     PatientDischarged,
+    SettlementReinstated,
+    SettlementStaged,
     VisitDiagnosed,
     VisitRegistered,
     VisitRegistrationCancelled,
@@ -560,7 +562,7 @@ async def test_a_settled_visit_is_not_settled_again(world: World) -> None:
         assert (refusal.rule, refusal.field) == ("visit.settled", "visit_id")
 
 
-async def test_an_admission_settles_only_after_discharge(world: World) -> None:
+async def test_an_admission_settles_finally_only_after_discharge(world: World) -> None:
     ref = await with_lines(world, medical_type="21")
     refusal = await refused(
         world,
@@ -570,10 +572,17 @@ async def test_an_admission_settles_only_after_discharge(world: World) -> None:
             command=settle_request(ref),
             message_id="M",
             now=NOW,
-            commit=False,
+            commit=True,
         ),
     )
     assert (refusal.rule, refusal.field) == ("visit.not_discharged", "visit_id")
+    # A pre-settlement before discharge is the bill so far (real clients show it): answered,
+    # and nothing is appended.
+    before = list(world.store.log)
+    trial = await settle(world, ref, commit=False)
+    assert trial.settlement_id is None
+    assert trial.computation.totals.total_fee == 25500
+    assert list(world.store.log) == before
 
 
 async def test_cancel_settlement_appends_the_negative_record_and_moves_the_year_back(
@@ -920,3 +929,163 @@ async def test_the_year_starts_from_the_insured_places_statement(world: World) -
     done = await settle(world, await with_lines(world))
     assert done.computation.totals.deductible_applied == 0
     assert done.computation.totals.basic_fund > 0
+
+
+# --- the flows real clients run: stages, batches, reversal of a cancellation ----------------------
+
+
+async def test_an_interim_stage_and_the_final_settlement_share_one_deductible(
+    world: World,
+) -> None:
+    ref = await with_lines(world, medical_type="21")  # 255.00 of class A
+    first = await settle(world, ref, interim=True)
+    # A first admission at level 3 owes 1000.00: the stage's 255.00 all goes to it.
+    assert first.computation.totals.deductible_applied == 25_500
+    assert first.computation.movement.inpatient_admissions == 1
+    *_, settled, staged = world.payloads(f"visit-{ref.visit_id}")
+    assert isinstance(settled, VisitSettled)
+    assert isinstance(staged, SettlementStaged)
+    assert staged.deductible_left == 74_500
+    await world.run(
+        lambda unit: world.visits.upload_fee_lines(
+            unit,
+            institution=HOSPITAL,
+            ref=ref,
+            lines=[fee_line("2", quantity=Decimal(1), unit_price=Decimal(1000), amount=100_000)],
+            message_id="MSG-UP2",
+            now=NOW,
+        )
+    )
+    await world.run(
+        lambda unit: world.visits.discharge(
+            unit,
+            institution=HOSPITAL,
+            command=Discharge(
+                ref=ref, discharged_on=date(2026, 3, 10), died=False, principal_diagnosis=None
+            ),
+            now=NOW,
+        )
+    )
+    final = await world.run(
+        lambda unit: world.visits.settle(
+            unit,
+            institution=HOSPITAL,
+            command=settle_request(ref, declared_total=100_000),
+            message_id="MSG-FINAL",
+            now=NOW,
+            commit=True,
+        )
+    )
+    # Only the line uploaded since: 1000.00, of which 745.00 finishes the deductible and 85% of
+    # the 255.00 left (in-service, level 3) is 216.75. No second admission.
+    totals = final.computation.totals
+    assert (totals.total_fee, totals.deductible_applied, totals.basic_fund) == (
+        100_000,
+        74_500,
+        21_675,
+    )
+    assert final.computation.movement.inpatient_admissions == 0
+    ledger = [p.movement for p in world.payloads(pl.stream_id(PERSON))]
+    assert sum(m.inpatient_admissions for m in ledger) == 1
+
+
+async def test_cancelling_a_batch_through_the_handler_keeps_the_other(world: World) -> None:
+    ref = await registered(world)
+    await world.run(
+        lambda unit: world.visits.upload_fee_lines(
+            unit,
+            institution=HOSPITAL,
+            ref=ref,
+            lines=[fee_line("1", charge_batch="B1"), fee_line("2", charge_batch="B2")],
+            message_id="MSG-UP",
+            now=NOW,
+        )
+    )
+    count = await world.run(
+        lambda unit: world.visits.cancel_fee_lines(
+            unit, institution=HOSPITAL, ref=ref, fee_line_nos=(), now=NOW, charge_batch="B1"
+        )
+    )
+    assert count == 1
+    # The declared total is the remaining batch's: 255.00.
+    done = await settle(world, ref, declared_total=25_500)
+    assert done.computation.totals.total_fee == 25_500
+
+
+def cancellation_reversal(message_id: str = "MSG-CANCEL") -> Reversal:
+    return Reversal(
+        person_id=PERSON,
+        original_message_id=message_id,
+        original_transaction="2208",
+        reverses=Reverses.CANCELLATION,
+    )
+
+
+async def settled_then_cancelled(w: World) -> tuple[VisitRef, Any]:
+    ref = await with_lines(w)
+    done = await settle(w, ref)
+    await w.run(
+        lambda unit: w.visits.cancel_settlement(
+            unit,
+            institution=HOSPITAL,
+            ref=ref,
+            settlement_id=done.settlement_id,
+            message_id="MSG-CANCEL",
+            now=NOW,
+        )
+    )
+    return ref, done
+
+
+async def test_reversing_a_cancellation_makes_the_settlement_stand_again_once(
+    world: World,
+) -> None:
+    ref, done = await settled_then_cancelled(world)
+    cancellation_id = world.payloads(f"visit-{ref.visit_id}")[-1].settlement_id
+
+    async def reverse(message_id: str) -> str:
+        return str(
+            await world.run(
+                lambda unit: world.visits.reverse(
+                    unit,
+                    institution=HOSPITAL,
+                    reversal=cancellation_reversal(),
+                    message_id=message_id,
+                    now=NOW,
+                )
+            )
+        )
+
+    assert await reverse("MSG-REV") == cancellation_id
+    *_, back, reversed_ = world.payloads(f"visit-{ref.visit_id}")
+    assert isinstance(back, SettlementReinstated)
+    assert back.settlement_id == done.settlement_id
+    assert isinstance(reversed_, SettlementReversed)
+    assert (reversed_.settlement_id, reversed_.reversed_transaction) == (cancellation_id, "2208")
+    # The year moves as the settlement moved it: settled, cancelled, standing again.
+    moves = [p.movement for p in world.payloads(pl.stream_id(PERSON))]
+    assert moves == [
+        done.computation.movement,
+        done.computation.movement.negated(),
+        done.computation.movement,
+    ]
+    # Another reversal of the same cancellation changes nothing.
+    before = len(world.store.log)
+    assert await reverse("MSG-REV2") == "nothing"
+    assert len(world.store.log) == before
+
+
+async def test_a_cancellation_is_not_reversed_after_the_person_moved(world: World) -> None:
+    await settled_then_cancelled(world)
+    await settle(world, await second_visit(world, "REG2"))
+    refusal = await refused(
+        world,
+        lambda unit: world.visits.reverse(
+            unit,
+            institution=HOSPITAL,
+            reversal=cancellation_reversal(),
+            message_id="MSG-REV",
+            now=NOW,
+        ),
+    )
+    assert (refusal.rule, refusal.field) == ("reversal.person_moved", "original_message_id")

@@ -50,6 +50,6 @@ def test_a_suspended_resident_is_told_why_not() -> None:
     assert row["fund_pay_type"] == "390100"
     assert row["trt_enjymnt_flag"] == "0"
     assert row["trt_chk_rslt"] == (
-        "psn_no: the person's benefits are suspended (rule eligibility.benefits_suspended)"
+        "psn_no：参保人员医保待遇已暂停（eligibility.benefits_suspended）"
     )
     assert spec_gaps("2001", answer) == []

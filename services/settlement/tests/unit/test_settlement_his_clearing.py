@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import httpx
 import pytest
 from settlement_his_testkit import envelope
 
 from yidi_events.kernel import DomainError
+from yidi_events.settings import ServiceSettings
 from yidi_settlement.his.clearing import (
     application_output,
     applications_output,
@@ -18,6 +20,7 @@ from yidi_settlement.his.clearing import (
     withdraw_command,
 )
 from yidi_settlement.his.fields import error_text
+from yidi_settlement.his.forwarder import Forwarder
 
 NANJING = "320100"
 INPATIENT = {
@@ -109,8 +112,36 @@ def test_3204_and_3205a_inputs_and_outputs() -> None:
     }
 
 
+async def test_the_owners_figures_cross_the_forwarding_and_are_told_in_chinese() -> None:
+    """Clearing refuses a claim that is not what reconciliation found; its error body carries the
+    two figures as values, and the hospital is told both, in the claim's own field name."""
+
+    def clearing(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/internal/his"
+        return httpx.Response(
+            422,
+            json={
+                "error": {
+                    "rule": "clearing.totals_mismatch",
+                    "field": "fund_total",
+                    "message": "fund_total 1500.00 differs from the reconciled 1400.00",
+                    "values": {"claimed": "1500.00", "reconciled": "1400.00", "odd": [1]},
+                }
+            },
+        )
+
+    forwarder = Forwarder(ServiceSettings(), transport=httpx.MockTransport(clearing))
+    with pytest.raises(DomainError) as refused:
+        await forwarder.forward(envelope("3203", INPATIENT))
+    assert refused.value.values == {"claimed": "1500.00", "reconciled": "1400.00"}
+    assert error_text(refused.value, "3203") == (
+        "fund_appy_sum：清算申请金额与对账结果不符，请先对账，申请 1500.00，对账 1400.00"
+        "（clearing.totals_mismatch）"
+    )
+
+
 def test_clearings_refusal_is_told_in_the_claims_names() -> None:
     mismatch = DomainError("clearing.totals_mismatch", "fund_total differs", field="fund_total")
     assert error_text(mismatch, "3203") == (
-        "fund_appy_sum: fund_appy_sum differs (rule clearing.totals_mismatch)"
+        "fund_appy_sum：清算申请金额与对账结果不符，请先对账（clearing.totals_mismatch）"
     )

@@ -37,14 +37,35 @@ def test_totals_claim_maps_yuan_to_fen_and_the_refund_flag() -> None:
     assert refunds["scope"]["include_refunds"]
 
 
+def test_the_specs_own_name_of_the_refund_flag_is_read() -> None:
+    # The spec's 3201 table says fixmedins_refd_setl_flag; "0" must exclude cancellations.
+    spec = {k: v for k, v in DATA.items() if k != "refd_setl_flag"}
+    claim = edge.totals_command(
+        envelope("3201", {"data": {**spec, "fixmedins_refd_setl_flag": "0"}})
+    )
+    assert claim["scope"]["include_refunds"] is False
+    with pytest.raises(DomainError) as refused:
+        edge.totals_command(envelope("3201", {"data": {**spec, "fixmedins_refd_setl_flag": "2"}}))
+    assert refused.value.field == "fixmedins_refd_setl_flag"
+
+
 @pytest.mark.parametrize(
-    ("field", "value"),
-    [("medfee_sumamt", "1.005"), ("fixmedins_setl_cnt", "-1"), ("stmt_begndate", "10/03/2026")],
+    ("field", "value", "told"),
+    [
+        ("medfee_sumamt", "1.005", "应为以元为单位、最多两位小数的金额，收到 1.005"),
+        ("fixmedins_setl_cnt", "-1", "应为整数，收到 -1"),
+        ("stmt_begndate", "10/03/2026", "应为日期 yyyy-MM-dd，收到 10/03/2026"),
+    ],
 )
-def test_a_bad_figure_is_refused_naming_the_national_field(field: str, value: str) -> None:
+def test_a_bad_figure_is_refused_naming_the_national_field(
+    field: str, value: str, told: str
+) -> None:
     with pytest.raises(DomainError) as refused:
         edge.totals_command(envelope("3201", {"data": {**DATA, field: value}}))
     assert refused.value.field == field
+    assert error_text(refused.value, "3201") == (
+        f"{field}：字段值格式不正确，{told}（his.field_invalid）"
+    )
 
 
 def test_an_upload_must_be_base64() -> None:
@@ -70,10 +91,20 @@ def test_an_unbalanced_claim_is_described_in_the_hospitals_names() -> None:
     info = edge.totals_output(envelope("3201", {"data": DATA}), result)["stmtinfo"]
     assert (info["setl_optins"], info["stmt_rslt"]) == ("320100", "1")
     assert info["stmt_rslt_dscr"] == (
-        "Not balanced for 2026-03-10 to 2026-03-10 (amounts in yuan): medfee_sumamt: platform"
-        " 500.00, hospital 510.00; fixmedins_setl_cnt: platform 4, hospital 5. Reconcile the"
-        " detail (3202) to find the settlements that differ."
+        "2026-03-10至2026-03-10对账不平（金额单位元）：medfee_sumamt 平台500.00 医院510.00；"
+        "fixmedins_setl_cnt 平台4 医院5。请用3202对明细账"
     )
+    every = {
+        **result,
+        "differences": [
+            {"figure": f, "platform": 0, "hospital": 999_999_999_999_99}
+            for f in ("total_fee", "fund_total", "account_paid", "count")
+        ],
+    }
+    # All four figures differ, at the largest amounts: still within the spec's 200 characters.
+    long = edge.totals_output(envelope("3201", {"data": DATA}), every)["stmtinfo"]
+    assert len(long["stmt_rslt_dscr"]) <= 200
+    assert long["stmt_rslt_dscr"].count("医院") == 4
     balanced = {**result, "balanced": True, "description": "Balanced.", "differences": []}
     assert edge.totals_output(envelope("3201", {}), balanced)["stmtinfo"] == {
         "setl_optins": "320100",
@@ -131,11 +162,15 @@ def test_files_travel_as_base64_and_expire_in_local_time() -> None:
 
 def test_reconciliations_refusals_are_told_in_the_hospitals_names() -> None:
     inline = DomainError("reconciliation.detail_invalid", "bad rows", field="rows")
-    assert error_text(inline, "3202") == "detail: bad rows (rule reconciliation.detail_invalid)"
+    assert error_text(inline, "3202") == (
+        "detail：对账明细无法核对，请检查明细文件（reconciliation.detail_invalid）"
+    )
     large = DomainError("reconciliation.file_too_large", "too large", field="content")
-    assert error_text(large, "9101") == "in: too large (rule reconciliation.file_too_large)"
+    assert error_text(large, "9101") == "in：上传文件过大（reconciliation.file_too_large）"
     unknown = DomainError("reconciliation.file_unknown", "no file F1", field="file_query_no")
-    assert error_text(unknown, "9102").startswith("file_qury_no: ")
+    assert error_text(unknown, "9102") == (
+        "file_qury_no：未找到本机构的该文件（reconciliation.file_unknown）"
+    )
 
 
 def test_a_claim_without_its_clearing_agency_is_refused_by_its_national_name() -> None:

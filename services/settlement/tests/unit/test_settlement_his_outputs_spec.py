@@ -5,6 +5,7 @@ decimals, written from their decimal text)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,8 +19,9 @@ from yidi_events.contracts.settlement import ItemClass
 from yidi_settlement.app.commands import Settlement
 from yidi_settlement.domain.engine import SettlementComputation
 from yidi_settlement.domain.events import VisitRegistered
-from yidi_settlement.domain.model import CatalogueEntry
-from yidi_settlement.his import analysis, clearing, hospital_checks, outputs, referral
+from yidi_settlement.domain.line_split import split_return
+from yidi_settlement.domain.model import CatalogueEntry, FeeLine
+from yidi_settlement.his import analysis, clearing, downloads, hospital_checks, outputs, referral
 from yidi_settlement.his.typed import SpecTypedJSON, dumps, spec_outputs, typed
 from yidi_settlement.vectors import run_case
 
@@ -129,6 +131,49 @@ def test_fee_line_splits_carry_every_non_null_field_typed(infno: str) -> None:
     assert outside["lmt_used_flag"] == "0"
 
 
+@pytest.mark.parametrize("infno", ["2204", "2301"])
+def test_a_returned_line_carries_every_non_null_field_typed_and_negative(infno: str) -> None:
+    # 10 of a 25.50 item charged, 4 returned: the return's split is -102.00 in policy.
+    entry = CatalogueEntry(
+        catalogue_code="XA001", item_class=ItemClass.A, self_pay_ratio=Decimal(0), price_cap=None
+    )
+    charged = FeeLine(
+        fee_line_no="1",
+        catalogue_code="XA001",
+        quantity=Decimal(10),
+        unit_price=Decimal("25.50"),
+        amount=25500,
+    )
+    returned = replace(
+        charged, fee_line_no="2", quantity=Decimal(-4), amount=-10200, returned_line="1"
+    )
+    answer = typed(
+        {"result": [outputs.fee_line_split(split_return(returned, charged, entry), entry)]}
+    )
+    assert spec_gaps(infno, answer) == []
+    [row] = answer["result"]
+    assert (row["det_item_fee_sumamt"], row["inscp_scp_amt"]) == (
+        Decimal("-102.00"),
+        Decimal("-102.00"),
+    )
+    assert row["cnt"] == Decimal(-4)
+
+
+@pytest.mark.parametrize("infno", ["2303", "2304"])
+def test_an_interim_stage_answer_carries_every_non_null_field_typed(infno: str) -> None:
+    # A later stage of a stay owes no deductible and counts no admission; its answer is whole.
+    result = run_case(EMPLOYEE)
+    later = replace(
+        result,
+        totals=replace(result.totals, deductible_applied=0),
+        movement=replace(result.movement, inpatient_admissions=0),
+        deductible_left=0,
+    )
+    answer = typed(_answer(_settlement(later, committed=infno == "2304")))
+    assert spec_gaps(infno, answer) == []
+    assert answer["setlinfo"]["act_pay_dedc"] == Decimal("0.00")
+
+
 def _record(refund: bool) -> dict[str, Any]:
     result = run_case(EMPLOYEE)
     totals = result.totals.negated() if refund else result.totals
@@ -179,7 +224,17 @@ def test_amounts_are_written_as_numbers_with_their_two_decimals() -> None:
 
 def test_the_spec_tables_hold_every_transaction_served() -> None:
     served = "1101 2201 2204 2206 2207 2208 2301 2303 2304 2305 2401 2501 3101 3102 3201 3202"
-    for infno in (*served.split(), "3203", "5203", "9001", "9101"):
+    queries = "1201 1901 4101 5201 5202 5204 5205 5206"  # 4101A answers 4101's table
+    catalogue_files = tuple(downloads.CATALOGUE_FILES)
+    for infno in (
+        *served.split(),
+        *queries.split(),
+        *catalogue_files,
+        "3203",
+        "5203",
+        "9001",
+        "9101",
+    ):
         assert spec_outputs()[infno]["outputs"], infno
     setlinfo = {f["code"]: f for f in spec_outputs()["2207"]["outputs"]["setlinfo"]}
     assert setlinfo["hifes_pay"]["type"] == "数值型"

@@ -78,21 +78,28 @@ def test_chronic_filing_is_refused_at_the_edge() -> None:
 
 
 def test_filings_refusals_are_told_in_the_referrals_names() -> None:
-    region = DomainError("his.insured_region", "insured in 320200", field="insured_region")
-    assert error_text(region, "2501") == "insu_optins: insured in 320200 (rule his.insured_region)"
+    region = DomainError(
+        "his.insured_region",
+        "insured in 320200",
+        field="insured_region",
+        values={"expected": "320200"},
+    )
+    assert error_text(region, "2501") == (
+        "insu_optins：参保地医保区划与人员的参保地不一致，人员参保地 320200（his.insured_region）"
+    )
     reused = DomainError(
         "his.message_reused",
         "this message_id already filed a referral for another person",
         field="message_id",
     )
     assert error_text(reused, "2501") == (
-        "msgid: this msgid already filed a referral for another person (rule his.message_reused)"
+        "msgid：该报文 ID 已为另一人员上传过转诊备案（his.message_reused）"
     )
     unknown = DomainError(
         "filing.not_found",
         "no referral filing with this filing_id for this person",
         field="filing_id",
     )
-    assert error_text(unknown, "2502").startswith(
-        "trt_dcla_detl_sn: no referral filing with this trt_dcla_detl_sn"
+    assert error_text(unknown, "2502") == (
+        "trt_dcla_detl_sn：未找到该人员的该备案（filing.not_found）"
     )

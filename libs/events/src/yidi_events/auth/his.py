@@ -28,7 +28,21 @@ SIGNATURE = "x-yidi-signature"
 
 
 class HisAuthError(Exception):
-    """The request is not from who it says, or not fresh; the message says which."""
+    """The request is not from who it says, or not fresh; the message says which, the rule
+    (his.auth.*) names the check, `field` the header at fault and `values` what it quoted."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        rule: str = "his.auth",
+        field: str | None = None,
+        values: Mapping[str, str | int] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.field = field
+        self.values: dict[str, str | int] = dict(values or {})
 
 
 def signature(secret: str, timestamp: str, nonce: str, body: bytes) -> str:
@@ -109,7 +123,9 @@ class NonceStore:
                 .returning(request_nonces.c.nonce)
             )
         if claimed is None:
-            raise HisAuthError("nonce was already used: a replayed request is refused")
+            raise HisAuthError(
+                "nonce was already used: a replayed request is refused", rule="his.auth.replay"
+            )
 
     async def forget_expired(self, now: datetime) -> int:
         async with self.engine.begin() as conn:

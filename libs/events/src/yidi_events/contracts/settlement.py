@@ -70,6 +70,11 @@ class FeeLineSplit:
     over_limit: Fen
     pre_self_paid: Fen
     in_policy: Fen
+    # The hospital's charge batch (收费批次): 2205 cancels a batch's unsettled lines.
+    charge_batch: str | None = None
+    # A return (退费) names the line it returns; its quantity, amount and parts are negative and
+    # net the original's down, never below zero.
+    returned_line: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -223,6 +228,9 @@ class SettlementReversed:
     settlement_id: str | None  # the settlement undone, when the reversed call settled one
     message_id: str
     reversed_at: datetime
+    # A reversed cancellation (2208/2305; settlement_id is then the cancellation's negative
+    # record): the settlement that stands again.
+    reinstated_settlement_id: str | None = None
 
 
 # --- the person's ledger at the visit place ----------------------------------------------------

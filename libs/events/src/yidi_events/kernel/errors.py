@@ -6,17 +6,33 @@ message must make sense to a hospital clerk or an agency operator without readin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+# A value a refusal quotes (the value received, a limit, a total): text or a whole number, so it
+# crosses JSON unchanged; money is integer fen, told in yuan by whoever renders it.
+Value = str | int
+
 
 class DomainError(Exception):
     """A command was refused by a business rule; nothing was changed."""
 
     status = 422
 
-    def __init__(self, rule: str, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        rule: str,
+        message: str,
+        *,
+        field: str | None = None,
+        values: Mapping[str, Value] | None = None,
+    ) -> None:
         super().__init__(message)
         self.rule = rule
         self.message = message
         self.field = field
+        # What the message quotes, as data: an edge that speaks another language (the HIS
+        # interface answers in Chinese) says the same figures without parsing the English.
+        self.values: dict[str, Value] = dict(values or {})
 
     def __str__(self) -> str:
         where = f" [{self.field}]" if self.field else ""

@@ -122,6 +122,21 @@ async def pool_cancel(conn: AsyncConnection, settlement_id: str) -> None:
     )
 
 
+async def reinstate(conn: AsyncConnection, settlement_id: str) -> None:
+    """A 2601 undid the settlement's cancellation: it is evidence again, and a candidate for
+    investigation again."""
+    await conn.execute(
+        visit_facts.delete().where(
+            visit_facts.c.settlement_id == settlement_id, visit_facts.c.kind == "cancelled"
+        )
+    )
+    await conn.execute(
+        investigation_pool.update()
+        .where(investigation_pool.c.settlement_id == settlement_id)
+        .values(cancelled=False)
+    )
+
+
 async def pool_candidates(
     conn: AsyncConnection, first: date, last: date
 ) -> list[InvestigationItem]:

@@ -29,6 +29,7 @@ from yidi_events.contracts.settlement import (
     FeeLineSplit,
     FeeLinesUploaded,
     SettlementCancelled,
+    SettlementReversed,
     VisitSettled,
 )
 from yidi_events.envelope import Envelope
@@ -114,6 +115,14 @@ def settlement_projection(audit: Audit) -> Projection:
         )
         await on_fact(audit, conn, fact)
         await history.pool_cancel(conn, e.original_settlement_id)
+
+    @projection.on(SettlementReversed)
+    async def reversed_(conn: AsyncConnection, env: Envelope) -> None:
+        e: SettlementReversed = env.payload
+        # A reversed settlement comes with its cancellation (above); only a reversed
+        # cancellation changes the evidence: its settlement stands again.
+        if e.reinstated_settlement_id is not None:
+            await history.reinstate(conn, e.reinstated_settlement_id)
 
     return projection
 

@@ -122,6 +122,7 @@ def decide_apply(
             f"{key.clearing_category} ({state.application.clearing_application_id}); "
             "withdraw it first",
             field="month",
+            values={"application_id": state.application.clearing_application_id},
         )
     if reconciled is None:
         raise DomainError(
@@ -141,6 +142,7 @@ def decide_apply(
                 "clearing.totals_mismatch",
                 f"{figure} {shown[0]} differs from the reconciled {shown[1]}; reconcile first",
                 field=figure,
+                values={"claimed": shown[0], "reconciled": shown[1]},
             )
     return [
         ClearingApplied(

@@ -62,12 +62,14 @@ async def upload_referral(ctx: Context, upload: ReferralUpload) -> str:
                 "his.insured_region",
                 f"the person is insured in {person.insured_region}, not {upload.insured_region}",
                 field="insured_region",
+                values={"expected": person.insured_region},
             )
         if upload.insurance_type and upload.insurance_type != person.insurance_type.value:
             raise DomainError(
                 "his.insurance_type",
                 f"the person's insurance type is {person.insurance_type.value}",
                 field="insurance_type",
+                values={"expected": person.insurance_type.value},
             )
         now = ctx.now()
         settings = ctx.settings.of(person.insured_region)

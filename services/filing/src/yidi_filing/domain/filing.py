@@ -303,6 +303,7 @@ def decide_change(
             "filing.expired",
             f"the filing ended on {filing.valid_to.isoformat()}; submit a new one",
             field="filing_id",
+            values={"valid_to": filing.valid_to.isoformat()},
         )
     if filing.kind not in (FilingKind.LONG_TERM, FilingKind.REFERRAL):
         raise DomainError(
@@ -551,6 +552,7 @@ def _check_end(
             f"a temporary filing is valid at least {settings.temporary_min_months} months: "
             f"from {valid_from.isoformat()} it ends no earlier than {minimum.isoformat()}",
             field="valid_to",
+            values={"earliest": minimum.isoformat()},
         )
     return valid_to
 
@@ -577,6 +579,7 @@ def _check_promise_lock(filing: Filing, settings: FilingSettings, today: date) -
             f"a promise-based filing can be changed or cancelled only from "
             f"{unlocks.isoformat()}, {settings.promise_lock_months} months after it began",
             field="filing_id",
+            values={"unlocks": unlocks.isoformat()},
         )
 
 

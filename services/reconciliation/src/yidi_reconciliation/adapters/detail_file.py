@@ -1,7 +1,8 @@
 """The 3202 detail file and its result file, whose columns the national spec defines.
 
-The hospital uploads (9101) a ZIP holding one tab-separated UTF-8 text file whose first row names
-the columns; we answer (9102) with a ZIP of the same shape holding one row per settlement and its
+The hospital uploads (9101) a ZIP holding one tab-separated UTF-8 text file: without a header row
+and its columns in the spec's order, as the spec asks, or with a first row naming the columns (in
+any order), as many HIS clients write it; we answer (9102) with a ZIP of the same shape holding one row per settlement and its
 result. The files are stored here, between the gateway's calls, so their column names live here:
 `parse_detail_file` turns the upload into domain `HospitalRow`s (or errors with line numbers, for
 the clerk to fix the file), `inline_rows` checks rows the gateway sent in domain names the same
@@ -51,7 +52,7 @@ class DetailFileLimits:
 
 @dataclass(frozen=True)
 class RowError:
-    line: int  # 1 is the header row; 0 is the file as a whole
+    line: int  # the file's own line number (1 is the header row if there is one); 0: the file
     column: str | None
     message: str
 
@@ -77,19 +78,22 @@ def parse_detail_file(data: bytes, limits: DetailFileLimits = DetailFileLimits()
         return DetailFile((), (error,))
     lines = text.splitlines()
     if not lines or not lines[0].strip():
-        return DetailFile(
-            (), (RowError(1, None, "the file is empty; the first row must name the columns"),)
-        )
+        return DetailFile((), (RowError(1, None, "the file is empty"),))
     header = [name.strip() for name in lines[0].split("\t")]
-    missing = [c for c in UPLOAD_COLUMNS if c not in header]
-    if missing:
-        return DetailFile(
-            (), tuple(RowError(1, c, "column missing from the header row") for c in missing)
-        )
+    if set(header).isdisjoint(UPLOAD_COLUMNS):
+        # No header row, as the spec asks: every line is a settlement in the spec's order.
+        header, body, first = list(UPLOAD_COLUMNS), lines, 1
+    else:
+        missing = [c for c in UPLOAD_COLUMNS if c not in header]
+        if missing:
+            return DetailFile(
+                (), tuple(RowError(1, c, "column missing from the header row") for c in missing)
+            )
+        body, first = lines[1:], 2
     rows: list[HospitalRow] = []
     errors: list[RowError] = []
     first_seen: dict[str, int] = {}
-    for number, raw in enumerate(lines[1:], start=2):
+    for number, raw in enumerate(body, start=first):
         if not raw.strip():
             continue
         cells = raw.split("\t")

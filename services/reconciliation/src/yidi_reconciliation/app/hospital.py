@@ -87,6 +87,7 @@ class Hospitals:
                 "reconciliation.file_too_large",
                 f"The upload is larger than {self.limits.max_uncompressed_bytes} bytes.",
                 field="content",
+                values={"limit": self.limits.max_uncompressed_bytes},
             )
         return await self.write.transact(
             lambda unit: self._keep(unit, institution_code, UPLOAD, filename, content)
@@ -132,6 +133,7 @@ class Hospitals:
                     "reconciliation.file_expired",
                     f"File {file_query_no} could be downloaded until {stored.download_until}.",
                     field="file_query_no",
+                    values={"until": stored.download_until.isoformat(timespec="seconds")},
                 )
             return stored
 
@@ -141,7 +143,9 @@ class Hospitals:
         self, unit: Unit, institution_code: str, kind: str, name: str, content: bytes
     ) -> StoredFile:
         now = self.write.clock.now()
-        stored = StoredFile(uuid.uuid4().hex, name, now + self.file_lifetime, content)
+        # 30 characters: the national interface gives the file query number 30, and HIS
+        # clients size their column so.
+        stored = StoredFile(uuid.uuid4().hex[:30], name, now + self.file_lifetime, content)
         await self.books.keep(unit, institution_code, kind, stored, now)
         return stored
 

@@ -99,6 +99,7 @@ def compare_details(
                 f"Settlement {row.settlement_id} is listed twice in the hospital's file"
                 f" (lines {first.line} and {row.line}); list each settlement once.",
                 field="settlement_id",
+                values={"settlement_id": row.settlement_id, "lines": f"{first.line}, {row.line}"},
             )
         hospital[row.settlement_id] = row
     platform = {r.settlement_id: r for r in scope.select(records)}

@@ -28,12 +28,15 @@ from yidi_settlement.adapters.tables import (
     visits,
 )
 from yidi_settlement.domain.events import (
+    AdmissionChanged,
     CatalogueItemPublished,
+    DischargeCancelled,
     HospitalItemMapped,
     HospitalItemUnmapped,
     HospitalRegistered,
     HospitalUpdated,
     PatientDischarged,
+    SettlementReinstated,
     VisitRegistered,
     VisitRegistrationCancelled,
 )
@@ -193,6 +196,35 @@ def make_projection() -> Projection:
         status = "settlement_cancelled" if refund else "settled"
         await conn.execute(
             visits.update().where(visits.c.visit_id == p.visit_id).values(status=status)
+        )
+
+    @projection.on(SettlementReinstated)
+    async def reinstated(conn: AsyncConnection, env: Envelope) -> None:
+        p: SettlementReinstated = env.payload
+        await conn.execute(
+            settlements.update()
+            .where(settlements.c.settlement_id == p.settlement_id)
+            .values(cancelled_by=None)
+        )
+        await conn.execute(
+            visits.update().where(visits.c.visit_id == p.visit_id).values(status="settled")
+        )
+
+    @projection.on(AdmissionChanged)
+    async def admission_changed(conn: AsyncConnection, env: Envelope) -> None:
+        p: AdmissionChanged = env.payload
+        await conn.execute(
+            visits.update()
+            .where(visits.c.visit_id == p.visit_id)
+            .values(began_at=p.began_at, medical_type=p.medical_type)
+        )
+
+    @projection.on(DischargeCancelled)
+    async def discharge_cancelled(conn: AsyncConnection, env: Envelope) -> None:
+        await conn.execute(
+            visits.update()
+            .where(visits.c.visit_id == env.payload.visit_id)
+            .values(status="open", discharged_on=None)
         )
 
     return projection

@@ -10,6 +10,7 @@ from typing import Any
 from yidi_settlement.domain.eligibility import Voucher
 from yidi_settlement.domain.engine import SettlementComputation
 from yidi_settlement.domain.events import VisitRegistered
+from yidi_settlement.domain.visit import AdmissionChange
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,12 +48,19 @@ class Discharge:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AdmissionUpdate:
+    ref: VisitRef
+    change: AdmissionChange
+
+
+@dataclass(frozen=True, kw_only=True)
 class SettleRequest:
     ref: VisitRef
     voucher: Voucher | None  # as presented, told back in the answer; the visit names the person
     use_account: bool
     declared_total: int | None
     insurance_type: str | None
+    interim: bool = False  # 中途结算: an admission settles a stage before discharge
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +80,7 @@ class Reverses(StrEnum):
 
     SETTLEMENT = "settlement"
     REGISTRATION = "registration"
+    CANCELLATION = "cancellation"  # a settlement's cancellation: the settlement stands again
     NOTHING = "nothing"  # a read: nothing to undo, the message is only retired
 
 

@@ -24,9 +24,10 @@ from yidi_events.contracts.settlement import (
     SettlementReversed,
     VisitSettled,
 )
-from yidi_events.kernel import DomainError, NotFound, business_date
+from yidi_events.kernel import Conflict, DomainError, NotFound, business_date
 from yidi_settlement.adapters.queries import Person
 from yidi_settlement.app.commands import (
+    AdmissionUpdate,
     Discharge,
     Registered,
     Registration,
@@ -50,7 +51,6 @@ from yidi_settlement.domain.eligibility import (
 )
 from yidi_settlement.domain.engine import SettlementComputation, cancellation_of, compute_settlement
 from yidi_settlement.domain.events import Diagnosis, VisitRegistered
-from yidi_settlement.domain.line_split import split_lines
 from yidi_settlement.domain.model import CatalogueEntry, FeeLine, VisitFacts
 
 
@@ -113,6 +113,7 @@ class VisitService:
                 "person.not_found",
                 f"no insured person holds voucher {voucher.voucher_type}/{voucher.voucher_no}",
                 field="voucher_no",
+                values={"voucher": f"{voucher.voucher_type}/{voucher.voucher_no}"[:60]},
             )
         person = await self.reads.person(unit, found, today)
         check_card(voucher, person.row["card_serial"])
@@ -271,6 +272,7 @@ class VisitService:
                         f"hospital item {line.hospital_item_code} of fee line {line.fee_line_no} "
                         "is not mapped to the catalogue (3301 first)",
                         field="hospital_item_code",
+                        values={"code": line.hospital_item_code or ""},
                     )
                 line = replace(line, catalogue_code=code)
             resolved.append(line)
@@ -278,7 +280,7 @@ class VisitService:
             unit, reg.visit_region, [x.catalogue_code for x in resolved]
         )
         today = business_date(now)
-        splits = split_lines(resolved, catalogue, today)
+        splits = v.split_upload(state, resolved, catalogue, today)
         events = v.decide_upload_fee_lines(state, splits, now, message_id, skew=self.clock_skew)
         await self._append_visit(unit, ref.visit_id, version, events, now)
         return [(s, catalogue.entry(s.catalogue_code, s.fee_date or today)) for s in splits]
@@ -291,9 +293,10 @@ class VisitService:
         ref: VisitRef,
         fee_line_nos: tuple[str, ...],
         now: datetime,
+        charge_batch: str | None = None,
     ) -> int:
         state, version, _ = await self._own_visit(unit, institution, ref)
-        events = v.decide_cancel_fee_lines(state, fee_line_nos, now)
+        events = v.decide_cancel_fee_lines(state, fee_line_nos, now, charge_batch=charge_batch)
         await self._append_visit(unit, ref.visit_id, version, events, now)
         return sum(len(e.fee_line_nos) for e in events)
 
@@ -307,6 +310,21 @@ class VisitService:
         events = v.decide_discharge(
             state, command.discharged_on, now, command.died, skew=self.clock_skew
         )
+        await self._append_visit(unit, command.ref.visit_id, version, events, now)
+
+    async def cancel_discharge(
+        self, unit: Unit, *, institution: str, ref: VisitRef, now: datetime
+    ) -> None:
+        state, version, _ = await self._own_visit(unit, institution, ref)
+        await self._append_visit(
+            unit, ref.visit_id, version, v.decide_cancel_discharge(state, now), now
+        )
+
+    async def change_admission(
+        self, unit: Unit, *, institution: str, command: AdmissionUpdate, now: datetime
+    ) -> None:
+        state, version, _ = await self._own_visit(unit, institution, command.ref)
+        events = v.decide_change_admission(state, command.change, now, skew=self.clock_skew)
         await self._append_visit(unit, command.ref.visit_id, version, events, now)
 
     # --- settlement ------------------------------------------------------------------------
@@ -324,7 +342,7 @@ class VisitService:
         """Compute (and with `commit`, record) the settlement of a visit."""
         ref = command.ref
         state, version, reg = await self._own_visit(unit, institution, ref)
-        v.settleable(state, command.insurance_type)
+        v.settleable(state, command.insurance_type, interim=command.interim, trial=not commit)
         today = business_date(now)
         settled_on = v.settlement_day(state, now, self.clock_skew)
         policy = await self.reads.policy(unit, reg.insured_region, reg.insurance_type, settled_on)
@@ -349,19 +367,7 @@ class VisitService:
             year, await self.reads.stated_year(unit, ref.person_id, year), ledger.state
         )
         balance = pl.account_balance(person.stated_account, ledger.state)
-        lines = [
-            FeeLine(
-                fee_line_no=x.fee_line_no,
-                catalogue_code=x.catalogue_code,
-                quantity=x.quantity,
-                unit_price=x.unit_price,
-                amount=x.amount,
-                charge_category=x.charge_category,
-                fee_date=x.fee_date,
-                hospital_item_code=x.hospital_item_code,
-            )
-            for x in state.lines.values()
-        ]
+        lines = v.settling_lines(state)
         catalogue = await self.reads.catalogue(
             unit, reg.visit_region, [x.catalogue_code for x in lines]
         )
@@ -375,6 +381,7 @@ class VisitService:
                 filing_kind=eligibility.filing_kind,
                 use_account=command.use_account,
                 settled_on=settled_on,
+                stay_deductible_left=v.stay_deductible_left(state),
             ),
             fee_lines=lines,
             accumulators=figures,
@@ -400,6 +407,7 @@ class VisitService:
                 clearing_category=category,
                 filing_kind=eligibility.filing_kind.value,
                 computation=result,
+                interim=command.interim,
             ),
             now,
         )
@@ -499,6 +507,25 @@ class VisitService:
                         reversal_of=(original, reversal.original_transaction),
                     )
                     undone = row["settlement_id"]
+        elif reversal.reverses is Reverses.CANCELLATION:
+            row = await self.reads.settlement(unit, institution, message_id=original)
+            if row is not None and row["is_refund"]:
+                if row["person_id"] != reversal.person_id:
+                    raise DomainError(
+                        "reversal.person_mismatch",
+                        f"message_id {original} cancelled another person's settlement",
+                        field="person_id",
+                    )
+                if await self.reinstate(
+                    unit,
+                    institution=institution,
+                    ref=VisitRef(visit_id=row["visit_id"], person_id=reversal.person_id),
+                    cancellation_id=row["settlement_id"],
+                    reversal_of=(original, reversal.original_transaction),
+                    message_id=message_id,
+                    now=now,
+                ):
+                    undone = row["settlement_id"]
         elif reversal.reverses is Reverses.REGISTRATION:
             visit = await self.reads.visit_by_message(unit, institution, original)
             if visit is not None and visit["status"] != "registration_cancelled":
@@ -512,6 +539,61 @@ class VisitService:
         await retire(unit, institution, original)
         return undone
 
+    async def reinstate(
+        self,
+        unit: Unit,
+        *,
+        institution: str,
+        ref: VisitRef,
+        cancellation_id: str,
+        reversal_of: tuple[str, str],
+        message_id: str,
+        now: datetime,
+    ) -> bool:
+        """Undo a cancellation: its settlement stands again, moving the person's year and account
+        as it did. Only while nothing moved the person's figures since the cancellation: then
+        standing again gives back exactly the figures it had. False: it already stands again."""
+        state, version, reg = await self._own_visit(unit, institution, ref)
+        original = v.reinstatable(state, cancellation_id)
+        if original is None:
+            return False
+        ledger = await self.write.load(unit, pl.stream_id(ref.person_id), pl.LEDGER)
+        last = ledger.state[-1] if ledger.state else None
+        if last is None or last.settlement_id != cancellation_id:
+            raise Conflict(
+                "reversal.person_moved",
+                f"the person's year or account moved since cancellation {cancellation_id}; "
+                "settle the visit again instead",
+                field="original_message_id",
+            )
+        if original.account_balance_after is not None:
+            person = await self.reads.person(unit, ref.person_id, business_date(now))
+            balance = pl.account_balance(person.stated_account, ledger.state)
+            if balance < original.totals.account_paid:
+                raise Conflict(
+                    "reversal.account_balance",
+                    f"the account holds {balance / 100:.2f} yuan, less than the "
+                    f"{original.totals.account_paid / 100:.2f} the settlement paid from it",
+                    field="original_message_id",
+                    values={"balance_fen": balance, "paid_fen": original.totals.account_paid},
+                )
+        events = v.decide_reinstate(
+            state,
+            cancellation_id=cancellation_id,
+            original_message_id=reversal_of[0],
+            reversed_transaction=reversal_of[1],
+            message_id=message_id,
+            now=now,
+        )
+        await self._append_visit(unit, ref.visit_id, version, events, now)
+        moved = _ledger_movement(
+            reg, ledger.version, original.movement, "reinstatement", original.settlement_id, now
+        )
+        await self.write.append(
+            unit, ledger.stream_id, ledger.version, [moved], day=business_date(now)
+        )
+        return True
+
     async def settlement_record(
         self, unit: Unit, institution: str, settlement_id: str
     ) -> dict[str, Any]:
@@ -522,6 +604,7 @@ class VisitService:
                 "settlement.not_found",
                 f"settlement {settlement_id} is not a settlement of this institution",
                 field="settlement_id",
+                values={"settlement_id": settlement_id},
             )
         return row
 
@@ -582,7 +665,7 @@ def _as_computation(
 ) -> SettlementComputation:
     """The original settlement as the engine's value, to compute its exact negative record."""
     return SettlementComputation(
-        lines=tuple(state.lines.values()),
+        lines=v.settled_lines(state, original.settlement_id),
         totals=original.totals,
         fund_payments=original.fund_payments,
         accumulators_before=figures,

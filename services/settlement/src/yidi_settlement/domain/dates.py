@@ -26,10 +26,12 @@ def check_visit_day(field: str, day: date, *, admitted_on: date, latest: date) -
             "visit.date_in_future",
             f"{field} {day} is in the future (latest accepted day {latest})",
             field=field,
+            values={"day": day.isoformat(), "latest": latest.isoformat()},
         )
     if day < admitted_on:
         raise DomainError(
             "visit.date_before_admission",
             f"{field} {day} is before the admission on {admitted_on}",
             field=field,
+            values={"day": day.isoformat(), "admitted_on": admitted_on.isoformat()},
         )

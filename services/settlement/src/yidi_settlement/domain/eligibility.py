@@ -120,8 +120,8 @@ def certificate_presented(
     return voucher.voucher_no.upper()
 
 
-def _refuse(rule: str, message: str, field: str) -> DomainError:
-    return DomainError(f"eligibility.{rule}", message, field=field)
+def _refuse(rule: str, message: str, field: str, **values: str) -> DomainError:
+    return DomainError(f"eligibility.{rule}", message, field=field, values=values)
 
 
 # Equally favourable kinds are chosen in this order (the national default cuts, smallest first).
@@ -176,12 +176,14 @@ def check_eligibility(
             "hospital_not_networked",
             f"hospital {hospital.institution_code} is not networked for cross-region settlement",
             "institution_code",
+            institution=hospital.institution_code,
         )
     if hospital.suspended:
         raise _refuse(
             "hospital_suspended",
             f"direct settlement at hospital {hospital.institution_code} is suspended",
             "institution_code",
+            institution=hospital.institution_code,
         )
     if relation(person.insured_region, hospital.region) is RegionRelation.LOCAL:
         raise _refuse(
@@ -189,6 +191,7 @@ def check_eligibility(
             f"the person is insured in {person.insured_region} and the hospital is in the same "
             "city: settle it as a local visit, not cross-region",
             "institution_code",
+            insured_region=person.insured_region,
         )
     if certificate_no is not None and certificate_no != person.certificate_no:
         raise _refuse(
@@ -201,6 +204,7 @@ def check_eligibility(
             "person_deceased",
             f"the person's death was recorded on {person.death_date}, before the visit",
             "person_id",
+            death_date=person.death_date.isoformat(),
         )
     if person.enrolment_status is EnrolmentStatus.TERMINATED:
         raise _refuse("benefits_terminated", "the person's benefits are terminated", "person_id")
@@ -212,6 +216,7 @@ def check_eligibility(
             "direct_settlement_suspended",
             f"direct settlement for this person is suspended until {until}",
             "person_id",
+            until=until.isoformat(),
         )
     covering = [f for f in in_force(filings, visit_date) if f.covers(hospital, visit_date)]
     if emergency:
@@ -228,4 +233,7 @@ def check_eligibility(
         f"no approved filing covers {hospital.region[:4]}xx (hospital "
         f"{hospital.institution_code}) on {visit_date}; file first, or register as an emergency",
         "person_id",
+        region=hospital.region,
+        institution=hospital.institution_code,
+        date=visit_date.isoformat(),
     )

@@ -50,6 +50,9 @@ class SettlementComputation:
     accumulators_after: Accumulators
     movement: AccumulatorMovement
     account_balance_after: Fen | None  # None: the person has no personal account (residents)
+    # An admission: the deductible its stay still owes after this settlement (a later stage of
+    # the stay starts from it). None: an outpatient visit.
+    deductible_left: Fen | None = None
 
 
 def compute_settlement(
@@ -70,7 +73,11 @@ def compute_settlement(
     inpatient = is_inpatient(visit.medical_type)
 
     # 2. deductible
-    if inpatient:
+    later_stage = inpatient and visit.stay_deductible_left is not None
+    if visit.stay_deductible_left is not None and inpatient:
+        # One stay, one deductible and one admission, however many stages settle it.
+        remaining = visit.stay_deductible_left
+    elif inpatient:
         per_level = policy.deductible.inpatient[visit.hospital_level]
         first = accumulators.inpatient_admissions == 0
         remaining = per_level.first_admission if first else per_level.later_admissions
@@ -140,7 +147,7 @@ def compute_settlement(
     )
     movement = AccumulatorMovement(
         policy_year=accumulators.policy_year,
-        inpatient_admissions=1 if inpatient else 0,
+        inpatient_admissions=1 if inpatient and not later_stage else 0,
         outpatient_deductible_used=0 if inpatient else deductible,
         eligible_cum=eligible,
         basic_paid_cum=basic,
@@ -157,6 +164,7 @@ def compute_settlement(
         accumulators_after=accumulators.moved(movement),
         movement=movement,
         account_balance_after=person.account_balance - account_paid if has_account else None,
+        deductible_left=remaining - deductible if inpatient else None,
     )
 
 

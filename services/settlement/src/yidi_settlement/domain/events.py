@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from yidi_events.contracts.settlement import AccumulatorMovement, ItemClass
 from yidi_events.registry import event
@@ -75,6 +76,61 @@ class PatientDischarged:
     discharged_at: datetime
     principal_diagnosis: str | None = None
     died: bool = False  # discharge by death (离院方式: 死亡)
+
+
+@event("settlement.AdmissionChanged", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class AdmissionChanged:
+    """2403: the hospital corrected the admission (its start, medical type, department) and its
+    diagnoses; a diagnosis whose sort number exists replaces that one, any other is added."""
+
+    visit_id: str
+    person_id: str
+    institution_code: str
+    began_at: datetime
+    medical_type: str
+    department: str | None
+    principal_diagnosis: str | None
+    diagnoses: tuple[Diagnosis, ...]
+    changed_at: datetime
+
+
+@event("settlement.DischargeCancelled", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class DischargeCancelled:
+    """2405: the discharge is withdrawn; the stay is open again."""
+
+    visit_id: str
+    person_id: str
+    institution_code: str
+    cancelled_at: datetime
+
+
+@event("settlement.SettlementStaged", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class SettlementStaged:
+    """Follows the VisitSettled of an interim settlement (中途结算): the stay stays
+    open, and its next stage owes only `deductible_left` and counts no second admission."""
+
+    visit_id: str
+    person_id: str
+    settlement_id: str
+    deductible_left: int
+
+
+@event("settlement.SettlementReinstated", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class SettlementReinstated:
+    """2601 of a cancellation (2208/2305): the cancelled settlement stands again, on the same
+    lines, with the same figures; the published SettlementReversed names the cancellation."""
+
+    visit_id: str
+    person_id: str
+    institution_code: str
+    settlement_id: str  # the settlement that stands again
+    cancellation_id: str  # the cancellation undone
+    message_id: str
+    reinstated_at: datetime
 
 
 # --- reference data ----------------------------------------------------------------------------
@@ -173,3 +229,20 @@ class HospitalItemUnmapped:
     hospital_item_code: str
     catalogue_code: str
     unmapped_at: datetime
+
+
+@event("settlement.SettlementListUploaded", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class SettlementListUploaded:
+    """4101/4101A: the hospital's settlement list (医疗保障基金结算清单) of one settlement of the
+    visit. The form is kept as the hospital filed it, for the agency's review: the platform
+    decides nothing from its contents."""
+
+    visit_id: str
+    person_id: str
+    institution_code: str
+    settlement_id: str
+    list_id: str  # the same for every upload of one settlement's list: a later one replaces it
+    form: dict[str, Any]
+    uploaded_at: datetime
+    message_id: str | None = None

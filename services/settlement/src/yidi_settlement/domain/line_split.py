@@ -50,6 +50,8 @@ def split_line(line: FeeLine, entry: CatalogueEntry | None) -> FeeLineSplit:
         over_limit=over_limit,
         pre_self_paid=pre_self_paid,
         in_policy=in_policy,
+        charge_batch=line.charge_batch,
+        returned_line=line.returned_line,
     )
 
 
@@ -64,3 +66,33 @@ def split_lines(
 
 def _split_on(line: FeeLine, day: date, catalogue: Catalogue) -> FeeLineSplit:
     return split_line(replace(line, fee_date=day), catalogue.entry(line.catalogue_code, day))
+
+
+def split_return(returned: FeeLine, before: FeeLine, entry: CatalogueEntry | None) -> FeeLineSplit:
+    """A return line's split: what it takes off its original, part by part. `before` is the
+    original as it nets before this return (`returned` is negative). The parts are the difference
+    of the original's split after and before the return, so an original and its returns always
+    split, in sum, exactly as the net line does."""
+    after = replace(
+        before,
+        quantity=before.quantity + returned.quantity,
+        amount=before.amount + returned.amount,
+    )
+    was, now = split_line(before, entry), split_line(after, entry)
+    return FeeLineSplit(
+        fee_line_no=returned.fee_line_no,
+        catalogue_code=returned.catalogue_code,
+        hospital_item_code=returned.hospital_item_code,
+        charge_category=returned.charge_category,
+        fee_date=returned.fee_date,
+        quantity=returned.quantity,
+        unit_price=returned.unit_price,
+        amount=returned.amount,
+        item_class=None if entry is None else entry.item_class,
+        fully_self_paid=now.fully_self_paid - was.fully_self_paid,
+        over_limit=now.over_limit - was.over_limit,
+        pre_self_paid=now.pre_self_paid - was.pre_self_paid,
+        in_policy=now.in_policy - was.in_policy,
+        charge_batch=returned.charge_batch,
+        returned_line=returned.returned_line,
+    )

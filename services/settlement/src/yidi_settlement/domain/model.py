@@ -100,6 +100,8 @@ class FeeLine:
     charge_category: str | None = None
     fee_date: date | None = None
     hospital_item_code: str | None = None
+    charge_batch: str | None = None  # 收费批次: what 2205 cancels together
+    returned_line: str | None = None  # a return (退费, negative) names the line it returns
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,3 +123,6 @@ class VisitFacts:
     filing_kind: FilingKind
     use_account: bool
     settled_on: date  # chooses the policy year (a New Year admission: the discharge day)
+    # A later stage of a stay settled in stages (中途结算): the deductible the stay still owes
+    # (its first stage fixed it and counted the admission). None: the first or only settlement.
+    stay_deductible_left: Fen | None = None

@@ -27,6 +27,7 @@ from yidi_settlement.domain.accumulators import Accumulators, initial
 class LedgerEntry:
     sequence: int
     movement: AccumulatorMovement
+    settlement_id: str | None = None  # the settlement, cancellation or reinstatement that moved it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,7 +52,14 @@ def stream_id(person_id: str) -> str:
 
 def evolve(entries: tuple[LedgerEntry, ...], event: Any) -> tuple[LedgerEntry, ...]:
     if isinstance(event, PersonLedgerMoved):
-        return (*entries, LedgerEntry(sequence=event.sequence, movement=event.movement))
+        return (
+            *entries,
+            LedgerEntry(
+                sequence=event.sequence,
+                movement=event.movement,
+                settlement_id=event.settlement_id,
+            ),
+        )
     return entries
 
 

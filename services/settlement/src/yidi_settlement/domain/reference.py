@@ -344,6 +344,7 @@ def decide_map_item(
             "catalogue.not_found",
             f"{catalogue_code} is not in the {hospital.region} catalogue",
             field="catalogue_code",
+            values={"code": catalogue_code},
         )
     return [
         HospitalItemMapped(

@@ -14,11 +14,10 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from yidi_events.kernel import DomainError, fen_to_yuan, yuan_to_fen
-from yidi_settlement.his.envelope import HisEnvelope
+from yidi_events.kernel import fen_to_yuan, yuan_to_fen
+from yidi_settlement.his.envelope import REQUIRED, TYPE, HisEnvelope, quoted, refuse
 
 ANALYSE = "encounters.analyse"
-_BAD = "audit.analysis.bad_request"
 _SEVERITY = {"violation": "1", "suspected": "2", "notice": "3"}
 
 
@@ -26,7 +25,7 @@ def _text(obj: Mapping[str, Any], name: str, *, required: bool = True) -> str:
     value = obj.get(name)
     if value is None or str(value).strip() == "":
         if required:
-            raise DomainError(_BAD, f"{name} is required", field=name)
+            raise refuse(name, f"{name} is required", REQUIRED)
         return ""
     return str(value).strip()
 
@@ -38,7 +37,7 @@ def _date(obj: Mapping[str, Any], name: str, default: str | None = None) -> str:
     try:
         return date.fromisoformat(raw[:10]).isoformat()  # "yyyy-MM-dd" or "yyyy-MM-dd HH:mm:ss"
     except ValueError:
-        raise DomainError(_BAD, f"{name} {raw!r} is not a date", field=name) from None
+        raise refuse(name, f"{name} {raw!r} is not a date", "his.date", value=quoted(raw)) from None
 
 
 def _fen(obj: Mapping[str, Any], name: str) -> int:
@@ -49,7 +48,9 @@ def _fen(obj: Mapping[str, Any], name: str) -> int:
         # JSON numbers may arrive as floats; their shortest repr is the decimal the HIS sent.
         return yuan_to_fen(repr(raw) if isinstance(raw, float) else str(raw))
     except ValueError:
-        raise DomainError(_BAD, f"{name} {raw!r} is not a yuan amount", field=name) from None
+        raise refuse(
+            name, f"{name} {raw!r} is not a yuan amount", "his.amount", value=quoted(raw)
+        ) from None
 
 
 def _decimal(obj: Mapping[str, Any], name: str) -> str:
@@ -57,7 +58,9 @@ def _decimal(obj: Mapping[str, Any], name: str) -> str:
     try:
         return str(Decimal(repr(raw) if isinstance(raw, float) else str(raw)))
     except (InvalidOperation, ValueError):
-        raise DomainError(_BAD, f"{name} {raw!r} is not a number", field=name) from None
+        raise refuse(
+            name, f"{name} {raw!r} is not a number", "his.number", value=quoted(raw)
+        ) from None
 
 
 def _fee_line(order: Mapping[str, Any], admitted_on: str) -> dict[str, Any]:
@@ -107,17 +110,24 @@ def analysis_command(envelope: HisEnvelope) -> dict[str, Any]:
     """3101/3102 input -> the proposed encounters to analyse."""
     data = envelope.input.get("data", envelope.input)
     if not isinstance(data, dict):
-        raise DomainError(_BAD, "data must be an object", field="data")
+        raise refuse("data", "data must be an object", TYPE, expected="object")
     proposed: list[dict[str, Any]] = []
     for patient in data.get("patient_dtos") or ():
         current = _text(patient, "curr_mdtrt_id", required=False)
         encounters = patient.get("fsi_encounter_dtos") or ()
         chosen = [e for e in encounters if not current or str(e.get("mdtrt_id")) == current]
         if not chosen:
-            raise DomainError(_BAD, f"no encounter has mdtrt_id {current!r}", field="curr_mdtrt_id")
+            raise refuse(
+                "curr_mdtrt_id",
+                f"no encounter has mdtrt_id {current!r}",
+                "his.encounter_unknown",
+                value=quoted(current),
+            )
         proposed.extend(_encounter(patient, e) for e in chosen)
     if not proposed:
-        raise DomainError(_BAD, "patient_dtos holds no encounter to analyse", field="patient_dtos")
+        raise refuse(
+            "patient_dtos", "patient_dtos holds no encounter to analyse", "his.encounters_empty"
+        )
     rule_ids = data.get("rule_ids")
     return {
         "rule_ids": sorted(str(r) for r in rule_ids) if rule_ids else None,

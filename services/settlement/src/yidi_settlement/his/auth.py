@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from yidi_events.auth.his import HisAuthError, NonceStore, VerifiedRequest
 from yidi_events.kernel import DomainError
-from yidi_settlement.his.envelope import MAX_BODY, HisEnvelope
+from yidi_settlement.his.envelope import MAX_BODY, HisEnvelope, too_large
 from yidi_settlement.his.files import read_envelope
 from yidi_settlement.his.signatures import Claim, profile_of
 
@@ -42,9 +42,7 @@ class Authenticator:
         DomainError. The (timestamp, nonce) pair is claimed last, so a refused request leaves
         it unused."""
         if len(body) > MAX_BODY:
-            raise DomainError(
-                "his.format", f"the request body is larger than {MAX_BODY} bytes", field="body"
-            )
+            raise too_large()
         lowered = {name.lower(): value for name, value in headers.items()}
         profile = profile_of(lowered)
         claim = profile.claim(lowered)
@@ -53,28 +51,34 @@ class Authenticator:
         )
         if credential is None:
             raise HisAuthError(
-                f"{profile.identity_header}: {claim.identity} 未登记为医保接口的接入凭证"
-                "（not registered for the HIS interface）"
+                f"{claim.identity} is not registered for the HIS interface",
+                rule="his.auth.credential",
+                field=profile.identity_header,
+                values={"identity": claim.identity[:40]},
             )
         if not profile.verifies(credential.secret, claim, lowered, body):
             raise HisAuthError(
-                f"{profile.signature_header}: 签名校验不通过，请按{profile.name}签名规则重新计算"
-                "（signature does not verify）"
+                "signature does not verify",
+                rule="his.auth.signature",
+                field=profile.signature_header,
+                values={"profile": profile.name},
             )
         self._fresh(claim, now)
         envelope = read_envelope(lowered.get("content-type", ""), body)
         if envelope.institution_code != credential.institution_code:
             raise DomainError(
                 "his.institution_mismatch",
-                f"报文的定点机构编号 {envelope.institution_code} 与签名的机构 "
-                f"{credential.institution_code} 不一致",
+                f"the envelope names institution {envelope.institution_code}, the signature "
+                f"{credential.institution_code}",
                 field="fixmedins_code",
+                values={"given": envelope.institution_code, "signed": credential.institution_code},
             )
         if path_infno is not None and path_infno != envelope.infno:
             raise DomainError(
                 "his.path_infno",
-                f"请求路径的交易编号 {path_infno} 与报文 infno {envelope.infno} 不一致",
+                f"the path names infno {path_infno}, the envelope {envelope.infno}",
                 field="infno",
+                values={"path": path_infno, "infno": envelope.infno},
             )
         await self._claim(claim, credential, envelope, now)
         return envelope
@@ -84,9 +88,13 @@ class Authenticator:
         off = abs(now - claim.sent_at)
         if off > window:
             raise HisAuthError(
-                f"{claim.profile.timestamp_header}: 时间戳与服务器时间相差 "
-                f"{off.total_seconds():.0f} 秒，超出允许的 {window.total_seconds():.0f} 秒"
-                "（timestamp outside the window）"
+                "timestamp outside the window",
+                rule="his.auth.window",
+                field=claim.profile.timestamp_header,
+                values={
+                    "off": f"{off.total_seconds():.0f}",
+                    "window": f"{window.total_seconds():.0f}",
+                },
             )
 
     async def _claim(
@@ -100,6 +108,5 @@ class Authenticator:
             await self.nonces.claim(VerifiedRequest(credential.institution_code, key, now))
         except HisAuthError as exc:
             raise HisAuthError(
-                f"{claim.profile.nonce_header}: 该时间戳与随机数(nonce)已使用过，重放的请求被拒绝"
-                "（replayed request）"
+                "replayed request", rule="his.auth.replay", field=claim.profile.nonce_header
             ) from exc

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from yidi_events.kernel import DomainError, fen_to_yuan, yuan_to_fen
-from yidi_settlement.his.envelope import HisEnvelope
+from yidi_settlement.his.envelope import HisEnvelope, quoted
 
 APPLY = "clearing.apply"
 WITHDRAW = "clearing.withdraw"
@@ -34,28 +34,46 @@ def _required(data: dict[str, Any], name: str) -> Any:
 def _month(text: Any, name: str) -> str:
     match = _MONTH.match(str(text))
     if match is None:
-        raise DomainError("his.month_invalid", f"{name} {text!r} is not a month YYYYMM", field=name)
+        raise DomainError(
+            "his.month_invalid",
+            f"{name} {text!r} is not a month YYYYMM",
+            field=name,
+            values={"value": quoted(text)},
+        )
     return f"{match.group(1)}-{match.group(2)}"
 
 
 def _fen(data: dict[str, Any], name: str) -> int:
+    value = _required(data, name)
     try:
-        return yuan_to_fen(str(_required(data, name)))
+        return yuan_to_fen(str(value))
     except (ValueError, ArithmeticError):
         raise DomainError(
-            "his.amount_invalid", f"{name} is not an amount in yuan", field=name
+            "his.amount_invalid",
+            f"{name} is not an amount in yuan",
+            field=name,
+            values={"value": quoted(value)},
         ) from None
 
 
 def _count(data: dict[str, Any], name: str) -> int:
+    given = _required(data, name)
     try:
-        value = int(str(_required(data, name)))
+        value = int(str(given))
     except ValueError:
         raise DomainError(
-            "his.count_invalid", f"{name} is not a whole number", field=name
+            "his.count_invalid",
+            f"{name} is not a whole number",
+            field=name,
+            values={"value": quoted(given)},
         ) from None
     if value < 0:
-        raise DomainError("his.count_invalid", f"{name} cannot be negative", field=name)
+        raise DomainError(
+            "his.count_invalid",
+            f"{name} cannot be negative",
+            field=name,
+            values={"value": quoted(given)},
+        )
     return value
 
 

@@ -11,10 +11,16 @@ from decimal import Decimal
 from typing import Any
 
 from yidi_events.kernel import SHANGHAI, DomainError
+from yidi_events.kernel.errors import Value
 from yidi_events.store.idempotency import request_hash
 
 MAX_BODY = 512 * 1024
+MAX_MESSAGE_ID = 64
+# The generic malformed-input rule; each refusal below names a precise one (his/messages.py says
+# each in Chinese, with the value received as data).
 FORMAT = "his.format"
+REQUIRED = "his.required"
+TYPE = "his.type"
 # .NET clients send ISO datetimes with a T.
 _TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -61,18 +67,28 @@ def _texts(value: Any) -> Any:
     return value
 
 
-def refuse(field: str, message: str) -> DomainError:
-    return DomainError(FORMAT, message, field=field)
+def refuse(field: str, message: str, rule: str = FORMAT, **values: Value) -> DomainError:
+    return DomainError(rule, message, field=field, values=values)
+
+
+def quoted(value: Any) -> str:
+    # What a refusal quotes back of a value received: its text, cut short (err_msg has 200).
+    return str(value)[:40]
 
 
 def text(node: Mapping[str, Any], field: str, *, required: bool = True) -> str | None:
     value = node.get(field)
     if value in ABSENT:
         if required:
-            raise refuse(field, f"{field} is required")
+            raise refuse(field, f"{field} is required", REQUIRED)
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise refuse(field, f"{field} must be a string, got {type(value).__name__}")
+        raise refuse(
+            field,
+            f"{field} must be a string, got {type(value).__name__}",
+            TYPE,
+            expected="string",
+        )
     return str(value)
 
 
@@ -85,7 +101,7 @@ def required(node: Mapping[str, Any], field: str) -> str:
 def node(parent: Mapping[str, Any], name: str = "data") -> dict[str, Any]:
     value = parent.get(name)
     if not isinstance(value, dict):
-        raise refuse(name, f"input.{name} must be an object")
+        raise refuse(name, f"input.{name} must be an object", TYPE, expected="object")
     return value
 
 
@@ -95,14 +111,24 @@ def moment(field: str, value: str) -> datetime:
             return datetime.strptime(value, fmt).replace(tzinfo=SHANGHAI)
         except ValueError:
             continue
-    raise refuse(field, f"{field} must be a time 'yyyy-MM-dd HH:mm:ss', got {value!r}")
+    raise refuse(
+        field,
+        f"{field} must be a time 'yyyy-MM-dd HH:mm:ss', got {value!r}",
+        "his.time",
+        value=quoted(value),
+    )
 
 
 def _region(field: str, value: str | None) -> str | None:
     if value is None:
         return None
     if len(value) != 6 or not value.isdigit():
-        raise refuse(field, f"{field} must be a 6-digit region code, got {value!r}")
+        raise refuse(
+            field,
+            f"{field} must be a 6-digit region code, got {value!r}",
+            "his.region",
+            value=quoted(value),
+        )
     return value
 
 
@@ -111,34 +137,46 @@ def _json(text: bytes | str) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
+def too_large() -> DomainError:
+    return refuse(
+        "body", f"the request body is larger than {MAX_BODY} bytes", "his.body_size", limit=MAX_BODY
+    )
+
+
 def parse_envelope(body: bytes) -> HisEnvelope:
     if len(body) > MAX_BODY:
-        raise refuse("body", f"the request body is larger than {MAX_BODY} bytes")
+        raise too_large()
     try:
         doc = _json(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise refuse("body", f"the request body is not valid JSON: {exc}") from exc
+        raise refuse("body", f"the request body is not valid JSON: {exc}", "his.json") from exc
     if not isinstance(doc, dict):
-        raise refuse("body", "the request body must be a JSON object (the envelope)")
+        raise refuse(
+            "body", "the request body must be a JSON object (the envelope)", TYPE, expected="object"
+        )
     infno = required(doc, "infno")
     message_id = required(doc, "msgid")
-    if len(message_id) > 64:
-        raise refuse("msgid", "msgid is longer than 64 characters")
+    if len(message_id) > MAX_MESSAGE_ID:
+        raise refuse(
+            "msgid", "msgid is longer than 64 characters", "his.length", limit=MAX_MESSAGE_ID
+        )
     visit_region = _region("mdtrtarea_admvs", required(doc, "mdtrtarea_admvs"))
     insured_region = _region("insuplc_admdvs", text(doc, "insuplc_admdvs", required=False))
     if "input" not in doc:
         # Every national transaction carries an input node, even an empty one: a missing node
         # is a malformed envelope, not an empty request.
-        raise refuse("input", "input is required (a JSON object, {} when empty)")
+        raise refuse("input", "input is required (a JSON object, {} when empty)", REQUIRED)
     raw_input = doc["input"]
     if isinstance(raw_input, str):
         # Some older client builds send the input object as a JSON string of it.
         try:
             raw_input = _json(raw_input)
         except ValueError as exc:
-            raise refuse("input", f"input is a string that is not a JSON object: {exc}") from exc
+            raise refuse(
+                "input", f"input is a string that is not a JSON object: {exc}", "his.json"
+            ) from exc
     if not isinstance(raw_input, dict):
-        raise refuse("input", "input must be a JSON object")
+        raise refuse("input", "input must be a JSON object", TYPE, expected="object")
     return HisEnvelope(
         infno=infno,
         message_id=message_id,

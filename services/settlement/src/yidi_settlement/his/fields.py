@@ -1,15 +1,17 @@
 """The one map from national HIS field names to domain names (docs/glossary.md).
 
 Inputs and outputs are mapped through it, and a refusal raised in domain names is told to the
-hospital in national names through its inverse, so a HIS sees the names of its own interface.
+hospital in national names through its inverse, so a HIS sees the names of its own interface, with
+the rule's Chinese sentence (his/messages.py).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from yidi_events.kernel import DomainError
+from yidi_events.kernel.errors import Value
+from yidi_settlement.his.messages import sentence
 
 DOMAIN_OF: Mapping[str, str] = {
     # the envelope
@@ -45,8 +47,11 @@ DOMAIN_OF: Mapping[str, str] = {
     "endtime": "discharged_on",
     "dise_codg": "principal_diagnosis",
     "acct_used_flag": "use_account",
+    "mid_setl_flag": "interim",
     # fee lines and the catalogue
     "feedetl_sn": "fee_line_no",
+    "init_feedetl_sn": "returned_line",
+    "chrg_bchno": "charge_batch",
     "med_list_codg": "catalogue_code",
     "medins_list_codg": "hospital_item_code",
     "fixmedins_hilist_id": "hospital_item_code",
@@ -160,12 +165,6 @@ _NATIONAL_IN: Mapping[str, Mapping[str, str]] = {
     "3302": {"hospital_item_code": "fixmedins_hilist_id"},
 }
 
-# Only names with an underscore are rewritten inside a message: a plain word such as "amount"
-# or "name" is English there as often as it is a field.
-_IN_MESSAGES = re.compile(
-    r"\b(" + "|".join(sorted((d for d in NATIONAL_OF if "_" in d), key=len, reverse=True)) + r")\b"
-)
-
 
 def national(domain_field: str, infno: str | None = None) -> str:
     """The national name of a domain field (a name that is not one passes unchanged)."""
@@ -174,9 +173,21 @@ def national(domain_field: str, infno: str | None = None) -> str:
     return NATIONAL_OF.get(domain_field, domain_field)
 
 
+ERR_MSG_LIMIT = 200  # the envelope's err_msg is at most 200 characters
+
+
 def error_text(exc: DomainError, infno: str | None = None) -> str:
-    """A refusal as err_msg: `field: message (rule r)`, every domain field name told nationally."""
-    message = _IN_MESSAGES.sub(lambda m: national(m.group(1), infno), exc.message)
+    """A refusal as err_msg: `field：中文说明（rule）`, the field named nationally; the sentence is
+    the rule's (his/messages.py), never the domain's English message."""
     field = None if exc.field is None else national(exc.field, infno)
-    where = f"{field}: " if field else ""
-    return f"{where}{message} (rule {exc.rule})"
+    return refusal_text(exc.rule, field, exc.values)
+
+
+def refusal_text(rule: str, field: str | None, values: Mapping[str, Value] | None = None) -> str:
+    where = f"{field}：" if field else ""
+    tail = f"（{rule}）"
+    said = sentence(rule, values)
+    room = ERR_MSG_LIMIT - len(where) - len(tail)
+    if len(said) > room:  # the rule is what an operator looks up: cut the sentence, not it
+        said = said[: max(room - 1, 0)] + "…"
+    return f"{where}{said}{tail}"[:ERR_MSG_LIMIT]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from email.message import Message
 from typing import TYPE_CHECKING, Any
 
-from yidi_settlement.his.envelope import HisEnvelope, parse_envelope, refuse
+from yidi_settlement.his.envelope import REQUIRED, HisEnvelope, parse_envelope, refuse
 
 if TYPE_CHECKING:  # the gateway reads envelopes through this module at run time
     from yidi_settlement.his.gateway import Reply
@@ -29,7 +29,7 @@ def read_envelope(content_type: str, body: bytes) -> HisEnvelope:
         return parse_envelope(body)
     parts = _parts(body, header.get_param("boundary"))
     if "jsonStr" not in parts:
-        raise refuse("jsonStr", "multipart 报文缺少 jsonStr 部分（the envelope part is missing）")
+        raise refuse("jsonStr", "the multipart body has no jsonStr part", REQUIRED)
     envelope = parse_envelope(parts["jsonStr"])
     if "file" not in parts:
         return envelope
@@ -44,7 +44,7 @@ def _header(name: str, value: str) -> Message:
 
 def _parts(body: bytes, boundary: Any) -> dict[str, bytes]:
     if not isinstance(boundary, str) or not boundary:
-        raise refuse("content-type", "multipart/form-data 缺少 boundary（boundary is missing）")
+        raise refuse("content-type", "multipart/form-data has no boundary", "his.multipart")
     parts: dict[str, bytes] = {}
     # Each part follows CRLF--boundary; the first delimiter may open the body without the CRLF.
     for chunk in (b"\r\n" + body).split(b"\r\n--" + boundary.encode("latin-1"))[1:]:
@@ -52,7 +52,7 @@ def _parts(body: bytes, boundary: Any) -> dict[str, bytes]:
             break  # the closing delimiter
         head, separator, content = chunk.partition(b"\r\n\r\n")
         if not separator:
-            raise refuse("body", "multipart 报文的某一部分没有头部（a part has no headers）")
+            raise refuse("body", "a part of the multipart body has no headers", "his.multipart")
         name = _part_name(head.decode("utf-8", errors="replace"))
         if name is not None:
             parts.setdefault(name, content)

@@ -59,6 +59,7 @@ class Forwarder:
                 f"the {owned.owner} service did not answer {infno} ({exc.__class__.__name__}); "
                 "retry later",
                 field="infno",
+                values={"infno": infno},
             ) from exc
         try:
             doc = response.json()
@@ -70,10 +71,16 @@ class Forwarder:
                 return owned.to_output(envelope, result)
         error = doc.get("error") if isinstance(doc, dict) else None
         if isinstance(error, dict):
+            values = error.get("values")
             raise DomainError(
                 str(error.get("rule") or f"{owned.owner}.refused"),
                 str(error.get("message")),
                 field=error.get("field"),
+                values={
+                    str(key): value
+                    for key, value in (values if isinstance(values, dict) else {}).items()
+                    if isinstance(value, str | int) and not isinstance(value, bool)
+                },
             )
         raise DomainError(
             f"{owned.owner}.refused",

@@ -25,8 +25,9 @@ from yidi_events.store import ConcurrencyError
 from yidi_events.store.idempotency import IdempotencyConflict
 from yidi_settlement.app.messages import Messages, repeat
 from yidi_settlement.his.auth import Authenticator
+from yidi_settlement.his.downloads import is_catalogue_download
 from yidi_settlement.his.envelope import HisEnvelope, his_answer
-from yidi_settlement.his.fields import error_text
+from yidi_settlement.his.fields import error_text, refusal_text
 from yidi_settlement.his.forwarder import Forwarder
 from yidi_settlement.his.owned import OWNED
 from yidi_settlement.his.transactions import Transactions
@@ -74,6 +75,7 @@ class Gateway:
         outcome = "error"
         output: dict[str, Any] | None = None
         error: str | None = None
+        detail: str | None = None  # the domain's own words, for the operator's log only
         try:
             envelope = await self.authenticator.authenticate(headers, body, received, path_infno)
             institution = envelope.institution_code
@@ -83,10 +85,12 @@ class Gateway:
             outcome = "ok"
         except HisAuthError as exc:
             outcome = "unauthenticated"
-            error = f"{exc} (rule his.auth)"
+            error = refusal_text(exc.rule, exc.field, exc.values)
+            detail = str(exc)
         except DomainError as exc:
             outcome = "refused"
             error = error_text(exc, infno)
+            detail = exc.message
         except (ConcurrencyError, IdempotencyConflict, DBAPIError) as exc:
             # Concurrent writers kept winning until the write path gave up (e.g. many hospitals
             # settling one person at once). The unit rolled back and no answer was kept, so the
@@ -115,6 +119,7 @@ class Gateway:
                     outcome=outcome,
                     institution=institution,
                     error=error,
+                    detail=detail,
                 )
             if infno in SETTLEMENT_INFNOS:
                 SETTLEMENT_SECONDS.labels(infno, outcome).observe(time.perf_counter() - started)
@@ -135,7 +140,7 @@ class Gateway:
 
     async def _run(self, envelope: HisEnvelope) -> dict[str, Any]:
         digest = envelope.digest()
-        if envelope.infno in OWNED:
+        if envelope.infno in OWNED and not is_catalogue_download(envelope):
             return await self._forwarded(envelope, digest)
         transaction = self.transactions.by_infno().get(envelope.infno)
         if transaction is None:
@@ -143,6 +148,7 @@ class Gateway:
                 "his.unknown_infno",
                 f"infno {envelope.infno} is not a transaction this gateway serves",
                 field="infno",
+                values={"infno": envelope.infno[:20]},
             )
 
         async def work(unit: Unit) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from yidi_events.kernel import SHANGHAI, DomainError, fen_to_yuan, yuan_to_fen
-from yidi_settlement.his.envelope import HisEnvelope
+from yidi_settlement.his.envelope import HisEnvelope, quoted
 from yidi_settlement.his.fields import DOMAIN_OF
 
 RECONCILE_TOTALS = "hospital.reconcile_totals"
@@ -29,6 +29,7 @@ _FIGURE_NAMES = {
     "count": "fixmedins_setl_cnt",
 }
 _DOWNLOAD_TIME = "%Y-%m-%d %H:%M:%S"
+_DESCRIPTION_LENGTH = 200  # stmt_rslt_dscr, 字符型(200)
 
 
 def section(payload: Mapping[str, Any], name: str) -> Mapping[str, Any]:
@@ -57,7 +58,10 @@ def _date(data: Mapping[str, Any], name: str) -> str:
         return date.fromisoformat(text[:10]).isoformat()
     except ValueError:
         raise DomainError(
-            "his.field_invalid", f"{name} {text!r} is not a date (yyyy-MM-dd).", field=name
+            "his.field_invalid",
+            f"{name} {text!r} is not a date (yyyy-MM-dd).",
+            field=name,
+            values={"expected": "date", "value": quoted(text)},
         ) from None
 
 
@@ -74,6 +78,7 @@ def _fen(data: Mapping[str, Any], name: str) -> int:
             "his.field_invalid",
             f"{name} {value!r} is not an amount in yuan with at most two decimals.",
             field=name,
+            values={"expected": "amount", "value": quoted(value)},
         ) from None
 
 
@@ -81,18 +86,25 @@ def _count(data: Mapping[str, Any], name: str) -> int:
     value = _text(data, name)
     if not value.isdigit():
         raise DomainError(
-            "his.field_invalid", f"{name} {value!r} is not a whole number.", field=name
+            "his.field_invalid",
+            f"{name} {value!r} is not a whole number.",
+            field=name,
+            values={"expected": "integer", "value": quoted(value)},
         )
     return int(value)
 
 
 def _include_refunds(data: Mapping[str, Any]) -> bool:
-    flag = _text(data, "refd_setl_flag", required=False)
+    # The spec's 3201/3202 tables name it fixmedins_refd_setl_flag; many clients send
+    # refd_setl_flag, as in the reference's notes: read either.
+    name = "fixmedins_refd_setl_flag" if "fixmedins_refd_setl_flag" in data else "refd_setl_flag"
+    flag = _text(data, name, required=False)
     if flag not in ("", "0", "1"):
         raise DomainError(
             "his.field_invalid",
-            f"refd_setl_flag {flag!r} must be 1 (include cancellations), 0 or empty.",
-            field="refd_setl_flag",
+            f"{name} {flag!r} must be 1 (include cancellations), 0 or empty.",
+            field=name,
+            values={"expected": "flag", "value": quoted(flag)},
         )
     return flag != "0"  # 1 or empty: the totals include the cancellation records
 
@@ -129,20 +141,22 @@ def totals_output(envelope: HisEnvelope, result: Mapping[str, Any]) -> dict[str,
     if result["balanced"]:
         description = result["description"]
     else:
-        parts = "; ".join(
-            f"{_FIGURE_NAMES[d['figure']]}: platform {_figure(d['figure'], d['platform'])},"
-            f" hospital {_figure(d['figure'], d['hospital'])}"
+        # Compact: the spec gives stmt_rslt_dscr 200 characters, and all four figures differing
+        # must still fit with both values of each.
+        parts = "；".join(
+            f"{_FIGURE_NAMES[d['figure']]} 平台{_figure(d['figure'], d['platform'])}"
+            f" 医院{_figure(d['figure'], d['hospital'])}"
             for d in result["differences"]
         )
         description = (
-            f"Not balanced for {result['start_date']} to {result['end_date']} (amounts in yuan):"
-            f" {parts}. Reconcile the detail (3202) to find the settlements that differ."
+            f"{result['start_date']}至{result['end_date']}对账不平（金额单位元）：{parts}。"
+            "请用3202对明细账"
         )
     return {
         "stmtinfo": {
             "setl_optins": result["clearing_agency"],
             "stmt_rslt": "0" if result["balanced"] else "1",
-            "stmt_rslt_dscr": description,
+            "stmt_rslt_dscr": description[:_DESCRIPTION_LENGTH],
         }
     }
 
@@ -155,7 +169,12 @@ def details_command(envelope: HisEnvelope) -> dict[str, Any]:
     if inline is None:
         return {**command, "file_query_no": _text(data, "file_qury_no")}
     if not isinstance(inline, list):
-        raise DomainError("his.field_invalid", "detail must be a list of rows.", field="detail")
+        raise DomainError(
+            "his.field_invalid",
+            "detail must be a list of rows.",
+            field="detail",
+            values={"expected": "list"},
+        )
     return {**command, "rows": [_inline_row(item) for item in inline]}
 
 
@@ -204,6 +223,7 @@ def _file_content(data: Mapping[str, Any]) -> str:
                 "his.field_invalid",
                 "in must be the file's bytes: base64 text or an array of bytes (-128..255).",
                 field="in",
+                values={"expected": "base64"},
             )
         return base64.b64encode(bytes(item % 256 for item in value)).decode("ascii")
     encoded = _text(data, "in")
@@ -211,7 +231,10 @@ def _file_content(data: Mapping[str, Any]) -> str:
         base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         raise DomainError(
-            "his.field_invalid", "in must be the file's bytes in base64.", field="in"
+            "his.field_invalid",
+            "in must be the file's bytes in base64.",
+            field="in",
+            values={"expected": "base64"},
         ) from None
     return encoded
 

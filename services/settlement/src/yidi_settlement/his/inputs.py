@@ -1,7 +1,7 @@
 """Each transaction's input node -> the domain command it carries (his-interface.md section 2).
 
-A malformed input is refused here, naming the national field (rule his.format), before any
-handler runs.
+A malformed input is refused here, naming the national field and a his.* rule (his.required,
+his.type, his.amount, ...) with the value received, before any handler runs.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from yidi_events.kernel import DomainError, yuan_to_fen
 from yidi_settlement.app.commands import (
+    AdmissionUpdate,
     Discharge,
     Registration,
     Reversal,
@@ -25,7 +26,19 @@ from yidi_settlement.app.commands import (
 from yidi_settlement.domain.eligibility import Voucher
 from yidi_settlement.domain.events import Diagnosis
 from yidi_settlement.domain.model import FeeLine
-from yidi_settlement.his.envelope import ABSENT, HisEnvelope, moment, node, refuse, required, text
+from yidi_settlement.domain.visit import AdmissionChange
+from yidi_settlement.his.envelope import (
+    ABSENT,
+    REQUIRED,
+    TYPE,
+    HisEnvelope,
+    moment,
+    node,
+    quoted,
+    refuse,
+    required,
+    text,
+)
 
 _EMERGENCY_MED_TYPES = {"13", "24"}  # 急诊, 急诊转住院
 
@@ -33,6 +46,9 @@ _EMERGENCY_MED_TYPES = {"13", "24"}  # 急诊, 急诊转住院
 REVERSIBLE = {
     "2207": Reverses.SETTLEMENT,
     "2304": Reverses.SETTLEMENT,
+    # Vendors reverse cancellations too (his-interface.md section 0): the settlement stands again.
+    "2208": Reverses.CANCELLATION,
+    "2305": Reverses.CANCELLATION,
     "2201": Reverses.REGISTRATION,
     "2401": Reverses.REGISTRATION,
     **{infno: Reverses.NOTHING for infno in ("1101", "2206", "2303", "5203", "9001", "9002")},
@@ -43,16 +59,23 @@ def yuan(field: str, value: Any) -> int:
     try:
         return yuan_to_fen(value)
     except ValueError as exc:
-        raise refuse(field, f"{field} must be a yuan amount, got {value!r}") from exc
+        raise refuse(
+            field,
+            f"{field} must be a yuan amount, got {value!r}",
+            "his.amount",
+            value=quoted(value),
+        ) from exc
 
 
 def number(field: str, value: Any) -> Decimal:
     try:
         result = Decimal(str(value))
     except InvalidOperation as exc:
-        raise refuse(field, f"{field} must be a number, got {value!r}") from exc
+        raise refuse(
+            field, f"{field} must be a number, got {value!r}", "his.number", value=quoted(value)
+        ) from exc
     if not result.is_finite():
-        raise refuse(field, f"{field} must be a finite number")
+        raise refuse(field, f"{field} must be a finite number", "his.number", value=quoted(value))
     return result
 
 
@@ -66,6 +89,8 @@ def fee_line(row: Mapping[str, Any]) -> FeeLine:
         amount=yuan("det_item_fee_sumamt", row["det_item_fee_sumamt"]),
         charge_category=row.get("med_chrgitm_type"),
         hospital_item_code=row.get("medins_list_codg"),
+        charge_batch=text(row, "chrg_bchno", required=False),
+        returned_line=text(row, "init_feedetl_sn", required=False),
     )
 
 
@@ -74,10 +99,18 @@ def voucher(data: Mapping[str, Any], *, needed: bool = True) -> Voucher | None:
     if kind is None:
         return None
     if kind not in ("01", "02", "03"):
-        raise refuse("mdtrt_cert_type", f"mdtrt_cert_type must be 01, 02 or 03, got {kind!r}")
+        raise refuse(
+            "mdtrt_cert_type",
+            f"mdtrt_cert_type must be 01, 02 or 03, got {kind!r}",
+            "his.code",
+            value=quoted(kind),
+            allowed="01, 02, 03",
+        )
     card = text(data, "card_sn", required=False)
     if kind == "03" and card is None:
-        raise refuse("card_sn", "card_sn is required with a social-security card (03)")
+        raise refuse(
+            "card_sn", "card_sn is required with a social-security card (03)", "his.card_sn"
+        )
     return Voucher(voucher_type=kind, voucher_no=required(data, "mdtrt_cert_no"), card_serial=card)
 
 
@@ -116,7 +149,7 @@ def _emergency(data: Mapping[str, Any], medical_type: str) -> bool:
         try:
             extra = json.loads(extra)
         except ValueError:
-            raise refuse("exp_content", "exp_content must be a JSON string") from None
+            raise refuse("exp_content", "exp_content must be a JSON string", "his.json") from None
     return isinstance(extra, dict) and str(extra.get("er_flag", "")) == "1"
 
 
@@ -126,10 +159,18 @@ def registration(envelope: HisEnvelope) -> Registration:
     medical_type = text(data, "med_type", required=inpatient) or "11"
     if inpatient and not medical_type.startswith("2"):
         raise refuse(
-            "med_type", f"an admission needs an inpatient med_type (2x), got {medical_type}"
+            "med_type",
+            f"an admission needs an inpatient med_type (2x), got {medical_type}",
+            "his.med_type_inpatient",
+            value=quoted(medical_type),
         )
     if not inpatient and medical_type.startswith("2"):
-        raise refuse("med_type", f"an outpatient registration cannot use med_type {medical_type}")
+        raise refuse(
+            "med_type",
+            f"an outpatient registration cannot use med_type {medical_type}",
+            "his.med_type_outpatient",
+            value=quoted(medical_type),
+        )
     return Registration(
         person_id=required(data, "psn_no"),
         insurance_type=required(data, "insutype"),
@@ -153,7 +194,7 @@ def diagnoses(payload: Mapping[str, Any]) -> tuple[VisitRef, tuple[Diagnosis, ..
     info = node(payload, "mdtrtinfo")
     rows = payload.get("diseinfo", [])
     if not isinstance(rows, list):
-        raise refuse("diseinfo", "diseinfo must be a list")
+        raise refuse("diseinfo", "diseinfo must be a list", TYPE, expected="list")
     found = tuple(
         Diagnosis(
             code=required(r, "diag_code"),
@@ -178,54 +219,100 @@ def diagnoses(payload: Mapping[str, Any]) -> tuple[VisitRef, tuple[Diagnosis, ..
 def fee_lines_upload(payload: Mapping[str, Any]) -> tuple[VisitRef, list[FeeLine]]:
     rows = payload.get("feedetail")
     if not isinstance(rows, list) or not rows:
-        raise refuse("feedetail", "feedetail must be a non-empty list of fee lines")
+        raise refuse(
+            "feedetail", "feedetail must be a non-empty list of fee lines", "his.fee_lines"
+        )
     lines: list[FeeLine] = []
     refs: set[tuple[str, str]] = set()
     for row in rows:
         if not isinstance(row, dict):
-            raise refuse("feedetail", "every feedetail row must be an object")
+            raise refuse(
+                "feedetail", "every feedetail row must be an object", TYPE, expected="object"
+            )
         ref = visit_ref(row)
         refs.add((ref.visit_id, ref.person_id))
         required(row, "feedetl_sn")
         for field in ("det_item_fee_sumamt", "cnt", "pric"):
             _present(row, field)
         if not row.get("med_list_codg") and not row.get("medins_list_codg"):
-            raise refuse("med_list_codg", "a fee line needs med_list_codg or medins_list_codg")
+            raise refuse(
+                "med_list_codg",
+                "a fee line needs med_list_codg or medins_list_codg",
+                "his.item_code",
+            )
         line = fee_line({**row, "med_list_codg": row.get("med_list_codg") or ""})
-        # Name the field that is negative: the HIS fixes the line by field, not by guess.
-        for field, value in (
-            ("det_item_fee_sumamt", line.amount),
-            ("cnt", line.quantity),
-            ("pric", line.unit_price),
-        ):
-            if value < 0:
-                raise refuse(field, f"fee line {line.fee_line_no} has a negative {field}")
+        # A return (退单) is negative in cnt and det_item_fee_sumamt (the domain checks it
+        # against the line it names); a price is never negative.
+        if line.unit_price < 0:
+            raise refuse(
+                "pric",
+                f"fee line {line.fee_line_no} has a negative pric",
+                "his.negative",
+                line=line.fee_line_no,
+            )
         occurred = text(row, "fee_ocur_time", required=False)
         lines.append(
             replace(line, fee_date=moment("fee_ocur_time", occurred).date() if occurred else None)
         )
     if len(refs) != 1:
-        raise refuse("mdtrt_id", "all fee lines of one upload must belong to one visit and person")
+        raise refuse(
+            "mdtrt_id",
+            "all fee lines of one upload must belong to one visit and person",
+            "his.one_visit",
+        )
     visit_id, person_id = refs.pop()
     return VisitRef(visit_id=visit_id, person_id=person_id), lines
 
 
 def _present(row: Mapping[str, Any], field: str) -> None:
     value = row.get(field)
-    if value in ABSENT or isinstance(value, bool | list | dict):
-        raise refuse(field, f"{field} is required and must be a number")
+    if value in ABSENT:
+        raise refuse(field, f"{field} is required and must be a number", REQUIRED)
+    if isinstance(value, bool | list | dict):
+        raise refuse(field, f"{field} must be a number", TYPE, expected="number")
 
 
-def fee_cancel(envelope: HisEnvelope) -> tuple[VisitRef, tuple[str, ...]]:
+def fee_cancel(envelope: HisEnvelope) -> tuple[VisitRef, tuple[str, ...], str | None]:
+    """2302 names a line (feedetl_sn), 2205 a charge batch (chrg_bchno); "0000" is every
+    unsettled line of the visit."""
     data = node(envelope.input)
     if envelope.infno == "2302":
         serial = text(data, "feedetl_sn", required=False)
-        return visit_ref(data), () if serial in (None, "0000") else (str(serial),)
-    # 2205 cancels a charge batch; "0000" or no batch number means every unsettled line.
-    serials = data.get("feedetl_sns")
-    if isinstance(serials, list):
-        return visit_ref(data), tuple(str(s) for s in serials)
-    return visit_ref(data), ()
+        return visit_ref(data), () if serial in (None, "0000") else (str(serial),), None
+    return visit_ref(data), (), required(data, "chrg_bchno")
+
+
+def _diagnosis_rows(payload: Mapping[str, Any]) -> tuple[Diagnosis, ...]:
+    rows = payload.get("diseinfo", [])
+    if rows in ABSENT:
+        rows = []
+    if not isinstance(rows, list):
+        raise refuse("diseinfo", "diseinfo must be a list", TYPE, expected="list")
+    return tuple(
+        Diagnosis(
+            code=required(r, "diag_code"),
+            name=text(r, "diag_name", required=False) or "",
+            principal=str(r.get("maindiag_flag", "")) == "1",
+        )
+        for r in rows
+        if isinstance(r, dict)
+    )
+
+
+def admission_change(payload: Mapping[str, Any]) -> AdmissionUpdate:
+    """2403: adminfo (the admission as it now stands) and diseinfo (diagnoses to add or
+    replace)."""
+    data = node(payload, "adminfo")
+    return AdmissionUpdate(
+        ref=visit_ref(data),
+        change=AdmissionChange(
+            began_at=moment("begntime", required(data, "begntime")),
+            medical_type=required(data, "med_type"),
+            department=text(data, "adm_dept_codg", required=False),
+            principal_diagnosis=text(data, "dscg_maindiag_code", required=False),
+            diagnoses=_diagnosis_rows(payload),
+        ),
+    )
 
 
 def discharge(payload: Mapping[str, Any]) -> Discharge:
@@ -242,14 +329,30 @@ def settle(payload: Mapping[str, Any]) -> SettleRequest:
     data = node(payload)
     flag = str(data.get("acct_used_flag", "0"))
     if flag not in ("0", "1"):
-        raise refuse("acct_used_flag", f"acct_used_flag must be 0 or 1, got {flag!r}")
+        raise refuse(
+            "acct_used_flag",
+            f"acct_used_flag must be 0 or 1, got {flag!r}",
+            "his.code",
+            value=quoted(flag),
+            allowed="0, 1",
+        )
     total = data.get("medfee_sumamt")
+    interim = text(data, "mid_setl_flag", required=False) or "0"
+    if interim not in ("0", "1"):
+        raise refuse(
+            "mid_setl_flag",
+            f"mid_setl_flag must be 0 or 1, got {interim!r}",
+            "his.code",
+            value=quoted(interim),
+            allowed="0, 1",
+        )
     return SettleRequest(
         ref=visit_ref(data),
         voucher=_presented(data),
         use_account=flag == "1",
         declared_total=None if total in ABSENT else yuan("medfee_sumamt", total),
         insurance_type=text(data, "insutype", required=False),
+        interim=interim == "1",
     )
 
 
@@ -261,7 +364,7 @@ def settlement_cancel(payload: Mapping[str, Any]) -> tuple[VisitRef, str]:
 def settlement_query(payload: Mapping[str, Any]) -> str:
     settlement_id = node(payload).get("setl_id")
     if not isinstance(settlement_id, str) or not settlement_id:
-        raise refuse("setl_id", "setl_id is required")
+        raise refuse("setl_id", "setl_id is required", REQUIRED)
     return settlement_id
 
 
@@ -278,6 +381,7 @@ def reversal(payload: Mapping[str, Any]) -> Reversal:
             "reversal.not_reversible",
             f"infno {original_infno} cannot be reversed by 2601; use its own cancel transaction",
             field="oinfno",
+            values={"infno": original_infno},
         )
     return Reversal(
         person_id=person_id,

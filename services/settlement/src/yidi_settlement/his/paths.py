@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from yidi_settlement.his.openapi import REQUEST, RESPONSE
+
 SERVICE_PATH = "/fsi/api/rsfComIfsService/callService"
 _CSB_PATH = "/CSB/hsa-fsi-{infno}"  # Aliyun CSB style
 _HGS_PATH = "/hsa/hgs/{infno}"  # Guangdong style, under a configured prefix
@@ -13,7 +15,8 @@ _BODY = {
     "required": True,
     "content": {
         **{
-            media: {"schema": {"type": "object", "description": "the national envelope"}}
+            # one schema per transaction, discriminated on infno (his/openapi.py)
+            media: {"schema": {"$ref": f"#/components/schemas/{REQUEST}"}}
             for media in ("application/json", "text/plain")
         },
         "multipart/form-data": {
@@ -32,7 +35,10 @@ _BODY = {
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "the national envelope; 9102's file as the zip itself",
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{RESPONSE}"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
     }
 }
 SERVICE_OPENAPI: dict[str, Any] = {"requestBody": _BODY}

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, NoReturn
 
 from yidi_events.kernel import DomainError
-from yidi_settlement.his.envelope import HisEnvelope
+from yidi_settlement.his.envelope import HisEnvelope, quoted
 
 UPLOAD = "referral.upload"
 CANCEL = "referral.cancel"
@@ -44,7 +44,10 @@ def _date(doc: Mapping[str, Any], key: str, where: str) -> str | None:
         return date.fromisoformat(text[:10]).isoformat()
     except ValueError:
         raise DomainError(
-            "his.date", f"{where}.{key} is not a date (YYYY-MM-DD)", field=f"{where}.{key}"
+            "his.date",
+            f"{where}.{key} is not a date (YYYY-MM-DD)",
+            field=f"{where}.{key}",
+            values={"value": quoted(text)},
         ) from None
 
 

@@ -82,7 +82,12 @@ class Profile:
         if self.nonce_required and nonce is None:
             _header(headers, self.nonce_header)
         if nonce is not None and not 1 <= len(nonce) <= 64:
-            raise HisAuthError(f"{self.nonce_header}: 随机数长度须为 1 至 64 个字符")
+            raise HisAuthError(
+                "the nonce must have 1 to 64 characters",
+                rule="his.auth.nonce",
+                field=self.nonce_header,
+                values={"low": 1, "high": 64},
+            )
         return Claim(self, identity, timestamp, self._sent_at(timestamp), nonce)
 
     def verifies(self, secret: str, claim: Claim, headers: Mapping[str, str], body: bytes) -> bool:
@@ -95,8 +100,10 @@ class Profile:
     def _sent_at(self, timestamp: str) -> datetime:
         if not timestamp.isdigit() or len(timestamp) > 16:
             raise HisAuthError(
-                f"{self.timestamp_header}: 时间戳须为 Unix 时间的{_UNIT_WORDS[self.timestamp_unit]}"
-                f"（纯数字），收到 {timestamp[:20]!r}"
+                "the timestamp must be Unix time in digits",
+                rule="his.auth.timestamp",
+                field=self.timestamp_header,
+                values={"unit": _UNIT_WORDS[self.timestamp_unit], "value": timestamp[:20]},
             )
         millis = self.timestamp_unit == "ms" or (
             self.timestamp_unit == "s|ms" and len(timestamp) > 11
@@ -110,7 +117,7 @@ _UNIT_WORDS = {"s": "秒数", "ms": "毫秒数", "s|ms": "毫秒数（13 位）�
 def _header(headers: Mapping[str, str], name: str) -> str:
     value = headers.get(name, "")
     if not value:
-        raise HisAuthError(f"{name}: 缺少认证请求头 {name}（missing header）")
+        raise HisAuthError(f"missing header {name}", rule="his.auth.header", field=name)
     return value
 
 
@@ -164,6 +171,7 @@ def profile_of(headers: Mapping[str, str]) -> Profile:
         if profile.present(headers):
             return profile
     raise HisAuthError(
-        "x-tif-paasid: 缺少认证请求头：须按 TIF（x-tif-*）、CSB（_api_*）或报文 HMAC（x-yidi-*）"
-        "之一签名（missing header）"
+        "no authentication headers of a known profile",
+        rule="his.auth.profile",
+        field="x-tif-paasid",
     )

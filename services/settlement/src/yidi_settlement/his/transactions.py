@@ -16,6 +16,7 @@ from yidi_settlement.app.reference import ReferenceService
 from yidi_settlement.app.visits import VisitService
 from yidi_settlement.his import inputs, outputs
 from yidi_settlement.his.envelope import HisEnvelope, local_time, node, text
+from yidi_settlement.his.queries import QueryTransactions
 
 Output = dict[str, Any]
 Transaction = Callable[[Unit, HisEnvelope, datetime], Awaitable[Output]]
@@ -25,6 +26,7 @@ Transaction = Callable[[Unit, HisEnvelope, datetime], Awaitable[Output]]
 class Transactions:
     visits: VisitService
     reference: ReferenceService
+    queries: QueryTransactions
 
     def by_infno(self) -> dict[str, Transaction]:
         return {
@@ -43,6 +45,8 @@ class Transactions:
             "2205": self._cancel_lines,
             "2302": self._cancel_lines,
             "2402": self._discharge,
+            "2403": self._change_admission,
+            "2405": self._cancel_discharge,
             "2206": self._pre_settle,
             "2303": self._pre_settle,
             "2207": self._settle,
@@ -53,6 +57,7 @@ class Transactions:
             "5203": self._query,
             "3301": self._map_item,
             "3302": self._unmap_item,
+            **self.queries.by_infno(),  # 1201, 1901, 13xx, 9102 (catalogue files), 52xx, 4101
         }
 
     async def _sign_in(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
@@ -125,9 +130,14 @@ class Transactions:
         return {"result": [outputs.fee_line_split(s, entry) for s, entry in splits]}
 
     async def _cancel_lines(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
-        ref, nos = inputs.fee_cancel(env)
+        ref, nos, batch = inputs.fee_cancel(env)
         count = await self.visits.cancel_fee_lines(
-            unit, institution=env.institution_code, ref=ref, fee_line_nos=nos, now=now
+            unit,
+            institution=env.institution_code,
+            ref=ref,
+            fee_line_nos=nos,
+            now=now,
+            charge_batch=batch,
         )
         return {"data": {"mdtrt_id": ref.visit_id, "cancelled": count}}
 
@@ -137,6 +147,18 @@ class Transactions:
             unit, institution=env.institution_code, command=command, now=now
         )
         return {"result": {"mdtrt_id": command.ref.visit_id}}
+
+    async def _change_admission(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
+        command = inputs.admission_change(env.input)
+        await self.visits.change_admission(
+            unit, institution=env.institution_code, command=command, now=now
+        )
+        return {"data": {"mdtrt_id": command.ref.visit_id}}
+
+    async def _cancel_discharge(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
+        ref = inputs.visit_ref(node(env.input))
+        await self.visits.cancel_discharge(unit, institution=env.institution_code, ref=ref, now=now)
+        return {"data": {"mdtrt_id": ref.visit_id}}
 
     async def _settlement(
         self, unit: Unit, env: HisEnvelope, now: datetime, commit: bool
