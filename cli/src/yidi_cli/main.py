@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Coroutine
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -25,7 +27,7 @@ from yidi_cli.config import Target, check
 from yidi_cli.sandbox import load_sandbox
 from yidi_events import definition
 from yidi_events import ops as event_ops
-from yidi_events.auth.agency import issue_token
+from yidi_events.auth.agency import SandboxOnly, issue_token, private_jwk
 from yidi_events.topics import dlq, topic
 
 T = TypeVar("T")
@@ -75,6 +77,18 @@ def _emit_json(rows: Any) -> None:
 
 
 def _token(target: Target, *, region: str, roles: list[str], kind: str, user: str) -> str:
+    """The token a command acts with: a login's (`YIDI_TOKEN`, from `yidi login`), or in sandbox
+    mode one minted from the sandbox secret. Outside the sandbox minting refuses."""
+    given = os.environ.get("YIDI_TOKEN")
+    if given:
+        return given
+    try:
+        return _mint(target, region=region, roles=roles, kind=kind, user=user)
+    except SandboxOnly as exc:
+        raise typer.BadParameter(f"{exc}; or set YIDI_TOKEN to the token of `yidi login`") from exc
+
+
+def _mint(target: Target, *, region: str, roles: list[str], kind: str, user: str) -> str:
     return issue_token(
         target.settings.auth_secret.get_secret_value(),
         user_id=user,
@@ -362,7 +376,8 @@ def token(
     kind: str = typer.Option("agency", help="agency, centre, person or service"),
     user: str = typer.Option("operator", help="the user id the token names"),
 ) -> None:
-    """Mint a bearer token (signed with YIDI_AUTH_SECRET) for exploring the APIs."""
+    """Mint a bearer token (signed with the sandbox key of YIDI_AUTH_SECRET) for exploring the
+    sandbox's APIs. Refused outside sandbox mode: log in instead (`yidi login`)."""
     typer.echo(
         _token(
             _target(ctx),
@@ -372,6 +387,34 @@ def token(
             user=user,
         )
     )
+
+
+@app.command()
+def login(
+    ctx: typer.Context,
+    username: str = typer.Option(..., help="the login name"),
+    password: str = typer.Option(..., prompt=True, hide_input=True),
+) -> None:
+    """Log in at the identity component (filing) and print the token (for YIDI_TOKEN)."""
+    target = _target(ctx)
+    response = httpx.post(
+        f"{target.url('filing')}/api/identity/login",
+        json={"username": username, "password": password},
+        timeout=30,
+    )
+    typer.echo(_answer(response)["access_token"])
+
+
+@app.command("new-signing-key")
+def new_signing_key(
+    kid: str = typer.Option(..., help="the new key's id, e.g. 2026-12"),
+    keep: str = typer.Option("", help="the current YIDI_AUTH_SIGNING_KEYS, kept after the new key"),
+) -> None:
+    """Print a JWKS for YIDI_AUTH_SIGNING_KEYS with a new Ed25519 key first (rotation: the old
+    keys stay published until their tokens expire)."""
+    kept = json.loads(keep)["keys"] if keep else []
+    fresh = private_jwk(kid, Ed25519PrivateKey.generate())
+    typer.echo(json.dumps({"keys": [fresh, *kept]}))
 
 
 @clearing_app.command("run-due")

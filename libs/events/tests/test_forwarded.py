@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from yidi_events.auth.agency import issue_token
+from yidi_events.auth.agency import TokenVerifier, issue_token
 from yidi_events.forwarded import ForwardedCommand, forwarded_router
 from yidi_events.kernel import DomainError
 
@@ -27,7 +27,7 @@ async def _count(call: ForwardedCommand, request: Request) -> dict[str, Any]:
 
 def _app() -> FastAPI:
     app = FastAPI()
-    app.state.auth_secret = SECRET
+    app.state.verifier = TokenVerifier.sandbox(SECRET)
     app.include_router(forwarded_router("clearing", {"claim.count": _count}))
 
     @app.exception_handler(DomainError)

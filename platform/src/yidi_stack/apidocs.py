@@ -11,13 +11,18 @@ the HIS gateway's part of settlement's document (one schema per transaction) in 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from yidi_events.auth.routes import markdown, table
 from yidi_settlement.his.openapi import his_document
 from yidi_stack.platform import DEFINITIONS
+
+# The documents describe the apps' shape; building them needs no real secret or key.
+os.environ.setdefault("YIDI_SANDBOX", "1")
 
 ROOT = Path(__file__).resolve().parents[3]  # the checkout: platform/src/yidi_stack/
 DOCS = ROOT / "docs"
@@ -45,11 +50,15 @@ def documents() -> dict[str, str]:
         check=True,
     ).stdout
     docs = {"api/asyncapi.json": _dump(json.loads(asyncapi))}
+    access = []
     for service, definition in DEFINITIONS.items():
-        document = definition.create().openapi()
+        app = definition.create()
+        document = app.openapi()
         docs[f"api/openapi-{service}.json"] = _dump(document)
         if service == "settlement":
             docs[str(HIS_OPENAPI.relative_to(DOCS))] = _dump(his_document(document, HIS_TAG))
+        access += table(service, app)
+    docs["api/routes.md"] = markdown(access)
     return docs
 
 

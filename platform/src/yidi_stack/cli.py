@@ -10,6 +10,10 @@ import typer
 from yidi_cli.sandbox import load_sandbox
 from yidi_stack.platform import SERVICES, Platform
 
+# Everything this command starts is the sandbox, and it mints sandbox tokens itself (the
+# simulation's agencies); a value set by the caller wins.
+os.environ.setdefault("YIDI_SANDBOX", "1")
+
 app = typer.Typer(
     help="Run Yidi on one machine (embedded PostgreSQL and broker).", no_args_is_help=True
 )

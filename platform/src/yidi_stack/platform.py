@@ -48,6 +48,8 @@ class Platform:
         default_factory=lambda: {s: _port(s, p) for s, p in DEFAULT_PORTS.items()}
     )
     extra_env: dict[str, str] = field(default_factory=dict)
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    """One service's own variables on top (the identity's signing keys are filing's alone)."""
 
     @property
     def pg(self) -> EmbeddedPostgres:
@@ -85,10 +87,13 @@ class Platform:
         env = dict(os.environ)
         env.update(
             {
+                # The one-machine platform is the sandbox: sandbox users, sandbox secrets.
+                "YIDI_SANDBOX": "1",
                 "YIDI_DATABASE_URL": self.dsn(service),
                 "YIDI_KAFKA_BOOTSTRAP": self.broker.bootstrap,
                 **{f"YIDI_{s.upper()}_URL": self.url(s) for s in SERVICES},
                 **self.extra_env,
+                **self.service_env.get(service, {}),
             }
         )
         return env

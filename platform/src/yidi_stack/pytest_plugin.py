@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,10 @@ from pathlib import Path
 import pytest
 
 from yidi_stack.infra import Infra, provide, run_sync
+
+# Tests run as the sandbox: sandbox secrets and tokens minted from them are accepted. A test of
+# what happens outside the sandbox says so for itself (tests/security).
+os.environ.setdefault("YIDI_SANDBOX", "1")
 
 
 @pytest.fixture(scope="session")

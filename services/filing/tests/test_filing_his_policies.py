@@ -144,9 +144,11 @@ async def test_the_sandbox_loads_through_the_api_and_a_rebuild_equals_the_live_r
     svc: Any,
 ) -> None:
     summary = await load_into(svc.client, SHARED / "sandbox")
-    assert summary == "9 persons enrolled, 7 filings approved, 10 policies published"
+    assert summary == (
+        "44 users opened, 9 persons enrolled, 7 filings approved, 10 policies published"
+    )
     assert await load_into(svc.client, SHARED / "sandbox") == (
-        "0 persons enrolled, 0 filings approved, 0 policies published"
+        "0 users opened, 0 persons enrolled, 0 filings approved, 0 policies published"
     )
 
     shangluo = svc.auth("611000")

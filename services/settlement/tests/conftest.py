@@ -70,7 +70,9 @@ class Harness:
         secret = self.runtime.settings.auth_secret.get_secret_value()
         return {
             "Authorization": "Bearer "
-            + issue_token(secret, user_id="t", region=region, roles=["agency"], kind=kind)
+            + issue_token(
+                secret, user_id="t", region=region, roles=["agency", "hospital_admin"], kind=kind
+            )
         }
 
     # --- reference data ------------------------------------------------------------------

@@ -7,14 +7,18 @@ name. Refusals are DomainErrors in domain names, which the edge tells the hospit
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+import httpx
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, ValidationError
 
-from yidi_events.auth.agency import CurrentPrincipal, Principal
-from yidi_events.kernel import DomainError, Forbidden
+from yidi_events.auth.agency import Principal, admit, issue_token
+from yidi_events.kernel import DomainError
+from yidi_events.settings import ServiceSettings
 
 PATH = "/internal/his"
 GATEWAY_USER = "settlement-gateway"
@@ -39,14 +43,71 @@ class ForwardedResult(BaseModel):
 Handler = Callable[[ForwardedCommand, Request], Awaitable[dict[str, Any]]]
 
 
-def require_gateway(principal: Principal) -> None:
-    if principal.kind != "service" or not principal.has(GATEWAY_ROLE):
-        raise Forbidden(
-            "his.gateway_only",
-            "only the HIS gateway (a service token with the 'his' role) forwards hospital "
-            "transactions",
-            field="Authorization",
-        )
+GATEWAY_ONLY = (
+    "his.gateway_only",
+    "only the HIS gateway (a service token with the 'his' role) forwards hospital transactions",
+)
+Gateway = Annotated[
+    Principal, Depends(admit("service", roles=[GATEWAY_ROLE], refusal=GATEWAY_ONLY))
+]
+"""The HIS gateway forwarding a hospital's request to the owner."""
+
+
+class GatewayTokens:
+    """The bearer token the gateway forwards with. In sandbox mode it is minted from the sandbox
+    secret; otherwise the gateway logs in at the identity component as its service account
+    (`YIDI_GATEWAY_USERNAME` / `YIDI_GATEWAY_PASSWORD`) and keeps the token until shortly before
+    it expires, so a busy gateway logs in once in a token's life, not once per transaction."""
+
+    def __init__(
+        self, settings: ServiceSettings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        self.transport = transport
+        self._token: str | None = None
+        self._until = 0.0
+        self._lock = asyncio.Lock()
+
+    async def token(self, region: str) -> str:
+        if self.settings.sandbox:
+            return issue_token(
+                self.settings.auth_secret.get_secret_value(),
+                user_id=GATEWAY_USER,
+                region=region,
+                roles=[GATEWAY_ROLE],
+                kind="service",
+            )
+        async with self._lock:
+            if self._token is None or time.monotonic() >= self._until:
+                self._token, lifetime = await self._login()
+                self._until = time.monotonic() + max(lifetime - 60, lifetime / 2)
+            return self._token
+
+    async def _login(self) -> tuple[str, float]:
+        # To the hospital a gateway that cannot log in is an owner it cannot reach: retry later.
+        password = self.settings.gateway_password
+        if password is None:
+            raise DomainError(
+                "his.owner_unreachable",
+                "the gateway has no service account (YIDI_GATEWAY_PASSWORD) to forward with",
+                field=None,
+            )
+        async with httpx.AsyncClient(timeout=10, transport=self.transport) as client:
+            answer = await client.post(
+                f"{self.settings.filing_url.rstrip('/')}/api/identity/login",
+                json={
+                    "username": self.settings.gateway_username,
+                    "password": password.get_secret_value(),
+                },
+            )
+        if answer.status_code != 200:
+            raise DomainError(
+                "his.owner_unreachable",
+                f"the identity component refused the gateway's login ({answer.status_code})",
+                field=None,
+            )
+        body = answer.json()
+        return str(body["access_token"]), float(body["expires_in"])
 
 
 def not_owned(service: str, name: str) -> DomainError:
@@ -72,9 +133,8 @@ def forwarded_router(service: str, handlers: Mapping[str, Handler]) -> APIRouter
         summary=f"HIS commands forwarded by the settlement gateway: {', '.join(handlers)}",
     )
     async def forwarded(
-        body: ForwardedCommand, principal: CurrentPrincipal, request: Request
+        body: ForwardedCommand, principal: Gateway, request: Request
     ) -> ForwardedResult:
-        require_gateway(principal)
         handler = handlers.get(body.name)
         if handler is None:
             raise not_owned(service, body.name)

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
@@ -31,6 +31,8 @@ from yidi_events import logs, tracing
 from yidi_events.application import PostgresEventStore, WritePath
 from yidi_events.application.postgres import PostgresUnit
 from yidi_events.application.write_path import project_with
+from yidi_events.auth.agency import TokenSigner, TokenVerifier
+from yidi_events.auth.routes import public
 from yidi_events.db import make_engine
 from yidi_events.kernel.errors import DomainError
 from yidi_events.kernel.time import Clock, ControlledClock, SystemClock
@@ -231,6 +233,18 @@ class ClockChange(BaseModel):
     advance_seconds: float | None = None
 
 
+def verifier_for(settings: ServiceSettings) -> TokenVerifier:
+    """The keys a service accepts tokens signed with: those configured, those the identity
+    component publishes (fetched when a token names a kid not yet known: rotation), and in
+    sandbox mode the key derived from the sandbox secret."""
+    verifier = TokenVerifier(jwks_url=settings.jwks_url(), audience=settings.auth_audience)
+    if settings.auth_public_keys:
+        verifier.accept_jwks(settings.auth_public_keys)
+    if settings.sandbox:
+        verifier.accept_jwks(TokenSigner.sandbox(settings.auth_secret.get_secret_value()).jwks())
+    return verifier
+
+
 def create_app(
     runtime: Runtime,
     routers: Sequence[APIRouter],
@@ -240,6 +254,7 @@ def create_app(
     on_startup: Sequence[Callable[[], Any]] = (),
 ) -> FastAPI:
     settings = runtime.settings
+    settings.refuse_insecure()
     logs.configure(runtime.name, json=settings.log_json, level=settings.log_level)
 
     @asynccontextmanager
@@ -257,7 +272,7 @@ def create_app(
 
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     app.state.runtime = runtime
-    app.state.auth_secret = settings.auth_secret.get_secret_value()
+    app.state.verifier = verifier_for(settings)
 
     @app.middleware("http")
     async def correlate(request: Request, call_next: Any) -> Response:
@@ -302,11 +317,11 @@ def create_app(
             },
         )
 
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", tags=["operations"], dependencies=[Depends(public("liveness probe"))])
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": runtime.name}
 
-    @app.get("/readyz", tags=["operations"])
+    @app.get("/readyz", tags=["operations"], dependencies=[Depends(public("readiness probe"))])
     async def readyz() -> JSONResponse:
         checks: dict[str, Any] = {}
         try:
@@ -321,7 +336,12 @@ def create_app(
         ready = checks["database"] == "ok" and checks["broker"] == "ok"
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
-    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        include_in_schema=False,
+        dependencies=[Depends(public("Prometheus scrape"))],
+    )
     async def metrics() -> Response:
         await runtime.relay.backlog()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
@@ -329,11 +349,14 @@ def create_app(
     if isinstance(runtime.clock, ControlledClock):
         clock = runtime.clock
 
-        @app.get("/admin/clock", tags=["operations"])
+        # The controlled clock exists only in sandbox mode (ServiceSettings.refuse_insecure).
+        sandbox_clock = [Depends(public("the simulated clock (sandbox only)"))]
+
+        @app.get("/admin/clock", tags=["operations"], dependencies=sandbox_clock)
         async def read_clock() -> dict[str, str]:
             return {"now": clock.now().isoformat()}
 
-        @app.post("/admin/clock", tags=["operations"])
+        @app.post("/admin/clock", tags=["operations"], dependencies=sandbox_clock)
         async def move_clock(change: ClockChange) -> dict[str, str]:
             # Where the clock would land is worked out before it moves: a refused change must
             # leave it where it was, and a clock at the end of the calendar would make every

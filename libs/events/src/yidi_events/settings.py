@@ -9,6 +9,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from yidi_events.runtime.kafka import KafkaSettings
 
+DEFAULT_AUTH_SECRET = "yidi-sandbox-platform-secret-change-me-in-production"
+MIN_SECRET_LENGTH = 32
+# Words of the placeholders shipped in manifests and examples: a secret holding one was not set.
+PLACEHOLDER_WORDS = ("change-me", "changeme", "replace-me", "replaceme", "placeholder")
+
+
+class InsecureSettings(ValueError):
+    """A setting that is acceptable only in the sandbox was given outside it."""
+
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="YIDI_", extra="ignore")
@@ -32,7 +41,24 @@ class ServiceSettings(BaseSettings):
     # "controlled": time runs from clock_start and POST /admin/clock moves it forward (simulations).
     clock: str = "system"
     clock_start: datetime | None = None
-    auth_secret: SecretStr = SecretStr("yidi-sandbox-platform-secret-change-me-in-production")
+    # Sandbox mode (tests, `make run`, `make up`): tokens may be minted from `auth_secret`, and
+    # the sandbox's defaults are allowed. Off unless said, so a deployment that forgets it
+    # refuses to start with a default secret instead of running on one.
+    sandbox: bool = False
+    auth_secret: SecretStr = SecretStr(DEFAULT_AUTH_SECRET)
+    # The identity component's private signing keys (a JWKS of Ed25519 keys with kids; the
+    # first signs, all are published). Only filing holds them; outside sandbox it must.
+    auth_signing_keys: SecretStr | None = None
+    # Public keys the services accept (a JWKS), besides those they fetch from the identity
+    # component's published key set (`auth_jwks_url`, default filing's /.well-known/jwks.json).
+    auth_public_keys: str | None = None
+    auth_jwks_url: str | None = None
+    # The HIS gateway's service account at the identity component (kind service, role his):
+    # outside sandbox mode it logs in with these to forward transactions to their owners.
+    gateway_username: str = "svc.his-gateway"
+    gateway_password: SecretStr | None = None
+    auth_audience: str = "yidi-api"
+    auth_token_ttl_s: int = 900
     # How far a HIS request's signed timestamp may be from now, per profile (body HMAC, TIF,
     # CSB); a province's CSB gateway may allow its spec's 30 minutes.
     his_signature_window_s: int = 300
@@ -52,6 +78,29 @@ class ServiceSettings(BaseSettings):
     reconciliation_url: str = "http://127.0.0.1:8003"
     clearing_url: str = "http://127.0.0.1:8004"
     audit_url: str = "http://127.0.0.1:8005"
+
+    def refuse_insecure(self) -> None:
+        """What a service checks before it serves: outside sandbox mode, no sandbox secret.
+        (Tools that only migrate or read, like `deploy/migrate.py`, need no secret at all.)"""
+        if self.sandbox:
+            return
+        secret = self.auth_secret.get_secret_value()
+        lowered = secret.lower()
+        if (
+            secret == DEFAULT_AUTH_SECRET
+            or len(secret) < MIN_SECRET_LENGTH
+            or any(word in lowered for word in PLACEHOLDER_WORDS)
+        ):
+            raise InsecureSettings(
+                "YIDI_AUTH_SECRET is the sandbox default, a placeholder or shorter than "
+                f"{MIN_SECRET_LENGTH} characters; outside sandbox mode (YIDI_SANDBOX=1) "
+                "a service does not start with it"
+            )
+        if self.clock != "system":
+            raise InsecureSettings("YIDI_CLOCK=controlled is a simulation setting (sandbox only)")
+
+    def jwks_url(self) -> str:
+        return self.auth_jwks_url or f"{self.filing_url}/.well-known/jwks.json"
 
     def kafka(self) -> KafkaSettings:
         return KafkaSettings(

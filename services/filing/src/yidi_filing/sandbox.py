@@ -6,7 +6,8 @@
   records (they began on 2026-01-01); long-term ones have their documents on file. Person 8's
   referral to any Nanjing hospital relies on Shangluo's (611000) whole-city referral setting and,
   without a referral opinion, waits for Shangluo's reviewer, who approves it explicitly;
-- policies.json: each document published by its insured region.
+- policies.json: each document published by its insured region;
+- users.json: the agencies' and the centre's logins, into the identity store (argon2 hashes).
 Already loaded data is skipped, so loading twice changes nothing.
 """
 
@@ -57,7 +58,29 @@ def filing_request(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def load_users(client: httpx.AsyncClient, sandbox_dir: Path) -> int:
+    users = json.loads((sandbox_dir / "users.json").read_text(encoding="utf-8"))
+    operator = _headers("320000", "operator", kind="centre")
+    opened = 0
+    for user in users:
+        body = {
+            "username": user["username"],
+            "display_name": user["display_name"],
+            "region": user["region"],
+            "kind": user["kind"],
+            "roles": user["roles"],
+            "password": user["password"],
+        }
+        answer = await client.post("/api/identity/users", json=body, headers=operator)
+        if answer.status_code == 409:
+            continue  # loaded before
+        _check(answer)
+        opened += 1
+    return opened
+
+
 async def load_into(client: httpx.AsyncClient, sandbox_dir: Path) -> str:
+    users = await load_users(client, sandbox_dir)
     persons = json.loads((sandbox_dir / "persons.json").read_text(encoding="utf-8"))
     filings = json.loads((sandbox_dir / "filings.json").read_text(encoding="utf-8"))
     policies = json.loads((sandbox_dir / "policies.json").read_text(encoding="utf-8"))
@@ -106,7 +129,8 @@ async def load_into(client: httpx.AsyncClient, sandbox_dir: Path) -> str:
         )
         published += 1 if result["published"] else 0
     return (
-        f"{enrolled} persons enrolled, {approved} filings approved, {published} policies published"
+        f"{users} users opened, {enrolled} persons enrolled, {approved} filings approved, "
+        f"{published} policies published"
     )
 
 

@@ -33,7 +33,7 @@ async def load_async(
         ServiceSettings().auth_secret.get_secret_value(),
         user_id="sandbox",
         region="320000",
-        roles=["agency"],
+        roles=["hospital_admin"],
         kind="centre",
     )
     headers = {"Authorization": f"Bearer {token}"}

@@ -54,6 +54,7 @@ from yidi_settlement.domain.eligibility import FilingSnapshot, PersonSnapshot, V
 from yidi_settlement.domain.events import (
     CatalogueItemPublished,
     Diagnosis,
+    HospitalCredentialsChanged,
     HospitalItemMapped,
     HospitalItemUnmapped,
     HospitalRegistered,
@@ -758,6 +759,9 @@ def registry(world: World) -> tuple[ReferenceService, FakeSecrets]:
     return ReferenceService(world.write, secrets), secrets
 
 
+ADMIN = "U-nj-hospital-admin"
+
+
 def details(**changes: Any) -> HospitalDetails:
     base: dict[str, Any] = {
         "institution_code": HOSPITAL,
@@ -788,16 +792,24 @@ async def test_register_hospital_once_with_its_secret_beside_the_event(
     world: World, registry: tuple[ReferenceService, FakeSecrets]
 ) -> None:
     reference, secrets = registry
-    await reference.register_hospital(details(account={"bank": "x"}))
-    [event] = world.payloads(f"hospital-{HOSPITAL}")
+    await reference.register_hospital(details(account={"bank": "x"}), by=ADMIN)
+    event, credentials = world.payloads(f"hospital-{HOSPITAL}")
     assert isinstance(event, HospitalRegistered)
     assert event.clearing_agency == "320100"  # the hospital's own region unless named
+    assert event.registered_by == ADMIN
+    # Who set the secret and the account, and when; the values stay out of the event.
+    assert credentials == HospitalCredentialsChanged(
+        institution_code=HOSPITAL,
+        changed=("his_secret", "account"),
+        changed_by=ADMIN,
+        changed_at=event.registered_at,
+    )
     assert secrets.secrets == {HOSPITAL: "s" * 16}
     assert secrets.accounts == {HOSPITAL: {"bank": "x"}}
     with pytest.raises(DomainError) as twice:
-        await reference.register_hospital(details())
+        await reference.register_hospital(details(), by=ADMIN)
     assert twice.value.rule == "hospital.already_registered"
-    assert len(world.store.log) == 1
+    assert len(world.store.log) == 2
 
 
 async def test_register_hospital_refuses_a_short_secret(
@@ -805,7 +817,7 @@ async def test_register_hospital_refuses_a_short_secret(
 ) -> None:
     reference, secrets = registry
     with pytest.raises(DomainError) as refusal:
-        await reference.register_hospital(details(his_secret="short"))
+        await reference.register_hospital(details(his_secret="short"), by=ADMIN)
     assert (refusal.value.rule, refusal.value.field) == ("hospital.his_secret", "his_secret")
     assert world.store.log == []
     assert secrets.secrets == {}
@@ -815,19 +827,20 @@ async def test_update_hospital_keeps_what_it_does_not_change(
     world: World, registry: tuple[ReferenceService, FakeSecrets]
 ) -> None:
     reference, _ = registry
-    await reference.register_hospital(details())
+    await reference.register_hospital(details(), by=ADMIN)
     await reference.update_hospital(
-        HOSPITAL, HospitalChange(suspended=True, suspended_until=date(2026, 6, 30))
+        HOSPITAL, HospitalChange(suspended=True, suspended_until=date(2026, 6, 30)), by=ADMIN
     )
-    await reference.update_hospital(HOSPITAL, HospitalChange(level="2"))
-    _, suspended, relevelled = world.payloads(f"hospital-{HOSPITAL}")
+    await reference.update_hospital(HOSPITAL, HospitalChange(level="2"), by="U-other")
+    _, _, suspended, relevelled = world.payloads(f"hospital-{HOSPITAL}")
+    assert (suspended.updated_by, relevelled.updated_by) == (ADMIN, "U-other")
     assert isinstance(suspended, HospitalUpdated)
     assert (suspended.suspended, suspended.suspended_until) == (True, date(2026, 6, 30))
     assert suspended.hospital_level == "3"
     assert (relevelled.hospital_level, relevelled.suspended) == ("2", True)
     assert relevelled.institution_name == "Nanjing First"
     with pytest.raises(DomainError) as unknown:
-        await reference.update_hospital("H00000000000", HospitalChange(level="2"))
+        await reference.update_hospital("H00000000000", HospitalChange(level="2"), by=ADMIN)
     assert unknown.value.rule == "hospital.not_found"
 
 
@@ -851,7 +864,7 @@ async def test_map_and_unmap_a_hospital_item(
     world: World, registry: tuple[ReferenceService, FakeSecrets]
 ) -> None:
     reference, _ = registry
-    await reference.register_hospital(details())
+    await reference.register_hospital(details(), by=ADMIN)
     await reference.publish_items([catalogue_item("XA001")])
     with pytest.raises(DomainError) as unknown:
         await reference.map_item_alone(HOSPITAL, "HIS-1", "XB999")

@@ -54,6 +54,13 @@ DYNAMIC: dict[tuple[str, str], tuple[str, ...]] = {
         "str(error.get('rule') or f'{owned.owner}.refused')",
     ): tuple(f"{owned.owner}.refused" for owned in OWNED.values()),
     # The owner's own rule passes through: the owner's modules are scanned themselves.
+    # A route's admission refuses with auth.kind / auth.role, or the refusal the route names:
+    # the forwarded route (the one the HIS reaches) names his.gateway_only.
+    ("libs/events/src/yidi_events/auth/agency.py", "rule"): (
+        "auth.kind",
+        "auth.role",
+        "his.gateway_only",
+    ),
 }
 # A parameter handed on: its callers name the rule (`rule=` keywords, `_refuse(...)`, found below).
 PASSED_ON = {

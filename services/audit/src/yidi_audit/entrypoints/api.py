@@ -7,10 +7,10 @@ the acting agency, and the domain refuses an agency that is not the one the step
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from yidi_audit.adapters import tables as t
@@ -19,8 +19,8 @@ from yidi_audit.app import collaboration as collab
 from yidi_audit.domain.cases import SuspensionKind
 from yidi_audit.domain.events import InvestigationResult, TicketKind
 from yidi_audit.entrypoints.deps import actor, audit_of, is_centre, read_engine
-from yidi_events.auth.agency import CurrentPrincipal, Principal
-from yidi_events.kernel import Forbidden, NotFound, city_of
+from yidi_events.auth.agency import Agency, Principal, admit
+from yidi_events.kernel import NotFound, city_of
 
 router = APIRouter(tags=["agency"])
 
@@ -109,13 +109,19 @@ def _scope(principal: Principal, column: Any) -> Any:
     )
 
 
-def _scheduler(principal: Principal) -> None:
-    if principal.kind not in ("centre", "service") and not principal.has("scheduler"):
-        raise Forbidden(
-            "audit.schedule.caller",
-            "scheduled jobs run for the centre or a scheduler",
-            field="roles",
+Reviewer = Annotated[Principal, Depends(admit("agency", "centre", roles=["reviewer"]))]
+"""Who decides a case: the audit reviewer."""
+Scheduler = Annotated[
+    Principal,
+    Depends(
+        admit(
+            "centre",
+            "service",
+            refusal=("audit.schedule.caller", "scheduled jobs run for the centre or a scheduler"),
         )
+    ),
+]
+"""Scheduled jobs (expiries, 协查 batches, auto-confirmation): the centre or a scheduler."""
 
 
 async def _rows(request: Request, query: Any) -> list[dict[str, Any]]:
@@ -141,7 +147,7 @@ async def _visible_case(request: Request, principal: Principal, case_id: str) ->
 
 @router.get("/flags")
 async def list_flags(
-    request: Request, principal: CurrentPrincipal, rule_id: str | None = None
+    request: Request, principal: Agency, rule_id: str | None = None
 ) -> list[dict[str, Any]]:
     query = sa.select(t.flags).where(_scope(principal, t.flags.c.cities))
     if rule_id:
@@ -151,7 +157,7 @@ async def list_flags(
 
 @router.get("/cases")
 async def list_cases(
-    request: Request, principal: CurrentPrincipal, status: str | None = None
+    request: Request, principal: Agency, status: str | None = None
 ) -> list[dict[str, Any]]:
     query = sa.select(t.cases).where(_scope(principal, t.cases.c.cities))
     if status:
@@ -160,7 +166,7 @@ async def list_cases(
 
 
 @router.get("/cases/{case_id}")
-async def get_case(request: Request, principal: CurrentPrincipal, case_id: str) -> dict[str, Any]:
+async def get_case(request: Request, principal: Agency, case_id: str) -> dict[str, Any]:
     case = await _visible_case(request, principal, case_id)
     case["flags"] = await _rows(request, sa.select(t.flags).where(t.flags.c.case_id == case_id))
     case["suspensions"] = await _rows(
@@ -174,9 +180,8 @@ async def get_case(request: Request, principal: CurrentPrincipal, case_id: str) 
 
 @router.post("/cases/{case_id}/confirm")
 async def confirm_case(
-    request: Request, principal: CurrentPrincipal, case_id: str, body: Confirm
+    request: Request, principal: Reviewer, case_id: str, body: Confirm
 ) -> dict[str, Any]:
-    principal.require("reviewer")
     await _visible_case(request, principal, case_id)
     await case_app.review(
         audit_of(request),
@@ -192,9 +197,8 @@ async def confirm_case(
 
 @router.post("/cases/{case_id}/dismiss")
 async def dismiss_case(
-    request: Request, principal: CurrentPrincipal, case_id: str, body: Dismiss
+    request: Request, principal: Reviewer, case_id: str, body: Dismiss
 ) -> dict[str, Any]:
-    principal.require("reviewer")
     await _visible_case(request, principal, case_id)
     await case_app.review(
         audit_of(request), case_id, actor(principal), confirm=False, reason=body.reason
@@ -204,9 +208,8 @@ async def dismiss_case(
 
 @router.post("/cases/{case_id}/sanctions")
 async def sanction_case(
-    request: Request, principal: CurrentPrincipal, case_id: str, body: Sanction
+    request: Request, principal: Reviewer, case_id: str, body: Sanction
 ) -> dict[str, Any]:
-    principal.require("reviewer")
     await _visible_case(request, principal, case_id)
     await case_app.sanction(
         audit_of(request),
@@ -220,9 +223,8 @@ async def sanction_case(
 
 @router.post("/cases/{case_id}/suspensions/{kind}/lift")
 async def lift_suspension(
-    request: Request, principal: CurrentPrincipal, case_id: str, kind: SuspensionKind
+    request: Request, principal: Reviewer, case_id: str, kind: SuspensionKind
 ) -> dict[str, Any]:
-    principal.require("reviewer")
     await _visible_case(request, principal, case_id)
     await case_app.lift(audit_of(request), case_id, kind, actor(principal))
     return await get_case(request, principal, case_id)
@@ -230,7 +232,7 @@ async def lift_suspension(
 
 @router.get("/suspensions")
 async def list_suspensions(
-    request: Request, principal: CurrentPrincipal, active: bool = False
+    request: Request, principal: Agency, active: bool = False
 ) -> list[dict[str, Any]]:
     query = sa.select(t.suspensions).where(_scope(principal, t.suspensions.c.cities))
     if active:
@@ -239,8 +241,7 @@ async def list_suspensions(
 
 
 @router.post("/suspensions/expire")
-async def expire_suspensions(request: Request, principal: CurrentPrincipal) -> dict[str, int]:
-    _scheduler(principal)
+async def expire_suspensions(request: Request, principal: Scheduler) -> dict[str, int]:
     return {"ended": await case_app.expire(audit_of(request))}
 
 
@@ -248,15 +249,14 @@ async def expire_suspensions(request: Request, principal: CurrentPrincipal) -> d
 
 
 @router.post("/investigations/build")
-async def build_batch(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    _scheduler(principal)
+async def build_batch(request: Request, principal: Scheduler) -> dict[str, Any]:
     batch_id = await collab.build_batch(audit_of(request))
     rows = await _rows(request, sa.select(t.batches).where(t.batches.c.batch_id == batch_id))
     return rows[0]
 
 
 @router.get("/investigations/{batch_id}")
-async def get_batch(request: Request, principal: CurrentPrincipal, batch_id: str) -> dict[str, Any]:
+async def get_batch(request: Request, principal: Agency, batch_id: str) -> dict[str, Any]:
     rows = await _rows(request, sa.select(t.batches).where(t.batches.c.batch_id == batch_id))
     if not rows:
         raise NotFound("audit.investigation.not_found", f"no batch {batch_id}", field="batch_id")
@@ -272,7 +272,7 @@ async def get_batch(request: Request, principal: CurrentPrincipal, batch_id: str
 
 @router.post("/investigations/{batch_id}/items/{settlement_id}/answer")
 async def answer_item(
-    request: Request, principal: CurrentPrincipal, batch_id: str, settlement_id: str, body: Answer
+    request: Request, principal: Agency, batch_id: str, settlement_id: str, body: Answer
 ) -> dict[str, str]:
     await collab.answer_item(
         audit_of(request), batch_id, settlement_id, actor(principal), body.result, body.reason
@@ -282,16 +282,15 @@ async def answer_item(
 
 @router.post("/investigations/{batch_id}/items/{settlement_id}/confirm")
 async def confirm_item(
-    request: Request, principal: CurrentPrincipal, batch_id: str, settlement_id: str
+    request: Request, principal: Agency, batch_id: str, settlement_id: str
 ) -> dict[str, str]:
     await collab.confirm_item(audit_of(request), batch_id, settlement_id, actor(principal))
     return {"batch_id": batch_id, "settlement_id": settlement_id, "status": "confirmed"}
 
 
 @router.post("/auto-confirm")
-async def auto_confirm(request: Request, principal: CurrentPrincipal) -> dict[str, int]:
+async def auto_confirm(request: Request, principal: Scheduler) -> dict[str, int]:
     """The daily job: 协查 answers and ticket replies past their confirmation day."""
-    _scheduler(principal)
     return {"confirmed": await collab.auto_confirm(audit_of(request))}
 
 
@@ -299,9 +298,7 @@ async def auto_confirm(request: Request, principal: CurrentPrincipal) -> dict[st
 
 
 @router.post("/tickets", status_code=201)
-async def raise_ticket(
-    request: Request, principal: CurrentPrincipal, body: RaiseTicket
-) -> dict[str, Any]:
+async def raise_ticket(request: Request, principal: Agency, body: RaiseTicket) -> dict[str, Any]:
     ticket_id = await collab.raise_ticket(
         audit_of(request),
         actor(principal),
@@ -315,7 +312,7 @@ async def raise_ticket(
 
 
 @router.get("/tickets")
-async def list_tickets(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+async def list_tickets(request: Request, principal: Agency) -> list[dict[str, Any]]:
     return await _rows(
         request,
         sa.select(t.tickets)
@@ -325,9 +322,7 @@ async def list_tickets(request: Request, principal: CurrentPrincipal) -> list[di
 
 
 @router.get("/tickets/{ticket_id}")
-async def get_ticket(
-    request: Request, principal: CurrentPrincipal, ticket_id: str
-) -> dict[str, Any]:
+async def get_ticket(request: Request, principal: Agency, ticket_id: str) -> dict[str, Any]:
     rows = await _rows(
         request,
         sa.select(t.tickets).where(
@@ -341,7 +336,7 @@ async def get_ticket(
 
 @router.post("/tickets/{ticket_id}/extension")
 async def request_extension(
-    request: Request, principal: CurrentPrincipal, ticket_id: str, body: Extension
+    request: Request, principal: Agency, ticket_id: str, body: Extension
 ) -> dict[str, Any]:
     await collab.request_extension(
         audit_of(request), ticket_id, actor(principal), body.reply_by, body.reason
@@ -350,25 +345,21 @@ async def request_extension(
 
 
 @router.post("/tickets/{ticket_id}/extension/agree")
-async def agree_extension(
-    request: Request, principal: CurrentPrincipal, ticket_id: str
-) -> dict[str, Any]:
+async def agree_extension(request: Request, principal: Agency, ticket_id: str) -> dict[str, Any]:
     await collab.agree_extension(audit_of(request), ticket_id, actor(principal))
     return await get_ticket(request, principal, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/reply")
 async def reply_ticket(
-    request: Request, principal: CurrentPrincipal, ticket_id: str, body: Reply
+    request: Request, principal: Agency, ticket_id: str, body: Reply
 ) -> dict[str, Any]:
     await collab.reply_ticket(audit_of(request), ticket_id, actor(principal), body.answer)
     return await get_ticket(request, principal, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/confirm")
-async def confirm_ticket(
-    request: Request, principal: CurrentPrincipal, ticket_id: str
-) -> dict[str, Any]:
+async def confirm_ticket(request: Request, principal: Agency, ticket_id: str) -> dict[str, Any]:
     await collab.confirm_ticket(audit_of(request), ticket_id, actor(principal))
     return await get_ticket(request, principal, ticket_id)
 
@@ -378,7 +369,7 @@ async def confirm_ticket(
 
 @router.post("/complaints", status_code=201)
 async def receive_complaint(
-    request: Request, principal: CurrentPrincipal, body: ReceiveComplaint
+    request: Request, principal: Agency, body: ReceiveComplaint
 ) -> dict[str, Any]:
     complaint_id = await collab.receive_complaint(
         audit_of(request),
@@ -392,7 +383,7 @@ async def receive_complaint(
 
 
 @router.get("/complaints")
-async def list_complaints(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+async def list_complaints(request: Request, principal: Agency) -> list[dict[str, Any]]:
     mine = sa.true() if is_centre(principal) else t.complaints.c.city == city_of(principal.region)
     return await _rows(
         request, sa.select(t.complaints).where(mine).order_by(t.complaints.c.received_on)
@@ -400,9 +391,7 @@ async def list_complaints(request: Request, principal: CurrentPrincipal) -> list
 
 
 @router.get("/complaints/{complaint_id}")
-async def get_complaint(
-    request: Request, principal: CurrentPrincipal, complaint_id: str
-) -> dict[str, Any]:
+async def get_complaint(request: Request, principal: Agency, complaint_id: str) -> dict[str, Any]:
     mine = sa.true() if is_centre(principal) else t.complaints.c.city == city_of(principal.region)
     rows = await _rows(
         request,
@@ -416,16 +405,14 @@ async def get_complaint(
 
 
 @router.post("/complaints/{complaint_id}/acknowledge")
-async def acknowledge(
-    request: Request, principal: CurrentPrincipal, complaint_id: str
-) -> dict[str, Any]:
+async def acknowledge(request: Request, principal: Agency, complaint_id: str) -> dict[str, Any]:
     await collab.acknowledge_complaint(audit_of(request), complaint_id, actor(principal))
     return await get_complaint(request, principal, complaint_id)
 
 
 @router.post("/complaints/{complaint_id}/resolve")
 async def resolve(
-    request: Request, principal: CurrentPrincipal, complaint_id: str, body: Resolve
+    request: Request, principal: Agency, complaint_id: str, body: Resolve
 ) -> dict[str, Any]:
     await collab.resolve_complaint(audit_of(request), complaint_id, actor(principal), body.outcome)
     return await get_complaint(request, principal, complaint_id)
@@ -433,7 +420,7 @@ async def resolve(
 
 @router.post("/complaints/{complaint_id}/notify")
 async def notify(
-    request: Request, principal: CurrentPrincipal, complaint_id: str, body: Notify
+    request: Request, principal: Agency, complaint_id: str, body: Notify
 ) -> dict[str, Any]:
     await collab.notify_complainant(audit_of(request), complaint_id, actor(principal), body.channel)
     return await get_complaint(request, principal, complaint_id)
@@ -443,7 +430,7 @@ async def notify(
 
 
 @router.get("/overdue")
-async def list_overdue(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+async def list_overdue(request: Request, principal: Agency) -> list[dict[str, Any]]:
     found = await collab.overdue_for(audit_of(request), principal.region, is_centre(principal))
     return [
         {

@@ -21,7 +21,7 @@ from yidi_clearing.domain.actors import Actor
 from yidi_clearing.domain.clearing_period import ClearingPeriod, LineState
 from yidi_clearing.domain.ledger import payable, receivable
 from yidi_clearing.domain.settings import ClearingSettings
-from yidi_events.auth.agency import CurrentPrincipal, Principal
+from yidi_events.auth.agency import Agency, Principal
 from yidi_events.kernel import Forbidden, NotFound
 
 
@@ -137,12 +137,12 @@ def agency_router(
     # --- statement ----------------------------------------------------------------------------
 
     @router.post("/periods/{period}/statement")
-    async def generate(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+    async def generate(period: str, p: Agency) -> dict[str, Any]:
         state = await periods.generate(period, actor(p))
         return statement_view(state, p)
 
     @router.get("/periods/{period}/statement")
-    async def statement(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+    async def statement(period: str, p: Agency) -> dict[str, Any]:
         state = await generated(period)
         view = statement_view(state, p)
         view["generated_on"] = state.generated_on.isoformat() if state.generated_on else None
@@ -150,7 +150,7 @@ def agency_router(
         return view
 
     @router.get("/periods/{period}/statement/inputs-hash")
-    async def inputs_hash(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+    async def inputs_hash(period: str, p: Agency) -> dict[str, Any]:
         """The hash of the period's inputs as they stand now (equals the statement's while no
         input arrived after it was generated), and how many inputs it covers."""
         actor(p)
@@ -173,7 +173,7 @@ def agency_router(
         }
 
     @router.get("/periods/{period}/statement/lines/{line_id}")
-    async def line(period: str, line_id: str, p: CurrentPrincipal) -> dict[str, Any]:
+    async def line(period: str, line_id: str, p: Agency) -> dict[str, Any]:
         # One line's rows, not a fold of the whole period (tens of thousands of lines).
         state = await periods.load_line(period, line_id)
         if not state.generated:
@@ -202,19 +202,17 @@ def agency_router(
         return view
 
     @router.post("/periods/{period}/lines/{line_id}/confirm")
-    async def confirm(period: str, line_id: str, p: CurrentPrincipal) -> dict[str, Any]:
+    async def confirm(period: str, line_id: str, p: Agency) -> dict[str, Any]:
         state = await periods.confirm_line(period, line_id, actor(p))
         return line_view(state.lines[line_id])
 
     @router.post("/periods/{period}/lines/{line_id}/dispute")
-    async def dispute(
-        period: str, line_id: str, body: DisputeBody, p: CurrentPrincipal
-    ) -> dict[str, Any]:
+    async def dispute(period: str, line_id: str, body: DisputeBody, p: Agency) -> dict[str, Any]:
         state = await periods.dispute_line(period, line_id, body.reason, actor(p))
         return line_view(state.lines[line_id])
 
     @router.post("/periods/{period}/approvals")
-    async def approve(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+    async def approve(period: str, p: Agency) -> dict[str, Any]:
         state = await periods.approve(period, actor(p))
         return {
             "period": period,
@@ -224,15 +222,13 @@ def agency_router(
         }
 
     @router.post("/periods/{period}/adjustments")
-    async def propose(period: str, body: AdjustmentBody, p: CurrentPrincipal) -> dict[str, Any]:
+    async def propose(period: str, body: AdjustmentBody, p: Agency) -> dict[str, Any]:
         state = await periods.propose_adjustment(period, actor=actor(p), **body.model_dump())
         a = state.adjustments[body.adjustment_id]
         return {**asdict(a.proposal), "approved_by": a.approved_by}
 
     @router.post("/periods/{period}/adjustments/{adjustment_id}/approve")
-    async def approve_adjustment(
-        period: str, adjustment_id: str, p: CurrentPrincipal
-    ) -> dict[str, Any]:
+    async def approve_adjustment(period: str, adjustment_id: str, p: Agency) -> dict[str, Any]:
         state = await periods.approve_adjustment(period, adjustment_id, actor(p))
         a = state.adjustments[adjustment_id]
         return {**asdict(a.proposal), "approved_by": a.approved_by}
@@ -249,15 +245,15 @@ def agency_router(
         }
 
     @router.post("/periods/{period}/net-positions")
-    async def net(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+    async def net(period: str, p: Agency) -> dict[str, Any]:
         return positions_view(await periods.net(period, actor(p)), p)
 
     @router.get("/periods/{period}/net-positions")
-    async def positions(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+    async def positions(period: str, p: Agency) -> dict[str, Any]:
         return positions_view(await generated(period), p)
 
     @router.post("/periods/{period}/remittances")
-    async def remit(period: str, body: RemittanceBody, p: CurrentPrincipal) -> dict[str, Any]:
+    async def remit(period: str, body: RemittanceBody, p: Agency) -> dict[str, Any]:
         state = await periods.record_remittance(period, actor=actor(p), **body.model_dump())
         return asdict(state.remittances[body.bank_reference]) | {
             "received_on": body.received_on.isoformat()
@@ -265,22 +261,20 @@ def agency_router(
 
     @router.post("/periods/{period}/disbursements")
     async def request_disbursement(
-        period: str, body: DisbursementBody, p: CurrentPrincipal
+        period: str, body: DisbursementBody, p: Agency
     ) -> dict[str, Any]:
         state = await periods.request_disbursement(period, actor=actor(p), **body.model_dump())
         r = state.disbursement_requests[body.disbursement_id]
         return {**asdict(r), "requested_on": r.requested_on.isoformat(), "paid": False}
 
     @router.post("/periods/{period}/disbursements/{disbursement_id}/approve")
-    async def approve_disbursement(
-        period: str, disbursement_id: str, p: CurrentPrincipal
-    ) -> dict[str, Any]:
+    async def approve_disbursement(period: str, disbursement_id: str, p: Agency) -> dict[str, Any]:
         state = await periods.approve_disbursement(period, disbursement_id, actor(p))
         d = state.disbursements[disbursement_id]
         return {**asdict(d), "paid_on": d.paid_on.isoformat(), "paid": True}
 
     @router.get("/periods/{period}/cash")
-    async def cash_view(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+    async def cash_view(period: str, p: Agency) -> dict[str, Any]:
         state = await generated(period)
         today = periods.today()
         agencies = []
@@ -307,9 +301,7 @@ def agency_router(
         return {"period": period, "agencies": agencies}
 
     @router.post("/periods/{period}/prepaid-fund-check")
-    async def prepaid_check(
-        period: str, body: PrepaidFundBody, p: CurrentPrincipal
-    ) -> dict[str, Any]:
+    async def prepaid_check(period: str, body: PrepaidFundBody, p: Agency) -> dict[str, Any]:
         _, found = await periods.check_prepaid_fund(
             period, fund_id=body.fund_id, q4_monthly_amounts=body.q4_monthly_amounts, actor=actor(p)
         )
@@ -318,17 +310,17 @@ def agency_router(
     # --- calendar -----------------------------------------------------------------------------
 
     @router.get("/periods/{period}/calendar")
-    async def calendar(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+    async def calendar(period: str, p: Agency) -> dict[str, Any]:
         return periods.calendar(period, await periods.load(period), periods.today())
 
     @router.post("/periods/{period}/run-due")
-    async def run_due(period: str, p: CurrentPrincipal) -> dict[str, Any]:
+    async def run_due(period: str, p: Agency) -> dict[str, Any]:
         return await periods.run_due(period, actor(p))
 
     # --- ledger -------------------------------------------------------------------------------
 
     @router.get("/ledger/trial-balance")
-    async def trial_balance(p: CurrentPrincipal, period: str | None = None) -> dict[str, Any]:
+    async def trial_balance(p: Agency, period: str | None = None) -> dict[str, Any]:
         if not is_centre(p):
             raise Forbidden(
                 "clearing.centre_only",
@@ -349,9 +341,7 @@ def agency_router(
         }
 
     @router.get("/ledger/accounts/{account}")
-    async def account_history(
-        account: str, p: CurrentPrincipal, period: str | None = None
-    ) -> dict[str, Any]:
+    async def account_history(account: str, p: Agency, period: str | None = None) -> dict[str, Any]:
         if not is_centre(p) and account not in (receivable(p.region), payable(p.region)):
             raise Forbidden(
                 "clearing.not_party",
@@ -382,7 +372,7 @@ def agency_router(
 
     @router.get("/hospital-clearing")
     async def applications(
-        p: CurrentPrincipal, month: str | None = None, status: str | None = None
+        p: Agency, month: str | None = None, status: str | None = None
     ) -> dict[str, Any]:
         async with engine.connect() as conn:
             rows = await queries.applications(
@@ -394,9 +384,7 @@ def agency_router(
         return {"applications": [_application(r) for r in rows]}
 
     @router.post("/hospital-clearing/{application_id}/status")
-    async def change_status(
-        application_id: str, body: StatusBody, p: CurrentPrincipal
-    ) -> dict[str, Any]:
+    async def change_status(application_id: str, body: StatusBody, p: Agency) -> dict[str, Any]:
         row = await hospitals.change_status(
             application_id,
             to_status=body.to_status,

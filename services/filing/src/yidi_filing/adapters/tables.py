@@ -4,6 +4,9 @@ come from libs/events.
 - `person_certificates` is a write-side invariant (one person, one number, seed 004): the handler
   inserts the certificate key after appending `PersonEnrolled`, in the same transaction, and the
   primary key refuses a second basic enrolment. It is not a projection: a rebuild never truncates it.
+- `agency_users` is the identity store's write side: one row per login, keyed by user id, the
+  login name's key unique (a second "Alice" for "alice" is refused), with the argon2 hash of the
+  password, which is in no event. Written by the registering handler after its append.
 - `persons`, `filings`, `policies` are read models of the service's own events (see
   `adapters/projection.py`), applied inline by the handlers and rebuildable from the event store.
 """
@@ -23,6 +26,18 @@ person_certificates = sa.Table(
     sa.Column("scheme", sa.Text, primary_key=True),
     sa.Column("certificate_key", sa.Text, primary_key=True),
     sa.Column("person_id", sa.Text, nullable=False),
+)
+
+agency_users = sa.Table(
+    "agency_users",
+    metadata,
+    sa.Column("user_id", sa.Text, primary_key=True),
+    sa.Column("username", sa.Text, nullable=False, unique=True),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("region", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("roles", JSONB, nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
 )
 
 persons = sa.Table(

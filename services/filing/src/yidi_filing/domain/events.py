@@ -35,3 +35,18 @@ class FilingSubmitted:
     submitted_on: date
     review_due: date | None  # None when approved on submission
     review_reasons: tuple[str, ...]  # rule codes that sent it to a reviewer
+
+
+@event("filing.AgencyUserRegistered", key="user_id")
+@dataclass(frozen=True, kw_only=True)
+class AgencyUserRegistered:
+    """An agency or centre login opened. The password's hash is not in it: it stays in the
+    identity store's credential table and never travels on a topic."""
+
+    user_id: str
+    username: str  # the login name's key (see domain/accounts.username_key)
+    display_name: str
+    region: str
+    kind: str  # agency | centre
+    roles: tuple[str, ...]
+    registered_by: str  # the user id of who opened it

@@ -6,14 +6,21 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from yidi_events.auth.agency import CurrentPrincipal, Principal
+from yidi_events.auth.agency import Principal
 from yidi_events.contracts.filing import FilingChannel
 from yidi_events.kernel import Forbidden, NotFound
 from yidi_filing.adapters import queries
 from yidi_filing.app import filings as handlers
 from yidi_filing.app.common import Context, require_agency, require_own_region
 from yidi_filing.domain.filing import ChangeFiling, SubmitFiling
-from yidi_filing.entrypoints.deps import Ctx
+from yidi_filing.entrypoints.deps import (
+    Agency,
+    AgencyOrPerson,
+    Ctx,
+    OnlineFiler,
+    Person,
+    Reviewer,
+)
 from yidi_filing.entrypoints.models import (
     CancelRequest,
     ChangeRequest,
@@ -44,7 +51,7 @@ async def _view(ctx: Context, principal: Principal, filing_id: str) -> dict[str,
     "", status_code=201, summary="File at the agency counter (approved at once if the rules pass)"
 )
 async def submit_at_counter(
-    body: CounterFilingRequest, principal: CurrentPrincipal, ctx: Ctx
+    body: CounterFilingRequest, principal: Agency, ctx: Ctx
 ) -> dict[str, Any]:
     command = SubmitFiling(
         filing_id=handlers.new_filing_id(), channel=FilingChannel.COUNTER, **body.model_dump()
@@ -55,7 +62,7 @@ async def submit_at_counter(
 
 @router.get("", summary="Filings of the caller's region; status=pending is the review queue")
 async def list_filings(
-    principal: CurrentPrincipal,
+    principal: Agency,
     ctx: Ctx,
     status: str | None = Query(None, description="pending, approved, rejected, cancelled"),
     person_id: str | None = None,
@@ -74,19 +81,19 @@ async def list_filings(
 
 
 @router.get("/{filing_id}", summary="One filing")
-async def get_filing(filing_id: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def get_filing(filing_id: str, principal: AgencyOrPerson, ctx: Ctx) -> dict[str, Any]:
     return await _view(ctx, principal, filing_id)
 
 
 @router.post("/{filing_id}/approve", summary="A reviewer of the insured agency approves")
-async def approve(filing_id: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def approve(filing_id: str, principal: Reviewer, ctx: Ctx) -> dict[str, Any]:
     await handlers.approve(ctx, principal, filing_id)
     return await _view(ctx, principal, filing_id)
 
 
 @router.post("/{filing_id}/reject", summary="A reviewer of the insured agency rejects")
 async def reject(
-    filing_id: str, body: RejectRequest, principal: CurrentPrincipal, ctx: Ctx
+    filing_id: str, body: RejectRequest, principal: Reviewer, ctx: Ctx
 ) -> dict[str, Any]:
     await handlers.reject(ctx, principal, filing_id, body.reason)
     return await _view(ctx, principal, filing_id)
@@ -94,7 +101,7 @@ async def reject(
 
 @router.post("/{filing_id}/change", summary="New residence city, or re-referral (再次转院)")
 async def change(
-    filing_id: str, body: ChangeRequest, principal: CurrentPrincipal, ctx: Ctx
+    filing_id: str, body: ChangeRequest, principal: AgencyOrPerson, ctx: Ctx
 ) -> dict[str, Any]:
     await handlers.change(ctx, principal, filing_id, ChangeFiling(**body.model_dump()))
     return await _view(ctx, principal, filing_id)
@@ -102,16 +109,14 @@ async def change(
 
 @router.post("/{filing_id}/cancel", summary="Cancel (promise-based filings: after 6 months)")
 async def cancel(
-    filing_id: str, body: CancelRequest, principal: CurrentPrincipal, ctx: Ctx
+    filing_id: str, body: CancelRequest, principal: AgencyOrPerson, ctx: Ctx
 ) -> dict[str, Any]:
     await handlers.cancel(ctx, principal, filing_id, body.reason)
     return await _view(ctx, principal, filing_id)
 
 
 @online.post("/filings", status_code=201, summary="The insured person files online, for themselves")
-async def submit_online(
-    body: FilingRequest, principal: CurrentPrincipal, ctx: Ctx
-) -> dict[str, Any]:
+async def submit_online(body: FilingRequest, principal: OnlineFiler, ctx: Ctx) -> dict[str, Any]:
     command = SubmitFiling(
         filing_id=handlers.new_filing_id(),
         person_id=principal.user_id,
@@ -123,9 +128,5 @@ async def submit_online(
 
 
 @online.get("/filings", summary="The person's own filings")
-async def my_filings(principal: CurrentPrincipal, ctx: Ctx) -> list[dict[str, Any]]:
-    if principal.kind != "person":
-        raise Forbidden(
-            "auth.kind", "the online channel is for insured persons", field="Authorization"
-        )
+async def my_filings(principal: Person, ctx: Ctx) -> list[dict[str, Any]]:
     return await queries.filings_of_person(ctx.runtime.engine, principal.user_id)

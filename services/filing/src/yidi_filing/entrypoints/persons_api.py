@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Path, Query
 
 from yidi_events.application import Unit
-from yidi_events.auth.agency import CurrentPrincipal, Principal
+from yidi_events.auth.agency import Principal
 from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.kernel import NotFound
 from yidi_filing.adapters import queries
@@ -18,7 +18,7 @@ from yidi_filing.app.common import Context, person_stream, require_agency, requi
 from yidi_filing.domain.enrolment import EnrolPerson, UpdatePerson
 from yidi_filing.domain.person import PERSON
 from yidi_filing.domain.person_year import LocalSettlement, year_totals
-from yidi_filing.entrypoints.deps import Ctx
+from yidi_filing.entrypoints.deps import Agency, Ctx
 from yidi_filing.entrypoints.models import (
     AmountRequest,
     BalanceRequest,
@@ -45,7 +45,7 @@ async def _view(ctx: Context, principal: Principal, person_id: str) -> dict[str,
 
 
 @router.post("", status_code=201, summary="Enrol an insured person (one person, one number)")
-async def enrol(body: EnrolRequest, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def enrol(body: EnrolRequest, principal: Agency, ctx: Ctx) -> dict[str, Any]:
     command = EnrolPerson(
         **body.model_dump(exclude={"assistance_identities"}),
         assistance_identities=tuple(body.assistance_identities),
@@ -59,9 +59,7 @@ async def enrol(body: EnrolRequest, principal: CurrentPrincipal, ctx: Ctx) -> di
     status_code=201,
     summary="Import a population file, all or nothing (422 lists every row error)",
 )
-async def import_population(
-    body: ImportRequest, principal: CurrentPrincipal, ctx: Ctx
-) -> dict[str, int]:
+async def import_population(body: ImportRequest, principal: Agency, ctx: Ctx) -> dict[str, int]:
     count = await handlers.import_population(ctx, principal, body.content, body.file_format)
     return {"enrolled": count}
 
@@ -72,7 +70,7 @@ async def import_population(
     summary="Import local settlements at home, all or nothing (422 lists every row error)",
 )
 async def import_local_settlements(
-    body: LocalSettlementImportRequest, principal: CurrentPrincipal, ctx: Ctx
+    body: LocalSettlementImportRequest, principal: Agency, ctx: Ctx
 ) -> dict[str, int]:
     count = await person_year.import_local_settlements(
         ctx, principal, body.content, body.file_format
@@ -82,7 +80,7 @@ async def import_local_settlements(
 
 @router.get("", summary="Persons of the caller's insured region")
 async def list_persons(
-    principal: CurrentPrincipal,
+    principal: Agency,
     ctx: Ctx,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
@@ -94,13 +92,13 @@ async def list_persons(
 
 
 @router.get("/{person_id}", summary="One insured person")
-async def get_person(person_id: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def get_person(person_id: str, principal: Agency, ctx: Ctx) -> dict[str, Any]:
     return await _view(ctx, principal, person_id)
 
 
 @router.patch("/{person_id}", summary="Update or correct a person's details")
 async def update(
-    person_id: str, body: UpdateRequest, principal: CurrentPrincipal, ctx: Ctx
+    person_id: str, body: UpdateRequest, principal: Agency, ctx: Ctx
 ) -> dict[str, Any]:
     values = body.model_dump(exclude={"assistance_identities"})
     identities = body.assistance_identities
@@ -113,7 +111,7 @@ async def update(
 
 @router.post("/{person_id}/enrolment-status", summary="Active / suspended / terminated enrolment")
 async def change_status(
-    person_id: str, body: StatusRequest, principal: CurrentPrincipal, ctx: Ctx
+    person_id: str, body: StatusRequest, principal: Agency, ctx: Ctx
 ) -> dict[str, Any]:
     decision = handlers.change_status(body.enrolment_status, body.effective_from, body.reason)
     await handlers.act(ctx, principal, person_id, decision)
@@ -122,7 +120,7 @@ async def change_status(
 
 @router.put("/{person_id}/account-balance", summary="Set the personal-account balance (fen)")
 async def set_balance(
-    person_id: str, body: BalanceRequest, principal: CurrentPrincipal, ctx: Ctx
+    person_id: str, body: BalanceRequest, principal: Agency, ctx: Ctx
 ) -> dict[str, Any]:
     decision = handlers.set_balance(body.account_balance, body.reason)
     await handlers.act(ctx, principal, person_id, decision)
@@ -131,16 +129,14 @@ async def set_balance(
 
 @router.post("/{person_id}/account-credits", summary="Credit the personal account (fen)")
 async def credit(
-    person_id: str, body: AmountRequest, principal: CurrentPrincipal, ctx: Ctx
+    person_id: str, body: AmountRequest, principal: Agency, ctx: Ctx
 ) -> dict[str, Any]:
     await handlers.act(ctx, principal, person_id, handlers.credit(body.amount, body.reason))
     return await _view(ctx, principal, person_id)
 
 
 @router.post("/{person_id}/account-debits", summary="Debit the personal account (fen)")
-async def debit(
-    person_id: str, body: AmountRequest, principal: CurrentPrincipal, ctx: Ctx
-) -> dict[str, Any]:
+async def debit(person_id: str, body: AmountRequest, principal: Agency, ctx: Ctx) -> dict[str, Any]:
     await handlers.act(ctx, principal, person_id, handlers.debit(body.amount, body.reason))
     return await _view(ctx, principal, person_id)
 
@@ -151,7 +147,7 @@ async def debit(
     summary="Record a settlement at home: how it moved the person's year, what the account paid",
 )
 async def record_local_settlement(
-    person_id: str, body: LocalSettlementRequest, principal: CurrentPrincipal, ctx: Ctx
+    person_id: str, body: LocalSettlementRequest, principal: Agency, ctx: Ctx
 ) -> dict[str, Any]:
     values = body.model_dump(exclude={"local_settlement_id", "settled_on", "account_paid"})
     local = LocalSettlement(
@@ -170,7 +166,7 @@ async def record_local_settlement(
 )
 async def get_year(
     person_id: str,
-    principal: CurrentPrincipal,
+    principal: Agency,
     ctx: Ctx,
     policy_year: int = Path(ge=1900, le=9998, description="the policy year's name"),
 ) -> dict[str, Any]:
@@ -197,16 +193,14 @@ async def _year_view(
 
 
 @router.post("/{person_id}/death", summary="Record (or correct) the person's death")
-async def death(
-    person_id: str, body: DeathRequest, principal: CurrentPrincipal, ctx: Ctx
-) -> dict[str, Any]:
+async def death(person_id: str, body: DeathRequest, principal: Agency, ctx: Ctx) -> dict[str, Any]:
     await handlers.act(ctx, principal, person_id, handlers.record_death(body.death_date))
     return await _view(ctx, principal, person_id)
 
 
 @router.post("/{person_id}/benefits/suspension", summary="Suspend benefits (暂停)")
 async def suspend(
-    person_id: str, body: SuspendRequest, principal: CurrentPrincipal, ctx: Ctx
+    person_id: str, body: SuspendRequest, principal: Agency, ctx: Ctx
 ) -> dict[str, Any]:
     decision = handlers.suspend(body.effective_from, body.until, body.reason)
     await handlers.act(ctx, principal, person_id, decision)
@@ -215,7 +209,7 @@ async def suspend(
 
 @router.post("/{person_id}/benefits/resumption", summary="Resume suspended benefits (恢复)")
 async def resume(
-    person_id: str, body: BenefitChangeRequest, principal: CurrentPrincipal, ctx: Ctx
+    person_id: str, body: BenefitChangeRequest, principal: Agency, ctx: Ctx
 ) -> dict[str, Any]:
     decision = handlers.resume(body.effective_from, body.reason)
     await handlers.act(ctx, principal, person_id, decision)
@@ -224,7 +218,7 @@ async def resume(
 
 @router.post("/{person_id}/benefits/termination", summary="Terminate benefits (终止)")
 async def terminate(
-    person_id: str, body: BenefitChangeRequest, principal: CurrentPrincipal, ctx: Ctx
+    person_id: str, body: BenefitChangeRequest, principal: Agency, ctx: Ctx
 ) -> dict[str, Any]:
     decision = handlers.terminate(body.effective_from, body.reason)
     await handlers.act(ctx, principal, person_id, decision)

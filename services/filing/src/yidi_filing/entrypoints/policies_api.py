@@ -7,11 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
-from yidi_events.auth.agency import CurrentPrincipal
 from yidi_filing.adapters import queries
 from yidi_filing.app import policies as handlers
 from yidi_filing.app.common import require_agency
-from yidi_filing.entrypoints.deps import Ctx
+from yidi_filing.entrypoints.deps import Agency, Ctx
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 
@@ -22,7 +21,7 @@ router = APIRouter(prefix="/policies", tags=["policies"])
     summary="Publish a policy version of the caller's region (supersedes from its date)",
 )
 async def publish(
-    principal: CurrentPrincipal,
+    principal: Agency,
     ctx: Ctx,
     document: Annotated[
         dict[str, Any], Body(description="a policy document (insuplc_admdvs, insutype...)")
@@ -34,7 +33,7 @@ async def publish(
 
 @router.get("", summary="Published versions of the caller's region")
 async def list_policies(
-    principal: CurrentPrincipal,
+    principal: Agency,
     ctx: Ctx,
     insurance_type: str | None = Query(None, description="310 or 390"),
 ) -> list[dict[str, Any]]:

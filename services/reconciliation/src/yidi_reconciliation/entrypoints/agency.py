@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, TypeAdapter
 
-from yidi_events.auth.agency import CurrentPrincipal, Principal
+from yidi_events.auth.agency import Agency, Principal, admit
 from yidi_events.contracts.reconciliation import DaySettlement, Figures
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import Forbidden, NotFound, business_date
@@ -21,7 +21,6 @@ from yidi_reconciliation.domain.day_statement import DayId, DayStatement, confir
 from yidi_reconciliation.domain.month_close import DayProgress, close_deadline, late_days
 from yidi_reconciliation.domain.records import Totals
 
-OPERATOR = "operator"
 _FIGURES = TypeAdapter(Figures)
 _SETTLEMENT = TypeAdapter(DaySettlement)
 
@@ -43,9 +42,8 @@ def _party(principal: Principal, day: DayId) -> None:
         )
 
 
-def _operator(principal: Principal) -> None:
-    if principal.kind not in ("centre", "service"):
-        principal.require(OPERATOR)
+Operator = Annotated[Principal, Depends(admit("centre", "service"))]
+"""The day's operations (issuing, the late list): the provincial centre or a scheduler."""
 
 
 def _figures(totals: Totals) -> dict[str, int]:
@@ -106,7 +104,7 @@ def agency_router(runtime: Runtime, days: Days) -> APIRouter:
 
     @router.get("/statements")
     async def list_statements(
-        principal: CurrentPrincipal,
+        principal: Agency,
         business_date_: Annotated[date | None, Query(alias="date")] = None,
         start: date | None = None,
         end: date | None = None,
@@ -120,7 +118,7 @@ def agency_router(runtime: Runtime, days: Days) -> APIRouter:
 
     @router.get("/statements/{insured_region}/{visit_region}/{business_date_}")
     async def read_statement(
-        insured_region: str, visit_region: str, business_date_: date, principal: CurrentPrincipal
+        insured_region: str, visit_region: str, business_date_: date, principal: Agency
     ) -> dict[str, Any]:
         day = day_id(insured_region, visit_region, business_date_)
         _party(principal, day)
@@ -138,7 +136,7 @@ def agency_router(runtime: Runtime, days: Days) -> APIRouter:
 
     @router.post("/statements/{insured_region}/{visit_region}/{business_date_}/confirm")
     async def confirm(
-        insured_region: str, visit_region: str, business_date_: date, principal: CurrentPrincipal
+        insured_region: str, visit_region: str, business_date_: date, principal: Agency
     ) -> dict[str, Any]:
         day = day_id(insured_region, visit_region, business_date_)
         _party(principal, day)
@@ -150,7 +148,7 @@ def agency_router(runtime: Runtime, days: Days) -> APIRouter:
         visit_region: str,
         business_date_: date,
         body: DisputeRequest,
-        principal: CurrentPrincipal,
+        principal: Agency,
     ) -> dict[str, Any]:
         day = day_id(insured_region, visit_region, business_date_)
         _party(principal, day)
@@ -164,7 +162,7 @@ def agency_router(runtime: Runtime, days: Days) -> APIRouter:
         visit_region: str,
         business_date_: date,
         settlement_id: str,
-        principal: CurrentPrincipal,
+        principal: Agency,
     ) -> dict[str, Any]:
         day = day_id(insured_region, visit_region, business_date_)
         _party(principal, day)
@@ -172,7 +170,7 @@ def agency_router(runtime: Runtime, days: Days) -> APIRouter:
 
     @router.get("/days/closed")
     async def closed_days(
-        principal: CurrentPrincipal, start: date | None = None, end: date | None = None
+        principal: Agency, start: date | None = None, end: date | None = None
     ) -> dict[str, Any]:
         region = None if principal.kind == "centre" else principal.region
         async with runtime.engine.connect() as conn:
@@ -180,10 +178,7 @@ def agency_router(runtime: Runtime, days: Days) -> APIRouter:
         return {"days": [view(r) for r in rows]}
 
     @router.get("/days/late")
-    async def overdue_days(
-        principal: CurrentPrincipal, as_of: date | None = None
-    ) -> dict[str, Any]:
-        _operator(principal)
+    async def overdue_days(principal: Operator, as_of: date | None = None) -> dict[str, Any]:
         today = as_of or business_date(runtime.clock.now())
         async with runtime.engine.connect() as conn:
             rows = await days_of(conn, region=None, end=today, closed=False)
@@ -207,9 +202,8 @@ def agency_router(runtime: Runtime, days: Days) -> APIRouter:
 
     @router.post("/days/issue")
     async def issue(
-        principal: CurrentPrincipal, business_date_: Annotated[date, Query(alias="date")]
+        principal: Operator, business_date_: Annotated[date, Query(alias="date")]
     ) -> dict[str, Any]:
-        _operator(principal)
         issued = await days.issue(business_date_)
         return {
             "business_date": business_date_.isoformat(),

@@ -36,7 +36,8 @@ class ReferenceService:
     write: WritePath
     secrets: HospitalSecrets
 
-    async def register_hospital(self, details: HospitalDetails) -> None:
+    async def register_hospital(self, details: HospitalDetails, *, by: str) -> None:
+        """`by`: the registering user's id from the identity store, kept in the events."""
         now = self.write.clock.now()
 
         async def work(unit: Unit) -> None:
@@ -44,7 +45,7 @@ class ReferenceService:
                 unit,
                 r.hospital_stream(details.institution_code),
                 r.HOSPITAL,
-                lambda state: r.decide_register_hospital(state, details, now),
+                lambda state: r.decide_register_hospital(state, details, now, by=by),
             )
             assert details.his_secret is not None  # the decision refused a missing one
             await self.secrets.set_secret(unit, details.institution_code, details.his_secret)
@@ -56,7 +57,7 @@ class ReferenceService:
 
         await self.write.transact(work)
 
-    async def update_hospital(self, code: str, change: HospitalChange) -> None:
+    async def update_hospital(self, code: str, change: HospitalChange, *, by: str) -> None:
         now = self.write.clock.now()
 
         async def work(unit: Unit) -> None:
@@ -64,7 +65,7 @@ class ReferenceService:
                 unit,
                 r.hospital_stream(code),
                 r.HOSPITAL,
-                lambda state: r.decide_update_hospital(state, code, change, now),
+                lambda state: r.decide_update_hospital(state, code, change, now, by=by),
             )
             if change.his_secret is not None:
                 await self.secrets.set_secret(unit, code, change.his_secret)

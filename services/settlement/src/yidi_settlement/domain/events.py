@@ -146,6 +146,7 @@ class HospitalRegistered:
     networked: bool
     clearing_agency: str
     registered_at: datetime
+    registered_by: str | None = None  # the user id (identity store); None before it was kept
 
 
 @event("settlement.HospitalUpdated", key="institution_code")
@@ -160,6 +161,19 @@ class HospitalUpdated:
     clearing_agency: str
     updated_at: datetime
     suspended_until: date | None = None
+    updated_by: str | None = None  # the user id (identity store); None before it was kept
+
+
+@event("settlement.HospitalCredentialsChanged", key="institution_code")
+@dataclass(frozen=True, kw_only=True)
+class HospitalCredentialsChanged:
+    """Who set which of a hospital's HIS secret, gateway credentials or bank account, and when.
+    The values themselves are in no event: they stay in the secrets table."""
+
+    institution_code: str
+    changed: tuple[str, ...]  # his_secret, tif_paasid, tif_token, csb_access_key, ..., account
+    changed_by: str  # the user id (identity store) of the hospital administrator
+    changed_at: datetime
 
 
 @event("settlement.CatalogueItemPublished", key="catalogue_code")

@@ -14,6 +14,7 @@ from yidi_events.contracts.settlement import ItemClass
 from yidi_events.kernel import Conflict, DomainError, NotFound, validate_region
 from yidi_settlement.domain.events import (
     CatalogueItemPublished,
+    HospitalCredentialsChanged,
     HospitalItemMapped,
     HospitalItemUnmapped,
     HospitalRegistered,
@@ -161,8 +162,30 @@ def registered(state: Hospital | None, institution_code: str) -> Hospital:
     return state
 
 
+def _credentials_changed(
+    code: str,
+    his_secret: str | None,
+    credentials: GatewayCredentials,
+    account: dict[str, Any] | None,
+    by: str,
+    now: datetime,
+) -> list[HospitalCredentialsChanged]:
+    changed = (
+        (("his_secret",) if his_secret is not None else ())
+        + tuple(sorted(credentials.given()))
+        + (("account",) if account is not None else ())
+    )
+    if not changed:
+        return []
+    return [
+        HospitalCredentialsChanged(
+            institution_code=code, changed=changed, changed_by=by, changed_at=now
+        )
+    ]
+
+
 def decide_register_hospital(
-    state: Hospital | None, details: HospitalDetails, now: datetime
+    state: Hospital | None, details: HospitalDetails, now: datetime, *, by: str
 ) -> list[Any]:
     _check_level(details.hospital_level)
     _check_region(details.region, "region")
@@ -183,12 +206,26 @@ def decide_register_hospital(
             networked=details.networked,
             clearing_agency=details.clearing_agency or details.region,
             registered_at=now,
-        )
+            registered_by=by,
+        ),
+        *_credentials_changed(
+            details.institution_code,
+            details.his_secret,
+            details.credentials,
+            details.account,
+            by,
+            now,
+        ),
     ]
 
 
 def decide_update_hospital(
-    state: Hospital | None, institution_code: str, change: HospitalChange, now: datetime
+    state: Hospital | None,
+    institution_code: str,
+    change: HospitalChange,
+    now: datetime,
+    *,
+    by: str,
 ) -> list[Any]:
     current = registered(state, institution_code)
     if change.level is not None:
@@ -208,7 +245,11 @@ def decide_update_hospital(
             clearing_agency=change.clearing_agency or current.clearing_agency,
             updated_at=now,
             suspended_until=change.suspended_until if change.suspended else None,
-        )
+            updated_by=by,
+        ),
+        *_credentials_changed(
+            institution_code, change.his_secret, change.credentials, change.account, by, now
+        ),
     ]
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from yidi_events.auth.agency import CurrentPrincipal, Principal
+from yidi_events.auth.agency import Agency, Principal, admit
 from yidi_events.contracts.settlement import ItemClass
 from yidi_events.kernel import DomainError
 from yidi_events.service import Runtime
@@ -28,6 +28,10 @@ from yidi_settlement.app.reference import (
 )
 from yidi_settlement.app.reference import HospitalChange as Change
 from yidi_settlement.his import reference as catalogue_file
+
+HospitalAdmin = Annotated[Principal, Depends(admit("agency", "centre", roles=["hospital_admin"]))]
+"""Who registers a hospital or changes its name, level, HIS secret, gateway credentials, bank
+account or suspension: the agency's hospital administrator (定点机构管理)."""
 
 
 class HospitalIn(BaseModel):
@@ -111,15 +115,17 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
         status_code=201,
         summary="Register a designated hospital (with its HIS secret and gateway credentials)",
     )
-    async def register(body: HospitalIn, principal: CurrentPrincipal) -> dict[str, Any]:
+    async def register(body: HospitalIn, principal: HospitalAdmin) -> dict[str, Any]:
         principal.require_region(body.region)
         fields = body.model_dump(exclude=set(CREDENTIAL_NAMES))
         credentials = GatewayCredentials(**body.model_dump(include=set(CREDENTIAL_NAMES)))
-        await reference.register_hospital(HospitalDetails(**fields, credentials=credentials))
+        await reference.register_hospital(
+            HospitalDetails(**fields, credentials=credentials), by=principal.user_id
+        )
         return await get_hospital(body.institution_code, principal)
 
     @api.get("/hospitals", summary="Hospitals of the caller's region")
-    async def list_hospitals(principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    async def list_hospitals(principal: Agency) -> list[dict[str, Any]]:
         query = sa.select(hospitals).order_by(hospitals.c.institution_code)
         if principal.kind != "centre":
             query = query.where(hospitals.c.region == principal.region)
@@ -127,7 +133,7 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
             return [_hospital_json(r) for r in (await conn.execute(query)).mappings()]
 
     @api.get("/hospitals/{code}", summary="One hospital")
-    async def get_hospital(code: str, principal: CurrentPrincipal) -> dict[str, Any]:
+    async def get_hospital(code: str, principal: Agency) -> dict[str, Any]:
         principal.require_region(await region_of(code), field="institution_code")
         async with runtime.engine.connect() as conn:
             row = (
@@ -143,16 +149,14 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
 
     async def change(code: str, principal: Principal, **kwargs: Any) -> dict[str, Any]:
         principal.require_region(await region_of(code), field="institution_code")
-        await reference.update_hospital(code, Change(**kwargs))
+        await reference.update_hospital(code, Change(**kwargs), by=principal.user_id)
         return await get_hospital(code, principal)
 
     @api.patch(
         "/hospitals/{code}",
         summary="Update level, networked flag, clearing agency, secret, credentials, account",
     )
-    async def update(
-        code: str, body: HospitalChange, principal: CurrentPrincipal
-    ) -> dict[str, Any]:
+    async def update(code: str, body: HospitalChange, principal: HospitalAdmin) -> dict[str, Any]:
         return await change(
             code,
             principal,
@@ -166,23 +170,21 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
         )
 
     @api.post("/hospitals/{code}/suspend", summary="Suspend direct settlement at the hospital")
-    async def suspend(code: str, body: Suspension, principal: CurrentPrincipal) -> dict[str, Any]:
+    async def suspend(code: str, body: Suspension, principal: HospitalAdmin) -> dict[str, Any]:
         return await change(code, principal, suspended=True, suspended_until=body.suspended_until)
 
     @api.post("/hospitals/{code}/resume", summary="End the agency's suspension of the hospital")
-    async def resume(code: str, principal: CurrentPrincipal) -> dict[str, Any]:
+    async def resume(code: str, principal: HospitalAdmin) -> dict[str, Any]:
         return await change(code, principal, suspended=False)
 
     @api.post("/catalogue/items", status_code=201, summary="Publish a catalogue item version")
-    async def publish(body: CatalogueItemIn, principal: CurrentPrincipal) -> dict[str, Any]:
+    async def publish(body: CatalogueItemIn, principal: Agency) -> dict[str, Any]:
         principal.require_region(body.visit_region, field="visit_region")
         await reference.publish_items([CatalogueItem(**body.model_dump())])
         return body.model_dump(mode="json")
 
     @api.get("/catalogue/items", summary="Catalogue items of a region")
-    async def list_items(
-        principal: CurrentPrincipal, region: str | None = None
-    ) -> list[dict[str, Any]]:
+    async def list_items(principal: Agency, region: str | None = None) -> list[dict[str, Any]]:
         region = region or principal.region
         principal.require_region(region)
         async with runtime.engine.connect() as conn:
@@ -203,7 +205,7 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
         summary="Bulk import catalogue items from a JSON list/object or CSV file body",
     )
     async def import_items(
-        request: Request, principal: CurrentPrincipal, region: str, effective_from: date
+        request: Request, principal: Agency, region: str, effective_from: date
     ) -> ImportResult:
         principal.require_region(region)
         raw = (await request.body()).decode("utf-8-sig")
@@ -217,7 +219,7 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
         status_code=201,
         summary="Map a hospital item to the catalogue (as 3301)",
     )
-    async def map_item(code: str, body: MappingIn, principal: CurrentPrincipal) -> dict[str, Any]:
+    async def map_item(code: str, body: MappingIn, principal: Agency) -> dict[str, Any]:
         principal.require_region(await region_of(code), field="institution_code")
         await reference.map_item_alone(
             code, body.hospital_item_code, body.catalogue_code, tuple(body.tags)
@@ -225,7 +227,7 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
         return body.model_dump()
 
     @api.get("/hospitals/{code}/items", summary="A hospital's item mappings")
-    async def list_mappings(code: str, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    async def list_mappings(code: str, principal: Agency) -> list[dict[str, Any]]:
         principal.require_region(await region_of(code), field="institution_code")
         async with runtime.engine.connect() as conn:
             rows = (
@@ -236,7 +238,7 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
             return [dict(r) for r in rows]
 
     @api.delete("/hospitals/{code}/items/{item}", summary="Withdraw a mapping (as 3302)")
-    async def unmap(code: str, item: str, principal: CurrentPrincipal) -> dict[str, str]:
+    async def unmap(code: str, item: str, principal: Agency) -> dict[str, str]:
         principal.require_region(await region_of(code), field="institution_code")
         await reference.unmap_item_alone(code, item)
         return {"hospital_item_code": item}

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 
+from yidi_events.auth.routes import public
 from yidi_settlement.his.envelope import DESCRIPTION, MAX_BODY, SUMMARY
 from yidi_settlement.his.files import download_of
 from yidi_settlement.his.gateway import Gateway, Reply
@@ -37,7 +38,9 @@ def _http(reply: Reply) -> Response | dict[str, Any]:
 
 
 def router(gateway: Gateway, hgs_prefixes: Sequence[str]) -> APIRouter:
-    api = APIRouter(tags=["HIS gateway"])
+    # No bearer token here: each request is authenticated by the hospital's signature.
+    signed = Depends(public("HIS: authenticated by the hospital's signature"))
+    api = APIRouter(tags=["HIS gateway"], dependencies=[signed])
 
     async def read(request: Request) -> bytes:
         declared = request.headers.get("content-length")

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Path
 
-from yidi_events.auth.agency import CurrentPrincipal
+from yidi_events.auth.agency import Agency
 from yidi_events.service import Runtime
 from yidi_settlement.adapters import queries
 
@@ -23,7 +23,7 @@ def router(runtime: Runtime) -> APIRouter:
     )
     async def person_year(
         person_id: str,
-        principal: CurrentPrincipal,
+        principal: Agency,
         policy_year: int = Path(ge=1900, le=9998, description="the policy year's name"),
     ) -> dict[str, Any]:
         # Any agency of a visit place may settle anyone, so it may see what it settles on.
