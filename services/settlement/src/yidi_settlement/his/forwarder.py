@@ -3,13 +3,12 @@ domain command (his/owned.py) goes out, the owner's domain result or refusal com
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from yidi_events.auth.agency import issue_token
-from yidi_events.forwarded import GATEWAY_ROLE, GATEWAY_USER, PATH, ForwardedCommand
+from yidi_events.forwarded import PATH, ForwardedCommand, GatewayTokens
 from yidi_events.kernel import DomainError
 from yidi_events.settings import ServiceSettings
 from yidi_settlement.his.envelope import HisEnvelope
@@ -22,6 +21,12 @@ class Forwarder:
     timeout_s: float = 10.0
     # Where the owners are reached; None is the network (tests put an owner's app in process).
     transport: httpx.AsyncBaseTransport | None = None
+    # The sandbox mints its token; a deployment logs in as the gateway's service account once
+    # in a token's life.
+    tokens: GatewayTokens = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = GatewayTokens(self.settings)
 
     def url_of(self, owner: str) -> str:
         return str(getattr(self.settings, f"{owner}_url")).rstrip("/")
@@ -37,13 +42,7 @@ class Forwarder:
             insured_region=envelope.insured_region,
             command=owned.to_command(envelope),
         )
-        token = issue_token(
-            self.settings.auth_secret.get_secret_value(),
-            user_id=GATEWAY_USER,
-            region=envelope.visit_region,
-            roles=[GATEWAY_ROLE],
-            kind="service",
-        )
+        token = await self.tokens.token(envelope.visit_region)
         try:
             async with httpx.AsyncClient(
                 timeout=self.timeout_s, transport=self.transport
