@@ -266,7 +266,8 @@ async def test_malformed_requests_are_refused(make_harness: Any) -> None:
                     },
                     NANJING,
                 ),
-                "negative",
+                # a negative line is a return: it must name the line it returns
+                "init_feedetl_sn",
             ),
             (
                 h.envelope(
