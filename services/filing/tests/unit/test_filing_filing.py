@@ -146,6 +146,12 @@ def test_an_active_person_may_file_through_every_channel() -> None:
         assert isinstance(submit(command)[-1], FilingApproved)
 
 
+def test_an_opinion_claimed_from_an_undesignated_institution_goes_to_a_reviewer() -> None:
+    [submitted] = submit(referral(diagnosis="J45.900", referral_opinion_from="H32010000002"))
+    assert isinstance(submitted, FilingSubmitted)
+    assert submitted.review_reasons == ("filing.referral_opinion_not_designated",)
+
+
 def test_only_a_designated_referring_institution_files_a_hospital_referral() -> None:
     other = referral(channel=FilingChannel.HOSPITAL, submitted_by_institution="H32010000002")
     with refused("filing.referral_not_designated", "institution_code"):
@@ -250,7 +256,7 @@ def test_review_due_skips_weekends_and_holidays() -> None:
 
 def test_a_referral_opinion_or_a_hospital_upload_approves_at_once() -> None:
     assert isinstance(
-        submit(referral(diagnosis="J45.900", referral_opinion_from="H3213"))[-1], FilingApproved
+        submit(referral(diagnosis="J45.900", referral_opinion_from=REFERRER))[-1], FilingApproved
     )
     by_hospital = submit(
         referral(

@@ -586,10 +586,15 @@ def _designated_referrer(
 def _review_reasons(
     command: SubmitFiling, opinion: str | None, diagnosis: str | None, settings: FilingSettings
 ) -> tuple[str, ...]:
-    if command.kind is FilingKind.REFERRAL and not (
-        opinion or settings.unconditional_referral.contains(diagnosis)
+    if command.kind is FilingKind.REFERRAL and not settings.unconditional_referral.contains(
+        diagnosis
     ):
-        return ("filing.referral_without_opinion",)
+        if not opinion:
+            return ("filing.referral_without_opinion",)
+        # An opinion claimed at the counter or online is evidence to check, not to believe: only
+        # a designated referring institution's approves at once, any other goes to a reviewer.
+        if opinion not in settings.referring_institutions:
+            return ("filing.referral_opinion_not_designated",)
     if command.kind is FilingKind.LONG_TERM and not (
         command.supporting_documents or command.promise_based
     ):
