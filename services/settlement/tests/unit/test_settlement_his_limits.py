@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,7 @@ from yidi_events.kernel import DomainError
 from yidi_settlement.domain.line_split import check_line_amount
 from yidi_settlement.domain.model import FeeLine
 from yidi_settlement.his.envelope import parse_envelope
-from yidi_settlement.his.inputs import number
+from yidi_settlement.his.inputs import number, registration
 from yidi_settlement.his.limits import MAX_DEPTH, check_zip
 
 ENVELOPE = (
@@ -157,3 +158,19 @@ def test_an_amount_that_is_not_quantity_times_price_names_the_three_figures() ->
     # 2 x 10.00 = 20.00; 20.02 is two fen off
     with pytest.raises(DomainError):
         check_line_amount(fee("2", "10.00", 2002))
+
+
+def test_a_json_string_inside_the_input_is_held_to_the_same_limits() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    data = {
+        "psn_no": "P1",
+        "insutype": "310",
+        "begntime": "2026-03-10 09:00:00",
+        "mdtrt_cert_type": "02",
+        "mdtrt_cert_no": "320500195603120111",
+        "exp_content": deep,
+    }
+    envelope = parse_envelope(ENVELOPE % b"{}")
+    with pytest.raises(DomainError) as caught:
+        registration(replace(envelope, infno="2201", input={"data": data}))
+    assert (caught.value.rule, caught.value.field) == ("his.depth", "exp_content")

@@ -6,7 +6,6 @@ his.type, his.amount, ...) with the value received, before any handler runs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
@@ -39,6 +38,7 @@ from yidi_settlement.his.envelope import (
     required,
     text,
 )
+from yidi_settlement.his.limits import parse_json
 
 _EMERGENCY_MED_TYPES = {"13", "24"}  # 急诊, 急诊转住院
 
@@ -173,7 +173,8 @@ def _emergency(data: Mapping[str, Any], medical_type: str) -> bool:
     extra = data.get("exp_content")
     if isinstance(extra, str) and extra:
         try:
-            extra = json.loads(extra)
+            # a JSON string inside the envelope: the same depth and number limits as the body
+            extra = parse_json(extra, "exp_content")
         except ValueError:
             raise refuse("exp_content", "exp_content must be a JSON string", "his.json") from None
     return isinstance(extra, dict) and str(extra.get("er_flag", "")) == "1"
