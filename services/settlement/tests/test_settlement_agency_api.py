@@ -119,6 +119,8 @@ async def test_item_mapping_through_3301_is_used_by_the_line_split(make_harness:
                     "psn_no": person["psn_no"],
                     "insutype": "310",
                     "begntime": "2026-03-10 09:00:00",
+                    "mdtrt_cert_type": "02",
+                    "mdtrt_cert_no": person["certno"],
                 }
             },
             "H32010000001",

@@ -111,7 +111,15 @@ async def test_filing_and_audit_facts_arrive_through_the_subscription(
         await h.hospital("H32010000001", "320100", "3")
         answer = await h.his(
             "2201",
-            {"data": {"psn_no": PERSON, "insutype": "310", "begntime": "2026-03-10 09:00:00"}},
+            {
+                "data": {
+                    "psn_no": PERSON,
+                    "insutype": "310",
+                    "begntime": "2026-03-10 09:00:00",
+                    "mdtrt_cert_type": "02",
+                    "mdtrt_cert_no": "320500199001010042",
+                }
+            },
             "H32010000001",
         )
         assert answer["infcode"] == -1

@@ -69,6 +69,10 @@ class ServiceSettings(BaseSettings):
     # How far a hospital's clock may run ahead of ours: a discharge or fee date later than the
     # business day of now + this is refused as a date in the future.
     his_clock_skew_s: int = 300
+    # The person query (1101) per institution: a token bucket refilled at this rate, holding
+    # burst tokens (a morning queue at the counters), per settlement process.
+    his_person_query_rate_per_s: float = Field(2.0, ge=0)
+    his_person_query_burst: int = Field(60, ge=1)
     # OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); tracing is off without it.
     otel_endpoint: str | None = None
     log_json: bool = True

@@ -31,8 +31,11 @@ from yidi_filing.domain.enrolment import EnrolPerson
 from yidi_filing.domain.events import FilingSubmitted
 from yidi_filing.domain.filing_settings import DiagnosisCatalogue, FilingSettings, add_months
 
-SETTINGS = FilingSettings()
-WHOLE_CITY = FilingSettings(referral_whole_city_allowed=True)
+REFERRER = "H32130000009"  # the insured place's designated referring institution
+SETTINGS = FilingSettings(referring_institutions=frozenset({REFERRER}))
+WHOLE_CITY = FilingSettings(
+    referral_whole_city_allowed=True, referring_institutions=frozenset({REFERRER})
+)
 
 
 def at(day: date) -> datetime:
@@ -143,6 +146,36 @@ def test_an_active_person_may_file_through_every_channel() -> None:
         assert isinstance(submit(command)[-1], FilingApproved)
 
 
+def test_an_opinion_claimed_from_an_undesignated_institution_goes_to_a_reviewer() -> None:
+    [submitted] = submit(referral(diagnosis="J45.900", referral_opinion_from="H32010000002"))
+    assert isinstance(submitted, FilingSubmitted)
+    assert submitted.review_reasons == ("filing.referral_opinion_not_designated",)
+
+
+def test_only_a_designated_referring_institution_files_a_hospital_referral() -> None:
+    other = referral(channel=FilingChannel.HOSPITAL, submitted_by_institution="H32010000002")
+    with refused("filing.referral_not_designated", "institution_code"):
+        submit(other)
+    # the destination hospital is not its own referral, even if the place designated it
+    designated = FilingSettings(referring_institutions=frozenset({REFERRER, "H32010000001"}))
+    itself = referral(
+        channel=FilingChannel.HOSPITAL,
+        submitted_by_institution="H32010000001",
+        destination_institution="H32010000001",
+    )
+    with refused("filing.referral_not_designated", "institution_code"):
+        submit(itself, settings=designated)
+    # nowhere designated: every hospital referral is refused (closed by default)
+    with refused("filing.referral_not_designated"):
+        submit(
+            referral(channel=FilingChannel.HOSPITAL, submitted_by_institution=REFERRER),
+            settings=FilingSettings(),
+        )
+    # the designated one is its own referral opinion: approved at once (DOMAIN.md section 1)
+    events = submit(referral(channel=FilingChannel.HOSPITAL, submitted_by_institution=REFERRER))
+    assert isinstance(events[-1], FilingApproved)
+
+
 def test_a_hospital_may_submit_only_referral_and_emergency() -> None:
     with refused("filing.channel", "channel"):
         submit(long_term(channel=FilingChannel.HOSPITAL, submitted_by_institution="H1"))
@@ -223,15 +256,15 @@ def test_review_due_skips_weekends_and_holidays() -> None:
 
 def test_a_referral_opinion_or_a_hospital_upload_approves_at_once() -> None:
     assert isinstance(
-        submit(referral(diagnosis="J45.900", referral_opinion_from="H3213"))[-1], FilingApproved
+        submit(referral(diagnosis="J45.900", referral_opinion_from=REFERRER))[-1], FilingApproved
     )
     by_hospital = submit(
         referral(
-            diagnosis="J45.900", channel=FilingChannel.HOSPITAL, submitted_by_institution="H3213"
+            diagnosis="J45.900", channel=FilingChannel.HOSPITAL, submitted_by_institution=REFERRER
         )
     )
     assert isinstance(by_hospital[0], FilingSubmitted)
-    assert by_hospital[0].referral_opinion_from == "H3213"
+    assert by_hospital[0].referral_opinion_from == REFERRER
     assert isinstance(by_hospital[-1], FilingApproved)
 
 

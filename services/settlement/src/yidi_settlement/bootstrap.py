@@ -29,6 +29,7 @@ from yidi_settlement.his.catalogue_queries import CatalogueQueryTransactions
 from yidi_settlement.his.forwarder import Forwarder
 from yidi_settlement.his.gateway import Gateway
 from yidi_settlement.his.queries import QueryTransactions
+from yidi_settlement.his.rate_limit import RateLimiter
 from yidi_settlement.his.signatures import CSB, HMAC, TIF
 from yidi_settlement.his.transactions import Transactions
 from yidi_settlement.his.typed import SpecTypedJSON
@@ -79,6 +80,9 @@ def build_gateway(runtime: Runtime, reference: ReferenceService) -> Gateway:
             CatalogueQueryTransactions(CatalogueQueryService(runtime.write, SqlCatalogueReads())),
         ),
         forwarder=Forwarder(runtime.settings),
+        rate_limiter=RateLimiter(
+            settings.his_person_query_rate_per_s, settings.his_person_query_burst
+        ),
     )
 
 

@@ -77,11 +77,13 @@ ADMISSION = registered("21")
 
 
 def line(no: str, amount: int, *, batch: str | None = None, **changes: Any) -> FeeLine:
+    quantity = changes.get("quantity", Decimal(1))
     base: dict[str, Any] = {
         "fee_line_no": no,
         "catalogue_code": "A",
-        "quantity": Decimal(1),
-        "unit_price": Decimal(amount) / 100,
+        "quantity": quantity,
+        # the price the amount implies: amount = quantity x price, as a hospital computes it
+        "unit_price": abs(Decimal(amount) / 100 / quantity),
         "amount": amount,
         "fee_date": FEE_DAY,
         "charge_batch": batch,

@@ -3,19 +3,38 @@
 An insured place that follows the national 2022 rule lets a referral cover the whole visit city
 (`YIDI_FILING_WHOLE_CITY_REFERRAL`, a comma-separated list of insured regions). Shangluo (611000)
 does in the sandbox, so its default list holds it.
+
+Each insured place registers the institutions whose referral opinion it accepts (designated
+referring institutions): read from `YIDI_FILING_REFERRING_INSTITUTIONS_FILE`, a JSON object of
+insured region -> institution codes; the sandbox's own list ships with the package. A region the
+file does not name accepts no hospital's referral (2501): closed, not open, by default.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from yidi_filing.domain.filing_settings import FilingSettings
+
+SANDBOX_REFERRING = Path(__file__).resolve().parents[1] / "referring_institutions.sandbox.json"
 
 
 class FilingConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="YIDI_FILING_", extra="ignore")
 
     whole_city_referral: str = "611000"
+    referring_institutions_file: Path = SANDBOX_REFERRING
+
+    def referring_institutions(self) -> dict[str, frozenset[str]]:
+        document = json.loads(self.referring_institutions_file.read_text(encoding="utf-8"))
+        return {
+            region: frozenset(codes)
+            for region, codes in document.items()
+            if not region.startswith("_") and isinstance(codes, list)
+        }
 
     def whole_city_regions(self) -> frozenset[str]:
         return frozenset(r.strip() for r in self.whole_city_referral.split(",") if r.strip())
@@ -25,9 +44,12 @@ class SettingsBook:
     """The filing settings of each insured region."""
 
     def __init__(self, config: FilingConfig | None = None) -> None:
-        self._whole_city = (config or FilingConfig()).whole_city_regions()
-        self._default = FilingSettings()
-        self._whole = FilingSettings(referral_whole_city_allowed=True)
+        config = config or FilingConfig()
+        self._whole_city = config.whole_city_regions()
+        self._referring = config.referring_institutions()
 
     def of(self, insured_region: str) -> FilingSettings:
-        return self._whole if insured_region in self._whole_city else self._default
+        return FilingSettings(
+            referral_whole_city_allowed=insured_region in self._whole_city,
+            referring_institutions=self._referring.get(insured_region, frozenset()),
+        )

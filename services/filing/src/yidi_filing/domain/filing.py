@@ -38,7 +38,14 @@ from yidi_events.contracts.filing import (
     FilingRejected,
     LongTermType,
 )
-from yidi_events.kernel import Conflict, DomainError, NotFound, business_date, city_of
+from yidi_events.kernel import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    business_date,
+    city_of,
+)
 from yidi_events.kernel import validate_region as _validate_region
 from yidi_filing.domain.events import FilingSubmitted
 from yidi_filing.domain.filing_settings import FilingSettings, add_months
@@ -236,7 +243,7 @@ def decide_submit(
     valid_to = _check_end(command.kind, valid_from, command.valid_to, settings)
     opinion = command.referral_opinion_from
     if command.channel is FilingChannel.HOSPITAL and command.kind is FilingKind.REFERRAL:
-        opinion = opinion or command.submitted_by_institution
+        opinion = _designated_referrer(command, destination, person.insured_region, settings)
     reasons = _review_reasons(command, opinion, diagnosis, settings)
     review_due = (
         settings.calendar.add_working_days(today, settings.review_working_days) if reasons else None
@@ -557,13 +564,37 @@ def _check_end(
     return valid_to
 
 
+def _designated_referrer(
+    command: SubmitFiling, destination: str | None, insured_region: str, settings: FilingSettings
+) -> str:
+    """A hospital's referral (2501) is its referral opinion only if the insured place registered
+    it as a referring institution, and never when it names itself as the destination (a hospital
+    does not refer patients to itself)."""
+    institution = (command.submitted_by_institution or "").strip()
+    if institution not in settings.referring_institutions or institution == destination:
+        raise Forbidden(
+            "filing.referral_not_designated",
+            f"{institution} is not a designated referring institution of insured region "
+            f"{insured_region}"
+            + (" (it is the referral's destination)" if institution == destination else ""),
+            field="institution_code",
+            values={"fixmedins_code": institution[:30], "insured_region": insured_region},
+        )
+    return institution
+
+
 def _review_reasons(
     command: SubmitFiling, opinion: str | None, diagnosis: str | None, settings: FilingSettings
 ) -> tuple[str, ...]:
-    if command.kind is FilingKind.REFERRAL and not (
-        opinion or settings.unconditional_referral.contains(diagnosis)
+    if command.kind is FilingKind.REFERRAL and not settings.unconditional_referral.contains(
+        diagnosis
     ):
-        return ("filing.referral_without_opinion",)
+        if not opinion:
+            return ("filing.referral_without_opinion",)
+        # An opinion claimed at the counter or online is evidence to check, not to believe: only
+        # a designated referring institution's approves at once, any other goes to a reviewer.
+        if opinion not in settings.referring_institutions:
+            return ("filing.referral_opinion_not_designated",)
     if command.kind is FilingKind.LONG_TERM and not (
         command.supporting_documents or command.promise_based
     ):

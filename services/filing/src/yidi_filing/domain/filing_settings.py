@@ -45,6 +45,9 @@ class FilingSettings:
     temporary_min_months: int = 6  # temporary filings are valid at least 6 months
     promise_lock_months: int = 6  # promise-based filings are locked this long after they begin
     referral_whole_city_allowed: bool = False  # seed 000: one named destination by default
+    # The institutions whose referral opinion this insured place accepts (DOMAIN.md section 1:
+    # evidence is checked, not believed); a hospital channel referral from any other is refused.
+    referring_institutions: frozenset[str] = frozenset()
     unconditional_referral: DiagnosisCatalogue = DEFAULT_UNCONDITIONAL_REFERRAL
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
 

@@ -48,6 +48,7 @@ from yidi_settlement.domain.eligibility import (
     certificate_presented,
     check_card,
     check_eligibility,
+    check_voucher,
 )
 from yidi_settlement.domain.engine import SettlementComputation, cancellation_of, compute_settlement
 from yidi_settlement.domain.events import Diagnosis, VisitRegistered
@@ -100,14 +101,10 @@ class VisitService:
     # --- the person ------------------------------------------------------------------------
 
     async def identify(self, unit: Unit, voucher: Voucher, today: date) -> Person:
-        """The insured person a voucher names (1101): an e-voucher by person number or
-        certificate, a card or ID card by certificate; a card must be the person's own."""
+        """The insured person a voucher names (1101): an ID card or a social-security card by its
+        certificate number; a card must be the person's own (card_sn)."""
+        check_voucher(voucher)
         found = await self.reads.person_by_certificate(unit, voucher.voucher_no)
-        if found is None and voucher.voucher_type == "01":
-            try:
-                found = (await self.reads.person(unit, voucher.voucher_no, today)).row["person_id"]
-            except NotFound:
-                found = None
         if found is None:
             raise NotFound(
                 "person.not_found",
@@ -136,12 +133,7 @@ class VisitService:
         person = await self.reads.person(unit, person_id, visit_date)
         certificate = None
         if voucher is not None:
-            certificate = certificate_presented(
-                voucher,
-                person_id=person.row["person_id"],
-                certificate_no=person.row["certificate_no"],
-                card_serial=person.row["card_serial"],
-            )
+            certificate = certificate_presented(voucher, card_serial=person.row["card_serial"])
         eligibility = check_eligibility(
             person=person.snapshot,
             filings=await self.reads.filings(unit, person_id),

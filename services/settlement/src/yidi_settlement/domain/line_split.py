@@ -16,6 +16,29 @@ from yidi_events.kernel import DomainError, round_half_up
 from yidi_settlement.domain.model import Catalogue, CatalogueEntry, FeeLine
 
 _FEN_PER_YUAN = Decimal(100)
+# A hospital rounds quantity x price to the fen its own way (half up, down, per unit): one fen of
+# difference is rounding, more is a line whose amount does not come from its quantity and price.
+_AMOUNT_TOLERANCE_FEN = 1
+
+
+def check_line_amount(line: FeeLine) -> None:
+    """A fee line's amount is its quantity times its price, within a fen. Without this a tiny
+    quantity (1e-9 of an item) priced over the cap carries any amount past the cap check, which
+    prices the excess as (price - cap) x quantity."""
+    exact = line.quantity * line.unit_price * _FEN_PER_YUAN
+    if abs(Decimal(line.amount) - exact) > _AMOUNT_TOLERANCE_FEN:
+        raise DomainError(
+            "settlement.fee_line_product",
+            f"fee line {line.fee_line_no}: amount {line.amount / 100:.2f} yuan is not quantity "
+            f"{line.quantity} x price {line.unit_price} yuan (within a fen)",
+            field="amount",
+            values={
+                "line": line.fee_line_no,
+                "amount_fen": line.amount,
+                "quantity": str(line.quantity),
+                "price": str(line.unit_price),
+            },
+        )
 
 
 def split_line(line: FeeLine, entry: CatalogueEntry | None) -> FeeLineSplit:

@@ -37,7 +37,7 @@ from yidi_settlement.domain.events import (
     VisitRegistered,
     VisitRegistrationCancelled,
 )
-from yidi_settlement.domain.line_split import split_line, split_return
+from yidi_settlement.domain.line_split import check_line_amount, split_line, split_return
 from yidi_settlement.domain.model import Catalogue, FeeLine, is_inpatient
 
 
@@ -391,10 +391,13 @@ def split_upload(
                     "returns",
                     field="returned_line",
                 )
+            check_line_amount(line)  # after the sign: a negative line is told it needs an original
             split = split_line(line, entry)
             netted[line.fee_line_no] = line
         else:
-            split = split_return(line, _returnable(state, known, netted, line), entry)
+            original = _returnable(state, known, netted, line)
+            check_line_amount(line)
+            split = split_return(line, original, entry)
             netted[line.returned_line] = _net_by(netted[line.returned_line], line)
         known[split.fee_line_no] = split
         done.append(split)

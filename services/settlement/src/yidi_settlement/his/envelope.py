@@ -3,7 +3,6 @@ input node in; infcode, err_msg and the output node back. Always parsed before a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +12,7 @@ from typing import Any
 from yidi_events.kernel import SHANGHAI, DomainError
 from yidi_events.kernel.errors import Value
 from yidi_events.store.idempotency import request_hash
+from yidi_settlement.his.limits import parse_json
 
 MAX_BODY = 512 * 1024
 MAX_MESSAGE_ID = 64
@@ -132,9 +132,10 @@ def _region(field: str, value: str | None) -> str | None:
     return value
 
 
-def _json(text: bytes | str) -> Any:
-    # Amounts arrive as JSON numbers (4.52, 1.0): their text becomes a Decimal, never a float.
-    return json.loads(text, parse_float=Decimal)
+def _json(text: bytes | str, field: str) -> Any:
+    # Amounts arrive as JSON numbers (4.52, 1.0): their text becomes a Decimal, never a float;
+    # depth, integer range and NaN/Infinity are refused on the way in (his/limits.py).
+    return parse_json(text, field)
 
 
 def too_large() -> DomainError:
@@ -147,7 +148,7 @@ def parse_envelope(body: bytes) -> HisEnvelope:
     if len(body) > MAX_BODY:
         raise too_large()
     try:
-        doc = _json(body)
+        doc = _json(body, "body")
     except (ValueError, UnicodeDecodeError) as exc:
         raise refuse("body", f"the request body is not valid JSON: {exc}", "his.json") from exc
     if not isinstance(doc, dict):
@@ -170,7 +171,7 @@ def parse_envelope(body: bytes) -> HisEnvelope:
     if isinstance(raw_input, str):
         # Some older client builds send the input object as a JSON string of it.
         try:
-            raw_input = _json(raw_input)
+            raw_input = _json(raw_input, "input")
         except ValueError as exc:
             raise refuse(
                 "input", f"input is a string that is not a JSON object: {exc}", "his.json"

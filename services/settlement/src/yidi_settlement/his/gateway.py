@@ -30,6 +30,7 @@ from yidi_settlement.his.envelope import HisEnvelope, his_answer
 from yidi_settlement.his.fields import error_text, refusal_text
 from yidi_settlement.his.forwarder import Forwarder
 from yidi_settlement.his.owned import OWNED
+from yidi_settlement.his.rate_limit import RateLimiter
 from yidi_settlement.his.transactions import Transactions
 
 log = structlog.get_logger(__name__)
@@ -61,6 +62,7 @@ class Gateway:
     messages: Messages
     transactions: Transactions
     forwarder: Forwarder
+    rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(2.0, 60))
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def call(
@@ -81,6 +83,7 @@ class Gateway:
             institution = envelope.institution_code
             visit_region = envelope.visit_region
             infno = self._metric_infno(envelope.infno)
+            self.rate_limiter.take(envelope.institution_code, envelope.infno)
             output = await self._run(envelope)
             outcome = "ok"
         except HisAuthError as exc:

@@ -16,6 +16,7 @@ from typing import Any
 from yidi_events.kernel import SHANGHAI, DomainError, fen_to_yuan, yuan_to_fen
 from yidi_settlement.his.envelope import HisEnvelope, quoted
 from yidi_settlement.his.fields import DOMAIN_OF
+from yidi_settlement.his.limits import check_zip
 
 RECONCILE_TOTALS = "hospital.reconcile_totals"
 RECONCILE_DETAILS = "hospital.reconcile_details"
@@ -210,7 +211,9 @@ def details_output(envelope: HisEnvelope, result: Mapping[str, Any]) -> dict[str
 def upload_command(envelope: HisEnvelope) -> dict[str, Any]:
     """9101 input: `fsUploadIn{in (the file's bytes), filename, fixmedins_code}`."""
     data = section(envelope.input, "fsUploadIn")
-    return {"filename": _text(data, "filename"), "content": _file_content(data)}
+    content = _file_content(data)
+    check_zip(base64.b64decode(content))  # before reconciliation would inflate it
+    return {"filename": _text(data, "filename"), "content": content}
 
 
 def _file_content(data: Mapping[str, Any]) -> str:

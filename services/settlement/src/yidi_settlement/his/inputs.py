@@ -6,7 +6,6 @@ his.type, his.amount, ...) with the value received, before any handler runs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
@@ -39,6 +38,7 @@ from yidi_settlement.his.envelope import (
     required,
     text,
 )
+from yidi_settlement.his.limits import parse_json
 
 _EMERGENCY_MED_TYPES = {"13", "24"}  # 急诊, 急诊转住院
 
@@ -67,6 +67,13 @@ def yuan(field: str, value: Any) -> int:
         ) from exc
 
 
+# The spec types cnt 数值型(16,4) and pric 数值型(16,6): at most 10 digits before the point, and
+# 4 or 6 after. Bounding both keeps every product exact and small (no 1e-999999999 quantity that
+# makes any amount look cheap, no exponent that makes Decimal arithmetic explode).
+MAX_INTEGER_DIGITS = 10
+PLACES = {"cnt": 4, "pric": 6}
+
+
 def number(field: str, value: Any) -> Decimal:
     try:
         result = Decimal(str(value))
@@ -76,6 +83,25 @@ def number(field: str, value: Any) -> Decimal:
         ) from exc
     if not result.is_finite():
         raise refuse(field, f"{field} must be a finite number", "his.number", value=quoted(value))
+    if not result:
+        return Decimal(0)  # 0E-999999999 is a zero, whatever its exponent says
+    places = PLACES.get(field, 6)
+    # Read off the representation: nothing is computed with a value that may be 1e-999999999
+    # until it is known to be in range (trailing zeros, as 1.50000000 from C#, are not places).
+    _, digits, exponent = result.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    shown = "".join(map(str, digits))
+    scale = exponent + len(shown) - len(shown.rstrip("0"))
+    if result.adjusted() >= MAX_INTEGER_DIGITS or scale < -places:
+        raise refuse(
+            field,
+            f"{field} must have at most {MAX_INTEGER_DIGITS} digits before the point and "
+            f"{places} after it",
+            "his.number_range",
+            value=quoted(value),
+            digits=MAX_INTEGER_DIGITS,
+            places=places,
+        )
     return result
 
 
@@ -147,7 +173,8 @@ def _emergency(data: Mapping[str, Any], medical_type: str) -> bool:
     extra = data.get("exp_content")
     if isinstance(extra, str) and extra:
         try:
-            extra = json.loads(extra)
+            # a JSON string inside the envelope: the same depth and number limits as the body
+            extra = parse_json(extra, "exp_content")
         except ValueError:
             raise refuse("exp_content", "exp_content must be a JSON string", "his.json") from None
     return isinstance(extra, dict) and str(extra.get("er_flag", "")) == "1"
@@ -176,7 +203,9 @@ def registration(envelope: HisEnvelope) -> Registration:
         insurance_type=required(data, "insutype"),
         medical_type=medical_type,
         began_at=moment("begntime", required(data, "begntime")),
-        voucher=voucher(data, needed=False),
+        # The visit is bound to its person here: the voucher is what proves the person is at the
+        # counter (reference section 0), so it is required and verified against psn_no's person.
+        voucher=voucher(data),
         emergency=_emergency(data, medical_type),
         principal_diagnosis=text(data, "dscg_maindiag_code", required=False)
         or text(data, "dise_codg", required=False),

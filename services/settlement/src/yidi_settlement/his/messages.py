@@ -42,10 +42,25 @@ TEXTS: Mapping[str, Text] = {
     "his.region": ("行政区划代码应为 6 位数字", "收到 {value}"),
     "his.amount": ("金额格式不正确，应为以元为单位、最多两位小数的数值", "收到 {value}"),
     "his.number": ("数值格式不正确，应为有限的十进制数", "收到 {value}"),
+    "his.number_range": (
+        "数值超出允许的范围或精度",
+        "整数部分最多 {digits} 位、小数最多 {places} 位",
+        "收到 {value}",
+    ),
     "his.code": ("代码值不在允许范围内", "收到 {value}，允许 {allowed}"),
     "his.json": "不是合法的 JSON",
     "his.length": ("长度超过上限", "最多 {limit} 个字符"),
     "his.body_size": ("请求报文过大", "上限 {limit} 字节"),
+    "his.depth": ("JSON 嵌套层数超过上限", "最多 {limit} 层"),
+    "his.integer_range": ("整数超出 64 位整数的范围", "收到 {value}"),
+    "his.not_finite": ("数值须为有限的十进制数，不接受非数（NaN）或无穷大", "收到 {value}"),
+    "his.zip_limit": (
+        "上传的 zip 文件解压后过大或压缩比异常，未解压即拒绝",
+        "压缩比 {ratio} 倍",
+        "解压后 {size} 字节",
+        "含 {members} 个文件",
+        "上限为压缩比 {max_ratio} 倍、解压后 {max_size} 字节",
+    ),
     "his.multipart": "multipart/form-data 报文格式不正确（缺少 boundary 或某部分缺少头部）",
     "his.input": "入参缺少应有的节点",
     "his.input_invalid": "入参节点应为 JSON 对象",
@@ -92,6 +107,12 @@ TEXTS: Mapping[str, Text] = {
     "his.path_infno": ("请求路径的交易编号与报文 infno 不一致", "路径 {path}，报文 {infno}"),
     # --- the gateway ---
     "his.unknown_infno": ("本平台不提供该交易", "交易编号 {infno}"),
+    "his.rate_limited": (
+        "本机构查询人员信息（1101）过于频繁，本次未予应答，请稍后再试",
+        "机构 {fixmedins_code}",
+        "上限为每秒 {rate} 次、连续 {burst} 次",
+        "约 {wait} 秒后可再查询",
+    ),
     "his.busy": "并发请求同时修改了相同记录，本次未做任何变更，请以相同报文重新发送",
     "his.msgid_reused": "该报文 ID 已被本机构用于另一笔不同的请求",
     "his.msgid_reversed": "该报文 ID 对应的交易已被 2601 冲正，不能再次使用",
@@ -104,6 +125,12 @@ TEXTS: Mapping[str, Text] = {
     "his.visit_region": ("就医地医保区划与定点机构所在地不一致", "机构所在地 {expected}"),
     "his.insured_region": ("参保地医保区划与人员的参保地不一致", "人员参保地 {expected}"),
     "his.insurance_type": ("险种类型与人员或本次就诊的险种不一致", "应为 {expected}"),
+    "filing.referral_not_designated": (
+        "该机构不是参保地登记的转诊转院定点机构，转诊备案（2501）不予受理"
+        "（转入机构也不能为自己出具转诊意见）",
+        "机构 {fixmedins_code}",
+        "参保地 {insured_region}",
+    ),
     "filing.refused": "备案服务拒绝了该交易",
     "audit.refused": "审核服务拒绝了该交易",
     "reconciliation.refused": "对账服务拒绝了该交易",
@@ -117,6 +144,10 @@ TEXTS: Mapping[str, Text] = {
     "eligibility.local_visit": (
         "参保地与就医地属同一统筹地区，请按本地就医结算，不走异地结算",
         "参保地 {insured_region}",
+    ),
+    "eligibility.voucher_e_token": (
+        "医保电子凭证（01）须为电子凭证中心签发的令牌，本平台无法核验；"
+        "人员编号或证件号码不是就诊凭证，请读取身份证（02）或社会保障卡（03）"
     ),
     "eligibility.identity_mismatch": "人证（人卡）不符：所持凭证与参保人员不一致",
     "eligibility.person_deceased": ("参保人员已登记死亡，不能结算", "死亡日期 {death_date}"),
@@ -142,6 +173,11 @@ TEXTS: Mapping[str, Text] = {
         "原明细 {line}，结算 ID {settlement_id}",
     ),
     "visit.return_item": "退费明细的医疗目录编码须与原明细一致",
+    "settlement.fee_line_product": (
+        "费用明细金额须等于数量乘以单价（允许 1 分的舍入差）",
+        "明细流水号 {line}",
+        "金额 {amount_fen}，数量 {quantity}，单价 {price} 元",
+    ),
     "visit.return_sign": "退费明细的数量和金额须为负数",
     "visit.return_exceeds_charge": (
         "退费超过原明细尚未退还的数量或金额",
