@@ -578,7 +578,7 @@ def _designated_referrer(
             f"{insured_region}"
             + (" (it is the referral's destination)" if institution == destination else ""),
             field="institution_code",
-            values={"fixmedins_code": institution[:30], "insured_region": insured_region},
+            values={"institution": institution[:30], "insured_region": insured_region},
         )
     return institution
 

@@ -102,7 +102,7 @@ class VisitService:
 
     async def identify(self, unit: Unit, voucher: Voucher, today: date) -> Person:
         """The insured person a voucher names (1101): an ID card or a social-security card by its
-        certificate number; a card must be the person's own (card_sn)."""
+        certificate number; a card must be the person's own (its card serial)."""
         check_voucher(voucher)
         found = await self.reads.person_by_certificate(unit, voucher.voucher_no)
         if found is None:

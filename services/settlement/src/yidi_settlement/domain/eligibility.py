@@ -110,14 +110,14 @@ def check_voucher(voucher: Voucher) -> None:
 
     An e-voucher (01) is a short-lived token the national e-voucher centre issues to the person's
     app; no such centre is reachable here, so 01 cannot be verified and is refused, and so is
-    the person number or certificate number sent as if it were one (the bare psn_no that used to
+    the person number or certificate number sent as if it were one (the bare person number that used to
     answer a name, an ID number and a balance to anyone who knew it)."""
     if voucher.voucher_type == "01":
         raise _refuse(
             "voucher_e_token",
             "an e-voucher (01) must be a token of the e-voucher centre, which this platform "
             "cannot verify; a person number or certificate number is not a voucher: present the "
-            "ID card (02) or the social-security card with its card_sn (03)",
+            "ID card (02) or the social-security card with its card serial (03)",
             "voucher_no",
         )
 
@@ -125,7 +125,7 @@ def check_voucher(voucher: Voucher) -> None:
 def certificate_presented(voucher: Voucher, *, card_serial: str | None) -> str:
     """The certificate number the voucher presents, for `check_eligibility` to compare with the
     person's: an ID card (02) is its number, a social-security card (03) carries the same number
-    and must be the person's own card (card_sn)."""
+    and must be the person's own card (its card serial)."""
     check_voucher(voucher)
     check_card(voucher, card_serial)
     return voucher.voucher_no.upper()

@@ -109,7 +109,7 @@ TEXTS: Mapping[str, Text] = {
     "his.unknown_infno": ("本平台不提供该交易", "交易编号 {infno}"),
     "his.rate_limited": (
         "本机构查询人员信息（1101）过于频繁，本次未予应答，请稍后再试",
-        "机构 {fixmedins_code}",
+        "机构 {institution}",
         "上限为每秒 {rate} 次、连续 {burst} 次",
         "约 {wait} 秒后可再查询",
     ),
@@ -128,7 +128,7 @@ TEXTS: Mapping[str, Text] = {
     "filing.referral_not_designated": (
         "该机构不是参保地登记的转诊转院定点机构，转诊备案（2501）不予受理"
         "（转入机构也不能为自己出具转诊意见）",
-        "机构 {fixmedins_code}",
+        "机构 {institution}",
         "参保地 {insured_region}",
     ),
     "filing.refused": "备案服务拒绝了该交易",
