@@ -46,6 +46,7 @@ from yidi_events.db import is_transient, is_unavailable
 from yidi_events.envelope import Envelope
 from yidi_events.failpoints import crash_point
 from yidi_events.runtime.kafka import KafkaSettings, consumer, producer
+from yidi_events.runtime.kafka import reader as kafka_reader
 from yidi_events.runtime.projection import Progress, Projection
 from yidi_events.runtime.shadow import Shadow
 from yidi_events.store.schema import consumed_events, consumer_streams, parked_events
@@ -680,12 +681,7 @@ async def _topic_reader(
     kafka: KafkaSettings, name: str, topics: Sequence[str]
 ) -> AsyncIterator[AIOKafkaConsumer]:
     """A reader of every partition of `topics` from the beginning, outside any consumer group."""
-    reader = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        client_id=f"{name}-catch-up",
-    )
+    reader = kafka_reader(kafka, client_id=f"{name}-catch-up")
     await reader.start()
     try:
         partitions = [
