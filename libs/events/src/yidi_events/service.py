@@ -19,7 +19,6 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -38,6 +37,7 @@ from yidi_events.kernel.errors import DomainError
 from yidi_events.kernel.time import Clock, ControlledClock, SystemClock
 from yidi_events.retention import CHASSIS_RETAINED, Retained
 from yidi_events.runtime.consumer import DEAD, LAG, Consumer
+from yidi_events.runtime.kafka import admin as kafka_admin
 from yidi_events.runtime.projection import Projection
 from yidi_events.runtime.relay import Relay
 from yidi_events.settings import ServiceSettings
@@ -183,9 +183,7 @@ class Runtime:
         now = asyncio.get_running_loop().time()
         if now - self._broker_checked_at < 5.0:
             return self._broker_status
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=2000
-        )
+        admin = kafka_admin(self.settings.kafka(), request_timeout_ms=2000)
         try:
             await asyncio.wait_for(admin.start(), timeout=3)
             await asyncio.wait_for(admin.list_topics(), timeout=3)

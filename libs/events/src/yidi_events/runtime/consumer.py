@@ -46,6 +46,7 @@ from yidi_events.db import is_transient, is_unavailable
 from yidi_events.envelope import Envelope
 from yidi_events.failpoints import crash_point
 from yidi_events.runtime.kafka import KafkaSettings, consumer, producer
+from yidi_events.runtime.kafka import reader as kafka_reader
 from yidi_events.runtime.projection import Progress, Projection
 from yidi_events.runtime.shadow import Shadow
 from yidi_events.store.schema import consumed_events, consumer_streams, parked_events
@@ -56,6 +57,11 @@ log = structlog.get_logger(__name__)
 APPLIED = Counter("yidi_consumer_events_total", "Records by outcome", ["consumer", "outcome"])
 DEAD = Counter("yidi_consumer_dead_lettered_total", "Records sent to a DLQ", ["consumer", "topic"])
 LAG = Gauge("yidi_consumer_lag", "Records behind the end of the topic", ["consumer", "topic"])
+REFUSED = Counter(
+    "yidi_consumer_refused_total",
+    "Records not applied because their producer or event type is not their topic's owner",
+    ["consumer", "topic", "reason"],
+)
 WAITS = Counter(
     "yidi_consumer_waits_total",
     "Retries of work held up by an unreachable database or broker, or a lost race",
@@ -120,6 +126,7 @@ class Consumer:
         self.name = projection.name
         self.sources = list(sources)
         self.topics = [topic(s, kafka.namespace) for s in sources]
+        self.owners = {topic(s, kafka.namespace): s for s in sources}
         self.group_id = group_id or projection.name
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
@@ -252,6 +259,22 @@ class Consumer:
         """Apply, park or skip one record; (stream, version) when it was applied in order, so the
         caller drains the parked successors."""
         assert record.value is not None
+        refused = _foreign(record, self.owners.get(record.topic))
+        if refused is not None:
+            # Only the owner may state its facts: a record on its topic that claims another
+            # producer, or another service's event type, was written by someone else (a
+            # compromised or misconfigured client). Applying nothing of it keeps the stream's
+            # versions for the owner's real events; the metric and the log tell the operator.
+            REFUSED.labels(self.name, record.topic, refused).inc()
+            log.warning(
+                "consumer.refused",
+                consumer=self.name,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                reason=refused,
+            )
+            return None
         envelope = Envelope.from_bytes(record.value)
         origin = Origin(record.topic, record.partition, record.offset)
         last = await self._last_version(conn, envelope.stream_id)
@@ -680,12 +703,7 @@ async def _topic_reader(
     kafka: KafkaSettings, name: str, topics: Sequence[str]
 ) -> AsyncIterator[AIOKafkaConsumer]:
     """A reader of every partition of `topics` from the beginning, outside any consumer group."""
-    reader = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        client_id=f"{name}-catch-up",
-    )
+    reader = kafka_reader(kafka, client_id=f"{name}-catch-up")
     await reader.start()
     try:
         partitions = [
@@ -721,6 +739,23 @@ def _identity(raw: bytes | None) -> Identity | None:
         return Identity(UUID(doc["event_id"]), str(doc["stream_id"]), int(doc["stream_version"]))
     except Exception:
         return None
+
+
+def _foreign(record: ConsumerRecord[bytes, bytes], owner: str | None) -> str | None:
+    """Why a record is not its topic owner's fact (None when it is, or when it cannot be read:
+    an unreadable record is poison, dead-lettered the usual way)."""
+    try:
+        doc = orjson.loads(record.value or b"")
+        producer, event_type = str(doc["producer"]), str(doc["event_type"])
+    except Exception:
+        return None
+    if owner is None:
+        return "topic"
+    if producer != owner:
+        return "producer"
+    if event_type.partition(".")[0] != owner:
+        return "event_type"
+    return None
 
 
 def describe(record: ConsumerRecord[bytes, bytes]) -> dict[str, Any]:
