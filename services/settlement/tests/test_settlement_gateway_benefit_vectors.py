@@ -1,6 +1,6 @@
 """The settlement service's own benefit vectors (tests/vectors/benefits.json) through the HIS
 gateway end to end, each giving exactly its hand-worked `expected`: outpatient pooling through
-2201/2204/2206/2207, maternity and the inpatient parameters through 2401/2301/2402/2303/2304,
+2201/2204/2206/2207 (and 2208 putting the year back), maternity and the inpatient parameters through 2401/2301/2402/2303/2304,
 with the policy published as filing publishes it and the person's year as the insured place
 states it."""
 
@@ -141,3 +141,14 @@ async def test_benefit_vector_through_the_gateway(make_harness: Any, case: dict[
         assert pre["setlinfo"]["setl_id"] is None
         after = await h.accumulators(person_id, year)
         assert wire.accumulators_to_wire(after) == expected["accumulators_after"]
+        if not admission:
+            # Cancelling (2208) moves the year back exactly, outpatient pooling included.
+            cancel = {
+                "data": {"psn_no": person_id, "mdtrt_id": visit_id, "setl_id": info["setl_id"]}
+            }
+            undone = await h.ok("2208", cancel, hospital, **env)
+            assert (
+                as_text(undone["setlinfo"]["medfee_sumamt"])
+                == f"-{expected['setlinfo']['medfee_sumamt']}"
+            )
+            assert await h.accumulators(person_id, year) == before
