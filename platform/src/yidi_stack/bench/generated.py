@@ -119,7 +119,7 @@ def _rebuild(
     say(f"rebuild: {n} settlement facts through reconciliation to clearing ...")
     dsns = {
         service: fresh_database(platform, service, f"bench_rebuild_{service}")
-        for service in ("settlement", "reconciliation", "clearing")
+        for service in ("settlement", "reconciliation", "clearing", "audit")
     }
     done = asyncio.run(rebuild_chain(dsns, platform.broker.bootstrap, events=n))
     for rebuilt in done:
@@ -127,6 +127,6 @@ def _rebuild(
         details[f"rebuild_{rebuilt.projection}_events"] = rebuilt.events
     results["rebuild_events_per_s"] = round(min(r.per_second for r in done))
     details["rebuild_not_covered"] = (
-        "filing, audit and settlement's own projections, clearing.own, clearing.audit_inputs,"
-        " audit's consumers: no generator for their events yet"
+        "filing's, audit's and settlement's own projections, clearing.own,"
+        " clearing.audit_inputs, audit.filing_facts: no generator for their events yet"
     )

@@ -8,6 +8,8 @@ bench's broker (so the live services are untouched):
 2. reconciliation's consumed projection `reconciliation.settlements`: `Consumer.rebuild` (reset,
    re-read the topic). It records every settlement on its day statement, appending
    reconciliation's own `DaySettlementRecorded` facts as it goes, as live;
+   audit's consumed projection `audit.settlement_facts` is rebuilt the same way (every visit
+   evaluated against its person's history by the audit rules);
 3. reconciliation's own day projection: `rebuild_from_store` over those facts;
 4. they are published by reconciliation's relay, and clearing's consumed projection
    `clearing.reconciliation_inputs` is rebuilt with `Consumer.rebuild`.
@@ -160,6 +162,7 @@ async def _timed_consumer(engine: AsyncEngine, consumer: Consumer) -> Rebuilt:
 
 
 async def rebuild_chain(dsns: dict[str, str], bootstrap: str, *, events: int) -> list[Rebuilt]:
+    from yidi_audit import bootstrap as audit
     from yidi_clearing import bootstrap as clearing
     from yidi_reconciliation import bootstrap as reconciliation
     from yidi_reconciliation.adapters.day_views import make_day_projection
@@ -188,6 +191,18 @@ async def rebuild_chain(dsns: dict[str, str], bootstrap: str, *, events: int) ->
             consumers_enabled=False,
             db_pool_size=4,
         )
+
+    audit_runtime = audit.build_runtime(settings("audit"))
+    try:
+        (facts,) = [c for c in audit_runtime.consumers if c.name == "audit.settlement_facts"]
+        await facts.catch_up()
+        done.append(await _timed_consumer(audit_runtime.engine, facts))
+        async with audit_runtime.engine.connect() as conn:
+            kept = await conn.scalar(sa.text("SELECT count(*) FROM audit_visit_facts"))
+        if kept != events:
+            raise WrongResult(f"audit holds {kept} of {events} settled visits")
+    finally:
+        await audit_runtime.engine.dispose()
 
     recon_runtime, _ = reconciliation.build(settings("reconciliation"))
     try:

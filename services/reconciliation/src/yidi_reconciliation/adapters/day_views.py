@@ -23,6 +23,7 @@ from yidi_events.contracts.reconciliation import (
     DaySettlementRecorded,
     DisputedSettlementReleased,
 )
+from yidi_events.db import any_of
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.projection import Projection
 from yidi_reconciliation.adapters.tables import day_settlement_ids, day_state, day_statements
@@ -131,7 +132,7 @@ class PostgresDayRows:
             sa.select(day_settlement_ids.c.settlement_id).where(
                 day_settlement_ids.c.pair == day.pair,
                 day_settlement_ids.c.business_date == day.business_date,
-                day_settlement_ids.c.settlement_id.in_(list(settlement_ids)),
+                any_of(day_settlement_ids.c.settlement_id, settlement_ids),
             )
         )
         return set(found)
