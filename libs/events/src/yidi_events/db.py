@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
+from collections.abc import Iterable
 from typing import Any
 
 import asyncpg
 import orjson
+import sqlalchemy as sa
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError
 from aiokafka.errors import RequestTimedOutError as KafkaRequestTimedOut
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -119,3 +122,9 @@ def make_engine(dsn: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
         json_deserializer=orjson.loads,
         echo=echo,
     )
+
+
+def any_of(column: sa.ColumnElement[Any], values: Iterable[Any]) -> sa.ColumnElement[bool]:
+    """`column = ANY(:values)`: one array parameter however many values a batch brings, where
+    `IN (...)` would bind one parameter each and prepare a new statement per batch size."""
+    return column == sa.any_(sa.literal(list(values), ARRAY(column.type)))
