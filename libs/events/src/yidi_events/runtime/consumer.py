@@ -203,6 +203,8 @@ class Consumer:
         decoded: list[tuple[Envelope, Origin]] = []
         for record in records:
             assert record.value is not None
+            if self._refused(record):
+                continue
             envelope = Envelope.from_bytes(record.value)
             decoded.append((envelope, Origin(record.topic, record.partition, record.offset)))
             if any(key == "traceparent" for key, _ in record.headers or ()):
@@ -397,27 +399,34 @@ class Consumer:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
 
+    def _refused(self, record: ConsumerRecord[bytes, bytes]) -> bool:
+        """Whether the record is refused as not its topic owner's fact.
+
+        Only the owner may state its facts: a record on its topic that claims another producer,
+        or another service's event type, was written by someone else (a compromised or
+        misconfigured client). Applying nothing of it keeps the stream's versions for the
+        owner's real events; the metric and the log tell the operator."""
+        refused = _foreign(record, self.owners.get(record.topic))
+        if refused is None:
+            return False
+        REFUSED.labels(self.name, record.topic, refused).inc()
+        log.warning(
+            "consumer.refused",
+            consumer=self.name,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=refused,
+        )
+        return True
+
     async def _handle(
         self, conn: AsyncConnection, record: ConsumerRecord[bytes, bytes]
     ) -> tuple[str, int] | None:
         """Apply, park or skip one record; (stream, version) when it was applied in order, so the
         caller drains the parked successors."""
         assert record.value is not None
-        refused = _foreign(record, self.owners.get(record.topic))
-        if refused is not None:
-            # Only the owner may state its facts: a record on its topic that claims another
-            # producer, or another service's event type, was written by someone else (a
-            # compromised or misconfigured client). Applying nothing of it keeps the stream's
-            # versions for the owner's real events; the metric and the log tell the operator.
-            REFUSED.labels(self.name, record.topic, refused).inc()
-            log.warning(
-                "consumer.refused",
-                consumer=self.name,
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                reason=refused,
-            )
+        if self._refused(record):
             return None
         envelope = Envelope.from_bytes(record.value)
         origin = Origin(record.topic, record.partition, record.offset)
