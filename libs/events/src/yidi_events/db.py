@@ -32,6 +32,16 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RETRYABLE
 
 
+# The text could not be stored: NUL (0x00) is not a character PostgreSQL's text holds, and
+# nothing else in valid UTF-8 fails this way.
+_UNSTORABLE_TEXT = {"22021", "22P05"}
+
+
+def is_unstorable_text(exc: BaseException) -> bool:
+    """A statement refused because a value held a character PostgreSQL cannot store (NUL)."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _UNSTORABLE_TEXT
+
+
 # SQLSTATE classes and codes that say the server, not the statement, is the problem: connection
 # exceptions (08), insufficient resources (53: too many connections, disk full), operator
 # intervention (57P01-57P03: shutting down, crashed, not accepting connections yet), a statement
