@@ -44,9 +44,11 @@ fmt: venv
 schemas: venv
 	$(BIN)/python -m yidi_events.schemas write
 
-## Regenerate the published API documents (AsyncAPI of the topics, OpenAPI of each service).
+## Regenerate the published API documents (AsyncAPI of the topics, OpenAPI of each service) and
+## the Kafka users and ACLs in deploy/ (from each service's subscriptions).
 docs: venv
 	$(BIN)/python -m yidi_stack.apidocs write
+	$(BIN)/python -m yidi_stack.acls write
 
 ## The embedded stack on 127.0.0.1: PostgreSQL, broker, topics, the five services.
 up: venv

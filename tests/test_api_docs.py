@@ -15,7 +15,10 @@ def test_the_committed_api_documents_are_current() -> None:
 def test_the_asyncapi_document_lists_every_event_type_and_each_service_documents_its_api() -> None:
     asyncapi = (apidocs.API_DOCS / "asyncapi.json").read_text()
     for spec in registry.latest_specs():
-        if spec.service in registry.SERVICES:
+        # Only the services' own contracts: the chassis' tests register examples (in the same
+        # registry when the suites run in one process) under a service's name.
+        shipped = spec.model.__module__.startswith("yidi_")
+        if spec.service in registry.SERVICES and shipped:
             assert spec.event_type in asyncapi, spec.event_type
     for service in ("filing", "settlement", "reconciliation", "clearing", "audit"):
         openapi = json.loads((apidocs.API_DOCS / f"openapi-{service}.json").read_text())

@@ -250,8 +250,16 @@ def test_every_yidi_variable_is_a_setting() -> None:
 def test_configmap_values_parse_as_settings() -> None:
     data = _of_kind("ConfigMap")["yidi-config"]["data"]
     assert all(isinstance(v, str) for v in data.values()), "ConfigMap values must be strings"
-    settings = ServiceSettings(**{k.removeprefix("YIDI_").lower(): v for k, v in data.items()})
+    # Each Deployment adds its own Kafka user and password (test_k8s_service_uses_its_kafka_user).
+    settings = ServiceSettings(
+        **{k.removeprefix("YIDI_").lower(): v for k, v in data.items()},
+        kafka_username="yidi-filing",
+        kafka_password="from-the-user-operator",
+    )
     assert settings.kafka_idempotence is True, "real Apache Kafka: idempotent producers"
+    security = settings.kafka().security
+    assert (security.protocol, security.sasl_mechanism) == ("SASL_SSL", "SCRAM-SHA-512")
+    assert security.ssl_check_hostname
     assert settings.clock == "system"
     assert settings.kafka_namespace == DEFAULT_NAMESPACE
 
@@ -296,6 +304,23 @@ def test_k8s_service_sets_every_required_setting(service: str) -> None:
         assert init_env == env["YIDI_DATABASE_URL"]
     job = _of_kind("Job")[f"migrate-{service}"]["spec"]["template"]["spec"]["containers"][0]
     assert {"name": "YIDI_DATABASE_URL", "valueFrom": {"secretKeyRef": db}} in job["env"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_k8s_service_uses_its_kafka_user(service: str) -> None:
+    pod = _of_kind("Deployment")[service]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    user = f"yidi-{service}"
+    assert env["YIDI_KAFKA_USERNAME"]["value"] == user
+    password = env["YIDI_KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert password == {"name": user, "key": "password"}, "the Secret Strimzi makes for the user"
+    assert _of_kind("KafkaUser")[user]["spec"]["authentication"]["type"] == "scram-sha-512"
+    cafile = Path(_of_kind("ConfigMap")["yidi-config"]["data"]["YIDI_KAFKA_SSL_CAFILE"])
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert Path(mounts["kafka-ca"]) / "ca.crt" == cafile
+    assert volumes["kafka-ca"]["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]
 
 
 def test_k8s_urls_name_the_k8s_services() -> None:
@@ -417,11 +442,11 @@ def test_manifest_matches_kubernetes_schema(file: str, doc: dict[str, Any]) -> N
         pytest.fail(f"{file} {doc['kind']}/{doc['metadata']['name']}: {where}: {exc.message}")
 
 
-def test_only_strimzi_topics_skip_schema_validation() -> None:
+def test_only_strimzi_topics_and_users_skip_schema_validation() -> None:
     crds = {(d["apiVersion"], d["kind"]) for _, d in MANIFESTS} - {
         (d["apiVersion"], d["kind"]) for _, d in MANIFESTS if d["apiVersion"] != STRIMZI
     }
-    assert crds == {(STRIMZI, "KafkaTopic")}
+    assert crds == {(STRIMZI, "KafkaTopic"), (STRIMZI, "KafkaUser")}
 
 
 COMPOSE_SERVICE_KEYS = {

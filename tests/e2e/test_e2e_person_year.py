@@ -124,6 +124,7 @@ def test_a_home_admission_continues_into_a_cross_region_one(
         "supplementary_base_cum": 550_000,
         "supplementary_paid_cum": 40_000,
         "assistance_paid_cum": 0,
+        "outpatient_pooling_paid_cum": 0,
         "account_balance": -60_000,
     }
     world.eventually(

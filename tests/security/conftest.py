@@ -109,6 +109,9 @@ def deployed() -> Iterator[Deployed]:
         extra_env={
             "YIDI_SANDBOX": "0",
             "YIDI_AUTH_SECRET": shared_secret,
+            # The embedded broker on 127.0.0.1 takes no SCRAM users it could keep (docs/
+            # integration.md, "Kafka security"): plaintext, said explicitly as a deployment must.
+            "YIDI_KAFKA_ALLOW_PLAINTEXT": "1",
             "YIDI_LOG_LEVEL": "WARNING",
         },
         service_env={"filing": {"YIDI_AUTH_SIGNING_KEYS": signing_keys}},

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from yidi_events.runtime.consumer import REPLAYED_FROM, Consumer, describe
 from yidi_events.runtime.kafka import KafkaSettings, producer
+from yidi_events.runtime.kafka import reader as kafka_reader
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
@@ -20,13 +21,7 @@ DLQ_HEADERS = frozenset({"origin_topic", "origin_partition", "origin_offset", "c
 
 
 def _reader(kafka: KafkaSettings, client_id: str, group_id: str | None = None) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap,
-        group_id=group_id,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        client_id=client_id,
-    )
+    return kafka_reader(kafka, client_id=client_id, group_id=group_id)
 
 
 async def _partitions(reader: AIOKafkaConsumer, topic_name: str) -> list[TopicPartition]:

@@ -1,6 +1,6 @@
 """An example contract and projection for exercising the runtime against real servers.
 
-Events are `example.Counted` (amount added to a stream's total), published on the `filing` topic
+Events are `filing.Counted` (amount added to a stream's total), published on the `filing` topic
 of a test-only namespace; a handler refuses amount 666, which makes a poison event.
 """
 
@@ -24,7 +24,7 @@ from yidi_events.runtime.projection import Projection
 from yidi_events.store import EventStore, NewEvent
 
 
-@event("example.Counted", key="counter")
+@event("filing.Counted", key="counter")
 @dataclass(frozen=True, kw_only=True)
 class Counted:
     counter: str

@@ -99,7 +99,7 @@ async def test_a_connection_lost_mid_apply_is_waited_out_not_dead_lettered(
     await example.append(engine, store, "w-1", 0, 1, 13, 5)
     await example.append(engine, store, "w-2", 0, 7)
     projection = example.make_projection()
-    inner = projection.handlers["example.Counted"]
+    inner = projection.handlers["filing.Counted"]
     kills = 0
 
     async def dropping(conn: AsyncConnection, env: Envelope) -> None:
@@ -109,7 +109,7 @@ async def test_a_connection_lost_mid_apply_is_waited_out_not_dead_lettered(
             await conn.execute(sa.text("SELECT pg_terminate_backend(pg_backend_pid())"))
         await inner(conn, env)
 
-    projection.handlers["example.Counted"] = dropping
+    projection.handlers["filing.Counted"] = dropping
     kafka = await start_producer(kafka_settings)
     try:
         await Relay(engine, store, kafka_settings, service="filing").publish_once(kafka)
@@ -254,7 +254,7 @@ async def test_a_dead_letter_replayed_after_an_upcaster_is_added_is_applied_exac
     assert await totals_of(engine, example) == {"v-1": (6, 2, "1,3")}
     assert await outcomes(engine) == {"applied": 2, "dead_lettered": 1}
 
-    registry.upcaster("example.Counted", 0)(
+    registry.upcaster("filing.Counted", 0)(
         lambda data: {"counter": data["counter"], "amount": data["amt"]}
     )
     try:
@@ -264,7 +264,7 @@ async def test_a_dead_letter_replayed_after_an_upcaster_is_added_is_applied_exac
         await tops.replay(kafka_settings, letters)
         await consumer.catch_up()
     finally:
-        registry._upcasters.pop(("example.Counted", 0))
+        registry._upcasters.pop(("filing.Counted", 0))
 
     assert await totals_of(engine, example) == {"v-1": (13, 3, "1,3,2")}
     assert await outcomes(engine) == {"applied": 3}
@@ -439,7 +439,7 @@ async def test_postgres_stopped_while_a_consumer_applies_loses_nothing_and_dead_
         await kafka.stop()
 
     projection = example.make_projection()
-    inner = projection.handlers["example.Counted"]
+    inner = projection.handlers["filing.Counted"]
     applying = asyncio.Event()
 
     async def slow(conn: AsyncConnection, env: Envelope) -> None:
@@ -447,7 +447,7 @@ async def test_postgres_stopped_while_a_consumer_applies_loses_nothing_and_dead_
         await asyncio.sleep(0.02)  # a batch takes long enough to be cut in the middle
         await inner(conn, env)
 
-    projection.handlers["example.Counted"] = slow
+    projection.handlers["filing.Counted"] = slow
     consumer = Consumer(
         engine,
         projection,
@@ -485,6 +485,6 @@ async def test_postgres_stopped_while_a_consumer_applies_loses_nothing_and_dead_
     assert await outcomes(engine) == {"applied": 60}
     assert await read_topic(kafka_settings, dlq(topic("filing", kafka_settings.namespace))) == []
     live = await snapshot(engine, projection)
-    projection.handlers["example.Counted"] = inner
+    projection.handlers["filing.Counted"] = inner
     await Consumer(engine, projection, kafka_settings, sources=["filing"]).rebuild()
     assert await snapshot(engine, projection) == live

@@ -74,7 +74,7 @@ async def test_load_returns_the_stream_in_version_order_with_envelope_fields(
     async with engine.connect() as conn:
         stream = await store.load(conn, "s-2")
     assert [(e.stream_version, e.payload.amount) for e in stream] == [(1, 5), (2, 7), (3, 11)]
-    assert {e.event_type for e in stream} == {"example.Counted"}
+    assert {e.event_type for e in stream} == {"filing.Counted"}
     assert {e.partition_key for e in stream} == {"s-2"}
     assert all(e.business_date == date(2026, 3, 1) and e.producer == "filing" for e in stream)
     assert len({e.event_id for e in stream}) == 3

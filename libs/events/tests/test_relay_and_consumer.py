@@ -164,7 +164,7 @@ async def test_an_event_without_a_contract_here_is_ordered_and_skipped_not_dead_
     # for; versions 1 and 3 are amounts 4 and 5. Sent 3, 2, 1: 3 parks until 1 and 2 are in.
     counted = await example.append(engine, store, "u-1", 0, 4, 5)
     first = counted[0].to_wire()
-    unseen = {**first, "event_id": str(uuid4()), "event_type": "example.Unseen"}
+    unseen = {**first, "event_id": str(uuid4()), "event_type": "filing.Unseen"}
     unseen |= {"stream_version": 2, "payload": {"batch_id": "2026-03"}}
     third = {**counted[1].to_wire(), "stream_version": 3}
     kafka = await start_producer(kafka_settings)
@@ -203,7 +203,7 @@ async def test_a_poison_event_goes_to_the_dlq_with_its_origin_and_later_events_s
     assert len(dead) == 2
     headers = {r.key: {k: v.decode() for k, v in r.headers} for r in dead}
     assert headers[b"p-1"]["origin_topic"] == name
-    assert headers[b"p-1"]["event_type"] == "example.Counted"
+    assert headers[b"p-1"]["event_type"] == "filing.Counted"
     assert "refuses 666" in headers[b"p-1"]["error"]
     assert headers[b"p-3"]["origin_topic"] == name
     assert all(headers[k]["origin_offset"].isdigit() for k in headers)

@@ -360,8 +360,11 @@ def test_every_contract_of_a_service_has_its_schema_in_exactly_one_set() -> None
     sets = schemas.schema_sets()
     assert [every.owner for every in sets] == ["published", *registry.SERVICES]
     homes = sorted((s.event_type, s.version) for every in sets for s in every.specs)
+    # Shipped code's contracts, not this suite's own (conftest's filing.Counted).
     registered = sorted(
-        (s.event_type, s.version) for s in registry.all_specs() if s.service in registry.SERVICES
+        (s.event_type, s.version)
+        for s in registry.all_specs()
+        if s.service in registry.SERVICES and s.model.__module__.startswith("yidi_")
     )
     assert homes == registered
     for every in sets[1:]:

@@ -152,6 +152,7 @@ def test_outside_sandbox_no_default_or_short_secret_is_accepted(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
 ) -> None:
     monkeypatch.setenv("YIDI_SANDBOX", "0")
+    monkeypatch.setenv("YIDI_KAFKA_ALLOW_PLAINTEXT", "1")  # the broker's rule: test_kafka_security
     monkeypatch.delenv("YIDI_AUTH_SECRET", raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)

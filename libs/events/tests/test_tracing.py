@@ -43,7 +43,7 @@ async def test_the_applying_span_continues_the_trace_of_the_writing_span(
         await kafka.stop()
     await Consumer(engine, example.make_projection(), kafka_settings, sources=["filing"]).catch_up()
 
-    applied = [s for s in exporter.get_finished_spans() if s.name == "apply example.Counted"]
+    applied = [s for s in exporter.get_finished_spans() if s.name == "apply filing.Counted"]
     assert len(applied) == 1
     assert applied[0].context.trace_id == written.trace_id
     assert applied[0].parent is not None

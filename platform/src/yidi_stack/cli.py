@@ -42,6 +42,15 @@ def up() -> None:
 
 
 @app.command()
+def acls(check: bool = typer.Option(False, help="Only say whether deploy/ is current.")) -> None:
+    """Write the Kafka users and ACLs (deploy/k8s/kafka-users.yaml, deploy/compose/kafka-acls.sh)
+    derived from each service's subscriptions."""
+    from yidi_stack import acls as generator
+
+    raise typer.Exit(generator.main(["check" if check else "write"]))
+
+
+@app.command()
 def down() -> None:
     """Stop every process `up` started."""
     _platform().down(say=typer.echo)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
+from collections.abc import Iterable
 from typing import Any
 
 import asyncpg
 import orjson
+import sqlalchemy as sa
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError
 from aiokafka.errors import RequestTimedOutError as KafkaRequestTimedOut
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -27,6 +30,16 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, ConcurrencyError):
         return True
     return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RETRYABLE
+
+
+# The text could not be stored: NUL (0x00) is not a character PostgreSQL's text holds, and
+# nothing else in valid UTF-8 fails this way.
+_UNSTORABLE_TEXT = {"22021", "22P05"}
+
+
+def is_unstorable_text(exc: BaseException) -> bool:
+    """A statement refused because a value held a character PostgreSQL cannot store (NUL)."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _UNSTORABLE_TEXT
 
 
 # SQLSTATE classes and codes that say the server, not the statement, is the problem: connection
@@ -119,3 +132,9 @@ def make_engine(dsn: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
         json_deserializer=orjson.loads,
         echo=echo,
     )
+
+
+def any_of(column: sa.ColumnElement[Any], values: Iterable[Any]) -> sa.ColumnElement[bool]:
+    """`column = ANY(:values)`: one array parameter however many values a batch brings, where
+    `IN (...)` would bind one parameter each and prepare a new statement per batch size."""
+    return column == sa.any_(sa.literal(list(values), ARRAY(column.type)))

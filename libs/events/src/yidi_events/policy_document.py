@@ -18,8 +18,10 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from yidi_events.contracts.policy import (
+    BASE_LEVELS,
     AssistanceIdentity,
     AssistancePolicy,
+    AssistanceTerms,
     BasicBand,
     BasicFundPolicy,
     BenefitPolicy,
@@ -29,10 +31,14 @@ from yidi_events.contracts.policy import (
     HospitalLevel,
     InpatientDeductible,
     InsuranceType,
+    MaternityPolicy,
+    OutpatientPoolingPolicy,
     PersonGroup,
     PolicyYearStart,
     SupplementaryBand,
+    SupplementaryBase,
     SupplementaryPolicy,
+    SupplementaryTilt,
 )
 from yidi_events.kernel.errors import DomainError
 from yidi_events.kernel.money import Fen, fen_to_yuan, parse_ratio, yuan_to_fen
@@ -110,11 +116,16 @@ def _list(path: str, value: Any) -> list[Any]:
 def _levels(path: str, doc: Any, parse: Callable[[str, Any], _T]) -> dict[HospitalLevel, _T]:
     obj = _object(path, doc)
     out: dict[HospitalLevel, _T] = {}
-    for level in HospitalLevel:
+    for level in BASE_LEVELS:
         out[level] = parse(_join(path, level.value), _get(obj, level.value, path))
+    # A level beyond the three is priced apart only where the policy says so (else its base).
+    for level in HospitalLevel:
+        if level not in BASE_LEVELS and level.value in obj:
+            out[level] = parse(_join(path, level.value), obj[level.value])
     extra = set(obj) - {lv.value for lv in HospitalLevel}
     if extra:
-        raise _fail(_join(path, sorted(extra)[0]), "hospital levels are '1', '2' and '3' only")
+        known = ", ".join(repr(lv.value) for lv in HospitalLevel)
+        raise _fail(_join(path, sorted(extra)[0]), f"hospital levels are {known} only")
     return out
 
 
@@ -184,7 +195,85 @@ def _supplementary(path: str, doc: Any) -> SupplementaryPolicy:
         ratio = _ratio(f"{where}.ratio", _get(band, "ratio", where))
         bands.append(SupplementaryBand(upto=upto, ratio=ratio))
         previous = upto
-    return SupplementaryPolicy(deductible=deductible, bands=tuple(bands), annual_cap=cap)
+    raw_base = obj.get("base")
+    base = (
+        SupplementaryBase.PERSONAL_SHARE
+        if raw_base is None
+        else _enum(_join(path, "base"), raw_base, SupplementaryBase)
+    )
+    raw_tilt = obj.get("tilt")
+    tilt = None if raw_tilt is None else _tilt(_join(path, "tilt"), raw_tilt)
+    return SupplementaryPolicy(
+        deductible=deductible, bands=tuple(bands), annual_cap=cap, base=base, tilt=tilt
+    )
+
+
+def _identities(path: str, value: Any) -> tuple[AssistanceIdentity, ...]:
+    items = _list(path, value)
+    return tuple(_enum(f"{path}[{i}]", v, AssistanceIdentity) for i, v in enumerate(items))
+
+
+def _points_value(where: str, value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _fail(where, f"{where} must be a number of percentage points")
+    points = _convert(where, str(value), Decimal, "a number of percentage points")
+    if not points.is_finite() or points < 0 or points > 100:
+        raise _fail(where, f"{where} must lie between 0 and 100 percentage points")
+    return points
+
+
+def _tilt(path: str, doc: Any) -> SupplementaryTilt:
+    obj = _object(path, doc)
+    # "No cap" and "not set" differ: annual_cap null lifts the cap, an absent one keeps the
+    # layer's own.
+    cap_lifted = "annual_cap" in obj and obj["annual_cap"] is None
+    raw_cap = obj.get("annual_cap")
+    return SupplementaryTilt(
+        identities=_identities(_join(path, "identities"), _get(obj, "identities", path)),
+        deductible=_yuan(_join(path, "deductible"), _get(obj, "deductible", path)),
+        extra_points=_points_value(_join(path, "extra_points"), obj.get("extra_points", 0)),
+        annual_cap=None if raw_cap is None else _yuan(_join(path, "annual_cap"), raw_cap),
+        cap_lifted=cap_lifted,
+    )
+
+
+def _outpatient_pooling(path: str, doc: Any) -> OutpatientPoolingPolicy:
+    obj = _object(path, doc)
+    return OutpatientPoolingPolicy(
+        deductible=_yuan(_join(path, "deductible"), _get(obj, "deductible", path)),
+        ratios=_levels(_join(path, "ratio"), _get(obj, "ratio", path), _ratio),
+        annual_cap=_yuan(_join(path, "annual_cap"), _get(obj, "annual_cap", path)),
+    )
+
+
+def _maternity(path: str, doc: Any) -> MaternityPolicy:
+    obj = _object(path, doc)
+    return MaternityPolicy(limits=_levels(_join(path, "limit"), _get(obj, "limit", path), _yuan))
+
+
+def _assistance(path: str, doc: Any) -> AssistancePolicy:
+    a_doc = _object(path, doc)
+    identities = _identities(_join(path, "identities"), _get(a_doc, "identities", path))
+    by_identity: dict[AssistanceIdentity, AssistanceTerms] = {}
+    raw_by = a_doc.get("by_identity")
+    for name, terms in (
+        {} if raw_by is None else _object(_join(path, "by_identity"), raw_by)
+    ).items():
+        where = f"{path}.by_identity.{name}"
+        identity = _enum(where, name, AssistanceIdentity)
+        if identity not in identities:
+            raise _fail(where, f"{where} names an identity the policy does not assist")
+        t_doc = _object(where, terms)
+        by_identity[identity] = AssistanceTerms(
+            ratio=_ratio(_join(where, "ratio"), _get(t_doc, "ratio", where)),
+            annual_cap=_yuan(_join(where, "annual_cap"), _get(t_doc, "annual_cap", where)),
+        )
+    return AssistancePolicy(
+        identities=identities,
+        ratio=_ratio(_join(path, "ratio"), _get(a_doc, "ratio", path)),
+        annual_cap=_yuan(_join(path, "annual_cap"), _get(a_doc, "annual_cap", path)),
+        by_identity=by_identity,
+    )
 
 
 def _cut_points(path: str, doc: Any) -> dict[FilingKind, Decimal]:
@@ -192,13 +281,7 @@ def _cut_points(path: str, doc: Any) -> dict[FilingKind, Decimal]:
     out: dict[FilingKind, Decimal] = {}
     for kind in FilingKind:
         where = _join(path, kind.value)
-        value = _get(obj, kind.value, path)
-        if isinstance(value, bool) or not isinstance(value, int | str):
-            raise _fail(where, f"{where} must be a number of percentage points")
-        points = _convert(where, str(value), Decimal, "a number of percentage points")
-        if not points.is_finite() or points < 0 or points > 100:
-            raise _fail(where, f"{where} must lie between 0 and 100 percentage points")
-        out[kind] = points
+        out[kind] = _points_value(where, _get(obj, kind.value, path))
     return out
 
 
@@ -233,7 +316,10 @@ def parse_policy_document(doc: dict[str, Any]) -> BenefitPolicy:
     )
     basic = _basic("basic", _get(root, "basic", ""))
     cuts = _cut_points("filing_cut_points", _get(root, "filing_cut_points", ""))
-    supplementary = _supplementary("supplementary", _get(root, "supplementary", ""))
+    # null: the place has no large-amount / critical-illness layer; the key itself stays required
+    # so that a forgotten layer is not read as an absent one.
+    raw_supp = _get(root, "supplementary", "")
+    supplementary = None if raw_supp is None else _supplementary("supplementary", raw_supp)
 
     civil: CivilServantPolicy | None = None
     raw_civil = root.get("civil_servant")
@@ -242,19 +328,14 @@ def parse_policy_document(doc: dict[str, Any]) -> BenefitPolicy:
         ratio = _ratio("civil_servant.ratio", _get(civil_doc, "ratio", "civil_servant"))
         civil = CivilServantPolicy(ratio=ratio)
 
-    assistance: AssistancePolicy | None = None
     raw_assist = root.get("assistance")
-    if raw_assist is not None:
-        a_doc = _object("assistance", raw_assist)
-        ids = _list("assistance.identities", _get(a_doc, "identities", "assistance"))
-        identities = tuple(
-            _enum(f"assistance.identities[{i}]", v, AssistanceIdentity) for i, v in enumerate(ids)
-        )
-        assistance = AssistancePolicy(
-            identities=identities,
-            ratio=_ratio("assistance.ratio", _get(a_doc, "ratio", "assistance")),
-            annual_cap=_yuan("assistance.annual_cap", _get(a_doc, "annual_cap", "assistance")),
-        )
+    assistance = None if raw_assist is None else _assistance("assistance", raw_assist)
+    raw_pool = root.get("outpatient_pooling")
+    raw_in_province = root.get("in_province_cut_points")
+    raw_maternity = root.get("maternity")
+    other_inpatient = root.get("other_inpatient", False)
+    if not isinstance(other_inpatient, bool):
+        raise _fail("other_inpatient", "other_inpatient must be true or false")
 
     raw_start = root.get("policy_year_start")
     return BenefitPolicy(
@@ -271,6 +352,14 @@ def parse_policy_document(doc: dict[str, Any]) -> BenefitPolicy:
         policy_year_start=PolicyYearStart()
         if raw_start is None
         else _year_start("policy_year_start", raw_start),
+        outpatient_pooling=None
+        if raw_pool is None
+        else _outpatient_pooling("outpatient_pooling", raw_pool),
+        in_province_cut_points=None
+        if raw_in_province is None
+        else _cut_points("in_province_cut_points", raw_in_province),
+        maternity=None if raw_maternity is None else _maternity("maternity", raw_maternity),
+        other_inpatient=other_inpatient,
     )
 
 
@@ -325,23 +414,82 @@ def policy_document(policy: BenefitPolicy) -> dict[str, Any]:
             ],
         },
         "filing_cut_points": {k.value: _points(v) for k, v in policy.filing_cut_points.items()},
-        "supplementary": {
-            "deductible": fen_to_yuan(policy.supplementary.deductible),
-            "bands": [
-                {"upto": _yuan_or_none(b.upto), "ratio": _ratio_text(b.ratio)}
-                for b in policy.supplementary.bands
-            ],
-            "annual_cap": fen_to_yuan(policy.supplementary.annual_cap),
-        },
+        "supplementary": None
+        if policy.supplementary is None
+        else _supplementary_document(policy.supplementary),
         "civil_servant": None
         if policy.civil_servant is None
         else {"ratio": _ratio_text(policy.civil_servant.ratio)},
         "assistance": None
         if policy.assistance is None
-        else {
-            "identities": [i.value for i in policy.assistance.identities],
-            "ratio": _ratio_text(policy.assistance.ratio),
-            "annual_cap": fen_to_yuan(policy.assistance.annual_cap),
-        },
+        else _assistance_document(policy.assistance),
         **year_start,
+        **_scheme_documents(policy),
     }
+
+
+def _levels_document(values: Mapping[HospitalLevel, _T], text: Callable[[_T], Any]) -> Any:
+    return {level.value: text(value) for level, value in values.items()}
+
+
+def _supplementary_document(supp: SupplementaryPolicy) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "deductible": fen_to_yuan(supp.deductible),
+        "bands": [
+            {"upto": _yuan_or_none(b.upto), "ratio": _ratio_text(b.ratio)} for b in supp.bands
+        ],
+        "annual_cap": fen_to_yuan(supp.annual_cap),
+    }
+    # Written only when they differ from what documents without them mean.
+    if supp.base is not SupplementaryBase.PERSONAL_SHARE:
+        doc["base"] = supp.base.value
+    if supp.tilt is not None:
+        tilt = supp.tilt
+        tilt_doc: dict[str, Any] = {
+            "identities": [i.value for i in tilt.identities],
+            "deductible": fen_to_yuan(tilt.deductible),
+            "extra_points": _points(tilt.extra_points),
+        }
+        if tilt.cap_lifted:
+            tilt_doc["annual_cap"] = None
+        elif tilt.annual_cap is not None:
+            tilt_doc["annual_cap"] = fen_to_yuan(tilt.annual_cap)
+        doc["tilt"] = tilt_doc
+    return doc
+
+
+def _assistance_document(aid: AssistancePolicy) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "identities": [i.value for i in aid.identities],
+        "ratio": _ratio_text(aid.ratio),
+        "annual_cap": fen_to_yuan(aid.annual_cap),
+    }
+    if aid.by_identity:
+        doc["by_identity"] = {
+            identity.value: {
+                "ratio": _ratio_text(terms.ratio),
+                "annual_cap": fen_to_yuan(terms.annual_cap),
+            }
+            for identity, terms in aid.by_identity.items()
+        }
+    return doc
+
+
+def _scheme_documents(policy: BenefitPolicy) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    pool = policy.outpatient_pooling
+    if pool is not None:
+        doc["outpatient_pooling"] = {
+            "deductible": fen_to_yuan(pool.deductible),
+            "ratio": _levels_document(pool.ratios, _ratio_text),
+            "annual_cap": fen_to_yuan(pool.annual_cap),
+        }
+    if policy.in_province_cut_points is not None:
+        doc["in_province_cut_points"] = {
+            k.value: _points(v) for k, v in policy.in_province_cut_points.items()
+        }
+    if policy.maternity is not None:
+        doc["maternity"] = {"limit": _levels_document(policy.maternity.limits, fen_to_yuan)}
+    if policy.other_inpatient:
+        doc["other_inpatient"] = True
+    return doc

@@ -19,12 +19,12 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yidi_events import logs, tracing
@@ -33,11 +33,12 @@ from yidi_events.application.postgres import PostgresUnit
 from yidi_events.application.write_path import project_with
 from yidi_events.auth.agency import TokenSigner, TokenVerifier
 from yidi_events.auth.routes import public
-from yidi_events.db import make_engine
+from yidi_events.db import is_unstorable_text, make_engine
 from yidi_events.kernel.errors import DomainError
 from yidi_events.kernel.time import Clock, ControlledClock, SystemClock
 from yidi_events.retention import CHASSIS_RETAINED, Retained
 from yidi_events.runtime.consumer import DEAD, LAG, Consumer
+from yidi_events.runtime.kafka import admin as kafka_admin
 from yidi_events.runtime.projection import Projection
 from yidi_events.runtime.relay import Relay
 from yidi_events.settings import ServiceSettings
@@ -183,9 +184,7 @@ class Runtime:
         now = asyncio.get_running_loop().time()
         if now - self._broker_checked_at < 5.0:
             return self._broker_status
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=2000
-        )
+        admin = kafka_admin(self.settings.kafka(), request_timeout_ms=2000)
         try:
             await asyncio.wait_for(admin.start(), timeout=3)
             await asyncio.wait_for(admin.list_topics(), timeout=3)
@@ -294,6 +293,24 @@ def create_app(
         if exc.values:
             error["values"] = exc.values
         return JSONResponse(status_code=exc.status, content={"error": error})
+
+    @app.exception_handler(DBAPIError)
+    async def unstorable(_: Request, exc: DBAPIError) -> JSONResponse:
+        # Text with a NUL passes every model (it is valid JSON and valid UTF-8) and only the
+        # database refuses it, after the transaction it was in has rolled back: the caller's
+        # mistake, said as one. Anything else is the server's and stays a 500.
+        if not is_unstorable_text(exc):
+            raise exc
+        return JSONResponse(
+            status_code=422,
+            content={
+                "error": {
+                    "rule": "request.nul_character",
+                    "field": None,
+                    "message": "text fields cannot hold the NUL character (\\u0000)",
+                }
+            },
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from yidi_events.runtime.kafka import KafkaSettings
+from yidi_events.runtime.kafka import KafkaSecurity, KafkaSettings
 
 DEFAULT_AUTH_SECRET = "yidi-sandbox-platform-secret-change-me-in-production"
 MIN_SECRET_LENGTH = 32
@@ -27,6 +27,21 @@ class ServiceSettings(BaseSettings):
     kafka_namespace: str = "yidi"
     kafka_idempotence: bool = False
     kafka_session_timeout_ms: int = 6000
+    # How the clients reach the brokers (docs/integration.md, "Kafka security"): PLAINTEXT, SSL,
+    # SASL_PLAINTEXT or SASL_SSL; SASL with SCRAM-SHA-256/512 (or PLAIN, in TLS only); TLS with
+    # the brokers' CA, optionally a client certificate, and the hostname checked.
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
+    kafka_ssl_certfile: str | None = None
+    kafka_ssl_keyfile: str | None = None
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_ssl_check_hostname: bool = True
+    # Outside sandbox mode a service refuses a broker connection that is unencrypted or
+    # anonymous, unless the operator says the network protects it (a service mesh's mTLS).
+    kafka_allow_plaintext: bool = False
     relay_enabled: bool = True
     consumers_enabled: bool = True
     db_pool_size: int = 10
@@ -102,6 +117,14 @@ class ServiceSettings(BaseSettings):
             )
         if self.clock != "system":
             raise InsecureSettings("YIDI_CLOCK=controlled is a simulation setting (sandbox only)")
+        security = self.kafka().security
+        if not self.kafka_allow_plaintext and not (security.tls and security.authenticated):
+            raise InsecureSettings(
+                f"YIDI_KAFKA_SECURITY_PROTOCOL={security.protocol} "
+                f"{'without a client identity' if security.tls else 'is unencrypted'}: outside "
+                "sandbox mode use SASL_SSL (or SSL with YIDI_KAFKA_SSL_CERTFILE/KEYFILE), or set "
+                "YIDI_KAFKA_ALLOW_PLAINTEXT=1 when the network encrypts and authenticates"
+            )
 
     def jwks_url(self) -> str:
         return self.auth_jwks_url or f"{self.filing_url}/.well-known/jwks.json"
@@ -112,4 +135,25 @@ class ServiceSettings(BaseSettings):
             namespace=self.kafka_namespace,
             idempotence=self.kafka_idempotence,
             session_timeout_ms=self.kafka_session_timeout_ms,
+            security=KafkaSecurity(
+                protocol=self.kafka_security_protocol.upper(),
+                sasl_mechanism=(self.kafka_sasl_mechanism or "").upper() or None,
+                username=self.kafka_username or None,
+                password=_secret(self.kafka_password),
+                ssl_cafile=self.kafka_ssl_cafile or None,
+                ssl_certfile=self.kafka_ssl_certfile or None,
+                ssl_keyfile=self.kafka_ssl_keyfile or None,
+                ssl_key_password=_secret(self.kafka_ssl_key_password),
+                ssl_check_hostname=self.kafka_ssl_check_hostname,
+            ),
         )
+
+    @model_validator(mode="after")
+    def _kafka_security_works(self) -> ServiceSettings:
+        # A Kafka setting that cannot work fails at start, naming itself, not at the first send.
+        self.kafka()
+        return self
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return (value.get_secret_value() or None) if value is not None else None

@@ -8,6 +8,8 @@ bench's broker (so the live services are untouched):
 2. reconciliation's consumed projection `reconciliation.settlements`: `Consumer.rebuild` (reset,
    re-read the topic). It records every settlement on its day statement, appending
    reconciliation's own `DaySettlementRecorded` facts as it goes, as live;
+   audit's consumed projection `audit.settlement_facts` is rebuilt the same way (every visit
+   evaluated against its person's history by the audit rules);
 3. reconciliation's own day projection: `rebuild_from_store` over those facts;
 4. they are published by reconciliation's relay, and clearing's consumed projection
    `clearing.reconciliation_inputs` is rebuilt with `Consumer.rebuild`.
@@ -159,7 +161,23 @@ async def _timed_consumer(engine: AsyncEngine, consumer: Consumer) -> Rebuilt:
     return Rebuilt(consumer.name, read, seconds)
 
 
-async def rebuild_chain(dsns: dict[str, str], bootstrap: str, *, events: int) -> list[Rebuilt]:
+async def _timed_catch_up(consumer: Consumer) -> Rebuilt:
+    """The live path's throughput: the consumer applying a backlog as it would after a burst
+    (the same `process` its group loop calls), into the live tables."""
+    started = time.monotonic()
+    read = await consumer.catch_up()
+    return Rebuilt(consumer.name, read, time.monotonic() - started)
+
+
+@dataclass(frozen=True)
+class Chain:
+    rebuilt: list[Rebuilt]
+    live: list[Rebuilt]
+    """Each consumer's first pass over the backlog, before its rebuild."""
+
+
+async def rebuild_chain(dsns: dict[str, str], bootstrap: str, *, events: int) -> Chain:
+    from yidi_audit import bootstrap as audit
     from yidi_clearing import bootstrap as clearing
     from yidi_reconciliation import bootstrap as reconciliation
     from yidi_reconciliation.adapters.day_views import make_day_projection
@@ -168,6 +186,7 @@ async def rebuild_chain(dsns: dict[str, str], bootstrap: str, *, events: int) ->
     await ensure_topics(kafka)
     clock = SystemClock()
     done: list[Rebuilt] = []
+    live: list[Rebuilt] = []
 
     settlement_engine = make_engine(dsns["settlement"], pool_size=2)
     settlement_store = EventStore("settlement", clock)
@@ -189,11 +208,23 @@ async def rebuild_chain(dsns: dict[str, str], bootstrap: str, *, events: int) ->
             db_pool_size=4,
         )
 
+    audit_runtime = audit.build_runtime(settings("audit"))
+    try:
+        (facts,) = [c for c in audit_runtime.consumers if c.name == "audit.settlement_facts"]
+        live.append(await _timed_catch_up(facts))
+        done.append(await _timed_consumer(audit_runtime.engine, facts))
+        async with audit_runtime.engine.connect() as conn:
+            kept = await conn.scalar(sa.text("SELECT count(*) FROM audit_visit_facts"))
+        if kept != events:
+            raise WrongResult(f"audit holds {kept} of {events} settled visits")
+    finally:
+        await audit_runtime.engine.dispose()
+
     recon_runtime, _ = reconciliation.build(settings("reconciliation"))
     try:
         (settlements,) = [c for c in recon_runtime.consumers if c.name.endswith(".settlements")]
         # The first pass is the live one (it appends the day facts); the second is the rebuild.
-        await settlements.catch_up()
+        live.append(await _timed_catch_up(settlements))
         done.append(await _timed_consumer(recon_runtime.engine, settlements))
         async with recon_runtime.engine.connect() as conn:
             stored = await conn.scalar(sa.text("SELECT count(*) FROM settlement_records"))
@@ -201,11 +232,11 @@ async def rebuild_chain(dsns: dict[str, str], bootstrap: str, *, events: int) ->
             raise WrongResult(f"reconciliation holds {stored} of {events} settlements")
 
         days = make_day_projection()
-        live = await _snapshot(recon_runtime.engine, days)
+        before = await _snapshot(recon_runtime.engine, days)
         started = time.monotonic()
         applied = await rebuild_from_store(recon_runtime.engine, recon_runtime.store, days)
         seconds = time.monotonic() - started
-        if await _snapshot(recon_runtime.engine, days) != live:
+        if await _snapshot(recon_runtime.engine, days) != before:
             raise WrongResult(f"the rebuilt {days.name} differs from the live one")
         done.append(Rebuilt(days.name, applied, seconds))
         await _publish_all(recon_runtime.relay, kafka)
@@ -217,7 +248,7 @@ async def rebuild_chain(dsns: dict[str, str], bootstrap: str, *, events: int) ->
         (inputs,) = [
             c for c in clearing_runtime.consumers if c.name.endswith("reconciliation_inputs")
         ]
-        await inputs.catch_up()
+        live.append(await _timed_catch_up(inputs))
         done.append(await _timed_consumer(clearing_runtime.engine, inputs))
         async with clearing_runtime.engine.connect() as conn:
             recorded = await conn.scalar(sa.text("SELECT count(*) FROM day_records"))
@@ -225,4 +256,4 @@ async def rebuild_chain(dsns: dict[str, str], bootstrap: str, *, events: int) ->
             raise WrongResult(f"clearing recorded {recorded} of {events} settlements")
     finally:
         await clearing_runtime.engine.dispose()
-    return done
+    return Chain(done, live)

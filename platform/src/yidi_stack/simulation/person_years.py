@@ -38,7 +38,11 @@ def settled_year(records: Iterable[Record]) -> dict[str, int]:
 
 
 def stated_part(totals: dict[str, Any]) -> dict[str, int]:
-    return {name: int(totals[name]) for name in settled_year([])}
+    part = {name: int(totals[name]) for name in settled_year([])}
+    # hifp_pay is the basic fund's whether it paid a stay or an outpatient pooling visit, which
+    # the year counts apart (its own cap).
+    part["basic_paid_cum"] += int(totals.get("outpatient_pooling_paid_cum", 0))
+    return part
 
 
 def by_person_year(records: Iterable[Record]) -> dict[PersonYear, list[Record]]:

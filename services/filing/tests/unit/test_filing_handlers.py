@@ -64,7 +64,7 @@ from yidi_events.contracts.filing import (
     PolicyPublished,
 )
 from yidi_events.kernel import Conflict, DomainError, Forbidden, NotFound
-from yidi_events.policy_document import parse_policy_document
+from yidi_events.policy_document import parse_policy_document, policy_document
 from yidi_filing.app import audit_policy, filings, his, persons, policies
 from yidi_filing.app.his import ReferralCancel, ReferralUpload
 from yidi_filing.domain.enrolment import EnrolPerson, UpdatePerson
@@ -796,6 +796,45 @@ async def test_publishing_versions_supersedes_the_current_one_from_the_new_date(
             published_on=TODAY,
         ),
     ]
+
+
+# Section 2's parts a real place uses: outpatient pooling, maternity, other inpatient, cuts inside
+# the province, assistance by identity, a 三甲 priced apart, a July-June year, no supplementary.
+EVERY_PART = {
+    **DOCUMENT,
+    "effective_from": "2026-07-01",
+    "policy_year_start": "07-01",
+    "supplementary": None,
+    "outpatient_pooling": {
+        "deductible": "200.00",
+        "ratio": {"1": "0.7000", "2": "0.6000", "3": "0.5000", "3a": "0.4500"},
+        "annual_cap": "3000.00",
+    },
+    "maternity": {"limit": {"1": "3000.00", "2": "4000.00", "3": "5000.00"}},
+    "other_inpatient": True,
+    "in_province_cut_points": {
+        "long_term": 0,
+        "emergency": 0,
+        "referral": 5,
+        "other_temporary": 20,
+    },
+    "assistance": {
+        "identities": ["tekun", "dibao"],
+        "ratio": "0.7000",
+        "annual_cap": "30000.00",
+        "by_identity": {"tekun": {"ratio": "1.0000", "annual_cap": "50000.00"}},
+    },
+}
+
+
+async def test_a_policy_with_every_section_2_part_and_no_supplementary_layer_is_published() -> None:
+    s = service()
+    assert await policies.publish(s.ctx, NANJING_CLERK, DOCUMENT) == 1
+    assert await policies.publish(s.ctx, NANJING_CLERK, EVERY_PART) == 2
+    published = s.events(BOOK)[-1]
+    assert published.policy == parse_policy_document(EVERY_PART)
+    assert published.policy.supplementary is None
+    assert policy_document(published.policy) == EVERY_PART
 
 
 @pytest.mark.parametrize(

@@ -259,3 +259,49 @@ async def test_the_insured_places_policy_dates_the_year_of_a_local_settlement() 
     await person_year.record_local_settlement(ctx, CLERK, ZHANG, dated)
     stated = store.payloads(STREAM)[-2]
     assert (stated.policy_year, stated.totals.eligible_cum) == (2025, 100000)
+
+
+# --- outpatient pooling: its own accumulator, counted like the others ---------------------------
+
+POOLED_VISIT = replace(
+    ZERO, outpatient_deductible_used=20000, outpatient_pooling_paid_cum=27000, account_balance=0
+)
+
+
+async def test_outpatient_pooling_is_counted_in_the_year_and_back_on_cancellation() -> None:
+    ctx, store = await enrolled()
+    await count(ctx, moved(1, POOLED_VISIT))
+    await count(ctx, moved(2, POOLED_VISIT))
+    # Two visits: 200.00 + 200.00 of deductible, 270.00 + 270.00 of pooling.
+    stated = _last_year(store)
+    assert (
+        stated.totals.outpatient_deductible_used,
+        stated.totals.outpatient_pooling_paid_cum,
+    ) == (
+        40000,
+        54000,
+    )
+    await count(ctx, moved(3, POOLED_VISIT.negated()))
+    assert _last_year(store).totals == POOLED_VISIT
+
+
+def _last_year(store: InMemoryEventStore) -> PersonYearStated:
+    return [p for p in store.payloads(STREAM) if isinstance(p, PersonYearStated)][-1]
+
+
+def test_a_local_settlement_file_may_carry_outpatient_pooling() -> None:
+    content = json.dumps(
+        [
+            {
+                "person_id": ZHANG,
+                "local_settlement_id": "L9",
+                "policy_year": 2026,
+                "settled_on": "2026-02-10",
+                "outpatient_pooling_paid_cum": 15000,
+            }
+        ]
+    )
+    parsed = parse_local_settlements(content, "json")
+    assert parsed.ok
+    ((_, local),) = parsed.rows
+    assert local.movement.outpatient_pooling_paid_cum == 15000

@@ -3,6 +3,7 @@ command, then exactly these events, and a refused command appends nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -111,6 +112,9 @@ class MemoryDayRows:
             and e.payload.settlement.settlement_id == settlement_id
             for e in await unit.load(day.stream_id)
         )
+
+    async def held(self, unit: Unit, day: DayId, settlement_ids: Sequence[str]) -> set[str]:
+        return {s for s in settlement_ids if await self.holds(unit, day, s)}
 
     async def unissued(self, unit: Unit, business_date: date) -> list[DayId]:
         days = sorted(

@@ -15,16 +15,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from yidi_events.contracts.policy import (
     AssistanceIdentity,
     BenefitPolicy,
+    BenefitPolicyV1,
     FilingKind,
     InsuranceType,
 )
 from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.kernel.money import Fen
-from yidi_events.registry import event
+from yidi_events.registry import event, upcaster
 
 __all__ = [
     "AccountBalanceChanged",
@@ -273,10 +275,33 @@ class FilingCancelled:
 # --- benefit policies ------------------------------------------------------------------------
 
 
-@event("filing.PolicyPublished", key="insured_region")
+@event("filing.PolicyPublished", key="insured_region", version=1)
+@dataclass(frozen=True, kw_only=True)
+class PolicyPublishedV1:
+    """Version 1: its policy always had a supplementary layer (read as version 2)."""
+
+    insured_region: str
+    insurance_type: InsuranceType
+    version: int  # 1, 2, ... per (insured_region, insurance_type)
+    effective_from: date
+    policy: BenefitPolicyV1
+    superseded_version: int | None
+    superseded_effective_to: date | None
+    published_on: date
+
+
+@upcaster("filing.PolicyPublished", from_version=1)
+def _policy_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # Every v1 policy is a valid v2 policy: v2 only allows a null supplementary layer.
+    return payload
+
+
+@event("filing.PolicyPublished", key="insured_region", version=2)
 @dataclass(frozen=True, kw_only=True)
 class PolicyPublished:
-    """A policy version; the one before it (if any) now ends the day before this one starts."""
+    """A policy version; the one before it (if any) now ends the day before this one starts.
+
+    Version 2: a policy may have no supplementary layer (`policy.supplementary` null)."""
 
     insured_region: str
     insurance_type: InsuranceType

@@ -7,12 +7,16 @@ JSON document agencies and test vectors write policies in is `yidi_events.policy
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import TypeVar
 
 from yidi_events.kernel.money import Fen
+
+_T = TypeVar("_T")
 
 
 class InsuranceType(StrEnum):
@@ -29,9 +33,32 @@ class PersonGroup(StrEnum):
 
 
 class HospitalLevel(StrEnum):
+    """The level a policy prices a hospital at. Every policy prices 1, 2 and 3; a policy may price
+    a township health centre (乡镇卫生院) apart from 一级 and a 三甲 apart from 三级."""
+
     ONE = "1"
     TWO = "2"
     THREE = "3"
+    TOWNSHIP = "1t"  # 乡镇卫生院
+    THREE_A = "3a"  # 三级甲等
+
+    @property
+    def base(self) -> HospitalLevel:
+        """The level a policy that does not price this one apart uses instead."""
+        return _BASE_LEVEL.get(self, self)
+
+
+_BASE_LEVEL = {
+    HospitalLevel.TOWNSHIP: HospitalLevel.ONE,
+    HospitalLevel.THREE_A: HospitalLevel.THREE,
+}
+BASE_LEVELS = (HospitalLevel.ONE, HospitalLevel.TWO, HospitalLevel.THREE)
+
+
+def at_level(values: Mapping[HospitalLevel, _T], level: HospitalLevel) -> _T:
+    """A per-level figure of a policy: the level's own, else its base level's (every policy has
+    the three base levels)."""
+    return values[level] if level in values else values[level.base]
 
 
 class FilingKind(StrEnum):
@@ -81,6 +108,29 @@ class SupplementaryBand:
     ratio: Decimal
 
 
+class SupplementaryBase(StrEnum):
+    """The cumulative axis the supplementary layer's deductible and bands lie on."""
+
+    # the in-policy personal share (in-policy amount minus the basic fund), deductible included
+    PERSONAL_SHARE = "personal_share"
+    # the eligible amount above the basic deductibles (the basic fund's own band axis): with the
+    # deductible set where the basic cap is reached (cap / ratio), the layer pays above that cap
+    ELIGIBLE_AMOUNT = "eligible_amount"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SupplementaryTilt:
+    """The critical-illness tilt (倾斜) for the poor: for a person holding one of `identities`,
+    its own deductible, `extra_points` added to every band's ratio (never above 1), and the cap
+    lifted or replaced (`cap_lifted`: no cap; else `annual_cap`, None: the layer's own)."""
+
+    identities: tuple[AssistanceIdentity, ...]
+    deductible: Fen
+    extra_points: Decimal = Decimal(0)
+    annual_cap: Fen | None = None
+    cap_lifted: bool = False
+
+
 @dataclass(frozen=True, kw_only=True)
 class SupplementaryPolicy:
     """Large-amount (employees, fund 330100) or critical-illness insurance (residents, 390200)."""
@@ -88,6 +138,8 @@ class SupplementaryPolicy:
     deductible: Fen
     bands: tuple[SupplementaryBand, ...]
     annual_cap: Fen
+    base: SupplementaryBase = SupplementaryBase.PERSONAL_SHARE
+    tilt: SupplementaryTilt | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,10 +148,47 @@ class CivilServantPolicy:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AssistanceTerms:
+    ratio: Decimal
+    annual_cap: Fen
+
+
+@dataclass(frozen=True, kw_only=True)
 class AssistancePolicy:
+    """Medical assistance: `identities` in order of precedence (the first a person holds decides
+    their terms); an identity in `by_identity` has its own ratio and cap, the others `ratio` and
+    `annual_cap`."""
+
     identities: tuple[AssistanceIdentity, ...]
     ratio: Decimal
     annual_cap: Fen
+    by_identity: dict[AssistanceIdentity, AssistanceTerms] = field(default_factory=dict)
+
+    def terms_for(self, held: frozenset[AssistanceIdentity]) -> AssistanceTerms | None:
+        """The terms of the first identity in the policy's order the person holds; None: none."""
+        for identity in self.identities:
+            if identity in held:
+                default = AssistanceTerms(ratio=self.ratio, annual_cap=self.annual_cap)
+                return self.by_identity.get(identity, default)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutpatientPoolingPolicy:
+    """Ordinary outpatient pooling (门诊统筹, med type 11): its own annual deductible, ratio by
+    hospital level and annual cap, apart from the inpatient ones. Paid by the basic fund."""
+
+    deductible: Fen
+    ratios: dict[HospitalLevel, Decimal]
+    annual_cap: Fen
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaternityPolicy:
+    """Maternity admissions (生育住院, med type 52): the maternity fund pays the in-policy amount
+    up to the limit of the hospital's level; the rest is the person's."""
+
+    limits: dict[HospitalLevel, Fen]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,10 +208,18 @@ class BenefitPolicy:
     deductible: DeductiblePolicy
     basic: BasicFundPolicy
     filing_cut_points: dict[FilingKind, Decimal]  # percentage points off the basic-fund ratio
-    supplementary: SupplementaryPolicy
+    supplementary: SupplementaryPolicy | None  # None: the place has no such layer
     civil_servant: CivilServantPolicy | None
     assistance: AssistancePolicy | None
     policy_year_start: PolicyYearStart = PolicyYearStart()  # the calendar year by default
+    # Set: ordinary outpatient visits (11) settle by outpatient pooling; None: as the inpatient
+    # basic fund (policies written before pooling was modelled).
+    outpatient_pooling: OutpatientPoolingPolicy | None = None
+    # Set: a visit inside the insured province takes these cuts instead of `filing_cut_points`.
+    in_province_cut_points: dict[FilingKind, Decimal] | None = None
+    maternity: MaternityPolicy | None = None  # None: maternity admissions (52) are not covered
+    # Other inpatient admissions (92) settle with the inpatient parameters when True.
+    other_inpatient: bool = False
 
     def policy_year(self, day: date) -> int:
         """The policy year `day` falls in, named by the calendar year it begins in: a year from
@@ -134,3 +231,10 @@ class BenefitPolicy:
         return self.effective_from <= day and (
             self.effective_to is None or day <= self.effective_to
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenefitPolicyV1(BenefitPolicy):
+    """A policy as `filing.PolicyPublished` v1 carried it: always with a supplementary layer."""
+
+    supplementary: SupplementaryPolicy

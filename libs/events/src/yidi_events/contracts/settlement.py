@@ -38,6 +38,7 @@ class FundCode(StrEnum):
     CRITICAL_ILLNESS = "390200"  # 居民大病保险 (residents)
     CIVIL_SERVANT = "320100"
     MEDICAL_ASSISTANCE = "610100"
+    MATERNITY = "510100"  # 生育基金: maternity admissions
     PERSONAL_ACCOUNT = "310200"  # listed with the funds on the wire, never counted in fund_total
 
 
@@ -97,6 +98,7 @@ class SettlementTotals:
     cash_paid: Fen
     personal_total: Fen
     hospital_borne: Fen
+    maternity_fund: Fen = 0  # in fund_total; paid for maternity admissions only
 
     def negated(self) -> SettlementTotals:
         return SettlementTotals(
@@ -117,6 +119,8 @@ class AccumulatorMovement:
     supplementary_paid_cum: Fen
     assistance_paid_cum: Fen
     account_balance: Fen  # change to the personal-account balance (negative when it paid)
+    # ordinary outpatient pooling paid this year: its own cap, apart from the inpatient one
+    outpatient_pooling_paid_cum: Fen = 0
 
     def negated(self) -> AccumulatorMovement:
         values = {name: -getattr(self, name) for name in self.__dataclass_fields__}

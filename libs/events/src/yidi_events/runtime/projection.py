@@ -25,6 +25,8 @@ from yidi_events.store.schema import events
 
 Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
 H = TypeVar("H", bound=Handler)
+BatchHandler = Callable[[AsyncConnection, Sequence[Envelope]], Awaitable[None]]
+B = TypeVar("B", bound=BatchHandler)
 
 
 class Projection:
@@ -32,6 +34,7 @@ class Projection:
         self.name = name
         self.tables = list(tables)
         self.handlers: dict[str, Handler] = {}
+        self.batch_handlers: dict[str, BatchHandler] = {}
 
     def on(self, *models: type[Any]) -> Callable[[H], H]:
         """Register a handler for the events whose payload is one of `models`."""
@@ -43,13 +46,43 @@ class Projection:
 
         return register
 
+    def on_batch(self, *models: type[Any]) -> Callable[[B], B]:
+        """Register a set-wise handler: given a run of consecutive events whose payloads are among
+        `models` (in stream order, a stream possibly more than once), it leaves the tables as
+        applying them one by one would, with a few multi-row statements instead of a few per
+        event. It is what a consumer's batch and a rebuild's page go through."""
+
+        def register(handler: B) -> B:
+            for model in models:
+                self.batch_handlers[registry.event_type_of(model)] = handler
+            return handler
+
+        return register
+
     def handles(self, event_type: str) -> bool:
-        return event_type in self.handlers
+        return event_type in self.handlers or event_type in self.batch_handlers
 
     async def apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
-        handler = self.handlers.get(envelope.event_type)
-        if handler is not None:
-            await handler(conn, envelope)
+        await self.apply_many(conn, (envelope,))
+
+    async def apply_many(self, conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
+        """Apply events in order. Each maximal run of consecutive events that one batch handler
+        takes goes to it at once; order between runs (and so between event types) is kept, which
+        is what lets a batch handler fold its run in memory without knowing the others."""
+        i = 0
+        while i < len(envelopes):
+            batch = self.batch_handlers.get(envelopes[i].event_type)
+            if batch is None:
+                handler = self.handlers.get(envelopes[i].event_type)
+                if handler is not None:
+                    await handler(conn, envelopes[i])
+                i += 1
+                continue
+            j = i + 1
+            while j < len(envelopes) and self.batch_handlers.get(envelopes[j].event_type) is batch:
+                j += 1
+            await batch(conn, envelopes[i:j])
+            i = j
 
     async def reset(self, conn: AsyncConnection) -> None:
         if self.tables:
@@ -101,8 +134,7 @@ async def rebuild_from_store(
             async with engine.begin() as conn:
                 await shadow.enter(conn)
                 stored = await store.read_committed(conn, after, batch)
-                for item in stored:
-                    await projection.apply(conn, item.envelope)
+                await projection.apply_many(conn, [item.envelope for item in stored])
             if not stored:
                 break
             applied += len(stored)
@@ -115,8 +147,7 @@ async def rebuild_from_store(
                     await shadow.lock_live(conn)
                     await shadow.enter(conn)
                     rest = await store.read_visible(conn, after)
-                    for item in rest:
-                        await projection.apply(conn, item.envelope)
+                    await projection.apply_many(conn, [item.envelope for item in rest])
                     await shadow.swap(conn)
                 applied += len(rest)
                 break

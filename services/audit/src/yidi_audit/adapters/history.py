@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from yidi_audit.adapters.tables import death_facts, fee_lines, investigation_pool, visit_facts
 from yidi_audit.domain.events import InvestigationItem
 from yidi_audit.domain.facts import CancelledSettlement, Fact, FeeLine, PersonDeath, SettledVisit
+from yidi_events.db import any_of
 
 _visit = TypeAdapter(SettledVisit)
 _cancel = TypeAdapter(CancelledSettlement)
@@ -43,6 +45,71 @@ async def load_history(conn: AsyncConnection, person_id: str) -> list[Fact]:
     )
     history.extend(_death.validate_python(f) for f in deaths.scalars())
     return history
+
+
+async def load_histories(
+    conn: AsyncConnection, person_ids: Sequence[str]
+) -> dict[str, tuple[list[Fact], list[Fact]]]:
+    """`load_history` of many persons in two reads: per person its visit facts and its deaths,
+    each in event order (the history is the one followed by the other)."""
+    found: dict[str, tuple[list[Fact], list[Fact]]] = {p: ([], []) for p in person_ids}
+    ids = list(found)
+    rows = await conn.execute(
+        sa.select(visit_facts.c.person_id, visit_facts.c.kind, visit_facts.c.fact)
+        .where(any_of(visit_facts.c.person_id, ids))
+        .order_by(visit_facts.c.event_id)
+    )
+    for person_id, kind, fact in rows.all():
+        found[person_id][0].append(
+            _visit.validate_python(fact) if kind == "settled" else _cancel.validate_python(fact)
+        )
+    deaths = await conn.execute(
+        sa.select(death_facts.c.person_id, death_facts.c.fact)
+        .where(any_of(death_facts.c.person_id, ids))
+        .order_by(death_facts.c.event_id)
+    )
+    for person_id, fact in deaths.all():
+        found[person_id][1].append(_death.validate_python(fact))
+    return found
+
+
+async def add_visits(conn: AsyncConnection, facts: Sequence[SettledVisit]) -> set[str]:
+    """`add_fact` of many settled visits in one insert; the event ids stored now."""
+    if not facts:
+        return set()
+    done = await conn.execute(
+        insert(visit_facts).on_conflict_do_nothing().returning(visit_facts.c.event_id),
+        [
+            {
+                "event_id": f.event_id,
+                "person_id": f.person_id,
+                "kind": "settled",
+                "settlement_id": f.settlement_id,
+                "fact": _json(_visit, f),
+            }
+            for f in facts
+        ],
+    )
+    return set(done.scalars())
+
+
+async def visits_fee_lines(
+    conn: AsyncConnection, visit_ids: Sequence[str]
+) -> dict[str, tuple[FeeLine, ...]]:
+    """`visit_fee_lines` of many visits in one read."""
+    rows = await conn.execute(
+        sa.select(fee_lines.c.visit_id, fee_lines.c.line)
+        .where(any_of(fee_lines.c.visit_id, visit_ids))
+        .order_by(fee_lines.c.visit_id, fee_lines.c.fee_line_no)
+    )
+    found: dict[str, list[FeeLine]] = {}
+    for visit_id, line in rows.all():
+        found.setdefault(visit_id, []).append(_line.validate_python(line))
+    return {v: tuple(lines) for v, lines in found.items()}
+
+
+async def clear_visits_fee_lines(conn: AsyncConnection, visit_ids: Sequence[str]) -> None:
+    await conn.execute(fee_lines.delete().where(any_of(fee_lines.c.visit_id, visit_ids)))
 
 
 async def add_fact(conn: AsyncConnection, fact: Fact) -> bool:

@@ -7,6 +7,8 @@ attached to the settlement that follows; a cancellation removes its settlement f
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -96,13 +98,27 @@ def settlement_projection(audit: Audit) -> Projection:
         e: FeeLinesCancelled = env.payload
         await history.drop_fee_lines(conn, e.visit_id, e.fee_line_nos)
 
-    @projection.on(VisitSettled)
-    async def settled(conn: AsyncConnection, env: Envelope) -> None:
-        lines = await history.visit_fee_lines(conn, env.payload.visit_id)
-        await on_fact(audit, conn, settled_visit(env, lines))
-        # The lines now belong to this settlement; a later mid-stay settlement of the same visit
-        # carries only the lines uploaded after it, so no line is counted twice.
-        await history.clear_fee_lines(conn, env.payload.visit_id)
+    @projection.on_batch(VisitSettled)
+    async def settled(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
+        # `on_fact` for each, in order, with the reads and writes done once for the run: the
+        # persons' histories, the visits' pending fee lines, the new facts.
+        visit_ids = list(dict.fromkeys(env.payload.visit_id for env in envs))
+        pending = await history.visits_fee_lines(conn, visit_ids)
+        # The lines belong to the visit's first settlement here; a later mid-stay settlement of
+        # the same visit carries only the lines uploaded after it, so no line is counted twice.
+        facts = [settled_visit(env, pending.pop(env.payload.visit_id, ())) for env in envs]
+        known = await history.load_histories(conn, [f.person_id for f in facts])
+        added = await history.add_visits(conn, facts)
+        for fact in facts:
+            if fact.event_id not in added:
+                continue  # already in the history: it raised whatever it raises the first time
+            added.discard(fact.event_id)
+            visits, deaths = known[fact.person_id]
+            raised = evaluate([*visits, *deaths], fact, audit.settings.rules)
+            # The history is in event order, as `load_history` reads it.
+            bisect.insort(visits, fact, key=lambda f: f.event_id)
+            await flagging.record(audit, audit.unit_on(conn), raised, fact)
+        await history.clear_visits_fee_lines(conn, visit_ids)
 
     @projection.on(SettlementCancelled)
     async def cancelled(conn: AsyncConnection, env: Envelope) -> None:

@@ -7,6 +7,7 @@ republished fact changes nothing (the consumer also dedupes by stream version).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import cast
 
 from sqlalchemy.dialects.postgresql import insert
@@ -33,30 +34,31 @@ from yidi_events.runtime.projection import Projection
 def reconciliation_projection() -> Projection:
     projection = Projection("clearing.reconciliation_inputs", [settlement_inputs, day_records])
 
-    @projection.on(DaySettlementRecorded)
-    async def recorded(conn: AsyncConnection, env: Envelope) -> None:
-        e: DaySettlementRecorded = env.payload
-        s = e.settlement
-        await conn.execute(
-            insert(day_records)
-            .values(
-                settlement_id=s.settlement_id,
-                insured_agency=e.insured_region,
-                visit_agency=e.visit_region,
-                institution_code=s.institution_code,
-                clearing_agency=s.clearing_agency,
-                clearing_category=s.clearing_category,
-                insurance_type=s.insurance_type,
-                business_date=s.business_date,
-                month=period_of(s.business_date),
-                total_fee=s.total_fee,
-                fund_total=s.fund_total,
-                account_paid=s.account_paid,
-                cash_paid=s.cash_paid,
-                is_refund=s.is_refund,
+    @projection.on_batch(DaySettlementRecorded)
+    async def recorded(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
+        rows = []
+        for env in envs:
+            e: DaySettlementRecorded = env.payload
+            s = e.settlement
+            rows.append(
+                {
+                    "settlement_id": s.settlement_id,
+                    "insured_agency": e.insured_region,
+                    "visit_agency": e.visit_region,
+                    "institution_code": s.institution_code,
+                    "clearing_agency": s.clearing_agency,
+                    "clearing_category": s.clearing_category,
+                    "insurance_type": s.insurance_type,
+                    "business_date": s.business_date,
+                    "month": period_of(s.business_date),
+                    "total_fee": s.total_fee,
+                    "fund_total": s.fund_total,
+                    "account_paid": s.account_paid,
+                    "cash_paid": s.cash_paid,
+                    "is_refund": s.is_refund,
+                }
             )
-            .on_conflict_do_nothing()
-        )
+        await conn.execute(insert(day_records).on_conflict_do_nothing(), rows)
 
     @projection.on(DayClosed)
     async def closed(conn: AsyncConnection, env: Envelope) -> None:

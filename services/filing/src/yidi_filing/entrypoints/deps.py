@@ -39,3 +39,7 @@ OnlineFiler = Annotated[
     ),
 ]
 """The insured person filing online (an agency files at the counter instead)."""
+
+# A page's offset fits PostgreSQL's bigint; past it the database would refuse the query (a 500),
+# and no region holds that many rows anyway.
+MAX_OFFSET = 2**63 - 1

@@ -14,6 +14,7 @@ from yidi_filing.app import filings as handlers
 from yidi_filing.app.common import Context, require_agency, require_own_region
 from yidi_filing.domain.filing import ChangeFiling, SubmitFiling
 from yidi_filing.entrypoints.deps import (
+    MAX_OFFSET,
     Agency,
     AgencyOrPerson,
     Ctx,
@@ -67,7 +68,7 @@ async def list_filings(
     status: str | None = Query(None, description="pending, approved, rejected, cancelled"),
     person_id: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[dict[str, Any]]:
     require_agency(principal)
     return await queries.filings_of(

@@ -84,6 +84,7 @@ class LocalSettlementRequest(_Body):
     supplementary_base_cum: int = 0
     supplementary_paid_cum: int = 0
     assistance_paid_cum: int = 0
+    outpatient_pooling_paid_cum: int = 0
     account_paid: int = Field(0, description="what the personal account paid, fen")
 
 

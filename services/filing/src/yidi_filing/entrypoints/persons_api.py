@@ -18,7 +18,7 @@ from yidi_filing.app.common import Context, person_stream, require_agency, requi
 from yidi_filing.domain.enrolment import EnrolPerson, UpdatePerson
 from yidi_filing.domain.person import PERSON
 from yidi_filing.domain.person_year import LocalSettlement, year_totals
-from yidi_filing.entrypoints.deps import Agency, Ctx
+from yidi_filing.entrypoints.deps import MAX_OFFSET, Agency, Ctx
 from yidi_filing.entrypoints.models import (
     AmountRequest,
     BalanceRequest,
@@ -83,7 +83,7 @@ async def list_persons(
     principal: Agency,
     ctx: Ctx,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[dict[str, Any]]:
     require_agency(principal)
     return await queries.persons_of(

@@ -9,6 +9,7 @@ computes, so a rebuild in store order equals the live tables.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -22,6 +23,7 @@ from yidi_events.contracts.reconciliation import (
     DaySettlementRecorded,
     DisputedSettlementReleased,
 )
+from yidi_events.db import any_of
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.projection import Projection
 from yidi_reconciliation.adapters.tables import day_settlement_ids, day_state, day_statements
@@ -63,35 +65,9 @@ async def _advance_state(conn: AsyncConnection, env: Envelope) -> None:
     """Move the day's `day_state` row (and its settlement ids) past one more event of its stream,
     to what the domain's `evolve_head` makes of it.
 
-    Every event of a day stream passes here, so the row's version is the stream's."""
+    Every event of a day stream passes here or through the recorded facts' batch handler (which
+    creates the row), so the row's version is the stream's."""
     e = env.payload
-    if isinstance(e, DaySettlementRecorded):
-        # The hot path reads nothing: `evolve_head` only places the day on a new head, and a
-        # row is keyed by its day, so an existing row keeps its head and moves its version.
-        stmt = insert(day_state).values(
-            pair=e.pair,
-            business_date=e.business_date,
-            insured_region=e.insured_region,
-            visit_region=e.visit_region,
-            version=env.stream_version,
-            **_head_columns(evolve_head(DayHead(), e)),
-        )
-        await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["pair", "business_date"],
-                set_={"version": stmt.excluded.version},
-            )
-        )
-        await conn.execute(
-            insert(day_settlement_ids)
-            .values(
-                pair=e.pair,
-                business_date=e.business_date,
-                settlement_id=e.settlement.settlement_id,
-            )
-            .on_conflict_do_nothing()
-        )
-        return
     kept = await _kept_head(conn, DayId(e.insured_region, e.visit_region, e.business_date))
     head = evolve_head(kept[0] if kept else DayHead(), e)
     await conn.execute(
@@ -151,6 +127,16 @@ class PostgresDayRows:
         )
         return bool(found)
 
+    async def held(self, unit: Unit, day: DayId, settlement_ids: Sequence[str]) -> set[str]:
+        found = await unit.conn.scalars(
+            sa.select(day_settlement_ids.c.settlement_id).where(
+                day_settlement_ids.c.pair == day.pair,
+                day_settlement_ids.c.business_date == day.business_date,
+                any_of(day_settlement_ids.c.settlement_id, settlement_ids),
+            )
+        )
+        return set(found)
+
     async def unissued(self, unit: Unit, business_date: date) -> list[DayId]:
         rows = await days_of(unit.conn, region=None, business_date=business_date)
         return [
@@ -161,33 +147,61 @@ class PostgresDayRows:
 def make_day_projection() -> Projection:
     projection = Projection("reconciliation.days", [day_statements, day_state, day_settlement_ids])
 
-    @projection.on(DaySettlementRecorded)
-    async def recorded(conn: AsyncConnection, env: Envelope) -> None:
-        await _advance_state(conn, env)
-        e: DaySettlementRecorded = env.payload
-        s = e.settlement
-        stmt = insert(day_statements).values(
-            pair=e.pair,
-            business_date=e.business_date,
-            insured_region=e.insured_region,
-            visit_region=e.visit_region,
-            count=1,
-            total_fee=s.total_fee,
-            fund_total=s.fund_total,
-            account_paid=s.account_paid,
-            cash_paid=s.cash_paid,
-            issued=False,
-            insured_confirmed=False,
-            visit_confirmed=False,
-            open_disputes=0,
-            closed=False,
-            close_count=0,
+    @projection.on_batch(DaySettlementRecorded)
+    async def recorded(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
+        # Folded per day in memory: its state row at the run's last version, its ids, and its
+        # figures summed, one multi-row statement per table (an upsert touches a row once).
+        states: dict[tuple[str, date], dict[str, Any]] = {}
+        sums: dict[tuple[str, date], dict[str, Any]] = {}
+        ids: list[dict[str, Any]] = []
+        for env in envs:
+            e: DaySettlementRecorded = env.payload
+            s = e.settlement
+            key = (e.pair, e.business_date)
+            day = {
+                "pair": e.pair,
+                "business_date": e.business_date,
+                "insured_region": e.insured_region,
+                "visit_region": e.visit_region,
+            }
+            states.setdefault(key, day | _head_columns(evolve_head(DayHead(), e)))
+            states[key]["version"] = env.stream_version
+            ids.append({**day, "settlement_id": s.settlement_id})
+            row = sums.setdefault(
+                key,
+                day
+                | dict.fromkeys(_FIGURES, 0)
+                | {
+                    "issued": False,
+                    "insured_confirmed": False,
+                    "visit_confirmed": False,
+                    "open_disputes": 0,
+                    "closed": False,
+                    "close_count": 0,
+                },
+            )
+            row["count"] += 1
+            for f in _FIGURES[1:]:
+                row[f] += getattr(s, f)
+        state = insert(day_state)
+        await conn.execute(
+            state.on_conflict_do_update(
+                index_elements=["pair", "business_date"],
+                set_={"version": state.excluded.version},
+            ),
+            list(states.values()),
         )
+        await conn.execute(
+            insert(day_settlement_ids).on_conflict_do_nothing(),
+            [{k: r[k] for k in ("pair", "business_date", "settlement_id")} for r in ids],
+        )
+        stmt = insert(day_statements)
         await conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=["pair", "business_date"],
                 set_={f: day_statements.c[f] + stmt.excluded[f] for f in _FIGURES},
-            )
+            ),
+            list(sums.values()),
         )
 
     @projection.on(DayStatementIssued)

@@ -3,6 +3,7 @@ load the records a hospital reconciles against."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -65,30 +66,45 @@ _FIGURES = ("count", "total_fee", "fund_total", "account_paid", "cash_paid")
 _REFUND_FIGURES = tuple(f"refund_{f}" for f in _FIGURES)
 
 
+_TOTALS_KEY = (
+    "institution_code",
+    "clearing_agency",
+    "insurance_type",
+    "clearing_category",
+    "business_date",
+)
+
+
 async def _move_totals(conn: AsyncConnection, record: SettlementRecord, sign: int) -> None:
-    moved = Totals.of(record)
-    moved_figures = {f: sign * getattr(moved, f) for f in _FIGURES}
-    stmt = insert(daily_totals).values(
-        institution_code=record.institution_code,
-        clearing_agency=record.clearing_agency,
-        insurance_type=record.insurance_type,
-        clearing_category=record.clearing_category,
-        business_date=record.business_date,
-        **moved_figures,
-        **{f"refund_{f}": v if record.is_refund else 0 for f, v in moved_figures.items()},
-    )
-    figures = _FIGURES + _REFUND_FIGURES
+    await _move_totals_many(conn, [record], sign)
+
+
+async def _move_totals_many(
+    conn: AsyncConnection, records: Sequence[SettlementRecord], sign: int
+) -> None:
+    """Add (sign +1) or take out (-1) the records, summed per totals row in memory first: one
+    row each in one statement, since an upsert may not touch a row twice."""
+    moves: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for record in records:
+        moved = Totals.of(record)
+        key = tuple(getattr(record, k) for k in _TOTALS_KEY)
+        row = moves.setdefault(
+            key,
+            dict(zip(_TOTALS_KEY, key, strict=True)) | dict.fromkeys(_FIGURES + _REFUND_FIGURES, 0),
+        )
+        for f in _FIGURES:
+            row[f] += sign * getattr(moved, f)
+            if record.is_refund:
+                row[f"refund_{f}"] += sign * getattr(moved, f)
+    if not moves:
+        return
+    stmt = insert(daily_totals)
     await conn.execute(
         stmt.on_conflict_do_update(
-            index_elements=[
-                "institution_code",
-                "clearing_agency",
-                "insurance_type",
-                "clearing_category",
-                "business_date",
-            ],
-            set_={f: daily_totals.c[f] + stmt.excluded[f] for f in figures},
-        )
+            index_elements=list(_TOTALS_KEY),
+            set_={f: daily_totals.c[f] + stmt.excluded[f] for f in _FIGURES + _REFUND_FIGURES},
+        ),
+        list(moves.values()),
     )
 
 
@@ -105,6 +121,33 @@ async def add_record(conn: AsyncConnection, record: SettlementRecord) -> bool:
         return False
     await _move_totals(conn, record, +1)
     return True
+
+
+async def add_records(
+    conn: AsyncConnection, records: Sequence[SettlementRecord]
+) -> list[SettlementRecord]:
+    """`add_record` for many at once (a consumer's batch): one insert, one totals write. Returns
+    the ones stored now, in order; a settlement already stored, or twice in `records`, is
+    stored and counted once."""
+    if not records:
+        return []
+    inserted = set(
+        (
+            await conn.execute(
+                insert(settlement_records)
+                .on_conflict_do_nothing(index_elements=["settlement_id"])
+                .returning(settlement_records.c.settlement_id),
+                [_values(r) for r in records],
+            )
+        ).scalars()
+    )
+    added: list[SettlementRecord] = []
+    for record in records:
+        if record.settlement_id in inserted:
+            inserted.discard(record.settlement_id)
+            added.append(record)
+    await _move_totals_many(conn, added, +1)
+    return added
 
 
 async def void_record(conn: AsyncConnection, settlement_id: str) -> SettlementRecord | None:

@@ -6,7 +6,7 @@ on the day's head (`DAY_HEAD`, from its row); the others, a few times a day, fol
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -53,6 +53,10 @@ class DayRows(Protocol):
         ...
 
     async def holds(self, unit: Unit, day: DayId, settlement_id: str) -> bool: ...
+
+    async def held(self, unit: Unit, day: DayId, settlement_ids: Sequence[str]) -> set[str]:
+        """Which of `settlement_ids` the day already holds (one read for a consumer's batch)."""
+        ...
 
     async def unissued(self, unit: Unit, business_date: date) -> list[DayId]:
         """The days of `business_date` whose statement is not issued yet."""
@@ -135,6 +139,45 @@ class Days:
                     DayId.of(original),
                     lambda s: decide_reversal(s, record, now, self.settings),
                 )
+
+    async def record_settled(self, unit: Unit, records: Sequence[SettlementRecord]) -> None:
+        """`record(unit, r, None)` for each of `records` in order, a day at a time: the day's lock,
+        head and the settlements it already holds are read once, each record is decided on the
+        head the ones before it left, and the day's events are appended together. A record that
+        resolves a dispute needs the whole day: what was decided so far is appended first, and
+        it goes the one-by-one way."""
+        by_day: dict[DayId, list[SettlementRecord]] = {}
+        for record in records:
+            if self.reconciled_between_agencies(record):
+                by_day.setdefault(DayId.of(record), []).append(record)
+        # In stream order, so two batches touching the same days cannot deadlock on their locks.
+        for day in sorted(by_day, key=lambda d: d.stream_id):
+            await self.rows.lock(unit, day)
+        now = self.write.clock.now()
+        for day in sorted(by_day, key=lambda d: d.stream_id):
+            group = by_day[day]
+            held = await self.rows.held(unit, day, [r.settlement_id for r in group])
+            head = await self.write.load(unit, day.stream_id, self.heads)
+            state, version = head.state, head.version
+            new: list[Any] = []
+            for record in group:
+                if record_resolves_dispute(state, record):
+                    if new:
+                        await self.write.append(unit, day.stream_id, version, new)
+                    await self.record(unit, record, None)
+                    reloaded = await self.write.load(unit, day.stream_id, self.heads)
+                    state, version = reloaded.state, reloaded.version
+                    new = []
+                    held.add(record.settlement_id)
+                    continue
+                decided = decide_record_on_head(
+                    state, record.settlement_id in held, record, now, self.settings
+                )
+                new.extend(decided)
+                state = self.heads.fold(decided, state)
+                held.add(record.settlement_id)
+            if new:
+                await self.write.append(unit, day.stream_id, version, new)
 
     async def issue(self, day: date) -> list[DayId]:
         """Issue every not yet issued statement of `day` (refused while the day is not over)."""

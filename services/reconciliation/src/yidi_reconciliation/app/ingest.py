@@ -3,7 +3,7 @@ put on their agency pair's day statement, in the consumer's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
 
@@ -99,11 +99,12 @@ def make_settlement_projection() -> Projection:
 
 
 def follow_settlements(projection: Projection, days: Days, unit_on: UnitOn) -> None:
-    @projection.on(VisitSettled)
-    async def settled(conn: AsyncConnection, env: Envelope) -> None:
-        record = settled_record(env.payload, env.business_date)
-        if await store.add_record(conn, record):
-            await days.record(unit_on(conn), record, None)
+    @projection.on_batch(VisitSettled)
+    async def settled(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
+        # Set-wise: the records in one insert and one totals write, then each day once.
+        records = [settled_record(env.payload, env.business_date) for env in envs]
+        added = await store.add_records(conn, records)
+        await days.record_settled(unit_on(conn), added)
 
     @projection.on(SettlementCancelled)
     async def cancelled(conn: AsyncConnection, env: Envelope) -> None:

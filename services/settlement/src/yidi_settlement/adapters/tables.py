@@ -24,7 +24,7 @@ hospitals = sa.Table(
     sa.Column("institution_code", sa.Text, primary_key=True),
     sa.Column("institution_name", sa.Text, nullable=False),
     sa.Column("region", sa.String(6), nullable=False, index=True),
-    sa.Column("hospital_level", sa.String(1), nullable=False),
+    sa.Column("hospital_level", sa.String(2), nullable=False),
     sa.Column("networked", sa.Boolean, nullable=False),
     sa.Column("suspended", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("suspended_until", sa.Date),

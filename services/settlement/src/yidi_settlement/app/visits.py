@@ -52,7 +52,13 @@ from yidi_settlement.domain.eligibility import (
 )
 from yidi_settlement.domain.engine import SettlementComputation, cancellation_of, compute_settlement
 from yidi_settlement.domain.events import Diagnosis, VisitRegistered
-from yidi_settlement.domain.model import CatalogueEntry, FeeLine, VisitFacts
+from yidi_settlement.domain.model import (
+    CatalogueEntry,
+    FeeLine,
+    VisitFacts,
+    is_inpatient,
+    same_province,
+)
 
 
 def new_id(prefix: str, region: str) -> str:
@@ -374,6 +380,7 @@ class VisitService:
                 use_account=command.use_account,
                 settled_on=settled_on,
                 stay_deductible_left=v.stay_deductible_left(state),
+                in_province=same_province(reg.visit_region, reg.insured_region),
             ),
             fee_lines=lines,
             accumulators=figures,
@@ -643,7 +650,7 @@ def _ledger_movement(
 
 
 def clearing_category(medical_type: str) -> str:
-    if medical_type.startswith("2"):
+    if is_inpatient(medical_type):  # maternity (52) and other (92) admissions clear as stays
         return "21"
     if medical_type == "41":
         return "41"

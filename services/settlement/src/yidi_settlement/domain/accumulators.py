@@ -22,6 +22,7 @@ class Accumulators:
     supplementary_base_cum: Fen = 0  # in-policy personal share: the supplementary band axis
     supplementary_paid_cum: Fen = 0
     assistance_paid_cum: Fen = 0
+    outpatient_pooling_paid_cum: Fen = 0  # ordinary outpatient pooling: its own annual cap
 
     def moved(self, movement: AccumulatorMovement) -> Accumulators:
         """The figures after a movement (a cancellation passes the negated movement)."""

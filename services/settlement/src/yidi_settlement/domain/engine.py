@@ -13,10 +13,17 @@ accumulators back exactly.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from enum import StrEnum
 
-from yidi_events.contracts.policy import BenefitPolicy, InsuranceType, PersonGroup
+from yidi_events.contracts.policy import (
+    BenefitPolicy,
+    InsuranceType,
+    PersonGroup,
+    SupplementaryBase,
+    at_level,
+)
 from yidi_events.contracts.settlement import (
     AccumulatorMovement,
     FeeLineSplit,
@@ -29,6 +36,9 @@ from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.bands import banded_amount
 from yidi_settlement.domain.line_split import split_lines
 from yidi_settlement.domain.model import (
+    MATERNITY_ADMISSION,
+    ORDINARY_OUTPATIENT,
+    OTHER_INPATIENT,
     Catalogue,
     FeeLine,
     PersonAtSettlement,
@@ -39,6 +49,7 @@ from yidi_settlement.domain.model import (
 
 _POINTS = Decimal(100)
 _ZERO = Decimal(0)
+_ONE = Decimal(1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +66,58 @@ class SettlementComputation:
     deductible_left: Fen | None = None
 
 
+class Scheme(StrEnum):
+    """Which scheme of the insured place's policy pays a visit (DOMAIN.md section 2)."""
+
+    INPATIENT = "inpatient"  # 21 and the 2x family; other inpatient (92) where the policy says
+    MATERNITY = "maternity"  # 52, where the policy has maternity terms
+    OUTPATIENT_POOLING = "outpatient_pooling"  # 11, where the policy has outpatient pooling
+    # Every other outpatient visit, and 11 under a policy written before pooling was modelled:
+    # the annual outpatient deductible and the basic fund's bands and cap.
+    OUTPATIENT_BASIC = "outpatient_basic"
+
+
+def scheme_of(policy: BenefitPolicy, medical_type: str) -> Scheme:
+    """The scheme a visit of `medical_type` settles by; refuses a visit type the policy does not
+    cover, naming it."""
+    if medical_type == MATERNITY_ADMISSION:
+        if policy.maternity is None:
+            raise _not_covered(policy, medical_type, "maternity admissions")
+        return Scheme.MATERNITY
+    if medical_type == OTHER_INPATIENT:
+        if not policy.other_inpatient:
+            raise _not_covered(policy, medical_type, "other inpatient admissions")
+        return Scheme.INPATIENT
+    if is_inpatient(medical_type):
+        return Scheme.INPATIENT
+    if medical_type == ORDINARY_OUTPATIENT and policy.outpatient_pooling is not None:
+        return Scheme.OUTPATIENT_POOLING
+    return Scheme.OUTPATIENT_BASIC
+
+
+def _not_covered(policy: BenefitPolicy, medical_type: str, what: str) -> DomainError:
+    return DomainError(
+        "settlement.scheme_not_covered",
+        f"the {policy.insured_region} {policy.insurance_type.value} benefit policy does not "
+        f"cover {what} (med type {medical_type})",
+        field="medical_type",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Funds:
+    """What steps 2-4 of one scheme decided, before the subsidy, assistance and account."""
+
+    deductible: Fen = 0
+    deductible_left: Fen | None = None  # an admission's stay: what it still owes
+    basic: Fen = 0
+    maternity: Fen = 0
+    supplementary: Fen = 0
+    movement: AccumulatorMovement  # the scheme's own figures; assistance and account added later
+    # whether the personal share left goes on to the civil-servant subsidy and assistance
+    layered: bool = True
+
+
 def compute_settlement(
     *,
     policy: BenefitPolicy,
@@ -65,58 +128,40 @@ def compute_settlement(
     accumulators: Accumulators,
 ) -> SettlementComputation:
     _check_inputs(policy, visit, accumulators)
+    scheme = scheme_of(policy, visit.medical_type)
     group = person_group(person.person_category)
     employee = policy.insurance_type is InsuranceType.EMPLOYEE
     lines = split_lines(fee_lines, catalogue, visit.settled_on)
     total_fee = sum(x.amount for x in lines)
     in_policy = sum(x.in_policy for x in lines)
-    inpatient = is_inpatient(visit.medical_type)
 
-    # 2. deductible
-    later_stage = inpatient and visit.stay_deductible_left is not None
-    if visit.stay_deductible_left is not None and inpatient:
-        # One stay, one deductible and one admission, however many stages settle it.
-        remaining = visit.stay_deductible_left
-    elif inpatient:
-        per_level = policy.deductible.inpatient[visit.hospital_level]
-        first = accumulators.inpatient_admissions == 0
-        remaining = per_level.first_admission if first else per_level.later_admissions
+    if scheme is Scheme.MATERNITY:
+        funds = _maternity(policy, visit, accumulators, in_policy)
+    elif scheme is Scheme.OUTPATIENT_POOLING:
+        funds = _outpatient_pooling(policy, visit, accumulators, in_policy)
     else:
-        used = accumulators.outpatient_deductible_used
-        remaining = max(0, policy.deductible.outpatient_annual - used)
-    deductible = min(remaining, in_policy)
-    eligible = in_policy - deductible
-
-    # 3. basic pooled fund
-    basic = _basic_fund(policy, group, visit, accumulators, eligible)
-    share = in_policy - basic
-
-    # 4. large-amount / critical-illness insurance on the in-policy personal share
-    supp_policy = policy.supplementary
-    supp_exact = banded_amount(
-        accumulators.supplementary_base_cum,
-        accumulators.supplementary_base_cum + share,
-        [(b.upto, b.ratio) for b in supp_policy.bands],
-        floor=supp_policy.deductible,
-    )
-    supp_room = max(0, supp_policy.annual_cap - accumulators.supplementary_paid_cum)
-    supplementary = min(round_half_up(supp_exact), supp_room)
-    left = share - supplementary
+        funds = _basic_scheme(policy, group, person, visit, accumulators, in_policy, scheme)
+    left = in_policy - funds.basic - funds.maternity - funds.supplementary
 
     # 5. civil-servant subsidy
     civil = 0
-    if person.civil_servant and policy.civil_servant is not None:
+    if funds.layered and person.civil_servant and policy.civil_servant is not None:
         civil = round_half_up(Decimal(left) * policy.civil_servant.ratio)
     left -= civil
 
-    # 6. medical assistance
+    # 6. medical assistance, on the terms of the person's first assisted identity
     assistance = 0
-    aid = policy.assistance
-    if aid is not None and person.assistance_identities & set(aid.identities):
-        room = max(0, aid.annual_cap - accumulators.assistance_paid_cum)
-        assistance = min(round_half_up(Decimal(left) * aid.ratio), room)
+    terms = (
+        None
+        if policy.assistance is None
+        else policy.assistance.terms_for(person.assistance_identities)
+    )
+    if funds.layered and terms is not None:
+        room = max(0, terms.annual_cap - accumulators.assistance_paid_cum)
+        assistance = min(round_half_up(Decimal(left) * terms.ratio), room)
 
-    fund_total = basic + supplementary + civil + assistance
+    supplementary = funds.supplementary
+    fund_total = funds.basic + funds.maternity + supplementary + civil + assistance
     hospital_borne = 0
     patient_part = total_fee - fund_total - hospital_borne
 
@@ -133,8 +178,8 @@ def compute_settlement(
         over_limit=sum(x.over_limit for x in lines),
         pre_self_paid=sum(x.pre_self_paid for x in lines),
         in_policy=in_policy,
-        deductible_applied=deductible,
-        basic_fund=basic,
+        deductible_applied=funds.deductible,
+        basic_fund=funds.basic,
         large_amount_fund=supplementary if employee else 0,
         critical_illness_fund=0 if employee else supplementary,
         civil_servant_subsidy=civil,
@@ -144,17 +189,10 @@ def compute_settlement(
         cash_paid=cash,
         personal_total=account_paid + cash,
         hospital_borne=hospital_borne,
+        maternity_fund=funds.maternity,
     )
-    movement = AccumulatorMovement(
-        policy_year=accumulators.policy_year,
-        inpatient_admissions=1 if inpatient and not later_stage else 0,
-        outpatient_deductible_used=0 if inpatient else deductible,
-        eligible_cum=eligible,
-        basic_paid_cum=basic,
-        supplementary_base_cum=share,
-        supplementary_paid_cum=supplementary,
-        assistance_paid_cum=assistance,
-        account_balance=-account_paid,
+    movement = replace(
+        funds.movement, assistance_paid_cum=assistance, account_balance=-account_paid
     )
     return SettlementComputation(
         lines=lines,
@@ -164,8 +202,126 @@ def compute_settlement(
         accumulators_after=accumulators.moved(movement),
         movement=movement,
         account_balance_after=person.account_balance - account_paid if has_account else None,
-        deductible_left=remaining - deductible if inpatient else None,
+        deductible_left=funds.deductible_left,
     )
+
+
+def _basic_scheme(
+    policy: BenefitPolicy,
+    group: PersonGroup,
+    person: PersonAtSettlement,
+    visit: VisitFacts,
+    acc: Accumulators,
+    in_policy: Fen,
+    scheme: Scheme,
+) -> _Funds:
+    """Inpatient stays, and outpatient visits the basic fund pays as it pays stays."""
+    inpatient = scheme is Scheme.INPATIENT
+    # 2. deductible
+    later_stage = inpatient and visit.stay_deductible_left is not None
+    if visit.stay_deductible_left is not None and inpatient:
+        # One stay, one deductible and one admission, however many stages settle it.
+        remaining = visit.stay_deductible_left
+    elif inpatient:
+        per_level = at_level(policy.deductible.inpatient, visit.hospital_level)
+        first = acc.inpatient_admissions == 0
+        remaining = per_level.first_admission if first else per_level.later_admissions
+    else:
+        used = acc.outpatient_deductible_used
+        remaining = max(0, policy.deductible.outpatient_annual - used)
+    deductible = min(remaining, in_policy)
+    eligible = in_policy - deductible
+
+    # 3. basic pooled fund
+    basic = _basic_fund(policy, group, visit, acc, eligible)
+    share = in_policy - basic
+
+    # 4. large-amount / critical-illness insurance
+    supplementary = _supplementary(policy, person, acc, share, eligible)
+    movement = AccumulatorMovement(
+        policy_year=acc.policy_year,
+        inpatient_admissions=1 if inpatient and not later_stage else 0,
+        outpatient_deductible_used=0 if inpatient else deductible,
+        eligible_cum=eligible,
+        basic_paid_cum=basic,
+        supplementary_base_cum=share,
+        supplementary_paid_cum=supplementary,
+        assistance_paid_cum=0,
+        account_balance=0,
+    )
+    return _Funds(
+        deductible=deductible,
+        deductible_left=remaining - deductible if inpatient else None,
+        basic=basic,
+        supplementary=supplementary,
+        movement=movement,
+    )
+
+
+def _outpatient_pooling(
+    policy: BenefitPolicy, visit: VisitFacts, acc: Accumulators, in_policy: Fen
+) -> _Funds:
+    """Ordinary outpatient pooling: its annual deductible (the year's outpatient deductible
+    used), its ratio by level less the filing cut, and its own annual cap. The inpatient band
+    axis, cap and the supplementary layer are not touched."""
+    pool = policy.outpatient_pooling
+    assert pool is not None  # scheme_of chose this scheme because it is set
+    remaining = max(0, pool.deductible - acc.outpatient_deductible_used)
+    deductible = min(remaining, in_policy)
+    eligible = in_policy - deductible
+    ratio = max(_ZERO, at_level(pool.ratios, visit.hospital_level) - _cut(policy, visit))
+    room = max(0, pool.annual_cap - acc.outpatient_pooling_paid_cum)
+    basic = min(round_half_up(Decimal(eligible) * ratio), room)
+    movement = replace(
+        AccumulatorMovement.zero(acc.policy_year),
+        outpatient_deductible_used=deductible,
+        outpatient_pooling_paid_cum=basic,
+    )
+    return _Funds(deductible=deductible, basic=basic, movement=movement)
+
+
+def _maternity(
+    policy: BenefitPolicy, visit: VisitFacts, acc: Accumulators, in_policy: Fen
+) -> _Funds:
+    """A maternity admission: the maternity fund pays the in-policy amount up to the level's
+    limit; no deductible, no admission counted, and the rest is the person's."""
+    terms = policy.maternity
+    assert terms is not None  # scheme_of chose this scheme because it is set
+    paid = min(in_policy, at_level(terms.limits, visit.hospital_level))
+    return _Funds(
+        deductible_left=0,
+        maternity=paid,
+        movement=AccumulatorMovement.zero(acc.policy_year),
+        layered=False,
+    )
+
+
+def _supplementary(
+    policy: BenefitPolicy, person: PersonAtSettlement, acc: Accumulators, share: Fen, eligible: Fen
+) -> Fen:
+    """Step 4 on the layer's axis, with the critical-illness tilt for a person it names."""
+    supp = policy.supplementary
+    if supp is None:
+        return 0
+    tilt = supp.tilt
+    if tilt is not None and not person.assistance_identities & set(tilt.identities):
+        tilt = None
+    deductible = supp.deductible if tilt is None else tilt.deductible
+    extra = _ZERO if tilt is None else tilt.extra_points / _POINTS
+    bands = [(b.upto, min(_ONE, b.ratio + extra)) for b in supp.bands]
+    if supp.base is SupplementaryBase.ELIGIBLE_AMOUNT:
+        start, stretch = acc.eligible_cum, eligible
+    else:
+        start, stretch = acc.supplementary_base_cum, share
+    paid = round_half_up(banded_amount(start, start + stretch, bands, floor=deductible))
+    cap: Fen | None = supp.annual_cap
+    if tilt is not None:
+        own = supp.annual_cap if tilt.annual_cap is None else tilt.annual_cap
+        cap = None if tilt.cap_lifted else own
+    if cap is not None:
+        paid = min(paid, max(0, cap - acc.supplementary_paid_cum))
+    # The layer pays from the personal share and never more than it.
+    return min(paid, share)
 
 
 def _check_inputs(policy: BenefitPolicy, visit: VisitFacts, acc: Accumulators) -> None:
@@ -191,7 +347,7 @@ def _basic_fund(
     acc: Accumulators,
     eligible: Fen,
 ) -> Fen:
-    cut = policy.filing_cut_points.get(visit.filing_kind, _ZERO) / _POINTS
+    cut = _cut(policy, visit)
     bands: list[tuple[Fen | None, Decimal]] = []
     for band in policy.basic.bands:
         per_level = band.ratios.get(group)
@@ -203,10 +359,19 @@ def _basic_fund(
                 field="person_category",
             )
         # The filing cut lowers the ratio but never below zero.
-        bands.append((band.upto, max(_ZERO, per_level[visit.hospital_level] - cut)))
+        bands.append((band.upto, max(_ZERO, at_level(per_level, visit.hospital_level) - cut)))
     exact = banded_amount(acc.eligible_cum, acc.eligible_cum + eligible, bands)
     room = max(0, policy.basic.annual_cap - acc.basic_paid_cum)
     return min(round_half_up(exact), room)
+
+
+def _cut(policy: BenefitPolicy, visit: VisitFacts) -> Decimal:
+    """The filing-type cut off the basic ratio, as a fraction: a policy may cut less inside its
+    own province (Jiangsu: referral 5 points in-province, 10 across)."""
+    cuts = policy.filing_cut_points
+    if visit.in_province and policy.in_province_cut_points is not None:
+        cuts = policy.in_province_cut_points
+    return cuts.get(visit.filing_kind, _ZERO) / _POINTS
 
 
 def _payments(employee: bool, t: SettlementTotals) -> tuple[FundPayment, ...]:
@@ -214,6 +379,7 @@ def _payments(employee: bool, t: SettlementTotals) -> tuple[FundPayment, ...]:
         (FundCode.EMPLOYEE_BASIC if employee else FundCode.RESIDENT_BASIC, t.basic_fund),
         (FundCode.LARGE_AMOUNT, t.large_amount_fund),
         (FundCode.CRITICAL_ILLNESS, t.critical_illness_fund),
+        (FundCode.MATERNITY, t.maternity_fund),
         (FundCode.CIVIL_SERVANT, t.civil_servant_subsidy),
         (FundCode.MEDICAL_ASSISTANCE, t.medical_assistance),
         (FundCode.PERSONAL_ACCOUNT, t.account_paid),

@@ -24,8 +24,12 @@ _GROUP_BY_PREFIX = {
     "15": PersonGroup.RESIDENT,
 }
 
-# Inpatient medical types are the national 2x family (21 ordinary, 22 injury, 24 via emergency...).
+# Inpatient medical types are the national 2x family (21 ordinary, 22 injury, 24 via emergency...)
+# plus the admissions settled by their own terms: maternity (52) and other inpatient (92).
 _INPATIENT_PREFIX = "2"
+MATERNITY_ADMISSION = "52"
+OTHER_INPATIENT = "92"
+ORDINARY_OUTPATIENT = "11"
 
 
 def person_group(person_category: str) -> PersonGroup:
@@ -41,8 +45,17 @@ def person_group(person_category: str) -> PersonGroup:
     return group
 
 
+def same_province(region: str, other: str) -> bool:
+    """Two region codes in one province (the first two digits of an administrative code)."""
+    return region[:2] == other[:2]
+
+
 def is_inpatient(medical_type: str) -> bool:
-    return medical_type.startswith(_INPATIENT_PREFIX)
+    """An admission: registered by 2401, discharged by 2402, settled by 2304."""
+    return medical_type.startswith(_INPATIENT_PREFIX) or medical_type in (
+        MATERNITY_ADMISSION,
+        OTHER_INPATIENT,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,3 +139,5 @@ class VisitFacts:
     # A later stage of a stay settled in stages (中途结算): the deductible the stay still owes
     # (its first stage fixed it and counted the admission). None: the first or only settlement.
     stay_deductible_left: Fen | None = None
+    # The hospital lies in the insured place's province: a policy may cut less there.
+    in_province: bool = False

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from yidi_events.application import Aggregate
+from yidi_events.contracts.policy import HospitalLevel
 from yidi_events.contracts.settlement import ItemClass
 from yidi_events.kernel import Conflict, DomainError, NotFound, validate_region
 from yidi_settlement.domain.events import (
@@ -118,10 +119,12 @@ class HospitalChange:
 
 
 def _check_level(level: str) -> None:
-    if level not in ("1", "2", "3"):
+    # A policy prices the levels beyond three (乡镇卫生院 1t, 三甲 3a) apart or as their base.
+    if level not in {lv.value for lv in HospitalLevel}:
+        known = ", ".join(lv.value for lv in HospitalLevel)
         raise DomainError(
             "hospital.level",
-            f"hospital level must be 1, 2 or 3, got {level!r}",
+            f"hospital level must be one of {known}, got {level!r}",
             field="hospital_level",
         )
 

@@ -38,7 +38,7 @@ class HospitalIn(BaseModel):
     institution_code: str = Field(min_length=1, max_length=30)
     institution_name: str = Field(min_length=1, max_length=200)
     region: str = Field(pattern=r"^\d{6}$")
-    hospital_level: str = Field(pattern=r"^[123]$")
+    hospital_level: str = Field(pattern=r"^(1|2|3|1t|3a)$")
     networked: bool
     clearing_agency: str | None = Field(default=None, pattern=r"^\d{6}$")
     his_secret: str = Field(min_length=16)
@@ -51,7 +51,7 @@ class HospitalIn(BaseModel):
 
 class HospitalChange(BaseModel):
     institution_name: str | None = None
-    hospital_level: str | None = Field(default=None, pattern=r"^[123]$")
+    hospital_level: str | None = Field(default=None, pattern=r"^(1|2|3|1t|3a)$")
     networked: bool | None = None
     clearing_agency: str | None = Field(default=None, pattern=r"^\d{6}$")
     his_secret: str | None = Field(default=None, min_length=16)

@@ -24,7 +24,7 @@ from yidi_settlement.app.commands import (
 )
 from yidi_settlement.domain.eligibility import Voucher
 from yidi_settlement.domain.events import Diagnosis
-from yidi_settlement.domain.model import FeeLine
+from yidi_settlement.domain.model import FeeLine, is_inpatient
 from yidi_settlement.domain.visit import AdmissionChange
 from yidi_settlement.his.envelope import (
     ABSENT,
@@ -184,14 +184,14 @@ def registration(envelope: HisEnvelope) -> Registration:
     inpatient = envelope.infno == "2401"
     data = node(envelope.input, "mdtrtinfo" if inpatient else "data")
     medical_type = text(data, "med_type", required=inpatient) or "11"
-    if inpatient and not medical_type.startswith("2"):
+    if inpatient and not is_inpatient(medical_type):
         raise refuse(
             "med_type",
-            f"an admission needs an inpatient med_type (2x), got {medical_type}",
+            f"an admission needs an inpatient med_type (2x, 52 or 92), got {medical_type}",
             "his.med_type_inpatient",
             value=quoted(medical_type),
         )
-    if not inpatient and medical_type.startswith("2"):
+    if not inpatient and is_inpatient(medical_type):
         raise refuse(
             "med_type",
             f"an outpatient registration cannot use med_type {medical_type}",

@@ -218,6 +218,7 @@ TEXTS: Mapping[str, Text] = {
     "settlement.policy_year": "累计信息的政策年度与结算日期不符",
     "settlement.cancel_policy_year": "跨政策年度的结算不能按当前年度累计撤销",
     "settlement.policy_person_group": "参保地待遇政策未规定该人员类别的统筹基金支付比例",
+    "settlement.scheme_not_covered": "参保地待遇政策不支付该医疗类别",
     "settlement.person_category": "人员类别代码不是已知的类别",
     "settlement.fee_line_amount": "费用明细金额不能为负数",
     "reversal.not_reversible": (

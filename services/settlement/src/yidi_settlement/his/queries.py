@@ -42,7 +42,9 @@ Transaction = Callable[[Unit, HisEnvelope, datetime], Awaitable[Output]]
 
 HOSPITAL = "1"  # fixmedins_type 定点医疗机构: the registry holds hospitals only
 # hosp_lv (医院等级) knows grades within a level; the registry keeps the level alone.
-_UNGRADED = {"3": "12", "2": "13", "1": "14"}  # 三级无等, 二级无等, 一级无等
+# 三级无等, 二级无等, 一级无等; a 三甲 is 三级甲等 (2); a township health centre (乡镇卫生院), which
+# policies may price apart from 一级, has no grade of its own in hosp_lv: 一级无等.
+_UNGRADED = {"3": "12", "2": "13", "1": "14", "3a": "2", "1t": "14"}
 
 
 def institution_query(payload: Mapping[str, Any]) -> tuple[str, str | None, str | None]:

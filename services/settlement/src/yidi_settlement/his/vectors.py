@@ -39,6 +39,9 @@ _ACCUMULATORS = (
     "supplementary_paid_cum",
     "assistance_paid_cum",
 )
+# Accumulators of schemes newer than the shared vectors: absent means zero, and they are written
+# only when not zero, so the vectors written before them keep their shape.
+_LATER_ACCUMULATORS = ("outpatient_pooling_paid_cum",)
 
 
 def catalogue_entry_from_wire(code: str, row: Mapping[str, Any]) -> CatalogueEntry:
@@ -69,6 +72,7 @@ def accumulators_from_wire(row: Mapping[str, Any], policy_year: int) -> Accumula
         policy_year=policy_year,
         inpatient_admissions=int(row["inpatient_admissions"]),
         **{name: yuan(name, row[name]) for name in _ACCUMULATORS},
+        **{name: yuan(name, row.get(name, "0.00")) for name in _LATER_ACCUMULATORS},
     )
 
 
@@ -76,6 +80,11 @@ def accumulators_to_wire(acc: Accumulators) -> dict[str, Any]:
     return {
         "inpatient_admissions": acc.inpatient_admissions,
         **{name: fen_to_yuan(getattr(acc, name)) for name in _ACCUMULATORS},
+        **{
+            name: fen_to_yuan(getattr(acc, name))
+            for name in _LATER_ACCUMULATORS
+            if getattr(acc, name)
+        },
     }
 
 
@@ -109,6 +118,7 @@ def case_from_wire(case: Mapping[str, Any]) -> Case:
             filing_kind=FilingKind(case["filing_kind"]),
             use_account=str(case["acct_used_flag"]) == "1",
             settled_on=settled_on,
+            in_province=bool(case.get("in_province", False)),
         ),
         fee_lines=[fee_line(row) for row in case["fee_lines"]],
         accumulators=accumulators_from_wire(
