@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,12 +25,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, Gauge, Histogram, generate_la
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from yidi_events import logs, tracing
+from yidi_events import correlation, logs, tracing
 from yidi_events.application import PostgresEventStore, WritePath
 from yidi_events.application.postgres import PostgresUnit
 from yidi_events.application.write_path import project_with
 from yidi_events.auth.agency import TokenSigner, TokenVerifier
 from yidi_events.auth.routes import public
+from yidi_events.correlation import Cause
 from yidi_events.db import make_engine
 from yidi_events.kernel.errors import DomainError
 from yidi_events.kernel.time import Clock, ControlledClock, SystemClock
@@ -278,16 +278,15 @@ def create_app(
 
     @app.middleware("http")
     async def correlate(request: Request, call_next: Any) -> Response:
-        correlation = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-        structlog.contextvars.bind_contextvars(correlation_id=correlation)
-        started = asyncio.get_running_loop().time()
-        response: Response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        REQUESTS.labels(runtime.name, route, str(response.status_code)).observe(
-            asyncio.get_running_loop().time() - started
-        )
-        response.headers["x-correlation-id"] = correlation
-        structlog.contextvars.unbind_contextvars("correlation_id")
+        cause = Cause(correlation.from_header(request.headers.get("x-correlation-id")))
+        with correlation.correlated(cause):
+            started = asyncio.get_running_loop().time()
+            response: Response = await call_next(request)
+            route = getattr(request.scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(runtime.name, route, str(response.status_code)).observe(
+                asyncio.get_running_loop().time() - started
+            )
+        response.headers["x-correlation-id"] = str(cause.correlation_id)
         return response
 
     @app.exception_handler(DomainError)
