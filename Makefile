@@ -6,20 +6,38 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
+UV_VERSION := 0.13.9
 PACKAGES := libs/events cli platform $(addprefix services/,filing settlement reconciliation clearing audit)
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: venv test unit lint fmt up down run bench schemas docs clean
+.PHONY: venv test unit lint fmt up down run bench schemas docs clean lock lock-check
 
 venv: $(STAMP)
 
-$(STAMP): $(PYPROJECTS) dev-requirements.txt Makefile
+$(STAMP): $(PYPROJECTS) dev-requirements.txt requirements.lock Makefile
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	@test -x $(UV) || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(UV) pip install --quiet --python $(BIN)/python $(addprefix -e ,$(PACKAGES)) -r dev-requirements.txt
+	@test -x $(UV) || $(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(UV) pip install --quiet --python $(BIN)/python -c requirements.lock $(addprefix -e ,$(PACKAGES)) -r dev-requirements.txt
 	@touch $(STAMP)
+
+# The one set of third-party versions everything installs (the workspace's own packages are
+# left out: they are installed from the checkout). Re-resolving keeps every pin the lock already
+# has unless a pyproject asks for something else; `make lock UPGRADE=1` moves them all forward.
+LOCK_ARGS = requirements.in --universal --python-version 3.11 --quiet \
+	$(addprefix --no-emit-package ,yidi-events yidi-cli yidi-stack $(addprefix yidi-,filing settlement reconciliation clearing audit))
+
+lock:
+	@test -x $(UV) || $(MAKE) --no-print-directory venv
+	$(UV) pip compile $(LOCK_ARGS) $(if $(UPGRADE),--upgrade) -o requirements.lock
+
+## Fails when a pyproject or dev-requirements.txt changed without `make lock`.
+lock-check: venv
+	@cp requirements.lock $(VENV)/lock-check.txt
+	@$(UV) pip compile $(LOCK_ARGS) --no-header -o $(VENV)/lock-check.txt
+	@diff -u <(grep -v '^#' requirements.lock) <(grep -v '^#' $(VENV)/lock-check.txt) \
+		|| { echo "requirements.lock is stale: run make lock"; exit 1; }
 
 ## The whole suite: unit, integration (real PostgreSQL + broker), end-to-end.
 test: venv
@@ -35,6 +53,10 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy libs/events/src cli/src platform/src $(foreach s,filing settlement reconciliation clearing audit,services/$(s)/src)
 	$(BIN)/lint-imports --no-cache
+	@# Every package declares what it imports (and nothing it does not), so an image built
+	@# from one package's pyproject has what it needs.
+	@for p in $(PACKAGES); do (cd $$p && $(CURDIR)/$(BIN)/deptry src --no-ansi) || exit 1; done
+	@$(MAKE) --no-print-directory lock-check
 
 fmt: venv
 	$(BIN)/ruff check --fix .

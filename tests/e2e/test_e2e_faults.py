@@ -10,6 +10,8 @@ The tests run in file order on one platform and each leaves it healthy for the n
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
 from typing import Any
@@ -280,6 +282,46 @@ def test_a_broker_restarted_with_its_memory_lost_is_refilled_from_the_event_stor
         return {r["settlement_id"] for r in rows}
 
     world.eventually(lambda: projected() == stored, timeout=60, what="every settlement")
+
+
+def test_the_gateway_settles_and_stays_ready_while_the_broker_is_away(
+    world: Any, sandbox_persons: Any, his: Any
+) -> None:
+    platform = world.platform
+    gateway = platform.url("settlement")
+    broker = int((platform.broker.root / "broker.pid").read_text())
+    # Frozen, not killed: the broker stops answering (as behind a broken network) and comes
+    # back with its topics, so what is on them afterwards is exactly what was published.
+    os.kill(broker, signal.SIGSTOP)
+    try:
+        # Readiness probes the broker at most every few seconds: wait until it has noticed.
+        readiness = world.eventually(
+            lambda: (
+                (r := httpx.get(f"{gateway}/readyz", timeout=15))
+                and r.json()["checks"]["broker"].startswith("down")
+                and r
+            ),
+            timeout=60,
+            what="readiness to see the broker away",
+        )
+        assert readiness.status_code == 200
+        assert readiness.json()["ready"] is True
+        away = outpatient(his, sandbox_persons["2"], VISIT)  # raises if refused
+        metrics = httpx.get(f"{gateway}/metrics", timeout=15).text
+        assert 'yidi_broker_up{service="settlement"} 0.0' in metrics
+        assert httpx.get(f"{gateway}/readyz", timeout=15).status_code == 200
+    finally:
+        os.kill(broker, signal.SIGCONT)
+
+    # The events written while it was away were kept in the store and published once.
+    ids = settled_event_ids(world, [away["setl_id"]])
+    world.eventually(
+        lambda: set(on_topic(world, ids).values()) == {1}, timeout=90, what="published once"
+    )
+    world.eventually(
+        lambda: reconciled(world, away["setl_id"]) == 1, timeout=90, what="reconciled after"
+    )
+    world.eventually(lambda: all(_ready(world, s) for s in SERVICES), timeout=60, what="ready")
 
 
 def test_postgres_stopped_while_reconciliation_consumes_loses_nothing_and_dead_letters_nothing(

@@ -7,12 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 import pytest
 
 from yidi_cli.his import HisError
 from yidi_events.kernel import yuan_to_fen
 from yidi_events.kernel.time import SHANGHAI
 from yidi_stack.flows import inpatient, outpatient
+from yidi_stack.infra import run_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -108,3 +110,60 @@ def test_a_tampered_signature_is_refused_and_changes_nothing(
     assert answer["infcode"] == -1
     assert answer["err_msg"].endswith("（his.institution_mismatch）"), answer["err_msg"]
     assert datetime.now(SHANGHAI)  # the platform answered in the envelope the HIS speaks
+
+
+def _events_of(world: Any, service: str, correlation_id: str) -> list[tuple[str, str, str | None]]:
+    async def fetch() -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(world.platform.dsn(service))
+        try:
+            return list(
+                await conn.fetch(
+                    "SELECT event_type, event_id::text AS id, causation_id::text AS cause"
+                    " FROM events"
+                    " WHERE correlation_id = $1::uuid ORDER BY position",
+                    correlation_id,
+                )
+            )
+        finally:
+            await conn.close()
+
+    return [(r["event_type"], r["id"], r["cause"]) for r in run_sync(fetch())]
+
+
+def test_a_settlements_correlation_id_reaches_the_events_it_causes_in_other_services(
+    world: Any, sandbox_persons: Any
+) -> None:
+    visit = outpatient(world.his("H32010000001"), sandbox_persons["1"], VISIT)
+
+    async def settled() -> asyncpg.Record:
+        conn = await asyncpg.connect(world.platform.dsn("settlement"))
+        try:
+            row = await conn.fetchrow(
+                "SELECT event_id::text AS id, correlation_id::text AS correlation FROM events"
+                " WHERE event_type = 'settlement.VisitSettled'"
+                " AND payload->>'settlement_id' = $1",
+                visit["setl_id"],
+            )
+            assert row is not None
+            return row
+        finally:
+            await conn.close()
+
+    fact = run_sync(settled())
+    assert fact["correlation"] is not None  # the request's, given at the gateway
+    own = _events_of(world, "settlement", fact["correlation"])
+    # Written serving the 2207, not answering another fact.
+    assert ("settlement.VisitSettled", fact["id"], None) in own
+    settled_now = {event_id for _, event_id, _ in own}
+    # The insured place's person year answers the settlement's ledger movement, the agencies'
+    # day answers the settlement itself: each names the very fact it answers.
+    causes = {}
+    for service in ("filing", "reconciliation"):
+        answers = world.eventually(
+            lambda s=service: _events_of(world, s, fact["correlation"]),
+            timeout=60,
+            what=f"{service}'s events in the correlation",
+        )
+        causes[service] = {cause for _, _, cause in answers}
+        assert causes[service] <= settled_now, (service, answers, own)
+    assert causes["reconciliation"] == {fact["id"]}

@@ -1,4 +1,6 @@
-"""Readiness says what is wrong: the database and the broker are both checked."""
+"""Readiness means "can serve": the database is required; the broker is checked and reported
+but a broker outage leaves the service ready (events wait in the store), and says so in
+yidi_broker_up."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client import REGISTRY
 
 from yidi_events.runtime.kafka import KafkaSettings
 from yidi_events.service import Runtime, create_app
@@ -33,8 +36,18 @@ async def test_ready_when_database_and_broker_answer(
     assert response.json()["checks"]["broker"] == "ok"
 
 
-async def test_not_ready_when_the_broker_does_not_answer(database: Any) -> None:
+async def test_ready_without_the_broker_and_says_it_is_down(database: Any) -> None:
     response = await readiness(database(), f"127.0.0.1:{free_port()}")
-    assert response.status_code == 503
+    assert response.status_code == 200
     assert response.json()["checks"]["broker"].startswith("down")
+    assert response.json()["ready"] is True
+    assert REGISTRY.get_sample_value("yidi_broker_up", {"service": "filing"}) == 0
+
+
+async def test_not_ready_without_the_database(kafka_settings: KafkaSettings) -> None:
+    response = await readiness(
+        f"postgresql://postgres@127.0.0.1:{free_port()}/none", kafka_settings.bootstrap
+    )
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"].startswith("down")
     assert response.json()["ready"] is False

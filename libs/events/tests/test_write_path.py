@@ -4,12 +4,14 @@ expected version, project inline, retry a lost race, keep an idempotent answer."
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
+from yidi_events import correlation
 from yidi_events.application import (
     Aggregate,
     Idempotent,
@@ -18,8 +20,10 @@ from yidi_events.application import (
     Unit,
     WritePath,
 )
+from yidi_events.correlation import Cause
 from yidi_events.envelope import Envelope
 from yidi_events.kernel.time import ControlledClock
+from yidi_events.runtime.projection import Projection
 from yidi_events.store import ConcurrencyError, NewEvent
 
 from .conftest import Counted
@@ -225,3 +229,35 @@ async def test_a_current_snapshot_is_the_state_and_the_stream_is_not_read() -> N
     assert (kept.state, kept.version) == (Total(amount=7, seen=1), 1)
     assert (fresh.state, fresh.version) == (Total(), 0)
     assert reads == ["c-2"]
+
+
+async def test_events_written_while_serving_a_request_carry_its_correlation() -> None:
+    write, _ = write_path()
+    request = Cause(uuid.uuid4())
+    with correlation.correlated(request):
+        (served,) = await write.execute("c-1", COUNTER, add(5))
+    (later,) = await write.execute("c-1", COUNTER, add(1))
+    assert (served.correlation_id, served.causation_id) == (request.correlation_id, None)
+    assert (later.correlation_id, later.causation_id) == (None, None)  # outside any request
+
+
+async def test_what_a_reaction_writes_answers_the_fact_it_applies() -> None:
+    write, _ = write_path()
+    with correlation.correlated(Cause(uuid.uuid4())):
+        (fact,) = await write.execute("c-1", COUNTER, add(5))
+    written: list[Envelope] = []
+    projection = Projection("example.reaction", [])
+
+    @projection.on(Counted)
+    async def react(conn: Any, envelope: Envelope) -> None:
+        written.extend(await write.execute("c-2", COUNTER, add(envelope.payload.amount)))
+
+    await projection.apply(None, fact)  # type: ignore[arg-type]  # the handler needs no connection
+    (answer,) = written
+    assert answer.correlation_id == fact.correlation_id
+    assert answer.causation_id == fact.event_id
+    # A fact written outside any request starts its own correlation.
+    (bare,) = await write.execute("c-3", COUNTER, add(1))
+    written.clear()
+    await projection.apply(None, bare)  # type: ignore[arg-type]
+    assert (written[0].correlation_id, written[0].causation_id) == (bare.event_id, bare.event_id)

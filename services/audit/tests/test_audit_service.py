@@ -479,10 +479,11 @@ async def test_high_cost_admissions_make_the_batch_answered_and_confirmed(stack:
     confirmed = await stack.http.post(f"{path}/confirm", headers=INSURED)
     assert confirmed.status_code == 200, confirmed.text
     (item,) = (await stack.http.get("/investigations/2026-04", headers=INSURED)).json()["items"]
+    # Answered Sunday 26 April: Mon 27 - Thu 30 April, then (1-5 May: Labour Day) Wed 6 May.
     assert (item["result"], item["automatic"], item["confirm_by"]) == (
         "no_issue",
         False,
-        "2026-05-01",
+        "2026-05-06",
     )
 
 
@@ -493,16 +494,17 @@ async def test_an_answer_nobody_confirms_is_confirmed_after_five_working_days(st
     path = "/investigations/2026-04/items/S5/answer"
     answer = {"result": "issue_found", "reason": "bed days billed twice"}
     assert (await stack.http.post(path, headers=VISIT, json=answer)).status_code == 200
-    # Answered Sunday 04-26: five working days end Friday 05-01, still the insured place's day.
-    await stack.set_clock(datetime(2026, 5, 1, 9, 0, tzinfo=SHANGHAI))
+    # Answered Sunday 04-26: five working days are Mon 27 - Thu 30 April and, the Labour Day
+    # holiday (1-5 May) not counting, Wednesday 6 May: still the insured place's day.
+    await stack.set_clock(datetime(2026, 5, 6, 9, 0, tzinfo=SHANGHAI))
     assert (await stack.http.post("/auto-confirm", headers=CENTRE)).json() == {"confirmed": 0}
     assert (await stack.http.get("/overdue", headers=INSURED)).json() == []
-    await stack.set_clock(datetime(2026, 5, 2, 9, 0, tzinfo=SHANGHAI))
+    await stack.set_clock(datetime(2026, 5, 7, 9, 0, tzinfo=SHANGHAI))
     late = (await stack.http.get("/overdue", headers=INSURED)).json()
     assert [(o["step"], o["waiting_on"]) for o in late] == [("confirm", INSURED_REGION)]
     assert (await stack.http.post("/auto-confirm", headers=CENTRE)).json() == {"confirmed": 1}
     (item,) = (await stack.http.get("/investigations/2026-04", headers=VISIT)).json()["items"]
-    assert (item["automatic"], item["confirmed_on"]) == (True, "2026-05-02")
+    assert (item["automatic"], item["confirmed_on"]) == (True, "2026-05-07")
 
 
 async def test_tickets_and_complaints_run_their_course(stack: Stack) -> None:

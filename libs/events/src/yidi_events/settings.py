@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from yidi_events.kernel.calendar import WorkingCalendar
 from yidi_events.runtime.kafka import KafkaSecurity, KafkaSettings
 
 DEFAULT_AUTH_SECRET = "yidi-sandbox-platform-secret-change-me-in-production"
@@ -88,6 +91,9 @@ class ServiceSettings(BaseSettings):
     # burst tokens (a morning queue at the counters), per settlement process.
     his_person_query_rate_per_s: float = Field(2.0, ge=0)
     his_person_query_burst: int = Field(60, ge=1)
+    # Holidays and make-up working days for years `chinesecalendar` does not carry yet, from the
+    # State Council's notice: {"2027": {"holidays": [...], "working_weekends": [...]}}.
+    holidays_file: Path | None = None
     # OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); tracing is off without it.
     otel_endpoint: str | None = None
     log_json: bool = True
@@ -125,6 +131,19 @@ class ServiceSettings(BaseSettings):
                 "sandbox mode use SASL_SSL (or SSL with YIDI_KAFKA_SSL_CERTFILE/KEYFILE), or set "
                 "YIDI_KAFKA_ALLOW_PLAINTEXT=1 when the network encrypts and authenticates"
             )
+
+    def working_calendar(self) -> WorkingCalendar:
+        """The official working-day calendar with the holidays file's years; a file that cannot
+        be read or holds a wrong date stops the service at start, naming the variable. The
+        sandbox counts weekends only in years no notice covers; a deployment refuses them."""
+        lenient = self.sandbox
+        if self.holidays_file is None:
+            return WorkingCalendar.official(weekends_only_beyond=lenient)
+        try:
+            notices = json.loads(self.holidays_file.read_text("utf-8"))
+            return WorkingCalendar.official(notices, weekends_only_beyond=lenient)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"YIDI_HOLIDAYS_FILE={self.holidays_file}: {exc}") from exc
 
     def jwks_url(self) -> str:
         return self.auth_jwks_url or f"{self.filing_url}/.well-known/jwks.json"

@@ -38,10 +38,11 @@ def subscriptions(audit: Audit | None = None) -> list[Subscription]:
 
 
 def build_runtime(settings: ServiceSettings | None = None, audit: Audit | None = None) -> Runtime:
-    audit = audit or make_audit()
+    settings = settings or ServiceSettings()
+    audit = audit or make_audit(AuditSettings(calendar=settings.working_calendar()))
     runtime = Runtime(
         SERVICE,
-        settings or ServiceSettings(),
+        settings,
         MIGRATIONS,
         subscriptions(audit),
         own=[audit.own],

@@ -527,7 +527,8 @@ async def test_the_visit_place_answers_and_the_insured_place_has_five_working_da
                 reason="double charge",
                 answered_by="nj-1",
                 answered_on=date(2026, 5, 6),
-                confirm_by=date(2026, 5, 13),  # Thu, Fri, Mon, Tue, Wed
+                # Thu 7, Fri 8, Sat 9 May (the Labour Day make-up working day), Mon 11, Tue 12
+                confirm_by=date(2026, 5, 12),
                 late=False,
             ),
         )
@@ -537,7 +538,7 @@ async def test_the_visit_place_answers_and_the_insured_place_has_five_working_da
 async def test_the_insured_place_confirms_an_answer() -> None:
     w = world(at(date(2026, 5, 8)))
     await w.given(
-        "batch-2026-04", APRIL, answered("2026-04", "S20", date(2026, 5, 6), date(2026, 5, 13))
+        "batch-2026-04", APRIL, answered("2026-04", "S20", date(2026, 5, 6), date(2026, 5, 12))
     )
     with pytest.raises(Forbidden):
         await collab.confirm_item(w.audit, "2026-04", "S20", NANJING)
@@ -582,7 +583,7 @@ def replied(on: date, confirm_by: date) -> TicketReplied:
 async def test_auto_confirmation_confirms_what_nobody_confirmed_in_time() -> None:
     w = world(at(date(2026, 5, 14)))
     await w.given(
-        "batch-2026-04", APRIL, answered("2026-04", "S20", date(2026, 5, 6), date(2026, 5, 13))
+        "batch-2026-04", APRIL, answered("2026-04", "S20", date(2026, 5, 6), date(2026, 5, 12))
     )
     await w.given("ticket-T1", RAISED, replied(date(2026, 4, 29), date(2026, 5, 13)))
     w.reads.answers_due = ["2026-04"]
@@ -675,12 +676,13 @@ async def test_a_late_reply_and_its_confirmation() -> None:
         await collab.reply_ticket(w.audit, "T1", SUZHOU, "visible now")
     assert w.appended() == []
     await collab.reply_ticket(w.audit, "T1", NANJING, "visible now")
-    # Ten working days from Monday 20 April: 21-24, 27-30 April, 1 and 4 May.
+    # Ten working days from Monday 20 April: 21-24, 27-30 April, then (1-5 May being the Labour
+    # Day holiday) 6 and 7 May.
     reply = TicketReplied(
         ticket_id="T1",
         answer="visible now",
         replied_on=date(2026, 4, 20),
-        confirm_by=date(2026, 5, 4),
+        confirm_by=date(2026, 5, 7),
         late=True,
     )
     assert w.appended() == [("ticket-T1", reply)]

@@ -48,7 +48,7 @@ def create(
     settings: ServiceSettings | None = None, clearing: ClearingSettings | None = None
 ) -> FastAPI:
     runtime = build_runtime(settings)
-    rules = clearing or ClearingSettings()
+    rules = clearing or ClearingSettings(working_calendar=runtime.settings.working_calendar())
     periods = PeriodHandlers(runtime.write, rules, PostgresPeriodRows())
     hospitals = HospitalHandlers(runtime.write, PostgresApplicationRows())
     scheduler = Actor("scheduler", rules.provincial_centre)

@@ -97,7 +97,10 @@ def signer_for(settings: ServiceSettings) -> TokenSigner:
 
 
 def create(settings: ServiceSettings | None = None, filing: SettingsBook | None = None) -> FastAPI:
-    context = Context(PostgresCertificates(), filing)
+    settings = settings or ServiceSettings()
+    context = Context(
+        PostgresCertificates(), filing or SettingsBook(calendar=settings.working_calendar())
+    )
     runtime = build_runtime(settings, context)
     signer = signer_for(runtime.settings)
     app = create_app(

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from sqlalchemy.exc import DBAPIError
 
+from yidi_events import correlation
 from yidi_events.application.ports import EventStorePort, Idempotent, Unit
 from yidi_events.envelope import Envelope
 from yidi_events.kernel.time import Clock, business_date
@@ -139,6 +140,8 @@ class WritePath:
         """Append what a decision produced (the unit's first write: see EventStore), then
         project each event in the same unit."""
         on = day or self.today()
+        if correlation_id is None and (cause := correlation.current()) is not None:
+            correlation_id, causation_id = cause.correlation_id, cause.causation_id
         envelopes = await unit.append(
             stream_id,
             expected_version,

@@ -3,7 +3,7 @@
 Nothing here does I/O or imports a framework, so domain code may depend on it freely.
 """
 
-from yidi_events.kernel.calendar import WorkingCalendar
+from yidi_events.kernel.calendar import CalendarYearUnknown, WorkingCalendar
 from yidi_events.kernel.errors import Conflict, DomainError, Forbidden, NotFound
 from yidi_events.kernel.money import (
     Fen,
@@ -23,6 +23,7 @@ from yidi_events.kernel.time import SHANGHAI, Clock, ControlledClock, SystemCloc
 
 __all__ = [
     "SHANGHAI",
+    "CalendarYearUnknown",
     "Clock",
     "Conflict",
     "ControlledClock",

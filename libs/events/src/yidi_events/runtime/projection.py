@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from yidi_events import registry
+from yidi_events import correlation, registry
 from yidi_events.db import is_transient, is_unavailable
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.shadow import Shadow
@@ -75,13 +75,18 @@ class Projection:
             if batch is None:
                 handler = self.handlers.get(envelopes[i].event_type)
                 if handler is not None:
-                    await handler(conn, envelopes[i])
+                    with correlation.caused_by(envelopes[i]):
+                        await handler(conn, envelopes[i])
                 i += 1
                 continue
             j = i + 1
             while j < len(envelopes) and self.batch_handlers.get(envelopes[j].event_type) is batch:
                 j += 1
-            await batch(conn, envelopes[i:j])
+            if j == i + 1:  # one fact: what its handler writes answers it
+                with correlation.caused_by(envelopes[i]):
+                    await batch(conn, envelopes[i:j])
+            else:  # several facts write together: no one of them is the cause
+                await batch(conn, envelopes[i:j])
             i = j
 
     async def reset(self, conn: AsyncConnection) -> None:

@@ -29,7 +29,7 @@ class AuditSettings:
     investigation: InvestigationSettings = field(default_factory=InvestigationSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
     complaints: ComplaintSettings = field(default_factory=ComplaintSettings)
-    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar.official)
 
 
 UnitOn = Callable[[AsyncConnection], Unit]

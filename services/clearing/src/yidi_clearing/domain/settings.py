@@ -54,6 +54,6 @@ class ClearingSettings:
     )
     approver_role: str = "clearing_approver"
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
-    working_calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    working_calendar: WorkingCalendar = field(default_factory=WorkingCalendar.official)
     disbursement_policy: DisbursementPolicy = DisbursementPolicy.PRO_RATA
     prepaid_fund: PrepaidFundSettings = field(default_factory=PrepaidFundSettings)

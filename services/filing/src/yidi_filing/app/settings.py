@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from yidi_events.kernel import WorkingCalendar
 from yidi_filing.domain.filing_settings import FilingSettings
 
 SANDBOX_REFERRING = Path(__file__).resolve().parents[1] / "referring_institutions.sandbox.json"
@@ -43,8 +44,11 @@ class FilingConfig(BaseSettings):
 class SettingsBook:
     """The filing settings of each insured region."""
 
-    def __init__(self, config: FilingConfig | None = None) -> None:
+    def __init__(
+        self, config: FilingConfig | None = None, calendar: WorkingCalendar | None = None
+    ) -> None:
         config = config or FilingConfig()
+        self._calendar = calendar or WorkingCalendar.official()
         self._whole_city = config.whole_city_regions()
         self._referring = config.referring_institutions()
 
@@ -52,4 +56,5 @@ class SettingsBook:
         return FilingSettings(
             referral_whole_city_allowed=insured_region in self._whole_city,
             referring_institutions=self._referring.get(insured_region, frozenset()),
+            calendar=self._calendar,
         )

@@ -49,7 +49,7 @@ class FilingSettings:
     # evidence is checked, not believed); a hospital channel referral from any other is refused.
     referring_institutions: frozenset[str] = frozenset()
     unconditional_referral: DiagnosisCatalogue = DEFAULT_UNCONDITIONAL_REFERRAL
-    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar.official)
 
 
 def add_months(day: date, months: int) -> date:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from yidi_events import correlation
 from yidi_events.forwarded import PATH, ForwardedCommand, GatewayTokens
 from yidi_events.kernel import DomainError
 from yidi_events.settings import ServiceSettings
@@ -50,7 +51,7 @@ class Forwarder:
                 response = await client.post(
                     f"{self.url_of(owned.owner)}{PATH}",
                     json=call.model_dump(mode="json"),
-                    headers={"Authorization": f"Bearer {token}"},
+                    headers={"Authorization": f"Bearer {token}", **correlation.headers()},
                 )
         except httpx.HTTPError as exc:
             raise DomainError(
