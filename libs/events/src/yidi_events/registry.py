@@ -11,7 +11,7 @@ new class registered under the same event type with `version=N+1`, plus an `@upc
 a version-N payload dict into version N+1. Readers always receive the newest version.
 
 Withholding: a producer may keep, in its own store, a version carrying data that only some of its
-consumers may see (filing's persons' identity). `@withholds(event_type, version, channel=...)`
+consumers may see (filing's persons' identity). `@withholds(event_type, version)`
 declares it: readers of the producer's store (`decode_stored`) get that version as stored; the
 relay publishes the newest version (whose upcaster drops the withheld fields) on the producer's
 topic, and the function's fact, carrying them, on the side topic its contract names
