@@ -8,6 +8,7 @@ import re
 
 import yaml
 
+from yidi_events.topics import topic
 from yidi_stack import acls
 
 
@@ -23,7 +24,7 @@ def test_each_service_writes_only_its_own_topic_and_the_dlqs_of_what_it_consumes
     # Worked from docs/ARCHITECTURE's table of who consumes whom.
     consumes = {
         "filing": ["audit", "settlement"],
-        "settlement": ["audit", "filing"],
+        "settlement": ["audit", "filing", "filing.identity"],
         "reconciliation": ["settlement"],
         "clearing": ["audit", "reconciliation"],
         "audit": ["filing", "settlement"],
@@ -31,10 +32,11 @@ def test_each_service_writes_only_its_own_topic_and_the_dlqs_of_what_it_consumes
     grants = _by_user()
     for service, sources in consumes.items():
         grant = grants[f"yidi-{service}"]
-        assert grant.reads == tuple(f"yidi.{s}.events" for s in sources), service
-        assert sorted(grant.writes) == sorted(
-            [f"yidi.{service}.events", *(f"yidi.{s}.events.dlq" for s in sources)]
-        ), service
+        own = [f"yidi.{service}.events"] + (["yidi.filing.identity"] if service == "filing" else [])
+        assert grant.reads == tuple(topic(s) for s in sources), service
+        assert sorted(grant.writes) == sorted([*own, *(f"{topic(s)}.dlq" for s in sources)]), (
+            service
+        )
         assert all(g.startswith(f"{service}.") for g in grant.groups), service
 
 
@@ -45,6 +47,15 @@ def test_no_service_may_write_another_services_facts() -> None:
         service = grant.user.removeprefix("yidi-")
         facts = [t for t in grant.writes if t.endswith(".events")]
         assert facts == [f"yidi.{service}.events"], grant.user
+
+
+def test_only_settlement_reads_and_only_filing_writes_persons_identity() -> None:
+    # Identity (name, certificate, card serial, birth date, gender) is on this topic alone
+    # (docs/integration.md, "Personal data on the wire"); the operator reads everything.
+    identity = "yidi.filing.identity"
+    services = [g for g in acls.grants() if g.user != acls.OPERATOR]
+    assert [g.user for g in services if identity in g.reads] == ["yidi-settlement"]
+    assert [g.user for g in services if identity in g.writes] == ["yidi-filing"]
 
 
 def test_the_strimzi_users_and_the_script_grant_the_same() -> None:

@@ -164,6 +164,11 @@ def test_tail_shows_the_topic_as_readable_events(ops: Ops) -> None:
     ]
     assert {e["fields"]["person_id"] for e in enrolled} >= {"32050000000000000001"}
     assert all(e["stream_version"] >= 1 for e in enrolled)
+    # Persons' identity is on filing's side topic (tests/test_personal_data.py), which the
+    # operator may read.
+    identified = ops.json("tail", "filing.identity", "--from-beginning", "--limit", "1000")
+    assert {e["event_type"] for e in identified} == {"filing.PersonIdentified"}
+    assert {e["fields"]["person_id"] for e in identified} >= {"32050000000000000001"}
     last = ops.json("tail", "filing", "--limit", "3")
     assert len(last) == 3
     table = ops.yidi("tail", "settlement", "--limit", "5")

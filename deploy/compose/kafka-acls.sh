@@ -21,6 +21,8 @@ kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-filing --operation Write --operation Describe --topic yidi.filing.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-filing --operation Write --operation Describe --topic yidi.filing.identity
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-filing --operation Read --operation Describe --topic yidi.settlement.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-filing --operation Write --operation Describe --topic yidi.settlement.events.dlq
@@ -41,6 +43,10 @@ kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-settlement --operation Read --operation Describe --topic yidi.filing.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-settlement --operation Write --operation Describe --topic yidi.filing.events.dlq
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-settlement --operation Read --operation Describe --topic yidi.filing.identity
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-settlement --operation Write --operation Describe --topic yidi.filing.identity.dlq
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-settlement --operation Write --operation Describe --topic yidi.settlement.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
@@ -113,6 +119,10 @@ kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-operator --operation Write --operation Read --operation Describe --topic yidi.filing.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-operator --operation Read --operation Describe --topic yidi.filing.events.dlq
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-operator --operation Write --operation Read --operation Describe --topic yidi.filing.identity
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-operator --operation Read --operation Describe --topic yidi.filing.identity.dlq
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-operator --operation Write --operation Read --operation Describe --topic yidi.reconciliation.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \

@@ -28,7 +28,7 @@ from yidi_cli.sandbox import load_sandbox
 from yidi_events import definition
 from yidi_events import ops as event_ops
 from yidi_events.auth.agency import SandboxOnly, issue_token, private_jwk
-from yidi_events.topics import dlq, topic
+from yidi_events.topics import all_sources, dlq, owner, topic
 
 T = TypeVar("T")
 # The installed services, as each declares itself: a deployment's image holds only its own.
@@ -53,6 +53,10 @@ app.add_typer(import_app, name="import")
 
 console = Console()
 ServiceArg = typer.Argument(..., help=f"one of {', '.join(SERVICES)}")
+SourceArg = typer.Argument(
+    ...,
+    help=f"one of {', '.join(all_sources())} (a service's events, or its side topic)",
+)
 
 
 def _target(ctx: typer.Context) -> Target:
@@ -70,6 +74,16 @@ def _service(name: str) -> str:
         return check(name)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+
+
+def _source(name: str) -> str:
+    """A service (its events topic) or a service's side topic (`filing.identity`)."""
+    _service(owner(name))
+    try:
+        topic(name)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    return name
 
 
 def _emit_json(rows: Any) -> None:
@@ -157,7 +171,7 @@ def main(
 @app.command()
 def tail(
     ctx: typer.Context,
-    service: str = ServiceArg,
+    service: str = SourceArg,
     from_beginning: bool = typer.Option(False, help="start at the oldest record"),
     limit: int = typer.Option(
         20, help="how many records (the first N from the beginning, else the last N)"
@@ -166,7 +180,7 @@ def tail(
 ) -> None:
     """Print a service's topic as readable events: type, stream, version, business date, key fields."""
     target = _target(ctx)
-    name = topic(_service(service), target.settings.kafka_namespace)
+    name = topic(_source(service), target.settings.kafka_namespace)
     records = _run(tops.read(target.kafka(), name, from_beginning=from_beginning, limit=limit))
     rows = [tops.readable(r) for r in records]
     if as_json:
@@ -191,12 +205,12 @@ def tail(
 @dlq_app.command("list")
 def dlq_list(
     ctx: typer.Context,
-    service: str = ServiceArg,
+    service: str = SourceArg,
     as_json: bool = typer.Option(False, "--json", help="one JSON document instead of a table"),
 ) -> None:
     """Every record on `<topic>.dlq`: where it came from, which consumer gave up, and why."""
     target = _target(ctx)
-    name = dlq(topic(_service(service), target.settings.kafka_namespace))
+    name = dlq(topic(_source(service), target.settings.kafka_namespace))
     rows = [d.view() for d in _run(tops.dead_letters(target.kafka(), name))]
     if as_json:
         _emit_json(rows)
@@ -220,7 +234,7 @@ def dlq_list(
 @dlq_app.command("replay")
 def dlq_replay(
     ctx: typer.Context,
-    service: str = ServiceArg,
+    service: str = SourceArg,
     offset: int | None = typer.Option(None, help="replay only the DLQ record at this offset"),
     partition: int | None = typer.Option(
         None, help="the DLQ partition of --offset (needed if ambiguous)"
@@ -230,7 +244,7 @@ def dlq_replay(
     the consumer that dead-lettered one applies it once (after the fix: an upcaster or a code
     change); replaying it again changes nothing."""
     target = _target(ctx)
-    name = dlq(topic(_service(service), target.settings.kafka_namespace))
+    name = dlq(topic(_source(service), target.settings.kafka_namespace))
     letters = _run(tops.dead_letters(target.kafka(), name))
     if offset is not None:
         letters = [

@@ -98,8 +98,9 @@ async def test_relay_killed_mid_batch_republishes_and_the_consumer_counts_each_e
         await example.append(engine, store, f"c-{n}", 0, 10, 20)
 
     class DiesBeforeCheckpoint(Relay):
-        async def _send(self, kafka_producer: Any, batch: Any) -> None:
-            await super()._send(kafka_producer, batch[:6])  # part of the batch reached the broker
+        async def _send(self, kafka_producer: Any, batch: Any, sides: Any) -> None:
+            # Part of the batch reached the broker.
+            await super()._send(kafka_producer, batch[:6], sides)
             raise RuntimeError("killed mid-batch")
 
     kafka = await start_producer(kafka_settings)

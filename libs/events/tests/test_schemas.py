@@ -390,7 +390,7 @@ def test_asyncapi_lists_every_latest_event_type_on_its_service_topics() -> None:
     latest = asyncapi.latest_contracts(schemas.contract_specs())
     assert {s.event_type for s in latest} == {s.event_type for s in schemas.contract_specs()}
     for spec in latest:
-        events = topic(spec.service)
+        events = topic(spec.source)
         for channel in (events, dlq(events)):
             ref = doc["channels"][channel]["messages"][spec.event_type]["$ref"]
             assert ref == f"#/components/messages/{spec.event_type}"

@@ -3,7 +3,8 @@
     python -m yidi_stack.acls write    # (make docs, `yidi-stack acls`) regenerate the manifests
     python -m yidi_stack.acls check    # exit 1 when a committed manifest is out of date
 
-Each service is one Kafka user, `yidi-<service>`. It writes its own topic (the relay) and the
+Each service is one Kafka user, `yidi-<service>`. It writes its own topics (the relay: its events
+and its side channels, filing's `identity`) and the
 dead-letter topics of what it consumes (its consumers park poison there); it reads the topics its
 subscriptions name, in the consumer groups its runtime uses. Nothing else: a compromised service
 cannot publish another's facts, and reads nothing it does not consume. The operator's user
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yidi_events.settings import ServiceSettings
-from yidi_events.topics import DEFAULT_NAMESPACE, all_topics, dlq, topic
+from yidi_events.topics import CHANNELS, DEFAULT_NAMESPACE, all_sources, all_topics, dlq, topic
 from yidi_stack.platform import DEFINITIONS
 
 ROOT = Path(__file__).resolve().parents[3]  # the checkout: platform/src/yidi_stack/
@@ -54,7 +55,7 @@ def grants(namespace: str = DEFAULT_NAMESPACE) -> list[Grant]:
         found.append(
             Grant(
                 user=user(name),
-                writes=(topic(name, namespace), *(dlq(t) for t in consumed)),
+                writes=(*_published(name, namespace), *(dlq(t) for t in consumed)),
                 reads=tuple(consumed),
                 groups=tuple(sorted(c.group_id for c in runtime.consumers)),
             )
@@ -64,12 +65,20 @@ def grants(namespace: str = DEFAULT_NAMESPACE) -> list[Grant]:
     found.append(
         Grant(
             user=OPERATOR,
-            writes=tuple(topic(s, namespace) for s in DEFINITIONS),
+            writes=tuple(
+                topic(s, namespace) for s in all_sources() if s.split(".")[0] in DEFINITIONS
+            ),
             reads=everything,
             groups=groups,
         )
     )
     return found
+
+
+def _published(service: str, namespace: str) -> tuple[str, ...]:
+    """The topics a service's relay writes: its events and its side channels (filing's identity)."""
+    channels = CHANNELS.get(service, ())
+    return (topic(service, namespace), *(topic(f"{service}.{c}", namespace) for c in channels))
 
 
 def strimzi(namespace: str = DEFAULT_NAMESPACE) -> str:

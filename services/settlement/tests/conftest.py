@@ -29,6 +29,7 @@ from yidi_events.contracts.filing import (
     InsuranceType,
     PersonDied,
     PersonEnrolled,
+    PersonIdentified,
     PersonYearStated,
     PolicyPublished,
 )
@@ -161,27 +162,35 @@ class Harness:
             f"policy-{policy.insured_region}-{policy.insurance_type.value}",
         )
 
-    async def person(self, p: dict[str, Any]) -> None:
-        await self.feed(
-            PersonEnrolled(
-                person_id=p["psn_no"],
-                insured_region=p["insuplc_admdvs"],
-                insurance_type=InsuranceType(p["insutype"]),
-                person_category=p["psn_type"],
-                civil_servant=p.get("cvlserv_flag") == "1",
-                assistance_identities=tuple(AssistanceIdentity(i) for i in p.get("identities", [])),
-                name=p.get("psn_name", "测试"),
-                certificate_type="01",
-                certificate_no=p["certno"],
-                gender=p.get("gend", "1"),
-                birth_date=date.fromisoformat(p.get("brdy", "1980-01-01")),
-                card_serial=p.get("card_sn"),
-                account_balance=yuan_to_fen(p.get("acct_balance", "0.00")),
-                enrolment_status=EnrolmentStatus.ACTIVE,
-                enrolled_on=date(2020, 1, 1),
-            ),
-            f"person-{p['psn_no']}",
+    async def person(self, p: dict[str, Any], *, identity_first: bool = False) -> None:
+        """The person as filing publishes them: PersonEnrolled on filing's events topic and
+        PersonIdentified on its identity topic (two streams, in either order)."""
+        enrolled = PersonEnrolled(
+            person_id=p["psn_no"],
+            insured_region=p["insuplc_admdvs"],
+            insurance_type=InsuranceType(p["insutype"]),
+            person_category=p["psn_type"],
+            civil_servant=p.get("cvlserv_flag") == "1",
+            assistance_identities=tuple(AssistanceIdentity(i) for i in p.get("identities", [])),
+            account_balance=yuan_to_fen(p.get("acct_balance", "0.00")),
+            enrolment_status=EnrolmentStatus.ACTIVE,
+            enrolled_on=date(2020, 1, 1),
         )
+        identified = PersonIdentified(
+            person_id=p["psn_no"],
+            name=p.get("psn_name", "测试"),
+            certificate_type="01",
+            certificate_no=p["certno"],
+            gender=p.get("gend", "1"),
+            birth_date=date.fromisoformat(p.get("brdy", "1980-01-01")),
+            card_serial=p.get("card_sn"),
+        )
+        facts = [
+            (enrolled, f"person-{p['psn_no']}"),
+            (identified, f"person-{p['psn_no']}.identity"),
+        ]
+        for payload, stream in reversed(facts) if identity_first else facts:
+            await self.feed(payload, stream)
         if p.get("death_date"):
             await self.feed(
                 PersonDied(

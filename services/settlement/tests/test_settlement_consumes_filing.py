@@ -14,7 +14,7 @@ from yidi_events.contracts.filing import (
     FilingApproved,
     FilingChannel,
     InsuranceType,
-    PersonEnrolled,
+    PersonEnrolledV1,
 )
 from yidi_events.contracts.policy import FilingKind
 from yidi_events.db import make_engine
@@ -22,7 +22,7 @@ from yidi_events.kernel.time import SystemClock
 from yidi_events.runtime.kafka import KafkaSettings, producer
 from yidi_events.runtime.relay import Relay
 from yidi_events.store import EventStore, NewEvent
-from yidi_settlement.adapters.tables import filings, persons
+from yidi_settlement.adapters.tables import filings, person_identities, persons
 
 START = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 PERSON = "32050000000000000042"
@@ -60,7 +60,7 @@ async def test_filing_and_audit_facts_arrive_through_the_subscription(
         from yidi_events.runtime.kafka import ensure_topics
 
         await ensure_topics(kafka)
-        enrolled = PersonEnrolled(
+        enrolled = PersonEnrolledV1(
             person_id=PERSON,
             insured_region="320500",
             insurance_type=InsuranceType.EMPLOYEE,
@@ -104,9 +104,14 @@ async def test_filing_and_audit_facts_arrive_through_the_subscription(
         )
         await publish(database(), "audit", kafka, f"case-{PERSON}", [suspension])
         consumer = h.runtime.consumers[0]
-        assert await consumer.catch_up() == 3
+        # Filing's two stored facts go out as three records (the enrolment without identity,
+        # its identity on the identity topic, the filing), plus audit's suspension.
+        assert await consumer.catch_up() == 4
         async with h.runtime.engine.connect() as conn:
             assert await conn.scalar(sa.select(persons.c.account_balance)) == 100_00
+            assert await conn.scalar(sa.select(person_identities.c.certificate_no)) == (
+                "320500199001010042"
+            )
             assert await conn.scalar(sa.select(filings.c.filing_id)) == "F42"
         await h.hospital("H32010000001", "320100", "3")
         answer = await h.his(
@@ -125,6 +130,6 @@ async def test_filing_and_audit_facts_arrive_through_the_subscription(
         assert answer["infcode"] == -1
         assert "eligibility.direct_settlement_suspended" in answer["err_msg"]
         # Redelivery changes nothing.
-        assert await consumer.catch_up() == 3
+        assert await consumer.catch_up() == 4
         async with h.runtime.engine.connect() as conn:
             assert await conn.scalar(sa.select(sa.func.count()).select_from(persons)) == 1

@@ -10,7 +10,12 @@ import sqlalchemy as sa
 from settlement_his_numbers import spec_gaps
 from test_settlement_gateway_profiles import NANJING, PERSONS, START, call
 
-from yidi_events.contracts.filing import EnrolmentStatus, InsuranceType, PersonEnrolled
+from yidi_events.contracts.filing import (
+    EnrolmentStatus,
+    InsuranceType,
+    PersonEnrolled,
+    PersonIdentified,
+)
 
 
 def check_input(p: dict[str, Any]) -> dict[str, Any]:
@@ -62,17 +67,23 @@ async def test_a_suspended_person_does_not_enjoy_benefits(make_harness: Any) -> 
                 person_category=p["psn_type"],
                 civil_servant=False,
                 assistance_identities=(),
+                account_balance=0,
+                enrolment_status=EnrolmentStatus.SUSPENDED,
+                enrolled_on=date(2020, 1, 1),
+            ),
+            f"person-{p['psn_no']}",
+        )
+        await h.feed(
+            PersonIdentified(
+                person_id=p["psn_no"],
                 name="测试",
                 certificate_type="01",
                 certificate_no=p["certno"],
                 gender="1",
                 birth_date=date(1980, 1, 1),
                 card_serial=p.get("card_sn"),
-                account_balance=0,
-                enrolment_status=EnrolmentStatus.SUSPENDED,
-                enrolled_on=date(2020, 1, 1),
             ),
-            f"person-{p['psn_no']}",
+            f"person-{p['psn_no']}.identity",
         )
         body = h.envelope("2001", check_input(p), NANJING, insured=p["insuplc_admdvs"])
         answer = await call(h, "csb", "CSB path", "2001", body)

@@ -23,9 +23,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from yidi_events.registry import SERVICES, EventSpec
+from yidi_events.registry import EventSpec
 from yidi_events.schemas import DEFAULT_DIR, ENVELOPE_FILE, SchemaSet, schema_file, schema_sets
-from yidi_events.topics import DEFAULT_NAMESPACE, dlq, topic
+from yidi_events.topics import DEFAULT_NAMESPACE, all_sources, dlq, owner, topic
 
 Document = dict[str, Any]
 SCHEMA_FORMAT = "application/schema+json;version=draft-2020-12"
@@ -108,17 +108,24 @@ def document(
     messages = {s.event_type: message(s, schema_base, folders.get(s.event_type)) for s in contracts}
     channels: Document = {}
     operations: Document = {}
-    for service in SERVICES:
+    for source in all_sources():
+        service = owner(source)
         refs = {
             s.event_type: {"$ref": f"#/components/messages/{s.event_type}"}
             for s in contracts
-            if s.service == service
+            if s.source == source
         }
-        events = topic(service, namespace)
+        events = topic(source, namespace)
+        side = source != service
         channels[events] = {
             "address": events,
-            "title": f"{service} events",
-            "description": f"Facts the {service} service publishes, through its outbox relay.",
+            "title": f"{service} {source.partition('.')[2]}" if side else f"{service} events",
+            "description": (
+                f"Data the {service} service withholds from {topic(service, namespace)}, for "
+                "the only consumers allowed to read it, through its outbox relay."
+                if side
+                else f"Facts the {service} service publishes, through its outbox relay."
+            ),
             "messages": refs,
         }
         channels[dlq(events)] = {
@@ -130,7 +137,7 @@ def document(
             ),
             "messages": dict(refs),
         }
-        operations[f"{service}.publish"] = {
+        operations[f"{source}.publish"] = {
             "action": "send",
             "channel": {"$ref": f"#/channels/{events}"},
             "messages": [

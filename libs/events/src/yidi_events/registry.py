@@ -9,6 +9,13 @@ the way in, dumps them to JSON on the way out and generates the committed JSON S
 Evolving a contract: adding an optional field (with a default) is compatible. Anything else is a
 new class registered under the same event type with `version=N+1`, plus an `@upcaster` that turns
 a version-N payload dict into version N+1. Readers always receive the newest version.
+
+Withholding: a producer may keep, in its own store, a version carrying data that only some of its
+consumers may see (filing's persons' identity). `@withholds(event_type, version)`
+declares it: readers of the producer's store (`decode_stored`) get that version as stored; the
+relay publishes the newest version (whose upcaster drops the withheld fields) on the producer's
+topic, and the function's fact, carrying them, on the side topic its contract names
+(`@event(..., channel="identity")`: `<namespace>.<service>.identity`).
 """
 
 from __future__ import annotations
@@ -33,10 +40,18 @@ class EventSpec:
     model: type[Any]
     key: str  # payload attribute whose value is the Kafka partition key
     adapter: TypeAdapter[Any]
+    # The producer's side topic it is published on (`<namespace>.<service>.<channel>`), or None
+    # for the producer's events topic.
+    channel: str | None = None
 
     @property
     def service(self) -> str:
         return self.event_type.split(".", 1)[0]
+
+    @property
+    def source(self) -> str:
+        """What a subscription names to read it: `filing`, or `filing.identity` (topics.topic)."""
+        return f"{self.service}.{self.channel}" if self.channel else self.service
 
     def partition_key(self, payload: Any) -> str:
         return str(getattr(payload, self.key))
@@ -50,9 +65,20 @@ _by_type: dict[tuple[str, int], EventSpec] = {}
 _by_model: dict[type[Any], EventSpec] = {}
 _latest: dict[str, int] = {}
 _upcasters: dict[tuple[str, int], Upcaster] = {}
+_withheld: dict[tuple[str, int], Withheld] = {}
 
 
-def event(event_type: str, *, key: str, version: int = 1) -> Callable[[type[T]], type[T]]:
+@dataclass(frozen=True)
+class Withheld:
+    """What the relay publishes beside a stored version that carries withheld data: the fact
+    carrying that data (its contract names the side topic: `event(..., channel=...)`)."""
+
+    side: Callable[[Any], Any]
+
+
+def event(
+    event_type: str, *, key: str, version: int = 1, channel: str | None = None
+) -> Callable[[type[T]], type[T]]:
     """Register a frozen dataclass as the payload of `event_type` at `version`."""
     service, _, name = event_type.partition(".")
     if not (service.isidentifier() and service.islower()) or not name[:1].isupper():
@@ -64,7 +90,7 @@ def event(event_type: str, *, key: str, version: int = 1) -> Callable[[type[T]],
         fields = getattr(model, "__dataclass_fields__", None)
         if fields is None or key not in fields:
             raise ValueError(f"{model.__name__} must be a dataclass with a {key!r} field")
-        spec = EventSpec(event_type, version, model, key, TypeAdapter(model))
+        spec = EventSpec(event_type, version, model, key, TypeAdapter(model), channel)
         _by_type[(event_type, version)] = spec
         _by_model[model] = spec
         _latest[event_type] = max(version, _latest.get(event_type, 0))
@@ -81,6 +107,30 @@ def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaste
         return fn
 
     return register
+
+
+def withholds(
+    event_type: str, version: int
+) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+    """Register the function making the fact that carries what `version` of `event_type`
+    withholds from its topic (a contract published on a side channel)."""
+
+    def register(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        _withheld[(event_type, version)] = Withheld(fn)
+        return fn
+
+    return register
+
+
+def withheld(event_type: str, version: int) -> Withheld | None:
+    _load_contracts()
+    return _withheld.get((event_type, version))
+
+
+def withheld_versions() -> list[tuple[str, int]]:
+    """The (event_type, version) pairs a producer stores but publishes split."""
+    _load_contracts()
+    return sorted(_withheld)
 
 
 def spec_of(payload: Any) -> EventSpec:
@@ -131,6 +181,23 @@ def decode(event_type: str, version: int, data: Payload) -> Any:
         data = step(data)
         version += 1
     return spec(event_type, version).adapter.validate_python(data)
+
+
+def decode_stored(event_type: str, version: int, data: Payload) -> tuple[int, Any]:
+    """A payload read from its producer's own store: upcast like `decode`, except that a version
+    whose data is withheld from the topic stays as stored (the producer needs all of it).
+    Returns the version decoded and the payload."""
+    _load_contracts()
+    latest = _latest.get(event_type)
+    if latest is None:
+        raise UnknownEvent(f"no contract for {event_type}")
+    while version < latest and (event_type, version) not in _withheld:
+        step = _upcasters.get((event_type, version))
+        if step is None:
+            raise UnknownEvent(f"no upcaster for {event_type} v{version}")
+        data = step(data)
+        version += 1
+    return version, spec(event_type, version).adapter.validate_python(data)
 
 
 def all_specs() -> list[EventSpec]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from yidi_events.application import InMemoryEventStore, Unit, WritePath
 from yidi_events.auth.agency import Principal
-from yidi_events.contracts.filing import EnrolmentStatus, InsuranceType, PersonEnrolled
+from yidi_events.contracts.filing import EnrolmentStatus, InsuranceType, PersonEnrolledV1
 from yidi_events.store import NewEvent
 from yidi_filing.app.common import Context
 from yidi_filing.app.settings import FilingConfig, SettingsBook
@@ -46,7 +46,7 @@ class HeldNumbers:
 
     holders: dict[str, str] = field(default_factory=dict)
 
-    async def claim(self, unit: Unit, enrolled: Sequence[PersonEnrolled]) -> set[str]:
+    async def claim(self, unit: Unit, enrolled: Sequence[PersonEnrolledV1]) -> set[str]:
         landed: set[str] = set()
         for event in enrolled:
             key = f"{event.certificate_type}:{event.certificate_no}"
@@ -86,7 +86,7 @@ def service() -> Service:
     return Service(Context(numbers, settings, write=WritePath(store, clock)), store, numbers)
 
 
-ZHANG_ENROLLED = PersonEnrolled(
+ZHANG_ENROLLED = PersonEnrolledV1(
     person_id=ZHANG,
     insured_region=SUZHOU,
     insurance_type=InsuranceType.EMPLOYEE,

@@ -59,8 +59,8 @@ from yidi_events.contracts.filing import (
     InsuranceType,
     LongTermType,
     PersonDied,
-    PersonEnrolled,
-    PersonUpdated,
+    PersonEnrolledV1,
+    PersonUpdatedV1,
     PolicyPublished,
 )
 from yidi_events.kernel import Conflict, DomainError, Forbidden, NotFound
@@ -94,7 +94,7 @@ async def test_enrolment_appends_the_person_trimmed_and_claims_the_number() -> N
     s = service()
     assert await persons.enrol(s.ctx, CLERK, ENROL_ZHANG) == ZHANG
     assert s.events(f"person-{ZHANG}") == [
-        PersonEnrolled(
+        PersonEnrolledV1(
             person_id=ZHANG,
             insured_region=SUZHOU,
             insurance_type=InsuranceType.EMPLOYEE,
@@ -153,7 +153,7 @@ ROW_ZHANG = f"{ZHANG},张建国,01,{ZHANG_ID},1,1956-03-12,320500,310,1201,0,,35
 ROW_WANG = f"{WANG},王大山,01,611000198506200335,1,1985-06-20,611000,390,1501,0,dibao|tekun,0\n"
 POPULATION = HEADER + ROW_ZHANG + ROW_WANG
 
-WANG_ENROLLED = PersonEnrolled(
+WANG_ENROLLED = PersonEnrolledV1(
     person_id=WANG,
     insured_region="611000",
     insurance_type=InsuranceType.RESIDENT,
@@ -287,7 +287,7 @@ async def test_an_agency_imports_only_persons_of_its_own_region() -> None:
         ),
         (
             persons.update(UpdatePerson(name="张建民", card_serial="C-77"), CLERK),
-            PersonUpdated(
+            PersonUpdatedV1(
                 person_id=ZHANG,
                 insured_region=SUZHOU,
                 insurance_type=InsuranceType.EMPLOYEE,

@@ -21,8 +21,8 @@ from yidi_events.contracts.filing import (
     EnrolmentStatus,
     InsuranceType,
     PersonDied,
-    PersonEnrolled,
-    PersonUpdated,
+    PersonEnrolledV1,
+    PersonUpdatedV1,
 )
 from yidi_events.decider import fold
 from yidi_events.kernel import DomainError
@@ -80,7 +80,7 @@ def test_enrol_emits_the_full_person_with_canonical_certificate() -> None:
     )
     assert len(events) == 1
     fact = events[0]
-    assert isinstance(fact, PersonEnrolled)
+    assert isinstance(fact, PersonEnrolledV1)
     assert fact.certificate_no == "11010519491231002X"
     assert fact.account_balance == 350000
     assert fact.enrolment_status is EnrolmentStatus.ACTIVE
@@ -142,7 +142,7 @@ def test_update_emits_the_whole_detail_set_and_a_repeat_is_a_no_op() -> None:
     )
     assert len(events) == 1
     update = events[0]
-    assert isinstance(update, PersonUpdated)
+    assert isinstance(update, PersonUpdatedV1)
     assert update.assistance_identities == (AssistanceIdentity.DIBAO,)
     assert update.name == "张建国"
     assert update.person_category == "1201"

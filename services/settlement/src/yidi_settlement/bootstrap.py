@@ -40,8 +40,13 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
 def subscriptions() -> list[Subscription]:
-    # Persons, filings, policies (filing) and suspensions of persons and hospitals (audit).
-    return [Subscription(insured_facts.make_projection(), sources=["filing", "audit"])]
+    # Persons, filings, policies (filing), persons' identity (filing's identity topic, which only
+    # this service may read) and suspensions of persons and hospitals (audit).
+    return [
+        Subscription(
+            insured_facts.make_projection(), sources=["filing", "filing.identity", "audit"]
+        )
+    ]
 
 
 def build_runtime(settings: ServiceSettings | None = None) -> Runtime:

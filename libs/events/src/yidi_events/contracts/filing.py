@@ -1,4 +1,5 @@
-"""The filing facts other services consume, published on `yidi.filing.events`.
+"""The filing facts other services consume, published on `yidi.filing.events` (persons' identity
+alone on `yidi.filing.identity`: see `PersonIdentified`).
 
 Each fact is a frozen dataclass registered with `@event("filing.<PastTense>", key=...)`; money in
 fen (int), ratios as Decimal, dates as `date`. Names follow docs/glossary.md, never the national
@@ -26,7 +27,7 @@ from yidi_events.contracts.policy import (
 )
 from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.kernel.money import Fen
-from yidi_events.registry import event, upcaster
+from yidi_events.registry import event, upcaster, withholds
 
 __all__ = [
     "AccountBalanceChanged",
@@ -47,7 +48,10 @@ __all__ = [
     "LongTermType",
     "PersonDied",
     "PersonEnrolled",
+    "PersonEnrolledV1",
+    "PersonIdentified",
     "PersonUpdated",
+    "PersonUpdatedV1",
     "PersonYearStated",
     "PolicyPublished",
 ]
@@ -81,9 +85,26 @@ class FilingChannel(StrEnum):
 # --- persons ---------------------------------------------------------------------------------
 
 
+# Identity (name, certificate, card serial, birth date, gender) is withheld from
+# `yidi.filing.events`: only settlement needs it (1101 answers, identity vouchers). Filing stores
+# v1 of PersonEnrolled/PersonUpdated, with identity, because its own aggregate and projections need
+# it; the relay publishes v2 (without) on the events topic and `PersonIdentified` (person id plus
+# identity) on `yidi.filing.identity`, which only settlement may read (docs/integration.md).
+IDENTITY_FIELDS = (
+    "name",
+    "certificate_type",
+    "certificate_no",
+    "gender",
+    "birth_date",
+    "card_serial",
+)
+
+
 @event("filing.PersonEnrolled", key="person_id")
 @dataclass(frozen=True, kw_only=True)
-class PersonEnrolled:
+class PersonEnrolledV1:
+    """A person enrolled, as filing stores it (with identity); never on a topic since v2."""
+
     person_id: str
     insured_region: str
     insurance_type: InsuranceType
@@ -103,8 +124,9 @@ class PersonEnrolled:
 
 @event("filing.PersonUpdated", key="person_id")
 @dataclass(frozen=True, kw_only=True)
-class PersonUpdated:
-    """The person's details after an update or correction (the whole set, not a diff)."""
+class PersonUpdatedV1:
+    """The person's details after an update or correction (the whole set, not a diff), as filing
+    stores them (with identity); never on a topic since v2."""
 
     person_id: str
     insured_region: str
@@ -117,6 +139,93 @@ class PersonUpdated:
     birth_date: date
     card_serial: str | None
     updated_on: date
+
+
+def _without_identity(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k not in IDENTITY_FIELDS}
+
+
+@upcaster("filing.PersonEnrolled", from_version=1)
+def _enrolled_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return _without_identity(payload)
+
+
+@upcaster("filing.PersonUpdated", from_version=1)
+def _updated_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return _without_identity(payload)
+
+
+@event("filing.PersonEnrolled", key="person_id", version=2)
+@dataclass(frozen=True, kw_only=True)
+class PersonEnrolled:
+    """A person enrolled. Version 2: without identity (see `PersonIdentified`)."""
+
+    person_id: str
+    insured_region: str
+    insurance_type: InsuranceType
+    person_category: str
+    civil_servant: bool
+    assistance_identities: tuple[AssistanceIdentity, ...]
+    account_balance: Fen
+    enrolment_status: EnrolmentStatus
+    enrolled_on: date
+
+
+@event("filing.PersonUpdated", key="person_id", version=2)
+@dataclass(frozen=True, kw_only=True)
+class PersonUpdated:
+    """The person's details after an update or correction (the whole set, not a diff).
+    Version 2: without identity (see `PersonIdentified`)."""
+
+    person_id: str
+    insured_region: str
+    insurance_type: InsuranceType
+    person_category: str
+    civil_servant: bool
+    assistance_identities: tuple[AssistanceIdentity, ...]
+    updated_on: date
+
+
+@event("filing.PersonIdentified", key="person_id", channel="identity")
+@dataclass(frozen=True, kw_only=True)
+class PersonIdentified:
+    """Who a person is, published on `yidi.filing.identity` only, beside each PersonEnrolled and
+    PersonUpdated. The certificate is stated at enrolment and never changes: after an update it
+    is absent (the one already stated stands)."""
+
+    person_id: str
+    name: str
+    certificate_type: str | None
+    certificate_no: str | None  # canonical form (upper-case X)
+    gender: str
+    birth_date: date
+    card_serial: str | None
+
+
+@withholds("filing.PersonEnrolled", 1)
+def _enrolled_identity(p: PersonEnrolledV1) -> PersonIdentified:
+    return PersonIdentified(
+        person_id=p.person_id,
+        name=p.name,
+        certificate_type=p.certificate_type,
+        certificate_no=p.certificate_no,
+        gender=p.gender,
+        birth_date=p.birth_date,
+        card_serial=p.card_serial,
+    )
+
+
+@withholds("filing.PersonUpdated", 1)
+def _updated_identity(p: PersonUpdatedV1) -> PersonIdentified:
+    return PersonIdentified(
+        person_id=p.person_id,
+        name=p.name,
+        certificate_type=None,
+        certificate_no=None,
+        gender=p.gender,
+        birth_date=p.birth_date,
+        card_serial=p.card_serial,
+    )
 
 
 @event("filing.EnrolmentStatusChanged", key="person_id")

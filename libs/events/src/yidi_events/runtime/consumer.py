@@ -50,7 +50,7 @@ from yidi_events.runtime.kafka import reader as kafka_reader
 from yidi_events.runtime.projection import Progress, Projection
 from yidi_events.runtime.shadow import Shadow
 from yidi_events.store.schema import consumed_events, consumer_streams, parked_events
-from yidi_events.topics import dlq, topic
+from yidi_events.topics import dlq, owner, topic
 
 log = structlog.get_logger(__name__)
 
@@ -126,7 +126,7 @@ class Consumer:
         self.name = projection.name
         self.sources = list(sources)
         self.topics = [topic(s, kafka.namespace) for s in sources]
-        self.owners = {topic(s, kafka.namespace): s for s in sources}
+        self.owners = {topic(s, kafka.namespace): owner(s) for s in sources}
         self.group_id = group_id or projection.name
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff

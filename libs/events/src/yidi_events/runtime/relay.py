@@ -12,6 +12,12 @@
   polls once a second, not fifty times. After a wake it keeps polling briefly, because a
   commit's rows may still wait behind an older open transaction and no further notification
   will come for them.
+- Withheld data (see `registry.withholds`): a stored event whose version carries data some
+  consumers must not see goes out at its newest version (without it) on the service's topic, and
+  the fact carrying that data on the side topic. The side facts of a stream form a stream of
+  their own (`<stream>.<channel>`, numbered 1, 2, ... in the stored stream's order, derived from
+  the store, and with an event id derived from the stored one), so a republish sends the same
+  records again and consumers see them as the duplicates they are.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import zlib
+from dataclasses import replace
+from uuid import UUID, uuid5
 
 import sqlalchemy as sa
 import structlog
@@ -27,6 +35,8 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from yidi_events import registry
+from yidi_events.envelope import Envelope
 from yidi_events.failpoints import crash_point
 from yidi_events.runtime.kafka import KafkaSettings, producer
 from yidi_events.store.event_store import EventStore, StoredEvent
@@ -126,11 +136,12 @@ class Relay:
         async with self.engine.connect() as conn:
             after = await self._checkpoint(conn)
             batch = await self.store.read_committed(conn, after, self.batch_size)
+            sides = await _side_versions(conn, batch)
             await conn.rollback()
         if not batch:
             BACKLOG.labels(self.service).set(0)
             return 0
-        await self._send(kafka_producer, batch)
+        await self._send(kafka_producer, batch, sides)
         crash_point(f"relay.after_send.{self.service}")
         last = batch[-1]
         async with self.engine.begin() as conn:
@@ -147,26 +158,61 @@ class Relay:
         PUBLISHED.labels(self.service).inc(len(batch))
         return len(batch)
 
-    async def _send(self, kafka_producer: AIOKafkaProducer, batch: list[StoredEvent]) -> None:
+    async def _send(
+        self,
+        kafka_producer: AIOKafkaProducer,
+        batch: list[StoredEvent],
+        sides: dict[UUID, int],
+    ) -> None:
         deliveries = []
         for stored in batch:
-            env = stored.envelope
-            headers = [
-                ("event_type", env.event_type.encode()),
-                ("schema_version", str(env.schema_version).encode()),
-                ("event_id", str(env.event_id).encode()),
-            ]
-            if stored.trace_parent:
-                headers.append(("traceparent", stored.trace_parent.encode()))
-            deliveries.append(
-                await kafka_producer.send(
-                    self.topic,
-                    value=env.to_bytes(),
-                    key=env.partition_key.encode(),
-                    headers=headers,
+            for name, env in self._records(stored.envelope, sides):
+                headers = [
+                    ("event_type", env.event_type.encode()),
+                    ("schema_version", str(env.schema_version).encode()),
+                    ("event_id", str(env.event_id).encode()),
+                ]
+                if stored.trace_parent:
+                    headers.append(("traceparent", stored.trace_parent.encode()))
+                deliveries.append(
+                    await kafka_producer.send(
+                        name,
+                        value=env.to_bytes(),
+                        key=env.partition_key.encode(),
+                        headers=headers,
+                    )
                 )
-            )
         await asyncio.gather(*deliveries)
+
+    def _records(self, env: Envelope, sides: dict[UUID, int]) -> list[tuple[str, Envelope]]:
+        """The (topic, envelope) records one stored event is published as."""
+        withheld = registry.withheld(env.event_type, env.schema_version)
+        if withheld is None:
+            return [(self.topic, env)]
+        latest = registry.spec(env.event_type)
+        public = replace(
+            env,
+            schema_version=latest.version,
+            payload=registry.decode(
+                env.event_type, env.schema_version, registry.encode(env.payload)
+            ),
+        )
+        fact = withheld.side(env.payload)
+        side_spec = registry.spec_of(fact)
+        assert side_spec.channel is not None, f"{side_spec.event_type} names no side channel"
+        side = replace(
+            env,
+            event_id=uuid5(env.event_id, side_spec.channel),
+            event_type=side_spec.event_type,
+            schema_version=side_spec.version,
+            stream_id=f"{env.stream_id}.{side_spec.channel}",
+            stream_version=sides[env.event_id],
+            partition_key=side_spec.partition_key(fact),
+            causation_id=env.event_id,
+            payload=fact,
+        )
+        side_topic = topic(side_spec.source, self.kafka.namespace)
+        return [(self.topic, public), (side_topic, side)]
 
     async def ensure_checkpoint(self) -> None:
         async with self.engine.begin() as conn:
@@ -205,6 +251,36 @@ class Relay:
                 .where(relay_checkpoints.c.name == self.service)
                 .values(txid=0, position=0, updated_at=sa.func.now())
             )
+
+
+async def _side_versions(conn: AsyncConnection, batch: list[StoredEvent]) -> dict[UUID, int]:
+    """Each withheld stored event's place among its stream's withheld events (1, 2, ...): the
+    version of its side fact. Counted in the store, so a republish numbers them the same."""
+    withheld = registry.withheld_versions()
+    wanted = [
+        s.envelope for s in batch if (s.envelope.event_type, s.envelope.schema_version) in withheld
+    ]
+    if not wanted:
+        return {}
+    ranked = (
+        sa.select(
+            events.c.event_id,
+            sa.func.row_number()
+            .over(partition_by=events.c.stream_id, order_by=events.c.stream_version)
+            .label("place"),
+        )
+        .where(
+            events.c.stream_id.in_({e.stream_id for e in wanted}),
+            sa.tuple_(events.c.event_type, events.c.schema_version).in_(withheld),
+        )
+        .subquery()
+    )
+    rows = await conn.execute(
+        sa.select(ranked.c.event_id, ranked.c.place).where(
+            ranked.c.event_id.in_([e.event_id for e in wanted])
+        )
+    )
+    return {event_id: int(place) for event_id, place in rows.all()}
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -186,10 +186,13 @@ def _row(envelope: Envelope) -> dict[str, Any]:
 
 
 def _envelope(row: Any) -> Envelope:
+    version, payload = registry.decode_stored(
+        row["event_type"], row["schema_version"], row["payload"]
+    )
     return Envelope(
         event_id=row["event_id"],
         event_type=row["event_type"],
-        schema_version=registry.spec(row["event_type"]).version,
+        schema_version=version,
         stream_id=row["stream_id"],
         stream_version=row["stream_version"],
         partition_key=row["partition_key"],
@@ -198,5 +201,5 @@ def _envelope(row: Any) -> Envelope:
         producer=row["producer"],
         correlation_id=row["correlation_id"],
         causation_id=row["causation_id"],
-        payload=registry.decode(row["event_type"], row["schema_version"], row["payload"]),
+        payload=payload,
     )

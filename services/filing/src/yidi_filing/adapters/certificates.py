@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy.dialects.postgresql import insert
 
 from yidi_events.application import Unit
-from yidi_events.contracts.filing import PersonEnrolled
+from yidi_events.contracts.filing import PersonEnrolledV1
 from yidi_filing.adapters.tables import person_certificates
 from yidi_filing.domain.identity import certificate_key
 
@@ -16,7 +16,7 @@ BASIC = "basic"
 
 
 class PostgresCertificates:
-    async def claim(self, unit: Unit, enrolled: Sequence[PersonEnrolled]) -> set[str]:
+    async def claim(self, unit: Unit, enrolled: Sequence[PersonEnrolledV1]) -> set[str]:
         if not enrolled:
             return set()
         claimed = await unit.conn.execute(

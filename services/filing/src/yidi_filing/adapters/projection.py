@@ -26,8 +26,8 @@ from yidi_events.contracts.filing import (
     FilingChanged,
     FilingRejected,
     PersonDied,
-    PersonEnrolled,
-    PersonUpdated,
+    PersonEnrolledV1,
+    PersonUpdatedV1,
     PolicyPublished,
 )
 from yidi_events.envelope import Envelope
@@ -49,9 +49,9 @@ def read_models() -> Projection:
             .values(version=env.stream_version, **values)
         )
 
-    @projection.on(PersonEnrolled)
+    @projection.on(PersonEnrolledV1)
     async def enrolled(conn: AsyncConnection, env: Envelope) -> None:
-        e: PersonEnrolled = env.payload
+        e: PersonEnrolledV1 = env.payload
         await conn.execute(
             insert(persons).values(
                 person_id=e.person_id,
@@ -75,9 +75,9 @@ def read_models() -> Projection:
             )
         )
 
-    @projection.on(PersonUpdated)
+    @projection.on(PersonUpdatedV1)
     async def updated(conn: AsyncConnection, env: Envelope) -> None:
-        e: PersonUpdated = env.payload
+        e: PersonUpdatedV1 = env.payload
         await update_person(
             conn,
             env,

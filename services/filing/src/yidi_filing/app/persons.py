@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from yidi_events.application import Unit
 from yidi_events.auth.agency import Principal
-from yidi_events.contracts.filing import EnrolmentStatus, EnrolmentStatusChanged, PersonEnrolled
+from yidi_events.contracts.filing import EnrolmentStatus, EnrolmentStatusChanged, PersonEnrolledV1
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import DomainError, business_date
 from yidi_filing.app.common import Context, person_stream, require_agency, require_own_region
@@ -45,7 +45,7 @@ async def _guard_certificates(ctx: Context, unit: Unit, envelopes: Sequence[Enve
     """The write-side invariant, after the append: claim or release certificate numbers."""
     for envelope in envelopes:
         event = envelope.payload
-        if isinstance(event, PersonEnrolled):
+        if isinstance(event, PersonEnrolledV1):
             if event.person_id not in await ctx.certificates.claim(unit, [event]):
                 raise duplicate_enrolment(event.certificate_type, event.certificate_no)
         elif (
@@ -112,7 +112,7 @@ async def import_population(
         claims = [
             (row, e.payload)
             for row, e in enumerate(
-                (e for e in enrolled if isinstance(e.payload, PersonEnrolled)), 1
+                (e for e in enrolled if isinstance(e.payload, PersonEnrolledV1)), 1
             )
         ]
         if claims:

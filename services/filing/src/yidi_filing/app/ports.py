@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from yidi_events.application import Unit
-from yidi_events.contracts.filing import PersonEnrolled
+from yidi_events.contracts.filing import PersonEnrolledV1
 from yidi_filing.domain.events import AgencyUserRegistered
 
 
@@ -17,7 +17,7 @@ class CertificateRegister(Protocol):
     spans persons, so no aggregate can keep it; the register writes in the handler's unit, after
     the append, and a refused command leaves it as it was."""
 
-    async def claim(self, unit: Unit, enrolled: Sequence[PersonEnrolled]) -> set[str]:
+    async def claim(self, unit: Unit, enrolled: Sequence[PersonEnrolledV1]) -> set[str]:
         """Claims each enrolment's number; returns the persons whose claim landed (a number
         someone already holds stays theirs)."""
         ...

@@ -33,8 +33,8 @@ from yidi_events.contracts.filing import (
     EnrolmentStatusChanged,
     InsuranceType,
     PersonDied,
-    PersonEnrolled,
-    PersonUpdated,
+    PersonEnrolledV1,
+    PersonUpdatedV1,
     PersonYearStated,
 )
 from yidi_events.contracts.settlement import AccumulatorMovement
@@ -44,8 +44,8 @@ from yidi_filing.domain.enrolment import EnrolPerson, UpdatePerson, validate_enr
 _T = TypeVar("_T")
 
 PersonEvent = (
-    PersonEnrolled
-    | PersonUpdated
+    PersonEnrolledV1
+    | PersonUpdatedV1
     | EnrolmentStatusChanged
     | AccountBalanceChanged
     | PersonDied
@@ -115,7 +115,7 @@ class Person:
 
 
 def evolve(state: Person | None, event: PersonEvent) -> Person | None:
-    if isinstance(event, PersonEnrolled):
+    if isinstance(event, PersonEnrolledV1):
         return Person(
             person_id=event.person_id,
             insured_region=event.insured_region,
@@ -134,7 +134,7 @@ def evolve(state: Person | None, event: PersonEvent) -> Person | None:
         )
     if state is None:
         return None  # a fact about a person we never enrolled cannot change anything
-    if isinstance(event, PersonUpdated):
+    if isinstance(event, PersonUpdatedV1):
         return replace(
             state,
             insured_region=event.insured_region,
@@ -243,7 +243,7 @@ def decide_enrol(state: Person | None, command: EnrolPerson, now: datetime) -> l
     today = business_date(now)
     cmd = validate_enrolment(command, today)
     events: list[PersonEvent] = [
-        PersonEnrolled(
+        PersonEnrolledV1(
             person_id=cmd.person_id,
             insured_region=cmd.insured_region,
             insurance_type=cmd.insurance_type,
@@ -290,7 +290,7 @@ def decide_update(state: Person | None, command: UpdatePerson, now: datetime) ->
         death_date=person.death_date,
     )
     cmd = validate_enrolment(merged, today)
-    updated = PersonUpdated(
+    updated = PersonUpdatedV1(
         person_id=person.person_id,
         insured_region=cmd.insured_region,
         insurance_type=cmd.insurance_type,

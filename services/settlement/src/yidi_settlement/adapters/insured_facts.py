@@ -1,4 +1,5 @@
-"""Projection of the insured places' facts (filing and audit events) into this side's tables.
+"""Projection of the insured places' facts (filing and audit events, and filing's identity topic)
+into this side's tables.
 
 Facts that describe a whole thing (PersonEnrolled, FilingApproved...) replace the row, so a
 redelivery or a rebuild lands on the same state. A filing's terms are also kept per version
@@ -33,6 +34,7 @@ from yidi_events.contracts.filing import (
     FilingRejected,
     PersonDied,
     PersonEnrolled,
+    PersonIdentified,
     PersonUpdated,
     PersonYearStated,
     PolicyPublished,
@@ -44,6 +46,7 @@ from yidi_settlement.adapters.tables import (
     filing_versions,
     filings,
     hospital_suspensions,
+    person_identities,
     person_suspensions,
     person_years,
     persons,
@@ -62,6 +65,7 @@ def make_projection() -> Projection:
         "insured_facts",
         [
             persons,
+            person_identities,
             person_years,
             filings,
             filing_versions,
@@ -81,12 +85,6 @@ def make_projection() -> Projection:
             "person_category": p.person_category,
             "civil_servant": p.civil_servant,
             "assistance_identities": [i.value for i in p.assistance_identities],
-            "name": p.name,
-            "certificate_type": p.certificate_type,
-            "certificate_no": p.certificate_no,
-            "gender": p.gender,
-            "birth_date": p.birth_date,
-            "card_serial": p.card_serial,
             "account_balance": p.account_balance,
             "visit_ledger_counted": 0,
             "enrolment_status": p.enrolment_status.value,
@@ -105,12 +103,35 @@ def make_projection() -> Projection:
                 person_category=p.person_category,
                 civil_servant=p.civil_servant,
                 assistance_identities=[i.value for i in p.assistance_identities],
-                name=p.name,
-                gender=p.gender,
-                birth_date=p.birth_date,
-                card_serial=p.card_serial,
             )
         )
+
+    @projection.on(PersonIdentified)
+    async def identified(conn: AsyncConnection, env: Envelope) -> None:
+        # Its own table and topic: it may come before or after the person's PersonEnrolled, and
+        # the row is the same either way. An update's identity leaves the certificate stated at
+        # enrolment (it never changes) and, like PersonUpdated, changes only a known person.
+        p: PersonIdentified = env.payload
+        details = {
+            "name": p.name,
+            "gender": p.gender,
+            "birth_date": p.birth_date,
+            "card_serial": p.card_serial,
+        }
+        if p.certificate_no is None:
+            await conn.execute(
+                person_identities.update()
+                .where(person_identities.c.person_id == p.person_id)
+                .values(**details)
+            )
+            return
+        row = {
+            "person_id": p.person_id,
+            "certificate_type": p.certificate_type,
+            "certificate_no": p.certificate_no,
+            **details,
+        }
+        await _upsert(conn, person_identities, ["person_id"], row)
 
     @projection.on(EnrolmentStatusChanged)
     async def status(conn: AsyncConnection, env: Envelope) -> None:

@@ -25,6 +25,7 @@ from yidi_settlement.adapters.tables import (
     hospital_suspensions,
     hospitals,
     ledger_movements,
+    person_identities,
     person_suspensions,
     person_years,
     persons,
@@ -179,7 +180,14 @@ async def person_year(conn: AsyncConnection, person_id: str, policy_year: int) -
 
 async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
     found = (
-        (await conn.execute(sa.select(persons).where(persons.c.person_id == person_id)))
+        (
+            await conn.execute(
+                # Known once both the person's facts and their identity have arrived (two topics).
+                sa.select(persons, *[c for c in person_identities.c if c.name != "person_id"])
+                .join(person_identities, person_identities.c.person_id == persons.c.person_id)
+                .where(persons.c.person_id == person_id)
+            )
+        )
         .mappings()
         .first()
     )
@@ -236,7 +244,9 @@ def _suspension(row: Any) -> Suspension:
 
 async def person_by_certificate(conn: AsyncConnection, certificate_no: str) -> str | None:
     value = await conn.scalar(
-        sa.select(persons.c.person_id).where(persons.c.certificate_no == certificate_no.upper())
+        sa.select(person_identities.c.person_id).where(
+            person_identities.c.certificate_no == certificate_no.upper()
+        )
     )
     return None if value is None else str(value)
 

@@ -87,18 +87,27 @@ persons = sa.Table(
     sa.Column("person_category", sa.Text, nullable=False),
     sa.Column("civil_servant", sa.Boolean, nullable=False),
     sa.Column("assistance_identities", JSONB, nullable=False),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("certificate_type", sa.Text, nullable=False),
-    sa.Column("certificate_no", sa.Text, nullable=False, index=True),
-    sa.Column("gender", sa.Text, nullable=False),
-    sa.Column("birth_date", sa.Date, nullable=False),
-    sa.Column("card_serial", sa.Text),
     sa.Column("account_balance", sa.BigInteger, nullable=False),
     # The highest ledger sequence of ours the stated balance includes: later ones still count.
     sa.Column("visit_ledger_counted", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("enrolment_status", sa.Text, nullable=False),
     sa.Column("terminated_from", sa.Date),
     sa.Column("death_date", sa.Date),
+)
+
+# Who each person is (filing.PersonIdentified, from `yidi.filing.identity`, the only topic
+# carrying identity): apart from `persons` because it arrives on another topic, in any order
+# relative to the person's other facts; a person is known here once both rows exist.
+person_identities = sa.Table(
+    "person_identities",
+    metadata,
+    sa.Column("person_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("certificate_type", sa.Text, nullable=False),
+    sa.Column("certificate_no", sa.Text, nullable=False, index=True),
+    sa.Column("gender", sa.Text, nullable=False),
+    sa.Column("birth_date", sa.Date, nullable=False),
+    sa.Column("card_serial", sa.Text),
 )
 
 filings = sa.Table(
