@@ -16,10 +16,13 @@ import pytest
 import sqlalchemy as sa
 from settlement_his_numbers import as_text, funds, spec_gaps
 
+from yidi_cli.sandbox import shared_dir
+from yidi_events.auth.his import sign
 from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.policy_document import parse_policy_document
 from yidi_settlement.adapters.tables import hospitals, settlements
 from yidi_settlement.his import vectors as wire
+from yidi_settlement.his.signatures import csb_signature, tif_signature
 
 HERE = Path(__file__).resolve().parent
 PHARMACY = "P32010000001"  # 南京市老百姓大药房鼓楼店, 320100
@@ -182,6 +185,59 @@ async def test_the_sandbox_pharmacy_presettles_settles_cancels_and_reverses(
         rows = await _settlement_rows(h)
         assert sum(r["totals"]["total_fee"] for r in rows) == 0  # two settled, two undone
         assert len(rows) == 4
+
+
+SANDBOX_PHARMACY = next(
+    p
+    for p in json.loads((shared_dir() / "sandbox/pharmacies.json").read_text("utf-8"))
+    if p["fixmedins_code"] == PHARMACY
+)
+
+
+def _signed(profile: str, body: bytes, at: datetime, nonce: str) -> dict[str, str]:
+    """The sandbox pharmacy's headers in each profile, from pharmacies.json's credentials."""
+    cred = SANDBOX_PHARMACY
+    if profile == "tif":
+        stamp = str(int(at.timestamp()))
+        return {
+            "x-tif-paasid": cred["tif_paasid"],
+            "x-tif-timestamp": stamp,
+            "x-tif-nonce": nonce,
+            "x-tif-signature": tif_signature(cred["tif_token"], stamp, nonce),
+        }
+    if profile == "csb":
+        headers = {
+            "_api_name": "hsa-fsi",
+            "_api_version": "1.0.0",
+            "_api_timestamp": str(int(at.timestamp() * 1000)),
+            "_api_access_key": cred["csb_access_key"],
+            "_api_nonce": nonce,
+        }
+        return {**headers, "_api_signature": csb_signature(cred["csb_secret_key"], headers)}
+    return sign(cred["his_secret"], PHARMACY, body, at)
+
+
+@pytest.mark.parametrize(
+    ("profile", "path"),
+    [
+        ("tif", "/ebus/gdyb_api/prd/hsa/hgs/2101"),
+        ("csb", "/CSB/hsa-fsi-2101"),
+        ("hmac", "/fsi/api/rsfComIfsService/callService"),
+    ],
+)
+async def test_the_sandbox_pharmacy_signs_with_each_profile(
+    make_harness: Any, profile: str, path: str
+) -> None:
+    async with make_harness(START) as h:
+        await h.sandbox_world()
+        body = h.envelope("2101", _purchase("0"), PHARMACY)
+        signed = _signed(profile, body, h.runtime.clock.now(), "7")
+        response = await h.client.post(
+            path, content=body, headers={**signed, "content-type": "application/json"}
+        )
+        answer = response.json()
+        assert answer["infcode"] == 0, answer["err_msg"]
+        assert answer["output"]["setlinfo"]["psn_cash_pay"] == 635.0
 
 
 async def test_each_kind_of_institution_is_refused_the_others_transactions(
