@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 
-from yidi_events.contracts.policy import HospitalLevel, PharmacyPolicy
+from yidi_events.contracts.policy import BenefitPolicy, HospitalLevel, PharmacyPolicy
 from yidi_events.kernel import DomainError
 from yidi_events.policy_document import parse_policy_document, policy_document
 from yidi_settlement.domain.engine import Scheme, cancellation_of, compute_settlement, scheme_of
@@ -76,9 +77,15 @@ def test_a_cancelled_pooled_purchase_puts_the_year_and_the_account_back() -> Non
 
 
 @pytest.mark.parametrize("fragment", ["pharmacy ratio", "level the policy names"])
-def test_the_pharmacy_part_round_trips(fragment: str) -> None:
+def test_the_pharmacy_part_round_trips_through_the_document_and_the_event_codec(
+    fragment: str,
+) -> None:
     doc = _raw(fragment)["policy"]
-    assert policy_document(parse_policy_document(doc)) == doc
+    policy = parse_policy_document(doc)
+    assert policy_document(policy) == doc
+    # as filing.PolicyPublished carries it to settlement
+    adapter = TypeAdapter(BenefitPolicy)
+    assert adapter.validate_python(adapter.dump_python(policy, mode="json")) == policy
 
 
 def test_parsed_pharmacy_terms_are_a_ratio_or_a_level() -> None:
