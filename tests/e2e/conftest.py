@@ -41,6 +41,7 @@ class World:
             "H3205": "320500",
             "H3213": "321300",
             "H6110": "611000",
+            "P3201": "320100",  # the sandbox's retail pharmacy
         }[institution_code[:5]]
         return HisClient(
             self.platform.url,
@@ -140,7 +141,8 @@ def world() -> Iterator[World]:
         platform.up(say=lambda _: None)
         load_sandbox(platform.url, say=lambda _: None)
         hospitals = json.loads((sandbox_dir() / "hospitals.json").read_text())
-        secrets = {h["fixmedins_code"]: h["his_secret"] for h in hospitals}
+        pharmacies = json.loads((sandbox_dir() / "pharmacies.json").read_text())
+        secrets = {h["fixmedins_code"]: h["his_secret"] for h in [*hospitals, *pharmacies]}
         yield World(platform, SimClock(platform.url, http), http, secrets)
     finally:
         http.close()

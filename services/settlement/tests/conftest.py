@@ -108,6 +108,8 @@ class Harness:
         summary = await sandbox.load_async("http://test", SANDBOX, self.client)
         for h in json.loads((SANDBOX / "hospitals.json").read_text("utf-8")):
             self.secrets[h["fixmedins_code"]] = h["his_secret"]
+        for p in json.loads((SANDBOX / "pharmacies.json").read_text("utf-8")):
+            self.secrets[p["fixmedins_code"]] = p["his_secret"]
         return summary
 
     async def sandbox_world(self) -> None:

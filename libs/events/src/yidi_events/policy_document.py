@@ -34,6 +34,7 @@ from yidi_events.contracts.policy import (
     MaternityPolicy,
     OutpatientPoolingPolicy,
     PersonGroup,
+    PharmacyPolicy,
     PolicyYearStart,
     SupplementaryBand,
     SupplementaryBase,
@@ -246,6 +247,19 @@ def _outpatient_pooling(path: str, doc: Any) -> OutpatientPoolingPolicy:
     )
 
 
+def _pharmacy(path: str, doc: Any, pooling: OutpatientPoolingPolicy | None) -> PharmacyPolicy:
+    obj = _object(path, doc)
+    if pooling is None:
+        raise _fail(path, f"{path} pools purchases by outpatient_pooling, which the policy lacks")
+    raw_ratio, raw_level = obj.get("ratio"), obj.get("level")
+    if (raw_ratio is None) == (raw_level is None):
+        raise _fail(path, f"{path} needs exactly one of ratio (its own) or level (a pooling ratio)")
+    return PharmacyPolicy(
+        ratio=None if raw_ratio is None else _ratio(_join(path, "ratio"), raw_ratio),
+        level=None if raw_level is None else _enum(_join(path, "level"), raw_level, HospitalLevel),
+    )
+
+
 def _maternity(path: str, doc: Any) -> MaternityPolicy:
     obj = _object(path, doc)
     return MaternityPolicy(limits=_levels(_join(path, "limit"), _get(obj, "limit", path), _yuan))
@@ -338,6 +352,8 @@ def parse_policy_document(doc: dict[str, Any]) -> BenefitPolicy:
         raise _fail("other_inpatient", "other_inpatient must be true or false")
 
     raw_start = root.get("policy_year_start")
+    pool = None if raw_pool is None else _outpatient_pooling("outpatient_pooling", raw_pool)
+    raw_pharmacy = root.get("pharmacy")
     return BenefitPolicy(
         insured_region=region,
         insurance_type=insurance_type,
@@ -352,14 +368,13 @@ def parse_policy_document(doc: dict[str, Any]) -> BenefitPolicy:
         policy_year_start=PolicyYearStart()
         if raw_start is None
         else _year_start("policy_year_start", raw_start),
-        outpatient_pooling=None
-        if raw_pool is None
-        else _outpatient_pooling("outpatient_pooling", raw_pool),
+        outpatient_pooling=pool,
         in_province_cut_points=None
         if raw_in_province is None
         else _cut_points("in_province_cut_points", raw_in_province),
         maternity=None if raw_maternity is None else _maternity("maternity", raw_maternity),
         other_inpatient=other_inpatient,
+        pharmacy=None if raw_pharmacy is None else _pharmacy("pharmacy", raw_pharmacy, pool),
     )
 
 
@@ -492,4 +507,11 @@ def _scheme_documents(policy: BenefitPolicy) -> dict[str, Any]:
         doc["maternity"] = {"limit": _levels_document(policy.maternity.limits, fen_to_yuan)}
     if policy.other_inpatient:
         doc["other_inpatient"] = True
+    if policy.pharmacy is not None:
+        ph = policy.pharmacy
+        doc["pharmacy"] = (
+            {"ratio": _ratio_text(ph.ratio)}
+            if ph.ratio is not None
+            else {"level": None if ph.level is None else ph.level.value}
+        )
     return doc

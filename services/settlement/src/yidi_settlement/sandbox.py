@@ -1,8 +1,9 @@
 """Load the settlement service's share of ../shared/sandbox through its own agency API:
-every hospital of hospitals.json (with its HIS secret) and catalog.json for every visit city.
+every hospital of hospitals.json and retail pharmacy of pharmacies.json (with its HIS secret and
+gateway credentials) and catalog.json for every visit city.
 
 `make up` calls `load(base_url, sandbox_dir)` once the service is healthy; a second run is a
-no-op for hospitals already registered (409) and republishes the catalogue identically.
+no-op for institutions already registered (409) and republishes the catalogue identically.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ async def load_async(
     hospitals: list[dict[str, Any]] = json.loads(
         (sandbox_dir / "hospitals.json").read_text("utf-8")
     )
+    pharmacies_file = sandbox_dir / "pharmacies.json"
+    pharmacies: list[dict[str, Any]] = (
+        json.loads(pharmacies_file.read_text("utf-8")) if pharmacies_file.exists() else []
+    )
     catalogue = (sandbox_dir / "catalog.json").read_text("utf-8")
     own = client is None
     http = client or httpx.AsyncClient(base_url=base_url, timeout=30)
@@ -53,7 +58,16 @@ async def load_async(
                 registered += 1
             elif response.status_code != 409:
                 raise RuntimeError(f"hospital {reference.hospital_code(h)}: {response.text}")
-        regions = sorted({reference.hospital_region(h) for h in hospitals})
+        pharmacies_registered = 0
+        for p in pharmacies:
+            response = await http.post(
+                "/api/hospitals", headers=headers, json=reference.pharmacy_registration(p)
+            )
+            if response.status_code == 201:
+                pharmacies_registered += 1
+            elif response.status_code != 409:
+                raise RuntimeError(f"pharmacy {reference.hospital_code(p)}: {response.text}")
+        regions = sorted({reference.hospital_region(h) for h in [*hospitals, *pharmacies]})
         items = 0
         for region in regions:
             response = await http.post(
@@ -69,5 +83,6 @@ async def load_async(
         if own:
             await http.aclose()
     return (
-        f"{registered} hospitals registered, {items} catalogue items in {len(regions)} visit cities"
+        f"{registered} hospitals registered, {pharmacies_registered} pharmacies registered, "
+        f"{items} catalogue items in {len(regions)} visit cities"
     )

@@ -184,6 +184,18 @@ class OutpatientPoolingPolicy:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PharmacyPolicy:
+    """Retail pharmacy purchases (购药, med type 41) pooled by outpatient pooling: its deductible
+    and annual cap, at the policy's own pharmacy `ratio`, or else at the outpatient pooling ratio
+    of `level` (the prescribing institution's level: the 2102 purchase does not carry it, so the
+    policy states the level it prices purchases at). Exactly one of the two is set. A policy
+    without this part pays a purchase from the personal account and cash only."""
+
+    ratio: Decimal | None = None
+    level: HospitalLevel | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class MaternityPolicy:
     """Maternity admissions (生育住院, med type 52): the maternity fund pays the in-policy amount
     up to the limit of the hospital's level; the rest is the person's."""
@@ -220,6 +232,8 @@ class BenefitPolicy:
     maternity: MaternityPolicy | None = None  # None: maternity admissions (52) are not covered
     # Other inpatient admissions (92) settle with the inpatient parameters when True.
     other_inpatient: bool = False
+    # Set: pharmacy purchases (41) are pooled by outpatient pooling; None: account and cash only.
+    pharmacy: PharmacyPolicy | None = None
 
     def policy_year(self, day: date) -> int:
         """The policy year `day` falls in, named by the calendar year it begins in: a year from

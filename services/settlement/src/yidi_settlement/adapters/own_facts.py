@@ -78,6 +78,8 @@ def make_projection() -> Projection:
             "suspended_until": getattr(p, "suspended_until", None),
             "clearing_agency": p.clearing_agency,
         }
+        if isinstance(p, HospitalRegistered):  # an update never changes the kind
+            row["kind"] = p.kind
         await _upsert(conn, hospitals, ["institution_code"], row)
 
     @projection.on(CatalogueItemPublished)

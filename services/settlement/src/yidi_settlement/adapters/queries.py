@@ -69,6 +69,7 @@ class Hospital:
     networked: bool
     suspended: bool
     clearing_agency: str
+    kind: str = "hospital"
 
     def snapshot(self) -> HospitalSnapshot:
         return HospitalSnapshot(
@@ -89,17 +90,18 @@ class Person:
 
 async def credential_of(
     conn: AsyncConnection, identity_column: str, secret_column: str, identity: str
-) -> tuple[str, str] | None:
-    """(institution code, secret) of the hospital whose `identity_column` is `identity`."""
+) -> tuple[str, str, str] | None:
+    """(institution code, secret, kind) of the institution whose `identity_column` is
+    `identity`."""
     columns = hospital_secrets.c
     row = (
         await conn.execute(
-            sa.select(columns.institution_code, columns[secret_column]).where(
-                columns[identity_column] == identity, columns[secret_column].is_not(None)
-            )
+            sa.select(columns.institution_code, columns[secret_column], hospitals.c.kind)
+            .join(hospitals, hospitals.c.institution_code == columns.institution_code)
+            .where(columns[identity_column] == identity, columns[secret_column].is_not(None))
         )
     ).first()
-    return None if row is None else (str(row[0]), str(row[1]))
+    return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
 
 
 async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Hospital:
@@ -139,6 +141,7 @@ async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Ho
         networked=row["networked"],
         suspended=suspended,
         clearing_agency=row["clearing_agency"],
+        kind=row["kind"],
     )
 
 

@@ -29,6 +29,7 @@ hospitals = sa.Table(
     sa.Column("suspended", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("suspended_until", sa.Date),
     sa.Column("clearing_agency", sa.String(6), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False, server_default="hospital"),
 )
 
 # Not a projection: the signing secret never travels in an event.

@@ -7,9 +7,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from yidi_events.contracts.settlement import FeeLineSplit
 from yidi_settlement.domain.eligibility import Voucher
 from yidi_settlement.domain.engine import SettlementComputation
 from yidi_settlement.domain.events import VisitRegistered
+from yidi_settlement.domain.model import CatalogueEntry, FeeLine
 from yidi_settlement.domain.visit import AdmissionChange
 
 
@@ -64,6 +66,18 @@ class SettleRequest:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Purchase:
+    """A retail pharmacy purchase (2101/2102): the person at the counter, the drug lines and the
+    account use in one message; the purchase is a visit registered, charged and settled at once.
+    `registration.medical_type` is 41."""
+
+    registration: Registration
+    lines: tuple[FeeLine, ...]
+    use_account: bool
+    declared_total: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settlement:
     """A computed settlement; `settlement_id` and the clearing agency are set once recorded."""
 
@@ -73,6 +87,8 @@ class Settlement:
     settlement_id: str | None
     clearing_agency: str | None
     clearing_category: str | None
+    # A pharmacy purchase: how each drug line was split, with the catalogue entry it was split on
+    splits: tuple[tuple[FeeLineSplit, CatalogueEntry | None], ...] = ()
 
 
 class Reverses(StrEnum):

@@ -29,6 +29,7 @@ from yidi_settlement.adapters.queries import Person
 from yidi_settlement.app.commands import (
     AdmissionUpdate,
     Discharge,
+    Purchase,
     Registered,
     Registration,
     Reversal,
@@ -255,25 +256,7 @@ class VisitService:
         now: datetime,
     ) -> list[tuple[FeeLineSplit, CatalogueEntry | None]]:
         state, version, reg = await self._own_visit(unit, institution, ref)
-        mapped = await self.reads.mapped_codes(
-            unit,
-            institution,
-            [x.hospital_item_code for x in lines if x.hospital_item_code and not x.catalogue_code],
-        )
-        resolved = []
-        for line in lines:
-            if not line.catalogue_code:
-                code = mapped.get(line.hospital_item_code or "")
-                if code is None:
-                    raise DomainError(
-                        "catalogue.unmapped_item",
-                        f"hospital item {line.hospital_item_code} of fee line {line.fee_line_no} "
-                        "is not mapped to the catalogue (3301 first)",
-                        field="hospital_item_code",
-                        values={"code": line.hospital_item_code or ""},
-                    )
-                line = replace(line, catalogue_code=code)
-            resolved.append(line)
+        resolved = await self._catalogued(unit, institution, lines)
         catalogue = await self.reads.catalogue(
             unit, reg.visit_region, [x.catalogue_code for x in resolved]
         )
@@ -341,6 +324,40 @@ class VisitService:
         ref = command.ref
         state, version, reg = await self._own_visit(unit, institution, ref)
         v.settleable(state, command.insurance_type, interim=command.interim, trial=not commit)
+        return await self._settle_state(
+            unit,
+            institution=institution,
+            state=state,
+            version=version,
+            reg=reg,
+            use_account=command.use_account,
+            declared_total=command.declared_total,
+            interim=command.interim,
+            message_id=message_id,
+            now=now,
+            commit=commit,
+        )
+
+    async def _settle_state(
+        self,
+        unit: Unit,
+        *,
+        institution: str,
+        state: v.VisitState,
+        version: int,
+        reg: VisitRegistered,
+        use_account: bool,
+        declared_total: int | None,
+        interim: bool,
+        message_id: str,
+        now: datetime,
+        commit: bool,
+        earlier: tuple[Any, ...] = (),
+    ) -> Settlement:
+        """Settle a settleable visit `state` (at stream `version`); `earlier`: the visit's events
+        decided in this same message and not yet appended (a pharmacy purchase registers, charges
+        and settles at once), appended before the settlement."""
+        ref = VisitRef(visit_id=reg.visit_id, person_id=reg.person_id)
         today = business_date(now)
         settled_on = v.settlement_day(state, now, self.clock_skew)
         policy = await self.reads.policy(unit, reg.insured_region, reg.insurance_type, settled_on)
@@ -377,7 +394,7 @@ class VisitService:
                 hospital_level=HospitalLevel(hospital.hospital_level),
                 medical_type=reg.medical_type,
                 filing_kind=eligibility.filing_kind,
-                use_account=command.use_account,
+                use_account=use_account,
                 settled_on=settled_on,
                 stay_deductible_left=v.stay_deductible_left(state),
                 in_province=same_province(reg.visit_region, reg.insured_region),
@@ -385,7 +402,7 @@ class VisitService:
             fee_lines=lines,
             accumulators=figures,
         )
-        v.check_declared_total(command.declared_total, result.totals.total_fee)
+        v.check_declared_total(declared_total, result.totals.total_fee)
         category = clearing_category(reg.medical_type)
         if not commit:
             return Settlement(
@@ -406,11 +423,11 @@ class VisitService:
                 clearing_category=category,
                 filing_kind=eligibility.filing_kind.value,
                 computation=result,
-                interim=command.interim,
+                interim=interim,
             ),
             now,
         )
-        await self._append_visit(unit, ref.visit_id, version, events, now)
+        await self._append_visit(unit, ref.visit_id, version, [*earlier, *events], now)
         moved = _ledger_movement(
             reg, ledger.version, result.movement, "settlement", settlement_id, now
         )
@@ -423,6 +440,116 @@ class VisitService:
             clearing_agency=hospital.clearing_agency,
             clearing_category=category,
         )
+
+    async def purchase(
+        self,
+        unit: Unit,
+        *,
+        institution: str,
+        command: Purchase,
+        message_id: str,
+        now: datetime,
+        commit: bool,
+    ) -> Settlement:
+        """A retail pharmacy purchase (2101 with `commit` False, 2102): registered, its drug lines
+        charged and settled in one message, as one visit of med type 41 whose facts are those of
+        any settled visit (reconciliation and clearing count it as they count a hospital's).
+        A pre-settlement decides the same and appends nothing."""
+        reg_command = command.registration
+        today = business_date(now)
+        eligibility, person, pharmacy = await self._eligible(
+            unit,
+            institution=institution,
+            person_id=reg_command.person_id,
+            visit_date=business_date(reg_command.began_at),
+            emergency=False,
+            voucher=reg_command.voucher,
+            today=today,
+        )
+        row = person.row
+        v.check_registration(
+            institution_code=institution,
+            hospital_region=pharmacy.region,
+            visit_region=reg_command.visit_region,
+            insured_region=reg_command.insured_region,
+            person_insured_region=row["insured_region"],
+            insurance_type=reg_command.insurance_type,
+            person_insurance_type=row["insurance_type"],
+        )
+        reg = VisitRegistered(
+            visit_id=new_id("M", pharmacy.region),
+            person_id=reg_command.person_id,
+            insured_region=row["insured_region"],
+            visit_region=pharmacy.region,
+            institution_code=institution,
+            insurance_type=reg_command.insurance_type,
+            medical_type=reg_command.medical_type,
+            began_at=reg_command.began_at,
+            emergency=False,
+            filing_kind=eligibility.filing_kind.value,
+            filing_id=eligibility.filing_id,
+            principal_diagnosis=reg_command.principal_diagnosis,
+            department=None,
+            message_id=message_id,
+        )
+        state = v.VisitState()
+        earlier: list[Any] = v.decide_register(state, reg)
+        state = _folded(state, earlier)
+        lines = await self._catalogued(unit, institution, list(command.lines))
+        catalogue = await self.reads.catalogue(
+            unit, pharmacy.region, [x.catalogue_code for x in lines]
+        )
+        splits = v.split_upload(state, lines, catalogue, today)
+        uploaded = v.decide_upload_fee_lines(state, splits, now, message_id, skew=self.clock_skew)
+        earlier += uploaded
+        state = _folded(state, uploaded)
+        v.settleable(state, reg_command.insurance_type, trial=not commit)
+        done = await self._settle_state(
+            unit,
+            institution=institution,
+            state=state,
+            version=0,
+            reg=reg,
+            use_account=command.use_account,
+            declared_total=command.declared_total,
+            interim=False,
+            message_id=message_id,
+            now=now,
+            commit=commit,
+            earlier=tuple(earlier),
+        )
+        return replace(
+            done,
+            splits=tuple(
+                (x, catalogue.entry(x.catalogue_code, x.fee_date or today)) for x in splits
+            ),
+        )
+
+    async def _catalogued(
+        self, unit: Unit, institution: str, lines: list[FeeLine]
+    ) -> list[FeeLine]:
+        """Each line with its catalogue code: the one it names, else its institution item's
+        mapping (3301); a line with neither is refused, naming the item."""
+        mapped = await self.reads.mapped_codes(
+            unit,
+            institution,
+            [x.hospital_item_code for x in lines if x.hospital_item_code and not x.catalogue_code],
+        )
+        resolved = []
+        for line in lines:
+            if not line.catalogue_code:
+                code = mapped.get(line.hospital_item_code or "")
+                if code is None:
+                    raise DomainError(
+                        "catalogue.unmapped_item",
+                        f"hospital item {line.hospital_item_code} of fee line {line.fee_line_no} "
+                        "is not mapped to the catalogue (3301 first)",
+                        field="hospital_item_code",
+                        values={"code": line.hospital_item_code or ""},
+                    )
+                line = replace(line, catalogue_code=code)
+            resolved.append(line)
+        return resolved
 
     async def cancel_settlement(
         self,
@@ -647,6 +774,13 @@ def _ledger_movement(
         visit_id=reg.visit_id,
         moved_at=now,
     )
+
+
+def _folded(state: v.VisitState, events: list[Any]) -> v.VisitState:
+    """The visit as it stands after events decided but not yet appended."""
+    for event in events:
+        state = v.evolve(state, event)
+    return state
 
 
 def clearing_category(medical_type: str) -> str:

@@ -39,6 +39,7 @@ from yidi_settlement.domain.model import (
     MATERNITY_ADMISSION,
     ORDINARY_OUTPATIENT,
     OTHER_INPATIENT,
+    PHARMACY_PURCHASE,
     Catalogue,
     FeeLine,
     PersonAtSettlement,
@@ -72,6 +73,10 @@ class Scheme(StrEnum):
     INPATIENT = "inpatient"  # 21 and the 2x family; other inpatient (92) where the policy says
     MATERNITY = "maternity"  # 52, where the policy has maternity terms
     OUTPATIENT_POOLING = "outpatient_pooling"  # 11, where the policy has outpatient pooling
+    # 41 where the policy pools pharmacy purchases: outpatient pooling at the pharmacy's terms
+    PHARMACY_POOLING = "pharmacy_pooling"
+    # 41 where it does not: no fund pays, the personal account and cash do
+    PHARMACY_SELF = "pharmacy_self"
     # Every other outpatient visit, and 11 under a policy written before pooling was modelled:
     # the annual outpatient deductible and the basic fund's bands and cap.
     OUTPATIENT_BASIC = "outpatient_basic"
@@ -92,6 +97,8 @@ def scheme_of(policy: BenefitPolicy, medical_type: str) -> Scheme:
         return Scheme.INPATIENT
     if medical_type == ORDINARY_OUTPATIENT and policy.outpatient_pooling is not None:
         return Scheme.OUTPATIENT_POOLING
+    if medical_type == PHARMACY_PURCHASE:
+        return Scheme.PHARMACY_SELF if policy.pharmacy is None else Scheme.PHARMACY_POOLING
     return Scheme.OUTPATIENT_BASIC
 
 
@@ -139,6 +146,10 @@ def compute_settlement(
         funds = _maternity(policy, visit, accumulators, in_policy)
     elif scheme is Scheme.OUTPATIENT_POOLING:
         funds = _outpatient_pooling(policy, visit, accumulators, in_policy)
+    elif scheme is Scheme.PHARMACY_POOLING:
+        funds = _outpatient_pooling(policy, visit, accumulators, in_policy, pharmacy=True)
+    elif scheme is Scheme.PHARMACY_SELF:
+        funds = _Funds(movement=AccumulatorMovement.zero(accumulators.policy_year), layered=False)
     else:
         funds = _basic_scheme(policy, group, person, visit, accumulators, in_policy, scheme)
     left = in_policy - funds.basic - funds.maternity - funds.supplementary
@@ -259,17 +270,31 @@ def _basic_scheme(
 
 
 def _outpatient_pooling(
-    policy: BenefitPolicy, visit: VisitFacts, acc: Accumulators, in_policy: Fen
+    policy: BenefitPolicy,
+    visit: VisitFacts,
+    acc: Accumulators,
+    in_policy: Fen,
+    *,
+    pharmacy: bool = False,
 ) -> _Funds:
     """Ordinary outpatient pooling: its annual deductible (the year's outpatient deductible
     used), its ratio by level less the filing cut, and its own annual cap. The inpatient band
-    axis, cap and the supplementary layer are not touched."""
+    axis, cap and the supplementary layer are not touched. A pooled pharmacy purchase shares
+    the deductible and cap, at the policy's pharmacy ratio or the ratio of the level it names."""
     pool = policy.outpatient_pooling
     assert pool is not None  # scheme_of chose this scheme because it is set
     remaining = max(0, pool.deductible - acc.outpatient_deductible_used)
     deductible = min(remaining, in_policy)
     eligible = in_policy - deductible
-    ratio = max(_ZERO, at_level(pool.ratios, visit.hospital_level) - _cut(policy, visit))
+    base = at_level(pool.ratios, visit.hospital_level)
+    if pharmacy:
+        terms = policy.pharmacy
+        assert terms is not None  # a pooled purchase: the policy's document parser checked
+        if terms.ratio is not None:
+            base = terms.ratio
+        elif terms.level is not None:
+            base = at_level(pool.ratios, terms.level)
+    ratio = max(_ZERO, base - _cut(policy, visit))
     room = max(0, pool.annual_cap - acc.outpatient_pooling_paid_cum)
     basic = min(round_half_up(Decimal(eligible) * ratio), room)
     movement = replace(

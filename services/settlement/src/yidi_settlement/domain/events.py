@@ -147,6 +147,8 @@ class HospitalRegistered:
     clearing_agency: str
     registered_at: datetime
     registered_by: str | None = None  # the user id (identity store); None before it was kept
+    # "hospital" (定点医疗机构) or "pharmacy" (定点零售药店); the kind never changes
+    kind: str = "hospital"
 
 
 @event("settlement.HospitalUpdated", key="institution_code")

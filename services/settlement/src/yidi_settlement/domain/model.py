@@ -30,6 +30,7 @@ _INPATIENT_PREFIX = "2"
 MATERNITY_ADMISSION = "52"
 OTHER_INPATIENT = "92"
 ORDINARY_OUTPATIENT = "11"
+PHARMACY_PURCHASE = "41"  # a retail pharmacy purchase (2101/2102)
 
 
 def person_group(person_category: str) -> PersonGroup:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from yidi_events.application import Aggregate
@@ -25,6 +26,14 @@ from yidi_settlement.domain.events import (
 # --- a hospital ----------------------------------------------------------------------------------
 
 
+class InstitutionKind(StrEnum):
+    """What a designated institution of the registry is: it decides which of the gateway's
+    transactions it may send (a pharmacy sells drugs over the counter, it admits nobody)."""
+
+    HOSPITAL = "hospital"  # 定点医疗机构
+    PHARMACY = "pharmacy"  # 定点零售药店
+
+
 @dataclass(frozen=True, kw_only=True)
 class Hospital:
     institution_code: str
@@ -35,6 +44,7 @@ class Hospital:
     clearing_agency: str
     suspended: bool = False
     suspended_until: date | None = None
+    kind: InstitutionKind = InstitutionKind.HOSPITAL
 
 
 def evolve_hospital(state: Hospital | None, event: Any) -> Hospital | None:
@@ -47,6 +57,7 @@ def evolve_hospital(state: Hospital | None, event: Any) -> Hospital | None:
                 hospital_level=event.hospital_level,
                 networked=event.networked,
                 clearing_agency=event.clearing_agency,
+                kind=InstitutionKind(event.kind),
             )
         case HospitalUpdated():
             return Hospital(
@@ -58,6 +69,7 @@ def evolve_hospital(state: Hospital | None, event: Any) -> Hospital | None:
                 clearing_agency=event.clearing_agency,
                 suspended=event.suspended,
                 suspended_until=event.suspended_until,
+                kind=InstitutionKind.HOSPITAL if state is None else state.kind,
             )
     return state
 
@@ -95,12 +107,13 @@ class HospitalDetails:
     institution_code: str
     institution_name: str
     region: str
-    hospital_level: str
+    hospital_level: str | None  # None: a pharmacy, which has none
     networked: bool
     clearing_agency: str | None = None
     his_secret: str | None = None
     credentials: GatewayCredentials = GatewayCredentials()
     account: dict[str, Any] | None = None
+    kind: InstitutionKind = InstitutionKind.HOSPITAL
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,10 +200,24 @@ def _credentials_changed(
     ]
 
 
+def _registry_level(details: HospitalDetails) -> str:
+    """The level the registry keeps: a hospital's own; a pharmacy has none and its purchases are
+    priced by the policy's pharmacy part (a ratio or the level it names), never by this one, so
+    it keeps the base level."""
+    if details.hospital_level is not None:
+        _check_level(details.hospital_level)
+        return details.hospital_level
+    if details.kind is InstitutionKind.HOSPITAL:
+        raise DomainError(
+            "hospital.level", "a hospital registers with its hospital_level", field="hospital_level"
+        )
+    return HospitalLevel.ONE.value
+
+
 def decide_register_hospital(
     state: Hospital | None, details: HospitalDetails, now: datetime, *, by: str
 ) -> list[Any]:
-    _check_level(details.hospital_level)
+    level = _registry_level(details)
     _check_region(details.region, "region")
     if state is not None:
         raise Conflict(
@@ -205,11 +232,12 @@ def decide_register_hospital(
             institution_code=details.institution_code,
             institution_name=details.institution_name,
             region=details.region,
-            hospital_level=details.hospital_level,
+            hospital_level=level,
             networked=details.networked,
             clearing_agency=details.clearing_agency or details.region,
             registered_at=now,
             registered_by=by,
+            kind=details.kind.value,
         ),
         *_credentials_changed(
             details.institution_code,

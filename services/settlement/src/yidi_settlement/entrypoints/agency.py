@@ -27,6 +27,7 @@ from yidi_settlement.app.reference import (
     ReferenceService,
 )
 from yidi_settlement.app.reference import HospitalChange as Change
+from yidi_settlement.domain.reference import InstitutionKind
 from yidi_settlement.his import reference as catalogue_file
 
 HospitalAdmin = Annotated[Principal, Depends(admit("agency", "centre", roles=["hospital_admin"]))]
@@ -38,7 +39,10 @@ class HospitalIn(BaseModel):
     institution_code: str = Field(min_length=1, max_length=30)
     institution_name: str = Field(min_length=1, max_length=200)
     region: str = Field(pattern=r"^\d{6}$")
-    hospital_level: str = Field(pattern=r"^(1|2|3|1t|3a)$")
+    # A retail pharmacy has no hospital level: a policy prices its purchases by its own pharmacy
+    # part (a ratio or the level it names), so a pharmacy registers without one.
+    hospital_level: str | None = Field(default=None, pattern=r"^(1|2|3|1t|3a)$")
+    kind: InstitutionKind = InstitutionKind.HOSPITAL
     networked: bool
     clearing_agency: str | None = Field(default=None, pattern=r"^\d{6}$")
     his_secret: str = Field(min_length=16)

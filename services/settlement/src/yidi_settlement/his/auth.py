@@ -12,6 +12,7 @@ from yidi_events.auth.his import HisAuthError, NonceStore, VerifiedRequest
 from yidi_events.kernel import DomainError
 from yidi_settlement.his.envelope import MAX_BODY, HisEnvelope, too_large
 from yidi_settlement.his.files import read_envelope
+from yidi_settlement.his.institutions import check_sender
 from yidi_settlement.his.signatures import Claim, profile_of
 
 
@@ -19,6 +20,7 @@ from yidi_settlement.his.signatures import Claim, profile_of
 class Credential:
     institution_code: str
     secret: str
+    kind: str = "hospital"  # InstitutionKind: which transactions it may send
 
 
 # (identity column, secret column, identity) -> the institution and its secret, if registered.
@@ -80,6 +82,7 @@ class Authenticator:
                 field="infno",
                 values={"path": path_infno, "infno": envelope.infno},
             )
+        check_sender(credential.kind, credential.institution_code, envelope.infno)
         await self._claim(claim, credential, envelope, now)
         return envelope
 

@@ -42,11 +42,11 @@ HIS_REQUESTS = Counter(
 )
 SETTLEMENT_SECONDS = Histogram(
     "yidi_his_settlement_seconds",
-    "Time to answer a settlement (2207/2304) or pre-settlement (2206/2303), wall clock",
+    "Time to answer a settlement (2207/2304/2102) or pre-settlement (2206/2303/2101), wall clock",
     ["infno", "outcome"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
-SETTLEMENT_INFNOS = frozenset({"2206", "2207", "2303", "2304"})
+SETTLEMENT_INFNOS = frozenset({"2206", "2207", "2303", "2304", "2101", "2102"})
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from yidi_events.kernel import DomainError, yuan_to_fen
 from yidi_settlement.app.commands import (
     AdmissionUpdate,
     Discharge,
+    Purchase,
     Registration,
     Reversal,
     Reverses,
@@ -24,7 +25,7 @@ from yidi_settlement.app.commands import (
 )
 from yidi_settlement.domain.eligibility import Voucher
 from yidi_settlement.domain.events import Diagnosis
-from yidi_settlement.domain.model import FeeLine, is_inpatient
+from yidi_settlement.domain.model import PHARMACY_PURCHASE, FeeLine, is_inpatient
 from yidi_settlement.domain.visit import AdmissionChange
 from yidi_settlement.his.envelope import (
     ABSENT,
@@ -52,6 +53,10 @@ REVERSIBLE = {
     "2201": Reverses.REGISTRATION,
     "2401": Reverses.REGISTRATION,
     **{infno: Reverses.NOTHING for infno in ("1101", "2206", "2303", "5203", "9001", "9002")},
+    # retail pharmacies: a purchase settled (2102), its cancellation (2103), a pre-settlement
+    "2102": Reverses.SETTLEMENT,
+    "2103": Reverses.CANCELLATION,
+    "2101": Reverses.NOTHING,
 }
 
 
@@ -354,8 +359,7 @@ def discharge(payload: Mapping[str, Any]) -> Discharge:
     )
 
 
-def settle(payload: Mapping[str, Any]) -> SettleRequest:
-    data = node(payload)
+def _account_used(data: Mapping[str, Any]) -> bool:
     flag = str(data.get("acct_used_flag", "0"))
     if flag not in ("0", "1"):
         raise refuse(
@@ -365,6 +369,12 @@ def settle(payload: Mapping[str, Any]) -> SettleRequest:
             value=quoted(flag),
             allowed="0, 1",
         )
+    return flag == "1"
+
+
+def settle(payload: Mapping[str, Any]) -> SettleRequest:
+    data = node(payload)
+    use_account = _account_used(data)
     total = data.get("medfee_sumamt")
     interim = text(data, "mid_setl_flag", required=False) or "0"
     if interim not in ("0", "1"):
@@ -378,7 +388,7 @@ def settle(payload: Mapping[str, Any]) -> SettleRequest:
     return SettleRequest(
         ref=visit_ref(data),
         voucher=_presented(data),
-        use_account=flag == "1",
+        use_account=use_account,
         declared_total=None if total in ABSENT else yuan("medfee_sumamt", total),
         insurance_type=text(data, "insutype", required=False),
         interim=interim == "1",
@@ -426,4 +436,71 @@ def item_mapping(payload: Mapping[str, Any]) -> tuple[str, str, str | None]:
         required(data, "fixmedins_hilist_id"),
         required(data, "med_list_codg"),
         text(data, "list_type", required=False),
+    )
+
+
+# --- retail pharmacies (2101/2102) ---------------------------------------------------------------
+
+# Each drug line's fields the spec marks 必填 (表 60/65), beside the amounts checked as numbers.
+_DRUG_LINE_REQUIRED = ("feedetl_sn", "rx_circ_flag", "fee_ocur_time", "med_list_codg")
+
+
+def purchase(envelope: HisEnvelope) -> Purchase:
+    """2101/2102 input: druginfo (the person at the counter, the voucher, the account use, the
+    total) and its drugdetail rows, one purchase of med type 41."""
+    payload = envelope.input
+    data = node(payload, "druginfo")
+    medical_type = required(data, "med_type")
+    if medical_type != PHARMACY_PURCHASE:
+        raise refuse(
+            "med_type",
+            f"a retail pharmacy purchase settles as med_type 41, got {medical_type}",
+            "his.med_type_pharmacy",
+            value=quoted(medical_type),
+        )
+    _present(data, "medfee_sumamt")
+    required(data, "acct_used_flag")  # 必填 here, unlike a hospital's settlement
+    rows = payload.get("drugdetail")
+    if not isinstance(rows, list) or not rows:
+        raise refuse(
+            "drugdetail", "drugdetail must be a non-empty list of drug lines", "his.fee_lines"
+        )
+    lines: list[FeeLine] = []
+    for row in rows:
+        if not isinstance(row, dict):
+            raise refuse(
+                "drugdetail", "every drugdetail row must be an object", TYPE, expected="object"
+            )
+        for field in _DRUG_LINE_REQUIRED:
+            required(row, field)
+        for field in ("det_item_fee_sumamt", "cnt", "pric"):
+            _present(row, field)
+        required(row, "medins_list_codg")
+        line = fee_line({**row, "med_chrgitm_type": None})
+        if line.unit_price < 0:
+            raise refuse(
+                "pric",
+                f"drug line {line.fee_line_no} has a negative pric",
+                "his.negative",
+                line=line.fee_line_no,
+            )
+        occurred = moment("fee_ocur_time", required(row, "fee_ocur_time"))
+        lines.append(replace(line, fee_date=occurred.date()))
+    return Purchase(
+        registration=Registration(
+            person_id=required(data, "psn_no"),
+            insurance_type=required(data, "insutype"),
+            medical_type=medical_type,
+            began_at=moment("begntime", required(data, "begntime")),
+            # The person is at the counter: the voucher proves it, as at a registration.
+            voucher=voucher(data),
+            emergency=False,
+            principal_diagnosis=text(data, "dise_codg", required=False),
+            department=None,
+            visit_region=envelope.visit_region,
+            insured_region=envelope.insured_region,
+        ),
+        lines=tuple(lines),
+        use_account=_account_used(data),
+        declared_total=yuan("medfee_sumamt", data["medfee_sumamt"]),
     )

@@ -107,6 +107,14 @@ TEXTS: Mapping[str, Text] = {
     "his.path_infno": ("请求路径的交易编号与报文 infno 不一致", "路径 {path}，报文 {infno}"),
     # --- the gateway ---
     "his.unknown_infno": ("本平台不提供该交易", "交易编号 {infno}"),
+    # --- retail pharmacies (his/institutions.py, 2101/2102/2103) ---
+    "his.institution_kind": (
+        "本机构类别不能办理该交易：定点零售药店只能办理药店结算（2101/2102/2103），"
+        "定点医疗机构不能办理药店结算",
+        "交易编号 {infno}",
+        "机构 {fixmedins_code}",
+    ),
+    "his.med_type_pharmacy": ("药店购药的医疗类别应为 41（定点药店购药）", "收到 {value}"),
     "his.rate_limited": (
         "本机构查询人员信息（1101）过于频繁，本次未予应答，请稍后再试",
         "机构 {institution}",

@@ -12,7 +12,7 @@ from typing import Any
 
 from yidi_events.contracts.policy import InsuranceType
 from yidi_events.contracts.settlement import FeeLineSplit, FundCode
-from yidi_events.kernel import fen_to_yuan
+from yidi_events.kernel import business_date, fen_to_yuan
 from yidi_settlement.app.commands import Settlement
 from yidi_settlement.app.visits import BenefitCheck
 from yidi_settlement.domain.engine import SettlementComputation
@@ -261,3 +261,27 @@ def benefit_check(check: BenefitCheck) -> dict[str, Any]:
             }
         ]
     }
+
+
+# --- retail pharmacies (2101/2102/2103) ----------------------------------------------------------
+
+
+def purchase(
+    done: Settlement,
+    *,
+    settled_at: datetime,
+    message_id: str,
+    voucher_type: str | None,
+) -> dict[str, Any]:
+    """The 2101/2102 output: a settlement's setlinfo and setldetail, the person's age (非空 in
+    2102) and how each drug line was split (detlcutinfo). A pre-settlement (2101) names a visit
+    id that was never recorded: the spec marks mdtrt_id 非空 there, and nothing is kept."""
+    answer = settlement(
+        done, settled_at=settled_at, message_id=message_id, voucher_type=voucher_type
+    )
+    birth: date = done.person["birth_date"]
+    on = business_date(settled_at)
+    age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    answer["setlinfo"] = {**answer["setlinfo"], "age": f"{age}.0"}
+    answer["detlcutinfo"] = [fee_line_split(split, entry) for split, entry in done.splits]
+    return answer

@@ -74,6 +74,20 @@ def hospital_registration(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def pharmacy_registration(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A retail pharmacy registry row (fixmedins_code, admdvs, no hosp_lv) as the agency API's
+    body: registered like a hospital, of kind pharmacy."""
+    return {
+        "institution_code": row["fixmedins_code"],
+        "institution_name": row["fixmedins_name"],
+        "region": row["admdvs"],
+        "networked": row["networked"],
+        "his_secret": row["his_secret"],
+        "kind": "pharmacy",
+        **{name: row[name] for name in CREDENTIAL_NAMES if row.get(name)},
+    }
+
+
 def hospital_code(row: Mapping[str, Any]) -> str:
     return str(row["fixmedins_code"])
 

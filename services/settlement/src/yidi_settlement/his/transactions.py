@@ -66,6 +66,10 @@ class Transactions:
             "1318": self.catalogue.price_caps,
             "1319": self.catalogue.self_pay_ratios,
             **self.queries.by_infno(),  # 1201, 1901, 13xx, 9102 (catalogue files), 52xx, 4101
+            # retail pharmacies (his/institutions.py keeps them to pharmacies)
+            "2101": self._pre_purchase,
+            "2102": self._purchase,
+            "2103": self._cancel_settlement,
         }
 
     async def _sign_in(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
@@ -192,6 +196,32 @@ class Transactions:
 
     async def _settle(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
         return await self._settlement(unit, env, now, commit=True)
+
+    async def _purchasing(
+        self, unit: Unit, env: HisEnvelope, now: datetime, commit: bool
+    ) -> Output:
+        command = inputs.purchase(env)
+        done = await self.visits.purchase(
+            unit,
+            institution=env.institution_code,
+            command=command,
+            message_id=env.message_id,
+            now=now,
+            commit=commit,
+        )
+        voucher = command.registration.voucher
+        return outputs.purchase(
+            done,
+            settled_at=now,
+            message_id=env.message_id,
+            voucher_type=voucher.voucher_type if voucher else None,
+        )
+
+    async def _pre_purchase(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
+        return await self._purchasing(unit, env, now, commit=False)
+
+    async def _purchase(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
+        return await self._purchasing(unit, env, now, commit=True)
 
     async def _cancel_settlement(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
         ref, settlement_id = inputs.settlement_cancel(env.input)
