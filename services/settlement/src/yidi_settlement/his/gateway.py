@@ -24,7 +24,7 @@ from yidi_events.kernel import Clock, DomainError
 from yidi_events.store import ConcurrencyError
 from yidi_events.store.idempotency import IdempotencyConflict
 from yidi_settlement.app.messages import Messages, repeat
-from yidi_settlement.his.auth import Authenticator
+from yidi_settlement.his.auth import Authenticated, Authenticator
 from yidi_settlement.his.downloads import is_catalogue_download
 from yidi_settlement.his.envelope import HisEnvelope, his_answer
 from yidi_settlement.his.fields import error_text, refusal_text
@@ -76,12 +76,21 @@ class Gateway:
         output: dict[str, Any] | None = None
         error: str | None = None
         detail: str | None = None  # the domain's own words, for the operator's log only
+        request: Authenticated | None = None
+        spent = False  # the request's nonce is claimed and committed
         try:
-            envelope = await self.authenticator.authenticate(headers, body, received, path_infno)
-            institution = envelope.institution_code
-            visit_region = envelope.visit_region
-            infno = self._metric_infno(envelope.infno)
-            output = await self._run(envelope)
+            request = await self.authenticator.authenticate(headers, body, received, path_infno)
+            institution = request.envelope.institution_code
+            visit_region = request.envelope.visit_region
+            infno = self._metric_infno(request.envelope.infno)
+            envelope = request.envelope
+            if envelope.infno in OWNED and not is_catalogue_download(envelope):
+                # Another service answers: the nonce is spent before the call goes out.
+                await self.authenticator.claim(request)
+                spent = True
+                output = await self._forwarded(envelope, envelope.digest())
+            else:
+                output = await self._run(request)
             outcome = "ok"
         except HisAuthError as exc:
             outcome = "unauthenticated"
@@ -91,6 +100,16 @@ class Gateway:
             outcome = "refused"
             error = error_text(exc, infno)
             detail = exc.message
+            if request is not None and not spent:
+                # The refused unit rolled back its nonce claim; a refusal still spends the
+                # nonce (a captured request must not run later, when it might pass), and a
+                # replay of it is answered as one.
+                try:
+                    await self.authenticator.claim(request)
+                except HisAuthError as replay:
+                    outcome = "unauthenticated"
+                    error = refusal_text(replay.rule, replay.field, replay.values)
+                    detail = str(replay)
         except (ConcurrencyError, IdempotencyConflict, DBAPIError) as exc:
             # Concurrent writers kept winning until the write path gave up (e.g. many hospitals
             # settling one person at once). The unit rolled back and no answer was kept, so the
@@ -138,10 +157,9 @@ class Gateway:
         # create time series at will.
         return infno if infno in OWNED or infno in self.transactions.by_infno() else "other"
 
-    async def _run(self, envelope: HisEnvelope) -> dict[str, Any]:
+    async def _run(self, request: Authenticated) -> dict[str, Any]:
+        envelope = request.envelope
         digest = envelope.digest()
-        if envelope.infno in OWNED and not is_catalogue_download(envelope):
-            return await self._forwarded(envelope, digest)
         transaction = self.transactions.by_infno().get(envelope.infno)
         if transaction is None:
             raise DomainError(
@@ -156,8 +174,11 @@ class Gateway:
             crash_point(f"gateway.before_commit.{envelope.infno}")
             return output
 
+        async def spend_nonce(unit: Unit) -> None:
+            await self.authenticator.claim_in(unit.conn, request)
+
         answer = await self.messages.answer_once(
-            envelope.institution_code, envelope.message_id, digest, work
+            envelope.institution_code, envelope.message_id, digest, work, spend_nonce
         )
         crash_point(f"gateway.after_commit.{envelope.infno}")
         return answer
