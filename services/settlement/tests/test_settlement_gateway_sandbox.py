@@ -266,7 +266,7 @@ async def test_malformed_requests_are_refused(make_harness: Any) -> None:
                     },
                     NANJING,
                 ),
-                "negative",
+                "visit.return_without_original",  # a negative line is a return
             ),
             (
                 h.envelope(
