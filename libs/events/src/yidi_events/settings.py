@@ -43,6 +43,10 @@ class ServiceSettings(BaseSettings):
     # How far a hospital's clock may run ahead of ours: a discharge or fee date later than the
     # business day of now + this is refused as a date in the future.
     his_clock_skew_s: int = 300
+    # HIS requests one gateway process works on at once; past it a request is answered his.busy
+    # at once (nothing recorded, the nonce unspent: the hospital resends it) instead of queueing
+    # for a database connection until the hospital's client gives up on it.
+    his_max_in_flight: int = Field(32, ge=1)
     # OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); tracing is off without it.
     otel_endpoint: str | None = None
     log_json: bool = True

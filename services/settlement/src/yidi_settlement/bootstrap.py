@@ -81,6 +81,7 @@ def build_gateway(
             CatalogueQueryTransactions(CatalogueQueryService(runtime.write, SqlCatalogueReads())),
         ),
         forwarder=Forwarder(runtime.settings),
+        max_in_flight=settings.his_max_in_flight,
     )
 
 

@@ -36,7 +36,7 @@ log = structlog.get_logger(__name__)
 
 HIS_REQUESTS = Counter(
     "yidi_his_requests_total",
-    "HIS gateway requests by infno and outcome (ok, refused, busy, unauthenticated, error)",
+    "HIS gateway requests by infno and outcome (ok, refused, busy, overloaded, unauthenticated, error)",
     ["infno", "outcome"],
 )
 SETTLEMENT_SECONDS = Histogram(
@@ -61,12 +61,52 @@ class Gateway:
     messages: Messages
     transactions: Transactions
     forwarder: Forwarder
+    max_in_flight: int = 32
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _in_flight: int = field(default=0, init=False)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests this process is answering now."""
+        return self._in_flight
 
     async def call(
         self, headers: Mapping[str, str], body: bytes, path_infno: str | None = None
     ) -> Reply:
         """Answer one request; `path_infno` is the infno a per-transaction path names."""
+        # One event loop per process: the check and the increment cannot interleave.
+        if self._in_flight >= self.max_in_flight:
+            return self._overloaded()
+        self._in_flight += 1
+        try:
+            return await self._call(headers, body, path_infno)
+        finally:
+            self._in_flight -= 1
+
+    def _overloaded(self) -> Reply:
+        """Shed load before the request is authenticated or parsed: no database work, nothing
+        recorded and no nonce spent, so the hospital may send the same request again as it is."""
+        HIS_REQUESTS.labels("unknown", "overloaded").inc()
+        now = self.clock.now()
+        error = error_text(
+            # The rule a HIS already resends on: nothing was recorded.
+            DomainError(
+                "his.busy",
+                "the gateway is working on as many requests as it takes; send it again",
+                field="msgid",
+            )
+        )
+        answer = his_answer(
+            visit_region="",
+            received=now,
+            responded=now,
+            sequence=next(self._sequence),
+            output=None,
+            error=error,
+        )
+        return Reply("unknown", answer)
+
+    async def _call(self, headers: Mapping[str, str], body: bytes, path_infno: str | None) -> Reply:
         received = self.clock.now()
         started = time.perf_counter()  # latency is real time, whatever the business clock says
         visit_region = ""

@@ -92,7 +92,7 @@ TEXTS: Mapping[str, Text] = {
     "his.path_infno": ("请求路径的交易编号与报文 infno 不一致", "路径 {path}，报文 {infno}"),
     # --- the gateway ---
     "his.unknown_infno": ("本平台不提供该交易", "交易编号 {infno}"),
-    "his.busy": "并发请求同时修改了相同记录，本次未做任何变更，请以相同报文重新发送",
+    "his.busy": "平台正忙或并发请求同时修改了相同记录，本次未做任何变更，请以相同报文重新发送",
     "his.msgid_reused": "该报文 ID 已被本机构用于另一笔不同的请求",
     "his.msgid_reversed": "该报文 ID 对应的交易已被 2601 冲正，不能再次使用",
     "his.message_reused": "该报文 ID 已为另一人员上传过转诊备案",
