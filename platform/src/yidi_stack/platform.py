@@ -23,6 +23,7 @@ from yidi_stack.embedded import (
     EmbeddedPostgres,
     _alive,
     _terminate,
+    free_port,
     reachable_by_pg,
     runtime_dir,
     wait_for_port,
@@ -39,6 +40,44 @@ def _port(name: str, default: int) -> int:
     return int(os.environ.get(f"YIDI_{name.upper()}_PORT", default))
 
 
+# The service hospitals call. With more than one gateway worker it runs as that many uvicorn
+# workers on its port that serve requests only, and one process more (its "-background") that
+# runs its relay, consumers and schedules, so no worker's event loop does anything but answer.
+GATEWAY_SERVICE = "settlement"
+SERVE_ONLY = {
+    "YIDI_RELAY_ENABLED": "false",
+    "YIDI_CONSUMERS_ENABLED": "false",
+    "YIDI_SCHEDULES_ENABLED": "false",
+}
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One process a service runs as."""
+
+    key: str  # its name in services.json and its log's
+    env: Mapping[str, str] = field(default_factory=dict)  # on top of the service's environment
+    workers: int = 1
+    on_service_port: bool = True  # else a free port of its own (its /healthz and /metrics only)
+
+
+def launches(service: str, gateway_workers: int) -> tuple[Launch, ...]:
+    """The processes `service` runs as: one, unless it is the gateway given several workers."""
+    if service != GATEWAY_SERVICE or gateway_workers <= 1:
+        return (Launch(service),)
+    return (
+        Launch(f"{service}-background", on_service_port=False),
+        Launch(service, env=SERVE_ONLY, workers=gateway_workers),
+    )
+
+
+def gateway_workers_from_env() -> int:
+    given = os.environ.get("YIDI_GATEWAY_WORKERS", "1")
+    if not given.isdigit() or int(given) < 1:
+        raise ValueError(f"YIDI_GATEWAY_WORKERS must be a whole number of 1 or more, not {given!r}")
+    return int(given)
+
+
 @dataclass
 class Platform:
     state: Path
@@ -50,6 +89,9 @@ class Platform:
     extra_env: dict[str, str] = field(default_factory=dict)
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     """One service's own variables on top (the identity's signing keys are filing's alone)."""
+    gateway_workers: int = field(default_factory=gateway_workers_from_env)
+    """One (the default) keeps the gateway, its relay and its consumers in one process, which
+    the fault tests' crash points expect; see GATEWAY_SERVICE."""
 
     @property
     def pg(self) -> EmbeddedPostgres:
@@ -127,7 +169,7 @@ class Platform:
             self.migrate(service)
         pids: dict[str, int] = {}
         for service in SERVICES:
-            pids[service] = self._start_service(service)
+            self._start(service, pids)
             (self.state / "services.json").write_text(json.dumps(pids))
         self.wait_healthy()
         for service in SERVICES:
@@ -157,11 +199,28 @@ class Platform:
 
         migrate.upgrade(dsn or self.dsn(service), DEFINITIONS[service].migrations)
 
+    def _start(self, service: str, pids: dict[str, int], extra_env: Mapping[str, str] = {}) -> None:
+        """Start the service as the platform arranges it, noting each process in `pids`."""
+        for launch in launches(service, self.gateway_workers):
+            pids[launch.key] = self._start_service(
+                service,
+                port=None if launch.on_service_port else free_port(),
+                extra_env={**extra_env, **launch.env},
+                workers=launch.workers,
+                name=launch.key,
+            )
+
     def _start_service(
-        self, service: str, *, port: int | None = None, extra_env: Mapping[str, str] = {}
+        self,
+        service: str,
+        *,
+        port: int | None = None,
+        extra_env: Mapping[str, str] = {},
+        workers: int = 1,
+        name: str | None = None,
     ) -> int:
         port = port or self.ports[service]
-        name = service if port == self.ports[service] else f"{service}-{port}"
+        name = name or (service if port == self.ports[service] else f"{service}-{port}")
         log = (self.state / "logs" / f"{name}.log").open("ab")
         process = subprocess.Popen(
             [
@@ -175,6 +234,7 @@ class Platform:
                 "--port",
                 str(port),
                 "--no-access-log",
+                *(["--workers", str(workers)] if workers > 1 else []),
             ],
             env={**self.env(service), **extra_env},
             stdout=log,
@@ -189,9 +249,11 @@ class Platform:
         """Stop the service (if it still runs) and start it again, with `extra_env` on top of the
         platform's environment for this run only (fault tests arm YIDI_FAILPOINTS this way)."""
         pids = self._pids()
-        if service in pids:
-            _terminate(pids[service])
-        pids[service] = self._start_service(service, extra_env=extra_env)
+        # Whatever arrangement it ran in before (the number of workers may have changed since).
+        for name in (service, f"{service}-background"):
+            if name in pids:
+                _terminate(pids.pop(name))
+        self._start(service, pids, extra_env)
         (self.state / "services.json").write_text(json.dumps(pids))
         if wait:
             self.wait_healthy([service])

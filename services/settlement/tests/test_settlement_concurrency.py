@@ -265,6 +265,9 @@ async def test_many_hospitals_settling_the_same_persons_at_once_keep_accumulator
         rng = random.Random(20260310)
         first = plan(rng, 20, wave=1)
         second = plan(rng, 3, wave=2)
+        # Every visit reaches the database at once: the contention under test is there. The
+        # gateway's own limit on requests in flight is tested by test_settlement_gateway_load.
+        h.app.state.gateway.max_in_flight = len(first)
         await wave(h, first)
         await wave(h, second)
         runs = [*first, *second]

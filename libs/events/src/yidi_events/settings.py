@@ -94,6 +94,10 @@ class ServiceSettings(BaseSettings):
     # Holidays and make-up working days for years `chinesecalendar` does not carry yet, from the
     # State Council's notice: {"2027": {"holidays": [...], "working_weekends": [...]}}.
     holidays_file: Path | None = None
+    # HIS requests one gateway process works on at once; past it a request is answered his.busy
+    # at once (nothing recorded, the nonce unspent: the hospital resends it) instead of queueing
+    # for a database connection until the hospital's client gives up on it.
+    his_max_in_flight: int = Field(32, ge=1)
     # OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); tracing is off without it.
     otel_endpoint: str | None = None
     log_json: bool = True

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -20,7 +21,9 @@ from rich.progress import Progress
 from yidi_cli.his import GATEWAY
 from yidi_cli.sandbox import sandbox_dir
 from yidi_stack.bench.load import run_wrk
+from yidi_stack.bench.profile import Profiler, top_frames
 from yidi_stack.bench.settle import HOSPITAL, Gateway, prepare, signed, whole_visits
+from yidi_stack.bench.soak import soak
 from yidi_stack.platform import Platform
 from yidi_stack.simulation.drive import Driver, Outcome
 from yidi_stack.simulation.province import NANJING, Province
@@ -95,11 +98,13 @@ def gateway_figures(
     *,
     seconds: float,
     say: Callable[[str], None],
+    out_dir: Path,
+    soak_seconds: float = 180.0,
 ) -> None:
     gw = _gateway(platform)
     # Settlements/s, corrected after each run so the next has enough visits without spending the
     # run's time budget preparing visits that are never sent (preparing is as slow as settling).
-    estimate = 20.0
+    estimate = estimate_c16 = 20.0
     window: tuple[datetime, datetime] | None = None
     recon: list[float] = []
     for concurrency in (1, 16, 64):
@@ -127,6 +132,8 @@ def gateway_figures(
             window = (started, ended)
         rate = run.ok / run.seconds if run.seconds else 0.0
         estimate = max(rate, 5.0)
+        if concurrency == 16:
+            estimate_c16 = estimate
         key = f"c{concurrency}"
         details[f"settle_per_s_{key}"] = round(rate, 1)
         details[f"settle_p50_ms_{key}"] = run.p50_ms
@@ -135,12 +142,14 @@ def gateway_figures(
         details[f"settle_answers_{key}"] = run.requests
         details[f"settle_infcode0_{key}"] = run.ok
         details[f"settle_refused_or_failed_{key}"] = run.requests - run.ok + run.errors
+        details[f"settle_refused_by_rule_{key}"] = run.refused_by_rule
         if run.requests > len(requests):
             notes[f"settle_{key}"] = (
                 f"ran out of prepared visits ({run.requests} answers, {len(requests)} visits): "
                 "the repeats were refused and are not counted as settlements"
             )
     results["settle_per_s_c16"] = details["settle_per_s_c16"]
+    _profile(platform, gw, estimate_c16, seconds, out_dir, details, notes, say)
     results["settle_p99_ms_c16"] = details["settle_p99_ms_c16"]
 
     details["recon_visible_samples"] = len(recon)
@@ -165,6 +174,62 @@ def gateway_figures(
     details["visits_p99_ms_c16"] = visits["p99_ms"]
     details["visits_errors_c16"] = visits["errors"]
     details["visits_load"] = "python asyncio (httpx), 2 processes x 8 connections"
+
+    # The same 2207 load with the gateway in two worker processes (its relay and consumers in a
+    # third), then the overload run on that arrangement.
+    say("  2207 at concurrency 16, gateway in 2 worker processes ...")
+    platform.gateway_workers = 2
+    platform.restart_service("settlement")
+    try:
+        want = min(1600, int(max(40, estimate * 2 * seconds * 1.5 + 16)))
+        requests = signed(gw, asyncio.run(prepare(gw, want)))
+        run = run_wrk(platform.url("settlement"), requests, concurrency=16, seconds=seconds)
+        two = run.ok / run.seconds if run.seconds else 0.0
+        details["settle_per_s_c16_2proc"] = round(two, 1)
+        details["settle_p99_ms_c16_2proc"] = run.p99_ms
+        details["settle_refused_by_rule_c16_2proc"] = run.refused_by_rule
+        if run.requests > len(requests):
+            notes["settle_c16_2proc"] = "ran out of prepared visits"
+        figures, failed = soak(
+            platform, gw, capacity_per_s=max(two, estimate), seconds=soak_seconds, say=say
+        )
+        details["overload"] = figures
+        if failed:
+            details.setdefault("wrong_results", []).append("overload: " + "; ".join(failed))
+            notes["overload"] = "DID NOT HOLD: " + "; ".join(failed)
+    finally:
+        platform.gateway_workers = 1
+        platform.restart_service("settlement")
+
+
+def _profile(
+    platform: Platform,
+    gw: Gateway,
+    estimate: float,
+    seconds: float,
+    out_dir: Path,
+    details: dict[str, Any],
+    notes: dict[str, str],
+    say: Callable[[str], None],
+) -> None:
+    """2207 at c16 again, under py-spy: a run of its own, so that the samplers' CPU (on a small
+    machine, a share of it) does not lower the c16 figures above."""
+    prepared = asyncio.run(prepare(gw, min(800, int(max(40, estimate * seconds * 1.5 + 16)))))
+    requests = signed(gw, prepared)
+    say(f"  2207 at concurrency 16 under py-spy ({len(requests)} visits prepared) ...")
+    profiler = Profiler(platform._pids()["settlement"], out_dir / "settle-2207-c16.svg", seconds)
+    if why := profiler.start():
+        notes["settle_profile"] = why
+        return
+    run = run_wrk(platform.url("settlement"), requests, concurrency=16, seconds=seconds)
+    if why := profiler.finish():
+        notes["settle_profile"] = why
+        return
+    details["settle_profile_svg"] = str(profiler.out)
+    details["settle_profile_per_s_c16"] = round(run.ok / run.seconds, 1) if run.seconds else 0.0
+    frames = top_frames(profiler.collapsed)
+    details["settle_profile_top_self"] = frames["self"]
+    details["settle_profile_top_project"] = frames["project"]
 
 
 def _ms(value: float | None) -> float | None:

@@ -8,7 +8,7 @@ import json
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 WRK_SCRIPT = r"""
@@ -16,6 +16,7 @@ local requests = {}
 local counter = 0
 local threads = {}
 ok = 0
+rules = {}
 
 function setup(thread)
   thread:set("id", counter)
@@ -52,18 +53,39 @@ function request()
 end
 
 -- Answers the platform accepted (a HIS answer is HTTP 200 either way; infcode says which).
+-- Every other answer is tallied by the rule its err_msg ends with ("...（his.busy）"), by HTTP
+-- status when it is not a 200, or as "no-envelope" when it carries no infcode.
 function response(status, headers, body)
-  if body and string.find(body, '"infcode"%s*:%s*0[^%d]') then ok = ok + 1 end
+  if body and string.find(body, '"infcode"%s*:%s*0[^%d]') then ok = ok + 1; return end
+  local rule
+  if status ~= 200 then
+    rule = "http." .. status
+  elseif not body or not string.find(body, '"infcode"', 1, true) then
+    rule = "no-envelope"
+  else
+    -- the last parenthesis holds the rule (the sentence may quote a field in one before it)
+    for found in string.gmatch(body, "\239\188\136([%w%._%-]+)\239\188\137") do rule = found end
+    for found in string.gmatch(body, "\\uff08([%w%._%-]+)\\uff09") do rule = found end
+    rule = rule or "unnamed"
+  end
+  rules[rule] = (rules[rule] or 0) + 1
 end
 
 function done(summary, latency, requests)
   local accepted = 0
-  for _, t in ipairs(threads) do accepted = accepted + (t:get("ok") or 0) end
+  local by_rule = {}
+  for _, t in ipairs(threads) do
+    accepted = accepted + (t:get("ok") or 0)
+    for rule, n in pairs(t:get("rules") or {}) do by_rule[rule] = (by_rule[rule] or 0) + n end
+  end
+  local parts = {}
+  for rule, n in pairs(by_rule) do table.insert(parts, string.format('"%s": %d', rule, n)) end
   io.write(string.format(
-    '{"requests": %d, "ok": %d, "seconds": %.3f, "errors": %d, "status_errors": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d}\n',
+    '{"requests": %d, "ok": %d, "seconds": %.3f, "errors": %d, "status_errors": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d, "connect_errors": %d, "timeouts": %d, "rules": {%s}}\n',
     summary.requests, accepted, summary.duration / 1e6,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.errors.status, latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+    summary.errors.status, latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    summary.errors.connect, summary.errors.timeout, table.concat(parts, ", ")))
 end
 """
 
@@ -77,6 +99,10 @@ class LoadResult:
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    refused_by_rule: dict[str, int] = field(default_factory=dict)
+    """Answers other than infcode 0, by the rule their err_msg names (or http.<status>)."""
+    connect_errors: int = 0
+    timeouts: int = 0
 
     @property
     def per_second(self) -> float:
@@ -148,4 +174,7 @@ def run_wrk(
         p50_ms=stats["p50_us"] / 1000,
         p95_ms=stats["p95_us"] / 1000,
         p99_ms=stats["p99_us"] / 1000,
+        refused_by_rule=dict(sorted(stats["rules"].items())),
+        connect_errors=stats["connect_errors"],
+        timeouts=stats["timeouts"],
     )

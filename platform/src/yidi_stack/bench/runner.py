@@ -50,6 +50,7 @@ def run(
     say: Callable[[str], None] = print,
     only: frozenset[str] = PARTS,
     sizes: Sizes | None = None,
+    soak_seconds: float = 180.0,
 ) -> dict[str, Any]:
     root = private_runtime_folder("yidi-bench-")
     platform = Platform(
@@ -80,7 +81,16 @@ def run(
 
             say("settlement through the gateway ...")
             load_sandbox(platform.url, say=lambda _: None)
-            gateway_figures(platform, results, details, notes, seconds=seconds, say=say)
+            gateway_figures(
+                platform,
+                results,
+                details,
+                notes,
+                seconds=seconds,
+                say=say,
+                out_dir=out_dir,
+                soak_seconds=soak_seconds,
+            )
             if results["settle_per_s_c16"] and results["http_insert_ceiling_per_s"]:
                 results["ratio_settle_to_ceiling"] = round(
                     results["settle_per_s_c16"] / results["http_insert_ceiling_per_s"], 3

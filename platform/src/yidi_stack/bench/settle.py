@@ -100,12 +100,21 @@ def settle_body(gw: Gateway, person: dict[str, str], visit_id: str) -> bytes:
     return gw.body("2207", payload, person["insuplc_admdvs"])
 
 
+BUSY_RESENDS = 20
+
+
 async def _call(
     http: httpx.AsyncClient, gw: Gateway, infno: str, payload: dict[str, Any], insured: str
 ) -> dict[str, Any]:
     body = gw.body(infno, payload, insured)
-    response = await http.post(gw.url + GATEWAY, content=body, headers=gw.headers(body))
-    answer: dict[str, Any] = response.json()
+    for attempt in range(BUSY_RESENDS):
+        response = await http.post(gw.url + GATEWAY, content=body, headers=gw.headers(body))
+        answer: dict[str, Any] = response.json()
+        if not str(answer.get("err_msg") or "").endswith("（his.busy）"):
+            break
+        # As a HIS does: the same message again, after a pause (the gateway shed it or lost a
+        # race; nothing was recorded).
+        await asyncio.sleep(0.2 * (attempt + 1))
     if answer.get("infcode") != 0:
         raise RuntimeError(f"{infno}: {answer.get('err_msg')}")
     return answer

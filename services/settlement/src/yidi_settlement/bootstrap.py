@@ -59,7 +59,9 @@ def build_runtime(settings: ServiceSettings | None = None) -> Runtime:
     )
 
 
-def build_gateway(runtime: Runtime, reference: ReferenceService) -> Gateway:
+def build_gateway(
+    runtime: Runtime, reference: ReferenceService, credentials: HisCredentials
+) -> Gateway:
     settings = runtime.settings
     windows = {
         HMAC: timedelta(seconds=settings.his_signature_window_s),
@@ -69,7 +71,7 @@ def build_gateway(runtime: Runtime, reference: ReferenceService) -> Gateway:
     return Gateway(
         clock=runtime.clock,
         authenticator=Authenticator(
-            HisCredentials(runtime.engine),
+            credentials,
             NonceStore(runtime.engine, max(windows.values())),
             windows,
         ),
@@ -88,13 +90,15 @@ def build_gateway(runtime: Runtime, reference: ReferenceService) -> Gateway:
         rate_limiter=RateLimiter(
             settings.his_person_query_rate_per_s, settings.his_person_query_burst
         ),
+        max_in_flight=settings.his_max_in_flight,
     )
 
 
 def create(settings: ServiceSettings | None = None) -> FastAPI:
     runtime = build_runtime(settings)
-    reference = ReferenceService(runtime.write, SqlHospitalSecrets())
-    gateway = build_gateway(runtime, reference)
+    credentials = HisCredentials(runtime.engine)
+    reference = ReferenceService(runtime.write, SqlHospitalSecrets(), credentials.forget)
+    gateway = build_gateway(runtime, reference, credentials)
     # HIS answers leave typed as the spec types them (amounts as numbers): his/typed.py
     his_routes = APIRouter(default_response_class=SpecTypedJSON)
     his_routes.include_router(his.router(gateway, runtime.settings.his_hgs_prefixes))

@@ -184,16 +184,25 @@ class WritePath:
         work: Callable[[Unit], Awaitable[dict[str, Any]]],
         *,
         repeat: Callable[[StoredResponse], dict[str, Any]] = lambda kept: kept.response,
+        alongside: Callable[[Unit], Awaitable[None]] | None = None,
     ) -> dict[str, Any]:
         """Do `work` and keep its answer under the key, in one unit; a command whose key was
         answered before gets `repeat(kept)` and does nothing. Of two first attempts at once the
-        loser's unit rolls back and, run again, finds the winner's answer."""
+        loser's unit rolls back and, run again, finds the winner's answer.
+
+        `alongside` runs in the same unit whichever answer is given, after `work` (whose append
+        must stay the unit's first write): what must commit with the answer or not at all, such
+        as claiming the request's nonce, at no transaction of its own."""
 
         async def attempt(unit: Unit) -> dict[str, Any]:
             kept = await unit.lookup(idempotent.scope, idempotent.key)
             if kept is not None:
+                if alongside is not None:
+                    await alongside(unit)
                 return repeat(kept)
             answer = await work(unit)
+            if alongside is not None:
+                await alongside(unit)
             await unit.record(idempotent, answer)
             return answer
 

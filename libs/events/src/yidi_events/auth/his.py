@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yidi_events.store.schema import request_nonces
 
@@ -111,21 +111,42 @@ class NonceStore:
         self.window = window
 
     async def claim(self, request: VerifiedRequest) -> None:
+        """Claim the nonce in a transaction of its own."""
         async with self.engine.begin() as conn:
-            claimed = await conn.scalar(
-                insert(request_nonces)
-                .values(
-                    institution_code=request.institution_code,
-                    nonce=request.nonce,
-                    seen_at=request.at,
-                )
-                .on_conflict_do_nothing()
-                .returning(request_nonces.c.nonce)
-            )
-        if claimed is None:
-            raise HisAuthError(
-                "nonce was already used: a replayed request is refused", rule="his.auth.replay"
-            )
+            await self.claim_in(conn, request)
+
+    async def claim_in(
+        self,
+        conn: AsyncConnection,
+        request: VerifiedRequest,
+        *,
+        only_if: sa.ColumnElement[bool] | None = None,
+    ) -> bool:
+        """Claim the nonce in the caller's transaction, so that it commits (or rolls back) with
+        the work the request did. A concurrent claim of the same nonce waits on the key and then
+        finds it taken. With `only_if` (a condition the caller's cached view of the sender must
+        still meet, e.g. its secret unchanged) nothing is claimed when it fails, and False is
+        returned, in the same round trip. Raises HisAuthError on a replay."""
+        values = sa.select(
+            sa.literal(request.institution_code, sa.Text),
+            sa.literal(request.nonce, sa.Text),
+            sa.literal(request.at, sa.DateTime(timezone=True)),
+        )
+        if only_if is not None:
+            values = values.where(only_if)
+        claimed = await conn.scalar(
+            insert(request_nonces)
+            .from_select(["institution_code", "nonce", "seen_at"], values)
+            .on_conflict_do_nothing()
+            .returning(request_nonces.c.nonce)
+        )
+        if claimed is not None:
+            return True
+        if only_if is not None and not await conn.scalar(sa.select(only_if)):
+            return False
+        raise HisAuthError(
+            "nonce was already used: a replayed request is refused", rule="his.auth.replay"
+        )
 
     async def forget_expired(self, now: datetime) -> int:
         async with self.engine.begin() as conn:

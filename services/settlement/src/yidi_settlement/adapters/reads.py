@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from yidi_events.application import Unit
 from yidi_events.contracts.policy import BenefitPolicy
 from yidi_settlement.adapters import queries
-from yidi_settlement.adapters.tables import visits
+from yidi_settlement.adapters.tables import hospital_secrets, visits
 from yidi_settlement.domain.eligibility import FilingSnapshot
 from yidi_settlement.domain.model import Catalogue
 from yidi_settlement.domain.person_ledger import StatedYear
@@ -85,13 +85,40 @@ class SqlReads:
 @dataclass
 class HisCredentials:
     """An institution's gateway credential, read outside any writing unit (before the message
-    runs): found by the identity a profile sends, with the secret that profile signs with."""
+    runs): found by the identity a profile sends, with the secret that profile signs with.
+
+    Kept per process: every request needs one and they change only when the agency registers or
+    changes a hospital, which `forget` (called after that unit ends) makes the next request read
+    afresh. A secret changed by another process is read afresh when the kept one does not
+    verify (his/auth.py), and a kept one changed anywhere is refused when the answering unit
+    claims the nonce (`unchanged`, in the same statement)."""
 
     engine: AsyncEngine
+    _known: dict[tuple[str, str, str], Credential] = field(default_factory=dict)
 
     async def __call__(
-        self, identity_column: str, secret_column: str, identity: str
+        self, identity_column: str, secret_column: str, identity: str, *, fresh: bool = False
     ) -> Credential | None:
+        key = (identity_column, secret_column, identity)
+        if not fresh and (known := self._known.get(key)) is not None:
+            return known
         async with self.engine.connect() as conn:
             found = await queries.credential_of(conn, identity_column, secret_column, identity)
-        return None if found is None else Credential(*found)
+        if found is None:
+            # Unknown identities are not kept: a caller must not be able to fill the memory.
+            self._known.pop(key, None)
+            return None
+        credential = Credential(*found)
+        self._known[key] = credential
+        return credential
+
+    def forget(self) -> None:
+        self._known.clear()
+
+    def unchanged(
+        self, identity_column: str, secret_column: str, identity: str, secret: str
+    ) -> sa.ColumnElement[bool]:
+        columns = hospital_secrets.c
+        return sa.exists().where(
+            columns[identity_column] == identity, columns[secret_column] == secret
+        )

@@ -54,12 +54,15 @@ class Messages:
         message_id: str,
         request_hash: str,
         work: Callable[[Unit], Awaitable[Answer]],
+        alongside: Callable[[Unit], Awaitable[None]] | None = None,
     ) -> Answer:
-        """Do `work` and keep its answer in one unit, or give the answer kept before."""
+        """Do `work` and keep its answer in one unit, or give the answer kept before;
+        `alongside` (the nonce claim) commits with either."""
         return await self.write.answer_once(
             Idempotent(_scope(institution), message_id, request_hash),
             work,
             repeat=lambda kept: repeat(kept, request_hash, message_id),
+            alongside=alongside,
         )
 
     async def kept(self, institution: str, message_id: str) -> StoredResponse | None:

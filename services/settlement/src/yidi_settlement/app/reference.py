@@ -6,7 +6,7 @@ same unit. Mappings also arrive as HIS messages (3301/3302), inside the message'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,6 +35,9 @@ __all__ = [
 class ReferenceService:
     write: WritePath
     secrets: HospitalSecrets
+    secrets_changed: Callable[[], None] = lambda: None
+    """Told after a unit that wrote secrets or credentials ended (committed or not), so that a
+    per-process cache of them reads afresh."""
 
     async def register_hospital(self, details: HospitalDetails, *, by: str) -> None:
         """`by`: the registering user's id from the identity store, kept in the events."""
@@ -55,7 +58,10 @@ class ReferenceService:
             if details.account is not None:
                 await self.secrets.set_account(unit, details.institution_code, details.account)
 
-        await self.write.transact(work)
+        try:
+            await self.write.transact(work)
+        finally:
+            self.secrets_changed()
 
     async def update_hospital(self, code: str, change: HospitalChange, *, by: str) -> None:
         now = self.write.clock.now()
@@ -73,7 +79,10 @@ class ReferenceService:
             if change.account is not None:
                 await self.secrets.set_account(unit, code, change.account)
 
-        await self.write.transact(work)
+        try:
+            await self.write.transact(work)
+        finally:
+            self.secrets_changed()
 
     async def publish_items(self, items: Sequence[CatalogueItem]) -> int:
         """Publish every item or none (a bulk import is one unit)."""

@@ -4,9 +4,13 @@ not seen before, and an envelope naming the institution that signed it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_events.auth.his import HisAuthError, NonceStore, VerifiedRequest
 from yidi_events.kernel import DomainError
@@ -23,8 +27,32 @@ class Credential:
     kind: str = "hospital"  # InstitutionKind: which transactions it may send
 
 
-# (identity column, secret column, identity) -> the institution and its secret, if registered.
-CredentialOf = Callable[[str, str, str], Awaitable[Credential | None]]
+class CredentialOf(Protocol):
+    async def __call__(
+        self, identity_column: str, secret_column: str, identity: str, *, fresh: bool = False
+    ) -> Credential | None:
+        """The institution and its secret, if registered; `fresh` reads past any cache."""
+
+    def unchanged(
+        self, identity_column: str, secret_column: str, identity: str, secret: str
+    ) -> sa.ColumnElement[bool]:
+        """True while `identity` still signs with `secret`: checked in the unit that answers,
+        so a secret cached here and changed anywhere since is caught at no extra round trip."""
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """A signed, fresh request's envelope and the (timestamp, nonce) pair it spends: claimed in
+    the unit that answers it (or on its own when nothing is kept), so no transaction of its own
+    on the counter's path."""
+
+    envelope: HisEnvelope
+    nonce: VerifiedRequest
+    nonce_header: str
+    signature_header: str
+    profile: str
+    credential: tuple[str, str, str]  # identity column, secret column, identity
+    unchanged: sa.ColumnElement[bool]
 
 
 @dataclass
@@ -39,10 +67,10 @@ class Authenticator:
         body: bytes,
         now: datetime,
         path_infno: str | None = None,
-    ) -> HisEnvelope:
+    ) -> Authenticated:
         """The parsed envelope of a signed, fresh request; raises HisAuthError or a his.*
-        DomainError. The (timestamp, nonce) pair is claimed last, so a refused request leaves
-        it unused."""
+        DomainError. The (timestamp, nonce) pair is not claimed here (see `claim`, `claim_in`),
+        so a refused request leaves it unused."""
         if len(body) > MAX_BODY:
             raise too_large()
         lowered = {name.lower(): value for name, value in headers.items()}
@@ -59,6 +87,11 @@ class Authenticator:
                 values={"identity": claim.identity[:40]},
             )
         if not profile.verifies(credential.secret, claim, lowered, body):
+            # The cached secret may have been rotated by another process: one fresh read.
+            credential = await self.credential_of(
+                profile.identity_column, profile.secret_column, claim.identity, fresh=True
+            )
+        if credential is None or not profile.verifies(credential.secret, claim, lowered, body):
             raise HisAuthError(
                 "signature does not verify",
                 rule="his.auth.signature",
@@ -83,8 +116,20 @@ class Authenticator:
                 values={"path": path_infno, "infno": envelope.infno},
             )
         check_sender(credential.kind, credential.institution_code, envelope.infno)
-        await self._claim(claim, credential, envelope, now)
-        return envelope
+        # Real clients' nonces can be one digit, and a CSB client may send none (its msgid then
+        # stands in): a replay is the same pair of timestamp and nonce, per profile.
+        nonce = claim.nonce if claim.nonce is not None else f"msgid:{envelope.message_id}"
+        key = f"{claim.profile.name}:{claim.timestamp}:{nonce}"
+        columns = (profile.identity_column, profile.secret_column, claim.identity)
+        return Authenticated(
+            envelope,
+            VerifiedRequest(credential.institution_code, key, now),
+            nonce_header=profile.nonce_header,
+            signature_header=profile.signature_header,
+            profile=profile.name,
+            credential=columns,
+            unchanged=self.credential_of.unchanged(*columns, credential.secret),
+        )
 
     def _fresh(self, claim: Claim, now: datetime) -> None:
         window = self.windows[claim.profile.name]
@@ -100,16 +145,27 @@ class Authenticator:
                 },
             )
 
-    async def _claim(
-        self, claim: Claim, credential: Credential, envelope: HisEnvelope, now: datetime
-    ) -> None:
-        # Real clients' nonces can be one digit, and a CSB client may send none (its msgid then
-        # stands in): a replay is the same pair of timestamp and nonce, per profile.
-        nonce = claim.nonce if claim.nonce is not None else f"msgid:{envelope.message_id}"
-        key = f"{claim.profile.name}:{claim.timestamp}:{nonce}"
+    async def claim(self, request: Authenticated) -> None:
+        """Spend the request's nonce in a transaction of its own (see `claim_in`)."""
+        async with self.nonces.engine.begin() as conn:
+            await self.claim_in(conn, request)
+
+    async def claim_in(self, conn: AsyncConnection, request: Authenticated) -> None:
+        """Spend the request's nonce in the caller's transaction, if the secret it verified
+        with is still the institution's; raises his.auth.replay or his.auth.signature (and the
+        caller's unit rolls back)."""
         try:
-            await self.nonces.claim(VerifiedRequest(credential.institution_code, key, now))
+            current = await self.nonces.claim_in(conn, request.nonce, only_if=request.unchanged)
         except HisAuthError as exc:
             raise HisAuthError(
-                "replayed request", rule="his.auth.replay", field=claim.profile.nonce_header
+                "replayed request", rule="his.auth.replay", field=request.nonce_header
             ) from exc
+        if not current:
+            # Signed with a secret changed since this process kept it: keep the new one.
+            await self.credential_of(*request.credential, fresh=True)
+            raise HisAuthError(
+                "signature does not verify",
+                rule="his.auth.signature",
+                field=request.signature_header,
+                values={"profile": request.profile},
+            )

@@ -24,7 +24,7 @@ from yidi_events.kernel import Clock, DomainError
 from yidi_events.store import ConcurrencyError
 from yidi_events.store.idempotency import IdempotencyConflict
 from yidi_settlement.app.messages import Messages, repeat
-from yidi_settlement.his.auth import Authenticator
+from yidi_settlement.his.auth import Authenticated, Authenticator
 from yidi_settlement.his.downloads import is_catalogue_download
 from yidi_settlement.his.envelope import HisEnvelope, his_answer
 from yidi_settlement.his.fields import error_text, refusal_text
@@ -37,7 +37,7 @@ log = structlog.get_logger(__name__)
 
 HIS_REQUESTS = Counter(
     "yidi_his_requests_total",
-    "HIS gateway requests by infno and outcome (ok, refused, busy, unauthenticated, error)",
+    "HIS gateway requests by infno and outcome (ok, refused, busy, overloaded, unauthenticated, error)",
     ["infno", "outcome"],
 )
 SETTLEMENT_SECONDS = Histogram(
@@ -63,12 +63,52 @@ class Gateway:
     transactions: Transactions
     forwarder: Forwarder
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(2.0, 60))
+    max_in_flight: int = 32
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _in_flight: int = field(default=0, init=False)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests this process is answering now."""
+        return self._in_flight
 
     async def call(
         self, headers: Mapping[str, str], body: bytes, path_infno: str | None = None
     ) -> Reply:
         """Answer one request; `path_infno` is the infno a per-transaction path names."""
+        # One event loop per process: the check and the increment cannot interleave.
+        if self._in_flight >= self.max_in_flight:
+            return self._overloaded()
+        self._in_flight += 1
+        try:
+            return await self._call(headers, body, path_infno)
+        finally:
+            self._in_flight -= 1
+
+    def _overloaded(self) -> Reply:
+        """Shed load before the request is authenticated or parsed: no database work, nothing
+        recorded and no nonce spent, so the hospital may send the same request again as it is."""
+        HIS_REQUESTS.labels("unknown", "overloaded").inc()
+        now = self.clock.now()
+        error = error_text(
+            # The rule a HIS already resends on: nothing was recorded.
+            DomainError(
+                "his.busy",
+                "the gateway is working on as many requests as it takes; send it again",
+                field="msgid",
+            )
+        )
+        answer = his_answer(
+            visit_region="",
+            received=now,
+            responded=now,
+            sequence=next(self._sequence),
+            output=None,
+            error=error,
+        )
+        return Reply("unknown", answer)
+
+    async def _call(self, headers: Mapping[str, str], body: bytes, path_infno: str | None) -> Reply:
         received = self.clock.now()
         started = time.perf_counter()  # latency is real time, whatever the business clock says
         visit_region = ""
@@ -78,13 +118,22 @@ class Gateway:
         output: dict[str, Any] | None = None
         error: str | None = None
         detail: str | None = None  # the domain's own words, for the operator's log only
+        request: Authenticated | None = None
+        spent = False  # the request's nonce is claimed and committed
         try:
-            envelope = await self.authenticator.authenticate(headers, body, received, path_infno)
-            institution = envelope.institution_code
-            visit_region = envelope.visit_region
-            infno = self._metric_infno(envelope.infno)
+            request = await self.authenticator.authenticate(headers, body, received, path_infno)
+            institution = request.envelope.institution_code
+            visit_region = request.envelope.visit_region
+            infno = self._metric_infno(request.envelope.infno)
+            envelope = request.envelope
             self.rate_limiter.take(envelope.institution_code, envelope.infno)
-            output = await self._run(envelope)
+            if envelope.infno in OWNED and not is_catalogue_download(envelope):
+                # Another service answers: the nonce is spent before the call goes out.
+                await self.authenticator.claim(request)
+                spent = True
+                output = await self._forwarded(envelope, envelope.digest())
+            else:
+                output = await self._run(request)
             outcome = "ok"
         except HisAuthError as exc:
             outcome = "unauthenticated"
@@ -94,6 +143,16 @@ class Gateway:
             outcome = "refused"
             error = error_text(exc, infno)
             detail = exc.message
+            if request is not None and not spent:
+                # The refused unit rolled back its nonce claim; a refusal still spends the
+                # nonce (a captured request must not run later, when it might pass), and a
+                # replay of it is answered as one.
+                try:
+                    await self.authenticator.claim(request)
+                except HisAuthError as replay:
+                    outcome = "unauthenticated"
+                    error = refusal_text(replay.rule, replay.field, replay.values)
+                    detail = str(replay)
         except (ConcurrencyError, IdempotencyConflict, DBAPIError) as exc:
             # Concurrent writers kept winning until the write path gave up (e.g. many hospitals
             # settling one person at once). The unit rolled back and no answer was kept, so the
@@ -141,10 +200,9 @@ class Gateway:
         # create time series at will.
         return infno if infno in OWNED or infno in self.transactions.by_infno() else "other"
 
-    async def _run(self, envelope: HisEnvelope) -> dict[str, Any]:
+    async def _run(self, request: Authenticated) -> dict[str, Any]:
+        envelope = request.envelope
         digest = envelope.digest()
-        if envelope.infno in OWNED and not is_catalogue_download(envelope):
-            return await self._forwarded(envelope, digest)
         transaction = self.transactions.by_infno().get(envelope.infno)
         if transaction is None:
             raise DomainError(
@@ -159,8 +217,11 @@ class Gateway:
             crash_point(f"gateway.before_commit.{envelope.infno}")
             return output
 
+        async def spend_nonce(unit: Unit) -> None:
+            await self.authenticator.claim_in(unit.conn, request)
+
         answer = await self.messages.answer_once(
-            envelope.institution_code, envelope.message_id, digest, work
+            envelope.institution_code, envelope.message_id, digest, work, spend_nonce
         )
         crash_point(f"gateway.after_commit.{envelope.infno}")
         return answer

@@ -121,7 +121,7 @@ TEXTS: Mapping[str, Text] = {
         "上限为每秒 {rate} 次、连续 {burst} 次",
         "约 {wait} 秒后可再查询",
     ),
-    "his.busy": "并发请求同时修改了相同记录，本次未做任何变更，请以相同报文重新发送",
+    "his.busy": "平台正忙或并发请求同时修改了相同记录，本次未做任何变更，请以相同报文重新发送",
     "his.msgid_reused": "该报文 ID 已被本机构用于另一笔不同的请求",
     "his.msgid_reversed": "该报文 ID 对应的交易已被 2601 冲正，不能再次使用",
     "his.message_reused": "该报文 ID 已为另一人员上传过转诊备案",

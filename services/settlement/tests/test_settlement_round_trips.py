@@ -1,0 +1,164 @@
+"""The counter's hot path stays short (issue 20): a 2207 is one transaction with a bounded number
+of statements, and a hospital's changed credential is seen by the very next request although
+credentials are cached per process.
+
+Counted with SQLAlchemy's statement and transaction events on the service's own engine: this is
+behaviour (how many round trips a settlement costs), not timing. The harness runs no relay and no
+consumers, so whatever the engine does during the call is the request's doing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from yidi_cli.sandbox import shared_dir
+
+SANDBOX = shared_dir() / "sandbox"
+PERSON = json.loads((SANDBOX / "persons.json").read_text("utf-8"))[0]
+NANJING = "H32010000001"
+START = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
+VOUCHER = {"mdtrt_cert_type": "03", "mdtrt_cert_no": PERSON["certno"], "card_sn": PERSON["card_sn"]}
+
+# Before issue 20 a 2207 took 3 transactions and 20 statements (secret lookup and nonce claim each in
+# a transaction of their own, then the unit). Now one unit of 19: idempotency lookup, visit and
+# person-year streams, policy, hospital and its suspensions, person, its suspensions and
+# movements, filings, stated year, catalogue, the two appends with the settlement row, visit
+# status and ledger movement, the nonce and the kept answer. The bound lets no extra round trip
+# creep back in unnoticed.
+MAX_STATEMENTS = 19
+SIGN_IN = {"signIn": {"opter_no": "1", "mac": "00:00:00:00:00:00", "ip": "127.0.0.1"}}
+
+
+@dataclass
+class Counts:
+    statements: list[str]
+    transactions: int = 0
+
+
+@contextmanager
+def counting(engine: AsyncEngine) -> Iterator[Counts]:
+    counts = Counts([])
+    sync = engine.sync_engine
+
+    def on_statement(*args: Any) -> None:
+        counts.statements.append(str(args[2]).split("\n")[0][:80])
+
+    def on_begin(*args: Any) -> None:
+        counts.transactions += 1
+
+    sa.event.listen(sync, "before_cursor_execute", on_statement)
+    sa.event.listen(sync, "begin", on_begin)
+    try:
+        yield counts
+    finally:
+        sa.event.remove(sync, "before_cursor_execute", on_statement)
+        sa.event.remove(sync, "begin", on_begin)
+
+
+async def open_visit(h: Any) -> str:
+    registration = {
+        "data": {
+            "psn_no": PERSON["psn_no"],
+            "insutype": PERSON["insutype"],
+            "begntime": "2026-03-10 09:00:00",
+            "med_type": "11",
+            **VOUCHER,
+        }
+    }
+    insured = PERSON["insuplc_admdvs"]
+    visit_id: str = (await h.ok("2201", registration, NANJING, insured=insured))["data"]["mdtrt_id"]
+    line = {
+        "feedetl_sn": "1",
+        "med_list_codg": "XA001",
+        "cnt": "2",
+        "pric": "25.50",
+        "det_item_fee_sumamt": "51.00",
+        "fee_ocur_time": "2026-03-10 08:30:00",
+        "mdtrt_id": visit_id,
+        "psn_no": PERSON["psn_no"],
+    }
+    await h.ok("2204", {"feedetail": [line]}, NANJING, insured=insured)
+    return visit_id
+
+
+def settle(visit_id: str) -> dict[str, Any]:
+    return {
+        "data": {
+            "psn_no": PERSON["psn_no"],
+            "mdtrt_id": visit_id,
+            "acct_used_flag": "0",
+            "insutype": PERSON["insutype"],
+            "medfee_sumamt": "51.00",
+            **VOUCHER,
+        }
+    }
+
+
+async def test_a_settlement_is_one_transaction_of_few_statements(make_harness: Any) -> None:
+    async with make_harness(START) as h:
+        await h.sandbox_world()
+        visit_id = await open_visit(h)
+        insured = PERSON["insuplc_admdvs"]
+        # A first request warms the per-process caches, as any running gateway's are.
+        await h.ok("9001", SIGN_IN, NANJING, insured=insured)
+        with counting(h.runtime.engine) as counts:
+            answer = await h.his("2207", settle(visit_id), NANJING, insured=insured, msgid="S1")
+        assert answer["infcode"] == 0, answer["err_msg"]
+        assert counts.transactions == 1, counts
+        assert len(counts.statements) <= MAX_STATEMENTS, counts.statements
+        # The same message again is answered from the kept answer, also in one transaction.
+        with counting(h.runtime.engine) as again:
+            repeated = await h.his("2207", settle(visit_id), NANJING, insured=insured, msgid="S1")
+        assert repeated["output"] == answer["output"]
+        assert again.transactions == 1, again
+
+
+async def test_a_changed_secret_is_seen_by_the_next_request(make_harness: Any) -> None:
+    async with make_harness(START) as h:
+        await h.sandbox_world()
+        query = SIGN_IN
+        insured = PERSON["insuplc_admdvs"]
+        old = h.secrets[NANJING]
+        assert (await h.his("9001", query, NANJING, insured=insured))["infcode"] == 0
+        # The process has now used (and cached) the old secret; the agency rotates it.
+        rotated = "rotated-secret-0123456789abcdef"
+        response = await h.client.patch(
+            f"/api/hospitals/{NANJING}", headers=h.token(), json={"his_secret": rotated}
+        )
+        assert response.status_code == 200, response.text
+        h.secrets[NANJING] = rotated
+        assert (await h.his("9001", query, NANJING, insured=insured))["infcode"] == 0
+        h.secrets[NANJING] = old
+        stale = await h.his("9001", query, NANJING, insured=insured)
+        assert stale["infcode"] == -1
+        assert "his.auth.signature" in stale["err_msg"], stale["err_msg"]
+
+
+async def test_a_secret_changed_by_another_process_refuses_the_old_one(make_harness: Any) -> None:
+    """Another gateway process rotated the secret: this process has not been told, its kept
+    secret still verifies the old signature, and the answering unit catches it."""
+    async with make_harness(START) as h:
+        await h.sandbox_world()
+        visit_id = await open_visit(h)
+        insured = PERSON["insuplc_admdvs"]
+        assert (await h.his("9001", SIGN_IN, NANJING, insured=insured))["infcode"] == 0
+        async with h.runtime.engine.begin() as conn:
+            await conn.execute(
+                sa.text("UPDATE hospital_secrets SET his_secret = :s WHERE institution_code = :c"),
+                {"s": "rotated-elsewhere-0123456789abcdef", "c": NANJING},
+            )
+        before = await h.counts()
+        stale = await h.his("2207", settle(visit_id), NANJING, insured=insured)
+        assert stale["infcode"] == -1
+        assert "his.auth.signature" in stale["err_msg"], stale["err_msg"]
+        assert await h.counts() == before  # no events, no kept answer
+        h.secrets[NANJING] = "rotated-elsewhere-0123456789abcdef"
+        assert (await h.ok("2207", settle(visit_id), NANJING, insured=insured))["setlinfo"]
