@@ -31,6 +31,7 @@ from yidi_events.application import PostgresEventStore, WritePath
 from yidi_events.application.postgres import PostgresUnit
 from yidi_events.application.write_path import project_with
 from yidi_events.auth.agency import TokenSigner, TokenVerifier
+from yidi_events.auth.oidc import ExternalIssuer
 from yidi_events.auth.routes import public
 from yidi_events.correlation import Cause
 from yidi_events.db import is_unstorable_text, make_engine
@@ -245,6 +246,17 @@ def verifier_for(settings: ServiceSettings) -> TokenVerifier:
         verifier.accept_jwks(settings.auth_public_keys)
     if settings.sandbox:
         verifier.accept_jwks(TokenSigner.sandbox(settings.auth_secret.get_secret_value()).jwks())
+    if settings.oidc_issuer:
+        verifier.external = ExternalIssuer(
+            issuer=settings.oidc_issuer,
+            audience=settings.oidc_audience or settings.auth_audience,
+            jwks_url=settings.oidc_jwks_url,
+            user_claim=settings.oidc_user_claim,
+            roles_claim=settings.oidc_roles_claim,
+            region_claim=settings.oidc_region_claim,
+            kind_claim=settings.oidc_kind_claim,
+            centre_region=settings.oidc_centre_region,
+        )
     return verifier
 
 

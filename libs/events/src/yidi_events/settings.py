@@ -76,6 +76,17 @@ class ServiceSettings(BaseSettings):
     gateway_username: str = "svc.his-gateway"
     gateway_password: SecretStr | None = None
     auth_audience: str = "yidi-api"
+    # An external OpenID Connect issuer whose officers' access tokens are accepted too
+    # (auth/oidc.py): its `iss`, the JWKS it publishes (its discovery document's `jwks_uri`),
+    # the audience its tokens name for this platform, and where its tokens carry what we read.
+    oidc_issuer: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_audience: str | None = None
+    oidc_user_claim: str = "preferred_username"
+    oidc_roles_claim: str = "roles"
+    oidc_region_claim: str = "region"
+    oidc_kind_claim: str | None = None
+    oidc_centre_region: str | None = None
     auth_token_ttl_s: int = 900
     # How far a HIS request's signed timestamp may be from now, per profile (body HMAC, TIF,
     # CSB); a province's CSB gateway may allow its spec's 30 minutes.
@@ -148,6 +159,14 @@ class ServiceSettings(BaseSettings):
             return WorkingCalendar.official(notices, weekends_only_beyond=lenient)
         except (OSError, ValueError) as exc:
             raise ValueError(f"YIDI_HOLIDAYS_FILE={self.holidays_file}: {exc}") from exc
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> ServiceSettings:
+        if self.oidc_issuer and not self.oidc_jwks_url:
+            raise ValueError(
+                "YIDI_OIDC_ISSUER needs YIDI_OIDC_JWKS_URL (the jwks_uri of its discovery document)"
+            )
+        return self
 
     def jwks_url(self) -> str:
         return self.auth_jwks_url or f"{self.filing_url}/.well-known/jwks.json"
