@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from yidi_stack.simulation import run_province
+from yidi_stack.simulation.province import PHARMACY_INSTITUTION, maternity_eligible
+from yidi_stack.simulation.report import by_scheme
 
 pytestmark = pytest.mark.e2e
 
@@ -25,8 +27,32 @@ def test_a_small_province_settles_reconciles_and_clears_with_every_total_agreein
     assert len(settled) >= 40
     kinds = Counter(r.kind for r in settled)
     assert kinds["outpatient"] > kinds["pharmacy"] > 0
+    assert not out.refused, out.refused
     assert out.reversals == 1
     assert kinds["inpatient"] >= 3  # the planted split stay (two) and duplicate-fee stay
+
+    # Purchases were settled at the pharmacy (med type 41, cleared as category 41), and pooled
+    # by the outpatient pooling the province's policies added to the sandbox's.
+    purchases = [r for r in settled if r.kind == "pharmacy"]
+    assert {(r.institution, r.clearing_category) for r in purchases} == {
+        (PHARMACY_INSTITUTION, "41")
+    }
+    assert all(r.visit_region == "320100" != r.insured_region for r in purchases)
+    assert sum(r.fund_total for r in purchases) > 0
+    # Maternity admissions (52) of eligible women, paid by the maternity fund within its limit.
+    mothers = [r for r in settled if r.kind == "maternity"]
+    assert mothers
+    assert all(maternity_eligible(out.province.by_id[r.person_id]) for r in mothers)
+    assert all(r.fund_total > 0 for r in mothers)
+
+    # The report's settlements by scheme add up to every record.
+    schemes = {row.scheme: row for row in by_scheme(out.records)}
+    assert {"ordinary outpatient 11", "pharmacy 41", "maternity 52", "inpatient 21"} <= set(schemes)
+    assert schemes["pharmacy 41"].settled == len(purchases)
+    assert sum(row.settled + row.cancelled for row in schemes.values()) == len(out.records)
+    assert sum(row.fund for row in schemes.values()) == sum(r.fund_total for r in out.records)
+    for row in schemes.values():
+        assert row.total_fee == row.fund + row.account + row.cash
 
     # Every settlement's money appears once in reconciliation and once in clearing.
     reconciled = Counter(

@@ -93,8 +93,10 @@ def inpatient(
     admitted: datetime,
     discharged: datetime,
     diagnosis: str,
+    med_type: str = "21",
 ) -> dict[str, Any]:
-    """2401 -> 2301 -> 2402 -> 2304 for a sandbox person; returns the setlinfo."""
+    """2401 -> 2301 -> 2402 -> 2304 for a sandbox person; returns the setlinfo. `med_type` 52
+    admits a maternity stay, 92 another admission settled by its own terms."""
     insured = person["insuplc_admdvs"]
     voucher = {"mdtrt_cert_type": "02", "mdtrt_cert_no": person["certno"]}
     adm = f"{admitted.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}"
@@ -107,7 +109,7 @@ def inpatient(
                 "insutype": person["insutype"],
                 "begntime": adm,
                 **voucher,
-                "med_type": "21",
+                "med_type": med_type,
                 "ipt_no": f"IP{his.last_message_id[-8:]}",
                 "atddr_no": "D001",
                 "chfpdr_name": "医生",
@@ -137,7 +139,7 @@ def inpatient(
             "feedetl_sn": str(n),
             "mdtrt_id": visit_id,
             "psn_no": person["psn_no"],
-            "med_type": "21",
+            "med_type": med_type,
             "med_list_codg": line["code"],
             "medins_list_codg": line["code"],
             "det_item_fee_sumamt": line["amount"],

@@ -32,9 +32,10 @@ def run_province(
     with httpx.Client(timeout=60, limits=httpx.Limits(max_connections=64)) as http:
         driver = Driver(platform, http, progress)
         out = Outcome(province)
+        start = driver.clock.now().astimezone(SHANGHAI).date()
+        driver.publish_policies(start)
         driver.enrol(out)
         driver.file(out)
-        start = driver.clock.now().astimezone(SHANGHAI).date()
         for number, visits in enumerate(province.days, start=1):
             day = start + timedelta(days=number - 1)
             driver.traffic(out, day, visits, number)

@@ -31,11 +31,13 @@ from yidi_stack.flows import inpatient
 from yidi_stack.platform import Platform
 from yidi_stack.simulation.province import (
     CITIES,
-    INPATIENT,
     MED_TYPE,
+    PHARMACY,
+    STAYS,
     WRONG_3201,
     Province,
     Visit,
+    province_policy,
 )
 
 T = TypeVar("T")
@@ -166,7 +168,9 @@ class Driver:
         self.progress = progress
         self.clock = TrackedClock(platform.url, http)
         hospitals = json.loads((sandbox_dir() / "hospitals.json").read_text())
-        self.hospitals = {h["fixmedins_code"]: h for h in hospitals}
+        pharmacies = json.loads((sandbox_dir() / "pharmacies.json").read_text())
+        # A retail pharmacy's HIS signs and reconciles as a hospital's does.
+        self.hospitals = {h["fixmedins_code"]: h for h in [*hospitals, *pharmacies]}
         self.secret = ServiceSettings().auth_secret.get_secret_value()
         self.tokens: dict[tuple[str, str, tuple[str, ...], str], str] = {}
         self.ready_by = 0.0  # until then a refused registration may just be facts in flight
@@ -237,6 +241,16 @@ class Driver:
             out.enrolled += answer["enrolled"]
             self.progress.advance(task)
 
+    def publish_policies(self, start: date) -> None:
+        """Each insured place republishes its sandbox policy with the province's outpatient
+        pooling, pharmacy and maternity terms from the first simulated day."""
+        documents = json.loads((sandbox_dir() / "policies.json").read_text())
+        task = self.progress.add_task("benefit policies published", total=len(documents))
+        for document in documents:
+            revised = province_policy(document, start)
+            self.agency("filing", revised["insuplc_admdvs"]).ok("POST", "/policies", json=revised)
+            self.progress.advance(task)
+
     def file(self, out: Outcome) -> None:
         by_id = out.province.by_id
         task = self.progress.add_task("filings at the counters", total=len(out.province.filings))
@@ -283,10 +297,12 @@ class Driver:
     ) -> tuple[Visit, list[Record], int]:
         his = self.his(v.institution)
         insured = person["insuplc_admdvs"]
+        if v.kind == PHARMACY:
+            return self.purchase(his, person, v, out)
         calls = 0
         while True:
             try:
-                if v.kind == INPATIENT:
+                if v.kind in STAYS:
                     calls += 4
                     info = self._stay(his, person, v)
                 else:
@@ -333,13 +349,45 @@ class Driver:
             records.append(Record.of(cancelled["setlinfo"], v, his.visit_region, insured, today))
         return v, records, calls
 
+    def purchase(
+        self, his: HisClient, person: dict[str, Any], v: Visit, out: Outcome
+    ) -> tuple[Visit, list[Record], int]:
+        """A retail pharmacy purchase: 2102 in one message, then perhaps its 2103 cancel."""
+        insured = person["insuplc_admdvs"]
+        calls = 0
+        while True:
+            calls += 1
+            try:
+                info = his.call("2102", purchase_input(his, person, v), insured)["setlinfo"]
+                break
+            except HisError as exc:
+                if exc.infno == "2102" and time.monotonic() < self.ready_by:
+                    time.sleep(0.5)
+                    continue
+                out.refused[f"{v.kind}: {_rule(exc)}"] += 1
+                return v, [], calls
+        today = self.clock.now().astimezone(SHANGHAI).date()
+        records = [Record.of(info, v, his.visit_region, insured, today)]
+        if v.cancel:
+            calls += 1
+            undo = {"setl_id": info["setl_id"], "mdtrt_id": info["mdtrt_id"]}
+            cancelled = his.call("2103", {"data": undo | {"psn_no": person["psn_no"]}}, insured)
+            records.append(Record.of(cancelled["setlinfo"], v, his.visit_region, insured, today))
+        return v, records, calls
+
     def _stay(self, his: HisClient, person: dict[str, Any], v: Visit) -> dict[str, Any]:
         now = self.clock.now().astimezone(SHANGHAI).replace(second=0, microsecond=0)
         discharged = now - timedelta(days=v.stay_offset_days)
         admitted = discharged - timedelta(days=v.stay_days, hours=1)
         lines = [line.wire() | {"at": f"{admitted:%Y-%m-%d %H:%M:%S}"} for line in v.lines]
         return inpatient(
-            his, person, lines, admitted=admitted, discharged=discharged, diagnosis=v.diagnosis
+            his,
+            person,
+            lines,
+            admitted=admitted,
+            discharged=discharged,
+            diagnosis=v.diagnosis,
+            med_type=v.medical_type,
         )
 
     # -- after midnight: reconciliation --------------------------------------------------------
@@ -712,6 +760,36 @@ def outpatient(his: HisClient, person: dict[str, Any], v: Visit) -> dict[str, An
     )
     result: dict[str, Any] = settled["setlinfo"]
     return result
+
+
+def purchase_input(his: HisClient, person: dict[str, Any], v: Visit) -> dict[str, Any]:
+    """The 2102 input: the buyer at the counter with the card's voucher, the drug lines."""
+    stamp = f"{his.clock.now().astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}"
+    return {
+        "druginfo": {
+            "psn_no": person["psn_no"],
+            "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": person["certno"],
+            "begntime": stamp,
+            "medfee_sumamt": fen_to_yuan(sum(line.amount_fen for line in v.lines)),
+            "insutype": person["insutype"],
+            "acct_used_flag": "1",
+            "med_type": v.medical_type,
+        },
+        "drugdetail": [
+            {
+                "feedetl_sn": str(n),
+                "med_list_codg": line.code,
+                "medins_list_codg": line.code,
+                "cnt": str(line.cnt),
+                "pric": fen_to_yuan(line.price_fen),
+                "det_item_fee_sumamt": fen_to_yuan(line.amount_fen),
+                "rx_circ_flag": "0",
+                "fee_ocur_time": stamp,
+            }
+            for n, line in enumerate(v.lines, start=1)
+        ],
+    }
 
 
 def _rule(exc: HisError) -> str:

@@ -37,18 +37,37 @@ FILING_VALID_FROM = "2026-01-01"
 # Malignant neoplasms are on the unconditional-referral catalogue: no referral opinion needed.
 REFERRAL_DIAGNOSES = ("C34.900", "C50.900", "C18.900", "C16.900")
 STAY_DIAGNOSES = ("J18.900", "K35.800", "I63.900", "S72.000", "N20.000")
+# Retail pharmacy purchases go to the sandbox's one pharmacy, in Nanjing: its buyers are persons
+# insured elsewhere whose filing covers Nanjing (a referral names a hospital, so not those).
+PHARMACY_INSTITUTION = "P32010000001"
+PHARMACY_CITY = NANJING
+PHARMACY_CANCEL_SHARE = 0.03  # the pharmacy cancels the purchase (2103) right after
+# Maternity admissions (med type 52): women of childbearing age on the simulated year, a
+# delivery diagnosis (single spontaneous delivery, caesarean, other single delivery).
+MATERNITY_DIAGNOSES = ("O80.000", "O82.000", "O83.900")
+MATERNITY_AGES = range(20, 46)
+SIMULATED_YEAR = 2026
 
 # Visit kinds and their shares of a day (issue 8: 64% outpatient, 27% pharmacy, 5% inpatient,
 # the rest chronic-disease outpatient).
-OUTPATIENT, PHARMACY, CHRONIC, INPATIENT, EMERGENCY = (
+OUTPATIENT, PHARMACY, CHRONIC, INPATIENT, EMERGENCY, MATERNITY = (
     "outpatient",
     "pharmacy",
     "chronic",
     "inpatient",
     "emergency",
+    "maternity",
 )
-MED_TYPE = {OUTPATIENT: "11", PHARMACY: "41", CHRONIC: "14", INPATIENT: "21", EMERGENCY: "13"}
-_KIND_WEIGHTS = ((OUTPATIENT, 64), (PHARMACY, 27), (INPATIENT, 5), (CHRONIC, 4))
+MED_TYPE = {
+    OUTPATIENT: "11",
+    PHARMACY: "41",
+    CHRONIC: "14",
+    INPATIENT: "21",
+    EMERGENCY: "13",
+    MATERNITY: "52",
+}
+STAYS = (INPATIENT, MATERNITY)  # admitted, discharged and settled as a stay (2401 ... 2304)
+_KIND_WEIGHTS = ((OUTPATIENT, 63), (PHARMACY, 27), (INPATIENT, 5), (CHRONIC, 4), (MATERNITY, 1))
 UNFILED_SHARE = 0.02  # insured persons without a filing: only an emergency settles directly
 
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘于蒋蔡"
@@ -93,10 +112,25 @@ class Visit:
     lines: tuple[Line, ...]
     stay_days: int = 0
     diagnosis: str = ""
-    cancel: bool = False  # the hospital cancels the settlement (2208) right after
-    reverse: bool = False  # the hospital reverses the 2207 by its msgid (2601)
+    cancel: bool = False  # the hospital cancels the settlement (2208, a pharmacy 2103) right after
+    reverse: bool = False  # the hospital reverses a follow-up 2201 by its msgid (2601)
     fraud: str = ""  # "split_stay" | "duplicate_fee": a planted pattern audit must catch
     stay_offset_days: int = 0  # admitted this many days before the stay's length (split stay)
+
+    @property
+    def medical_type(self) -> str:
+        return MED_TYPE[self.kind]
+
+
+def maternity_eligible(person: dict[str, Any]) -> bool:
+    """A woman of childbearing age in the simulated year."""
+    age = SIMULATED_YEAR - int(person["brdy"][:4])
+    return person["gend"] == "2" and age in MATERNITY_AGES
+
+
+def pharmacy_buyer(filing: dict[str, Any]) -> bool:
+    """A filing that lets its person buy at the Nanjing pharmacy."""
+    return bool(filing["visit_region"] == PHARMACY_CITY and filing["kind"] != "referral")
 
 
 @dataclass
@@ -209,44 +243,73 @@ class Province:
         filed = {f["person_id"] for f in province.filings}
         unfiled = [p["psn_no"] for p in province.persons if p["psn_no"] not in filed]
         candidates = sorted(filed)
+        buyers = sorted(f["person_id"] for f in province.filings if pharmacy_buyer(f))
         # Each person stays in hospital at most once (and the fraud persons only in their
         # planted pattern), so only the planted patterns raise stay-related flags.
         inpatients = rng.sample(candidates, k=len(candidates))
         fraud_persons = inpatients[:2]
         inpatients = inpatients[2:]
+        by_id = province.by_id
+        mothers = [p for p in inpatients if maternity_eligible(by_id[p])]
 
         def hospital(person_id: str) -> str:
             return referral_to.get(person_id) or rng.choice(NETWORKED[visit_city[person_id]])
 
+        def stay(kind: str) -> Visit | None:
+            """The next admission of that kind, by a person not yet admitted (None: nobody)."""
+            pool = mothers if kind == MATERNITY else inpatients
+            if not pool:
+                return None
+            person_id = pool.pop()
+            other = inpatients if kind == MATERNITY else mothers
+            if person_id in other:
+                other.remove(person_id)
+            return Visit(
+                person_id,
+                hospital(person_id),
+                kind,
+                _stay_lines(rng),
+                stay_days=rng.randint(1, 4) if kind == MATERNITY else rng.randint(0, 4),
+                diagnosis=rng.choice(MATERNITY_DIAGNOSES if kind == MATERNITY else STAY_DIAGNOSES),
+            )
+
         per_day = max(24, persons // 10)
-        for _day in range(days):
+        for number in range(days):
             visits: list[Visit] = []
+            if number == 0 and (admission := stay(MATERNITY)):
+                visits.append(admission)  # at least one maternity admission in any province
             for _ in range(per_day):
                 kind = rng.choices(
                     [k for k, _ in _KIND_WEIGHTS], weights=[w for _, w in _KIND_WEIGHTS]
                 )[0]
-                if kind == INPATIENT:
-                    if not inpatients:
-                        kind = OUTPATIENT
-                    else:
-                        person_id = inpatients.pop()
-                        visits.append(
-                            Visit(
-                                person_id,
-                                hospital(person_id),
-                                INPATIENT,
-                                _stay_lines(rng),
-                                stay_days=rng.randint(0, 4),
-                                diagnosis=rng.choice(STAY_DIAGNOSES),
-                            )
-                        )
+                if kind in STAYS:
+                    admission = stay(kind)
+                    if admission:
+                        visits.append(admission)
                         continue
+                    kind = OUTPATIENT
+                if kind == PHARMACY and buyers:
+                    person_id = rng.choice(buyers)
+                    visits.append(
+                        Visit(
+                            person_id,
+                            PHARMACY_INSTITUTION,
+                            PHARMACY,
+                            _visit_lines(rng, PHARMACY),
+                            cancel=rng.random() < PHARMACY_CANCEL_SHARE,
+                        )
+                    )
+                    continue
+                if kind == CHRONIC:
+                    person_id = rng.choice(candidates)
+                    visits.append(chronic_visit(rng, person_id, hospital(person_id)))
+                    continue
                 person_id = rng.choice(candidates)
                 visits.append(
                     Visit(
                         person_id,
                         hospital(person_id),
-                        kind,
+                        OUTPATIENT if kind == PHARMACY else kind,  # no buyer: a hospital visit
                         _visit_lines(rng, kind),
                         cancel=kind == OUTPATIENT and rng.random() < 0.015,
                     )
@@ -272,14 +335,19 @@ class Province:
                     visit.person_id, visit.institution, visit.kind, visit.lines, reverse=True
                 )
                 break
+        # No purchase is reversed (2601 of a 2102): reconciliation's agency day keeps the reversed
+        # purchase and its negative record (two records, no money) while the pharmacy, which
+        # never saw the answer, keeps neither, so the day's counts could not agree; the same
+        # holds for a hospital's 2207, which is why the hospitals' reversal is of a 2201.
         # Planted fraud: a split stay (readmitted to the same hospital within 15 days for the
         # same diagnosis category) and a stay charged the same drug line twice.
         split, duplicate = fraud_persons
+        readmitted_at = hospital(split)  # both stays at one hospital, or it is no split stay
         for offset, diagnosis in ((6, "J18.900"), (2, "J18.100")):
             first.append(
                 Visit(
                     split,
-                    hospital(split),
+                    readmitted_at,
                     INPATIENT,
                     _stay_lines(rng),
                     stay_days=2,
@@ -304,6 +372,52 @@ class Province:
 
 
 WRONG_3201 = "H32010000001"  # the hospital whose first 3201 carries a wrong figure
+
+# The terms the province's insured places add to their sandbox policies from the first simulated
+# day (the sandbox's have none): outpatient pooling, which pools pharmacy purchases at the
+# level-1 ratio, and maternity admissions paid up to a limit by hospital level. Employees' terms
+# are richer than residents', as real places' are.
+POOLING = {
+    "310": {
+        "deductible": "200.00",
+        "ratio": {"1": "0.7000", "2": "0.6000", "3": "0.5000"},
+        "annual_cap": "3000.00",
+    },
+    "390": {
+        "deductible": "100.00",
+        "ratio": {"1": "0.6000", "2": "0.5000", "3": "0.4000"},
+        "annual_cap": "1500.00",
+    },
+}
+MATERNITY_LIMITS = {
+    "310": {"1": "3000.00", "2": "4000.00", "3": "5000.00"},
+    "390": {"1": "2000.00", "2": "2500.00", "3": "3000.00"},
+}
+
+
+def province_policy(document: dict[str, Any], effective_from: date) -> dict[str, Any]:
+    """A sandbox policy document as the insured place republishes it for the simulated month:
+    the parts it already has are kept; the outpatient pooling, pharmacy and maternity parts it
+    lacks are added, effective from `effective_from`."""
+    insutype = document["insutype"]
+    added = {
+        "outpatient_pooling": POOLING[insutype],
+        "pharmacy": {"level": "1"},
+        "maternity": {"limit": MATERNITY_LIMITS[insutype]},
+    }
+    revised = document | {"effective_from": effective_from.isoformat(), "effective_to": None}
+    for part, terms in added.items():
+        if revised.get(part) is None:
+            revised[part] = terms
+    return revised
+
+
+def chronic_visit(rng: random.Random, person_id: str, institution: str) -> Visit:
+    """A chronic-disease outpatient visit (med type 14). The hook where certified chronic
+    visits plug in: once certification (2503) exists, this picks a disease the person is
+    certified for (and the run certifies it at the insured place first); today the visit
+    carries no disease and settles as any med type 14 visit."""
+    return Visit(person_id, institution, CHRONIC, _visit_lines(rng, CHRONIC))
 
 
 def _visit_lines(rng: random.Random, kind: str) -> tuple[Line, ...]:

@@ -6,14 +6,16 @@ money into visit places."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rich.console import Console
 from rich.table import Table
 
 from yidi_events.kernel import fen_to_yuan
-from yidi_stack.simulation.drive import FUNDS, Outcome, city
+from yidi_stack.simulation.drive import FUNDS, Outcome, Record, city
 from yidi_stack.simulation.person_years import by_person_year, settled_year
+from yidi_stack.simulation.province import MED_TYPE
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,51 @@ class Check:
     name: str
     ok: bool
     detail: str
+
+
+SCHEMES = {
+    "11": "ordinary outpatient 11",
+    "13": "emergency 13",
+    "14": "chronic disease 14",
+    "41": "pharmacy 41",
+    "21": "inpatient 21",
+    "52": "maternity 52",
+    "92": "other inpatient 92",
+}
+
+
+@dataclass(frozen=True)
+class SchemeRow:
+    scheme: str
+    settled: int
+    cancelled: int
+    total_fee: int
+    fund: int
+    account: int
+    cash: int
+
+
+def by_scheme(records: Iterable[Record]) -> list[SchemeRow]:
+    """The records by the medical type they settled as, in SCHEMES' order: settlements and
+    cancellations counted apart, money net (a cancellation's negative record undoes its
+    settlement's)."""
+    grouped: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        grouped[MED_TYPE[r.kind]].append(r)
+    order = [*SCHEMES, *sorted(set(grouped) - set(SCHEMES))]
+    return [
+        SchemeRow(
+            scheme=SCHEMES.get(med_type, med_type),
+            settled=sum(1 for r in group if not r.is_refund),
+            cancelled=sum(1 for r in group if r.is_refund),
+            total_fee=sum(r.total_fee for r in group),
+            fund=sum(r.fund_total for r in group),
+            account=sum(r.account_paid for r in group),
+            cash=sum(r.cash_paid for r in group),
+        )
+        for med_type in order
+        if (group := grouped.get(med_type))
+    ]
 
 
 def cross_checks(out: Outcome) -> list[Check]:
@@ -192,14 +239,21 @@ def render(out: Outcome, checks: list[Check], console: Console, elapsed: float) 
         "[bold]all", str(totals[0]), str(totals[1]), *(fen_to_yuan(x) for x in totals[2:])
     )
     console.print(table)
-    kinds = Counter(r.kind for r in out.records if not r.is_refund)
-    console.print(
-        "settlements by kind: "
-        + ", ".join(
-            f"{k} {v} ({100 * v / max(1, sum(kinds.values())):.0f}%)"
-            for k, v in kinds.most_common()
+    table = Table(title="Settlements by scheme (med type), yuan; cancellations net out the money")
+    for header in ("scheme", "settled", "share", "cancelled", "total fee", "fund", "account"):
+        table.add_column(header, justify="left" if header == "scheme" else "right")
+    table.add_column("cash", justify="right")
+    schemes = by_scheme(out.records)
+    settled = sum(s.settled for s in schemes)
+    for s in schemes:
+        table.add_row(
+            s.scheme,
+            str(s.settled),
+            f"{100 * s.settled / max(1, settled):.0f}%",
+            str(s.cancelled),
+            *(fen_to_yuan(x) for x in (s.total_fee, s.fund, s.account, s.cash)),
         )
-    )
+    console.print(table)
 
     table = Table(title="Reconciliation")
     for header in ("day", "pairs closed", "settlements", "fund confirmed", "3201 balanced"):
