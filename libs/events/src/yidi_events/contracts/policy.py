@@ -191,6 +191,37 @@ class MaternityPolicy:
     limits: dict[HospitalLevel, Fen]
 
 
+class ChronicPeriod(StrEnum):
+    """The period a chronic disease's cap counts over."""
+
+    MONTH = "month"
+    YEAR = "year"  # the policy year
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChronicDiseaseTerms:
+    """One chronic or special disease's outpatient terms (门诊慢特病, med type 14; 医保办发
+    〔2024〕19号): paid by the basic fund, for a person certified for the disease only, one
+    disease per settlement. The deductible is per policy year and disease; the cap counts the
+    fund's payments for this disease over `cap_period` (None: no cap, which is not "not set").
+    `shares_inpatient_deductible`: the disease has no deductible of its own; the person pays the
+    level's first-admission inpatient deductible once in the year, across stays and these visits
+    (an admission already counted this year means it is paid)."""
+
+    name: str
+    deductible: Fen
+    ratios: dict[HospitalLevel, Decimal]
+    cap: Fen | None
+    cap_period: ChronicPeriod = ChronicPeriod.YEAR
+    shares_inpatient_deductible: bool = False
+
+    def period_of(self, day: date, policy_year: int) -> str:
+        """The cap period `day` falls in: the policy year ('2026') or its month ('2026-03')."""
+        if self.cap_period is ChronicPeriod.MONTH:
+            return f"{day.year:04d}-{day.month:02d}"
+        return f"{policy_year:04d}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class PolicyYearStart:
     """The day a policy year begins (an employee year from 1 July, students from 1 September)."""
@@ -220,6 +251,9 @@ class BenefitPolicy:
     maternity: MaternityPolicy | None = None  # None: maternity admissions (52) are not covered
     # Other inpatient admissions (92) settle with the inpatient parameters when True.
     other_inpatient: bool = False
+    # Chronic and special diseases (14) by national disease code (opsp_dise_code); a disease the
+    # policy does not name is not paid as one.
+    chronic_diseases: dict[str, ChronicDiseaseTerms] = field(default_factory=dict)
 
     def policy_year(self, day: date) -> int:
         """The policy year `day` falls in, named by the calendar year it begins in: a year from

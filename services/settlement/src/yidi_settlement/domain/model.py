@@ -30,6 +30,7 @@ _INPATIENT_PREFIX = "2"
 MATERNITY_ADMISSION = "52"
 OTHER_INPATIENT = "92"
 ORDINARY_OUTPATIENT = "11"
+CHRONIC_OUTPATIENT = "14"  # 门诊慢特病: one certified disease per settlement
 
 
 def person_group(person_category: str) -> PersonGroup:
@@ -141,3 +142,5 @@ class VisitFacts:
     stay_deductible_left: Fen | None = None
     # The hospital lies in the insured place's province: a policy may cut less there.
     in_province: bool = False
+    # A chronic-disease visit (14): the national disease code it settles for (opsp_dise_code).
+    chronic_disease: str | None = None
