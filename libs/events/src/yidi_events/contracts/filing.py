@@ -281,7 +281,7 @@ class FilingCancelled:
 @dataclass(frozen=True, kw_only=True)
 class ChronicDiseaseCertified:
     """The insured place certified the person for one chronic or special disease (national
-    disease code, opsp_dise_code): a chronic-disease visit (med type 14) for it settles on a day
+    disease code, 门慢门特病种目录代码): a chronic-disease visit (med type 14) for it settles on a day
     from `valid_from` to `valid_to` (None: until revoked)."""
 
     certificate_id: str

@@ -251,7 +251,7 @@ class BenefitPolicy:
     maternity: MaternityPolicy | None = None  # None: maternity admissions (52) are not covered
     # Other inpatient admissions (92) settle with the inpatient parameters when True.
     other_inpatient: bool = False
-    # Chronic and special diseases (14) by national disease code (opsp_dise_code); a disease the
+    # Chronic and special diseases (14) by national disease code (门慢门特病种); a disease the
     # policy does not name is not paid as one.
     chronic_diseases: dict[str, ChronicDiseaseTerms] = field(default_factory=dict)
 

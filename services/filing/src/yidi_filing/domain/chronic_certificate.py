@@ -21,7 +21,7 @@ from yidi_events.contracts.filing import (
 )
 from yidi_events.kernel import Conflict, DomainError, Forbidden, NotFound, business_date
 
-_CODE_MAX = 30  # opsp_dise_code's length in the national interface
+_CODE_MAX = 30  # the national disease code's length in the national interface
 
 
 @dataclass(frozen=True, kw_only=True)

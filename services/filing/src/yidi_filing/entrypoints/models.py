@@ -175,7 +175,9 @@ class ReferralCancelCommand(BaseModel):
 
 
 class ChronicCertifyRequest(_Body):
-    disease_code: str = Field(description="national chronic/special disease code (opsp_dise_code)")
+    disease_code: str = Field(
+        description="national chronic/special disease code (门慢门特病种目录代码)"
+    )
     disease_name: str
     evidence_institution: str = Field(description="the designated institution that assessed it")
     evidence_institution_name: str = ""

@@ -142,5 +142,5 @@ class VisitFacts:
     stay_deductible_left: Fen | None = None
     # The hospital lies in the insured place's province: a policy may cut less there.
     in_province: bool = False
-    # A chronic-disease visit (14): the national disease code it settles for (opsp_dise_code).
+    # A chronic-disease visit (14): the national disease code it settles for (门慢门特病种).
     chronic_disease: str | None = None
