@@ -1,7 +1,7 @@
 """Chronic-disease visits (med type 14) at the gateway, refused: a disease the person is not
 certified for on the visit day (never, or the certificate revoked), or a visit that names no
 disease, is refused at 2206 and 2207 with err_msg naming dise_codg and the disease, and nothing
-is written. The policy is the first chronic vector's (tests/vectors/benefits.json)."""
+is written; 5301 tells the certificates in force. The policy is the first chronic vector's (tests/vectors/benefits.json)."""
 
 from __future__ import annotations
 
@@ -112,6 +112,15 @@ async def test_a_revoked_certificate_no_longer_settles_and_a_visit_must_name_its
 ) -> None:
     async with make_harness(datetime(2026, 3, 10, 1, 0, tzinfo=UTC)) as h:
         await _world(h)
+        query = {"data": {"psn_no": PERSON}}
+        assert (await h.ok("5301", query, HOSPITAL, **ENV))["feedetail"] == [
+            {
+                "opsp_dise_code": "M03900",
+                "opsp_dise_name": "M03900",  # the harness names a disease by its code
+                "begndate": "2026-03-01",
+                "enddate": None,
+            }
+        ]
         settle = await _visit(h, "M03900")
         ok = await h.ok("2206", settle, HOSPITAL, **ENV)  # certified from 1 March
         assert str(ok["setlinfo"]["hifp_pay"]) == "325.00"
@@ -125,6 +134,7 @@ async def test_a_revoked_certificate_no_longer_settles_and_a_visit_must_name_its
             ),
             f"person-{PERSON}",
         )
+        assert (await h.ok("5301", query, HOSPITAL, **ENV))["feedetail"] == []
         [said, _] = await _refused(h, settle)
         assert "病种 M03900" in said
         assert said.endswith("（settlement.chronic_not_certified）")

@@ -249,7 +249,14 @@ async def person_chronic_certificates(
     """Every chronic-disease certificate of the person, revoked ones too; the domain decides."""
     c = chronic_certificates.c
     rows = await conn.execute(
-        sa.select(c.certificate_id, c.disease_code, c.valid_from, c.valid_to, c.revoked_on)
+        sa.select(
+            c.certificate_id,
+            c.disease_code,
+            c.disease_name,
+            c.valid_from,
+            c.valid_to,
+            c.revoked_on,
+        )
         .where(c.person_id == person_id)
         .order_by(c.certificate_id)
     )
@@ -257,6 +264,7 @@ async def person_chronic_certificates(
         ChronicCertificate(
             certificate_id=r.certificate_id,
             disease_code=r.disease_code,
+            disease_name=r.disease_name,
             valid_from=r.valid_from,
             valid_to=r.valid_to,
             revoked_on=r.revoked_on,

@@ -19,6 +19,7 @@ class ChronicCertificate:
     valid_from: date
     valid_to: date | None
     revoked_on: date | None = None
+    disease_name: str = ""
 
     def covers(self, day: date) -> bool:
         if self.revoked_on is not None and day >= self.revoked_on:
@@ -47,3 +48,10 @@ def certified_disease(
             values={"disease_code": disease_code, "visit_date": visit_day.isoformat()},
         )
     return disease_code
+
+
+def in_force(certificates: Iterable[ChronicCertificate], day: date) -> list[ChronicCertificate]:
+    """The certificates a visit on `day` may settle under (5301: the person's current ones)."""
+    return sorted(
+        (c for c in certificates if c.covers(day)), key=lambda c: (c.disease_code, c.valid_from)
+    )
