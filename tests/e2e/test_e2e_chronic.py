@@ -6,8 +6,9 @@ for that disease settle on its terms and a disease he is not certified for is re
 code; 2504 withdraws the certificate and the next visit is refused too. The tests run in file
 order on one platform.
 
-Figures, by hand: the new policy (the sandbox Suzhou employee policy from 2 March 2026) pays
-M03900 高血压 with no deductible... see each test. H32010000001 is level 3; a long-term filing
+5301 tells the certificates in force before and after. Figures, by hand: the new policy (the
+sandbox Suzhou employee policy, from 2 March 2026 with TERMS) pays M03900 高血压 as TERMS say;
+the arithmetic is beside each visit. H32010000001 is level 3; a long-term filing
 cuts 0 points; 张建国 is no civil servant and holds no assistance identity; no account is used.
 """
 
@@ -157,6 +158,15 @@ def test_a_hospital_certifies_through_2503_and_the_certificate_reaches_both_plac
         (certificate_id, HYPERTENSION, "hospital")
     ]
     world.quiet()  # the policy and the certificate travel to settlement
+    current = world.his(NANJING).call("5301", {"data": {"psn_no": zhang["psn_no"]}}, SUZHOU)
+    assert current["feedetail"] == [
+        {
+            "opsp_dise_code": HYPERTENSION,
+            "opsp_dise_name": "高血压",
+            "begndate": "2026-03-02",
+            "enddate": None,
+        }
+    ]
 
 
 def test_chronic_visits_settle_on_the_diseases_terms_up_to_its_cap(
@@ -228,6 +238,8 @@ def test_after_2504_withdraws_the_certificate_the_disease_no_longer_settles(
         SUZHOU,
     )
     world.quiet()
+    current = world.his(NANJING).call("5301", {"data": {"psn_no": zhang["psn_no"]}}, SUZHOU)
+    assert current["feedetail"] == []
     with pytest.raises(HisError) as refused:
         _chronic_visit(world.his(NANJING), zhang, HYPERTENSION, 1)
     assert f"病种 {HYPERTENSION}" in refused.value.answer["err_msg"]
