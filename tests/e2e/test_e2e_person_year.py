@@ -126,6 +126,7 @@ def test_a_home_admission_continues_into_a_cross_region_one(
         "assistance_paid_cum": 0,
         "outpatient_pooling_paid_cum": 0,
         "account_balance": -60_000,
+        "chronic": [],  # no chronic-disease visit
     }
     world.eventually(
         lambda: at_insured_place(world, zhou["psn_no"])["totals"] == expected,

@@ -23,6 +23,7 @@ from yidi_events import registry
 from yidi_events.auth.agency import issue_token
 from yidi_events.auth.his import sign
 from yidi_events.contracts.filing import (
+    ChronicDiseaseCertified,
     EnrolmentStatus,
     FilingApproved,
     FilingChannel,
@@ -222,6 +223,30 @@ class Harness:
                 reviewer=None,
             ),
             f"person-{f['psn_no']}",
+        )
+
+    async def chronic(
+        self, person_id: str, disease_code: str, valid_from: date, insured_region: str
+    ) -> None:
+        """The insured place certified the person for a chronic disease from `valid_from`."""
+        await self.feed(
+            ChronicDiseaseCertified(
+                certificate_id=f"C-{person_id}-{disease_code}",
+                person_id=person_id,
+                insured_region=insured_region,
+                disease_code=disease_code,
+                disease_name=disease_code,
+                evidence_institution="H00000000000",
+                evidence_institution_name="鉴定医院",
+                evidence_date=valid_from,
+                diagnosing_doctor=None,
+                valid_from=valid_from,
+                valid_to=None,
+                channel=FilingChannel.COUNTER,
+                submitted_by_institution=None,
+                certified_on=valid_from,
+            ),
+            f"person-{person_id}",
         )
 
     async def carry_in(self, person_id: str, year: int, movement: AccumulatorMovement) -> None:

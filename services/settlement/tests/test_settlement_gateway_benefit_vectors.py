@@ -62,6 +62,14 @@ async def test_benefit_vector_through_the_gateway(make_harness: Any, case: dict[
                 "enddate": None,
             }
         )
+        disease = case.get("opsp_dise_code")
+        if disease is not None:
+            # Certified from the first of the month (and for every disease the year holds).
+            held = {disease} | {
+                u["opsp_dise_code"] for u in case["accumulators_before"].get("chronic", [])
+            }
+            for code in sorted(held):
+                await h.chronic(person_id, code, day.replace(day=1), insured)
         before = wire.accumulators_from_wire(case["accumulators_before"], year)
         await h.carry_in(
             person_id,
@@ -77,6 +85,7 @@ async def test_benefit_vector_through_the_gateway(make_harness: Any, case: dict[
                 assistance_paid_cum=before.assistance_paid_cum,
                 outpatient_pooling_paid_cum=before.outpatient_pooling_paid_cum,
                 account_balance=0,
+                chronic=before.chronic,
             ),
         )
         env = {"region": region, "insured": insured}
@@ -88,6 +97,8 @@ async def test_benefit_vector_through_the_gateway(make_harness: Any, case: dict[
             "med_type": case["med_type"],
             "begntime": stamp,
             **voucher,
+            # 病种编码: a chronic visit names its disease at registration
+            **({"dise_codg": disease} if disease is not None else {}),
         }
         if admission:
             out = await h.ok("2401", {"mdtrtinfo": {**encounter, "er_flag": "0"}}, hospital, **env)

@@ -769,7 +769,9 @@ def check_caps(person_id: str, events: list[Envelope]) -> None:
         running = running.moved(move.movement)
         for f in fields(running):
             value = getattr(running, f.name)
-            if f.name != "policy_year":
+            if f.name == "chronic":  # per disease and period: each figure never below zero
+                assert all(u.deductible_used >= 0 and u.fund_paid >= 0 for u in value), value
+            elif f.name != "policy_year":
                 assert value >= 0, (person_id, f.name, value)
             if f.name in caps:
                 assert value <= caps[f.name], (person_id, f.name, value)

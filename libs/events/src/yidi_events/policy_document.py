@@ -25,6 +25,8 @@ from yidi_events.contracts.policy import (
     BasicBand,
     BasicFundPolicy,
     BenefitPolicy,
+    ChronicDiseaseTerms,
+    ChronicPeriod,
     CivilServantPolicy,
     DeductiblePolicy,
     FilingKind,
@@ -265,6 +267,37 @@ def _maternity(path: str, doc: Any) -> MaternityPolicy:
     return MaternityPolicy(limits=_levels(_join(path, "limit"), _get(obj, "limit", path), _yuan))
 
 
+def _chronic_diseases(path: str, doc: Any) -> dict[str, ChronicDiseaseTerms]:
+    out: dict[str, ChronicDiseaseTerms] = {}
+    for code, raw in _object(path, doc).items():
+        where = f"{path}.{code}"
+        if not isinstance(code, str) or not code.strip() or len(code) > 30:
+            raise _fail(where, f"{where}: a disease code is 1 to 30 characters")
+        obj = _object(where, raw)
+        name = _get(obj, "name", where)
+        if not isinstance(name, str) or not name.strip():
+            raise _fail(_join(where, "name"), f"{where}.name must be the disease's name")
+        # The cap key is required: null is "no cap", an absent key is a forgotten one.
+        raw_cap = _get(obj, "cap", where)
+        shares = obj.get("shares_inpatient_deductible", False)
+        if not isinstance(shares, bool):
+            raise _fail(
+                _join(where, "shares_inpatient_deductible"),
+                f"{where}.shares_inpatient_deductible must be true or false",
+            )
+        out[code] = ChronicDiseaseTerms(
+            name=name,
+            deductible=_yuan(_join(where, "deductible"), _get(obj, "deductible", where)),
+            ratios=_levels(_join(where, "ratio"), _get(obj, "ratio", where), _ratio),
+            cap=None if raw_cap is None else _yuan(_join(where, "cap"), raw_cap),
+            cap_period=_enum(
+                _join(where, "cap_period"), obj.get("cap_period", "year"), ChronicPeriod
+            ),
+            shares_inpatient_deductible=shares,
+        )
+    return out
+
+
 def _assistance(path: str, doc: Any) -> AssistancePolicy:
     a_doc = _object(path, doc)
     identities = _identities(_join(path, "identities"), _get(a_doc, "identities", path))
@@ -354,6 +387,7 @@ def parse_policy_document(doc: dict[str, Any]) -> BenefitPolicy:
     raw_start = root.get("policy_year_start")
     pool = None if raw_pool is None else _outpatient_pooling("outpatient_pooling", raw_pool)
     raw_pharmacy = root.get("pharmacy")
+    raw_chronic = root.get("chronic_diseases")
     return BenefitPolicy(
         insured_region=region,
         insurance_type=insurance_type,
@@ -375,6 +409,9 @@ def parse_policy_document(doc: dict[str, Any]) -> BenefitPolicy:
         maternity=None if raw_maternity is None else _maternity("maternity", raw_maternity),
         other_inpatient=other_inpatient,
         pharmacy=None if raw_pharmacy is None else _pharmacy("pharmacy", raw_pharmacy, pool),
+        chronic_diseases={}
+        if raw_chronic is None
+        else _chronic_diseases("chronic_diseases", raw_chronic),
     )
 
 
@@ -514,4 +551,16 @@ def _scheme_documents(policy: BenefitPolicy) -> dict[str, Any]:
             if ph.ratio is not None
             else {"level": None if ph.level is None else ph.level.value}
         )
+    if policy.chronic_diseases:
+        doc["chronic_diseases"] = {
+            code: {
+                "name": terms.name,
+                "deductible": fen_to_yuan(terms.deductible),
+                "ratio": _levels_document(terms.ratios, _ratio_text),
+                "cap": _yuan_or_none(terms.cap),
+                "cap_period": terms.cap_period.value,
+                "shares_inpatient_deductible": terms.shares_inpatient_deductible,
+            }
+            for code, terms in policy.chronic_diseases.items()
+        }
     return doc

@@ -42,6 +42,8 @@ def stated_part(totals: dict[str, Any]) -> dict[str, int]:
     # hifp_pay is the basic fund's whether it paid a stay or an outpatient pooling visit, which
     # the year counts apart (its own cap).
     part["basic_paid_cum"] += int(totals.get("outpatient_pooling_paid_cum", 0))
+    # So is what it paid chronic-disease visits, counted per disease and cap period.
+    part["basic_paid_cum"] += sum(int(use["fund_paid"]) for use in totals.get("chronic", []))
     return part
 
 

@@ -25,6 +25,7 @@ from yidi_filing.app.persons import RowErrors
 from yidi_filing.app.settings import SettingsBook
 from yidi_filing.domain import events as own_events
 from yidi_filing.entrypoints import (
+    chronic_api,
     filings_api,
     his_api,
     identity_api,
@@ -107,6 +108,7 @@ def create(settings: ServiceSettings | None = None, filing: SettingsBook | None 
         runtime,
         [
             persons_api.router,
+            chronic_api.router,
             filings_api.router,
             filings_api.online,
             policies_api.router,

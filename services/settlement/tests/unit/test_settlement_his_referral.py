@@ -1,5 +1,6 @@
 """2501/2502 at the edge: the national referral becomes `referral.upload`/`referral.cancel`,
-2503/2504 are refused here, and filing's refusals are told in the referral's names."""
+2503/2504 become `chronic.certify`/`chronic.revoke`, and filing's refusals are told in the
+transactions' own names."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import pytest
 from settlement_his_testkit import envelope
 
 from yidi_events.kernel import DomainError
+from yidi_settlement.his.chronic import certify_command, certify_output, revoke_command
 from yidi_settlement.his.fields import error_text
 from yidi_settlement.his.referral import (
     cancel_command,
-    chronic_out_of_scope,
     filing_output,
     upload_command,
 )
@@ -71,10 +72,61 @@ def test_a_malformed_referral_is_refused_by_its_national_field(
     assert (refused.value.rule, refused.value.field) == (rule, field)
 
 
-def test_chronic_filing_is_refused_at_the_edge() -> None:
+CHRONIC_2503 = {
+    "psn_no": "P1",
+    "insutype": "310",
+    "opsp_dise_code": "M03900",
+    "opsp_dise_name": "高血压",
+    "insu_optins": SUQIAN,
+    "ide_fixmedins_no": "H32130000001",
+    "ide_fixmedins_name": "宿迁市人民医院",
+    "hosp_ide_date": "2026-02-20",
+    "diag_dr_codg": "D001",
+    "diag_dr_name": "王医生",
+    "begndate": "2026-03-01 00:00:00",
+}
+
+
+def test_a_chronic_certificate_upload_becomes_chronic_certify_in_domain_names() -> None:
+    command = certify_command(envelope("2503", {"data": CHRONIC_2503}))
+    assert command == {
+        "person_id": "P1",
+        "disease_code": "M03900",
+        "disease_name": "高血压",
+        "evidence_institution": "H32130000001",
+        "evidence_institution_name": "宿迁市人民医院",
+        "evidence_date": "2026-02-20",
+        "diagnosing_doctor": "D001",
+        "valid_from": "2026-03-01",
+        "valid_to": None,
+        "insured_region": SUQIAN,
+        "insurance_type": "310",
+    }
+    answer = certify_output(envelope("2503", {}), {"certificate_id": "C1"})
+    assert answer == {"result": {"trt_dcla_detl_sn": "C1", "exp_content": None}}
+
+
+@pytest.mark.parametrize(
+    ("missing", "field"),
+    [("opsp_dise_code", "data.opsp_dise_code"), ("begndate", "data.begndate")],
+)
+def test_a_chronic_upload_without_a_required_field_names_it(missing: str, field: str) -> None:
+    data = {k: v for k, v in CHRONIC_2503.items() if k != missing}
     with pytest.raises(DomainError) as refused:
-        chronic_out_of_scope(envelope("2503", {}))
-    assert (refused.value.rule, refused.value.field) == ("his.chronic_filing_out_of_scope", "infno")
+        certify_command(envelope("2503", {"data": data}))
+    assert (refused.value.rule, refused.value.field) == ("his.required", field)
+
+
+def test_a_chronic_withdrawal_needs_its_reason() -> None:
+    data = {"trt_dcla_detl_sn": "C1", "psn_no": "P1", "memo": "诊断有误"}
+    assert revoke_command(envelope("2504", {"data": data})) == {
+        "certificate_id": "C1",
+        "person_id": "P1",
+        "reason": "诊断有误",
+    }
+    with pytest.raises(DomainError) as refused:
+        revoke_command(envelope("2504", {"data": {**data, "memo": ""}}))
+    assert (refused.value.rule, refused.value.field) == ("his.required", "data.memo")
 
 
 def test_filings_refusals_are_told_in_the_referrals_names() -> None:

@@ -36,6 +36,8 @@ __all__ = [
     "BenefitsResumed",
     "BenefitsSuspended",
     "BenefitsTerminated",
+    "ChronicDiseaseCertified",
+    "ChronicDiseaseRevoked",
     "EnrolmentStatus",
     "EnrolmentStatusChanged",
     "FilingApproved",
@@ -379,6 +381,44 @@ class FilingCancelled:
     person_id: str
     cancelled_on: date
     reason: str
+
+
+# --- chronic and special diseases (门诊慢特病) ---------------------------------------------------
+
+
+@event("filing.ChronicDiseaseCertified", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class ChronicDiseaseCertified:
+    """The insured place certified the person for one chronic or special disease (national
+    disease code, 门慢门特病种目录代码): a chronic-disease visit (med type 14) for it settles on a day
+    from `valid_from` to `valid_to` (None: until revoked)."""
+
+    certificate_id: str
+    person_id: str
+    insured_region: str
+    disease_code: str
+    disease_name: str
+    evidence_institution: str  # the designated institution whose assessment (鉴定) it rests on
+    evidence_institution_name: str
+    evidence_date: date
+    diagnosing_doctor: str | None
+    valid_from: date
+    valid_to: date | None
+    channel: FilingChannel  # counter (agency API) or hospital (HIS 2503)
+    submitted_by_institution: str | None  # the hospital that uploaded it (2503)
+    certified_on: date
+
+
+@event("filing.ChronicDiseaseRevoked", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class ChronicDiseaseRevoked:
+    """No chronic-disease visit on or after `revoked_on` settles under this certificate."""
+
+    certificate_id: str
+    person_id: str
+    disease_code: str
+    reason: str
+    revoked_on: date
 
 
 # --- benefit policies ------------------------------------------------------------------------

@@ -203,6 +203,37 @@ class MaternityPolicy:
     limits: dict[HospitalLevel, Fen]
 
 
+class ChronicPeriod(StrEnum):
+    """The period a chronic disease's cap counts over."""
+
+    MONTH = "month"
+    YEAR = "year"  # the policy year
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChronicDiseaseTerms:
+    """One chronic or special disease's outpatient terms (门诊慢特病, med type 14; 医保办发
+    〔2024〕19号): paid by the basic fund, for a person certified for the disease only, one
+    disease per settlement. The deductible is per policy year and disease; the cap counts the
+    fund's payments for this disease over `cap_period` (None: no cap, which is not "not set").
+    `shares_inpatient_deductible`: the disease has no deductible of its own; the person pays the
+    level's first-admission inpatient deductible once in the year, across stays and these visits
+    (an admission already counted this year means it is paid)."""
+
+    name: str
+    deductible: Fen
+    ratios: dict[HospitalLevel, Decimal]
+    cap: Fen | None
+    cap_period: ChronicPeriod = ChronicPeriod.YEAR
+    shares_inpatient_deductible: bool = False
+
+    def period_of(self, day: date, policy_year: int) -> str:
+        """The cap period `day` falls in: the policy year ('2026') or its month ('2026-03')."""
+        if self.cap_period is ChronicPeriod.MONTH:
+            return f"{day.year:04d}-{day.month:02d}"
+        return f"{policy_year:04d}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class PolicyYearStart:
     """The day a policy year begins (an employee year from 1 July, students from 1 September)."""
@@ -234,6 +265,9 @@ class BenefitPolicy:
     other_inpatient: bool = False
     # Set: pharmacy purchases (41) are pooled by outpatient pooling; None: account and cash only.
     pharmacy: PharmacyPolicy | None = None
+    # Chronic and special diseases (14) by national disease code (门慢门特病种); a disease the
+    # policy does not name is not paid as one.
+    chronic_diseases: dict[str, ChronicDiseaseTerms] = field(default_factory=dict)
 
     def policy_year(self, day: date) -> int:
         """The policy year `day` falls in, named by the calendar year it begins in: a year from

@@ -18,10 +18,12 @@ What the consumers need:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from yidi_events.kernel.money import Fen
 from yidi_events.registry import event
@@ -107,6 +109,38 @@ class SettlementTotals:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChronicUse:
+    """What a person used of one chronic disease's terms in one cap period (门诊慢特病): the
+    deductible paid and the fund's payments. `period` is the policy year ('2026') or a month of
+    it ('2026-03'), as the disease's terms count its cap."""
+
+    disease_code: str
+    period: str
+    deductible_used: Fen = 0
+    fund_paid: Fen = 0
+
+
+def merged_chronic(
+    left: tuple[ChronicUse, ...], right: tuple[ChronicUse, ...]
+) -> tuple[ChronicUse, ...]:
+    """Two sets of chronic figures as one, summed by (disease, period), in a stable order; a
+    (disease, period) that sums to nothing is dropped, so a cancelled settlement leaves none."""
+    totals: dict[tuple[str, str], tuple[Fen, Fen]] = {}
+    for use in (*left, *right):
+        key = (use.disease_code, use.period)
+        deductible, paid = totals.get(key, (0, 0))
+        totals[key] = (deductible + use.deductible_used, paid + use.fund_paid)
+    return tuple(
+        ChronicUse(disease_code=code, period=period, deductible_used=d, fund_paid=p)
+        for (code, period), (d, p) in sorted(totals.items())
+        if d or p
+    )
+
+
+_SCALAR_SKIP = ("policy_year", "chronic")
+
+
+@dataclass(frozen=True, kw_only=True)
 class AccumulatorMovement:
     """How one settlement moved the person-year figures; a cancellation moves them back by this."""
 
@@ -121,24 +155,49 @@ class AccumulatorMovement:
     account_balance: Fen  # change to the personal-account balance (negative when it paid)
     # ordinary outpatient pooling paid this year: its own cap, apart from the inpatient one
     outpatient_pooling_paid_cum: Fen = 0
+    # chronic diseases (14): per disease and cap period, apart from every other figure
+    chronic: tuple[ChronicUse, ...] = ()
 
     def negated(self) -> AccumulatorMovement:
-        values = {name: -getattr(self, name) for name in self.__dataclass_fields__}
-        values["policy_year"] = self.policy_year
-        return AccumulatorMovement(**values)
+        values: dict[str, Any] = {
+            name: -getattr(self, name)
+            for name in self.__dataclass_fields__
+            if name not in _SCALAR_SKIP
+        }
+        return AccumulatorMovement(
+            policy_year=self.policy_year,
+            chronic=tuple(
+                replace(u, deductible_used=-u.deductible_used, fund_paid=-u.fund_paid)
+                for u in self.chronic
+            ),
+            **values,
+        )
 
     def plus(self, other: AccumulatorMovement) -> AccumulatorMovement:
         """Two movements of one year as one (a year's totals are the sum of its movements)."""
-        values = {
-            name: getattr(self, name) + getattr(other, name) for name in self.__dataclass_fields__
+        values: dict[str, Any] = {
+            name: getattr(self, name) + getattr(other, name)
+            for name in self.__dataclass_fields__
+            if name not in _SCALAR_SKIP
         }
-        values["policy_year"] = self.policy_year
-        return AccumulatorMovement(**values)
+        return AccumulatorMovement(
+            policy_year=self.policy_year,
+            chronic=merged_chronic(self.chronic, other.chronic),
+            **values,
+        )
 
     @classmethod
     def zero(cls, policy_year: int) -> AccumulatorMovement:
-        values = dict.fromkeys(cls.__dataclass_fields__, 0)
-        values["policy_year"] = policy_year
+        values: dict[str, Any] = dict.fromkeys(
+            (n for n in cls.__dataclass_fields__ if n not in _SCALAR_SKIP), 0
+        )
+        return cls(policy_year=policy_year, **values)
+
+    @classmethod
+    def from_json(cls, row: Mapping[str, Any]) -> AccumulatorMovement:
+        """A movement as a JSON column holds it (`dataclasses.asdict`)."""
+        values = dict(row)
+        values["chronic"] = tuple(ChronicUse(**u) for u in values.get("chronic", ()))
         return cls(**values)
 
 

@@ -16,8 +16,11 @@ from yidi_filing.domain.person_year import LocalSettlement
 from yidi_filing.domain.record_files import FileFormat, RowError, read_records
 
 _REQUIRED = ("person_id", "local_settlement_id", "policy_year", "settled_on")
+# The scalar figures: a local settlement file does not carry chronic-disease figures.
 MOVEMENT_COLUMNS = tuple(
-    f.name for f in fields(AccumulatorMovement) if f.name not in ("policy_year", "account_balance")
+    f.name
+    for f in fields(AccumulatorMovement)
+    if f.name not in ("policy_year", "account_balance", "chronic")
 )
 _COLUMNS = frozenset((*_REQUIRED, *MOVEMENT_COLUMNS, "account_paid"))
 
@@ -91,11 +94,9 @@ def _row(
             RowError(row, "settled_on", "import.date", "settled_on is not a YYYY-MM-DD date")
         )
     policy_year = integer("policy_year")
-    movement = AccumulatorMovement(
-        policy_year=policy_year,
-        account_balance=0,
-        **{name: integer(name) for name in MOVEMENT_COLUMNS},
-    )
+    # A local settlement moves the scalar figures only (MOVEMENT_COLUMNS), never `chronic`.
+    figures: dict[str, Any] = {name: integer(name) for name in MOVEMENT_COLUMNS}
+    movement = AccumulatorMovement(policy_year=policy_year, account_balance=0, **figures)
     account_paid = integer("account_paid")
     if errors or settled_on is None:
         return None

@@ -29,6 +29,8 @@ from yidi_events.contracts.filing import (
     BenefitsResumed,
     BenefitsSuspended,
     BenefitsTerminated,
+    ChronicDiseaseCertified,
+    ChronicDiseaseRevoked,
     EnrolmentStatus,
     EnrolmentStatusChanged,
     InsuranceType,
@@ -39,6 +41,7 @@ from yidi_events.contracts.filing import (
 )
 from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.kernel import Conflict, DomainError, Fen, NotFound, business_date
+from yidi_filing.domain.chronic_certificate import ChronicCertificate, chronic_evolve
 from yidi_filing.domain.enrolment import EnrolPerson, UpdatePerson, validate_enrolment
 
 _T = TypeVar("_T")
@@ -53,6 +56,8 @@ PersonEvent = (
     | BenefitsResumed
     | BenefitsTerminated
     | PersonYearStated
+    | ChronicDiseaseCertified
+    | ChronicDiseaseRevoked
 )
 
 
@@ -105,6 +110,8 @@ class Person:
     years: dict[int, AccumulatorMovement] = field(default_factory=dict)
     visit_ledger_counted: int = 0
     local_settlements: frozenset[str] = field(default_factory=frozenset)
+    # chronic-disease certificates by certificate id, revoked ones included (domain/chronic.py)
+    chronic: dict[str, ChronicCertificate] = field(default_factory=dict)
 
     @property
     def deceased(self) -> bool:
@@ -191,6 +198,8 @@ def evolve(state: Person | None, event: PersonEvent) -> Person | None:
         )
     if isinstance(event, BenefitsTerminated):
         return replace(state, benefits=BenefitStatus.TERMINATED)
+    if isinstance(event, ChronicDiseaseCertified | ChronicDiseaseRevoked):
+        return replace(state, chronic=chronic_evolve(state.chronic, event))
     return state
 
 

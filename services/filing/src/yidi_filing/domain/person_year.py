@@ -170,9 +170,19 @@ def _require_not_below_zero(totals: AccumulatorMovement) -> None:
     """A local movement back (a cancellation at home) cannot undo more than the year holds; the
     account's net movement of the year is spending, so it is the one figure below zero."""
     for f in fields(AccumulatorMovement):
-        if f.name not in ("policy_year", "account_balance") and getattr(totals, f.name) < 0:
+        if f.name in ("policy_year", "account_balance", "chronic"):
+            continue
+        if getattr(totals, f.name) < 0:
             raise DomainError(
                 "person_year.below_zero",
                 f"the year's {f.name} would fall below zero",
                 field=f.name,
+            )
+    for use in totals.chronic:
+        if use.deductible_used < 0 or use.fund_paid < 0:
+            raise DomainError(
+                "person_year.below_zero",
+                f"the year's chronic disease {use.disease_code} figures of {use.period} would "
+                "fall below zero",
+                field="chronic",
             )

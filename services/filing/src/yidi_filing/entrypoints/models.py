@@ -169,3 +169,43 @@ class ReferralCancelCommand(BaseModel):
     filing_id: str
     person_id: str
     reason: str
+
+
+# --- chronic and special disease certificates (门诊慢特病备案) -----------------------------------
+
+
+class ChronicCertifyRequest(_Body):
+    disease_code: str = Field(
+        description="national chronic/special disease code (门慢门特病种目录代码)"
+    )
+    disease_name: str
+    evidence_institution: str = Field(description="the designated institution that assessed it")
+    evidence_institution_name: str = ""
+    evidence_date: date = Field(description="the institution's assessment date")
+    diagnosing_doctor: str | None = None
+    valid_from: date = Field(description="the first day visits for the disease settle")
+    valid_to: date | None = Field(None, description="the last day; none: until revoked")
+
+
+class ChronicCertifyCommand(BaseModel):
+    """`chronic.certify`, forwarded by the HIS gateway (2503): a hospital uploads a certificate."""
+
+    person_id: str
+    disease_code: str
+    disease_name: str
+    evidence_institution: str
+    evidence_institution_name: str = ""
+    evidence_date: date
+    diagnosing_doctor: str | None = None
+    valid_from: date
+    valid_to: date | None = None
+    insured_region: str | None = None
+    insurance_type: str | None = None
+
+
+class ChronicRevokeCommand(BaseModel):
+    """`chronic.revoke`, forwarded by the HIS gateway (2504): the hospital withdraws its upload."""
+
+    certificate_id: str
+    person_id: str
+    reason: str

@@ -27,6 +27,8 @@ from yidi_events.contracts.filing import (
     BenefitsResumed,
     BenefitsSuspended,
     BenefitsTerminated,
+    ChronicDiseaseCertified,
+    ChronicDiseaseRevoked,
     EnrolmentStatusChanged,
     FilingApproved,
     FilingCancelled,
@@ -43,6 +45,7 @@ from yidi_events.envelope import Envelope
 from yidi_events.policy_document import policy_document
 from yidi_events.runtime.projection import Projection
 from yidi_settlement.adapters.tables import (
+    chronic_certificates,
     filing_versions,
     filings,
     hospital_suspensions,
@@ -72,6 +75,7 @@ def make_projection() -> Projection:
             policies,
             person_suspensions,
             hospital_suspensions,
+            chronic_certificates,
         ],
     )
 
@@ -296,6 +300,29 @@ def make_projection() -> Projection:
             filings.update()
             .where(filings.c.filing_id == p.filing_id)
             .values(cancelled_on=p.cancelled_on)
+        )
+
+    @projection.on(ChronicDiseaseCertified)
+    async def chronic_certified(conn: AsyncConnection, env: Envelope) -> None:
+        p: ChronicDiseaseCertified = env.payload
+        row = {
+            "certificate_id": p.certificate_id,
+            "person_id": p.person_id,
+            "disease_code": p.disease_code,
+            "disease_name": p.disease_name,
+            "valid_from": p.valid_from,
+            "valid_to": p.valid_to,
+            "revoked_on": None,
+        }
+        await _upsert(conn, chronic_certificates, ["certificate_id"], row)
+
+    @projection.on(ChronicDiseaseRevoked)
+    async def chronic_revoked(conn: AsyncConnection, env: Envelope) -> None:
+        p: ChronicDiseaseRevoked = env.payload
+        await conn.execute(
+            chronic_certificates.update()
+            .where(chronic_certificates.c.certificate_id == p.certificate_id)
+            .values(revoked_on=p.revoked_on)
         )
 
     @projection.on(PolicyPublished)

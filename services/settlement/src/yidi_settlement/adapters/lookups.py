@@ -18,6 +18,7 @@ from yidi_settlement.adapters import queries
 from yidi_settlement.adapters.tables import catalogue_items, hospitals, visits
 from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.catalogue_versions import PublishedVersion
+from yidi_settlement.domain.chronic import ChronicCertificate
 from yidi_settlement.domain.events import CatalogueItemPublished
 from yidi_settlement.domain.reference import catalogue_stream
 
@@ -33,6 +34,9 @@ class SqlQueryReads:
 
     async def person_year(self, unit: Unit, person_id: str, policy_year: int) -> Accumulators:
         return await queries.person_year(unit.conn, person_id, policy_year)
+
+    async def chronic_certificates(self, unit: Unit, person_id: str) -> list[ChronicCertificate]:
+        return await queries.person_chronic_certificates(unit.conn, person_id)
 
     async def policy(
         self, unit: Unit, insured_region: str, insurance_type: str, on: date

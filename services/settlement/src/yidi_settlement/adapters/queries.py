@@ -18,6 +18,7 @@ from yidi_events.kernel import DomainError, NotFound
 from yidi_events.policy_document import parse_policy_document
 from yidi_settlement.adapters.tables import (
     catalogue_items,
+    chronic_certificates,
     filing_versions,
     filings,
     hospital_items,
@@ -33,6 +34,7 @@ from yidi_settlement.adapters.tables import (
     settlements,
 )
 from yidi_settlement.domain.accumulators import Accumulators
+from yidi_settlement.domain.chronic import ChronicCertificate
 from yidi_settlement.domain.eligibility import (
     EnrolmentStatus,
     FilingSnapshot,
@@ -153,7 +155,7 @@ async def own_movements(conn: AsyncConnection, person_id: str, after: int) -> li
         .order_by(ledger_movements.c.sequence)
     )
     return [
-        LedgerEntry(sequence=int(r.sequence), movement=AccumulatorMovement(**r.movement))
+        LedgerEntry(sequence=int(r.sequence), movement=AccumulatorMovement.from_json(r.movement))
         for r in rows
     ]
 
@@ -169,7 +171,7 @@ async def stated_year(conn: AsyncConnection, person_id: str, policy_year: int) -
     if row is None:
         return StatedYear(totals=None, visit_ledger_counted=0)
     return StatedYear(
-        totals=AccumulatorMovement(**row.totals),
+        totals=AccumulatorMovement.from_json(row.totals),
         visit_ledger_counted=int(row.visit_ledger_counted),
     )
 
@@ -252,6 +254,36 @@ async def person_by_certificate(conn: AsyncConnection, certificate_no: str) -> s
         )
     )
     return None if value is None else str(value)
+
+
+async def person_chronic_certificates(
+    conn: AsyncConnection, person_id: str
+) -> list[ChronicCertificate]:
+    """Every chronic-disease certificate of the person, revoked ones too; the domain decides."""
+    c = chronic_certificates.c
+    rows = await conn.execute(
+        sa.select(
+            c.certificate_id,
+            c.disease_code,
+            c.disease_name,
+            c.valid_from,
+            c.valid_to,
+            c.revoked_on,
+        )
+        .where(c.person_id == person_id)
+        .order_by(c.certificate_id)
+    )
+    return [
+        ChronicCertificate(
+            certificate_id=r.certificate_id,
+            disease_code=r.disease_code,
+            disease_name=r.disease_name,
+            valid_from=r.valid_from,
+            valid_to=r.valid_to,
+            revoked_on=r.revoked_on,
+        )
+        for r in rows
+    ]
 
 
 async def person_filings(conn: AsyncConnection, person_id: str) -> list[FilingSnapshot]:

@@ -14,6 +14,7 @@ from yidi_events.application import Unit
 from yidi_events.contracts.policy import BenefitPolicy
 from yidi_settlement.adapters import queries
 from yidi_settlement.adapters.tables import hospital_secrets, visits
+from yidi_settlement.domain.chronic import ChronicCertificate
 from yidi_settlement.domain.eligibility import FilingSnapshot
 from yidi_settlement.domain.model import Catalogue
 from yidi_settlement.domain.person_ledger import StatedYear
@@ -35,6 +36,9 @@ class SqlReads:
 
     async def filings(self, unit: Unit, person_id: str) -> list[FilingSnapshot]:
         return await queries.person_filings(unit.conn, person_id)
+
+    async def chronic_certificates(self, unit: Unit, person_id: str) -> list[ChronicCertificate]:
+        return await queries.person_chronic_certificates(unit.conn, person_id)
 
     async def policy(
         self, unit: Unit, insured_region: str, insurance_type: str, on: date

@@ -139,6 +139,20 @@ filing_versions = sa.Table(
     sa.Column("valid_to", sa.Date),
 )
 
+# Chronic-disease certificates (门诊慢特病备案) the insured places issued: a med type 14 visit
+# settles only for a disease certified on its day.
+chronic_certificates = sa.Table(
+    "chronic_certificates",
+    metadata,
+    sa.Column("certificate_id", sa.Text, primary_key=True),
+    sa.Column("person_id", sa.Text, nullable=False, index=True),
+    sa.Column("disease_code", sa.Text, nullable=False),
+    sa.Column("disease_name", sa.Text, nullable=False),
+    sa.Column("valid_from", sa.Date, nullable=False),
+    sa.Column("valid_to", sa.Date),
+    sa.Column("revoked_on", sa.Date),
+)
+
 policies = sa.Table(
     "policies",
     metadata,

@@ -33,6 +33,7 @@ class Registration:
     department: str | None
     visit_region: str
     insured_region: str | None
+    disease_code: str | None = None  # 病种编码: a chronic visit's disease
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from yidi_events.application import Unit
 from yidi_events.contracts.policy import BenefitPolicy
 from yidi_settlement.adapters.queries import Hospital, Person
+from yidi_settlement.domain.chronic import ChronicCertificate
 from yidi_settlement.domain.eligibility import FilingSnapshot
 from yidi_settlement.domain.model import Catalogue
 from yidi_settlement.domain.person_ledger import StatedYear
@@ -28,6 +29,10 @@ class VisitPlaceReads(Protocol):
     async def person_by_certificate(self, unit: Unit, certificate_no: str) -> str | None: ...
 
     async def filings(self, unit: Unit, person_id: str) -> list[FilingSnapshot]: ...
+
+    async def chronic_certificates(self, unit: Unit, person_id: str) -> list[ChronicCertificate]:
+        """The person's chronic-disease certificates as the insured place published them."""
+        ...
 
     async def policy(
         self, unit: Unit, insured_region: str, insurance_type: str, on: date

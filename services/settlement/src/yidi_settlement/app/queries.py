@@ -19,6 +19,7 @@ from yidi_settlement.domain import visit as v
 from yidi_settlement.domain import visit_record as vr
 from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.catalogue_versions import PublishedVersion
+from yidi_settlement.domain.chronic import ChronicCertificate, in_force
 
 
 class QueryReads(Protocol):
@@ -27,6 +28,10 @@ class QueryReads(Protocol):
     async def person(self, unit: Unit, person_id: str, on: date) -> Person: ...
 
     async def person_year(self, unit: Unit, person_id: str, policy_year: int) -> Accumulators: ...
+
+    async def chronic_certificates(
+        self, unit: Unit, person_id: str
+    ) -> list[ChronicCertificate]: ...
 
     async def policy(
         self, unit: Unit, insured_region: str, insurance_type: str, on: date
@@ -121,6 +126,14 @@ class QueryService:
 
     async def person(self, unit: Unit, person_id: str, now: datetime) -> Person:
         return await self.reads.person(unit, person_id, business_date(now))
+
+    async def chronic_certificates(
+        self, unit: Unit, person_id: str, now: datetime
+    ) -> list[ChronicCertificate]:
+        """5301: the person's chronic-disease certificates in force today."""
+        today = business_date(now)
+        await self.reads.person(unit, person_id, today)  # an unknown person is refused
+        return in_force(await self.reads.chronic_certificates(unit, person_id), today)
 
     async def visits(
         self,

@@ -43,6 +43,7 @@ from yidi_settlement.app.ports import VisitPlaceReads
 from yidi_settlement.domain import accumulators as acc
 from yidi_settlement.domain import person_ledger as pl
 from yidi_settlement.domain import visit as v
+from yidi_settlement.domain.chronic import certified_disease
 from yidi_settlement.domain.eligibility import (
     Eligibility,
     Voucher,
@@ -51,7 +52,13 @@ from yidi_settlement.domain.eligibility import (
     check_eligibility,
     check_voucher,
 )
-from yidi_settlement.domain.engine import SettlementComputation, cancellation_of, compute_settlement
+from yidi_settlement.domain.engine import (
+    Scheme,
+    SettlementComputation,
+    cancellation_of,
+    compute_settlement,
+    scheme_of,
+)
 from yidi_settlement.domain.events import Diagnosis, VisitRegistered
 from yidi_settlement.domain.model import (
     CatalogueEntry,
@@ -219,6 +226,7 @@ class VisitService:
             principal_diagnosis=command.principal_diagnosis,
             department=command.department,
             message_id=message_id,
+            disease_code=command.disease_code,
         )
         await self._append_visit(
             unit, visit_id, 0, v.decide_register(v.VisitState(), registration), now
@@ -240,9 +248,10 @@ class VisitService:
         ref: VisitRef,
         diagnoses: tuple[Diagnosis, ...],
         now: datetime,
+        disease_code: str | None = None,
     ) -> None:
         state, version, _ = await self._own_visit(unit, institution, ref)
-        events = v.decide_diagnose(state, diagnoses, now)
+        events = v.decide_diagnose(state, diagnoses, now, disease_code)
         await self._append_visit(unit, ref.visit_id, version, events, now)
 
     async def upload_fee_lines(
@@ -378,6 +387,14 @@ class VisitService:
             today=today,
             policy=policy,
         )
+        chronic_disease = None
+        if scheme_of(policy, reg.medical_type) is Scheme.CHRONIC:
+            # One certified disease per settlement, certified on the visit's day.
+            chronic_disease = certified_disease(
+                state.disease_code,
+                await self.reads.chronic_certificates(unit, ref.person_id),
+                business_date(reg.began_at),
+            )
         figures = pl.year_figures(
             year, await self.reads.stated_year(unit, ref.person_id, year), ledger.state
         )
@@ -398,6 +415,7 @@ class VisitService:
                 settled_on=settled_on,
                 stay_deductible_left=v.stay_deductible_left(state),
                 in_province=same_province(reg.visit_region, reg.insured_region),
+                chronic_disease=chronic_disease,
             ),
             fee_lines=lines,
             accumulators=figures,

@@ -26,6 +26,7 @@ from yidi_events.contracts.policy import (
 )
 from yidi_events.contracts.settlement import (
     AccumulatorMovement,
+    ChronicUse,
     FeeLineSplit,
     FundCode,
     FundPayment,
@@ -36,6 +37,7 @@ from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.bands import banded_amount
 from yidi_settlement.domain.line_split import split_lines
 from yidi_settlement.domain.model import (
+    CHRONIC_OUTPATIENT,
     MATERNITY_ADMISSION,
     ORDINARY_OUTPATIENT,
     OTHER_INPATIENT,
@@ -77,6 +79,8 @@ class Scheme(StrEnum):
     PHARMACY_POOLING = "pharmacy_pooling"
     # 41 where it does not: no fund pays, the personal account and cash do
     PHARMACY_SELF = "pharmacy_self"
+    # 14, where the policy has chronic-disease terms: the certified disease's own terms
+    CHRONIC = "chronic"
     # Every other outpatient visit, and 11 under a policy written before pooling was modelled:
     # the annual outpatient deductible and the basic fund's bands and cap.
     OUTPATIENT_BASIC = "outpatient_basic"
@@ -99,6 +103,8 @@ def scheme_of(policy: BenefitPolicy, medical_type: str) -> Scheme:
         return Scheme.OUTPATIENT_POOLING
     if medical_type == PHARMACY_PURCHASE:
         return Scheme.PHARMACY_SELF if policy.pharmacy is None else Scheme.PHARMACY_POOLING
+    if medical_type == CHRONIC_OUTPATIENT and policy.chronic_diseases:
+        return Scheme.CHRONIC
     return Scheme.OUTPATIENT_BASIC
 
 
@@ -150,6 +156,8 @@ def compute_settlement(
         funds = _outpatient_pooling(policy, visit, accumulators, in_policy, pharmacy=True)
     elif scheme is Scheme.PHARMACY_SELF:
         funds = _Funds(movement=AccumulatorMovement.zero(accumulators.policy_year), layered=False)
+    elif scheme is Scheme.CHRONIC:
+        funds = _chronic(policy, visit, accumulators, in_policy)
     else:
         funds = _basic_scheme(policy, group, person, visit, accumulators, in_policy, scheme)
     left = in_policy - funds.basic - funds.maternity - funds.supplementary
@@ -302,6 +310,46 @@ def _outpatient_pooling(
         outpatient_deductible_used=deductible,
         outpatient_pooling_paid_cum=basic,
     )
+    return _Funds(deductible=deductible, basic=basic, movement=movement)
+
+
+def _chronic(policy: BenefitPolicy, visit: VisitFacts, acc: Accumulators, in_policy: Fen) -> _Funds:
+    """A chronic-disease visit: the disease's own deductible (per policy year), its ratio by level
+    less the filing cut, and its cap over its period, counted for this disease alone. Whether the
+    person is certified for it is decided before (`chronic.certified_for`); the inpatient band
+    axis, cap and the supplementary layer are not touched."""
+    code = visit.chronic_disease
+    if code is None:
+        raise DomainError(
+            "settlement.chronic_disease_required",
+            "a chronic-disease visit (med type 14) settles for one disease: name its code",
+            field="disease_code",
+        )
+    terms = policy.chronic_diseases.get(code)
+    if terms is None:
+        raise DomainError(
+            "settlement.chronic_disease_not_covered",
+            f"the {policy.insured_region} {policy.insurance_type.value} benefit policy has no "
+            f"terms for chronic disease {code}",
+            field="disease_code",
+            values={"disease_code": code},
+        )
+    if terms.shares_inpatient_deductible:
+        # One deductible a year for stays and these visits: a counted admission paid it.
+        first = at_level(policy.deductible.inpatient, visit.hospital_level).first_admission
+        paid = acc.chronic_deductible_used()
+        remaining = 0 if acc.inpatient_admissions else max(0, first - paid)
+    else:
+        remaining = max(0, terms.deductible - acc.chronic_deductible_used(code))
+    deductible = min(remaining, in_policy)
+    eligible = in_policy - deductible
+    ratio = max(_ZERO, at_level(terms.ratios, visit.hospital_level) - _cut(policy, visit))
+    basic = round_half_up(Decimal(eligible) * ratio)
+    period = terms.period_of(visit.settled_on, acc.policy_year)
+    if terms.cap is not None:
+        basic = min(basic, max(0, terms.cap - acc.chronic_paid(code, period)))
+    use = ChronicUse(disease_code=code, period=period, deductible_used=deductible, fund_paid=basic)
+    movement = replace(AccumulatorMovement.zero(acc.policy_year), chronic=(use,))
     return _Funds(deductible=deductible, basic=basic, movement=movement)
 
 

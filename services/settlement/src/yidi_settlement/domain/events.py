@@ -44,6 +44,8 @@ class VisitRegistered:
     principal_diagnosis: str | None = None
     department: str | None = None
     message_id: str | None = None
+    # 病种编码: the disease-catalogue code the visit is for (a chronic visit's certified disease)
+    disease_code: str | None = None
 
 
 @event("settlement.VisitRegistrationCancelled", key="person_id")
@@ -64,6 +66,7 @@ class VisitDiagnosed:
     diagnoses: tuple[Diagnosis, ...]
     principal_diagnosis: str | None
     diagnosed_at: datetime
+    disease_code: str | None = None  # 病种编码 as the hospital now states it; None: unchanged
 
 
 @event("settlement.PatientDischarged", key="person_id")

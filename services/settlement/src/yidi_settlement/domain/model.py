@@ -31,6 +31,7 @@ MATERNITY_ADMISSION = "52"
 OTHER_INPATIENT = "92"
 ORDINARY_OUTPATIENT = "11"
 PHARMACY_PURCHASE = "41"  # a retail pharmacy purchase (2101/2102)
+CHRONIC_OUTPATIENT = "14"  # 门诊慢特病: one certified disease per settlement
 
 
 def person_group(person_category: str) -> PersonGroup:
@@ -142,3 +143,5 @@ class VisitFacts:
     stay_deductible_left: Fen | None = None
     # The hospital lies in the insured place's province: a policy may cut less there.
     in_province: bool = False
+    # A chronic-disease visit (14): the national disease code it settles for (门慢门特病种).
+    chronic_disease: str | None = None

@@ -67,6 +67,7 @@ class VisitState:
     lines: dict[str, FeeLineSplit] = field(default_factory=dict)
     settled_by: dict[str, str] = field(default_factory=dict)  # fee line -> settlement id
     principal_diagnosis: str | None = None
+    disease_code: str | None = None  # 病种编码: a chronic visit's disease (2201 or 2203)
     diagnoses: tuple[Diagnosis, ...] = ()
     discharged_on: date | None = None
     stages: tuple[Stage, ...] = ()  # the settlements that stand, oldest first
@@ -122,6 +123,7 @@ def evolve(state: VisitState, event: Any) -> VisitState:
                 status=VisitStatus.OPEN,
                 registered=event,
                 principal_diagnosis=event.principal_diagnosis,
+                disease_code=event.disease_code,
             )
         case VisitRegistrationCancelled():
             return replace(state, status=VisitStatus.REGISTRATION_CANCELLED)
@@ -129,6 +131,7 @@ def evolve(state: VisitState, event: Any) -> VisitState:
             return replace(
                 state,
                 principal_diagnosis=event.principal_diagnosis,
+                disease_code=event.disease_code or state.disease_code,
                 diagnoses=_merge(state.diagnoses, event.diagnoses),
             )
         case AdmissionChanged() if state.registered is not None:
@@ -559,7 +562,10 @@ def decide_cancel_registration(state: VisitState, now: datetime) -> list[Any]:
 
 
 def decide_diagnose(
-    state: VisitState, diagnoses: tuple[Diagnosis, ...], now: datetime
+    state: VisitState,
+    diagnoses: tuple[Diagnosis, ...],
+    now: datetime,
+    disease_code: str | None = None,
 ) -> list[Any]:
     registered = _not_settled(state, "changing the diagnosis")
     principal = next((d.code for d in diagnoses if d.principal), state.principal_diagnosis)
@@ -571,6 +577,7 @@ def decide_diagnose(
             diagnoses=diagnoses,
             principal_diagnosis=principal,
             diagnosed_at=now,
+            disease_code=disease_code,
         )
     ]
 

@@ -137,6 +137,13 @@ DOMAIN_OF: Mapping[str, str] = {
     "vali_flag": "valid",
     "opt_time": "changed_on",
     "opter_id": "changed_by",
+    # chronic and special disease certificates (2503/2504, owned by filing)
+    "opsp_dise_code": "disease_code",
+    "opsp_dise_name": "disease_name",
+    "ide_fixmedins_no": "evidence_institution",
+    "ide_fixmedins_name": "evidence_institution_name",
+    "hosp_ide_date": "evidence_date",
+    "diag_dr_codg": "diagnosing_doctor",
 }
 
 # Where two national names mean one domain name, the one a refusal is told in: the first listed
@@ -162,6 +169,10 @@ _NATIONAL_IN: Mapping[str, Mapping[str, str]] = {
     "9101": {"content": "in"},
     "3203": _CLEARING_CLAIM,
     "3301": {"hospital_item_code": "fixmedins_hilist_id"},
+    "2503": {"insured_region": "insu_optins"},
+    # a visit's disease (病种编码) is its dise_codg (2201, 2203 mdtrtinfo): refusals name it so
+    **{infno: {"disease_code": "dise_codg"} for infno in ("2201", "2203", "2206", "2207")},
+    "2504": {"certificate_id": "trt_dcla_detl_sn"},
     "3302": {"hospital_item_code": "fixmedins_hilist_id"},
 }
 

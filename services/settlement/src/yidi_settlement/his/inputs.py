@@ -217,6 +217,7 @@ def registration(envelope: HisEnvelope) -> Registration:
         department=text(data, "adm_dept_codg" if inpatient else "dept_code", required=False),
         visit_region=envelope.visit_region,
         insured_region=envelope.insured_region,
+        disease_code=None if inpatient else text(data, "dise_codg", required=False),
     )
 
 
@@ -248,6 +249,12 @@ def diagnoses(payload: Mapping[str, Any]) -> tuple[VisitRef, tuple[Diagnosis, ..
             ),
         )
     return visit_ref(info), found
+
+
+def disease_code(payload: Mapping[str, Any]) -> str | None:
+    """2203 mdtrtinfo.dise_codg: the visit's disease-catalogue code (a chronic visit's 门诊慢特病
+    病种目录代码), apart from the diagnoses."""
+    return text(node(payload, "mdtrtinfo"), "dise_codg", required=False)
 
 
 def fee_lines_upload(payload: Mapping[str, Any]) -> tuple[VisitRef, list[FeeLine]]:

@@ -129,7 +129,6 @@ TEXTS: Mapping[str, Text] = {
     "his.not_owned": "负责的服务不处理该交易",
     "his.command_invalid": "交易入参不符合负责服务的要求",
     "his.gateway_only": "仅医保接口网关可转发医院交易",
-    "his.chronic_filing_out_of_scope": "门诊慢特病备案不由跨省异地备案服务办理，请向参保地经办机构申请",
     "his.visit_region": ("就医地医保区划与定点机构所在地不一致", "机构所在地 {expected}"),
     "his.insured_region": ("参保地医保区划与人员的参保地不一致", "人员参保地 {expected}"),
     "his.insurance_type": ("险种类型与人员或本次就诊的险种不一致", "应为 {expected}"),
@@ -372,6 +371,30 @@ TEXTS: Mapping[str, Text] = {
     "clearing.period_invalid": "清算期格式不正确",
     "clearing.period_open": "清算期尚未结束，次月 1 日起方可清算",
     "clearing.calendar_invalid": "清算日历不正确",
+    # --- chronic and special diseases: certificates forwarded to filing (2503/2504), and the
+    # chronic-disease visit (med type 14, domain/chronic.py, engine.py) ---
+    "chronic.disease_code": "门慢门特病种目录代码不正确（应为 1 到 30 位的国家病种代码）",
+    "chronic.disease_name": "门慢门特病种名称为空",
+    "chronic.evidence_required": "须填写鉴定定点医药机构",
+    "chronic.evidence_date": "医院鉴定日期晚于今天",
+    "chronic.validity": "结束日期早于开始日期",
+    "chronic.already_certified": (
+        "该人员该病种已有有效的慢特病备案，如需重新备案请先撤销",
+        "病种 {disease_code}，备案流水号 {certificate_id}",
+    ),
+    "chronic.not_found": "该人员没有此待遇申报明细流水号的慢特病备案",
+    "chronic.hospital_own_only": "医药机构只能撤销本机构上传的慢特病备案",
+    "chronic.reason_required": "须填写撤销原因",
+    "settlement.chronic_disease_required": "门诊慢特病就诊须在挂号或就诊信息上传时填写病种编码",
+    "settlement.chronic_not_certified": (
+        "该人员在就诊日期没有该门诊慢特病病种的有效备案，不能按门诊慢特病结算",
+        "病种 {disease_code}",
+        "就诊日期 {visit_date}",
+    ),
+    "settlement.chronic_disease_not_covered": (
+        "参保地待遇政策未规定该门诊慢特病病种的支付标准",
+        "病种 {disease_code}",
+    ),
 }
 
 _GENERIC = "请求不符合业务规则，未予办理"

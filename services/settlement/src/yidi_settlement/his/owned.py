@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from yidi_settlement.his import analysis, clearing, hospital_checks, referral
+from yidi_settlement.his import analysis, chronic, clearing, hospital_checks, referral
 from yidi_settlement.his.envelope import HisEnvelope
 
 ToCommand = Callable[[HisEnvelope], dict[str, Any]]
@@ -25,13 +25,11 @@ class Owned:
 
 _ANALYSE = Owned("audit", analysis.ANALYSE, analysis.analysis_command, analysis.analysis_output)
 
-_CHRONIC = Owned("filing", "chronic", referral.chronic_out_of_scope, referral.filing_output)
-
 OWNED: Mapping[str, Owned] = {
     "2501": Owned("filing", referral.UPLOAD, referral.upload_command, referral.filing_output),
     "2502": Owned("filing", referral.CANCEL, referral.cancel_command, referral.filing_output),
-    "2503": _CHRONIC,  # refused at the edge: no command is sent
-    "2504": _CHRONIC,
+    "2503": Owned("filing", chronic.CERTIFY, chronic.certify_command, chronic.certify_output),
+    "2504": Owned("filing", chronic.REVOKE, chronic.revoke_command, chronic.revoke_output),
     "3101": _ANALYSE,
     "3102": _ANALYSE,
     "3201": Owned(

@@ -367,6 +367,7 @@ class QueryTransactions:
             "5204": self._fee_lines,
             "5205": self._chronic,
             "5206": self._cumulative,
+            "5301": self._chronic_certificates,
             "4101": self._settlement_list,
             "4101A": self._settlement_list,
         }
@@ -442,6 +443,21 @@ class QueryTransactions:
         person_id, start, stop = chronic_query(env.input)
         await self.service.person(unit, person_id, now)  # an unknown person is refused
         return chronic_lines(await self.service.chronic_medicines(unit, person_id, start, stop))
+
+    async def _chronic_certificates(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
+        person_id = required(node(env.input), "psn_no")
+        held = await self.service.chronic_certificates(unit, person_id, now)
+        return {
+            "feedetail": [
+                {
+                    "opsp_dise_code": c.disease_code,
+                    "opsp_dise_name": c.disease_name,
+                    "begndate": c.valid_from.isoformat(),
+                    "enddate": None if c.valid_to is None else c.valid_to.isoformat(),
+                }
+                for c in held
+            ]
+        }
 
     async def _cumulative(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
         person_id, month = cumulative_query(env.input)

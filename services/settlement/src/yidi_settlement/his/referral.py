@@ -1,5 +1,5 @@
 """2501/2502, owned by filing: the national referral upload and its cancellation <-> the
-`referral.*` commands; 2503/2504 (chronic-disease filing) are refused here.
+`referral.*` commands (2503/2504, chronic-disease certificates: his/chronic.py).
 
     2501 refmedin{psn_no, insutype, insu_optins, diag_code, reflin_medins_no, mdtrtarea_admdvs,
                   refl_opnn, begndate, enddate, ...}      -> referral.upload
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any, NoReturn
+from typing import Any
 
 from yidi_events.kernel import DomainError
 from yidi_settlement.his.envelope import HisEnvelope, quoted
@@ -80,12 +80,3 @@ def cancel_command(envelope: HisEnvelope) -> dict[str, Any]:
 
 def filing_output(envelope: HisEnvelope, result: Mapping[str, Any]) -> dict[str, Any]:
     return {"result": {"trt_dcla_detl_sn": result["filing_id"]}}
-
-
-def chronic_out_of_scope(envelope: HisEnvelope) -> NoReturn:
-    raise DomainError(
-        "his.chronic_filing_out_of_scope",
-        f"{envelope.infno}: chronic/special disease filing (慢特病备案) is not handled by the "
-        "cross-region filing service; file it with the insured place's chronic-disease system",
-        field="infno",
-    )

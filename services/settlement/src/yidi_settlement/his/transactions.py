@@ -125,7 +125,12 @@ class Transactions:
     async def _diagnose(self, unit: Unit, env: HisEnvelope, now: datetime) -> Output:
         ref, diagnoses = inputs.diagnoses(env.input)
         await self.visits.diagnose(
-            unit, institution=env.institution_code, ref=ref, diagnoses=diagnoses, now=now
+            unit,
+            institution=env.institution_code,
+            ref=ref,
+            diagnoses=diagnoses,
+            now=now,
+            disease_code=inputs.disease_code(env.input),
         )
         return {"data": {"mdtrt_id": ref.visit_id}}
 

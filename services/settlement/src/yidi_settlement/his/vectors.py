@@ -15,7 +15,7 @@ from yidi_events.contracts.policy import (
     FilingKind,
     HospitalLevel,
 )
-from yidi_events.contracts.settlement import ItemClass
+from yidi_events.contracts.settlement import ChronicUse, ItemClass
 from yidi_events.kernel import DomainError, fen_to_yuan, parse_ratio
 from yidi_events.policy_document import parse_policy_document
 from yidi_settlement.domain.accumulators import Accumulators
@@ -73,6 +73,15 @@ def accumulators_from_wire(row: Mapping[str, Any], policy_year: int) -> Accumula
         inpatient_admissions=int(row["inpatient_admissions"]),
         **{name: yuan(name, row[name]) for name in _ACCUMULATORS},
         **{name: yuan(name, row.get(name, "0.00")) for name in _LATER_ACCUMULATORS},
+        chronic=tuple(
+            ChronicUse(
+                disease_code=str(use["opsp_dise_code"]),
+                period=str(use["period"]),
+                deductible_used=yuan("dedc_used", use["dedc_used"]),
+                fund_paid=yuan("fund_paid", use["fund_paid"]),
+            )
+            for use in row.get("chronic", [])
+        ),
     )
 
 
@@ -85,6 +94,22 @@ def accumulators_to_wire(acc: Accumulators) -> dict[str, Any]:
             for name in _LATER_ACCUMULATORS
             if getattr(acc, name)
         },
+        # Written only when a chronic disease has figures, like the later accumulators.
+        **(
+            {
+                "chronic": [
+                    {
+                        "opsp_dise_code": use.disease_code,
+                        "period": use.period,
+                        "dedc_used": fen_to_yuan(use.deductible_used),
+                        "fund_paid": fen_to_yuan(use.fund_paid),
+                    }
+                    for use in acc.chronic
+                ]
+            }
+            if acc.chronic
+            else {}
+        ),
     }
 
 
@@ -119,6 +144,7 @@ def case_from_wire(case: Mapping[str, Any]) -> Case:
             use_account=str(case["acct_used_flag"]) == "1",
             settled_on=settled_on,
             in_province=bool(case.get("in_province", False)),
+            chronic_disease=case.get("opsp_dise_code"),
         ),
         fee_lines=[fee_line(row) for row in case["fee_lines"]],
         accumulators=accumulators_from_wire(

@@ -1,14 +1,14 @@
 """Retail pharmacies (定点零售药店) in the registry beside hospitals: the kind decides which HIS
 transactions an institution may send. Every institution registered before is a hospital.
 
-Revision ID: settlement_0007
-Revises: settlement_0006
+Revision ID: settlement_0008
+Revises: settlement_0007
 """
 
 from alembic import op
 
-revision = "settlement_0007"
-down_revision = "settlement_0006"
+revision = "settlement_0008"
+down_revision = "settlement_0007"
 branch_labels = None
 depends_on = None
 
