@@ -82,6 +82,15 @@ def test_the_documented_metrics_are_found() -> None:
     assert EXPORTED["yidi_his_settlement_seconds_bucket"] == {"infno", "outcome", "le"}
 
 
+def test_operations_guide_lists_every_exported_metric() -> None:
+    """An alert or panel on a metric the on-call guide does not explain helps nobody."""
+    guide = RUNBOOK.read_text()
+    for collector in REGISTRY._collector_to_names:
+        if isinstance(collector, MetricWrapperBase) and collector._name.startswith("yidi_"):
+            shown = collector._name + ("_total" if collector._type == "counter" else "")
+            assert f"| `{shown}`" in guide, f"docs/operations.md's metrics table lacks {shown}"
+
+
 # -- queries ---------------------------------------------------------------------------------
 
 
