@@ -27,11 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from grafana_foundation_sdk.builders import common as gcommon
 from grafana_foundation_sdk.builders import dashboard as gdash
 from grafana_foundation_sdk.builders import prometheus as gprom
 from grafana_foundation_sdk.builders import stat as gstat
 from grafana_foundation_sdk.builders import timeseries as gts
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common as gcommon_model
 from grafana_foundation_sdk.models import dashboard as gmodel
 
 from yidi_events.registry import SERVICES
@@ -162,6 +164,14 @@ def _series(
         .datasource(DATASOURCE)
         .height(8)
         .span(width)
+        # A table legend with the last and highest values: which consumer, which infno, at a glance.
+        .legend(
+            gcommon.VizLegendOptions()
+            .display_mode(gcommon_model.LegendDisplayMode.TABLE)
+            .placement(gcommon_model.LegendPlacement.BOTTOM)
+            .show_legend(True)
+            .calcs(["lastNotNull", "max"])
+        )
     )
     for query in queries:
         panel = panel.with_target(query)
@@ -177,6 +187,7 @@ def _stat(title: str, description: str, unit: str, query: gprom.Dataquery) -> gs
         .datasource(DATASOURCE)
         .height(5)
         .span(12)
+        .reduce_options(gcommon.ReduceDataOptions().calcs(["lastNotNull"]))
         .with_target(query.instant())
     )
 
