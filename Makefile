@@ -67,10 +67,12 @@ schemas: venv
 	$(BIN)/python -m yidi_events.schemas write
 
 ## Regenerate the published API documents (AsyncAPI of the topics, OpenAPI of each service) and
-## the Kafka users and ACLs in deploy/ (from each service's subscriptions).
+## the Kafka users and ACLs in deploy/ (from each service's subscriptions), and the dashboards,
+## alert rules and PodMonitors (yidi_stack.observability).
 docs: venv
 	$(BIN)/python -m yidi_stack.apidocs write
 	$(BIN)/python -m yidi_stack.acls write
+	$(BIN)/python -m yidi_stack.observability write
 
 ## The embedded stack on 127.0.0.1: PostgreSQL, broker, topics, the five services.
 up: venv

@@ -4,7 +4,8 @@ Pure and offline: parses the files (PyYAML) and compares them with what the code
 `yidi_events.topics` (topics, partitions), `yidi_events.settings.ServiceSettings` (the YIDI_*
 variables), `yidi_events.registry.SERVICES` and each service's `bootstrap`. Kubernetes resources
 are validated against the JSON Schemas that the `kubernetes-validate` package bundles (strict:
-unknown fields fail); Strimzi's KafkaTopic is a CRD without a bundled schema and is checked by hand.
+unknown fields fail); the CRDs without a bundled schema are checked by hand: Strimzi's here, the
+Prometheus Operator's (PodMonitor, PrometheusRule) in tests/test_observability.py.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 KUBERNETES_VERSION = "1.30"  # the oldest minor we claim; schemas ship inside kubernetes-validate
 STRIMZI = "kafka.strimzi.io/v1beta2"
+PROMETHEUS_OPERATOR = "monitoring.coreos.com/v1"
+CRD_GROUPS = {STRIMZI, PROMETHEUS_OPERATOR}  # no schema bundled in kubernetes-validate
 EVENTS_RETENTION_MS = -1  # forever: consumers rebuild from the beginning
 DLQ_RETENTION_MS = 14 * 24 * 3600 * 1000
 PORT = 8000
@@ -431,7 +434,7 @@ def test_everything_lives_in_one_namespace() -> None:
 
 @pytest.mark.parametrize(
     ("file", "doc"),
-    [(f, d) for f, d in MANIFESTS if d["apiVersion"] != STRIMZI],
+    [(f, d) for f, d in MANIFESTS if d["apiVersion"] not in CRD_GROUPS],
     ids=lambda v: v if isinstance(v, str) else f"{v['kind']}/{v['metadata']['name']}",
 )
 def test_manifest_matches_kubernetes_schema(file: str, doc: dict[str, Any]) -> None:
@@ -442,11 +445,17 @@ def test_manifest_matches_kubernetes_schema(file: str, doc: dict[str, Any]) -> N
         pytest.fail(f"{file} {doc['kind']}/{doc['metadata']['name']}: {where}: {exc.message}")
 
 
-def test_only_strimzi_topics_and_users_skip_schema_validation() -> None:
+def test_only_strimzi_and_prometheus_operator_resources_skip_schema_validation() -> None:
     crds = {(d["apiVersion"], d["kind"]) for _, d in MANIFESTS} - {
-        (d["apiVersion"], d["kind"]) for _, d in MANIFESTS if d["apiVersion"] != STRIMZI
+        (d["apiVersion"], d["kind"]) for _, d in MANIFESTS if d["apiVersion"] not in CRD_GROUPS
     }
-    assert crds == {(STRIMZI, "KafkaTopic"), (STRIMZI, "KafkaUser")}
+    # The Prometheus Operator's are checked in tests/test_observability.py.
+    assert crds == {
+        (STRIMZI, "KafkaTopic"),
+        (STRIMZI, "KafkaUser"),
+        (PROMETHEUS_OPERATOR, "PodMonitor"),
+        (PROMETHEUS_OPERATOR, "PrometheusRule"),
+    }
 
 
 COMPOSE_SERVICE_KEYS = {
@@ -482,7 +491,7 @@ def test_compose_structure() -> None:
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
             if source.startswith("."):
-                assert (DEPLOY / source).is_file(), volume
+                assert (DEPLOY / source).exists(), volume
             else:
                 assert source in COMPOSE["volumes"], volume
     kafka = services["kafka"]
