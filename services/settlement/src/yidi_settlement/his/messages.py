@@ -117,7 +117,7 @@ TEXTS: Mapping[str, Text] = {
     "his.med_type_pharmacy": ("药店购药的医疗类别应为 41（定点药店购药）", "收到 {value}"),
     "his.rate_limited": (
         "本机构查询人员信息（1101）过于频繁，本次未予应答，请稍后再试",
-        "机构 {institution}",
+        "机构 {fixmedins_code}",
         "上限为每秒 {rate} 次、连续 {burst} 次",
         "约 {wait} 秒后可再查询",
     ),
