@@ -15,6 +15,8 @@ from yidi_cli.sandbox import sandbox_dir
 from yidi_events.policy_document import parse_policy_document
 from yidi_stack.simulation.drive import FUNDS, Record
 from yidi_stack.simulation.province import (
+    CHRONIC,
+    CHRONIC_DISEASES,
     MATERNITY_DIAGNOSES,
     NANJING,
     PHARMACY_INSTITUTION,
@@ -119,6 +121,7 @@ def test_every_republished_sandbox_policy_is_a_valid_document_with_the_added_par
         assert policy.outpatient_pooling is not None
         assert policy.pharmacy is not None
         assert policy.maternity is not None
+        assert set(policy.chronic_diseases) == {"M03900", "M01600"}
         # Everything the sandbox said is kept, supplementary and assistance included.
         assert {k: revised[k] for k in document if k not in ("effective_from", "effective_to")} == {
             k: v for k, v in document.items() if k not in ("effective_from", "effective_to")
@@ -128,6 +131,26 @@ def test_every_republished_sandbox_policy_is_a_valid_document_with_the_added_par
     assert employee["maternity"]["limit"]["2"] == "4000.00"
     own = {"limit": {"1": "1.00", "2": "2.00", "3": "3.00"}}
     assert province_policy({**documents[0], "maternity": own}, start)["maternity"] == own
+
+
+def test_chronic_visits_name_the_one_disease_their_person_is_certified_for(
+    province: Province,
+) -> None:
+    chronic = [v for v in visits(province) if v.kind == CHRONIC]
+    assert chronic, "the province has chronic-disease visits"
+    codes = {code for code, _ in CHRONIC_DISEASES}
+    diseases: dict[str, set[str]] = {}
+    for v in chronic:
+        diseases.setdefault(v.person_id, set()).add(v.diagnosis)
+    assert all(len(d) == 1 and d <= codes for d in diseases.values())
+    certified = province.chronic_certifications()
+    # One certificate per chronic visitor, for their disease, assessed where they first go.
+    assert [(p, c) for p, c, _ in certified] == sorted((p, d.pop()) for p, d in diseases.items())
+    first_where = {}
+    for v in chronic:
+        first_where.setdefault(v.person_id, v.institution)
+    assert all(where == first_where[p] for p, _, where in certified)
+    assert {c for _, c, _ in certified} == codes  # both diseases occur in 3,000 persons
 
 
 def _record(kind: str, total: int, fund: int, account: int, refund: bool = False) -> Record:

@@ -36,6 +36,7 @@ def run_province(
         driver.publish_policies(start)
         driver.enrol(out)
         driver.file(out)
+        driver.certify_chronic(out, start)
         for number, visits in enumerate(province.days, start=1):
             day = start + timedelta(days=number - 1)
             driver.traffic(out, day, visits, number)

@@ -30,6 +30,8 @@ from yidi_stack.clients import AgencyClient, SimClock
 from yidi_stack.flows import inpatient
 from yidi_stack.platform import Platform
 from yidi_stack.simulation.province import (
+    CHRONIC,
+    CHRONIC_DISEASES,
     CITIES,
     MED_TYPE,
     PHARMACY,
@@ -138,6 +140,7 @@ class Outcome:
     period: str = ""
     enrolled: int = 0
     filings: Counter[str] = field(default_factory=Counter)
+    certified: Counter[str] = field(default_factory=Counter)  # chronic certificates by disease
     records: list[Record] = field(default_factory=list)
     refused: Counter[str] = field(default_factory=Counter)
     reversals: int = 0
@@ -271,6 +274,32 @@ class Driver:
         # (thousands of filings take a while to be consumed on a small machine).
         self.ready_by = time.monotonic() + 240
 
+    def certify_chronic(self, out: Outcome, start: date) -> None:
+        """Each chronic visitor's insured place certifies the disease from the first day, on
+        the assessment of the hospital they will visit (the counter's 门慢门特 certification)."""
+        by_id = out.province.by_id
+        names = dict(CHRONIC_DISEASES)
+        certifications = out.province.chronic_certifications()
+        task = self.progress.add_task("chronic diseases certified", total=len(certifications))
+
+        def certify(item: tuple[str, str, str]) -> None:
+            person_id, code, institution = item
+            region = by_id[person_id]["insuplc_admdvs"]
+            self.agency("filing", region, roles=("reviewer",)).ok(
+                "POST",
+                f"/persons/{person_id}/chronic-diseases",
+                json={
+                    "disease_code": code,
+                    "disease_name": names[code],
+                    "evidence_institution": institution,
+                    "evidence_date": start.isoformat(),
+                    "valid_from": start.isoformat(),
+                },
+            )
+            out.certified[code] += 1
+
+        self.parallel(certifications, certify, task)
+
     # -- the visit places: a day of traffic ------------------------------------------------------
 
     def traffic(self, out: Outcome, day: date, visits: list[Visit], number: int) -> None:
@@ -310,7 +339,10 @@ class Driver:
                     info = outpatient(his, person, v)
                 break
             except HisError as exc:
-                if exc.infno in ("2201", "2401") and time.monotonic() < self.ready_by:
+                # Filings and certificates travel to the visit place by Kafka: early on, a
+                # refusal for their absence may only mean they are still on their way.
+                in_flight = exc.infno in ("2201", "2401") or _rule(exc).endswith("not_certified")
+                if in_flight and time.monotonic() < self.ready_by:
                     time.sleep(0.5)
                     continue
                 out.refused[f"{v.kind}: {_rule(exc)}"] += 1
@@ -710,6 +742,8 @@ def registration(his: HisClient, person: dict[str, Any], v: Visit) -> dict[str, 
             "dept_name": "内科",
             "caty": "A01",
             **({"er_flag": "1"} if v.kind == "emergency" else {}),
+            # a chronic-disease visit names the certified disease it is for
+            **({"dise_codg": v.diagnosis} if v.kind == CHRONIC else {}),
         }
     }
 

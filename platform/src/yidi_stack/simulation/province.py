@@ -144,6 +144,16 @@ class Province:
     def by_id(self) -> dict[str, dict[str, Any]]:
         return {p["psn_no"]: p for p in self.persons}
 
+    def chronic_certifications(self) -> list[tuple[str, str, str]]:
+        """(person, disease code, evidence institution) for every chronic visitor: the hospital
+        of their first chronic visit assessed the disease."""
+        first: dict[str, tuple[str, str]] = {}
+        for day in self.days:
+            for v in day:
+                if v.kind == CHRONIC and v.person_id not in first:
+                    first[v.person_id] = (v.diagnosis, v.institution)
+        return [(person, code, where) for person, (code, where) in sorted(first.items())]
+
     def summary(self) -> dict[str, Counter[str]]:
         return {
             "persons by insured city": Counter(CITIES[p["insuplc_admdvs"]] for p in self.persons),
@@ -389,6 +399,11 @@ POOLING = {
         "annual_cap": "1500.00",
     },
 }
+CHRONIC_TERMS = {
+    "310": {"deductible": "0.00", "ratio": {"1": "0.8500", "2": "0.8000", "3": "0.7500"}},
+    "390": {"deductible": "0.00", "ratio": {"1": "0.7000", "2": "0.6500", "3": "0.6000"}},
+}
+CHRONIC_CAPS = {"M03900": "2400.00", "M01600": "3600.00"}  # a year's fund payment per disease
 MATERNITY_LIMITS = {
     "310": {"1": "3000.00", "2": "4000.00", "3": "5000.00"},
     "390": {"1": "2000.00", "2": "2500.00", "3": "3000.00"},
@@ -398,12 +413,21 @@ MATERNITY_LIMITS = {
 def province_policy(document: dict[str, Any], effective_from: date) -> dict[str, Any]:
     """A sandbox policy document as the insured place republishes it for the simulated month:
     the parts it already has are kept; the outpatient pooling, pharmacy and maternity parts it
-    lacks are added, effective from `effective_from`."""
+    lacks (and its chronic-disease terms) are added, effective from `effective_from`."""
     insutype = document["insutype"]
     added = {
         "outpatient_pooling": POOLING[insutype],
         "pharmacy": {"level": "1"},
         "maternity": {"limit": MATERNITY_LIMITS[insutype]},
+        "chronic_diseases": {
+            code: {
+                "name": name,
+                **CHRONIC_TERMS[insutype],
+                "cap": CHRONIC_CAPS[code],
+                "cap_period": "year",
+            }
+            for code, name in CHRONIC_DISEASES
+        },
     }
     revised = document | {"effective_from": effective_from.isoformat(), "effective_to": None}
     for part, terms in added.items():
@@ -412,12 +436,23 @@ def province_policy(document: dict[str, Any], effective_from: date) -> dict[str,
     return revised
 
 
+# The province's certified chronic diseases (national codes of the 门慢门特 catalogue): each
+# chronic-disease visitor is certified at the insured place for one of them before the run, and
+# settles under its terms, which the insured places' policies add (CHRONIC_TERMS).
+CHRONIC_DISEASES = (("M03900", "高血压"), ("M01600", "糖尿病"))
+
+
+def chronic_disease_of(person_id: str) -> tuple[str, str]:
+    """The disease a person's chronic visits are for: fixed per person, so every visit of theirs
+    names the one disease they are certified for."""
+    return CHRONIC_DISEASES[int(person_id[-4:]) % len(CHRONIC_DISEASES)]
+
+
 def chronic_visit(rng: random.Random, person_id: str, institution: str) -> Visit:
-    """A chronic-disease outpatient visit (med type 14). The hook where certified chronic
-    visits plug in: once certification (2503) exists, this picks a disease the person is
-    certified for (and the run certifies it at the insured place first); today the visit
-    carries no disease and settles as any med type 14 visit."""
-    return Visit(person_id, institution, CHRONIC, _visit_lines(rng, CHRONIC))
+    """A chronic-disease outpatient visit (med type 14) for the disease the person is certified
+    for (the run certifies every chronic visitor at the insured place first)."""
+    code, _ = chronic_disease_of(person_id)
+    return Visit(person_id, institution, CHRONIC, _visit_lines(rng, CHRONIC), diagnosis=code)
 
 
 def _visit_lines(rng: random.Random, kind: str) -> tuple[Line, ...]:
