@@ -182,16 +182,13 @@ class VisitService:
 
     # --- registration ----------------------------------------------------------------------
 
-    async def register(
-        self,
-        unit: Unit,
-        *,
-        institution: str,
-        command: Registration,
-        message_id: str,
-        now: datetime,
-    ) -> Registered:
-        eligibility, person, hospital = await self._eligible(
+    async def _registration(
+        self, unit: Unit, institution: str, command: Registration, message_id: str, now: datetime
+    ) -> tuple[VisitRegistered, str]:
+        """The registration a 2201 or a pharmacy purchase makes, and the kind of filing it
+        settles under: the person eligible at the institution on the visit date, the envelope's
+        regions and insurance type theirs."""
+        eligibility, person, institution_row = await self._eligible(
             unit,
             institution=institution,
             person_id=command.person_id,
@@ -203,19 +200,18 @@ class VisitService:
         row = person.row
         v.check_registration(
             institution_code=institution,
-            hospital_region=hospital.region,
+            hospital_region=institution_row.region,
             visit_region=command.visit_region,
             insured_region=command.insured_region,
             person_insured_region=row["insured_region"],
             insurance_type=command.insurance_type,
             person_insurance_type=row["insurance_type"],
         )
-        visit_id = new_id("M", hospital.region)
-        registration = VisitRegistered(
-            visit_id=visit_id,
+        registered = VisitRegistered(
+            visit_id=new_id("M", institution_row.region),
             person_id=command.person_id,
             insured_region=row["insured_region"],
-            visit_region=hospital.region,
+            visit_region=institution_row.region,
             institution_code=institution,
             insurance_type=command.insurance_type,
             medical_type=command.medical_type,
@@ -228,10 +224,25 @@ class VisitService:
             message_id=message_id,
             disease_code=command.disease_code,
         )
+        return registered, eligibility.filing_kind.value
+
+    async def register(
+        self,
+        unit: Unit,
+        *,
+        institution: str,
+        command: Registration,
+        message_id: str,
+        now: datetime,
+    ) -> Registered:
+        registration, filing_kind = await self._registration(
+            unit, institution, command, message_id, now
+        )
+        visit_id = registration.visit_id
         await self._append_visit(
             unit, visit_id, 0, v.decide_register(v.VisitState(), registration), now
         )
-        return Registered(visit_id=visit_id, filing_kind=eligibility.filing_kind.value)
+        return Registered(visit_id=visit_id, filing_kind=filing_kind)
 
     async def cancel_registration(
         self, unit: Unit, *, institution: str, ref: VisitRef, now: datetime
@@ -475,47 +486,13 @@ class VisitService:
         A pre-settlement decides the same and appends nothing."""
         reg_command = command.registration
         today = business_date(now)
-        eligibility, person, pharmacy = await self._eligible(
-            unit,
-            institution=institution,
-            person_id=reg_command.person_id,
-            visit_date=business_date(reg_command.began_at),
-            emergency=False,
-            voucher=reg_command.voucher,
-            today=today,
-        )
-        row = person.row
-        v.check_registration(
-            institution_code=institution,
-            hospital_region=pharmacy.region,
-            visit_region=reg_command.visit_region,
-            insured_region=reg_command.insured_region,
-            person_insured_region=row["insured_region"],
-            insurance_type=reg_command.insurance_type,
-            person_insurance_type=row["insurance_type"],
-        )
-        reg = VisitRegistered(
-            visit_id=new_id("M", pharmacy.region),
-            person_id=reg_command.person_id,
-            insured_region=row["insured_region"],
-            visit_region=pharmacy.region,
-            institution_code=institution,
-            insurance_type=reg_command.insurance_type,
-            medical_type=reg_command.medical_type,
-            began_at=reg_command.began_at,
-            emergency=False,
-            filing_kind=eligibility.filing_kind.value,
-            filing_id=eligibility.filing_id,
-            principal_diagnosis=reg_command.principal_diagnosis,
-            department=None,
-            message_id=message_id,
-        )
+        reg, _ = await self._registration(unit, institution, reg_command, message_id, now)
         state = v.VisitState()
         earlier: list[Any] = v.decide_register(state, reg)
         state = _folded(state, earlier)
         lines = await self._catalogued(unit, institution, list(command.lines))
         catalogue = await self.reads.catalogue(
-            unit, pharmacy.region, [x.catalogue_code for x in lines]
+            unit, reg.visit_region, [x.catalogue_code for x in lines]
         )
         splits = v.split_upload(state, lines, catalogue, today)
         uploaded = v.decide_upload_fee_lines(state, splits, now, message_id, skew=self.clock_skew)
