@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -249,8 +249,13 @@ class Harness:
             f"person-{person_id}",
         )
 
-    async def carry_in(self, person_id: str, year: int, movement: AccumulatorMovement) -> None:
-        """The insured place states the person's year so far (before any settlement here)."""
+    async def carry_in(self, person_id: str, before: acc.Accumulators) -> None:
+        """The insured place states the person's year so far (before any settlement here): its
+        figures, with the account left as it is."""
+        year = before.policy_year
+        movement = AccumulatorMovement(
+            **{f.name: getattr(before, f.name) for f in fields(before)}, account_balance=0
+        )
         await self.feed(
             PersonYearStated(
                 person_id=person_id,

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from settlement_his_numbers import as_text, funds
 
-from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.kernel import yuan_to_fen
 from yidi_events.policy_document import parse_policy_document
 from yidi_settlement.his import vectors as wire
@@ -71,23 +70,7 @@ async def test_benefit_vector_through_the_gateway(make_harness: Any, case: dict[
             for code in sorted(held):
                 await h.chronic(person_id, code, day.replace(day=1), insured)
         before = wire.accumulators_from_wire(case["accumulators_before"], year)
-        await h.carry_in(
-            person_id,
-            year,
-            AccumulatorMovement(
-                policy_year=year,
-                inpatient_admissions=before.inpatient_admissions,
-                outpatient_deductible_used=before.outpatient_deductible_used,
-                eligible_cum=before.eligible_cum,
-                basic_paid_cum=before.basic_paid_cum,
-                supplementary_base_cum=before.supplementary_base_cum,
-                supplementary_paid_cum=before.supplementary_paid_cum,
-                assistance_paid_cum=before.assistance_paid_cum,
-                outpatient_pooling_paid_cum=before.outpatient_pooling_paid_cum,
-                account_balance=0,
-                chronic=before.chronic,
-            ),
-        )
+        await h.carry_in(person_id, before)
         env = {"region": region, "insured": insured}
         admission = case["med_type"] in ("21", "52", "92")
         voucher = {"mdtrt_cert_type": "02", "mdtrt_cert_no": person["certno"]}

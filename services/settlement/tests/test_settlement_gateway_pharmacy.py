@@ -18,7 +18,6 @@ from settlement_his_numbers import as_text, funds, spec_gaps
 
 from yidi_cli.sandbox import shared_dir
 from yidi_events.auth.his import sign
-from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.policy_document import parse_policy_document
 from yidi_settlement.adapters.tables import hospitals, settlements
 from yidi_settlement.his import vectors as wire
@@ -340,22 +339,7 @@ async def test_pharmacy_vector_through_2102(make_harness: Any, case: dict[str, A
             }
         )
         before = wire.accumulators_from_wire(case["accumulators_before"], year)
-        await h.carry_in(
-            person_id,
-            year,
-            AccumulatorMovement(
-                policy_year=year,
-                inpatient_admissions=before.inpatient_admissions,
-                outpatient_deductible_used=before.outpatient_deductible_used,
-                eligible_cum=before.eligible_cum,
-                basic_paid_cum=before.basic_paid_cum,
-                supplementary_base_cum=before.supplementary_base_cum,
-                supplementary_paid_cum=before.supplementary_paid_cum,
-                assistance_paid_cum=before.assistance_paid_cum,
-                outpatient_pooling_paid_cum=before.outpatient_pooling_paid_cum,
-                account_balance=0,
-            ),
-        )
+        await h.carry_in(person_id, before)
         purchase = {
             "druginfo": {
                 "psn_no": person_id,

@@ -10,7 +10,6 @@ import pytest
 from settlement_his_numbers import as_text, funds
 
 from yidi_cli.sandbox import shared_dir
-from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.kernel import yuan_to_fen
 from yidi_settlement.his import vectors as wire
 
@@ -53,21 +52,7 @@ async def test_vector_through_the_gateway(make_harness: Any, case: dict[str, Any
                 }
             )
         before = wire.accumulators_from_wire(case["accumulators_before"], 2026)
-        await h.carry_in(
-            person_id,
-            2026,
-            AccumulatorMovement(
-                policy_year=2026,
-                inpatient_admissions=before.inpatient_admissions,
-                outpatient_deductible_used=before.outpatient_deductible_used,
-                eligible_cum=before.eligible_cum,
-                basic_paid_cum=before.basic_paid_cum,
-                supplementary_base_cum=before.supplementary_base_cum,
-                supplementary_paid_cum=before.supplementary_paid_cum,
-                assistance_paid_cum=before.assistance_paid_cum,
-                account_balance=0,
-            ),
-        )
+        await h.carry_in(person_id, before)
         env = {"region": REGION, "insured": insured}
         inpatient = case["med_type"].startswith("2")
         voucher = {"mdtrt_cert_type": "02", "mdtrt_cert_no": person["certno"]}
