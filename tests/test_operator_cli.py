@@ -28,7 +28,7 @@ from yidi_cli.sandbox import sandbox_dir
 from yidi_events.kernel.time import SHANGHAI
 from yidi_events.runtime.kafka import KafkaSettings
 from yidi_events.topics import topic
-from yidi_stack.embedded import free_port, private_runtime_folder
+from yidi_stack.embedded import private_runtime_folder
 from yidi_stack.flows import outpatient
 from yidi_stack.platform import SERVICES, Platform
 
@@ -101,17 +101,7 @@ def metric(text: str, name: str, **labels: str) -> float:
 @pytest.fixture(scope="module")
 def ops() -> Iterator[Ops]:
     parent = private_runtime_folder("yidi-ops-")
-    platform = Platform(
-        parent / "state",
-        pg_port=free_port(),
-        broker_port=free_port(),
-        ports={s: free_port() for s in SERVICES},
-        extra_env={
-            "YIDI_CLOCK": "controlled",
-            "YIDI_CLOCK_START": START.isoformat(),
-            "YIDI_LOG_LEVEL": "WARNING",
-        },
-    )
+    platform = Platform.simulated(parent / "state", START)
     try:
         platform.up(say=lambda _: None)
     except BaseException:

@@ -20,7 +20,7 @@ from yidi_cli.main import app as yidi_app
 from yidi_cli.sandbox import load_sandbox, sandbox_dir
 from yidi_events.kernel.time import SHANGHAI
 from yidi_stack.clients import AgencyClient, SimClock, agency
-from yidi_stack.embedded import free_port, private_runtime_folder
+from yidi_stack.embedded import private_runtime_folder
 from yidi_stack.platform import SERVICES, Platform
 
 T = TypeVar("T")
@@ -125,17 +125,7 @@ class World:
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     parent = private_runtime_folder("yidi-e2e-")
-    platform = Platform(
-        parent / "state",
-        pg_port=free_port(),
-        broker_port=free_port(),
-        ports={s: free_port() for s in SERVICES},
-        extra_env={
-            "YIDI_CLOCK": "controlled",
-            "YIDI_CLOCK_START": START.isoformat(),
-            "YIDI_LOG_LEVEL": "WARNING",
-        },
-    )
+    platform = Platform.simulated(parent / "state", START)
     http = httpx.Client(timeout=30)
     try:
         platform.up(say=lambda _: None)

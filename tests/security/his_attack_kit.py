@@ -21,7 +21,7 @@ from yidi_cli.sandbox import load_sandbox, sandbox_dir
 from yidi_events.auth.his import sign
 from yidi_events.kernel.time import SHANGHAI
 from yidi_stack.clients import SimClock
-from yidi_stack.embedded import free_port, private_runtime_folder
+from yidi_stack.embedded import private_runtime_folder
 from yidi_stack.platform import SERVICES, Platform
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
@@ -90,18 +90,11 @@ def refused(answer: dict[str, Any], *words: str) -> str:
 def running_platform() -> Iterator[Attacked]:
     """The platform, up for as long as the generator is (a module fixture yields from it)."""
     parent = private_runtime_folder("yidi-sec-his-")
-    platform = Platform(
+    platform = Platform.simulated(
         parent / "state",
-        pg_port=free_port(),
-        broker_port=free_port(),
-        ports={s: free_port() for s in SERVICES},
-        extra_env={
-            "YIDI_CLOCK": "controlled",
-            "YIDI_CLOCK_START": START.isoformat(),
-            "YIDI_LOG_LEVEL": "WARNING",
-            "YIDI_HIS_PERSON_QUERY_BURST": str(BURST),
-            "YIDI_HIS_PERSON_QUERY_RATE_PER_S": "0.001",
-        },
+        START,
+        YIDI_HIS_PERSON_QUERY_BURST=str(BURST),
+        YIDI_HIS_PERSON_QUERY_RATE_PER_S="0.001",
     )
     http = httpx.Client(timeout=60)
     try:

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -92,6 +93,23 @@ class Platform:
     gateway_workers: int = field(default_factory=gateway_workers_from_env)
     """One (the default) keeps the gateway, its relay and its consumers in one process, which
     the fault tests' crash points expect; see GATEWAY_SERVICE."""
+
+    @classmethod
+    def simulated(cls, state: Path, start: datetime, **env: str) -> Platform:
+        """A platform of its own on free ports with the controlled clock at `start` and quiet
+        logs: what an end-to-end suite starts beside any other one running."""
+        return cls(
+            state,
+            pg_port=free_port(),
+            broker_port=free_port(),
+            ports={s: free_port() for s in SERVICES},
+            extra_env={
+                "YIDI_CLOCK": "controlled",
+                "YIDI_CLOCK_START": start.isoformat(),
+                "YIDI_LOG_LEVEL": "WARNING",
+                **env,
+            },
+        )
 
     @property
     def pg(self) -> EmbeddedPostgres:
