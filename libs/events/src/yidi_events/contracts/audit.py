@@ -8,7 +8,10 @@ Who listens:
 - filing and settlement: `DirectSettlementSuspended` / `...Ended` (a suspended person cannot
   settle directly), `HospitalSuspended` / `...Ended` (keyed by institution code);
 - clearing: `ClawbackDecided` — deducted from what the insured place owes the visit place in the
-  next clearing statement (recovered fund money returns to the insured place).
+  next clearing statement (recovered fund money returns to the insured place);
+  `FeeDeductionDecided` — a routine audit deduction (审核扣款) from the visit place's fee review or
+  a 协查 answered 核查有误: deducted like a clawback in the statement of the month it is decided
+  in, and from the hospital's payable for that month.
 """
 
 from __future__ import annotations
@@ -87,5 +90,47 @@ class ClawbackDecided:
     visit_region: str
     insurance_type: str
     amount: int
+    decided_by: str
+    decided_on: date
+
+
+class DeductionSource(StrEnum):
+    FEE_REVIEW = "fee_review"  # the visit place's routine fee review (审核扣款)
+    ASSIST_CHECK = "assist_check"  # a 协查 answered 核查有误
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeductedLine:
+    """One fee line refused in whole or in part; `amount` is the fund money it no longer pays."""
+
+    fee_line_id: str
+    amount: int
+    reason: str
+
+
+@event("audit.FeeDeductionDecided", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class FeeDeductionDecided:
+    """Fund money of one settlement the visit place's agency will not pay the hospital.
+
+    Clearing deducts `amount` (the sum of `lines`) from what the insured place owes the visit place
+    in the statement of `decided_on`'s month, and from `institution_code`'s payable for that month.
+    `evidence` is what the reviewer relied on (rule, document reference), shown on the statement.
+    """
+
+    deduction_id: str
+    source: DeductionSource
+    settlement_id: str
+    person_id: str
+    institution_code: str
+    department: str | None
+    insured_region: str
+    visit_region: str
+    insurance_type: str
+    settled_on: date
+    lines: tuple[DeductedLine, ...]
+    amount: int
+    reason: str
+    evidence: str
     decided_by: str
     decided_on: date
