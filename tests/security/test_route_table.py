@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from yidi_events import problems
 from yidi_events.auth.agency import KINDS, issue_token
 from yidi_events.auth.routes import Access, markdown, table
 from yidi_events.definition import services
@@ -109,11 +110,16 @@ async def _call(service: Service, route: Access, headers: dict[str, str]) -> htt
 
 
 def _rule(answer: httpx.Response) -> str | None:
-    try:
-        error = answer.json().get("error")
-    except (ValueError, AttributeError):
+    """The rule an RFC 9457 problem names; None when the answer is no such problem."""
+    if answer.headers.get("content-type") != problems.MEDIA_TYPE:
         return None
-    return error.get("rule") if isinstance(error, dict) else None
+    body = answer.json()
+    if body.get("status") != answer.status_code or body.get("type") != (
+        f"{problems.TYPE_PREFIX}{body.get('rule')}"
+    ):
+        return None
+    rule = body.get("rule")
+    return rule if isinstance(rule, str) else None
 
 
 def test_the_committed_route_table_is_the_routes_own() -> None:

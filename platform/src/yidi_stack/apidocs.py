@@ -1,7 +1,9 @@
 """The published API documents: the AsyncAPI document of the topics and each service's OpenAPI.
 
     python -m yidi_stack.apidocs write    # (make docs) regenerate docs/api/ and docs/his/openapi.json
-    python -m yidi_stack.apidocs check    # exit 1 when a committed document is out of date
+    python -m yidi_stack.apidocs write --force  # ... even over a breaking change (apicompat)
+    python -m yidi_stack.apidocs check    # exit 1 when a committed document is out of date or
+                                          # the current one breaks it
 
 They are generated from the event registry and the services' routers, never written by hand; the
 suite checks the committed copies are current, like the event schemas. The HIS vendors' kit gets
@@ -19,6 +21,7 @@ from typing import Any
 
 from yidi_events.auth.routes import markdown, table
 from yidi_settlement.his.openapi import his_document
+from yidi_stack.apicompat import breaking_changes
 from yidi_stack.platform import DEFINITIONS
 
 # The documents describe the apps' shape; building them needs no real secret or key.
@@ -62,10 +65,33 @@ def documents() -> dict[str, str]:
     return docs
 
 
+def breaking(current: dict[str, str]) -> list[str]:
+    """What the current OpenAPI documents break of the committed ones (`apicompat`)."""
+    found = []
+    for name, text in sorted(current.items()):
+        committed = DOCS / name
+        if not name.startswith("api/openapi-") or not committed.exists():
+            continue
+        changes = breaking_changes(json.loads(committed.read_text()), json.loads(text))
+        found += [f"docs/{name}: {change}" for change in changes]
+    return found
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
+    force = "--force" in argv
     current = documents()
+    broken = breaking(current)
+    for problem in broken:
+        print(f"breaking change: {problem}")
     if command == "write":
+        if broken and not force:
+            print(
+                "refusing to write: these changes break clients of the committed APIs; keep the "
+                "old shape (add, don't change), or publish a new version path; `--force` only for "
+                "an operation no client uses yet"
+            )
+            return 1
         for name, text in current.items():
             (DOCS / name).parent.mkdir(parents=True, exist_ok=True)
             (DOCS / name).write_text(text)
@@ -76,7 +102,7 @@ def main(argv: list[str]) -> int:
     ]
     for name in stale:
         print(f"docs/{name} is out of date: run `make docs`")
-    return 1 if stale else 0
+    return 1 if stale or broken else 0
 
 
 if __name__ == "__main__":

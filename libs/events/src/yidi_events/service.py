@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, Gauge, Histogram, generate_la
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from yidi_events import correlation, logs, tracing
+from yidi_events import correlation, logs, problems, tracing
 from yidi_events.application import PostgresEventStore, WritePath
 from yidi_events.application.postgres import PostgresUnit
 from yidi_events.application.write_path import project_with
@@ -304,10 +306,9 @@ def create_app(
 
     @app.exception_handler(DomainError)
     async def refused(_: Request, exc: DomainError) -> JSONResponse:
-        error: dict[str, Any] = {"rule": exc.rule, "field": exc.field, "message": exc.message}
-        if exc.values:
-            error["values"] = exc.values
-        return JSONResponse(status_code=exc.status, content={"error": error})
+        return problems.problem(
+            exc.status, exc.rule, exc.message, field=exc.field, values=exc.values
+        )
 
     @app.exception_handler(DBAPIError)
     async def unstorable(_: Request, exc: DBAPIError) -> JSONResponse:
@@ -316,38 +317,47 @@ def create_app(
         # mistake, said as one. Anything else is the server's and stays a 500.
         if not is_unstorable_text(exc):
             raise exc
-        return JSONResponse(
-            status_code=422,
-            content={
-                "error": {
-                    "rule": "request.nul_character",
-                    "field": None,
-                    "message": "text fields cannot hold the NUL character (\\u0000)",
-                }
-            },
+        return problems.problem(
+            422, "request.nul_character", "text fields cannot hold the NUL character (\\u0000)"
         )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        return JSONResponse(
-            status_code=422,
-            content={
-                "error": {
-                    "rule": f"request.{first.get('type', 'invalid')}",
-                    "field": where or None,
-                    "message": f"{where or 'request'}: {first.get('msg', 'invalid request')}",
-                },
-                "errors": [
-                    {
-                        "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
-                        "message": e.get("msg"),
-                    }
-                    for e in exc.errors()
-                ],
-            },
+        return problems.problem(
+            422,
+            f"request.{first.get('type', 'invalid')}",
+            f"{where or 'request'}: {first.get('msg', 'invalid request')}",
+            field=where or None,
+            errors=[
+                problems.FieldError(
+                    field=".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+                    message=str(e.get("msg")),
+                )
+                for e in exc.errors()
+            ],
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Routing's own refusals (no such path, method not allowed) speak the same problem shape.
+        reason = HTTPStatus(exc.status_code).phrase
+        return problems.problem(
+            exc.status_code,
+            f"http.{reason.lower().replace(' ', '_')}",
+            str(exc.detail) if exc.detail else reason,
+            headers=exc.headers,
+        )
+
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems.document(generate_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["operations"], dependencies=[Depends(public("liveness probe"))])
     async def healthz() -> dict[str, str]:

@@ -27,6 +27,7 @@ from typing import Annotated, Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from yidi_events.auth.oidc import ExternalIssuer
@@ -273,19 +274,31 @@ def decode_token(secret: str, token: str) -> Principal:
     return TokenVerifier.sandbox(secret).verify(token)
 
 
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    bearerFormat="JWT",
+    description="A token from the identity component's login (`POST /api/identity/login` of "
+    "filing) or from the province's OIDC issuer when one is configured.",
+    auto_error=False,  # a missing token is refused in our own problem shape, naming the header
+)
+"""Declares the bearer scheme on every route that reads a token, so the OpenAPI documents (and
+the `/docs` page, which can then send one) say which operations need it."""
+
+
 def principal_dependency(
     verifier_of: Callable[[Request], TokenVerifier],
-) -> Callable[[Request], Principal]:
+) -> Callable[[Request, HTTPAuthorizationCredentials | None], Principal]:
     """A FastAPI dependency that authenticates the bearer token of the request."""
 
-    def authenticate(request: Request) -> Principal:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
+    def authenticate(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    ) -> Principal:
+        if credentials is None or not credentials.credentials:
             raise Unauthenticated(
                 "auth.missing", "a bearer token is required", field="Authorization"
             )
-        return verifier_of(request).verify(token)
+        return verifier_of(request).verify(credentials.credentials)
 
     return authenticate
 

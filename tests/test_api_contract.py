@@ -1,0 +1,174 @@
+"""The service APIs' OpenAPI documents say what the handlers do, and the breaking-change check
+catches a change that would break their clients.
+
+Every operation that reads a bearer token declares the bearer scheme (so `/docs` can send one)
+and documents its refusals as RFC 9457 problems; the others are the declared public routes. The
+check (`yidi_stack.apicompat`) is tried on small documents worked by hand and on a deliberately
+broken copy of a committed document.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from yidi_events.auth.routes import table
+from yidi_events.definition import services
+from yidi_events.problems import MEDIA_TYPE
+from yidi_events.settings import ServiceSettings
+from yidi_stack import apidocs
+from yidi_stack.apicompat import breaking_changes
+
+PROBLEM = {"$ref": "#/components/schemas/Problem"}
+
+
+def _apps() -> dict[str, Any]:
+    settings = ServiceSettings(
+        database_url="postgresql://unused@127.0.0.1:1/unused", log_json=False
+    )
+    return {name: d.create(settings) for name, d in services().items()}
+
+
+@pytest.fixture(scope="module")
+def apps() -> dict[str, Any]:
+    return _apps()
+
+
+def test_every_operation_is_secured_or_declared_public_and_says_how_it_refuses(
+    apps: dict[str, Any],
+) -> None:
+    wrong = []
+    for name, app in apps.items():
+        document = app.openapi()
+        assert document["components"]["securitySchemes"]["bearer"] == {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": document["components"]["securitySchemes"]["bearer"]["description"],
+        }
+        for route in table(name, app):
+            operation = document["paths"].get(route.path, {}).get(route.method.lower())
+            if operation is None:
+                continue  # not an operation of the API (the metrics scrape)
+            where = f"{name} {route.method} {route.path}"
+            secured = operation.get("security") == [{"bearer": []}]
+            if secured != (route.admits is not None):
+                wrong.append(f"{where}: bearer scheme {secured}, declared {route}")
+            if not any(status.startswith("2") for status in operation["responses"]):
+                wrong.append(f"{where}: no 2xx response")
+            if route.admits is None:
+                continue
+            for status in ("401", "403", "422"):
+                content = operation["responses"].get(status, {}).get("content", {})
+                if content.get(MEDIA_TYPE, {}).get("schema") != PROBLEM:
+                    wrong.append(f"{where}: {status} is not documented as a problem")
+    assert not wrong, "\n".join(wrong)
+
+
+def _doc(paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"openapi": "3.1.0", "paths": paths, "components": {"schemas": schemas or {}}}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+CASE = {
+    "type": "object",
+    "properties": {"case_id": {"type": "string"}, "amount": {"type": "integer"}},
+    "required": ["case_id", "amount"],
+}
+CASE_IN = {
+    "type": "object",
+    "properties": {"reason": {"type": "string"}},
+    "required": ["reason"],
+}
+
+
+def _cases(case: dict[str, Any], case_in: dict[str, Any], params: list[Any]) -> dict[str, Any]:
+    return _doc(
+        {
+            "/cases/{case_id}": {
+                "post": {
+                    "parameters": params,
+                    "requestBody": {**_json({"$ref": "#/components/schemas/CaseIn"})},
+                    "responses": {"200": _json({"$ref": "#/components/schemas/Case"})},
+                }
+            }
+        },
+        {"Case": case, "CaseIn": case_in},
+    )
+
+
+PATH_PARAM = {"in": "path", "name": "case_id", "required": True, "schema": {"type": "string"}}
+BEFORE = _cases(CASE, CASE_IN, [PATH_PARAM])
+
+
+def test_compatible_changes_pass() -> None:
+    # A response field added, an optional request field and an optional query parameter added,
+    # a new operation: an old client sends and reads the same and is still served.
+    case = copy.deepcopy(CASE)
+    case["properties"]["status"] = {"type": "string"}
+    case["required"].append("status")
+    case_in = copy.deepcopy(CASE_IN)
+    case_in["properties"]["evidence"] = {"type": "string"}
+    after = _cases(case, case_in, [PATH_PARAM, {"in": "query", "name": "page", "schema": {}}])
+    after["paths"]["/cases"] = {"get": {"responses": {"200": _json({"type": "array"})}}}
+    assert breaking_changes(BEFORE, after) == []
+
+
+def test_each_breaking_change_is_named() -> None:
+    case = copy.deepcopy(CASE)
+    del case["properties"]["amount"]  # a client reading `amount` finds nothing
+    case["required"].remove("amount")
+    case_in = copy.deepcopy(CASE_IN)
+    case_in["properties"]["region"] = {"type": "string"}  # an old client never sends it
+    case_in["required"].append("region")
+    token = {"in": "query", "name": "as_of", "required": True, "schema": {"type": "string"}}
+    found = breaking_changes(BEFORE, _cases(case, case_in, [PATH_PARAM, token]))
+    assert any("query parameter 'as_of' is new and required" in f for f in found), found
+    assert any("request body required field added" in f and "region" in f for f in found), found
+    assert any("response 200: field removed" in f and "amount" in f for f in found), found
+    assert len(found) == 3, found
+
+
+def test_a_removed_operation_or_success_status_breaks() -> None:
+    gone = _doc({})
+    assert breaking_changes(BEFORE, gone) == ["POST /cases/{case_id}: the operation was removed"]
+    moved = copy.deepcopy(BEFORE)
+    responses = moved["paths"]["/cases/{case_id}"]["post"]["responses"]
+    responses["201"] = responses.pop("200")
+    assert breaking_changes(BEFORE, moved) == ["POST /cases/{case_id}: response 200 was removed"]
+
+
+def test_a_deliberately_broken_committed_document_is_caught() -> None:
+    name = "api/openapi-filing.json"
+    committed = json.loads((apidocs.DOCS / name).read_text())
+    broken = copy.deepcopy(committed)
+    # Find a typed response schema and drop one of its properties, as a careless rename would.
+    schemas = broken["components"]["schemas"]
+    victim = next(
+        (path, method, ref.rsplit("/", 1)[-1])
+        for path, item in sorted(broken["paths"].items())
+        for method, op in item.items()
+        for status, response in op["responses"].items()
+        if status.startswith("2")
+        and (
+            ref := response.get("content", {})
+            .get("application/json", {})
+            .get("schema", {})
+            .get("$ref")
+        )
+        and schemas[ref.rsplit("/", 1)[-1]].get("properties")
+    )
+    path, method, model = victim
+    field = sorted(schemas[model]["properties"])[0]
+    del schemas[model]["properties"][field]
+    found = breaking_changes(committed, broken)
+    assert any(f.startswith(f"{method.upper()} {path}: response") and field in f for f in found), (
+        found
+    )
+    assert breaking_changes(committed, committed) == []
