@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 KUBERNETES_VERSION = "1.30"  # the oldest minor we claim; schemas ship inside kubernetes-validate
-STRIMZI = "kafka.strimzi.io/v1beta2"
+STRIMZI = "kafka.strimzi.io/v1"  # Strimzi 0.49+
 PROMETHEUS_OPERATOR = "monitoring.coreos.com/v1"
 CRD_GROUPS = {STRIMZI, PROMETHEUS_OPERATOR}  # no schema bundled in kubernetes-validate
 EVENTS_RETENTION_MS = -1  # forever: consumers rebuild from the beginning
@@ -451,11 +451,89 @@ def test_only_strimzi_and_prometheus_operator_resources_skip_schema_validation()
     }
     # The Prometheus Operator's are checked in tests/test_observability.py.
     assert crds == {
+        (STRIMZI, "Kafka"),
+        (STRIMZI, "KafkaNodePool"),
         (STRIMZI, "KafkaTopic"),
         (STRIMZI, "KafkaUser"),
         (PROMETHEUS_OPERATOR, "PodMonitor"),
         (PROMETHEUS_OPERATOR, "PrometheusRule"),
     }
+
+
+def test_the_kafka_cluster_is_where_its_operators_see_the_topics_and_users() -> None:
+    (name,) = _of_kind("Kafka")
+    cluster = _of_kind("Kafka")[name]
+    # The Topic and User Operators watch the cluster's own namespace by default.
+    assert set(cluster["spec"]["entityOperator"]) == {"topicOperator", "userOperator"}
+    for kind in ("KafkaTopic", "KafkaUser", "KafkaNodePool"):
+        for doc in _of_kind(kind).values():
+            assert doc["metadata"]["labels"]["strimzi.io/cluster"] == name, doc["metadata"]
+            assert doc["metadata"]["namespace"] == cluster["metadata"]["namespace"]
+    (pool,) = _of_kind("KafkaNodePool").values()
+    # Enough brokers for the topics' copies, and the listener the services' settings name.
+    assert pool["spec"]["replicas"] >= max(
+        t["spec"]["replicas"] for t in _of_kind("KafkaTopic").values()
+    )
+    (listener,) = cluster["spec"]["kafka"]["listeners"]
+    assert (listener["port"], listener["tls"], listener["authentication"]["type"]) == (
+        9093,
+        True,
+        "scram-sha-512",
+    )
+    assert cluster["spec"]["kafka"]["authorization"] == {"type": "simple"}
+    assert cluster["spec"]["kafka"]["config"]["auto.create.topics.enable"] is False
+
+
+def test_every_deployment_keeps_a_pod_through_voluntary_disruptions() -> None:
+    budgets = _of_kind("PodDisruptionBudget")
+    for name, deployment in _of_kind("Deployment").items():
+        budget = budgets.get(name)
+        assert budget is not None, f"no PodDisruptionBudget for {name}"
+        assert budget["spec"]["selector"] == deployment["spec"]["selector"]
+        assert budget["spec"]["minAvailable"] >= 1
+
+
+def _admitted_ports(policy: dict[str, Any]) -> set[str]:
+    return {str(p["port"]) for rule in policy["spec"].get("ingress", []) for p in rule["ports"]}
+
+
+def test_network_policies_deny_by_default_and_open_only_the_http_port() -> None:
+    policies = _of_kind("NetworkPolicy")
+    deny = policies["services-default-deny"]["spec"]
+    assert deny["policyTypes"] == ["Ingress"]
+    assert "ingress" not in deny, "a policy that admits nothing"
+    for name, deployment in _of_kind("Deployment").items():
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        selected = [
+            policy
+            for policy in policies.values()
+            if policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+        ]
+        assert deny in [p["spec"] for p in selected], f"{name} is not denied by default"
+        assert any(p["metadata"]["name"] == "services-from-services" for p in selected), name
+        for policy in selected:
+            assert _admitted_ports(policy) <= {"http"}, policy["metadata"]["name"]
+
+
+def test_the_ingress_publishes_only_the_his_paths_over_tls() -> None:
+    services = _of_kind("Service")
+    his_paths = set(json.loads((ROOT / "docs/his/openapi.json").read_text("utf-8"))["paths"])
+    settlement = json.loads((ROOT / "docs/api/openapi-settlement.json").read_text("utf-8"))
+    agency_paths = set(settlement["paths"]) - his_paths
+    for name, ingress in _of_kind("Ingress").items():
+        spec = ingress["spec"]
+        hosts = {h for tls in spec["tls"] for h in tls["hosts"]}
+        for rule in spec["rules"]:
+            assert rule["host"] in hosts, f"{name}: {rule['host']} without TLS"
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                service = services[backend["name"]]
+                assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
+                if backend["name"] == "settlement":
+                    prefix = path["path"]
+                    assert any(p.startswith(prefix) for p in his_paths), prefix
+                    leaked = [p for p in agency_paths if p.startswith(prefix)]
+                    assert not leaked, f"{prefix} would publish {leaked}"
 
 
 COMPOSE_SERVICE_KEYS = {

@@ -27,7 +27,7 @@ from yidi_cli.projections import find
 from yidi_cli.sandbox import sandbox_dir
 from yidi_events.kernel.time import SHANGHAI
 from yidi_events.runtime.kafka import KafkaSettings
-from yidi_events.topics import topic
+from yidi_events.topics import all_topics, topic
 from yidi_stack.embedded import private_runtime_folder
 from yidi_stack.flows import outpatient
 from yidi_stack.platform import SERVICES, Platform
@@ -351,3 +351,14 @@ def test_import_catalogue_and_a_refused_population_file(ops: Ops, tmp_path: Path
     population.write_text("person_id,name\n1,nobody\n")
     out = ops.yidi("import", "persons", str(population), "--agency", "320500", ok=False)
     assert "422" in out
+
+
+def test_topics_create_recreates_lost_topics_and_only_those(ops: Ops) -> None:
+    # A namespace whose topics are all gone, as after a broker that came back empty.
+    lost = {**ops.env, "YIDI_KAFKA_NAMESPACE": "lost"}
+    first = CliRunner().invoke(app, ["topics", "create"], env=lost)
+    assert first.exit_code == 0, first.output
+    created = {line.split()[1] for line in first.output.splitlines() if line.startswith("created ")}
+    assert created == set(all_topics("lost"))
+    again = CliRunner().invoke(app, ["topics", "create"], env=lost)
+    assert "0 topics created" in again.output

@@ -28,6 +28,7 @@ from yidi_cli.sandbox import load_sandbox
 from yidi_events import definition
 from yidi_events import ops as event_ops
 from yidi_events.auth.agency import SandboxOnly, issue_token, private_jwk
+from yidi_events.runtime.kafka import ensure_topics
 from yidi_events.topics import all_sources, dlq, owner, topic
 
 T = TypeVar("T")
@@ -47,6 +48,8 @@ clearing_app = typer.Typer(
 import_app = typer.Typer(
     help="Load reference data through the services' APIs.", no_args_is_help=True
 )
+topics_app = typer.Typer(help="The Yidi topics on the broker.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(clearing_app, name="clearing")
 app.add_typer(import_app, name="import")
@@ -263,6 +266,23 @@ def dlq_replay(
     for origin, part, at in sent:
         console.print(f"replayed to {origin}[{part}]@{at}")
     console.print(f"{len(sent)} dead letters replayed from {name}")
+
+
+@topics_app.command("create")
+def topics_create(
+    ctx: typer.Context,
+    replicas: Annotated[
+        int | None,
+        typer.Option(help="copies of each partition (default: 3, or as many brokers as there are)"),
+    ] = None,
+) -> None:
+    """Create every missing topic with its declared partitions, replication and retention
+    (events kept for ever, dead letters two weeks): the runbook's way back from a lost topic."""
+    kafka = _target(ctx).kafka()
+    created = _run(ensure_topics(kafka, replicas))
+    for name in created:
+        console.print(f"created {name}")
+    console.print(f"{len(created)} topics created; the others existed")
 
 
 @app.command()

@@ -10,10 +10,16 @@ deployment; tests use a unique one so that runs sharing a broker never see each 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from yidi_events.registry import SERVICES
 
 DEFAULT_NAMESPACE = "yidi"
 PARTITIONS = 6
+REPLICAS = 3  # a production cluster's; a smaller cluster gets as many as it has brokers
+MIN_IN_SYNC = 2  # with acks=all, a write survives the loss of one broker
+EVENTS_RETENTION_MS = -1  # forever: consumers rebuild their projections from the beginning
+DLQ_RETENTION_MS = 14 * 24 * 3600 * 1000  # two weeks to look at a dead letter and replay it
 # service -> its side channels (see yidi_events.registry.withholds)
 CHANNELS: dict[str, tuple[str, ...]] = {"filing": ("identity",)}
 
@@ -45,3 +51,36 @@ def dlq(topic_name: str) -> str:
 def all_topics(namespace: str = DEFAULT_NAMESPACE) -> list[str]:
     names = [topic(s, namespace) for s in all_sources()]
     return names + [dlq(n) for n in names]
+
+
+@dataclass(frozen=True)
+class TopicSettings:
+    """How a topic must be created: what the Strimzi `KafkaTopic`s, compose's `topics` one-shot
+    and `yidi topics create` (the runbook's way back from a lost topic) all say."""
+
+    name: str
+    partitions: int
+    replicas: int
+    retention_ms: int
+
+    def config(self, replicas: int | None = None) -> dict[str, str]:
+        """The topic configuration on a cluster where `replicas` copies are possible."""
+        copies = self.replicas if replicas is None else replicas
+        return {
+            "retention.ms": str(self.retention_ms),
+            "min.insync.replicas": str(min(MIN_IN_SYNC, copies)),
+            "cleanup.policy": "delete",
+        }
+
+
+def declared(namespace: str = DEFAULT_NAMESPACE) -> list[TopicSettings]:
+    """Every topic with the settings it must be created with."""
+    return [
+        TopicSettings(
+            name=name,
+            partitions=PARTITIONS,
+            replicas=REPLICAS,
+            retention_ms=DLQ_RETENTION_MS if name.endswith(".dlq") else EVENTS_RETENTION_MS,
+        )
+        for name in all_topics(namespace)
+    ]

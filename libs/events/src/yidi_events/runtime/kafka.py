@@ -22,7 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
-from yidi_events.topics import PARTITIONS, all_topics
+from yidi_events.topics import PARTITIONS, declared
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 # SCRAM never sends the password; PLAIN does (in TLS only), and is what some managed clusters
@@ -184,18 +184,30 @@ def admin(settings: KafkaSettings, **options: Any) -> AIOKafkaAdminClient:
     return AIOKafkaAdminClient(**connection(settings), **options)
 
 
-async def ensure_topics(settings: KafkaSettings) -> list[str]:
-    """Create every Yidi topic (and DLQ) of the namespace that does not exist yet."""
+async def ensure_topics(settings: KafkaSettings, replicas: int | None = None) -> list[str]:
+    """Create every Yidi topic (and DLQ) of the namespace that does not exist yet, with its
+    declared retention (`topics.declared`): never the broker's default, on topics whose events
+    are kept for ever. `replicas` defaults to the declared count, capped at the brokers there are
+    (a development broker has one)."""
     client = admin(settings)
     await client.start()
     try:
         existing = set(await client.list_topics())
-        missing = [t for t in all_topics(settings.namespace) if t not in existing]
-        for name in missing:
+        brokers = len((await client.describe_cluster())["brokers"]) or 1
+        missing = [t for t in declared(settings.namespace) if t.name not in existing]
+        for spec in missing:
+            copies = replicas if replicas is not None else min(spec.replicas, brokers)
             with contextlib.suppress(TopicAlreadyExistsError):
                 await client.create_topics(
-                    [NewTopic(name, num_partitions=settings.partitions, replication_factor=1)]
+                    [
+                        NewTopic(
+                            spec.name,
+                            num_partitions=settings.partitions,
+                            replication_factor=copies,
+                            topic_configs=spec.config(copies),
+                        )
+                    ]
                 )
-        return missing
+        return [t.name for t in missing]
     finally:
         await client.close()
