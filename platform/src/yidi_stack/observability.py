@@ -133,6 +133,13 @@ ALERTS = (
         "99th percentile of {{ $labels.infno }} above 1 s",
     ),
     Alert(
+        "YidiWorkOverdue",
+        "yidi_queue_overdue > 0",
+        "1h",
+        "warning",
+        "{{ $value }} of {{ $labels.region }}'s {{ $labels.queue }} are past their deadline",
+    ),
+    Alert(
         "YidiNotReady",
         'sum by (service) (increase(yidi_http_request_seconds_count{route="/readyz", status="503"}[5m])) > 0',
         "0m",
@@ -414,9 +421,39 @@ def events_dashboard() -> gdash.Dashboard:
     )
 
 
+def queues_dashboard() -> gdash.Dashboard:
+    return (
+        _dashboard(
+            "yidi-queues",
+            "Yidi: the agencies' work",
+            "What waits for an officer (days to confirm, filings to review, ...) and what is late",
+        )
+        .with_panel(
+            _series(
+                "Waiting",
+                "Items waiting for an agency's action, by queue and region",
+                "short",
+                _query("sum by (queue, region) (yidi_queue_waiting)", "{{queue}} {{region}}"),
+            )
+        )
+        .with_panel(
+            _series(
+                "Past the deadline",
+                "Items waiting after their deadline (YidiWorkOverdue fires after an hour)",
+                "short",
+                _query("sum by (queue, region) (yidi_queue_overdue)", "{{queue}} {{region}}"),
+            )
+        )
+    )
+
+
 def dashboards() -> dict[str, dict[str, Any]]:
     """File name -> the dashboard's JSON model."""
-    built = {"his.json": his_dashboard().build(), "events.json": events_dashboard().build()}
+    built = {
+        "his.json": his_dashboard().build(),
+        "events.json": events_dashboard().build(),
+        "queues.json": queues_dashboard().build(),
+    }
     encoded: dict[str, dict[str, Any]] = {
         name: json.loads(json.dumps(board, cls=JSONEncoder)) for name, board in built.items()
     }

@@ -289,3 +289,36 @@ async def test_a_malformed_request_is_a_422_naming_the_field(svc: Any) -> None:
     )
     assert (bad_kind["status"], bad_kind["field"]) == (422, "kind")
     assert bad_date["field"] == "admission_date"
+
+
+def _filings_queue(metrics: str, gauge: str, region: str) -> float:
+    for line in metrics.splitlines():
+        labels = ('queue="filings_to_review"', f'region="{region}"', 'service="filing"')
+        if line.startswith(f"{gauge}{{") and all(label in line for label in labels):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no {gauge} for {region}")
+
+
+async def test_filings_waiting_for_review_and_the_late_ones_are_metrics(svc: Any) -> None:
+    await svc.enrol(P1, SUZHOU)
+    body = {
+        "person_id": P1,
+        "kind": "long_term",
+        "long_term_type": "long_term_resident",
+        "visit_region": NANJING,
+    }
+    pending = (await svc.post("/filings", body, headers=svc.auth(SUZHOU))).json()
+    assert pending["review_due"] == "2026-03-04"  # Monday + 2 working days
+    metrics = (await svc.client.get("/metrics")).text
+    assert _filings_queue(metrics, "yidi_queue_waiting", SUZHOU) == 1
+    assert _filings_queue(metrics, "yidi_queue_overdue", SUZHOU) == 0
+    await svc.advance(days=2)  # Wednesday the 4th: the last allowed day, not late yet
+    metrics = (await svc.client.get("/metrics")).text
+    assert _filings_queue(metrics, "yidi_queue_overdue", SUZHOU) == 0
+    await svc.advance(days=1)  # Thursday the 5th
+    metrics = (await svc.client.get("/metrics")).text
+    assert _filings_queue(metrics, "yidi_queue_overdue", SUZHOU) == 1
+    await svc.post(f"/filings/{pending['filing_id']}/approve", headers=svc.auth(SUZHOU, "reviewer"))
+    metrics = (await svc.client.get("/metrics")).text
+    assert _filings_queue(metrics, "yidi_queue_waiting", SUZHOU) == 0
+    assert _filings_queue(metrics, "yidi_queue_overdue", SUZHOU) == 0

@@ -333,3 +333,44 @@ async def test_a_2601_of_a_cancellation_counts_the_settlement_once_again(service
     assert balanced.json()["result"]["balanced"] is True, balanced.json()
     statement = (await service.http.get(PAIR, headers=service.as_agency(NANJING))).json()
     assert statement["totals"]["fund_total"] == 40_000
+
+
+def _queue(metrics: str, gauge: str, region: str) -> float:
+    for line in metrics.splitlines():
+        if (
+            line.startswith(f"{gauge}{{")
+            and f'region="{region}"' in line
+            and ('service="reconciliation"' in line and 'queue="days_to_confirm"' in line)
+        ):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no {gauge} for {region}")
+
+
+async def test_each_agencys_days_to_confirm_and_the_late_ones_are_metrics(
+    service: Service,
+) -> None:
+    await a_day(service)
+    service.clock.set(datetime.combine(DAY + timedelta(days=1), time(8), SHANGHAI))
+    centre = service.as_agency("320000", kind="centre")
+    await service.http.post(f"/days/issue?date={DAY}", headers=centre)
+
+    async def scrape() -> str:
+        return (await service.http.get("/metrics")).text
+
+    # Two pairs issued: Suzhou>Nanjing and Suqian>Nanjing. Each insured agency has its one day to
+    # confirm; Nanjing, the visit agency of both, has two.
+    metrics = await scrape()
+    waiting = {r: _queue(metrics, "yidi_queue_waiting", r) for r in (SUZHOU, SUQIAN, NANJING)}
+    assert waiting == {SUZHOU: 1, SUQIAN: 1, NANJING: 2}
+    assert _queue(metrics, "yidi_queue_overdue", NANJING) == 0
+
+    await service.http.post(f"{PAIR}/confirm", headers=service.as_agency(SUZHOU))
+    metrics = await scrape()
+    assert _queue(metrics, "yidi_queue_waiting", SUZHOU) == 0  # drained, still reported
+    assert _queue(metrics, "yidi_queue_waiting", NANJING) == 2
+
+    # March's days close by 3 April: on the 4th what is still unconfirmed is late.
+    service.clock.set(datetime(2026, 4, 4, 9, tzinfo=SHANGHAI))
+    metrics = await scrape()
+    overdue = {r: _queue(metrics, "yidi_queue_overdue", r) for r in (SUZHOU, SUQIAN, NANJING)}
+    assert overdue == {SUZHOU: 0, SUQIAN: 1, NANJING: 2}

@@ -27,6 +27,8 @@ TYPE_PREFIX = "urn:yidi:rule:"
 class FieldError(BaseModel):
     field: str = Field(description="dotted path of the offending field in the request")
     message: str
+    row: int | None = Field(None, description="the row of an uploaded file, when it is one")
+    rule: str | None = Field(None, description="the rule the row broke, when it is one")
 
 
 class LegacyError(BaseModel):
@@ -62,8 +64,11 @@ def problem(
     field: str | None = None,
     values: Mapping[str, Any] | None = None,
     errors: Sequence[FieldError] = (),
+    rows: Sequence[Mapping[str, Any]] = (),
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
+    """The problem answer; `rows` lists the refused rows of a file upload (row, field, rule,
+    message each), as the `errors` extension."""
     body: dict[str, Any] = {
         "type": f"{TYPE_PREFIX}{rule}",
         "title": HTTPStatus(status).phrase,
@@ -75,8 +80,8 @@ def problem(
     legacy: dict[str, Any] = {"rule": rule, "field": field, "message": detail}
     if values:
         body["values"] = legacy["values"] = dict(values)
-    if errors:
-        body["errors"] = [e.model_dump() for e in errors]
+    if errors or rows:
+        body["errors"] = [e.model_dump() for e in errors] + [dict(r) for r in rows]
     body["error"] = legacy
     return JSONResponse(
         status_code=status, content=body, media_type=MEDIA_TYPE, headers=dict(headers or {})

@@ -37,8 +37,10 @@ from yidi_events.auth.oidc import ExternalIssuer
 from yidi_events.auth.routes import public
 from yidi_events.correlation import Cause
 from yidi_events.db import is_unstorable_text, make_engine
+from yidi_events.kernel import business_date
 from yidi_events.kernel.errors import DomainError
 from yidi_events.kernel.time import Clock, ControlledClock, SystemClock
+from yidi_events.queues import Measure, Queues
 from yidi_events.retention import CHASSIS_RETAINED, Retained
 from yidi_events.runtime.consumer import DEAD, LAG, Consumer
 from yidi_events.runtime.kafka import admin as kafka_admin
@@ -95,12 +97,15 @@ class Runtime:
     retained: Sequence[Retained] = ()
     """The service's tables kept only for `retention_days` (the chassis adds nonces and
     idempotency records); purged by the `retention.purge` job."""
+    queue_measures: Sequence[Measure] = ()
+    """The agencies' work queues the service holds, as metrics (`yidi_events.queues`)."""
     engine: AsyncEngine = field(init=False)
     store: EventStore = field(init=False)
     idempotency: IdempotencyStore = field(init=False)
     write: WritePath = field(init=False)
     relay: Relay = field(init=False)
     consumers: list[Consumer] = field(init=False)
+    queues: Queues = field(init=False)
     _broker_status: str = field(init=False, default="unknown")
     _broker_checked_at: float = field(init=False, default=-1e9)
     _purged_at: float = field(init=False, default=-1e18)
@@ -129,6 +134,7 @@ class Runtime:
             for s in self.subscriptions
         ]
         self.retained = [*CHASSIS_RETAINED, *self.retained]
+        self.queues = Queues(self.name, self.queue_measures)
         self.jobs.append(Job("retention.purge", self._purge_when_due))
         # Every consumer's lag and DLQ series exist from the start, at zero: a dashboard or alert
         # on them must see "nothing dead-lettered", not "no data".
@@ -390,6 +396,7 @@ def create_app(
     )
     async def metrics() -> Response:
         await runtime.relay.backlog()
+        await runtime.queues.refresh(runtime.engine, business_date(runtime.clock.now()))
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     if isinstance(runtime.clock, ControlledClock):

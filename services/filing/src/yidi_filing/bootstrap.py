@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from yidi_events import problems
 from yidi_events.auth.agency import TokenSigner
 from yidi_events.definition import ServiceDefinition
 from yidi_events.service import Reaction, Runtime, Subscription, create_app
@@ -22,6 +23,7 @@ from yidi_filing.app.audit_policy import audit_suspensions
 from yidi_filing.app.common import Context
 from yidi_filing.app.person_year import visit_ledger
 from yidi_filing.app.persons import RowErrors
+from yidi_filing.app.queues import filings_to_review
 from yidi_filing.app.settings import SettingsBook
 from yidi_filing.domain import events as own_events
 from yidi_filing.entrypoints import (
@@ -43,7 +45,7 @@ region, roles, kind); reviewers (role `reviewer`) act only on their agency's que
 persons (kind `person`, user = person id) file online under `/online`. It is also the identity
 component: agency users log in at `/api/identity/login` for a short-lived EdDSA token, and every
 service verifies tokens with the keys it publishes at `/.well-known/jwks.json`. Refusals answer 4xx with
-`{"error": {"rule", "field", "message"}}` and change nothing. Facts go to `yidi.filing.events`."""
+an RFC 9457 problem naming the rule and the field, and change nothing. Facts go to `yidi.filing.events`."""
 
 
 def subscriptions(context: Context) -> list[Subscription]:
@@ -63,6 +65,7 @@ def build_runtime(
         MIGRATIONS,
         subscriptions(context),
         own=[read_models()],
+        queue_measures=[filings_to_review],
     )
     context.bind(runtime)
     return runtime
@@ -70,15 +73,14 @@ def build_runtime(
 
 async def _row_errors(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RowErrors)
-    return JSONResponse(
-        status_code=exc.status,
-        content={
-            "error": {"rule": exc.rule, "field": exc.field, "message": exc.message},
-            "errors": [
-                {"row": e.row, "field": e.field, "rule": e.rule, "message": e.message}
-                for e in exc.rows
-            ],
-        },
+    return problems.problem(
+        exc.status,
+        exc.rule,
+        exc.message,
+        field=exc.field,
+        rows=[
+            {"row": e.row, "field": e.field, "rule": e.rule, "message": e.message} for e in exc.rows
+        ],
     )
 
 

@@ -18,7 +18,9 @@ from yidi_reconciliation.adapters.tables import detail_files
 from yidi_reconciliation.app.days import Days
 from yidi_reconciliation.app.hospital import Hospitals
 from yidi_reconciliation.app.ingest import follow_settlements, make_settlement_projection
+from yidi_reconciliation.app.queues import days_to_confirm
 from yidi_reconciliation.domain import events as own_events
+from yidi_reconciliation.domain.records import DEFAULT_SETTINGS
 from yidi_reconciliation.entrypoints.agency import agency_router
 from yidi_reconciliation.entrypoints.his import his_router
 
@@ -38,8 +40,9 @@ def build(settings: ServiceSettings | None = None) -> tuple[Runtime, Days]:
         # 9101 uploads and 3202 result files hold settlement lines of named persons: kept past
         # retention only while the hospital may still download them.
         retained=[Retained(detail_files, "created_at", keep_while="download_until")],
+        queue_measures=[days_to_confirm(DEFAULT_SETTINGS)],
     )
-    days = Days(runtime.write, PostgresDayRows())
+    days = Days(runtime.write, PostgresDayRows(), DEFAULT_SETTINGS)
     follow_settlements(settlements, days, runtime.unit_on)
 
     async def issue_yesterday() -> list[str]:

@@ -654,3 +654,8 @@ def _required(text: str, field: str) -> str:
     if not text.strip():
         raise DomainError(f"filing.{field}_required", f"the {field} is required", field=field)
     return text.strip()
+
+
+def review_overdue(review_due: date, today: date) -> bool:
+    """A pending filing's review is late once its due date (the last allowed day) has passed."""
+    return today > review_due

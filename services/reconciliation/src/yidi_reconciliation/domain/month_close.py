@@ -30,6 +30,11 @@ def close_deadline(day: date, settings: ReconciliationSettings = DEFAULT_SETTING
     return date(year, month, settings.month_close_day)
 
 
+def is_late(day: date, as_of: date, settings: ReconciliationSettings = DEFAULT_SETTINGS) -> bool:
+    """`day` is still open on `as_of`, after its month's close deadline."""
+    return as_of > close_deadline(day, settings)
+
+
 def late_days(
     progresses: Iterable[DayProgress],
     as_of: date,
@@ -37,8 +42,6 @@ def late_days(
 ) -> list[DayId]:
     """Days still unclosed after their month's deadline, oldest first."""
     late = [
-        p.day
-        for p in progresses
-        if not p.closed and as_of > close_deadline(p.day.business_date, settings)
+        p.day for p in progresses if not p.closed and is_late(p.day.business_date, as_of, settings)
     ]
     return sorted(late, key=lambda d: (d.business_date, d.pair))
