@@ -20,13 +20,12 @@ from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner
 
 from yidi_cli import topics as tops
-from yidi_cli.config import Target
 from yidi_cli.his import Clock, HisClient, HisError
 from yidi_cli.main import app
-from yidi_cli.projections import find
 from yidi_cli.sandbox import sandbox_dir
 from yidi_events.kernel.time import SHANGHAI
 from yidi_events.runtime.kafka import KafkaSettings
+from yidi_events.runtime.rebuilds import find
 from yidi_events.topics import all_topics, topic
 from yidi_stack.embedded import private_runtime_folder
 from yidi_stack.flows import outpatient
@@ -108,7 +107,6 @@ def ops() -> Iterator[Ops]:
         shutil.rmtree(parent, ignore_errors=True)
         raise
     env = {
-        "YIDI_DATABASE_URL": platform.pg.dsn_for("yidi_{service}"),
         "YIDI_KAFKA_BOOTSTRAP": platform.broker.bootstrap,
         "COLUMNS": "200",  # rich tables as wide as an operator's terminal, not folded at 80
         **{f"YIDI_{s.upper()}_URL": platform.url(s) for s in SERVICES},
@@ -279,14 +277,8 @@ def test_republish_rewinds_the_relay_and_lag_shows_it_drain(ops: Ops) -> None:
 
 
 def test_rebuild_of_a_projection_leaves_the_same_rows(ops: Ops) -> None:
-    target = Target.from_env()
-    target = Target(
-        target.settings.model_copy(update={"kafka_bootstrap": ops.platform.broker.bootstrap}),
-        ops.env["YIDI_DATABASE_URL"],
-    )
-
     async def snapshot(service: str, name: str) -> dict[str, list[tuple[Any, ...]]]:
-        runtime = target.runtime(service)
+        runtime = ops.platform.runtime(service)
         try:
             async with runtime.engine.connect() as conn:
                 return await find(runtime, name).projection.snapshot(conn)

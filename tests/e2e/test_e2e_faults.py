@@ -21,10 +21,9 @@ import httpx
 import pytest
 
 from yidi_cli import topics as tops
-from yidi_cli.config import Target
 from yidi_cli.his import HisError
-from yidi_cli.projections import projections, rebuild
 from yidi_events.runtime.kafka import KafkaSettings
+from yidi_events.runtime.rebuilds import projections, rebuild
 from yidi_events.topics import dlq, topic
 from yidi_stack.embedded import free_port
 from yidi_stack.flows import outpatient, registered_outpatient
@@ -380,13 +379,12 @@ def test_a_rebuild_under_live_his_load_keeps_the_gateway_answering_and_equals_th
 ) -> None:
     # settlement_own is what the gateway writes in every HIS unit and reads to answer: it is
     # rebuilt again and again while hospitals register, upload and settle.
-    target = Target.from_env(bootstrap=world.platform.broker.bootstrap)
     done = threading.Event()
     rebuilds: list[int] = []
     failures: list[BaseException] = []
 
     async def keep_rebuilding() -> None:
-        runtime = Target(target.settings, world.platform.dsn("settlement")).runtime("settlement")
+        runtime = world.platform.runtime("settlement")
         [own] = [f for f in projections(runtime) if f.name == "settlement_own"]
         try:
             while not done.is_set() or not rebuilds:
@@ -421,7 +419,7 @@ def test_a_rebuild_under_live_his_load_keeps_the_gateway_answering_and_equals_th
         )
 
     async def live_then_rebuilt() -> tuple[Any, Any]:
-        runtime = Target(target.settings, world.platform.dsn("settlement")).runtime("settlement")
+        runtime = world.platform.runtime("settlement")
         [own] = [f for f in projections(runtime) if f.name == "settlement_own"]
         try:
             async with runtime.engine.connect() as conn:
@@ -476,11 +474,10 @@ def _difference(name: str, live: dict[str, Any], folded: dict[str, Any]) -> str:
 def test_every_projection_of_every_service_equals_a_fold_of_the_event_stores(world: Any) -> None:
     # Filing counts settlements and settlement stores filing's statements: let them arrive first.
     world.quiet()
-    target = Target.from_env(bootstrap=world.platform.broker.bootstrap)
     details: list[str] = []
 
     async def compare(service: str) -> list[str]:
-        runtime = Target(target.settings, world.platform.dsn(service)).runtime(service)
+        runtime = world.platform.runtime(service)
         differing = []
         try:
             for found in projections(runtime):

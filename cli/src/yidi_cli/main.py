@@ -1,7 +1,9 @@
 """`yidi`: the on-call operator's command (docs/operations.md).
 
-Configured by the services' own `YIDI_*` variables (docs/configuration.md); `--database-url` and
-`--bootstrap` override them. A database URL may hold `{service}` for the service's name.
+It works through the services' APIs (`YIDI_<SERVICE>_URL`) as the logged-in operator
+(`YIDI_TOKEN`, from `yidi login` as a centre user with the `operator` role; in the sandbox a token
+is minted) and through the broker (`YIDI_KAFKA_BOOTSTRAP`, `--bootstrap`) for the topics; never
+through a service's database.
 """
 
 from __future__ import annotations
@@ -18,15 +20,12 @@ import httpx
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yidi_cli import projections as proj
 from yidi_cli import topics as tops
 from yidi_cli.config import Target, check
 from yidi_cli.sandbox import load_sandbox
 from yidi_events import definition
-from yidi_events import ops as event_ops
 from yidi_events.auth.agency import SandboxOnly, issue_token, private_jwk
 from yidi_events.runtime.kafka import ensure_topics
 from yidi_events.topics import all_sources, dlq, owner, topic
@@ -157,15 +156,25 @@ def _post(
 @app.callback()
 def main(
     ctx: typer.Context,
-    database_url: str | None = typer.Option(
-        None,
-        help="the service's database (default: YIDI_<SERVICE>_DATABASE_URL or YIDI_DATABASE_URL)",
-    ),
     bootstrap: str | None = typer.Option(
         None, help="Kafka bootstrap (default: YIDI_KAFKA_BOOTSTRAP)"
     ),
 ) -> None:
-    ctx.obj = Target.from_env(database_url, bootstrap)
+    ctx.obj = Target.from_env(bootstrap=bootstrap)
+
+
+def _as_operator(target: Target, service: str, method: str, path: str) -> Any:
+    """Call a service's admin API as the provincial centre's operator; the answer, or exit 1."""
+    bearer = _token(
+        target, region=PROVINCIAL_CENTRE, roles=["operator"], kind="centre", user="yidi-cli"
+    )
+    response = httpx.request(
+        method,
+        f"{target.url(service)}{path}",
+        headers={"authorization": f"Bearer {bearer}"},
+        timeout=None,  # a rebuild answers when it is done
+    )
+    return _answer(response)
 
 
 # --- topics -----------------------------------------------------------------------------------
@@ -288,7 +297,8 @@ def topics_create(
 @app.command()
 def republish(ctx: typer.Context, service: str = ServiceArg) -> None:
     """Rewind the service's relay: its active relay publishes the whole event store again."""
-    event_ops.republish(_service(service), database_url=_target(ctx).dsn(service))
+    done = _as_operator(_target(ctx), _service(service), "POST", "/admin/relay/republish")
+    console.print(f"{service}: rewound; {done['to_publish']} events will be published again")
 
 
 @app.command()
@@ -302,38 +312,7 @@ def lag(
     """Relay backlog (stored, not yet published) per service; consumer lag per group and topic."""
     target = _target(ctx)
     chosen = [_service(s) for s in services] if services else list(SERVICES)
-
-    async def measure() -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for service in chosen:
-            runtime = target.runtime(service)
-            try:
-                rows.append(
-                    {
-                        "service": service,
-                        "what": "relay",
-                        "name": runtime.relay.topic,
-                        "behind": await runtime.relay.backlog(),
-                    }
-                )
-                for consumer in runtime.consumers:
-                    for found in await tops.consumer_lag(target.kafka(), consumer):
-                        rows.append(
-                            {
-                                "service": service,
-                                "what": "consumer",
-                                "name": found.group,
-                                "topic": found.topic,
-                                "committed": found.committed,
-                                "end": found.end,
-                                "behind": found.behind,
-                            }
-                        )
-            finally:
-                await runtime.engine.dispose()
-        return rows
-
-    rows = _run(measure())
+    rows = [row for service in chosen for row in _as_operator(target, service, "GET", "/admin/lag")]
     if as_json:
         _emit_json(rows)
         return
@@ -363,40 +342,16 @@ def rebuild(
     from their source topics, beside the live tables, then swapped in. Safe while the service
     runs: it keeps answering and writing, and nothing committed meanwhile is lost."""
     target = _target(ctx)
-    runtime = target.runtime(_service(service))
+    service = _service(service)
     if projection is None:
-        for found in proj.projections(runtime):
-            source = "event store" if found.kind == "own" else ", ".join(found.sources)
-            console.print(f"{found.name:<36} {found.kind:<9} from {source}")
-        _run(runtime.engine.dispose())
+        for found in _as_operator(target, service, "GET", "/admin/projections"):
+            source = "event store" if found["kind"] == "own" else ", ".join(found["sources"])
+            console.print(f"{found['name']:<36} {found['kind']:<9} from {source}")
         return
-    try:
-        found = proj.find(runtime, projection)
-    except LookupError as exc:
-        _run(runtime.engine.dispose())
-        raise typer.BadParameter(str(exc)) from exc
-
-    async def work() -> int:
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task(f"rebuild {found.name}", total=None)
-
-            def moved(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
-            try:
-                return await proj.rebuild(runtime, found, moved)
-            finally:
-                await runtime.engine.dispose()
-
-    count = _run(work())
-    what = "events from the store" if found.kind == "own" else "records from its topics"
-    console.print(f"{found.name}: rebuilt from {count} {what}")
+    with console.status(f"rebuilding {service} {projection} (the service keeps serving)"):
+        done = _as_operator(target, service, "POST", f"/admin/projections/{projection}/rebuild")
+    what = "events from the store" if done["kind"] == "own" else "records from its topics"
+    console.print(f"{done['projection']}: rebuilt from {done['read']} {what}")
 
 
 # --- APIs -------------------------------------------------------------------------------------

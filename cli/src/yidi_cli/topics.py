@@ -9,7 +9,7 @@ from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from yidi_events.runtime.consumer import REPLAYED_FROM, Consumer, describe
+from yidi_events.runtime.consumer import REPLAYED_FROM, describe
 from yidi_events.runtime.kafka import KafkaSettings, producer
 from yidi_events.runtime.kafka import reader as kafka_reader
 
@@ -174,38 +174,3 @@ async def replay(kafka: KafkaSettings, letters: Sequence[DeadLetter]) -> list[tu
     finally:
         await kafka_producer.stop()
     return sent
-
-
-@dataclass(frozen=True)
-class Lag:
-    group: str
-    topic: str
-    committed: int
-    end: int
-
-    @property
-    def behind(self) -> int:
-        return max(0, self.end - self.committed)
-
-
-async def consumer_lag(kafka: KafkaSettings, consumer: Consumer) -> list[Lag]:
-    """Per topic of a consumer group: the sum of committed offsets and of end offsets. A
-    partition the group never committed counts from its beginning (what it would read)."""
-    reader = _reader(kafka, "yidi-cli-lag", group_id=consumer.group_id)
-    await reader.start()
-    try:
-        found: list[Lag] = []
-        for topic_name in consumer.topics:
-            parts = await _partitions(reader, topic_name)
-            if not parts:
-                continue
-            starts = await reader.beginning_offsets(parts)
-            ends = await reader.end_offsets(parts)
-            committed = 0
-            for tp in parts:
-                offset = await reader.committed(tp)
-                committed += starts[tp] if offset is None else offset
-            found.append(Lag(consumer.group_id, topic_name, committed, sum(ends.values())))
-        return found
-    finally:
-        await reader.stop()

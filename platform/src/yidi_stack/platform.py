@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 
 from yidi_events.definition import services
+from yidi_events.service import Runtime
+from yidi_events.settings import ServiceSettings
 from yidi_stack.embedded import (
     EmbeddedBroker,
     EmbeddedPostgres,
@@ -142,6 +144,20 @@ class Platform:
 
     def dsn(self, service: str) -> str:
         return self.pg.dsn_for(f"yidi_{service}")
+
+    def runtime(self, service: str) -> Runtime:
+        """The service's own runtime, as its bootstrap builds it (consumers, relay, store), on
+        this platform's database and broker, with nothing running: what a test drives by hand
+        (snapshots and rebuilds to compare with the running service's)."""
+        settings = ServiceSettings(
+            database_url=self.dsn(service),
+            kafka_bootstrap=self.broker.bootstrap,
+            db_pool_size=2,
+            relay_enabled=False,
+            consumers_enabled=False,
+            schedules_enabled=False,
+        )
+        return DEFINITIONS[service].build_runtime(settings)
 
     def env(self, service: str) -> dict[str, str]:
         env = dict(os.environ)

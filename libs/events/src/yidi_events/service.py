@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yidi_events import correlation, logs, problems, tracing
+from yidi_events.admin import admin_router
 from yidi_events.application import PostgresEventStore, WritePath
 from yidi_events.application.postgres import PostgresUnit
 from yidi_events.application.write_path import project_with
@@ -355,6 +356,8 @@ def create_app(
             str(exc.detail) if exc.detail else reason,
             headers=exc.headers,
         )
+
+    app.include_router(admin_router(runtime))
 
     generate_openapi = app.openapi
 

@@ -1,4 +1,5 @@
-"""Each service's projections and how to rebuild them, as the service declares them:
+"""Each service's projections and how to rebuild them, as the service declares them (the admin API
+behind `yidi rebuild` runs these inside the service):
 - own projections: the read models a service keeps inline in the writing transaction (its
   runtime's `own`); rebuilt from its event store with `rebuild_from_store`;
 - consumed projections: its runtime's consumers (read models and reactions); rebuilt with
@@ -10,10 +11,13 @@ answering and writing meanwhile, and nothing committed during the rebuild is los
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from yidi_events.runtime.consumer import Consumer
 from yidi_events.runtime.projection import Progress, Projection, rebuild_from_store
-from yidi_events.service import Runtime
+
+if TYPE_CHECKING:  # the service module builds its admin API on this one
+    from yidi_events.service import Runtime
 
 
 @dataclass(frozen=True)
