@@ -372,7 +372,7 @@ TEXTS: Mapping[str, Text] = {
     "clearing.period_open": "清算期尚未结束，次月 1 日起方可清算",
     "clearing.calendar_invalid": "清算日历不正确",
     # --- chronic and special diseases: certificates forwarded to filing (2503/2504), and the
-    # chronic-disease visit (med type 14, domain/chronic.py, engine.py) ---
+    # chronic-disease visit (med type 14, yidi_benefits chronic.py, engine.py) ---
     "chronic.disease_code": "门慢门特病种目录代码不正确（应为 1 到 30 位的国家病种代码）",
     "chronic.disease_name": "门慢门特病种名称为空",
     "chronic.evidence_required": "须填写鉴定定点医药机构",
