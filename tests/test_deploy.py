@@ -646,6 +646,7 @@ def test_dockerignore_keeps_what_the_image_needs() -> None:
     lines = (ROOT / ".dockerignore").read_text().splitlines()
     for needed in (
         "!libs/events/src/",
+        "!libs/benefits/src/",
         "!cli/src/",
         "!services/*/src/",
         "!services/*/migrations/",

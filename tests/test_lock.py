@@ -13,7 +13,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCAL = {"yidi-events", "yidi-cli", "yidi-stack"} | {
+LOCAL = {"yidi-events", "yidi-benefits", "yidi-cli", "yidi-stack"} | {
     f"yidi-{s}" for s in ("filing", "settlement", "reconciliation", "clearing", "audit")
 }
 

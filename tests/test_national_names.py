@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EDGE = ROOT / "services" / "settlement" / "src" / "yidi_settlement" / "his"
 SOURCES = (
     ROOT / "libs" / "events" / "src",
+    ROOT / "libs" / "benefits" / "src",
     *sorted((ROOT / "services").glob("*/src")),
     ROOT / "platform" / "src",
     ROOT / "cli" / "src",

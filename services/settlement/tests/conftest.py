@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from uuid6 import uuid7
 
+from yidi_benefits import accumulators as acc
 from yidi_cli.sandbox import shared_dir
 from yidi_events import registry
 from yidi_events.auth.agency import issue_token
@@ -45,7 +46,6 @@ from yidi_events.store.schema import events as event_table
 from yidi_events.store.schema import idempotency
 from yidi_settlement import bootstrap, sandbox
 from yidi_settlement.adapters import insured_facts, queries
-from yidi_settlement.domain import accumulators as acc
 
 # --import-mode=importlib puts no test directory on sys.path; settlement_his_numbers needs it.
 sys.path.insert(0, str(Path(__file__).parent))

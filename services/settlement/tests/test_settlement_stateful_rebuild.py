@@ -46,6 +46,7 @@ from hypothesis.stateful import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yidi_benefits import accumulators as acc
 from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.audit import (
     DirectSettlementSuspended,
@@ -65,7 +66,6 @@ from yidi_events.policy_document import parse_policy_document
 from yidi_events.runtime.projection import Projection, rebuild_from_store
 from yidi_settlement.adapters import insured_facts
 from yidi_settlement.adapters.tables import settlements
-from yidi_settlement.domain import accumulators as acc
 from yidi_settlement.domain import person_ledger as pl
 from yidi_settlement.domain.events import SettlementReinstated
 from yidi_stack.pytest_plugin import Databases

@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from yidi_settlement.domain.engine import SettlementComputation, compute_settlement
+from yidi_benefits.engine import SettlementComputation, compute_settlement
 from yidi_settlement.his.vectors import case_from_wire, result_to_wire
 
 

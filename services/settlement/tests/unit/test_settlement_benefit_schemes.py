@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from yidi_benefits.engine import Scheme, cancellation_of, compute_settlement, scheme_of
 from yidi_events.kernel import DomainError
-from yidi_settlement.domain.engine import Scheme, cancellation_of, compute_settlement, scheme_of
 from yidi_settlement.his.vectors import Case, case_from_wire
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "benefits.json"

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from yidi_benefits.chronic import ChronicCertificate, certified_disease
+from yidi_benefits.engine import cancellation_of, compute_settlement
 from yidi_events.contracts.settlement import AccumulatorMovement, ChronicUse
 from yidi_events.kernel import DomainError
 from yidi_events.policy_document import parse_policy_document, policy_document
-from yidi_settlement.domain.chronic import ChronicCertificate, certified_disease
-from yidi_settlement.domain.engine import cancellation_of, compute_settlement
 from yidi_settlement.his.vectors import Case, case_from_wire
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "benefits.json"

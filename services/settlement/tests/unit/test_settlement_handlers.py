@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from yidi_benefits.filings import FilingSnapshot
+from yidi_benefits.model import Catalogue, CatalogueEntry, FeeLine, PersonAtSettlement
 from yidi_cli.sandbox import shared_dir
 from yidi_events.application import InMemoryEventStore, Unit, WritePath
 from yidi_events.contracts.policy import BenefitPolicy, FilingKind
@@ -50,7 +52,7 @@ from yidi_settlement.app.reference import (
 )
 from yidi_settlement.app.visits import VisitService
 from yidi_settlement.domain import person_ledger as pl
-from yidi_settlement.domain.eligibility import FilingSnapshot, PersonSnapshot, Voucher
+from yidi_settlement.domain.eligibility import PersonSnapshot, Voucher
 from yidi_settlement.domain.events import (
     CatalogueItemPublished,
     Diagnosis,
@@ -66,7 +68,6 @@ from yidi_settlement.domain.events import (
     VisitRegistered,
     VisitRegistrationCancelled,
 )
-from yidi_settlement.domain.model import Catalogue, CatalogueEntry, FeeLine, PersonAtSettlement
 from yidi_settlement.domain.person_ledger import StatedAccount, StatedYear
 
 NOW = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)  # 09:00 on 10 March in Nanjing

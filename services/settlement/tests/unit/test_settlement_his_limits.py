@@ -11,9 +11,9 @@ from decimal import Decimal
 
 import pytest
 
+from yidi_benefits.line_split import check_line_amount
+from yidi_benefits.model import FeeLine
 from yidi_events.kernel import DomainError
-from yidi_settlement.domain.line_split import check_line_amount
-from yidi_settlement.domain.model import FeeLine
 from yidi_settlement.his.envelope import parse_envelope
 from yidi_settlement.his.inputs import number, registration
 from yidi_settlement.his.limits import MAX_DEPTH, check_zip

@@ -14,13 +14,13 @@ import pytest
 from settlement_his_numbers import spec_gaps
 from settlement_his_testkit import envelope
 
+from yidi_benefits.engine import SettlementComputation
+from yidi_benefits.line_split import split_return
+from yidi_benefits.model import CatalogueEntry, FeeLine
 from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.settlement import ItemClass
 from yidi_settlement.app.commands import Settlement
-from yidi_settlement.domain.engine import SettlementComputation
 from yidi_settlement.domain.events import VisitRegistered
-from yidi_settlement.domain.line_split import split_return
-from yidi_settlement.domain.model import CatalogueEntry, FeeLine
 from yidi_settlement.his import analysis, clearing, downloads, hospital_checks, outputs, referral
 from yidi_settlement.his.typed import SpecTypedJSON, dumps, spec_outputs, typed
 from yidi_settlement.vectors import run_case

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from settlement_his_numbers import spec_gaps
 
+from yidi_benefits.accumulators import Accumulators
 from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.settlement import (
     FeeLinesCancelled,
@@ -28,7 +29,6 @@ from yidi_events.kernel import DomainError, NotFound
 from yidi_settlement.app.queries import ChronicLine, LineSeen, VisitSeen
 from yidi_settlement.domain import settlement_list as sl
 from yidi_settlement.domain import visit_record as vr
-from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.catalogue_versions import PublishedVersion
 from yidi_settlement.domain.events import (
     CatalogueItemPublished,

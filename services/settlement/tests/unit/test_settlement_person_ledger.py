@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from yidi_benefits.accumulators import Accumulators
 from yidi_events.contracts.settlement import AccumulatorMovement, PersonLedgerMoved
 from yidi_settlement.domain import person_ledger as pl
-from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.person_ledger import LedgerEntry, StatedAccount, StatedYear
 
 ZERO = AccumulatorMovement.zero(2026)

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
+from yidi_benefits.engine import Scheme, cancellation_of, compute_settlement, scheme_of
 from yidi_events.contracts.policy import BenefitPolicy, HospitalLevel, PharmacyPolicy
 from yidi_events.kernel import DomainError
 from yidi_events.policy_document import parse_policy_document, policy_document
-from yidi_settlement.domain.engine import Scheme, cancellation_of, compute_settlement, scheme_of
 from yidi_settlement.his.vectors import Case, case_from_wire
 from yidi_settlement.vectors import case_output
 

@@ -10,6 +10,17 @@ from typing import Any
 
 import pytest
 
+from yidi_benefits import accumulators
+from yidi_benefits.engine import cancellation_of, compute_settlement
+from yidi_benefits.filings import FilingSnapshot
+from yidi_benefits.line_split import split_lines
+from yidi_benefits.model import (
+    Catalogue,
+    CatalogueEntry,
+    FeeLine,
+    PersonAtSettlement,
+    VisitFacts,
+)
 from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.policy import FilingKind, HospitalLevel
 from yidi_events.contracts.settlement import (
@@ -22,24 +33,14 @@ from yidi_events.decider import fold
 from yidi_events.kernel import DomainError
 from yidi_events.policy_document import parse_policy_document
 from yidi_events.registry import decode, encode, spec_of
-from yidi_settlement.domain import accumulators, visit
+from yidi_settlement.domain import visit
 from yidi_settlement.domain.eligibility import (
     EnrolmentStatus,
-    FilingSnapshot,
     HospitalSnapshot,
     PersonSnapshot,
     check_eligibility,
 )
-from yidi_settlement.domain.engine import cancellation_of, compute_settlement
 from yidi_settlement.domain.events import PatientDischarged, VisitRegistered
-from yidi_settlement.domain.line_split import split_lines
-from yidi_settlement.domain.model import (
-    Catalogue,
-    CatalogueEntry,
-    FeeLine,
-    PersonAtSettlement,
-    VisitFacts,
-)
 
 SHARED = shared_dir()
 _VECTORS = (SHARED / "vectors/settlement.json").read_text(encoding="utf-8")

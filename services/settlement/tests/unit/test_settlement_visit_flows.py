@@ -11,6 +11,15 @@ from typing import Any
 
 import pytest
 
+from yidi_benefits import accumulators
+from yidi_benefits.engine import cancellation_of, compute_settlement
+from yidi_benefits.model import (
+    Catalogue,
+    CatalogueEntry,
+    FeeLine,
+    PersonAtSettlement,
+    VisitFacts,
+)
 from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.policy import FilingKind, HospitalLevel
 from yidi_events.contracts.settlement import (
@@ -23,8 +32,7 @@ from yidi_events.contracts.settlement import (
 from yidi_events.decider import fold
 from yidi_events.kernel import DomainError
 from yidi_events.policy_document import parse_policy_document
-from yidi_settlement.domain import accumulators, visit
-from yidi_settlement.domain.engine import cancellation_of, compute_settlement
+from yidi_settlement.domain import visit
 from yidi_settlement.domain.events import (
     AdmissionChanged,
     Diagnosis,
@@ -33,13 +41,6 @@ from yidi_settlement.domain.events import (
     SettlementReinstated,
     SettlementStaged,
     VisitRegistered,
-)
-from yidi_settlement.domain.model import (
-    Catalogue,
-    CatalogueEntry,
-    FeeLine,
-    PersonAtSettlement,
-    VisitFacts,
 )
 
 # Nanjing employees: inpatient deductible at level 3 1000.00 (first admission) / 500.00 (later);
@@ -242,7 +243,7 @@ def test_only_the_latest_settlement_is_cancelled_and_its_lines_settle_again() ->
 
 
 def computed_as(original: VisitSettled) -> Any:
-    from yidi_settlement.domain.engine import SettlementComputation
+    from yidi_benefits.engine import SettlementComputation
 
     figures = accumulators.initial(2026)
     return SettlementComputation(

@@ -13,24 +13,11 @@ from typing import Any
 
 import pytest
 
-from yidi_cli.sandbox import shared_dir
-from yidi_events.contracts.policy import FilingKind, HospitalLevel, PolicyYearStart
-from yidi_events.contracts.settlement import FeeLinesUploaded, ItemClass
-from yidi_events.decider import fold
-from yidi_events.kernel import DomainError
-from yidi_events.policy_document import parse_policy_document
-from yidi_settlement.domain import accumulators, visit
-from yidi_settlement.domain.dates import check_visit_day, latest_day
-from yidi_settlement.domain.eligibility import (
-    FilingSnapshot,
-    HospitalSnapshot,
-    PersonSnapshot,
-    check_eligibility,
-)
-from yidi_settlement.domain.engine import compute_settlement
-from yidi_settlement.domain.events import PatientDischarged, VisitRegistered
-from yidi_settlement.domain.line_split import split_lines
-from yidi_settlement.domain.model import (
+from yidi_benefits import accumulators
+from yidi_benefits.engine import compute_settlement
+from yidi_benefits.filings import FilingSnapshot
+from yidi_benefits.line_split import split_lines
+from yidi_benefits.model import (
     Catalogue,
     CatalogueEntry,
     CatalogueVersion,
@@ -38,6 +25,16 @@ from yidi_settlement.domain.model import (
     PersonAtSettlement,
     VisitFacts,
 )
+from yidi_cli.sandbox import shared_dir
+from yidi_events.contracts.policy import FilingKind, HospitalLevel, PolicyYearStart
+from yidi_events.contracts.settlement import FeeLinesUploaded, ItemClass
+from yidi_events.decider import fold
+from yidi_events.kernel import DomainError
+from yidi_events.policy_document import parse_policy_document
+from yidi_settlement.domain import visit
+from yidi_settlement.domain.dates import check_visit_day, latest_day
+from yidi_settlement.domain.eligibility import HospitalSnapshot, PersonSnapshot, check_eligibility
+from yidi_settlement.domain.events import PatientDischarged, VisitRegistered
 
 EMPLOYEE = parse_policy_document(
     json.loads((shared_dir() / "vectors/settlement.json").read_text(encoding="utf-8"))[0]["policy"]

@@ -10,15 +10,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from yidi_benefits.accumulators import Accumulators
+from yidi_benefits.chronic import ChronicCertificate
 from yidi_events import registry
 from yidi_events.application import Unit
 from yidi_events.contracts.policy import BenefitPolicy
 from yidi_events.store.schema import events
 from yidi_settlement.adapters import queries
 from yidi_settlement.adapters.tables import catalogue_items, hospitals, visits
-from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.catalogue_versions import PublishedVersion
-from yidi_settlement.domain.chronic import ChronicCertificate
 from yidi_settlement.domain.events import CatalogueItemPublished
 from yidi_settlement.domain.reference import catalogue_stream
 

@@ -12,6 +12,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yidi_benefits.accumulators import Accumulators
+from yidi_benefits.chronic import ChronicCertificate
+from yidi_benefits.filings import FilingSnapshot
+from yidi_benefits.model import (
+    Catalogue,
+    CatalogueEntry,
+    CatalogueVersion,
+    PersonAtSettlement,
+)
 from yidi_events.contracts.policy import AssistanceIdentity, BenefitPolicy, FilingKind
 from yidi_events.contracts.settlement import AccumulatorMovement, ItemClass
 from yidi_events.kernel import DomainError, NotFound
@@ -33,20 +42,7 @@ from yidi_settlement.adapters.tables import (
     policies,
     settlements,
 )
-from yidi_settlement.domain.accumulators import Accumulators
-from yidi_settlement.domain.chronic import ChronicCertificate
-from yidi_settlement.domain.eligibility import (
-    EnrolmentStatus,
-    FilingSnapshot,
-    HospitalSnapshot,
-    PersonSnapshot,
-)
-from yidi_settlement.domain.model import (
-    Catalogue,
-    CatalogueEntry,
-    CatalogueVersion,
-    PersonAtSettlement,
-)
+from yidi_settlement.domain.eligibility import EnrolmentStatus, HospitalSnapshot, PersonSnapshot
 from yidi_settlement.domain.person_ledger import (
     LedgerEntry,
     StatedAccount,

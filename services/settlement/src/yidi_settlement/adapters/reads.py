@@ -10,13 +10,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from yidi_benefits.chronic import ChronicCertificate
+from yidi_benefits.filings import FilingSnapshot
+from yidi_benefits.model import Catalogue
 from yidi_events.application import Unit
 from yidi_events.contracts.policy import BenefitPolicy
 from yidi_settlement.adapters import queries
 from yidi_settlement.adapters.tables import hospital_secrets, visits
-from yidi_settlement.domain.chronic import ChronicCertificate
-from yidi_settlement.domain.eligibility import FilingSnapshot
-from yidi_settlement.domain.model import Catalogue
 from yidi_settlement.domain.person_ledger import StatedYear
 from yidi_settlement.his.auth import Credential
 

@@ -7,11 +7,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from yidi_benefits.engine import SettlementComputation
+from yidi_benefits.model import CatalogueEntry, FeeLine
 from yidi_events.contracts.settlement import FeeLineSplit
 from yidi_settlement.domain.eligibility import Voucher
-from yidi_settlement.domain.engine import SettlementComputation
 from yidi_settlement.domain.events import VisitRegistered
-from yidi_settlement.domain.model import CatalogueEntry, FeeLine
 from yidi_settlement.domain.visit import AdmissionChange
 
 

@@ -8,12 +8,12 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, Protocol
 
+from yidi_benefits.chronic import ChronicCertificate
+from yidi_benefits.filings import FilingSnapshot
+from yidi_benefits.model import Catalogue
 from yidi_events.application import Unit
 from yidi_events.contracts.policy import BenefitPolicy
 from yidi_settlement.adapters.queries import Hospital, Person
-from yidi_settlement.domain.chronic import ChronicCertificate
-from yidi_settlement.domain.eligibility import FilingSnapshot
-from yidi_settlement.domain.model import Catalogue
 from yidi_settlement.domain.person_ledger import StatedYear
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from yidi_benefits.accumulators import Accumulators
+from yidi_benefits.chronic import ChronicCertificate, in_force
 from yidi_events.application import Unit, WritePath
 from yidi_events.contracts.policy import BenefitPolicy
 from yidi_events.contracts.settlement import FeeLineSplit, VisitSettled
@@ -17,9 +19,7 @@ from yidi_settlement.adapters.queries import Hospital, Person
 from yidi_settlement.domain import settlement_list as sl
 from yidi_settlement.domain import visit as v
 from yidi_settlement.domain import visit_record as vr
-from yidi_settlement.domain.accumulators import Accumulators
 from yidi_settlement.domain.catalogue_versions import PublishedVersion
-from yidi_settlement.domain.chronic import ChronicCertificate, in_force
 
 
 class QueryReads(Protocol):

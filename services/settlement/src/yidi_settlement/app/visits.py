@@ -15,6 +15,22 @@ from typing import Any
 
 from uuid6 import uuid7
 
+from yidi_benefits import accumulators as acc
+from yidi_benefits.chronic import certified_disease
+from yidi_benefits.engine import (
+    Scheme,
+    SettlementComputation,
+    cancellation_of,
+    compute_settlement,
+    scheme_of,
+)
+from yidi_benefits.model import (
+    CatalogueEntry,
+    FeeLine,
+    VisitFacts,
+    is_inpatient,
+    same_province,
+)
 from yidi_events.application import Unit, WritePath
 from yidi_events.contracts.policy import BenefitPolicy, HospitalLevel
 from yidi_events.contracts.settlement import (
@@ -40,10 +56,8 @@ from yidi_settlement.app.commands import (
 )
 from yidi_settlement.app.messages import retire
 from yidi_settlement.app.ports import VisitPlaceReads
-from yidi_settlement.domain import accumulators as acc
 from yidi_settlement.domain import person_ledger as pl
 from yidi_settlement.domain import visit as v
-from yidi_settlement.domain.chronic import certified_disease
 from yidi_settlement.domain.eligibility import (
     Eligibility,
     Voucher,
@@ -52,21 +66,7 @@ from yidi_settlement.domain.eligibility import (
     check_eligibility,
     check_voucher,
 )
-from yidi_settlement.domain.engine import (
-    Scheme,
-    SettlementComputation,
-    cancellation_of,
-    compute_settlement,
-    scheme_of,
-)
 from yidi_settlement.domain.events import Diagnosis, VisitRegistered
-from yidi_settlement.domain.model import (
-    CatalogueEntry,
-    FeeLine,
-    VisitFacts,
-    is_inpatient,
-    same_province,
-)
 
 
 def new_id(prefix: str, region: str) -> str:

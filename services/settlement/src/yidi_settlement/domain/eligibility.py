@@ -1,7 +1,7 @@
 """May this visit settle directly? (DOMAIN.md section 2, first paragraph.)
 
 The inputs are snapshots a projection of filing and audit events fills (PersonSnapshot,
-FilingSnapshot) and the hospital registry (HospitalSnapshot). A handler calls
+yidi_benefits' FilingSnapshot) and the hospital registry (HospitalSnapshot). A handler calls
 `check_eligibility` at registration and again at settlement; it returns the filing the visit
 settles under, or raises a DomainError whose rule says which condition failed.
 
@@ -9,7 +9,7 @@ Filings are snapshots of versions: a change (re-referral, new residence) takes e
 date, so an admission that began before it settles under the version it began under, at the first
 hospital too. Of several filings covering a visit the choice never depends on the order they come
 in (DOMAIN.md section 1): an emergency settles at the emergency level, otherwise the filing whose
-basic-fund cut is smallest.
+basic-fund cut is smallest (yidi_benefits.filings, shared with manual reimbursement).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from yidi_benefits.filings import FilingSnapshot, in_force, most_favourable
 from yidi_events.contracts.policy import FilingKind
-from yidi_events.coverage import FilingTerms, covers
 from yidi_events.kernel import DomainError, RegionRelation, relation
 
 
@@ -39,36 +39,6 @@ class PersonSnapshot:
     enrolment_status: EnrolmentStatus = EnrolmentStatus.ACTIVE
     direct_settlement_suspended_until: date | None = None  # an audit decision
     death_date: date | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class FilingSnapshot:
-    filing_id: str
-    kind: FilingKind
-    visit_region: str
-    valid_from: date
-    valid_to: date | None  # None: long-term, until changed
-    approved: bool = True
-    institution_code: str | None = None  # a single-hospital referral names its destination
-    cancelled_on: date | None = None
-    revision: int = 0  # the version's place in the filing's history; later ones supersede
-    changed_on: date | None = None  # the version holds from this day; None: since approval
-
-    def covers(self, hospital: HospitalSnapshot, began: date) -> bool:
-        terms = FilingTerms(
-            approved=self.approved,
-            visit_region=self.visit_region,
-            destination_institution=self.institution_code,
-            valid_from=self.valid_from,
-            valid_to=self.valid_to,
-            cancelled_on=self.cancelled_on,
-        )
-        return covers(
-            terms,
-            visit_region=hospital.region,
-            institution_code=hospital.institution_code,
-            began=began,
-        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,40 +105,6 @@ def _refuse(rule: str, message: str, field: str, **values: str) -> DomainError:
     return DomainError(f"eligibility.{rule}", message, field=field, values=values)
 
 
-# Equally favourable kinds are chosen in this order (the national default cuts, smallest first).
-_KIND_ORDER = (
-    FilingKind.LONG_TERM,
-    FilingKind.EMERGENCY,
-    FilingKind.REFERRAL,
-    FilingKind.OTHER_TEMPORARY,
-)
-
-
-def in_force(filings: Iterable[FilingSnapshot], on: date) -> list[FilingSnapshot]:
-    """Each filing's version in force on `on`: the latest revision taking effect by then."""
-    current: dict[str, FilingSnapshot] = {}
-    for version in filings:
-        if version.changed_on is not None and version.changed_on > on:
-            continue
-        held = current.get(version.filing_id)
-        if held is None or version.revision > held.revision:
-            current[version.filing_id] = version
-    return list(current.values())
-
-
-def most_favourable(
-    filings: Iterable[FilingSnapshot], cut_points: Mapping[FilingKind, Decimal] | None
-) -> FilingSnapshot | None:
-    """The filing whose basic-fund cut is smallest (without the policy's cuts, by kind alone);
-    ties by kind, then filing id."""
-    cuts = cut_points or {}
-    return min(
-        filings,
-        key=lambda f: (cuts.get(f.kind, Decimal(0)), _KIND_ORDER.index(f.kind), f.filing_id),
-        default=None,
-    )
-
-
 def check_eligibility(
     *,
     person: PersonSnapshot,
@@ -229,7 +165,15 @@ def check_eligibility(
             "person_id",
             until=until.isoformat(),
         )
-    covering = [f for f in in_force(filings, visit_date) if f.covers(hospital, visit_date)]
+    covering = [
+        f
+        for f in in_force(filings, visit_date)
+        if f.covers(
+            visit_region=hospital.region,
+            institution_code=hospital.institution_code,
+            began=visit_date,
+        )
+    ]
     if emergency:
         # The emergency level whatever else the person holds; its own filing if completed.
         own = most_favourable((f for f in covering if f.kind is FilingKind.EMERGENCY), None)

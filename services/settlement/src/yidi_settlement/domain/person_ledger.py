@@ -17,10 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from yidi_benefits.accumulators import Accumulators, initial
 from yidi_events.application import Aggregate
 from yidi_events.contracts.settlement import AccumulatorMovement, PersonLedgerMoved
 from yidi_events.kernel import Fen
-from yidi_settlement.domain.accumulators import Accumulators, initial
 
 
 @dataclass(frozen=True, kw_only=True)

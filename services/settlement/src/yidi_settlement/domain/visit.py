@@ -14,6 +14,9 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from yidi_benefits.engine import SettlementComputation
+from yidi_benefits.line_split import check_line_amount, split_line, split_return
+from yidi_benefits.model import Catalogue, FeeLine, is_inpatient
 from yidi_events.application import Aggregate
 from yidi_events.contracts.settlement import (
     FeeLinesCancelled,
@@ -25,7 +28,6 @@ from yidi_events.contracts.settlement import (
 )
 from yidi_events.kernel import Conflict, DomainError, Fen, NotFound, business_date
 from yidi_settlement.domain.dates import check_visit_day, latest_day
-from yidi_settlement.domain.engine import SettlementComputation
 from yidi_settlement.domain.events import (
     AdmissionChanged,
     Diagnosis,
@@ -37,8 +39,6 @@ from yidi_settlement.domain.events import (
     VisitRegistered,
     VisitRegistrationCancelled,
 )
-from yidi_settlement.domain.line_split import check_line_amount, split_line, split_return
-from yidi_settlement.domain.model import Catalogue, FeeLine, is_inpatient
 
 
 class VisitStatus(StrEnum):

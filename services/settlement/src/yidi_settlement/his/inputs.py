@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from yidi_benefits.model import PHARMACY_PURCHASE, FeeLine, is_inpatient
 from yidi_events.kernel import DomainError, yuan_to_fen
 from yidi_settlement.app.commands import (
     AdmissionUpdate,
@@ -25,7 +26,6 @@ from yidi_settlement.app.commands import (
 )
 from yidi_settlement.domain.eligibility import Voucher
 from yidi_settlement.domain.events import Diagnosis
-from yidi_settlement.domain.model import PHARMACY_PURCHASE, FeeLine, is_inpatient
 from yidi_settlement.domain.visit import AdmissionChange
 from yidi_settlement.his.envelope import (
     ABSENT,

@@ -10,13 +10,13 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from yidi_benefits.engine import SettlementComputation
+from yidi_benefits.model import CatalogueEntry
 from yidi_events.contracts.policy import InsuranceType
 from yidi_events.contracts.settlement import FeeLineSplit, FundCode
 from yidi_events.kernel import business_date, fen_to_yuan
 from yidi_settlement.app.commands import Settlement
 from yidi_settlement.app.visits import BenefitCheck
-from yidi_settlement.domain.engine import SettlementComputation
-from yidi_settlement.domain.model import CatalogueEntry
 from yidi_settlement.his.envelope import local_time
 from yidi_settlement.his.fields import DOMAIN_OF, error_text
 

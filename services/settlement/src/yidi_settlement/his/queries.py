@@ -15,13 +15,13 @@ from functools import cache
 from importlib.resources import files
 from typing import Any, cast
 
+from yidi_benefits.accumulators import Accumulators
+from yidi_benefits.model import CatalogueEntry, is_inpatient
 from yidi_events.application import Unit
 from yidi_events.contracts.settlement import ItemClass
 from yidi_events.kernel import business_date, fen_to_yuan
 from yidi_settlement.app.queries import ChronicLine, LineSeen, QueryService, VisitSeen
 from yidi_settlement.domain import visit_record as vr
-from yidi_settlement.domain.accumulators import Accumulators
-from yidi_settlement.domain.model import CatalogueEntry, is_inpatient
 from yidi_settlement.his import downloads, outputs, settlement_list
 from yidi_settlement.his.envelope import (
     HisEnvelope,

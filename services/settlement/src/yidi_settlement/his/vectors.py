@@ -9,6 +9,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from yidi_benefits.accumulators import Accumulators
+from yidi_benefits.engine import SettlementComputation
+from yidi_benefits.model import (
+    Catalogue,
+    CatalogueEntry,
+    FeeLine,
+    PersonAtSettlement,
+    VisitFacts,
+)
 from yidi_events.contracts.policy import (
     AssistanceIdentity,
     BenefitPolicy,
@@ -18,15 +27,6 @@ from yidi_events.contracts.policy import (
 from yidi_events.contracts.settlement import ChronicUse, ItemClass
 from yidi_events.kernel import DomainError, fen_to_yuan, parse_ratio
 from yidi_events.policy_document import parse_policy_document
-from yidi_settlement.domain.accumulators import Accumulators
-from yidi_settlement.domain.engine import SettlementComputation
-from yidi_settlement.domain.model import (
-    Catalogue,
-    CatalogueEntry,
-    FeeLine,
-    PersonAtSettlement,
-    VisitFacts,
-)
 from yidi_settlement.his.envelope import FORMAT
 from yidi_settlement.his.inputs import fee_line, number, yuan
 from yidi_settlement.his.outputs import line, setldetail, setlinfo

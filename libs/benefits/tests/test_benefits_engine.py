@@ -9,6 +9,21 @@ from decimal import Decimal
 
 import pytest
 
+from yidi_benefits.accumulators import Accumulators
+from yidi_benefits.engine import (
+    SettlementComputation,
+    cancellation_of,
+    compute_settlement,
+)
+from yidi_benefits.line_split import split_line
+from yidi_benefits.model import (
+    Catalogue,
+    CatalogueEntry,
+    FeeLine,
+    PersonAtSettlement,
+    VisitFacts,
+    person_group,
+)
 from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.policy import (
     AssistanceIdentity,
@@ -20,21 +35,6 @@ from yidi_events.contracts.policy import (
 from yidi_events.contracts.settlement import FundCode, ItemClass
 from yidi_events.kernel import DomainError
 from yidi_events.policy_document import parse_policy_document
-from yidi_settlement.domain.accumulators import Accumulators
-from yidi_settlement.domain.engine import (
-    SettlementComputation,
-    cancellation_of,
-    compute_settlement,
-)
-from yidi_settlement.domain.line_split import split_line
-from yidi_settlement.domain.model import (
-    Catalogue,
-    CatalogueEntry,
-    FeeLine,
-    PersonAtSettlement,
-    VisitFacts,
-    person_group,
-)
 
 SHARED = shared_dir()
 _CASES = json.loads((SHARED / "vectors/settlement.json").read_text(encoding="utf-8"))

@@ -11,9 +11,9 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
+from yidi_benefits.model import Catalogue, CatalogueEntry, FeeLine
 from yidi_events.contracts.settlement import FeeLineSplit, ItemClass
 from yidi_events.kernel import DomainError, round_half_up
-from yidi_settlement.domain.model import Catalogue, CatalogueEntry, FeeLine
 
 _FEN_PER_YUAN = Decimal(100)
 # A hospital rounds quantity x price to the fen its own way (half up, down, per unit): one fen of

@@ -1,7 +1,7 @@
-"""Value types the settlement engine reads: fee lines, catalogue entries, the person, the visit.
+"""Value types the benefit engine reads: fee lines, catalogue entries, the person, the visit.
 
-The HIS edge maps national wire fields into these (his/inputs.py); projections of filing
-events fill the person's figures. Everything here is immutable and I/O-free.
+Settlement's HIS edge maps national wire fields into these; a reimbursement claim maps its
+detail list; projections of filing events fill the person's figures. Everything here is immutable and I/O-free.
 """
 
 from __future__ import annotations

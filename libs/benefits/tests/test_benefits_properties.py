@@ -9,6 +9,15 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from yidi_benefits.accumulators import Accumulators
+from yidi_benefits.engine import SettlementComputation, cancellation_of, compute_settlement
+from yidi_benefits.model import (
+    Catalogue,
+    CatalogueEntry,
+    FeeLine,
+    PersonAtSettlement,
+    VisitFacts,
+)
 from yidi_cli.sandbox import shared_dir
 from yidi_events.contracts.policy import (
     AssistanceIdentity,
@@ -18,15 +27,6 @@ from yidi_events.contracts.policy import (
 )
 from yidi_events.contracts.settlement import FundCode, ItemClass
 from yidi_events.policy_document import parse_policy_document
-from yidi_settlement.domain.accumulators import Accumulators
-from yidi_settlement.domain.engine import SettlementComputation, cancellation_of, compute_settlement
-from yidi_settlement.domain.model import (
-    Catalogue,
-    CatalogueEntry,
-    FeeLine,
-    PersonAtSettlement,
-    VisitFacts,
-)
 
 SHARED = shared_dir()
 _CASES = json.loads((SHARED / "vectors/settlement.json").read_text(encoding="utf-8"))

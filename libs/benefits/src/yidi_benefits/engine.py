@@ -1,7 +1,9 @@
-"""The settlement engine (DOMAIN.md section 2): visit-place catalogue, insured-place policy.
+"""The benefit engine (DOMAIN.md section 2): visit-place catalogue, insured-place policy.
 
 Pure: `compute_settlement` takes everything as values and returns a `SettlementComputation`; it
-commits nothing, so pre-settlement (2206/2303) and settlement (2207/2304) call the same function.
+commits nothing, so pre-settlement (2206/2303) and settlement (2207/2304) call the same function,
+and so does a manual-reimbursement claim (DOMAIN.md section 6, with the catalogue the insured
+place names for manual claims).
 A handler loads the person-year `Accumulators` (see accumulators.py), the policy in force on the
 settlement date, the catalogue versions of the lines' codes (each line is split on the version in
 force on its fee date) and the person's figures, calls
@@ -17,6 +19,22 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 
+from yidi_benefits.accumulators import Accumulators
+from yidi_benefits.bands import banded_amount
+from yidi_benefits.line_split import split_lines
+from yidi_benefits.model import (
+    CHRONIC_OUTPATIENT,
+    MATERNITY_ADMISSION,
+    ORDINARY_OUTPATIENT,
+    OTHER_INPATIENT,
+    PHARMACY_PURCHASE,
+    Catalogue,
+    FeeLine,
+    PersonAtSettlement,
+    VisitFacts,
+    is_inpatient,
+    person_group,
+)
 from yidi_events.contracts.policy import (
     BenefitPolicy,
     InsuranceType,
@@ -33,22 +51,6 @@ from yidi_events.contracts.settlement import (
     SettlementTotals,
 )
 from yidi_events.kernel import DomainError, Fen, round_half_up
-from yidi_settlement.domain.accumulators import Accumulators
-from yidi_settlement.domain.bands import banded_amount
-from yidi_settlement.domain.line_split import split_lines
-from yidi_settlement.domain.model import (
-    CHRONIC_OUTPATIENT,
-    MATERNITY_ADMISSION,
-    ORDINARY_OUTPATIENT,
-    OTHER_INPATIENT,
-    PHARMACY_PURCHASE,
-    Catalogue,
-    FeeLine,
-    PersonAtSettlement,
-    VisitFacts,
-    is_inpatient,
-    person_group,
-)
 
 _POINTS = Decimal(100)
 _ZERO = Decimal(0)

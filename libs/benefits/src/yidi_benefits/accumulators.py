@@ -1,7 +1,8 @@
 """Person-year accumulators (年度累计): what a person has used of the year's deductibles and caps.
 
 The engine starts from an `Accumulators`; where the figures come from (the insured place's
-statement plus the visit place's movements it has not counted yet) is `person_ledger.py`'s.
+statement plus the visit place's movements it has not counted yet) is the caller's: settlement's
+person ledger at the visit place, the person's year at the insured place.
 """
 
 from __future__ import annotations
