@@ -260,6 +260,9 @@ TEXTS: Mapping[str, Text] = {
     "auth.role": "没有办理该业务的权限",
     "auth.region": "无权办理其他统筹地区的业务",
     "auth.kind": "该业务仅限经办人员办理",
+    # --- the chassis' operator API: imported beside the gateway, never answered to a HIS ---
+    "admin.no_projection": "没有该投影",
+    "admin.rebuild_running": "该投影正在重建，请稍后再试",
     # --- referral filing, forwarded to filing (2501/2502) ---
     "filing.not_found": "未找到该人员的该备案",
     "filing.hospital_own_only": "医疗机构只能撤销本机构上传的转诊备案",
