@@ -298,6 +298,20 @@ def test_refusals_name_their_rule(changes: dict[str, Any], rule: str) -> None:
     assert refused.value.rule == rule
 
 
+def test_a_sanction_on_one_department_refuses_its_visits_only() -> None:
+    sanctioned = replace(NANJING, suspended_departments=frozenset({"A01"}))
+    with pytest.raises(DomainError) as refused:
+        eligible(hospital=sanctioned, department="A01")
+    assert (refused.value.rule, refused.value.field) == (
+        "eligibility.department_suspended",
+        "department",
+    )
+    assert refused.value.values == {"institution": NANJING.institution_code, "department": "A01"}
+    # Another department of the same hospital, or a visit naming none, settles as before.
+    assert eligible(hospital=sanctioned, department="B02").filing_kind is FilingKind.LONG_TERM
+    assert eligible(hospital=sanctioned).filing_kind is FilingKind.LONG_TERM
+
+
 def test_referral_to_the_named_hospital_and_emergency_without_filing() -> None:
     named = HospitalSnapshot(institution_code="H32010000002", region="320100", networked=True)
     assert eligible(filings=[REFERRAL], hospital=named).filing_id == "F2"

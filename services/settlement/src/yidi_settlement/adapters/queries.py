@@ -19,6 +19,7 @@ from yidi_events.policy_document import parse_policy_document
 from yidi_settlement.adapters.tables import (
     catalogue_items,
     chronic_certificates,
+    department_suspensions,
     filing_versions,
     filings,
     hospital_items,
@@ -56,6 +57,7 @@ from yidi_settlement.domain.person_ledger import (
 )
 from yidi_settlement.domain.standing import (
     Suspension,
+    departments_suspended,
     enrolment_on,
     hospital_suspended,
     suspended_until,
@@ -72,6 +74,7 @@ class Hospital:
     suspended: bool
     clearing_agency: str
     kind: str = "hospital"
+    suspended_departments: frozenset[str] = frozenset()
 
     def snapshot(self) -> HospitalSnapshot:
         return HospitalSnapshot(
@@ -79,6 +82,7 @@ class Hospital:
             region=self.region,
             networked=self.networked,
             suspended=self.suspended,
+            suspended_departments=self.suspended_departments,
         )
 
 
@@ -135,6 +139,16 @@ async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Ho
         sanctions=[_suspension(r) for r in sanctions],
         on=on,
     )
+    of_departments = (
+        await conn.execute(
+            sa.select(department_suspensions).where(
+                department_suspensions.c.institution_code == institution_code
+            )
+        )
+    ).mappings()
+    departments = departments_suspended(
+        [(r["department"], _suspension(r)) for r in of_departments], on
+    )
     return Hospital(
         institution_code=row["institution_code"],
         institution_name=row["institution_name"],
@@ -144,6 +158,7 @@ async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Ho
         suspended=suspended,
         clearing_agency=row["clearing_agency"],
         kind=row["kind"],
+        suspended_departments=departments,
     )
 
 

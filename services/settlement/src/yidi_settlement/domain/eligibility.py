@@ -77,6 +77,7 @@ class HospitalSnapshot:
     region: str
     networked: bool
     suspended: bool = False
+    suspended_departments: frozenset[str] = frozenset()  # audit sanctions on one department
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,10 +179,12 @@ def check_eligibility(
     emergency: bool,
     certificate_no: str | None = None,
     cut_points: Mapping[FilingKind, Decimal] | None = None,
+    department: str | None = None,
 ) -> Eligibility:
     """`visit_date` is the admission (or outpatient) date: a filing valid then still settles later,
     under its version of that day. `cut_points` are the insured place's policy's, to choose the
-    most favourable of several filings."""
+    most favourable of several filings. `department`: the department the visit is registered
+    under; a sanction on it refuses the visit, the hospital's other departments settle."""
     if not hospital.networked:
         raise _refuse(
             "hospital_not_networked",
@@ -195,6 +198,15 @@ def check_eligibility(
             f"direct settlement at hospital {hospital.institution_code} is suspended",
             "institution_code",
             institution=hospital.institution_code,
+        )
+    if department is not None and department in hospital.suspended_departments:
+        raise _refuse(
+            "department_suspended",
+            f"direct settlement of department {department} at hospital "
+            f"{hospital.institution_code} is suspended",
+            "department",
+            institution=hospital.institution_code,
+            department=department,
         )
     if relation(person.insured_region, hospital.region) is RegionRelation.LOCAL:
         raise _refuse(
