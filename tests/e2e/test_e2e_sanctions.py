@@ -1,8 +1,8 @@
 """Issue 22 end to end, the audit half: sanctions that bite as the seeds say.
 
 - On suspicion the visit place suspends a person's direct settlement at once, pending the case
-  (seed 003 §七, seed 000 §六(二)): the next 2207 at any hospital is refused naming the
-  suspension; the insured place and the provincial centre received the report; the case
+  (seed 003 §七, seed 000 §六(二)): the next 2207 at any hospital, of visits begun the day
+  before, is refused naming the suspension; the insured place and the provincial centre received the report; the case
   dismissed lifts it and the same 2207 then settles.
 - A sanction on one department of a hospital refuses that department's visits only.
 - The visit place's fee review deducts fund money of a settlement line by line: published as
@@ -50,14 +50,15 @@ def test_a_suspicion_suspends_at_once_reports_to_both_and_a_dismissal_lifts_it(
 ) -> None:
     zhou = sandbox_persons["7"]  # Suzhou employee, long-term filing in Nanjing
     first, second = world.his("H32010000001"), world.his("H32010000002")
-    world.clock.set(at(10, hour=9))
+    world.clock.set(at(9, hour=9))
     settle(first, zhou, registered_outpatient(first, zhou, DOUBLED))
-    # Two visits registered and charged before the suspicion, at two Nanjing hospitals.
+    # Two visits begun and charged the day before the suspicion, at two Nanjing hospitals.
     waiting = [
         (first, registered_outpatient(first, zhou, VISIT)),
         (second, registered_outpatient(second, zhou, VISIT)),
     ]
 
+    world.clock.set(at(10, hour=9))
     reviewer = world.agency("audit", NANJING, user="reviewer-1", roles=("reviewer",))
     case = world.eventually(
         lambda: next(

@@ -759,3 +759,50 @@ async def test_the_fee_review_deducts_line_by_line_once_and_publishes_the_deduct
     await rebuild_from_store(stack.runtime.engine, stack.runtime.store, own)
     async with stack.runtime.engine.connect() as conn:
         assert await own.snapshot(conn) == live
+
+
+async def test_an_issue_found_in_a_协查_deducts_the_fund_money_of_the_lines_named(
+    stack: Stack,
+) -> None:
+    from yidi_events.contracts.settlement import FeeLinesUploaded
+
+    day = date(2026, 4, 2)
+    uploaded = FeeLinesUploaded(
+        visit_id="V5",
+        person_id=PERSON,
+        institution_code=HOSPITAL,
+        lines=(_line("1", day), _line("2", day, code="Y002"), _line("3", day, code="Z003")),
+        uploaded_at=datetime(2026, 4, 2, 18, tzinfo=SHANGHAI),
+    )
+    # A high-cost admission whose three lines of 120.00 yuan in-policy shared 300.00 yuan of
+    # fund money: 100.00 yuan each.
+    stay = settled(
+        5, PERSON, date(2026, 4, 1), date(2026, 4, 20), total_fee=3_000_000, fund_total=30_000
+    )
+    await stack.settle(uploaded, stay)
+    await stack.set_clock(datetime(2026, 4, 26, 0, 0, tzinfo=SHANGHAI))
+    assert (await stack.http.post("/investigations/build", headers=CENTRE)).status_code == 200
+
+    path = "/investigations/2026-04/items/S5/answer"
+    answer = {
+        "result": "issue_found",
+        "reason": "串换项目",
+        "deductions": [{"fee_line_id": "3", "amount": 10_001}],
+    }
+    before = await stack.audit_events()
+    too_much = await stack.http.post(path, headers=VISIT, json=answer)
+    assert too_much.json()["error"]["rule"] == "audit.fee_review.exceeds_line_fund"
+    no_issue = await stack.http.post(path, headers=VISIT, json={**answer, "result": "no_issue"})
+    assert no_issue.json()["error"]["rule"] == "audit.investigation.deduction_without_issue"
+    assert await stack.audit_events() == before  # neither the answer nor a deduction
+
+    answer["deductions"] = [{"fee_line_id": "3"}]
+    ok = await stack.http.post(path, headers=VISIT, json=answer)
+    assert ok.status_code == 200, ok.text
+    (decided,) = [
+        e.payload for e in await stack.published() if e.event_type == "audit.FeeDeductionDecided"
+    ]
+    assert (decided.source, decided.settlement_id, decided.amount) == ("assist_check", "S5", 10_000)
+    assert decided.reason == "串换项目"
+    (seen,) = (await stack.http.get("/fee-deductions", headers=INSURED)).json()
+    assert (seen["deduction_id"], seen["source"]) == ("S5-assist-check-2026-04", "assist_check")

@@ -198,7 +198,11 @@ async def person_year(conn: AsyncConnection, person_id: str, policy_year: int) -
     return year_figures(policy_year, stated, own)
 
 
-async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
+async def person(
+    conn: AsyncConnection, person_id: str, on: date, today: date | None = None
+) -> Person:
+    """The person on `on` (the visit's day); with `today`, also the direct-settlement suspension
+    in force on the day of the request, whatever day the visit began."""
     found = (
         (
             await conn.execute(
@@ -219,7 +223,9 @@ async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
         )
     row = dict(found)
     status = enrolment_on(EnrolmentStatus(row["enrolment_status"]), row["terminated_from"], on)
-    until = await _suspended_until(conn, person_id, on)
+    suspensions = await _suspensions(conn, person_id)
+    until = suspended_until(suspensions, on)
+    until_today = None if today is None else suspended_until(suspensions, today)
     stated = StatedAccount(
         balance=int(row["account_balance"]),
         visit_ledger_counted=int(row["visit_ledger_counted"]),
@@ -230,6 +236,7 @@ async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
         certificate_no=row["certificate_no"],
         enrolment_status=status,
         direct_settlement_suspended_until=until,
+        direct_settlement_suspended_today=until_today,
         death_date=row["death_date"],
     )
     at_settlement = PersonAtSettlement(
@@ -245,13 +252,13 @@ async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
     return Person(row=row, snapshot=snapshot, at_settlement=at_settlement, stated_account=stated)
 
 
-async def _suspended_until(conn: AsyncConnection, person_id: str, on: date) -> date | None:
+async def _suspensions(conn: AsyncConnection, person_id: str) -> list[Suspension]:
     rows = (
         await conn.execute(
             sa.select(person_suspensions).where(person_suspensions.c.person_id == person_id)
         )
     ).mappings()
-    return suspended_until([_suspension(r) for r in rows], on)
+    return [_suspension(r) for r in rows]
 
 
 def _suspension(row: Any) -> Suspension:

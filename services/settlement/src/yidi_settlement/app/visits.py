@@ -145,7 +145,7 @@ class VisitService:
     ) -> tuple[Eligibility, Person, Any]:
         """Without the policy (at registration) several filings are ranked by kind alone."""
         hospital = await self.reads.hospital(unit, institution, today)
-        person = await self.reads.person(unit, person_id, visit_date)
+        person = await self.reads.person(unit, person_id, visit_date, today)
         certificate = None
         if voucher is not None:
             certificate = certificate_presented(voucher, card_serial=person.row["card_serial"])

@@ -38,6 +38,9 @@ class PersonSnapshot:
     certificate_no: str
     enrolment_status: EnrolmentStatus = EnrolmentStatus.ACTIVE
     direct_settlement_suspended_until: date | None = None  # an audit decision
+    # The last day of a suspension in force on the day of the request (a settlement of a visit
+    # begun before it): a suspension stops direct settlement at once (seed 003 §七).
+    direct_settlement_suspended_today: date | None = None
     death_date: date | None = None
 
 
@@ -234,7 +237,9 @@ def check_eligibility(
     if person.enrolment_status is EnrolmentStatus.SUSPENDED:
         raise _refuse("benefits_suspended", "the person's benefits are suspended", "person_id")
     until = person.direct_settlement_suspended_until
-    if until is not None and visit_date <= until:
+    if until is None or visit_date > until:
+        until = person.direct_settlement_suspended_today
+    if until is not None:
         raise _refuse(
             "direct_settlement_suspended",
             f"direct settlement for this person is suspended until {until}",
