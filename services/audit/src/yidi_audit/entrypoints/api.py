@@ -1,4 +1,5 @@
-"""The agency API: flags, cases, sanctions, 协查, tickets, complaints, overdue items.
+"""The agency API: flags, cases, sanctions (and suspicion reports), the visit place's fee review,
+协查, tickets, complaints, overdue items.
 
 Every read is scoped to the caller's city (the provincial centre sees all); every command names
 the acting agency, and the domain refuses an agency that is not the one the step belongs to.
