@@ -7,7 +7,7 @@ One case stream per case id. How a handler uses it:
   `decide_suspend_hospital` / `decide_clawback` / `decide_lift_suspension` with the actor and
   today's business date, append what comes back;
 - on suspicion, `decide_suspect` suspends the person at once, pending the case, and reports it;
-  a dismissal lifts that interim suspension, a confirmation turns it into the sanction
+  a dismissal voids that interim suspension, a confirmation turns it into the sanction
   (`decide_suspend_person`) or, without one, lifts it (`decide_close_interim`);
 - a daily job calls `decide_expire_suspensions(state, today)` on cases with active suspensions.
 """
