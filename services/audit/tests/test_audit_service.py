@@ -579,6 +579,59 @@ async def test_the_read_models_rebuilt_from_the_store_equal_the_live_ones(stack:
         assert await own.snapshot(conn) == live
 
 
+async def test_a_suspicion_suspends_reports_to_both_and_a_dismissal_lifts_it(stack: Stack) -> None:
+    case = await _split_case(stack)
+    path = f"/cases/{case['case_id']}/suspicion"
+    refused = await stack.http.post(path, headers=INSURED, json={"suspicion": "x"})
+    assert refused.status_code == 403
+    assert refused.json()["error"]["rule"] == "audit.case.wrong_agency"
+    suspected = await stack.http.post(
+        path, headers=VISIT, json={"suspicion": "readmitted 15 days after discharge"}
+    )
+    assert suspected.status_code == 200, suspected.text
+    (report,) = suspected.json()["suspicion_reports"]
+    # From Wednesday 1 April: 2, 3 (2), Monday 6 off (Qingming), 7-10 (6), 13-16 (10).
+    assert (report["reported_on"], report["review_by"]) == ("2026-04-01", "2026-04-16")
+    again = await stack.http.post(path, headers=VISIT, json={"suspicion": "again"})
+    assert again.status_code == 409
+    assert again.json()["error"]["rule"] == "audit.suspicion.already_reported"
+
+    # The insured place and the centre see the report; an uninvolved city does not.
+    for reader in (INSURED, CENTRE):
+        (seen,) = (await stack.http.get("/suspicion-reports", headers=reader)).json()
+        assert (seen["person_id"], seen["centre_region"]) == (PERSON, "320000")
+        assert {e["settlement_id"] for e in seen["evidence"]} == {"S1", "S2"}
+    assert (await stack.http.get("/suspicion-reports", headers=OTHER)).json() == []
+    (interim,) = (await stack.http.get("/suspensions?active=true", headers=INSURED)).json()
+    assert (interim["interim"], interim["suspended_until"]) == (True, "2026-04-16")
+
+    await stack.set_clock(datetime(2026, 4, 3, 1, 0, tzinfo=UTC))
+    dismissed = await stack.http.post(
+        f"/cases/{case['case_id']}/dismiss", headers=VISIT, json={"reason": "a new pneumonia"}
+    )
+    assert dismissed.status_code == 200, dismissed.text
+    published = [(e.event_type, e.payload) for e in await stack.published()]
+    kinds = [k for k, _ in published]
+    assert kinds[-4:] == [
+        "audit.DirectSettlementSuspended",
+        "audit.SuspicionReported",
+        "audit.CaseDismissed",
+        "audit.DirectSettlementSuspensionEnded",
+    ]
+    ended = published[-1][1]
+    # Void as from its first day: a visit begun while it ran settles directly too.
+    assert (ended.ended_on, str(ended.reason)) == (date(2026, 4, 1), "lifted")
+    assert (await stack.http.get("/suspensions?active=true", headers=VISIT)).json() == []
+
+    own = stack.audit.own
+    async with stack.runtime.engine.connect() as conn:
+        live = await own.snapshot(conn)
+    assert live["audit_suspicion_reports"]
+    await rebuild_from_store(stack.runtime.engine, stack.runtime.store, own)
+    async with stack.runtime.engine.connect() as conn:
+        assert await own.snapshot(conn) == live
+
+
 def _line(no: str, day: date, code: str = "X001", category: str = "09") -> Any:
     from decimal import Decimal
 
@@ -622,3 +675,134 @@ async def test_uploaded_fee_lines_reach_the_rules_and_count_once_per_settlement(
     second = VisitSettled(**{**second.__dict__, "visit_id": "V1"})
     await stack.settle(more, second)
     assert len((await stack.http.get("/flags", headers=VISIT)).json()) == 1
+
+
+async def test_the_fee_review_deducts_line_by_line_once_and_publishes_the_deduction(
+    stack: Stack,
+) -> None:
+    from yidi_events.contracts.settlement import FeeLinesUploaded
+
+    day = date(2026, 3, 2)
+    uploaded = FeeLinesUploaded(
+        visit_id="V1",
+        person_id=PERSON,
+        institution_code=HOSPITAL,
+        lines=(_line("1", day), _line("2", day, code="Y002")),
+        uploaded_at=datetime(2026, 3, 2, 18, tzinfo=SHANGHAI),
+    )
+    # 180.00 yuan from the funds on two lines of 120.00 yuan in-policy each: 90.00 yuan each.
+    stay = settled(
+        1, PERSON, date(2026, 3, 1), date(2026, 3, 10), total_fee=24_000, fund_total=18_000
+    )
+    await stack.settle(uploaded, stay)
+
+    view = await stack.http.get("/fee-review/settlements/S1", headers=VISIT)
+    assert view.status_code == 200, view.text
+    assert [(x["fee_line_id"], x["fund_carried"], x["deducted"]) for x in view.json()["lines"]] == [
+        ("1", 9_000, 0),
+        ("2", 9_000, 0),
+    ]
+    assert (await stack.http.get("/fee-review/settlements/S1", headers=OTHER)).status_code == 404
+
+    body = {
+        "reference": "FR-2026-03-001",
+        "lines": [{"fee_line_id": "1", "amount": 4_000}, {"fee_line_id": "2"}],
+        "reason": "超标准收费",
+        "evidence": "物价文件 苏价医〔2026〕1号",
+    }
+    path = "/fee-review/settlements/S1/deductions"
+    before = await stack.audit_events()
+    for refused, rule, field in [
+        ({**body, "lines": [{"fee_line_id": "1", "amount": 9_001}]}, "exceeds_line_fund", "amount"),
+        ({**body, "lines": [{"fee_line_id": "7"}]}, "line_unknown", "fee_line_id"),
+        ({**body, "evidence": " "}, "evidence_required", "evidence"),
+    ]:
+        answer = await stack.http.post(path, headers=VISIT, json=refused)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"]["rule"] == f"audit.fee_review.{rule}"
+        assert answer.json()["error"]["field"] == field
+    unknown = await stack.http.post(
+        "/fee-review/settlements/S9/deductions", headers=VISIT, json=body
+    )
+    assert unknown.status_code == 404
+    assert (await stack.http.post(path, headers=INSURED, json=body)).status_code == 403
+    assert await stack.audit_events() == before  # nothing changed
+
+    done = await stack.http.post(path, headers=VISIT, json=body)
+    assert done.status_code == 201, done.text
+    assert (done.json()["amount"], done.json()["source"]) == (13_000, "fee_review")
+    again = await stack.http.post(path, headers=VISIT, json=body)  # a retry
+    assert (again.status_code, again.json()) == (201, done.json())
+    twice = await stack.http.post(
+        path,
+        headers=VISIT,
+        json={**body, "reference": "FR-2026-03-002", "lines": [{"fee_line_id": "1", "amount": 1}]},
+    )
+    assert twice.status_code == 409
+    assert twice.json()["error"]["rule"] == "audit.fee_review.line_already_deducted"
+
+    published = [
+        e.payload for e in await stack.published() if e.event_type == "audit.FeeDeductionDecided"
+    ]
+    assert [
+        (p.deduction_id, p.amount, [(x.fee_line_id, x.amount) for x in p.lines]) for p in published
+    ] == [("S1-FR-2026-03-001", 13_000, [("1", 4_000), ("2", 9_000)])]
+    (seen,) = (await stack.http.get("/fee-deductions", headers=INSURED)).json()
+    assert seen["deduction_id"] == "S1-FR-2026-03-001"
+    view = (await stack.http.get("/fee-review/settlements/S1", headers=VISIT)).json()
+    assert [x["deducted"] for x in view["lines"]] == [4_000, 9_000]
+
+    own = stack.audit.own
+    async with stack.runtime.engine.connect() as conn:
+        live = await own.snapshot(conn)
+    assert live["audit_fee_deductions"]
+    await rebuild_from_store(stack.runtime.engine, stack.runtime.store, own)
+    async with stack.runtime.engine.connect() as conn:
+        assert await own.snapshot(conn) == live
+
+
+async def test_an_issue_found_in_a_协查_deducts_the_fund_money_of_the_lines_named(
+    stack: Stack,
+) -> None:
+    from yidi_events.contracts.settlement import FeeLinesUploaded
+
+    day = date(2026, 4, 2)
+    uploaded = FeeLinesUploaded(
+        visit_id="V5",
+        person_id=PERSON,
+        institution_code=HOSPITAL,
+        lines=(_line("1", day), _line("2", day, code="Y002"), _line("3", day, code="Z003")),
+        uploaded_at=datetime(2026, 4, 2, 18, tzinfo=SHANGHAI),
+    )
+    # A high-cost admission whose three lines of 120.00 yuan in-policy shared 300.00 yuan of
+    # fund money: 100.00 yuan each.
+    stay = settled(
+        5, PERSON, date(2026, 4, 1), date(2026, 4, 20), total_fee=3_000_000, fund_total=30_000
+    )
+    await stack.settle(uploaded, stay)
+    await stack.set_clock(datetime(2026, 4, 26, 0, 0, tzinfo=SHANGHAI))
+    assert (await stack.http.post("/investigations/build", headers=CENTRE)).status_code == 200
+
+    path = "/investigations/2026-04/items/S5/answer"
+    answer = {
+        "result": "issue_found",
+        "reason": "串换项目",
+        "deductions": [{"fee_line_id": "3", "amount": 10_001}],
+    }
+    before = await stack.audit_events()
+    too_much = await stack.http.post(path, headers=VISIT, json=answer)
+    assert too_much.json()["error"]["rule"] == "audit.fee_review.exceeds_line_fund"
+    no_issue = await stack.http.post(path, headers=VISIT, json={**answer, "result": "no_issue"})
+    assert no_issue.json()["error"]["rule"] == "audit.investigation.deduction_without_issue"
+    assert await stack.audit_events() == before  # neither the answer nor a deduction
+
+    answer["deductions"] = [{"fee_line_id": "3"}]
+    ok = await stack.http.post(path, headers=VISIT, json=answer)
+    assert ok.status_code == 200, ok.text
+    (decided,) = [
+        e.payload for e in await stack.published() if e.event_type == "audit.FeeDeductionDecided"
+    ]
+    assert (decided.source, decided.settlement_id, decided.amount) == ("assist_check", "S5", 10_000)
+    assert decided.reason == "串换项目"
+    (seen,) = (await stack.http.get("/fee-deductions", headers=INSURED)).json()
+    assert (seen["deduction_id"], seen["source"]) == ("S5-assist-check-2026-04", "assist_check")

@@ -1,5 +1,6 @@
 """Filing and audit facts reach the settlement side over the real broker, through the wired
-Subscription; a suspension published by audit then refuses a registration."""
+Subscription; a suspension published by audit then refuses a registration, a sanction on one
+department only that department's."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from yidi_events.contracts.audit import DirectSettlementSuspended
+from yidi_events.contracts.audit import DepartmentSuspended, DirectSettlementSuspended
 from yidi_events.contracts.filing import (
     EnrolmentStatus,
     FilingApproved,
@@ -133,3 +134,63 @@ async def test_filing_and_audit_facts_arrive_through_the_subscription(
         assert await consumer.catch_up() == 4
         async with h.runtime.engine.connect() as conn:
             assert await conn.scalar(sa.select(sa.func.count()).select_from(persons)) == 1
+
+
+async def test_a_sanction_on_one_department_refuses_that_departments_visits_only(
+    make_harness: Any, database: Any
+) -> None:
+    person = "32050000000000000043"
+    async with make_harness(START) as h:
+        kafka = h.runtime.settings.kafka()
+        from yidi_events.runtime.kafka import ensure_topics
+
+        await ensure_topics(kafka)
+        enrolled = PersonEnrolledV1(
+            person_id=person, insured_region="320500", insurance_type=InsuranceType.EMPLOYEE,
+            person_category="1101", civil_servant=False, assistance_identities=(), name="测试",
+            certificate_type="01", certificate_no="320500199001010043", gender="1",
+            birth_date=date(1990, 1, 1), card_serial=None, account_balance=100_00,
+            enrolment_status=EnrolmentStatus.ACTIVE, enrolled_on=date(2020, 1, 1),
+        )  # fmt: skip
+        filing = FilingApproved(
+            filing_id="F43", person_id=person, kind=FilingKind.LONG_TERM, long_term_type=None,
+            insured_region="320500", visit_region="320100", destination_institution=None,
+            diagnosis=None, valid_from=date(2026, 1, 1), valid_to=None, promise_based=False,
+            channel=FilingChannel.COUNTER, approved_on=date(2026, 1, 1), reviewer=None,
+        )  # fmt: skip
+        await publish(database(), "filing", kafka, f"person-{person}", [enrolled, filing])
+        sanction = DepartmentSuspended(
+            institution_code="H32010000001",
+            department="A01",
+            visit_region="320100",
+            suspended_from=date(2026, 3, 1),
+            suspended_until=date(2026, 8, 31),
+            case_id="C7",
+            decided_by="auditor",
+        )
+        await publish(database(), "audit", kafka, "case-C7", [sanction])
+        await h.runtime.consumers[0].catch_up()
+        await h.hospital("H32010000001", "320100", "3")
+
+        def registration(department: str) -> dict[str, Any]:
+            return {
+                "data": {
+                    "psn_no": person,
+                    "insutype": "310",
+                    "begntime": "2026-03-10 09:00:00",
+                    "mdtrt_cert_type": "02",
+                    "mdtrt_cert_no": "320500199001010043",
+                    "dept_code": department,
+                    "dept_name": "科室",
+                }
+            }
+
+        refused = await h.his("2201", registration("A01"), "H32010000001")
+        assert refused["infcode"] == -1
+        assert refused["err_msg"] == (
+            "dept_code：该定点机构此科室的异地直接结算已暂停（稽核决定），"
+            "机构 H32010000001，科室 A01（eligibility.department_suspended）"
+        )
+        # The hospital's other departments settle as before.
+        other = await h.his("2201", registration("B02"), "H32010000001")
+        assert other["infcode"] == 0, other

@@ -10,19 +10,27 @@ import pytest
 from yidi_audit.domain import cases
 from yidi_audit.domain.cases import CaseState, SanctionSettings, SuspensionKind
 from yidi_audit.domain.engine import AuditConfig, evaluate
-from yidi_audit.domain.events import CaseConfirmed, CaseOpened, FlagAddedToCase
+from yidi_audit.domain.events import (
+    CaseConfirmed,
+    CaseDismissed,
+    CaseOpened,
+    FlagAddedToCase,
+    SuspicionReported,
+)
 from yidi_audit.domain.facts import SettledVisit
 from yidi_audit.domain.flags import Flag
 from yidi_audit.domain.guards import Actor
 from yidi_events.contracts.audit import (
     ClawbackDecided,
+    DepartmentSuspended,
+    DepartmentSuspensionEnded,
     DirectSettlementSuspended,
     DirectSettlementSuspensionEnded,
     HospitalSuspended,
     SuspensionEndReason,
 )
 from yidi_events.decider import fold
-from yidi_events.kernel import Conflict, DomainError, Forbidden, NotFound
+from yidi_events.kernel import Conflict, DomainError, Forbidden, NotFound, WorkingCalendar
 
 VisitFactory = Callable[..., SettledVisit]
 TODAY = date(2026, 4, 1)
@@ -207,3 +215,194 @@ def test_clawback_refuses_settlements_of_two_visit_places(visit: VisitFactory) -
     (ok,) = cases.decide_clawback(state, wuxi_reviewer, "cb", 100, TODAY, [wuxi.settlement_id])
     assert isinstance(ok, ClawbackDecided)
     assert ok.visit_region == "320200"
+
+
+# --- suspension on suspicion (seed 003 §七, seed 000 §六(二)) ----------------------------------
+
+WEEKDAYS = WorkingCalendar()  # no holidays: Monday to Friday
+BEFORE_MAY_DAY = date(2026, 4, 22)  # a Wednesday
+
+
+def _suspected(visit: VisitFactory, on: date = TODAY) -> CaseState:
+    state = _open(_split_flag(visit))
+    return fold(
+        cases.evolve,
+        state,
+        cases.decide_suspect(state, NANJING, "readmitted twice", on, WEEKDAYS, SANCTIONS),
+    )
+
+
+def test_a_suspicion_suspends_the_person_at_once_and_reports_to_the_centre_and_insured_place(
+    visit: VisitFactory,
+) -> None:
+    state = _open(_split_flag(visit))
+    suspended, reported = cases.decide_suspect(
+        state, NANJING, " readmitted twice ", TODAY, WEEKDAYS, SANCTIONS
+    )
+    # 2026-04-01 is a Wednesday; ten working days later, weekends skipped, is Wednesday the 15th.
+    assert suspended == DirectSettlementSuspended(
+        person_id=state.person_id,
+        suspended_from=TODAY,
+        suspended_until=date(2026, 4, 15),
+        case_id="case-1",
+        insured_region="320500",
+        decided_by="reviewer-1",
+    )
+    assert reported == SuspicionReported(
+        case_id="case-1",
+        person_id=state.person_id,
+        rule_id=state.rule_id,
+        institution_code="H32010000001",
+        visit_region="320100",
+        insured_region="320500",
+        centre_region="320000",
+        suspicion="readmitted twice",
+        evidence=state.evidence,
+        reported_by="reviewer-1",
+        reported_on=TODAY,
+        review_by=date(2026, 4, 15),
+    )
+
+
+def test_the_review_deadline_counts_the_official_working_days(visit: VisitFactory) -> None:
+    state = _open(_split_flag(visit))
+    settings = SanctionSettings(suspicion_review_working_days=10)
+    suspended, _ = cases.decide_suspect(
+        state, NANJING, "x", BEFORE_MAY_DAY, WorkingCalendar.official(), settings
+    )
+    # From Wednesday 22 April: 23, 24, 27, 28, 29, 30 April (6), 1-5 May off (Labour Day), 6, 7,
+    # 8 May (9), and Saturday 9 May, a make-up working day (10).
+    assert isinstance(suspended, DirectSettlementSuspended)
+    assert suspended.suspended_until == date(2026, 5, 9)
+
+
+def test_a_suspicion_is_refused_from_the_insured_place_without_a_text_or_twice(
+    visit: VisitFactory,
+) -> None:
+    state = _open(_split_flag(visit))
+    with pytest.raises(Forbidden):
+        cases.decide_suspect(state, SUZHOU, "x", TODAY, WEEKDAYS, SANCTIONS)
+    with pytest.raises(DomainError) as empty:
+        cases.decide_suspect(state, NANJING, " ", TODAY, WEEKDAYS, SANCTIONS)
+    assert (empty.value.rule, empty.value.field) == ("audit.suspicion.reason_required", "suspicion")
+    with pytest.raises(Conflict) as twice:
+        cases.decide_suspect(_suspected(visit), NANJING, "x", TODAY, WEEKDAYS, SANCTIONS)
+    assert twice.value.rule == "audit.suspicion.already_reported"
+    with pytest.raises(Conflict) as closed:
+        cases.decide_suspect(
+            _confirmed(_split_flag(visit)), NANJING, "x", TODAY, WEEKDAYS, SANCTIONS
+        )
+    assert closed.value.rule == "audit.case.not_open"
+
+
+def test_a_dismissed_case_voids_the_suspension_on_suspicion(visit: VisitFactory) -> None:
+    state = _suspected(visit)
+    later = date(2026, 4, 8)
+    dismissed, lifted = cases.decide_dismiss(state, NANJING, "planned chemotherapy", later)
+    assert isinstance(dismissed, CaseDismissed)
+    # Direct settlement is allowed again as from the suspension's first day, 1 April.
+    assert lifted == DirectSettlementSuspensionEnded(
+        person_id=state.person_id,
+        case_id="case-1",
+        insured_region="320500",
+        ended_on=TODAY,
+        reason=SuspensionEndReason.LIFTED,
+    )
+
+
+def test_a_confirmed_case_turns_the_suspension_on_suspicion_into_the_sanction(
+    visit: VisitFactory,
+) -> None:
+    state = _suspected(visit)
+    later = date(2026, 4, 8)
+    confirmed = fold(cases.evolve, state, cases.decide_confirm(state, NANJING, "split", later))
+    # The sanction continues the interim one: 3 months from its first day, 1 April.
+    (sanction,) = cases.decide_suspend_person(confirmed, NANJING, None, 3, later, SANCTIONS)
+    assert sanction == DirectSettlementSuspended(
+        person_id=state.person_id,
+        suspended_from=TODAY,
+        suspended_until=date(2026, 6, 30),
+        case_id="case-1",
+        insured_region="320500",
+        decided_by="reviewer-1",
+    )
+    sanctioned = cases.evolve(confirmed, sanction)
+    assert cases.decide_close_interim(sanctioned, later) == []  # nothing interim left to end
+    with pytest.raises(DomainError) as elsewhere:
+        cases.decide_suspend_person(confirmed, NANJING, later, 3, later, SANCTIONS)
+    assert elsewhere.value.rule == "audit.suspension.continues_interim"
+
+
+def test_a_confirmed_case_without_a_sanction_of_the_person_ends_the_interim_one(
+    visit: VisitFactory,
+) -> None:
+    state = _suspected(visit)
+    later = date(2026, 4, 8)
+    confirmed = fold(cases.evolve, state, cases.decide_confirm(state, NANJING, "split", later))
+    (ended,) = cases.decide_close_interim(confirmed, later)
+    assert isinstance(ended, DirectSettlementSuspensionEnded)
+    assert (ended.ended_on, ended.reason) == (later, SuspensionEndReason.LIFTED)
+
+
+def test_a_suspension_on_suspicion_nobody_reviews_lapses_after_its_deadline(
+    visit: VisitFactory,
+) -> None:
+    state = _suspected(visit)  # review by 15 April
+    assert cases.decide_expire_suspensions(state, date(2026, 4, 15)) == []
+    (lapsed,) = cases.decide_expire_suspensions(state, date(2026, 4, 16))
+    assert isinstance(lapsed, DirectSettlementSuspensionEnded)
+    assert (lapsed.ended_on, lapsed.reason) == (date(2026, 4, 16), SuspensionEndReason.EXPIRED)
+
+
+# --- a sanction on one department ------------------------------------------------------------
+
+
+def test_a_department_sanction_targets_one_department_of_the_case_hospital(
+    visit: VisitFactory,
+) -> None:
+    state = _confirmed(_split_flag(visit))
+    (event,) = cases.decide_suspend_department(state, NANJING, " A01 ", None, 6, TODAY, SANCTIONS)
+    # Six months from 1 April: the last day is 30 September.
+    assert event == DepartmentSuspended(
+        institution_code="H32010000001",
+        department="A01",
+        visit_region="320100",
+        suspended_from=TODAY,
+        suspended_until=date(2026, 9, 30),
+        case_id="case-1",
+        decided_by="reviewer-1",
+    )
+    sanctioned = cases.evolve(state, event)
+    (lifted,) = cases.decide_lift_suspension(
+        sanctioned, SuspensionKind.DEPARTMENT, NANJING, date(2026, 5, 1)
+    )
+    assert lifted == DepartmentSuspensionEnded(
+        institution_code="H32010000001",
+        department="A01",
+        visit_region="320100",
+        case_id="case-1",
+        ended_on=date(2026, 5, 1),
+        reason=SuspensionEndReason.LIFTED,
+    )
+    (expired,) = cases.decide_expire_suspensions(sanctioned, date(2026, 10, 1))
+    assert isinstance(expired, DepartmentSuspensionEnded)
+    assert (expired.ended_on, expired.reason) == (date(2026, 10, 1), SuspensionEndReason.EXPIRED)
+
+
+def test_a_department_sanction_needs_a_department_and_6_to_12_months(visit: VisitFactory) -> None:
+    state = _confirmed(_split_flag(visit))
+    for missing in (None, "  "):
+        with pytest.raises(DomainError) as refused:
+            cases.decide_suspend_department(state, NANJING, missing, None, 6, TODAY, SANCTIONS)
+        assert (refused.value.rule, refused.value.field) == (
+            "audit.suspension.department_required",
+            "department",
+        )
+    with pytest.raises(DomainError) as short:
+        cases.decide_suspend_department(state, NANJING, "A01", None, 5, TODAY, SANCTIONS)
+    assert (short.value.rule, short.value.field) == ("audit.suspension.department_months", "months")
+    with pytest.raises(Conflict) as open_case:
+        cases.decide_suspend_department(
+            _open(_split_flag(visit)), NANJING, "A01", None, 6, TODAY, SANCTIONS
+        )
+    assert open_case.value.rule == "audit.case.not_confirmed"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -38,6 +39,7 @@ from yidi_audit.domain.events import (
     InvestigationItem,
     InvestigationResult,
     InvestigationRolledOver,
+    SuspicionReported,
     TicketConfirmed,
     TicketExtensionAgreed,
     TicketExtensionRequested,
@@ -45,14 +47,18 @@ from yidi_audit.domain.events import (
     TicketRaised,
     TicketReplied,
 )
-from yidi_audit.domain.facts import Fact
+from yidi_audit.domain.facts import Fact, FeeLine, SettledVisit
+from yidi_audit.domain.fee_review import LineDeduction
 from yidi_audit.domain.guards import Actor
 from yidi_audit.domain.overdue import Overdue, OverdueKind
 from yidi_events.application import InMemoryEventStore, Unit, WritePath
 from yidi_events.contracts.audit import (
     ClawbackDecided,
+    DeductedLine,
+    DeductionSource,
     DirectSettlementSuspended,
     DirectSettlementSuspensionEnded,
+    FeeDeductionDecided,
     HospitalSuspended,
     HospitalSuspensionEnded,
     SuspensionEndReason,
@@ -78,6 +84,8 @@ class FakeReads:
     answers_due: list[str] = field(default_factory=list)
     replies_due: list[str] = field(default_factory=list)
     work: OpenWork = field(default_factory=lambda: OpenWork([], [], []))
+    settlements: dict[str, SettledVisit] = field(default_factory=dict)
+    cancelled: set[str] = field(default_factory=set)
 
     async def cases_with_suspensions_due(self, unit: Unit, today: date) -> list[str]:
         return self.suspensions_due
@@ -100,6 +108,10 @@ class FakeReads:
     async def history(self, unit: Unit, person_id: str) -> list[Fact]:
         return []
 
+    async def settlement(self, unit: Unit, settlement_id: str) -> tuple[SettledVisit | None, bool]:
+        found = self.settlements.get(settlement_id)
+        return found, settlement_id in self.cancelled
+
 
 def _no_consumer_unit(conn: AsyncConnection) -> Unit:
     raise AssertionError("consumers run on PostgreSQL: see the integration tests")
@@ -110,6 +122,7 @@ class World:
     audit: Audit
     store: InMemoryEventStore
     reads: FakeReads
+    clock: ControlledClock
     seen: int = 0
 
     async def given(self, stream_id: str, *payloads: Any) -> None:
@@ -132,7 +145,7 @@ def world(now: datetime) -> World:
     reads = FakeReads()
     audit = Audit(AuditSettings(), own_projection())
     audit.bind(WritePath(store, clock), reads, _no_consumer_unit)
-    return World(audit, store, reads)
+    return World(audit, store, reads, clock)
 
 
 def at(day: date, hour: int = 10) -> datetime:
@@ -229,6 +242,54 @@ async def test_a_confirmation_with_sanctions_appends_all_three_decisions() -> No
             ),
         ),
     ]
+
+
+async def test_a_suspicion_then_a_confirmation_with_a_sanction_continues_the_suspension() -> None:
+    w = world(at(WEDNESDAY))
+    await w.given("case-C1", OPENED)
+    await case_app.suspect(w.audit, "C1", NANJING, "readmitted twice in ten days")
+    # Ten working days after Wednesday 15 April (chinesecalendar: none off until 1 May).
+    review_by = date(2026, 4, 29)
+    (suspended, reported) = w.appended()
+    assert suspended == ("case-C1", person_suspended(WEDNESDAY, review_by))
+    assert isinstance(reported[1], SuspicionReported)
+    assert (reported[1].centre_region, reported[1].insured_region) == ("320000", "320500")
+    assert reported[1].review_by == review_by
+    w.mark()
+
+    w.clock.set(at(date(2026, 4, 20)))
+    await case_app.review(
+        w.audit,
+        "C1",
+        NANJING,
+        confirm=True,
+        reason="split stay",
+        suspend=case_app.SuspendCommand(SuspensionKind.PERSON, 3),
+    )
+    confirmed, sanction = w.appended()
+    assert isinstance(confirmed[1], CaseConfirmed)
+    # Three months from the suspicion's first day: 15 April to 14 July.
+    assert sanction == ("case-C1", person_suspended(WEDNESDAY, date(2026, 7, 14)))
+
+
+async def test_a_suspicion_then_a_confirmation_without_a_person_sanction_lifts_it() -> None:
+    w = world(at(WEDNESDAY))
+    await w.given("case-C1", OPENED)
+    await case_app.suspect(w.audit, "C1", NANJING, "readmitted twice in ten days")
+    w.mark()
+    await case_app.review(w.audit, "C1", NANJING, confirm=True, reason="split stay")
+    confirmed, lifted = w.appended()
+    assert isinstance(confirmed[1], CaseConfirmed)
+    assert lifted == (
+        "case-C1",
+        DirectSettlementSuspensionEnded(
+            person_id=PERSON,
+            case_id="C1",
+            insured_region="320500",
+            ended_on=WEDNESDAY,
+            reason=SuspensionEndReason.LIFTED,
+        ),
+    )
 
 
 async def test_a_confirmation_whose_clawback_is_refused_confirms_nothing() -> None:
@@ -533,6 +594,104 @@ async def test_the_visit_place_answers_and_the_insured_place_has_five_working_da
             ),
         )
     ]
+
+
+def _s20(fund_total: int, *lines: FeeLine) -> SettledVisit:
+    return SettledVisit(
+        event_id="ev-S20",
+        settlement_id="S20",
+        visit_id="V-S20",
+        person_id=PERSON,
+        institution_code=HOSPITAL,
+        visit_region="320100",
+        insured_region="320500",
+        insurance_type="310",
+        medical_type="21",
+        admitted_on=date(2026, 4, 1),
+        discharged_on=date(2026, 4, 10),
+        settled_on=date(2026, 4, 10),
+        principal_diagnosis="C34.900",
+        total_fee=sum(x.amount for x in lines),
+        fund_total=fund_total,
+        fee_lines=lines,
+    )
+
+
+def _fee(no: str, amount: int) -> FeeLine:
+    return FeeLine(
+        catalogue_code=f"C{no}",
+        charge_category="09",
+        fee_date=date(2026, 4, 2),
+        quantity=Decimal(1),
+        unit_price=Decimal(amount) / 100,
+        amount=amount,
+        fee_line_no=no,
+        in_policy=amount,
+    )
+
+
+async def test_an_issue_found_with_lines_to_deduct_becomes_a_fee_deduction() -> None:
+    w = world(at(date(2026, 5, 6)))
+    await w.given("batch-2026-04", APRIL)
+    # 90,000 fen from the funds on 60,000 + 40,000 in-policy: lines carried 54,000 and 36,000.
+    w.reads.settlements["S20"] = _s20(90_000, _fee("1", 60_000), _fee("2", 40_000))
+    with pytest.raises(DomainError) as no_issue:
+        await collab.answer_item(
+            w.audit,
+            "2026-04",
+            "S20",
+            NANJING,
+            InvestigationResult.NO_ISSUE,
+            "",
+            (LineDeduction("2"),),
+        )
+    assert no_issue.value.rule == "audit.investigation.deduction_without_issue"
+    with pytest.raises(DomainError) as too_much:
+        await collab.answer_item(
+            w.audit,
+            "2026-04",
+            "S20",
+            NANJING,
+            InvestigationResult.ISSUE_FOUND,
+            "重复收费",
+            (LineDeduction("2", 36_001),),
+        )
+    assert too_much.value.rule == "audit.fee_review.exceeds_line_fund"
+    assert w.appended() == []  # neither the answer nor the deduction
+
+    await collab.answer_item(
+        w.audit,
+        "2026-04",
+        "S20",
+        NANJING,
+        InvestigationResult.ISSUE_FOUND,
+        "重复收费",
+        (LineDeduction("2"),),
+    )
+    (answer, deduction) = w.appended()
+    assert answer[0] == "batch-2026-04"
+    assert isinstance(answer[1], InvestigationAnswered)
+    assert deduction == (
+        "fee-review-S20",
+        FeeDeductionDecided(
+            deduction_id="S20-assist-check-2026-04",
+            source=DeductionSource.ASSIST_CHECK,
+            settlement_id="S20",
+            person_id=PERSON,
+            institution_code=HOSPITAL,
+            department=None,
+            insured_region="320500",
+            visit_region="320100",
+            insurance_type="310",
+            settled_on=date(2026, 4, 10),
+            lines=(DeductedLine(fee_line_id="2", amount=36_000, reason="重复收费"),),
+            amount=36_000,
+            reason="重复收费",
+            evidence="协查批次 2026-04 核查有误",
+            decided_by="nj-1",
+            decided_on=date(2026, 5, 6),
+        ),
+    )
 
 
 async def test_the_insured_place_confirms_an_answer() -> None:

@@ -110,7 +110,9 @@ class FakeReads:
             clearing_agency="320100",
         )
 
-    async def person(self, unit: Unit, person_id: str, on: date) -> Person:
+    async def person(
+        self, unit: Unit, person_id: str, on: date, today: date | None = None
+    ) -> Person:
         if person_id != PERSON:
             raise NotFound("person.not_found", "unknown", field="person_id")
         row = {

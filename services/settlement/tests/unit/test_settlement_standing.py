@@ -7,6 +7,7 @@ from datetime import date
 from yidi_settlement.domain.eligibility import EnrolmentStatus
 from yidi_settlement.domain.standing import (
     Suspension,
+    departments_suspended,
     enrolment_on,
     hospital_suspended,
     suspended_until,
@@ -74,3 +75,15 @@ def test_a_termination_counts_from_its_first_day() -> None:
     assert enrolment_on(EnrolmentStatus.ACTIVE, first, date(2026, 6, 30)) is EnrolmentStatus.ACTIVE
     assert enrolment_on(EnrolmentStatus.ACTIVE, first, first) is EnrolmentStatus.TERMINATED
     assert enrolment_on(EnrolmentStatus.SUSPENDED, None, first) is EnrolmentStatus.SUSPENDED
+
+
+def test_the_departments_suspended_on_a_day_are_those_whose_sanction_is_in_force() -> None:
+    lifted = Suspension(
+        suspended_from=date(2026, 5, 1),
+        suspended_until=date(2026, 10, 31),
+        ended_on=date(2026, 5, 15),
+    )
+    sanctions = [("A01", MAY), ("B02", lifted)]
+    assert departments_suspended(sanctions, date(2026, 5, 10)) == {"A01", "B02"}
+    assert departments_suspended(sanctions, date(2026, 5, 15)) == {"A01"}
+    assert departments_suspended(sanctions, date(2026, 6, 1)) == frozenset()

@@ -299,6 +299,31 @@ def test_refusals_name_their_rule(changes: dict[str, Any], rule: str) -> None:
     assert refused.value.rule == rule
 
 
+def test_a_suspension_in_force_on_the_day_of_the_request_refuses_a_visit_begun_before_it() -> None:
+    # Admitted on 1 May; suspended on suspicion from 5 May to 19 May; settling on 6 May.
+    suspended_now = replace(PERSON, direct_settlement_suspended_today=date(2026, 5, 19))
+    with pytest.raises(DomainError) as refused:
+        eligible(person=suspended_now)
+    assert refused.value.rule == "eligibility.direct_settlement_suspended"
+    assert refused.value.values == {"until": "2026-05-19"}
+    # Nothing in force on either day: the stay settles.
+    assert eligible(person=PERSON).filing_kind is FilingKind.LONG_TERM
+
+
+def test_a_sanction_on_one_department_refuses_its_visits_only() -> None:
+    sanctioned = replace(NANJING, suspended_departments=frozenset({"A01"}))
+    with pytest.raises(DomainError) as refused:
+        eligible(hospital=sanctioned, department="A01")
+    assert (refused.value.rule, refused.value.field) == (
+        "eligibility.department_suspended",
+        "department",
+    )
+    assert refused.value.values == {"institution": NANJING.institution_code, "department": "A01"}
+    # Another department of the same hospital, or a visit naming none, settles as before.
+    assert eligible(hospital=sanctioned, department="B02").filing_kind is FilingKind.LONG_TERM
+    assert eligible(hospital=sanctioned).filing_kind is FilingKind.LONG_TERM
+
+
 def test_referral_to_the_named_hospital_and_emergency_without_filing() -> None:
     named = HospitalSnapshot(institution_code="H32010000002", region="320100", networked=True)
     assert eligible(filings=[REFERRAL], hospital=named).filing_id == "F2"

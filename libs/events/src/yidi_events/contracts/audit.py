@@ -7,6 +7,8 @@ field names.
 Who listens:
 - filing and settlement: `DirectSettlementSuspended` / `...Ended` (a suspended person cannot
   settle directly), `HospitalSuspended` / `...Ended` (keyed by institution code);
+- settlement: `DepartmentSuspended` / `...Ended` (a sanction on one department of a hospital:
+  only visits of that department are refused);
 - clearing: `ClawbackDecided` — deducted from what the insured place owes the visit place in the
   next clearing statement (recovered fund money returns to the insured place);
   `FeeDeductionDecided` — a routine audit deduction (审核扣款) from the visit place's fee review or
@@ -75,6 +77,39 @@ class HospitalSuspensionEnded:
     case_id: str
     ended_on: date
     reason: SuspensionEndReason
+
+
+# --- sanctions on one department (issue 22) ---------------------------------------------------
+
+
+@event("audit.DepartmentSuspended", key="institution_code")
+@dataclass(frozen=True, kw_only=True)
+class DepartmentSuspended:
+    """No direct settlement of visits of `department` (the department code the visit was
+    registered under) at the institution from `suspended_from` to `suspended_until`, inclusive;
+    the hospital's other departments settle as before."""
+
+    institution_code: str
+    department: str
+    visit_region: str
+    suspended_from: date
+    suspended_until: date
+    case_id: str
+    decided_by: str
+
+
+@event("audit.DepartmentSuspensionEnded", key="institution_code")
+@dataclass(frozen=True, kw_only=True)
+class DepartmentSuspensionEnded:
+    institution_code: str
+    department: str
+    visit_region: str
+    case_id: str
+    ended_on: date
+    reason: SuspensionEndReason
+
+
+# --- clawbacks and deductions -----------------------------------------------------------------
 
 
 @event("audit.ClawbackDecided", key="person_id")

@@ -133,6 +133,25 @@ async def add_fact(conn: AsyncConnection, fact: Fact) -> bool:
     return done.first() is not None
 
 
+async def settlement_fact(
+    conn: AsyncConnection, settlement_id: str
+) -> tuple[SettledVisit | None, bool]:
+    """The settlement as audit holds it (with its fee lines), and whether it was cancelled."""
+    rows = await conn.execute(
+        sa.select(visit_facts.c.kind, visit_facts.c.fact)
+        .where(visit_facts.c.settlement_id == settlement_id)
+        .order_by(visit_facts.c.event_id)
+    )
+    found: SettledVisit | None = None
+    cancelled = False
+    for kind, fact in rows.all():
+        if kind == "settled":
+            found = _visit.validate_python(fact)
+        else:
+            cancelled = True
+    return found, cancelled
+
+
 async def put_fee_lines(
     conn: AsyncConnection, visit_id: str, person_id: str, lines: list[FeeLine]
 ) -> None:

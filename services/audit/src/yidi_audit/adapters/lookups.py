@@ -11,7 +11,7 @@ from yidi_audit.adapters import history as stored
 from yidi_audit.adapters.tables import batch_items, complaints, suspensions, tickets
 from yidi_audit.app.reads import OpenWork
 from yidi_audit.domain.events import InvestigationItem
-from yidi_audit.domain.facts import Fact
+from yidi_audit.domain.facts import Fact, SettledVisit
 from yidi_events.application import Unit
 
 
@@ -90,3 +90,6 @@ class PostgresAuditReads:
 
     async def history(self, unit: Unit, person_id: str) -> list[Fact]:
         return await stored.load_history(unit.conn, person_id)
+
+    async def settlement(self, unit: Unit, settlement_id: str) -> tuple[SettledVisit | None, bool]:
+        return await stored.settlement_fact(unit.conn, settlement_id)

@@ -24,6 +24,7 @@ from yidi_events.runtime.projection import Projection
 
 _evidence = TypeAdapter(tuple[ev.EvidenceSettlement, ...])
 _item = TypeAdapter(ev.InvestigationItem)
+_lines = TypeAdapter(tuple[published.DeductedLine, ...])
 
 
 def cities(*regions: str) -> list[str]:
@@ -143,31 +144,77 @@ def own_projection() -> Projection:
             reason=e.reason,
         )
 
-    @p.on(published.DirectSettlementSuspended, published.HospitalSuspended)
+    @p.on(
+        published.DirectSettlementSuspended,
+        published.HospitalSuspended,
+        published.DepartmentSuspended,
+    )
     async def suspended(conn: AsyncConnection, env: Envelope) -> None:
         e = env.payload
         person = isinstance(e, published.DirectSettlementSuspended)
+        department = isinstance(e, published.DepartmentSuspended)
+        kind = "person" if person else "department" if department else "hospital"
         region = e.insured_region if person else e.visit_region
         case_cities = (
             await conn.execute(sa.select(t.cases.c.cities).where(t.cases.c.case_id == e.case_id))
         ).scalar_one_or_none() or cities(region)
+        row = {
+            "subject": e.person_id if person else e.institution_code,
+            "department": e.department if department else None,
+            "region": region,
+            "cities": case_cities,
+            "suspended_from": e.suspended_from,
+            "suspended_until": e.suspended_until,
+            "decided_by": e.decided_by,
+            "ended_on": None,
+            "end_reason": None,
+            "interim": False,  # `SuspicionReported`, next in its unit, marks an interim one
+            "review_by": None,
+        }
+        stmt = insert(t.suspensions).values(case_id=e.case_id, kind=kind, **row)
+        # A sanction continuing the suspension on suspicion replaces it.
+        await conn.execute(stmt.on_conflict_do_update(index_elements=["case_id", "kind"], set_=row))
+
+    @p.on(ev.SuspicionReported)
+    async def suspicion(conn: AsyncConnection, env: Envelope) -> None:
+        e: ev.SuspicionReported = env.payload
         await conn.execute(
-            insert(t.suspensions).values(
+            insert(t.suspicion_reports).values(
                 case_id=e.case_id,
-                kind="person" if person else "hospital",
-                subject=e.person_id if person else e.institution_code,
-                region=region,
-                cities=case_cities,
-                suspended_from=e.suspended_from,
-                suspended_until=e.suspended_until,
-                decided_by=e.decided_by,
+                person_id=e.person_id,
+                rule_id=e.rule_id,
+                institution_code=e.institution_code,
+                visit_region=e.visit_region,
+                insured_region=e.insured_region,
+                centre_region=e.centre_region,
+                cities=cities(e.visit_region, e.insured_region),
+                suspicion=e.suspicion,
+                evidence=_json_evidence(e.evidence),
+                reported_by=e.reported_by,
+                reported_on=e.reported_on,
+                review_by=e.review_by,
             )
         )
+        await conn.execute(
+            t.suspensions.update()
+            .where(t.suspensions.c.case_id == e.case_id, t.suspensions.c.kind == "person")
+            .values(interim=True, review_by=e.review_by)
+        )
 
-    @p.on(published.DirectSettlementSuspensionEnded, published.HospitalSuspensionEnded)
+    @p.on(
+        published.DirectSettlementSuspensionEnded,
+        published.HospitalSuspensionEnded,
+        published.DepartmentSuspensionEnded,
+    )
     async def suspension_ended(conn: AsyncConnection, env: Envelope) -> None:
         e = env.payload
-        kind = "person" if isinstance(e, published.DirectSettlementSuspensionEnded) else "hospital"
+        kind = (
+            "person"
+            if isinstance(e, published.DirectSettlementSuspensionEnded)
+            else "department"
+            if isinstance(e, published.DepartmentSuspensionEnded)
+            else "hospital"
+        )
         await conn.execute(
             t.suspensions.update()
             .where(t.suspensions.c.case_id == e.case_id, t.suspensions.c.kind == kind)
@@ -187,6 +234,30 @@ def own_projection() -> Projection:
                 visit_region=e.visit_region,
                 insurance_type=e.insurance_type,
                 amount=e.amount,
+                decided_by=e.decided_by,
+                decided_on=e.decided_on,
+            )
+        )
+
+    @p.on(published.FeeDeductionDecided)
+    async def deduction(conn: AsyncConnection, env: Envelope) -> None:
+        e: published.FeeDeductionDecided = env.payload
+        await conn.execute(
+            insert(t.fee_deductions).values(
+                deduction_id=e.deduction_id,
+                source=str(e.source),
+                settlement_id=e.settlement_id,
+                person_id=e.person_id,
+                institution_code=e.institution_code,
+                visit_region=e.visit_region,
+                insured_region=e.insured_region,
+                cities=cities(e.visit_region, e.insured_region),
+                insurance_type=e.insurance_type,
+                settled_on=e.settled_on,
+                lines=_lines.dump_python(e.lines, mode="json"),
+                amount=e.amount,
+                reason=e.reason,
+                evidence=e.evidence,
                 decided_by=e.decided_by,
                 decided_on=e.decided_on,
             )

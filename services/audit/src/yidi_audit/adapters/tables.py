@@ -113,8 +113,9 @@ suspensions = sa.Table(
     "audit_suspensions",
     metadata,
     sa.Column("case_id", sa.Text, primary_key=True),
-    sa.Column("kind", sa.Text, primary_key=True),  # person | hospital
+    sa.Column("kind", sa.Text, primary_key=True),  # person | hospital | department
     sa.Column("subject", sa.Text, nullable=False),  # person id or institution code
+    sa.Column("department", sa.Text, nullable=True),  # kind department: its code
     sa.Column("region", sa.Text, nullable=False),  # insured region (person) / visit region
     sa.Column("cities", ARRAY(sa.Text), nullable=False),
     sa.Column("suspended_from", sa.Date, nullable=False),
@@ -122,6 +123,27 @@ suspensions = sa.Table(
     sa.Column("ended_on", sa.Date, nullable=True),
     sa.Column("end_reason", sa.Text, nullable=True),
     sa.Column("decided_by", sa.Text, nullable=False),
+    # On suspicion, pending the case; a sanction continuing it replaces the row.
+    sa.Column("interim", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("review_by", sa.Date, nullable=True),
+)
+
+suspicion_reports = sa.Table(
+    "audit_suspicion_reports",
+    metadata,
+    sa.Column("case_id", sa.Text, primary_key=True),
+    sa.Column("person_id", sa.Text, nullable=False, index=True),
+    sa.Column("rule_id", sa.Text, nullable=False),
+    sa.Column("institution_code", sa.Text, nullable=False),
+    sa.Column("visit_region", sa.Text, nullable=False),
+    sa.Column("insured_region", sa.Text, nullable=False),
+    sa.Column("centre_region", sa.Text, nullable=False),
+    sa.Column("cities", ARRAY(sa.Text), nullable=False),  # the visit and insured cities
+    sa.Column("suspicion", sa.Text, nullable=False),
+    sa.Column("evidence", JSONB, nullable=False),
+    sa.Column("reported_by", sa.Text, nullable=False),
+    sa.Column("reported_on", sa.Date, nullable=False),
+    sa.Column("review_by", sa.Date, nullable=False),
 )
 
 clawbacks = sa.Table(
@@ -135,6 +157,27 @@ clawbacks = sa.Table(
     sa.Column("visit_region", sa.Text, nullable=False),
     sa.Column("insurance_type", sa.Text, nullable=False),
     sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("decided_by", sa.Text, nullable=False),
+    sa.Column("decided_on", sa.Date, nullable=False),
+)
+
+fee_deductions = sa.Table(
+    "audit_fee_deductions",
+    metadata,
+    sa.Column("deduction_id", sa.Text, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),  # fee_review | assist_check
+    sa.Column("settlement_id", sa.Text, nullable=False, index=True),
+    sa.Column("person_id", sa.Text, nullable=False),
+    sa.Column("institution_code", sa.Text, nullable=False),
+    sa.Column("visit_region", sa.Text, nullable=False),
+    sa.Column("insured_region", sa.Text, nullable=False),
+    sa.Column("cities", ARRAY(sa.Text), nullable=False),
+    sa.Column("insurance_type", sa.Text, nullable=False),
+    sa.Column("settled_on", sa.Date, nullable=False),
+    sa.Column("lines", JSONB, nullable=False),  # [{fee_line_id, amount, reason}]
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("evidence", sa.Text, nullable=False),
     sa.Column("decided_by", sa.Text, nullable=False),
     sa.Column("decided_on", sa.Date, nullable=False),
 )
@@ -213,7 +256,9 @@ OWN_TABLES = (
     flags,
     cases,
     suspensions,
+    suspicion_reports,
     clawbacks,
+    fee_deductions,
     batches,
     batch_items,
     tickets,

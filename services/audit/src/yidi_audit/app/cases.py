@@ -1,4 +1,5 @@
-"""Reviewer commands on cases: confirm or dismiss, suspend, claw back, lift; the expiry job."""
+"""Reviewer commands on cases: suspect, confirm or dismiss, suspend, claw back, lift; the expiry
+job."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from yidi_audit.domain.guards import Actor
 class SuspendCommand:
     kind: d.SuspensionKind
     months: int
-    starts_on: date | None = None  # today when absent
+    starts_on: date | None = None  # today (or the suspicion's first day) when absent
+    department: str | None = None  # the department a department suspension targets
 
 
 @dataclass(frozen=True)
@@ -35,19 +37,18 @@ def _sanction(
     """Sanctions decided on a confirmed state; each decision sees the ones before it."""
     new: list[d.CaseEvent] = []
     if suspend is not None:
-        decide = (
-            d.decide_suspend_person
-            if suspend.kind is d.SuspensionKind.PERSON
-            else d.decide_suspend_hospital
-        )
-        made = decide(
-            state,
-            actor,
-            suspend.starts_on or today,
-            suspend.months,
-            today,
-            audit.settings.sanctions,
-        )
+        settings = audit.settings.sanctions
+        if suspend.kind is d.SuspensionKind.DEPARTMENT:
+            made = d.decide_suspend_department(
+                state, actor, suspend.department, suspend.starts_on, suspend.months, today, settings
+            )
+        else:
+            decide = (
+                d.decide_suspend_person
+                if suspend.kind is d.SuspensionKind.PERSON
+                else d.decide_suspend_hospital
+            )
+            made = decide(state, actor, suspend.starts_on, suspend.months, today, settings)
         new += made
         state = d.CASE.fold(made, state)
     if clawback is not None:
@@ -76,9 +77,26 @@ async def review(
             return d.decide_dismiss(state, actor, reason, today)
         new = d.decide_confirm(state, actor, reason, today)
         confirmed = d.CASE.fold(new, state)
-        return new + _sanction(audit, confirmed, actor, today, suspend, clawback)
+        new += _sanction(audit, confirmed, actor, today, suspend, clawback)
+        return new + d.decide_close_interim(d.CASE.fold(new, state), today)
 
     await audit.write.execute(case_stream(case_id), d.CASE, decide)
+
+
+async def suspect(audit: Audit, case_id: str, actor: Actor, suspicion: str) -> None:
+    """Suspend the person at once, pending the case, and report to the centre and insured place."""
+    await audit.write.execute(
+        case_stream(case_id),
+        d.CASE,
+        lambda state: d.decide_suspect(
+            state,
+            actor,
+            suspicion,
+            audit.today(),
+            audit.settings.calendar,
+            audit.settings.sanctions,
+        ),
+    )
 
 
 async def sanction(

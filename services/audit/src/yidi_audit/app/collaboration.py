@@ -8,7 +8,9 @@ from datetime import date
 from uuid6 import uuid7
 
 from yidi_audit.app.context import Audit
+from yidi_audit.app.fee_review import deduct_in
 from yidi_audit.domain import complaints as cd
+from yidi_audit.domain import fee_review as fr
 from yidi_audit.domain import investigation as inv
 from yidi_audit.domain import tickets as td
 from yidi_audit.domain.events import InvestigationResult, TicketKind
@@ -63,21 +65,35 @@ async def answer_item(
     actor: Actor,
     result: InvestigationResult,
     reason: str,
+    deductions: Sequence[fr.LineDeduction] = (),
+    evidence: str = "",
 ) -> None:
-    await audit.write.execute(
-        batch_stream(batch_id),
-        inv.BATCH,
-        lambda state: inv.decide_answer(
-            state,
-            settlement_id,
-            actor,
-            result,
-            reason,
-            audit.today(),
-            audit.settings.calendar,
-            audit.settings.investigation,
-        ),
-    )
+    """Answer a 协查 item; 核查有误 with lines to deduct also decides the deduction, in the same
+    unit (both or neither)."""
+
+    async def work(unit: Unit) -> None:
+        deduction = fr.assist_check_deduction(
+            batch_id, settlement_id, result, reason, deductions, evidence
+        )
+        await audit.write.decide(
+            unit,
+            batch_stream(batch_id),
+            inv.BATCH,
+            lambda state: inv.decide_answer(
+                state,
+                settlement_id,
+                actor,
+                result,
+                reason,
+                audit.today(),
+                audit.settings.calendar,
+                audit.settings.investigation,
+            ),
+        )
+        if deduction is not None:
+            await deduct_in(audit, unit, actor, deduction)
+
+    await audit.write.transact(work)
 
 
 async def confirm_item(audit: Audit, batch_id: str, settlement_id: str, actor: Actor) -> None:

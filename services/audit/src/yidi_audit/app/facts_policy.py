@@ -48,6 +48,8 @@ def fee_line(split: FeeLineSplit, fallback_day: date) -> FeeLine:
         unit_price=split.unit_price,
         amount=split.amount,
         fee_line_no=split.fee_line_no,
+        in_policy=split.in_policy,
+        returned_line=split.returned_line,
     )
 
 

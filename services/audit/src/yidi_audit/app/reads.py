@@ -8,7 +8,7 @@ from datetime import date
 from typing import Protocol
 
 from yidi_audit.domain.events import InvestigationItem
-from yidi_audit.domain.facts import Fact
+from yidi_audit.domain.facts import Fact, SettledVisit
 from yidi_events.application import Unit
 
 
@@ -48,4 +48,8 @@ class AuditReads(Protocol):
 
     async def history(self, unit: Unit, person_id: str) -> list[Fact]:
         """The facts the rules reason over for one person."""
+        ...
+
+    async def settlement(self, unit: Unit, settlement_id: str) -> tuple[SettledVisit | None, bool]:
+        """A settlement as audit holds it, with its fee lines, and whether it was cancelled."""
         ...

@@ -6,6 +6,9 @@ One case stream per case id. How a handler uses it:
 - reviewer commands: fold, call `decide_confirm` / `decide_dismiss` / `decide_suspend_person` /
   `decide_suspend_hospital` / `decide_clawback` / `decide_lift_suspension` with the actor and
   today's business date, append what comes back;
+- on suspicion, `decide_suspect` suspends the person at once, pending the case, and reports it;
+  a dismissal voids that interim suspension, a confirmation turns it into the sanction
+  (`decide_suspend_person`) or, without one, lifts it (`decide_close_interim`);
 - a daily job calls `decide_expire_suspensions(state, today)` on cases with active suspensions.
 """
 
@@ -22,19 +25,22 @@ from yidi_audit.domain.events import (
     CaseOpened,
     EvidenceSettlement,
     FlagAddedToCase,
+    SuspicionReported,
 )
 from yidi_audit.domain.flags import Flag
 from yidi_audit.domain.guards import Actor, add_months, require_agency, require_text
 from yidi_events.application import Aggregate
 from yidi_events.contracts.audit import (
     ClawbackDecided,
+    DepartmentSuspended,
+    DepartmentSuspensionEnded,
     DirectSettlementSuspended,
     DirectSettlementSuspensionEnded,
     HospitalSuspended,
     HospitalSuspensionEnded,
     SuspensionEndReason,
 )
-from yidi_events.kernel import Conflict, DomainError, Fen, NotFound
+from yidi_events.kernel import Conflict, DomainError, Fen, NotFound, WorkingCalendar, province_of
 
 CaseEvent = (
     CaseOpened
@@ -45,7 +51,10 @@ CaseEvent = (
     | DirectSettlementSuspensionEnded
     | HospitalSuspended
     | HospitalSuspensionEnded
+    | DepartmentSuspended
+    | DepartmentSuspensionEnded
     | ClawbackDecided
+    | SuspicionReported
 )
 
 
@@ -58,6 +67,11 @@ class SanctionSettings:
     person_max_months: int = 12
     hospital_min_months: int = 6
     hospital_max_months: int = 12
+    department_min_months: int = 6  # art. 38: a department 6-12 months
+    department_max_months: int = 12
+    # A suspension on suspicion is an interim measure: the case is confirmed or dismissed within
+    # this many working days, or the suspension lapses (no source fixes the figure).
+    suspicion_review_working_days: int = 10
 
 
 class CaseStatus(StrEnum):
@@ -70,6 +84,7 @@ class CaseStatus(StrEnum):
 class SuspensionKind(StrEnum):
     PERSON = "person"
     HOSPITAL = "hospital"
+    DEPARTMENT = "department"  # one department of the case's hospital
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,12 @@ class Suspension:
     suspended_from: date
     suspended_until: date
     ended_on: date | None = None
+    interim: bool = False  # decided on suspicion, while the case is open
+    department: str | None = None  # the department a department sanction targets
+
+    @property
+    def active(self) -> bool:
+        return self.ended_on is None
 
 
 @dataclass(frozen=True)
@@ -92,6 +113,7 @@ class CaseState:
     evidence: tuple[EvidenceSettlement, ...] = ()
     clawbacks: tuple[tuple[frozenset[str], Fen], ...] = ()
     suspensions: dict[SuspensionKind, Suspension] = field(default_factory=dict)
+    suspicion_reported_on: date | None = None
 
     def evidence_of(self, settlement_id: str) -> EvidenceSettlement | None:
         return next((e for e in self.evidence if e.settlement_id == settlement_id), None)
@@ -134,7 +156,12 @@ def evolve(state: CaseState, event: CaseEvent) -> CaseState:
                 if isinstance(event, DirectSettlementSuspended)
                 else SuspensionKind.HOSPITAL
             )
-            started = Suspension(event.suspended_from, event.suspended_until)
+            # Decided while the case is open, a suspension can only be the interim one.
+            started = Suspension(
+                event.suspended_from,
+                event.suspended_until,
+                interim=state.status is CaseStatus.OPEN,
+            )
             return replace(state, suspensions={**state.suspensions, kind: started})
         case DirectSettlementSuspensionEnded() | HospitalSuspensionEnded():
             kind = (
@@ -144,9 +171,22 @@ def evolve(state: CaseState, event: CaseEvent) -> CaseState:
             )
             ended = replace(state.suspensions[kind], ended_on=event.ended_on)
             return replace(state, suspensions={**state.suspensions, kind: ended})
+        case DepartmentSuspended():
+            started = Suspension(
+                event.suspended_from, event.suspended_until, department=event.department
+            )
+            return replace(
+                state, suspensions={**state.suspensions, SuspensionKind.DEPARTMENT: started}
+            )
+        case DepartmentSuspensionEnded():
+            kind = SuspensionKind.DEPARTMENT
+            ended = replace(state.suspensions[kind], ended_on=event.ended_on)
+            return replace(state, suspensions={**state.suspensions, kind: ended})
         case ClawbackDecided():
             taken = (frozenset(event.settlement_ids), event.amount)
             return replace(state, clawbacks=(*state.clawbacks, taken))
+        case SuspicionReported():
+            return replace(state, suspicion_reported_on=event.reported_on)
     return state
 
 
@@ -233,6 +273,8 @@ def decide_confirm(state: CaseState, reviewer: Actor, reason: str, on: date) -> 
 
 
 def decide_dismiss(state: CaseState, reviewer: Actor, reason: str, on: date) -> list[CaseEvent]:
+    """A dismissed case voids the suspension decided on its suspicion: it ends as from its first
+    day, so a visit begun while it ran settles directly too (the suspicion proved unfounded)."""
     text = _review(state, reviewer, reason, "dismissed")
     return [
         CaseDismissed(
@@ -242,19 +284,104 @@ def decide_dismiss(state: CaseState, reviewer: Actor, reason: str, on: date) -> 
             agency_region=reviewer.agency_region,
             reason=text,
             dismissed_on=on,
-        )
+        ),
+        *_void_interim(state),
     ]
+
+
+def decide_suspect(
+    state: CaseState,
+    reviewer: Actor,
+    suspicion: str,
+    on: date,
+    calendar: WorkingCalendar,
+    settings: SanctionSettings,
+) -> list[CaseEvent]:
+    """Suspend the person's direct settlement from today, pending the case, and report it to the
+    provincial centre and the insured place (seed 003 §七, seed 000 §六(二)).
+
+    The suspension lasts until the case's review deadline (`suspicion_review_working_days`
+    working days from today, inclusive); the case decided earlier ends or replaces it, and if
+    nobody decides in time it lapses with the daily expiry, as an interim measure must.
+    """
+    _require_status(state, CaseStatus.OPEN, "suspected")
+    require_agency(reviewer, state.visit_region, rule="audit.case.wrong_agency", role="visit-place")
+    text = require_text(
+        suspicion, rule="audit.suspicion.reason_required", field="suspicion", what="a suspicion"
+    )
+    if state.suspicion_reported_on is not None:
+        raise Conflict(
+            "audit.suspicion.already_reported",
+            f"case {state.case_id} was already reported on {state.suspicion_reported_on}",
+            field="case_id",
+        )
+    current = state.suspensions.get(SuspensionKind.PERSON)
+    if current is not None and current.active:
+        raise Conflict(
+            "audit.suspension.person_already_suspended",
+            f"case {state.case_id} already suspends the person until {current.suspended_until}",
+            field="case_id",
+        )
+    review_by = calendar.add_working_days(on, settings.suspicion_review_working_days)
+    return [
+        DirectSettlementSuspended(
+            person_id=state.person_id,
+            suspended_from=on,
+            suspended_until=review_by,
+            case_id=state.case_id,
+            insured_region=state.insured_region,
+            decided_by=reviewer.actor_id,
+        ),
+        SuspicionReported(
+            case_id=state.case_id,
+            person_id=state.person_id,
+            rule_id=state.rule_id,
+            institution_code=state.institution_code,
+            visit_region=state.visit_region,
+            insured_region=state.insured_region,
+            centre_region=f"{province_of(state.visit_region)}0000",
+            suspicion=text,
+            evidence=state.evidence,
+            reported_by=reviewer.actor_id,
+            reported_on=on,
+            review_by=review_by,
+        ),
+    ]
+
+
+def _interim(state: CaseState) -> Suspension | None:
+    current = state.suspensions.get(SuspensionKind.PERSON)
+    return current if current is not None and current.active and current.interim else None
+
+
+def _void_interim(state: CaseState) -> list[CaseEvent]:
+    interim = _interim(state)
+    if interim is None:
+        return []
+    return [
+        _ended(state, SuspensionKind.PERSON, interim.suspended_from, SuspensionEndReason.LIFTED)
+    ]
+
+
+def decide_close_interim(state: CaseState, on: date) -> list[CaseEvent]:
+    """The case decided without a person's sanction: the suspension on suspicion ends today."""
+    if _interim(state) is None:
+        return []
+    return [_ended(state, SuspensionKind.PERSON, on, SuspensionEndReason.LIFTED)]
 
 
 def _sanction_period(
     state: CaseState,
     kind: SuspensionKind,
     reviewer: Actor,
-    starts_on: date,
+    starts_on: date | None,
     months: int,
     on: date,
     bounds: tuple[int, int],
-) -> date:
+) -> tuple[date, date]:
+    """The sanction's first and last day. One that follows a suspension on suspicion continues
+    it: it counts from the interim's first day, so the person is suspended without a gap and the
+    time already served counts."""
     _require_status(state, CaseStatus.CONFIRMED, "sanctioned")
     require_agency(reviewer, state.visit_region, rule="audit.case.wrong_agency", role="visit-place")
     low, high = bounds
@@ -264,10 +391,22 @@ def _sanction_period(
             f"a {kind} suspension lasts {low} to {high} months, not {months}",
             field="months",
         )
-    if starts_on < on:
+    interim = _interim(state) if kind is SuspensionKind.PERSON else None
+    if interim is not None:
+        if starts_on is not None and starts_on != interim.suspended_from:
+            raise DomainError(
+                "audit.suspension.continues_interim",
+                f"the sanction continues the suspension on suspicion begun on "
+                f"{interim.suspended_from}; it cannot start on {starts_on}",
+                field="starts_on",
+            )
+        first = interim.suspended_from
+        return first, add_months(first, months) - timedelta(days=1)
+    first = on if starts_on is None else starts_on
+    if first < on:
         raise DomainError(
             "audit.suspension.starts_in_past",
-            f"a suspension cannot start on {starts_on}, before today ({on})",
+            f"a suspension cannot start on {first}, before today ({on})",
             field="starts_on",
         )
     current = state.suspensions.get(kind)
@@ -277,23 +416,26 @@ def _sanction_period(
             f"case {state.case_id} already suspends the {kind} until {current.suspended_until}",
             field="case_id",
         )
-    return add_months(starts_on, months) - timedelta(days=1)
+    return first, add_months(first, months) - timedelta(days=1)
 
 
 def decide_suspend_person(
     state: CaseState,
     reviewer: Actor,
-    starts_on: date,
+    starts_on: date | None,
     months: int,
     on: date,
     settings: SanctionSettings,
 ) -> list[CaseEvent]:
+    """`starts_on` None: today, or the first day of the suspension on suspicion it continues."""
     bounds = (settings.person_min_months, settings.person_max_months)
-    until = _sanction_period(state, SuspensionKind.PERSON, reviewer, starts_on, months, on, bounds)
+    first, until = _sanction_period(
+        state, SuspensionKind.PERSON, reviewer, starts_on, months, on, bounds
+    )
     return [
         DirectSettlementSuspended(
             person_id=state.person_id,
-            suspended_from=starts_on,
+            suspended_from=first,
             suspended_until=until,
             case_id=state.case_id,
             insured_region=state.insured_region,
@@ -305,20 +447,54 @@ def decide_suspend_person(
 def decide_suspend_hospital(
     state: CaseState,
     reviewer: Actor,
-    starts_on: date,
+    starts_on: date | None,
     months: int,
     on: date,
     settings: SanctionSettings,
 ) -> list[CaseEvent]:
     bounds = (settings.hospital_min_months, settings.hospital_max_months)
-    until = _sanction_period(
+    first, until = _sanction_period(
         state, SuspensionKind.HOSPITAL, reviewer, starts_on, months, on, bounds
     )
     return [
         HospitalSuspended(
             institution_code=state.institution_code,
             visit_region=state.visit_region,
-            suspended_from=starts_on,
+            suspended_from=first,
+            suspended_until=until,
+            case_id=state.case_id,
+            decided_by=reviewer.actor_id,
+        )
+    ]
+
+
+def decide_suspend_department(
+    state: CaseState,
+    reviewer: Actor,
+    department: str | None,
+    starts_on: date | None,
+    months: int,
+    on: date,
+    settings: SanctionSettings,
+) -> list[CaseEvent]:
+    """Suspend direct settlement of one department of the case's hospital, not the whole of it:
+    the reviewer names the department code visits are registered under."""
+    code = require_text(
+        department or "",
+        rule="audit.suspension.department_required",
+        field="department",
+        what="the department code",
+    )
+    bounds = (settings.department_min_months, settings.department_max_months)
+    first, until = _sanction_period(
+        state, SuspensionKind.DEPARTMENT, reviewer, starts_on, months, on, bounds
+    )
+    return [
+        DepartmentSuspended(
+            institution_code=state.institution_code,
+            department=code,
+            visit_region=state.visit_region,
+            suspended_from=first,
             suspended_until=until,
             case_id=state.case_id,
             decided_by=reviewer.actor_id,
@@ -327,6 +503,15 @@ def decide_suspend_hospital(
 
 
 def _ended(state: CaseState, kind: SuspensionKind, on: date, why: SuspensionEndReason) -> CaseEvent:
+    if kind is SuspensionKind.DEPARTMENT:
+        return DepartmentSuspensionEnded(
+            institution_code=state.institution_code,
+            department=state.suspensions[kind].department or "",
+            visit_region=state.visit_region,
+            case_id=state.case_id,
+            ended_on=on,
+            reason=why,
+        )
     if kind is SuspensionKind.PERSON:
         return DirectSettlementSuspensionEnded(
             person_id=state.person_id,

@@ -103,6 +103,28 @@ class CaseDismissed:
     dismissed_on: date
 
 
+@event("audit.SuspicionReported", key="person_id")
+@dataclass(frozen=True, kw_only=True)
+class SuspicionReported:
+    """The visit place suspects a person of a violation, suspends their direct settlement at once
+    pending the case (seed 003 §七, seed 000 §六(二)), and reports it to the provincial centre and
+    the insured place: who (person, institution), what (rule, the reviewer's account), on what
+    (the case's evidence), until when the case must be reviewed."""
+
+    case_id: str
+    person_id: str
+    rule_id: str
+    institution_code: str
+    visit_region: str
+    insured_region: str
+    centre_region: str  # the provincial centre reported to ("320000")
+    suspicion: str
+    evidence: tuple[EvidenceSettlement, ...]
+    reported_by: str
+    reported_on: date
+    review_by: date  # last working day to confirm or dismiss; the interim suspension ends then
+
+
 # --- fee investigation (协查) -------------------------------------------------------------------
 
 

@@ -32,6 +32,10 @@ class FeeLine:
     unit_price: Decimal  # yuan per unit, exact
     amount: Fen
     fee_line_no: str = ""
+    # What the fee review shares the fund money by (domain/fee_review.py); a return (退费) names
+    # the line it nets down.
+    in_policy: Fen = 0
+    returned_line: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

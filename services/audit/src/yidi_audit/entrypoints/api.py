@@ -1,4 +1,5 @@
-"""The agency API: flags, cases, sanctions, 协查, tickets, complaints, overdue items.
+"""The agency API: flags, cases, sanctions (and suspicion reports), the visit place's fee review,
+协查, tickets, complaints, overdue items.
 
 Every read is scoped to the caller's city (the provincial centre sees all); every command names
 the acting agency, and the domain refuses an agency that is not the one the step belongs to.
@@ -13,9 +14,12 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from yidi_audit.adapters import history as stored
 from yidi_audit.adapters import tables as t
 from yidi_audit.app import cases as case_app
 from yidi_audit.app import collaboration as collab
+from yidi_audit.app import fee_review as review_app
+from yidi_audit.domain import fee_review as fr
 from yidi_audit.domain.cases import SuspensionKind
 from yidi_audit.domain.events import InvestigationResult, TicketKind
 from yidi_audit.entrypoints.deps import actor, audit_of, is_centre, read_engine
@@ -32,9 +36,12 @@ class Suspend(BaseModel):
     kind: SuspensionKind = SuspensionKind.PERSON
     months: int
     starts_on: date | None = None
+    department: str | None = Field(
+        default=None, description="kind department: the department code visits register under"
+    )
 
     def command(self) -> case_app.SuspendCommand:
-        return case_app.SuspendCommand(self.kind, self.months, self.starts_on)
+        return case_app.SuspendCommand(self.kind, self.months, self.starts_on, self.department)
 
 
 class Clawback(BaseModel):
@@ -55,14 +62,45 @@ class Dismiss(BaseModel):
     reason: str
 
 
+class Suspect(BaseModel):
+    suspicion: str = Field(description="what the person is suspected of, and on what grounds")
+
+
 class Sanction(BaseModel):
     suspend: Suspend | None = None
     clawback: Clawback | None = None
 
 
+class LineToDeduct(BaseModel):
+    fee_line_id: str = Field(description="the fee line's number in the settlement")
+    amount: int | None = Field(
+        default=None, description="fen of the fund money the line carried; all of it when absent"
+    )
+    reason: str = Field(default="", description="this line's reason; the deduction's when empty")
+
+    def command(self) -> fr.LineDeduction:
+        return fr.LineDeduction(self.fee_line_id, self.amount, self.reason)
+
+
+class Deduct(BaseModel):
+    reference: str = Field(
+        min_length=1,
+        max_length=64,
+        description="the officer's reference for this decision: sent again, it changes nothing",
+    )
+    lines: list[LineToDeduct]
+    reason: str
+    evidence: str = Field(description="what the decision relies on: rule, document reference")
+
+
 class Answer(BaseModel):
     result: InvestigationResult
     reason: str = ""
+    deductions: list[LineToDeduct] = Field(
+        default_factory=list,
+        description="核查有误 only: lines whose fund money is not paid (source assist_check)",
+    )
+    evidence: str = ""
 
 
 class RaiseTicket(BaseModel):
@@ -175,7 +213,21 @@ async def get_case(request: Request, principal: Agency, case_id: str) -> dict[st
     case["clawbacks"] = await _rows(
         request, sa.select(t.clawbacks).where(t.clawbacks.c.case_id == case_id)
     )
+    case["suspicion_reports"] = await _rows(
+        request, sa.select(t.suspicion_reports).where(t.suspicion_reports.c.case_id == case_id)
+    )
     return case
+
+
+@router.post("/cases/{case_id}/suspicion")
+async def suspect_case(
+    request: Request, principal: Reviewer, case_id: str, body: Suspect
+) -> dict[str, Any]:
+    """Suspend the person's direct settlement at once, pending the case, and report it to the
+    provincial centre and the insured place."""
+    await _visible_case(request, principal, case_id)
+    await case_app.suspect(audit_of(request), case_id, actor(principal), body.suspicion)
+    return await get_case(request, principal, case_id)
 
 
 @router.post("/cases/{case_id}/confirm")
@@ -240,9 +292,124 @@ async def list_suspensions(
     return await _rows(request, query.order_by(t.suspensions.c.suspended_from))
 
 
+@router.get("/suspicion-reports")
+async def list_suspicion_reports(
+    request: Request, principal: Agency, person_id: str | None = None
+) -> list[dict[str, Any]]:
+    """What the visit places reported: the insured place sees its persons', the centre all."""
+    query = sa.select(t.suspicion_reports).where(_scope(principal, t.suspicion_reports.c.cities))
+    if person_id:
+        query = query.where(t.suspicion_reports.c.person_id == person_id)
+    return await _rows(
+        request,
+        query.order_by(t.suspicion_reports.c.reported_on, t.suspicion_reports.c.case_id),
+    )
+
+
 @router.post("/suspensions/expire")
 async def expire_suspensions(request: Request, principal: Scheduler) -> dict[str, int]:
     return {"ended": await case_app.expire(audit_of(request))}
+
+
+# --- the visit place's fee review (审核扣款) -------------------------------------------------------
+
+FeeReviewer = Annotated[Principal, Depends(admit("agency", roles=["reviewer"]))]
+"""Who reviews a settlement's fees: the visit place's agency officer (the domain checks the city)."""
+
+
+def _deductions_of(settlement_id: str) -> Any:
+    return (
+        sa.select(t.fee_deductions)
+        .where(t.fee_deductions.c.settlement_id == settlement_id)
+        .order_by(t.fee_deductions.c.decided_on, t.fee_deductions.c.deduction_id)
+    )
+
+
+@router.get("/fee-review/settlements/{settlement_id}")
+async def fee_review_settlement(
+    request: Request, principal: Agency, settlement_id: str
+) -> dict[str, Any]:
+    """A settlement line by line: the fund money each line carried and what was deducted."""
+    async with read_engine(request).connect() as conn:
+        visit, cancelled = await stored.settlement_fact(conn, settlement_id)
+    mine = visit is not None and (
+        is_centre(principal)
+        or city_of(principal.region) in {city_of(visit.visit_region), city_of(visit.insured_region)}
+    )
+    if visit is None or not mine:
+        raise NotFound(
+            "audit.fee_review.settlement_unknown",
+            f"no settlement {settlement_id} for your agency",
+            field="settlement_id",
+        )
+    deductions = await _rows(request, _deductions_of(settlement_id))
+    deducted = {line["fee_line_id"]: line["amount"] for d in deductions for line in d["lines"]}
+    carried = fr.fund_carried(visit)
+    return {
+        "settlement_id": visit.settlement_id,
+        "person_id": visit.person_id,
+        "institution_code": visit.institution_code,
+        "visit_region": visit.visit_region,
+        "insured_region": visit.insured_region,
+        "settled_on": visit.settled_on,
+        "total_fee": visit.total_fee,
+        "fund_total": visit.fund_total,
+        "cancelled": cancelled,
+        "lines": [
+            {
+                "fee_line_id": line.fee_line_no,
+                "catalogue_code": line.catalogue_code,
+                "fee_date": line.fee_date,
+                "quantity": str(line.quantity),
+                "unit_price": str(line.unit_price),
+                "amount": line.amount,
+                "in_policy": line.in_policy,
+                "returned_line": line.returned_line,
+                "fund_carried": carried.get(line.fee_line_no, 0),
+                "deducted": deducted.get(line.fee_line_no, 0),
+            }
+            for line in visit.fee_lines
+        ],
+        "deductions": deductions,
+    }
+
+
+@router.post("/fee-review/settlements/{settlement_id}/deductions", status_code=201)
+async def deduct_fees(
+    request: Request, principal: FeeReviewer, settlement_id: str, body: Deduct
+) -> dict[str, Any]:
+    """Deduct the fund money of some lines, in whole or in part (published as
+    `audit.FeeDeductionDecided`, source fee_review, for the statement of this month)."""
+    await review_app.deduct(
+        audit_of(request),
+        actor(principal),
+        fr.DeductionCommand(
+            reference=body.reference,
+            settlement_id=settlement_id,
+            lines=tuple(line.command() for line in body.lines),
+            reason=body.reason,
+            evidence=body.evidence,
+        ),
+    )
+    rows = await _rows(
+        request,
+        sa.select(t.fee_deductions).where(
+            t.fee_deductions.c.deduction_id == fr.deduction_id(settlement_id, body.reference)
+        ),
+    )
+    return rows[0]
+
+
+@router.get("/fee-deductions")
+async def list_fee_deductions(
+    request: Request, principal: Agency, settlement_id: str | None = None
+) -> list[dict[str, Any]]:
+    query = sa.select(t.fee_deductions).where(_scope(principal, t.fee_deductions.c.cities))
+    if settlement_id:
+        query = query.where(t.fee_deductions.c.settlement_id == settlement_id)
+    return await _rows(
+        request, query.order_by(t.fee_deductions.c.decided_on, t.fee_deductions.c.deduction_id)
+    )
 
 
 # --- 协查 ---------------------------------------------------------------------------------------
@@ -275,7 +442,14 @@ async def answer_item(
     request: Request, principal: Agency, batch_id: str, settlement_id: str, body: Answer
 ) -> dict[str, str]:
     await collab.answer_item(
-        audit_of(request), batch_id, settlement_id, actor(principal), body.result, body.reason
+        audit_of(request),
+        batch_id,
+        settlement_id,
+        actor(principal),
+        body.result,
+        body.reason,
+        tuple(line.command() for line in body.deductions),
+        body.evidence,
     )
     return {"batch_id": batch_id, "settlement_id": settlement_id, "status": "answered"}
 

@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_events import registry
 from yidi_events.contracts.audit import (
+    DepartmentSuspended,
+    DepartmentSuspensionEnded,
     DirectSettlementSuspended,
     DirectSettlementSuspensionEnded,
     HospitalSuspended,
@@ -46,6 +48,7 @@ from yidi_events.policy_document import policy_document
 from yidi_events.runtime.projection import Projection
 from yidi_settlement.adapters.tables import (
     chronic_certificates,
+    department_suspensions,
     filing_versions,
     filings,
     hospital_suspensions,
@@ -75,6 +78,7 @@ def make_projection() -> Projection:
             policies,
             person_suspensions,
             hospital_suspensions,
+            department_suspensions,
             chronic_certificates,
         ],
     )
@@ -257,6 +261,31 @@ def make_projection() -> Projection:
             .where(
                 hospital_suspensions.c.institution_code == p.institution_code,
                 hospital_suspensions.c.case_id == p.case_id,
+            )
+            .values(ended_on=p.ended_on)
+        )
+
+    @projection.on(DepartmentSuspended)
+    async def department_suspended(conn: AsyncConnection, env: Envelope) -> None:
+        p: DepartmentSuspended = env.payload
+        row = {
+            "institution_code": p.institution_code,
+            "case_id": p.case_id,
+            "department": p.department,
+            "suspended_from": p.suspended_from,
+            "suspended_until": p.suspended_until,
+            "ended_on": None,
+        }
+        await _upsert(conn, department_suspensions, ["institution_code", "case_id"], row)
+
+    @projection.on(DepartmentSuspensionEnded)
+    async def department_ended(conn: AsyncConnection, env: Envelope) -> None:
+        p: DepartmentSuspensionEnded = env.payload
+        await conn.execute(
+            department_suspensions.update()
+            .where(
+                department_suspensions.c.institution_code == p.institution_code,
+                department_suspensions.c.case_id == p.case_id,
             )
             .values(ended_on=p.ended_on)
         )

@@ -28,6 +28,7 @@ from yidi_events.policy_document import parse_policy_document
 from yidi_settlement.adapters.tables import (
     catalogue_items,
     chronic_certificates,
+    department_suspensions,
     filing_versions,
     filings,
     hospital_items,
@@ -52,6 +53,7 @@ from yidi_settlement.domain.person_ledger import (
 )
 from yidi_settlement.domain.standing import (
     Suspension,
+    departments_suspended,
     enrolment_on,
     hospital_suspended,
     suspended_until,
@@ -68,6 +70,7 @@ class Hospital:
     suspended: bool
     clearing_agency: str
     kind: str = "hospital"
+    suspended_departments: frozenset[str] = frozenset()
 
     def snapshot(self) -> HospitalSnapshot:
         return HospitalSnapshot(
@@ -75,6 +78,7 @@ class Hospital:
             region=self.region,
             networked=self.networked,
             suspended=self.suspended,
+            suspended_departments=self.suspended_departments,
         )
 
 
@@ -131,6 +135,16 @@ async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Ho
         sanctions=[_suspension(r) for r in sanctions],
         on=on,
     )
+    of_departments = (
+        await conn.execute(
+            sa.select(department_suspensions).where(
+                department_suspensions.c.institution_code == institution_code
+            )
+        )
+    ).mappings()
+    departments = departments_suspended(
+        [(r["department"], _suspension(r)) for r in of_departments], on
+    )
     return Hospital(
         institution_code=row["institution_code"],
         institution_name=row["institution_name"],
@@ -140,6 +154,7 @@ async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Ho
         suspended=suspended,
         clearing_agency=row["clearing_agency"],
         kind=row["kind"],
+        suspended_departments=departments,
     )
 
 
@@ -179,7 +194,11 @@ async def person_year(conn: AsyncConnection, person_id: str, policy_year: int) -
     return year_figures(policy_year, stated, own)
 
 
-async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
+async def person(
+    conn: AsyncConnection, person_id: str, on: date, today: date | None = None
+) -> Person:
+    """The person on `on` (the visit's day); with `today`, also the direct-settlement suspension
+    in force on the day of the request, whatever day the visit began."""
     found = (
         (
             await conn.execute(
@@ -200,7 +219,9 @@ async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
         )
     row = dict(found)
     status = enrolment_on(EnrolmentStatus(row["enrolment_status"]), row["terminated_from"], on)
-    until = await _suspended_until(conn, person_id, on)
+    suspensions = await _suspensions(conn, person_id)
+    until = suspended_until(suspensions, on)
+    until_today = None if today is None else suspended_until(suspensions, today)
     stated = StatedAccount(
         balance=int(row["account_balance"]),
         visit_ledger_counted=int(row["visit_ledger_counted"]),
@@ -211,6 +232,7 @@ async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
         certificate_no=row["certificate_no"],
         enrolment_status=status,
         direct_settlement_suspended_until=until,
+        direct_settlement_suspended_today=until_today,
         death_date=row["death_date"],
     )
     at_settlement = PersonAtSettlement(
@@ -226,13 +248,13 @@ async def person(conn: AsyncConnection, person_id: str, on: date) -> Person:
     return Person(row=row, snapshot=snapshot, at_settlement=at_settlement, stated_account=stated)
 
 
-async def _suspended_until(conn: AsyncConnection, person_id: str, on: date) -> date | None:
+async def _suspensions(conn: AsyncConnection, person_id: str) -> list[Suspension]:
     rows = (
         await conn.execute(
             sa.select(person_suspensions).where(person_suspensions.c.person_id == person_id)
         )
     ).mappings()
-    return suspended_until([_suspension(r) for r in rows], on)
+    return [_suspension(r) for r in rows]
 
 
 def _suspension(row: Any) -> Suspension:

@@ -25,8 +25,10 @@ class SqlReads:
     async def hospital(self, unit: Unit, institution_code: str, on: date) -> queries.Hospital:
         return await queries.hospital(unit.conn, institution_code, on)
 
-    async def person(self, unit: Unit, person_id: str, on: date) -> queries.Person:
-        return await queries.person(unit.conn, person_id, on)
+    async def person(
+        self, unit: Unit, person_id: str, on: date, today: date | None = None
+    ) -> queries.Person:
+        return await queries.person(unit.conn, person_id, on, today)
 
     async def stated_year(self, unit: Unit, person_id: str, policy_year: int) -> StatedYear:
         return await queries.stated_year(unit.conn, person_id, policy_year)

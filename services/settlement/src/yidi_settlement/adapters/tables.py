@@ -186,6 +186,18 @@ hospital_suspensions = sa.Table(
     sa.Column("ended_on", sa.Date),
 )
 
+# An audit sanction on one department of a hospital: only visits of that department are refused.
+department_suspensions = sa.Table(
+    "department_suspensions",
+    metadata,
+    sa.Column("institution_code", sa.Text, primary_key=True),
+    sa.Column("case_id", sa.Text, primary_key=True),
+    sa.Column("department", sa.Text, nullable=False),
+    sa.Column("suspended_from", sa.Date, nullable=False),
+    sa.Column("suspended_until", sa.Date, nullable=False),
+    sa.Column("ended_on", sa.Date),
+)
+
 # --- visits and settlements (own events) --------------------------------------------------------
 
 visits = sa.Table(

@@ -20,7 +20,11 @@ from yidi_settlement.domain.person_ledger import StatedYear
 class VisitPlaceReads(Protocol):
     async def hospital(self, unit: Unit, institution_code: str, on: date) -> Hospital: ...
 
-    async def person(self, unit: Unit, person_id: str, on: date) -> Person: ...
+    async def person(
+        self, unit: Unit, person_id: str, on: date, today: date | None = None
+    ) -> Person:
+        """The person on `on`; with `today`, the suspension in force on the request's day too."""
+        ...
 
     async def stated_year(self, unit: Unit, person_id: str, policy_year: int) -> StatedYear:
         """The insured place's latest statement of the person's policy year."""

@@ -141,10 +141,11 @@ class VisitService:
         voucher: Voucher | None,
         today: date,
         policy: BenefitPolicy | None = None,
+        department: str | None = None,
     ) -> tuple[Eligibility, Person, Any]:
         """Without the policy (at registration) several filings are ranked by kind alone."""
         hospital = await self.reads.hospital(unit, institution, today)
-        person = await self.reads.person(unit, person_id, visit_date)
+        person = await self.reads.person(unit, person_id, visit_date, today)
         certificate = None
         if voucher is not None:
             certificate = certificate_presented(voucher, card_serial=person.row["card_serial"])
@@ -156,6 +157,7 @@ class VisitService:
             emergency=emergency,
             certificate_no=certificate,
             cut_points=None if policy is None else policy.filing_cut_points,
+            department=department,
         )
         return eligibility, person, hospital
 
@@ -196,6 +198,7 @@ class VisitService:
             emergency=command.emergency,
             voucher=command.voucher,
             today=business_date(now),
+            department=command.department,
         )
         row = person.row
         v.check_registration(
@@ -397,6 +400,7 @@ class VisitService:
             voucher=None,
             today=today,
             policy=policy,
+            department=reg.department,
         )
         chronic_disease = None
         if scheme_of(policy, reg.medical_type) is Scheme.CHRONIC:

@@ -38,6 +38,9 @@ class PersonSnapshot:
     certificate_no: str
     enrolment_status: EnrolmentStatus = EnrolmentStatus.ACTIVE
     direct_settlement_suspended_until: date | None = None  # an audit decision
+    # The last day of a suspension in force on the day of the request (a settlement of a visit
+    # begun before it): a suspension stops direct settlement at once (seed 003 §七).
+    direct_settlement_suspended_today: date | None = None
     death_date: date | None = None
 
 
@@ -47,6 +50,7 @@ class HospitalSnapshot:
     region: str
     networked: bool
     suspended: bool = False
+    suspended_departments: frozenset[str] = frozenset()  # audit sanctions on one department
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,10 +118,12 @@ def check_eligibility(
     emergency: bool,
     certificate_no: str | None = None,
     cut_points: Mapping[FilingKind, Decimal] | None = None,
+    department: str | None = None,
 ) -> Eligibility:
     """`visit_date` is the admission (or outpatient) date: a filing valid then still settles later,
     under its version of that day. `cut_points` are the insured place's policy's, to choose the
-    most favourable of several filings."""
+    most favourable of several filings. `department`: the department the visit is registered
+    under; a sanction on it refuses the visit, the hospital's other departments settle."""
     if not hospital.networked:
         raise _refuse(
             "hospital_not_networked",
@@ -131,6 +137,15 @@ def check_eligibility(
             f"direct settlement at hospital {hospital.institution_code} is suspended",
             "institution_code",
             institution=hospital.institution_code,
+        )
+    if department is not None and department in hospital.suspended_departments:
+        raise _refuse(
+            "department_suspended",
+            f"direct settlement of department {department} at hospital "
+            f"{hospital.institution_code} is suspended",
+            "department",
+            institution=hospital.institution_code,
+            department=department,
         )
     if relation(person.insured_region, hospital.region) is RegionRelation.LOCAL:
         raise _refuse(
@@ -158,7 +173,9 @@ def check_eligibility(
     if person.enrolment_status is EnrolmentStatus.SUSPENDED:
         raise _refuse("benefits_suspended", "the person's benefits are suspended", "person_id")
     until = person.direct_settlement_suspended_until
-    if until is not None and visit_date <= until:
+    if until is None or visit_date > until:
+        until = person.direct_settlement_suspended_today
+    if until is not None:
         raise _refuse(
             "direct_settlement_suspended",
             f"direct settlement for this person is suspended until {until}",

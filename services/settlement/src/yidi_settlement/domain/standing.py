@@ -50,3 +50,8 @@ def hospital_suspended(
     """An agency suspension (until its last day, or until lifted), or an audit sanction in force."""
     agency = by_agency and (agency_until is None or on <= agency_until)
     return agency or any(s.in_force(on) for s in sanctions)
+
+
+def departments_suspended(sanctions: Iterable[tuple[str, Suspension]], on: date) -> frozenset[str]:
+    """The department codes of a hospital an audit sanction in force on `on` targets."""
+    return frozenset(department for department, s in sanctions if s.in_force(on))

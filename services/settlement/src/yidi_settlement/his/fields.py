@@ -48,6 +48,7 @@ DOMAIN_OF: Mapping[str, str] = {
     "dise_codg": "principal_diagnosis",
     "acct_used_flag": "use_account",
     "mid_setl_flag": "interim",
+    "dept_code": "department",  # 2201; an admission's is adm_dept_codg (_NATIONAL_IN)
     # fee lines and the catalogue
     "feedetl_sn": "fee_line_no",
     "init_feedetl_sn": "returned_line",
@@ -174,6 +175,8 @@ _NATIONAL_IN: Mapping[str, Mapping[str, str]] = {
     **{infno: {"disease_code": "dise_codg"} for infno in ("2201", "2203", "2206", "2207")},
     "2504": {"certificate_id": "trt_dcla_detl_sn"},
     "3302": {"hospital_item_code": "fixmedins_hilist_id"},
+    # an admission's department (2401, 2403), told again when its stay settles (2304)
+    **{infno: {"department": "adm_dept_codg"} for infno in ("2401", "2403", "2304")},
 }
 
 

@@ -148,6 +148,10 @@ TEXTS: Mapping[str, Text] = {
         "机构 {institution}",
     ),
     "eligibility.hospital_suspended": ("该定点机构的异地直接结算已暂停", "机构 {institution}"),
+    "eligibility.department_suspended": (
+        "该定点机构此科室的异地直接结算已暂停（稽核决定）",
+        "机构 {institution}，科室 {department}",
+    ),
     "eligibility.local_visit": (
         "参保地与就医地属同一统筹地区，请按本地就医结算，不走异地结算",
         "参保地 {insured_region}",
