@@ -16,7 +16,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from yidi_events.auth.agency import Principal, admit
-from yidi_events.kernel.errors import Conflict, NotFound
+from yidi_events.db import is_unavailable
+from yidi_events.kernel.errors import Conflict, NotFound, Unavailable
 from yidi_events.runtime.lag import consumer_lag
 from yidi_events.runtime.rebuilds import find, projections, rebuild
 
@@ -102,7 +103,14 @@ def admin_router(runtime: Runtime) -> APIRouter:
                 behind=await runtime.relay.backlog(),
             )
         ]
-        found = await asyncio.gather(*(consumer_lag(kafka, c) for c in runtime.consumers))
+        try:
+            found = await asyncio.gather(*(consumer_lag(kafka, c) for c in runtime.consumers))
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            raise Unavailable(
+                "admin.broker_unavailable", f"the broker cannot be reached: {exc}"
+            ) from exc
         rows += [
             LagRow(
                 service=runtime.name,

@@ -55,3 +55,9 @@ class Forbidden(DomainError):
     """The caller may not do this: another region's data, a missing role, the same person twice."""
 
     status = 403
+
+
+class Unavailable(DomainError):
+    """Something the command needs is away for now (the broker); asking again later may work."""
+
+    status = 503

@@ -267,6 +267,7 @@ TEXTS: Mapping[str, Text] = {
     # --- the chassis' operator API: imported beside the gateway, never answered to a HIS ---
     "admin.no_projection": "没有该投影",
     "admin.rebuild_running": "该投影正在重建，请稍后再试",
+    "admin.broker_unavailable": "消息服务暂不可用，请稍后再试",
     # --- referral filing, forwarded to filing (2501/2502) ---
     "filing.not_found": "未找到该人员的该备案",
     "filing.hospital_own_only": "医疗机构只能撤销本机构上传的转诊备案",
