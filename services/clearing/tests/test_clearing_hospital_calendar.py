@@ -240,7 +240,7 @@ async def test_run_due_makes_the_statement_and_reports_what_waits_and_what_is_la
     # A period not yet over cannot be cleared.
     early = await c.post("/periods/2026-04/statement", headers=centre)
     assert early.status_code == 422
-    assert early.json()["error"]["rule"] == "clearing.period_open"
+    assert early.json()["error"]["rule"] == "clearing.days_still_closing"
 
     # Adjustments take four eyes too.
     adj = {

@@ -18,7 +18,13 @@ from sqlalchemy.exc import IntegrityError
 
 from yidi_clearing.domain import cash, period_decisions, prepaid
 from yidi_clearing.domain.actors import Actor, require_approver, require_centre
-from yidi_clearing.domain.calendar import ClearingStep, due_steps, late_steps, schedule
+from yidi_clearing.domain.calendar import (
+    ClearingStep,
+    due_steps,
+    late_steps,
+    require_days_closed,
+    schedule,
+)
 from yidi_clearing.domain.clearing_period import (
     ClearingPeriod,
     LineStatus,
@@ -27,7 +33,7 @@ from yidi_clearing.domain.clearing_period import (
     fold_period,
 )
 from yidi_clearing.domain.inputs import ConfirmedSettlement, Deduction
-from yidi_clearing.domain.period import parse_period, require_period_ended
+from yidi_clearing.domain.period import parse_period
 from yidi_clearing.domain.settings import ClearingSettings
 from yidi_clearing.domain.statement import Statement, build_statement
 from yidi_events.application import Aggregate, Snapshot, Unit, WritePath
@@ -124,7 +130,7 @@ class PeriodHandlers:
         async def decide(unit: Unit, state: ClearingPeriod, today: date) -> list[Any]:
             if state.generated:
                 return []  # run again (operator, schedule, retry): the statement stands
-            require_period_ended(period, today)
+            require_days_closed(period, today, self.settings)
             settlements, deductions = await self.rows.inputs(unit, period)
             return period_decisions.decide_generate_statement(
                 state, period, settlements, deductions, today

@@ -371,6 +371,7 @@ TEXTS: Mapping[str, Text] = {
     "clearing.period_invalid": "清算期格式不正确",
     "clearing.period_open": "清算期尚未结束，次月 1 日起方可清算",
     "clearing.calendar_invalid": "清算日历不正确",
+    "clearing.days_still_closing": "经办机构仍可确认该月日对账，截止日后方可生成清算明细",
     # --- chronic and special diseases: certificates forwarded to filing (2503/2504), and the
     # chronic-disease visit (med type 14, domain/chronic.py, engine.py) ---
     "chronic.disease_code": "门慢门特病种目录代码不正确（应为 1 到 30 位的国家病种代码）",
