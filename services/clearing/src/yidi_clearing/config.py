@@ -45,6 +45,7 @@ class _Step(BaseModel):
 class _PrepaidFund(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    fund_id: str = Field(_DEFAULTS.prepaid_fund.fund_id, min_length=1)
     months_of_q4_average: int = Field(_DEFAULTS.prepaid_fund.months_of_q4_average, ge=1)
     yellow_at: Decimal = Field(_DEFAULTS.prepaid_fund.yellow_at, gt=0, lt=1)
     red_at: Decimal = Field(_DEFAULTS.prepaid_fund.red_at, gt=0, le=1)
@@ -93,6 +94,7 @@ def clearing_settings(
         working_calendar=working_calendar,
         disbursement_policy=clearing.disbursement_policy,
         prepaid_fund=PrepaidFundSettings(
+            fund_id=clearing.prepaid_fund.fund_id,
             months_of_q4_average=clearing.prepaid_fund.months_of_q4_average,
             yellow_at=clearing.prepaid_fund.yellow_at,
             red_at=clearing.prepaid_fund.red_at,

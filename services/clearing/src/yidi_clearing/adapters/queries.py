@@ -142,8 +142,12 @@ async def deduction_details(conn: AsyncConnection, ids: list[str]) -> list[dict[
 async def journal(
     conn: AsyncConnection, *, period: str | None = None, account: str | None = None
 ) -> list[dict[str, Any]]:
+    # In posting order: a fund's own entries (its own label) fall between the periods' entries.
     query = sa.select(journal_lines).order_by(
-        journal_lines.c.period, journal_lines.c.stream_version, journal_lines.c.line_no
+        journal_lines.c.posted_on,
+        journal_lines.c.period,
+        journal_lines.c.stream_version,
+        journal_lines.c.line_no,
     )
     if period is not None:
         query = query.where(journal_lines.c.period == period)

@@ -98,6 +98,9 @@ class CalendarSettings:
 
 @dataclass(frozen=True)
 class PrepaidFundSettings:
+    # The province's one fund: its stream is "prepaid-fund:<fund_id>"; optional (a province
+    # without it never advances, disbursements wait for the cash).
+    fund_id: str = "320000-prepaid"
     months_of_q4_average: int = 2  # national rule: 2 x last year's Q4 monthly average
     yellow_at: Decimal = Decimal("0.70")
     red_at: Decimal = Decimal("0.90")

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from yidi_clearing.adapters import queries
 from yidi_clearing.app.hospitals import HospitalHandlers
 from yidi_clearing.app.periods import PeriodHandlers
-from yidi_clearing.domain import cash
+from yidi_clearing.domain import cash, prepaid_fund
 from yidi_clearing.domain.actors import Actor
 from yidi_clearing.domain.clearing_period import ClearingPeriod, LineState
 from yidi_clearing.domain.ledger import payable, receivable
@@ -53,6 +53,15 @@ class DisbursementBody(BaseModel):
 class PrepaidFundBody(BaseModel):
     fund_id: str = Field(min_length=1)
     q4_monthly_amounts: tuple[int, int, int]
+
+
+class EstablishFundBody(BaseModel):
+    q4_monthly_amounts: tuple[int, int, int]
+
+
+class TopUpBody(BaseModel):
+    amount: int
+    bank_reference: str
 
 
 class StatusBody(BaseModel):
@@ -276,6 +285,7 @@ def agency_router(
     @router.get("/periods/{period}/cash")
     async def cash_view(period: str, p: Agency) -> dict[str, Any]:
         state = await generated(period)
+        fund = await periods.fund()
         today = periods.today()
         agencies = []
         for position in state.positions or ():
@@ -290,7 +300,9 @@ def agency_router(
                     "outstanding": cash.outstanding(state, position.agency),
                     "late": cash.is_late(state, position.agency, today, settings),
                     "disbursed": state.disbursed(position.agency),
-                    "disbursable_now": cash.disbursable(state, position.agency, settings),
+                    "disbursable_now": cash.disbursable(
+                        state, position.agency, settings, fund, today
+                    ),
                     "remittances": [
                         {**asdict(r), "received_on": r.received_on.isoformat()}
                         for r in state.remittances.values()
@@ -298,7 +310,13 @@ def agency_router(
                     ],
                 }
             )
-        return {"period": period, "agencies": agencies}
+        return {
+            "period": period,
+            "agencies": agencies,
+            "cash_at_centre": cash.cash_available(state, fund.outstanding.get(period, 0)),
+            "prepaid_fund_advanced": fund.outstanding.get(period, 0),
+            "late": list(cash.late_payers(state, today, settings)),
+        }
 
     @router.post("/periods/{period}/prepaid-fund-check")
     async def prepaid_check(period: str, body: PrepaidFundBody, p: Agency) -> dict[str, Any]:
@@ -306,6 +324,24 @@ def agency_router(
             period, fund_id=body.fund_id, q4_monthly_amounts=body.q4_monthly_amounts, actor=actor(p)
         )
         return found
+
+    # --- the prepaid fund ---------------------------------------------------------------------
+
+    @router.post("/prepaid-fund")
+    async def establish_fund(body: EstablishFundBody, p: Agency) -> dict[str, Any]:
+        fund = await periods.establish_fund(body.q4_monthly_amounts, actor(p))
+        return prepaid_fund.fund_view(fund, settings)
+
+    @router.get("/prepaid-fund")
+    async def fund_view(p: Agency) -> dict[str, Any]:
+        return prepaid_fund.fund_view(await periods.fund(), settings)
+
+    @router.post("/prepaid-fund/top-ups/{request_id}/done")
+    async def topped_up(request_id: str, body: TopUpBody, p: Agency) -> dict[str, Any]:
+        fund = await periods.top_up_fund(
+            request_id, amount=body.amount, bank_reference=body.bank_reference, actor=actor(p)
+        )
+        return prepaid_fund.fund_view(fund, settings)
 
     # --- calendar -----------------------------------------------------------------------------
 
