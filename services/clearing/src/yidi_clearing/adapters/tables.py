@@ -6,7 +6,7 @@ no-op):
 - `settlement_inputs`: settlements reconciliation confirmed (DayClosed, DisputedSettlementReleased);
 - `day_records`: every settlement reconciliation recorded for an agency pair (DaySettlementRecorded),
   the source of held (not yet closed) settlements and of the hospitals' reconciled monthly totals;
-- `deduction_inputs`: clawbacks audit decided.
+- `deduction_inputs`: clawbacks and routine audit deductions (审核扣款) audit decided.
 
 Own read models and invariants (rebuildable from the clearing event store):
 - `statements`: one row per period (primary key: a period never has two statements);
@@ -82,6 +82,10 @@ deduction_inputs = sa.Table(
     sa.Column("case_id", sa.Text, nullable=False),
     sa.Column("applies_in_month", sa.Text, nullable=False),
     sa.Column("settlement_ids", sa.Text, nullable=False),  # comma-separated, for the drill-down
+    # What a fee review relied on (rule, document), shown on the statement's detail; and where
+    # the deduction came from: "clawback", "fee_review" or "assist_check".
+    sa.Column("evidence", sa.Text, nullable=False, server_default=""),
+    sa.Column("source", sa.Text, nullable=False, server_default=""),
 )
 
 statements = sa.Table(
