@@ -53,7 +53,7 @@ def create(
         runtime.settings.province(), runtime.settings.working_calendar()
     )
     periods = PeriodHandlers(runtime.write, rules, PostgresPeriodRows())
-    hospitals = HospitalHandlers(runtime.write, PostgresApplicationRows())
+    hospitals = HospitalHandlers(runtime.write, PostgresApplicationRows(), rules)
     scheduler = Actor("scheduler", rules.provincial_centre)
 
     async def run_last_months_steps() -> dict[str, Any]:

@@ -34,7 +34,11 @@ from yidi_clearing.domain.events import (
     StatementApproved,
     StatementGenerated,
 )
-from yidi_clearing.domain.hospital_clearing import ApplicationKey, ClearingTotals
+from yidi_clearing.domain.hospital_clearing import (
+    ApplicationKey,
+    ClearingTotals,
+    HospitalDeduction,
+)
 from yidi_clearing.domain.inputs import ConfirmedSettlement, Deduction
 from yidi_clearing.domain.settings import ClearingSettings
 from yidi_events.application import InMemoryEventStore, Unit, WritePath
@@ -378,6 +382,9 @@ class MemoryApplicationRows:
         row = self.rows.get(application_id)
         return dict(row) if row else None
 
+    async def deductions(self, unit: Unit, key: ApplicationKey) -> list[HospitalDeduction]:
+        return []
+
     async def project(self, unit: Unit, env: Envelope) -> None:
         e = env.payload
         if isinstance(e, ClearingApplied):
@@ -386,6 +393,8 @@ class MemoryApplicationRows:
                 "stream_id": env.stream_id,
                 "institution_code": e.institution_code,
                 "clearing_agency": e.clearing_agency,
+                "month": e.month,
+                "clearing_category": e.clearing_category,
                 "status": "10",
                 "withdrawn": False,
             }

@@ -16,7 +16,8 @@ Own read models and invariants (rebuildable from the clearing event store):
 - `period_heads` and `period_lines`: each period stream's version, first approver and every line's
   confirmations and disputes, so that confirming one line of 89,000 reads two rows instead of
   folding the period's whole stream (see `PeriodHandlers.confirm_line`);
-- `hospital_applications`: hospital clearing applications (3203) and their status.
+- `hospital_applications`: hospital clearing applications (3203), their status, payable and
+  payment.
 """
 
 from __future__ import annotations
@@ -167,5 +168,13 @@ hospital_applications = sa.Table(
     sa.Column("applied_on", sa.Date, nullable=False),
     sa.Column("changed_on", sa.Date, nullable=False),
     sa.Column("changed_by", sa.Text, nullable=False),
+    # Fixed at review (40): reconciled fund + account, less the month's deductions; then paid.
+    sa.Column("reimbursable", sa.BigInteger, nullable=True),
+    sa.Column("audit_deducted", sa.BigInteger, nullable=True),
+    sa.Column("clawed_back", sa.BigInteger, nullable=True),
+    sa.Column("payable_amount", sa.BigInteger, nullable=True),
+    sa.Column("paid_amount", sa.BigInteger, nullable=True),
+    sa.Column("bank_reference", sa.Text, nullable=True),
+    sa.Column("paid_on", sa.Date, nullable=True),
     sa.Index("hospital_applications_agency", "clearing_agency", "month"),
 )

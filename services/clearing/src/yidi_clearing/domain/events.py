@@ -346,3 +346,38 @@ class ClearingStatusChanged:
     changed_by: str
     reason: str
     changed_on: date
+
+
+@event("clearing.HospitalPayableComputed", key="institution_code")
+@dataclass(frozen=True, kw_only=True)
+class HospitalPayableComputed:
+    """What the clearing agency owes the hospital for the month and category, fixed at review
+    (status 40): the reconciled fund and account payments less the deductions decided in the
+    month against the hospital's settlements."""
+
+    institution_code: str
+    clearing_application_id: str
+    clearing_agency: str
+    month: str
+    clearing_category: str
+    reimbursable: int  # reconciled fund_total + account_paid
+    audit_deducted: int  # routine audit deductions (审核扣款), positive
+    clawed_back: int  # clawbacks, positive
+    amount: int  # reimbursable - audit_deducted - clawed_back
+    deduction_ids: tuple[str, ...]
+    computed_on: date
+
+
+@event("clearing.HospitalPaymentRecorded", key="institution_code")
+@dataclass(frozen=True, kw_only=True)
+class HospitalPaymentRecorded:
+    """The clearing agency paid the hospital its payable (status 60)."""
+
+    institution_code: str
+    clearing_application_id: str
+    clearing_agency: str
+    amount: int
+    bank_reference: str
+    paid_by: str
+    paid_on: date
+    late: bool  # after the calendar's hospital payment deadline

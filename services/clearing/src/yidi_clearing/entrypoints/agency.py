@@ -17,6 +17,7 @@ from yidi_clearing.adapters import queries
 from yidi_clearing.app.hospitals import HospitalHandlers
 from yidi_clearing.app.periods import PeriodHandlers
 from yidi_clearing.domain import cash, prepaid_fund
+from yidi_clearing.domain import hospital_clearing as hc
 from yidi_clearing.domain.actors import Actor
 from yidi_clearing.domain.clearing_period import ClearingPeriod, LineState
 from yidi_clearing.domain.ledger import payable, receivable
@@ -60,6 +61,11 @@ class EstablishFundBody(BaseModel):
 
 
 class TopUpBody(BaseModel):
+    amount: int
+    bank_reference: str
+
+
+class PaymentBody(BaseModel):
     amount: int
     bank_reference: str
 
@@ -417,7 +423,7 @@ def agency_router(
                 month=month,
                 status=status,
             )
-        return {"applications": [_application(r) for r in rows]}
+        return {"applications": [application_view(r) for r in rows]}
 
     @router.post("/hospital-clearing/{application_id}/status")
     async def change_status(application_id: str, body: StatusBody, p: Agency) -> dict[str, Any]:
@@ -428,7 +434,30 @@ def agency_router(
             changed_by=p.user_id,
             allowed_agency=lambda agency: p.require_region(agency, field="clearing_agency"),
         )
-        return _application(row)
+        return application_view(row)
+
+    @router.post("/hospital-clearing/{application_id}/payment")
+    async def record_payment(application_id: str, body: PaymentBody, p: Agency) -> dict[str, Any]:
+        row = await hospitals.record_payment(
+            application_id,
+            amount=body.amount,
+            bank_reference=body.bank_reference,
+            paid_by=p.user_id,
+            allowed_agency=lambda agency: p.require_region(agency, field="clearing_agency"),
+        )
+        return application_view(row)
+
+    def application_view(row: dict[str, Any]) -> dict[str, Any]:
+        """The row, its calendar deadlines and the steps it is late for."""
+        view = _application(row)
+        view["deadlines"] = {
+            step: due.isoformat()
+            for step, due in hc.hospital_deadlines(row["month"], settings).items()
+        }
+        view["late"] = hc.late_hospital_steps(
+            row["month"], row["status"], row["applied_on"], periods.today(), settings
+        )
+        return view
 
     return router
 
