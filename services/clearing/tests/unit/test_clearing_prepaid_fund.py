@@ -27,7 +27,8 @@ from yidi_clearing.domain.events import (
     PrepaidFundWarningRaised,
 )
 from yidi_clearing.domain.inputs import ConfirmedSettlement, Deduction
-from yidi_clearing.domain.prepaid_fund import fund_view
+from yidi_clearing.domain.prepaid import WarningLevel
+from yidi_clearing.domain.prepaid_fund import fund_warning
 from yidi_clearing.domain.settings import ClearingSettings
 from yidi_events.application import InMemoryEventStore, Unit, WritePath
 from yidi_events.kernel import SHANGHAI, DomainError
@@ -156,7 +157,7 @@ async def test_the_fund_pays_a_late_payers_receivers_and_is_repaid_by_its_cash(
         "receivable:320100": 12_000,
     }  # the receivers are paid; the fund is empty (prepaid_fund at 0)
     fund = await month.periods.fund()
-    assert fund_view(fund, month.periods.settings)["warning"] == "red"
+    assert fund_warning(fund, month.periods.settings) == WarningLevel.RED
 
     # 22 April: 5,000 of Nanjing's cash arrives and goes back to the fund.
     month.clock.set_day(date(2026, 4, 22))
@@ -194,8 +195,9 @@ async def test_the_fund_pays_a_late_payers_receivers_and_is_repaid_by_its_cash(
         actor=ALICE,
     )
     assert month.balances() == {"prepaid_fund": 24_000, "prepaid_fund_capital": -24_000}
-    view = fund_view(await month.periods.fund(), month.periods.settings)
-    assert (view["level"], view["in_use"], view["warning"]) == (24_000, 0, "green")
+    fund = await month.periods.fund()
+    assert (fund.level, fund.in_use) == (24_000, 0)
+    assert fund_warning(fund, month.periods.settings) == WarningLevel.GREEN
 
 
 async def test_a_small_fund_pays_receivers_pro_rata_and_never_more_than_it_holds() -> None:

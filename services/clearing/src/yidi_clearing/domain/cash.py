@@ -60,6 +60,7 @@ def is_late(state: ClearingPeriod, agency: str, today: date, settings: ClearingS
 
 
 def late_payers(state: ClearingPeriod, today: date, settings: ClearingSettings) -> tuple[str, ...]:
+    """Net payers with money outstanding after the remittance deadline, by agency."""
     return tuple(
         p.agency
         for p in state.positions or ()

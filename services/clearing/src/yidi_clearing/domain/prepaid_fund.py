@@ -327,27 +327,3 @@ def _warnings(
             )
         )
     return events
-
-
-def fund_view(state: PrepaidFund, settings: ClearingSettings) -> dict[str, Any]:
-    """What the clearing API shows of the fund: size, level, use, warning, advances, top-ups."""
-    return {
-        "fund_id": state.fund_id or settings.prepaid_fund.fund_id,
-        "established": state.established,
-        "size": state.size,
-        "level": state.level,
-        "in_use": state.in_use,
-        "usage": str(fund_usage(state)),
-        "warning": str(fund_warning(state, settings)),
-        "advanced_by_period": dict(sorted(state.outstanding.items())),
-        "top_ups": [
-            {
-                "request_id": r.request_id,
-                "period": r.period,
-                "amount": r.amount,
-                "requested_on": r.requested_on.isoformat(),
-                "done": r.request_id in state.topped_up,
-            }
-            for r in state.top_ups.values()
-        ],
-    }

@@ -336,18 +336,18 @@ def agency_router(
     @router.post("/prepaid-fund")
     async def establish_fund(body: EstablishFundBody, p: Agency) -> dict[str, Any]:
         fund = await periods.establish_fund(body.q4_monthly_amounts, actor(p))
-        return prepaid_fund.fund_view(fund, settings)
+        return _fund_view(fund, settings)
 
     @router.get("/prepaid-fund")
     async def fund_view(p: Agency) -> dict[str, Any]:
-        return prepaid_fund.fund_view(await periods.fund(), settings)
+        return _fund_view(await periods.fund(), settings)
 
     @router.post("/prepaid-fund/top-ups/{request_id}/done")
     async def topped_up(request_id: str, body: TopUpBody, p: Agency) -> dict[str, Any]:
         fund = await periods.top_up_fund(
             request_id, amount=body.amount, bank_reference=body.bank_reference, actor=actor(p)
         )
-        return prepaid_fund.fund_view(fund, settings)
+        return _fund_view(fund, settings)
 
     # --- calendar -----------------------------------------------------------------------------
 
@@ -465,4 +465,28 @@ def agency_router(
 def _application(row: dict[str, Any]) -> dict[str, Any]:
     return {
         k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items() if k != "stream_id"
+    }
+
+
+def _fund_view(state: prepaid_fund.PrepaidFund, settings: ClearingSettings) -> dict[str, Any]:
+    """What the clearing API shows of the fund: size, level, use, warning, advances, top-ups."""
+    return {
+        "fund_id": state.fund_id or settings.prepaid_fund.fund_id,
+        "established": state.established,
+        "size": state.size,
+        "level": state.level,
+        "in_use": state.in_use,
+        "usage": str(prepaid_fund.fund_usage(state)),
+        "warning": str(prepaid_fund.fund_warning(state, settings)),
+        "advanced_by_period": dict(sorted(state.outstanding.items())),
+        "top_ups": [
+            {
+                "request_id": r.request_id,
+                "period": r.period,
+                "amount": r.amount,
+                "requested_on": r.requested_on.isoformat(),
+                "done": r.request_id in state.topped_up,
+            }
+            for r in state.top_ups.values()
+        ],
     }
