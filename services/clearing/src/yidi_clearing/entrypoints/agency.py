@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -56,17 +56,22 @@ class PrepaidFundBody(BaseModel):
     q4_monthly_amounts: tuple[int, int, int]
 
 
+# A bound far above any province's money (10 trillion yuan) keeps fen inside the ledger's
+# 64-bit columns, so an absurd figure is refused as input instead of failing in the database.
+Fen = Annotated[int, Field(ge=0, le=10**15)]
+
+
 class EstablishFundBody(BaseModel):
-    q4_monthly_amounts: tuple[int, int, int]
+    q4_monthly_amounts: tuple[Fen, Fen, Fen]
 
 
 class TopUpBody(BaseModel):
-    amount: int
+    amount: Fen
     bank_reference: str
 
 
 class PaymentBody(BaseModel):
-    amount: int
+    amount: Fen
     bank_reference: str
 
 
