@@ -82,7 +82,7 @@ def test_a_split_stay_is_flagged_sanctioned_refused_and_clawed_back(
     assert "suspend" in message.lower()
 
     # The clawback reaches clearing: March's statement deducts it from Suzhou's payment to Nanjing.
-    world.clock.set(at(2, month=4, hour=10))
+    world.clock.set(at(4, month=4, hour=10))
     centre = world.centre("clearing")
 
     def clawed_back() -> list[dict[str, Any]] | None:

@@ -1,5 +1,7 @@
 """Issue 6 end to end: a month of sandbox traffic reconciled and closed day by day, a clawback
-decided by audit, then the month's clearing through to disbursement, with one disputed line held."""
+decided by audit, then the month's clearing through to disbursement, with one disputed line held;
+issue 22: one net payer late, its receivers paid on the 20th from the prepaid fund, which its cash
+repays."""
 
 from __future__ import annotations
 
@@ -125,8 +127,8 @@ def test_a_month_is_cleared_through_to_disbursement(world: Any, sandbox_persons:
         },
     )
 
-    # 2 April: the statement of March.
-    world.clock.set(at(2, 10, month=4))
+    # 4 April: the statement of March.
+    world.clock.set(at(4, 10, month=4))  # March's days may be closed until the 3rd
     centre = world.centre("clearing", user="centre-a", roles=APPROVER)
 
     def inputs_complete() -> dict[str, Any] | None:
@@ -207,7 +209,7 @@ def test_a_month_is_cleared_through_to_disbursement(world: Any, sandbox_persons:
                     "received_on": "2026-04-15",
                 },
             )
-        elif net < 0:
+        elif net < 0 and agency != SHANGLUO:  # Shangluo is late: nothing by the 15th
             centre.ok(
                 "POST",
                 f"/periods/{PERIOD}/remittances",
@@ -218,7 +220,15 @@ def test_a_month_is_cleared_through_to_disbursement(world: Any, sandbox_persons:
                     "received_on": "2026-04-15",
                 },
             )
+    # The prepaid fund (Q4 of 10,000 yuan a month x 2 = 2,000,000 fen) pays for Shangluo on the
+    # disbursement day, so every receiver is paid in full and on time.
+    late = -positions[SHANGLUO]
+    assert late > 0
+    fund = centre.ok("POST", "/prepaid-fund", json={"q4_monthly_amounts": [1_000_000] * 3})
+    assert (fund["size"], fund["level"]) == (2_000_000, 2_000_000)
+    assert centre.ok("GET", "/ledger/trial-balance")["total"] == 0
     world.clock.set(at(20, 10, month=4))
+    assert centre.ok("GET", f"/periods/{PERIOD}/cash")["late"] == [SHANGLUO]
     for agency, net in sorted(positions.items()):
         if net > 0:
             centre.ok(
@@ -235,7 +245,27 @@ def test_a_month_is_cleared_through_to_disbursement(world: Any, sandbox_persons:
             world.centre("clearing", user="centre-b", roles=APPROVER).ok(
                 "POST", f"/periods/{PERIOD}/disbursements/D-{agency}/approve"
             )
+            assert centre.ok("GET", "/ledger/trial-balance")["total"] == 0
+    used = centre.ok("GET", "/prepaid-fund")
+    assert (used["level"], used["advanced_by_period"]) == (2_000_000 - late, {PERIOD: late})
+    assert used["warning"] == "green"  # two outpatient visits' fund money of a 20,000-yuan fund
+
+    # 22 April: Shangluo's cash arrives and repays the fund.
+    world.clock.set(at(22, 10, month=4))
+    centre.ok(
+        "POST",
+        f"/periods/{PERIOD}/remittances",
+        json={
+            "agency": SHANGLUO,
+            "bank_reference": f"{SHANGLUO}-1",
+            "amount": late,
+            "received_on": "2026-04-22",
+        },
+    )
+    repaid = centre.ok("GET", "/prepaid-fund")
+    assert (repaid["level"], repaid["in_use"], repaid["warning"]) == (2_000_000, 0, "green")
     cash = {a["agency"]: a for a in centre.ok("GET", f"/periods/{PERIOD}/cash")["agencies"]}
+    assert cash[SHANGLUO]["late"] is False  # nothing outstanding any more
     for agency, net in positions.items():
         if net < 0:
             assert (cash[agency]["received"], cash[agency]["outstanding"]) == (-net, 0)
@@ -245,6 +275,11 @@ def test_a_month_is_cleared_through_to_disbursement(world: Any, sandbox_persons:
     trial = centre.ok("GET", "/ledger/trial-balance")
     assert trial["total"] == 0
     assert trial["debits"] == trial["credits"] > 0
+    # Every period account is back at zero; the fund holds what was set aside.
+    assert {a: b for a, b in trial["accounts"].items() if b} == {
+        "prepaid_fund": 2_000_000,
+        "prepaid_fund_capital": -2_000_000,
+    }
 
 
 def _fen(yuan: str) -> int:

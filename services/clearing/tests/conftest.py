@@ -114,7 +114,7 @@ async def world(
         relay_enabled=True,
         consumers_enabled=False,  # the test drives them with catch_up, deterministically
         clock="controlled",
-        clock_start=datetime(2026, 4, 2, 9, 0, tzinfo=SHANGHAI),
+        clock_start=datetime(2026, 4, 4, 9, 0, tzinfo=SHANGHAI),  # March closes by the 3rd
         log_json=False,
         log_level="WARNING",
     )

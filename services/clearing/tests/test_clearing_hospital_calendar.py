@@ -162,7 +162,7 @@ async def test_hospital_clearing_application_checked_and_moved_through_its_lifec
     )
     assert skip.status_code == 409
     assert skip.json()["error"]["rule"] == "clearing.illegal_transition"
-    for to in ("20", "30", "40", "50", "60"):
+    for to in ("20", "30", "40", "50"):
         moved = await c.post(
             f"/hospital-clearing/{application_id}/status",
             headers=world.agency(NANJING),
@@ -170,6 +170,22 @@ async def test_hospital_clearing_application_checked_and_moved_through_its_lifec
         )
         assert moved.status_code == 200, moved.text
         assert moved.json()["status"] == to
+    # Reviewed (40) fixed the payable: fund 150,000 + account 2,000, nothing deducted. It is
+    # paid (60) by recording the payment, not by a status change.
+    assert moved.json()["payable_amount"] == 152_000
+    by_status = await c.post(
+        f"/hospital-clearing/{application_id}/status",
+        headers=world.agency(NANJING),
+        json={"to_status": "60"},
+    )
+    assert by_status.json()["error"]["rule"] == "clearing.payment_required"
+    paid = await c.post(
+        f"/hospital-clearing/{application_id}/payment",
+        headers=world.agency(NANJING),
+        json={"amount": 152_000, "bank_reference": "NJ-H-1"},
+    )
+    assert paid.status_code == 200, paid.text
+    assert (paid.json()["status"], paid.json()["paid_amount"]) == ("60", 152_000)
     withdraw_late = await c.post(
         "/internal/his", **his_call(world, WITHDRAW, {"clearing_application_id": application_id})
     )
@@ -240,7 +256,7 @@ async def test_run_due_makes_the_statement_and_reports_what_waits_and_what_is_la
     # A period not yet over cannot be cleared.
     early = await c.post("/periods/2026-04/statement", headers=centre)
     assert early.status_code == 422
-    assert early.json()["error"]["rule"] == "clearing.period_open"
+    assert early.json()["error"]["rule"] == "clearing.days_still_closing"
 
     # Adjustments take four eyes too.
     adj = {

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from yidi_events.kernel.calendar import WorkingCalendar
+from yidi_events.province import load_province
 from yidi_events.runtime.kafka import KafkaSecurity, KafkaSettings
 
 DEFAULT_AUTH_SECRET = "yidi-sandbox-platform-secret-change-me-in-production"
@@ -105,6 +108,9 @@ class ServiceSettings(BaseSettings):
     # Holidays and make-up working days for years `chinesecalendar` does not carry yet, from the
     # State Council's notice: {"2027": {"holidays": [...], "working_weekends": [...]}}.
     holidays_file: Path | None = None
+    # The province's rules (deploy/provinces/<name>.toml, a section per service); the sandbox's
+    # file when unset (yidi_events.province).
+    province_file: Path | None = None
     # HIS requests one gateway process works on at once; past it a request is answered his.busy
     # at once (nothing recorded, the nonce unspent: the hospital resends it) instead of queueing
     # for a database connection until the hospital's client gives up on it.
@@ -159,6 +165,10 @@ class ServiceSettings(BaseSettings):
             return WorkingCalendar.official(notices, weekends_only_beyond=lenient)
         except (OSError, ValueError) as exc:
             raise ValueError(f"YIDI_HOLIDAYS_FILE={self.holidays_file}: {exc}") from exc
+
+    def province(self) -> Mapping[str, Any]:
+        """The province file's document, each service reading its own section of it."""
+        return load_province(self.province_file)
 
     @model_validator(mode="after")
     def _oidc_complete(self) -> ServiceSettings:

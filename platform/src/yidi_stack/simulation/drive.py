@@ -655,7 +655,7 @@ class Driver:
         out.period = period
         task = self.progress.add_task(f"clearing {period}", total=6)
         self.clock.set(
-            datetime.combine(next_month.replace(day=2), datetime.min.time(), SHANGHAI)
+            datetime.combine(next_month.replace(day=4), datetime.min.time(), SHANGHAI)
             + timedelta(hours=10)
         )
         centre = self.agency("clearing", CENTRE, user="centre-a", roles=APPROVER)

@@ -13,6 +13,7 @@ from yidi_clearing.app.hospitals import HospitalHandlers
 from yidi_clearing.app.inputs import audit_projection, reconciliation_projection
 from yidi_clearing.app.periods import PeriodHandlers
 from yidi_clearing.app.projection import own_projection
+from yidi_clearing.config import clearing_settings
 from yidi_clearing.domain import events as own_events
 from yidi_clearing.domain.actors import Actor
 from yidi_clearing.domain.settings import ClearingSettings
@@ -48,9 +49,11 @@ def create(
     settings: ServiceSettings | None = None, clearing: ClearingSettings | None = None
 ) -> FastAPI:
     runtime = build_runtime(settings)
-    rules = clearing or ClearingSettings(working_calendar=runtime.settings.working_calendar())
+    rules = clearing or clearing_settings(
+        runtime.settings.province(), runtime.settings.working_calendar()
+    )
     periods = PeriodHandlers(runtime.write, rules, PostgresPeriodRows())
-    hospitals = HospitalHandlers(runtime.write, PostgresApplicationRows())
+    hospitals = HospitalHandlers(runtime.write, PostgresApplicationRows(), rules)
     scheduler = Actor("scheduler", rules.provincial_centre)
 
     async def run_last_months_steps() -> dict[str, Any]:

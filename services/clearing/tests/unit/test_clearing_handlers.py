@@ -34,7 +34,11 @@ from yidi_clearing.domain.events import (
     StatementApproved,
     StatementGenerated,
 )
-from yidi_clearing.domain.hospital_clearing import ApplicationKey, ClearingTotals
+from yidi_clearing.domain.hospital_clearing import (
+    ApplicationKey,
+    ClearingTotals,
+    HospitalDeduction,
+)
 from yidi_clearing.domain.inputs import ConfirmedSettlement, Deduction
 from yidi_clearing.domain.settings import ClearingSettings
 from yidi_events.application import InMemoryEventStore, Unit, WritePath
@@ -43,6 +47,8 @@ from yidi_events.kernel import SHANGHAI, Conflict, DomainError, Forbidden, NotFo
 
 PERIOD = "2026-03"
 APRIL_2 = date(2026, 4, 2)
+# March is cleared from the 4th: its days may be closed until the 3rd.
+APRIL_4 = date(2026, 4, 4)
 # Payer (insured) > receiver (visit): what each line of March moves, in fen.
 INPUTS = [
     settlement("s1", NANJING, WUXI, fund=10_000),
@@ -126,7 +132,7 @@ class Month:
 
 @pytest.fixture
 def month() -> Month:
-    clock = StoppedClock(datetime.combine(APRIL_2, time(10), SHANGHAI))
+    clock = StoppedClock(datetime.combine(APRIL_4, time(10), SHANGHAI))
     store = InMemoryEventStore("clearing", clock)
     rows = MemoryPeriodRows()
     return Month(
@@ -145,7 +151,7 @@ async def test_the_statement_is_generated_once_from_the_periods_inputs(month: Mo
     state = await month.periods.generate(PERIOD, ALICE)
     (generated,) = month.events()
     assert isinstance(generated, StatementGenerated)
-    assert (generated.period, generated.generated_on) == (PERIOD, APRIL_2)
+    assert (generated.period, generated.generated_on) == (PERIOD, APRIL_4)
     assert lines_of(generated) == LINES
     assert state.input_hash == generated.input_hash
     assert generated.input_hash == await month.periods.preview_hash(PERIOD)
@@ -155,11 +161,12 @@ async def test_the_statement_is_generated_once_from_the_periods_inputs(month: Mo
     assert len(month.events()) == 1
 
 
-async def test_a_month_is_not_generated_before_it_is_over(month: Month) -> None:
-    month.clock.set_day(date(2026, 3, 31), hour=23)
-    with pytest.raises(DomainError) as refused:
-        await month.periods.generate(PERIOD, ALICE)
-    assert refused.value.rule == "clearing.period_open"
+async def test_a_month_is_not_generated_while_its_days_may_still_be_closed(month: Month) -> None:
+    for day in (date(2026, 3, 31), date(2026, 4, 3)):  # the month open; its last day to close
+        month.clock.set_day(day, hour=23)
+        with pytest.raises(DomainError) as refused:
+            await month.periods.generate(PERIOD, ALICE)
+        assert refused.value.rule == "clearing.days_still_closing"
     with pytest.raises(Forbidden):
         await month.periods.generate(PERIOD, clerk(NANJING))
     assert month.store.log == []
@@ -181,7 +188,7 @@ async def test_both_parties_confirm_a_line_decided_on_that_line_alone(month: Mon
             line_id="320100>320200",
             agency=agency,
             confirmed_by=f"clerk-{agency}",
-            confirmed_on=APRIL_2,
+            confirmed_on=APRIL_4,
         )
         for agency in (NANJING, WUXI)
     ]
@@ -375,6 +382,9 @@ class MemoryApplicationRows:
         row = self.rows.get(application_id)
         return dict(row) if row else None
 
+    async def deductions(self, unit: Unit, key: ApplicationKey) -> list[HospitalDeduction]:
+        return []
+
     async def project(self, unit: Unit, env: Envelope) -> None:
         e = env.payload
         if isinstance(e, ClearingApplied):
@@ -383,6 +393,8 @@ class MemoryApplicationRows:
                 "stream_id": env.stream_id,
                 "institution_code": e.institution_code,
                 "clearing_agency": e.clearing_agency,
+                "month": e.month,
+                "clearing_category": e.clearing_category,
                 "status": "10",
                 "withdrawn": False,
             }

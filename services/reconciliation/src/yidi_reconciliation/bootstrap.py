@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from fastapi import FastAPI
 
 from yidi_events.definition import ServiceDefinition
 from yidi_events.kernel import business_date
+from yidi_events.province import ProvinceFileError, section
 from yidi_events.retention import Retained
 from yidi_events.service import Job, Reaction, Runtime, create_app
 from yidi_events.settings import ServiceSettings
@@ -20,7 +22,7 @@ from yidi_reconciliation.app.hospital import Hospitals
 from yidi_reconciliation.app.ingest import follow_settlements, make_settlement_projection
 from yidi_reconciliation.app.queues import days_to_confirm
 from yidi_reconciliation.domain import events as own_events
-from yidi_reconciliation.domain.records import DEFAULT_SETTINGS
+from yidi_reconciliation.domain.records import DEFAULT_SETTINGS, ReconciliationSettings
 from yidi_reconciliation.entrypoints.agency import agency_router
 from yidi_reconciliation.entrypoints.his import his_router
 
@@ -29,20 +31,35 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
+def province_rules(settings: ServiceSettings) -> ReconciliationSettings:
+    """The province file's `[reconciliation] month_close_day`: the one value the agencies'
+    deadline and clearing's statement (which waits for it) both read."""
+    close_day = section(settings.province(), "reconciliation").get(
+        "month_close_day", DEFAULT_SETTINGS.month_close_day
+    )
+    if not isinstance(close_day, int) or not 1 <= close_day <= 28:
+        raise ProvinceFileError(
+            f"province file: [reconciliation] month_close_day {close_day!r} is not a day 1-28"
+        )
+    return replace(DEFAULT_SETTINGS, month_close_day=close_day)
+
+
 def build(settings: ServiceSettings | None = None) -> tuple[Runtime, Days]:
+    settings = settings or ServiceSettings()
+    rules = province_rules(settings)
     settlements = make_settlement_projection()
     runtime = Runtime(
         SERVICE,
-        settings or ServiceSettings(),
+        settings,
         MIGRATIONS,
         [Reaction(settlements, sources=["settlement"])],
         own=[make_day_projection()],
         # 9101 uploads and 3202 result files hold settlement lines of named persons: kept past
         # retention only while the hospital may still download them.
         retained=[Retained(detail_files, "created_at", keep_while="download_until")],
-        queue_measures=[days_to_confirm(DEFAULT_SETTINGS)],
+        queue_measures=[days_to_confirm(rules)],
     )
-    days = Days(runtime.write, PostgresDayRows(), DEFAULT_SETTINGS)
+    days = Days(runtime.write, PostgresDayRows(), rules)
     follow_settlements(settlements, days, runtime.unit_on)
 
     async def issue_yesterday() -> list[str]:

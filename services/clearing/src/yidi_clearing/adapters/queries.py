@@ -20,7 +20,7 @@ from yidi_clearing.adapters.tables import (
 )
 from yidi_clearing.domain.clearing_period import ClearingPeriod, LineState
 from yidi_clearing.domain.events import StatementLine, StatementPart
-from yidi_clearing.domain.hospital_clearing import ClearingTotals
+from yidi_clearing.domain.hospital_clearing import ClearingTotals, HospitalDeduction
 from yidi_clearing.domain.inputs import (
     ConfirmedSettlement,
     Deduction,
@@ -142,8 +142,12 @@ async def deduction_details(conn: AsyncConnection, ids: list[str]) -> list[dict[
 async def journal(
     conn: AsyncConnection, *, period: str | None = None, account: str | None = None
 ) -> list[dict[str, Any]]:
+    # In posting order: a fund's own entries (its own label) fall between the periods' entries.
     query = sa.select(journal_lines).order_by(
-        journal_lines.c.period, journal_lines.c.stream_version, journal_lines.c.line_no
+        journal_lines.c.posted_on,
+        journal_lines.c.period,
+        journal_lines.c.stream_version,
+        journal_lines.c.line_no,
     )
     if period is not None:
         query = query.where(journal_lines.c.period == period)
@@ -187,6 +191,36 @@ async def reconciled_totals(
         account_paid=int(row.account_paid),
         cash_paid=int(row.cash_paid),
     )
+
+
+async def hospital_deductions(
+    conn: AsyncConnection,
+    *,
+    institution_code: str,
+    clearing_agency: str,
+    month: str,
+    clearing_category: str,
+) -> list[HospitalDeduction]:
+    """Deductions and clawbacks decided in `month` whose (first) settlement is the hospital's, of
+    that clearing agency and category, as reconciliation recorded it."""
+    first = sa.func.split_part(deduction_inputs.c.settlement_ids, ",", 1)
+    rows = await conn.execute(
+        sa.select(
+            deduction_inputs.c.deduction_id, deduction_inputs.c.kind, deduction_inputs.c.amount
+        )
+        .select_from(deduction_inputs.join(day_records, day_records.c.settlement_id == first))
+        .where(
+            deduction_inputs.c.applies_in_month == month,
+            day_records.c.institution_code == institution_code,
+            day_records.c.clearing_agency == clearing_agency,
+            day_records.c.clearing_category == clearing_category,
+        )
+        .order_by(deduction_inputs.c.deduction_id)
+    )
+    return [
+        HospitalDeduction(deduction_id=r.deduction_id, kind=DeductionKind(r.kind), amount=r.amount)
+        for r in rows
+    ]
 
 
 async def application(conn: AsyncConnection, application_id: str) -> dict[str, Any] | None:

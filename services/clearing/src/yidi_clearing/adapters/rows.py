@@ -7,7 +7,11 @@ from typing import Any
 
 from yidi_clearing.adapters import queries
 from yidi_clearing.domain.clearing_period import ClearingPeriod
-from yidi_clearing.domain.hospital_clearing import ApplicationKey, ClearingTotals
+from yidi_clearing.domain.hospital_clearing import (
+    ApplicationKey,
+    ClearingTotals,
+    HospitalDeduction,
+)
 from yidi_clearing.domain.inputs import ConfirmedSettlement, Deduction
 from yidi_events.application import Unit
 
@@ -40,3 +44,12 @@ class PostgresApplicationRows:
 
     async def application(self, unit: Unit, application_id: str) -> dict[str, Any] | None:
         return await queries.application(unit.conn, application_id)
+
+    async def deductions(self, unit: Unit, key: ApplicationKey) -> list[HospitalDeduction]:
+        return await queries.hospital_deductions(
+            unit.conn,
+            institution_code=key.institution_code,
+            clearing_agency=key.clearing_agency,
+            month=key.month,
+            clearing_category=key.clearing_category,
+        )

@@ -6,7 +6,7 @@ no-op):
 - `settlement_inputs`: settlements reconciliation confirmed (DayClosed, DisputedSettlementReleased);
 - `day_records`: every settlement reconciliation recorded for an agency pair (DaySettlementRecorded),
   the source of held (not yet closed) settlements and of the hospitals' reconciled monthly totals;
-- `deduction_inputs`: clawbacks audit decided.
+- `deduction_inputs`: clawbacks and routine audit deductions (审核扣款) audit decided.
 
 Own read models and invariants (rebuildable from the clearing event store):
 - `statements`: one row per period (primary key: a period never has two statements);
@@ -16,7 +16,8 @@ Own read models and invariants (rebuildable from the clearing event store):
 - `period_heads` and `period_lines`: each period stream's version, first approver and every line's
   confirmations and disputes, so that confirming one line of 89,000 reads two rows instead of
   folding the period's whole stream (see `PeriodHandlers.confirm_line`);
-- `hospital_applications`: hospital clearing applications (3203) and their status.
+- `hospital_applications`: hospital clearing applications (3203), their status, payable and
+  payment.
 """
 
 from __future__ import annotations
@@ -82,6 +83,10 @@ deduction_inputs = sa.Table(
     sa.Column("case_id", sa.Text, nullable=False),
     sa.Column("applies_in_month", sa.Text, nullable=False),
     sa.Column("settlement_ids", sa.Text, nullable=False),  # comma-separated, for the drill-down
+    # What a fee review relied on (rule, document), shown on the statement's detail; and where
+    # the deduction came from: "clawback", "fee_review" or "assist_check".
+    sa.Column("evidence", sa.Text, nullable=False, server_default=""),
+    sa.Column("source", sa.Text, nullable=False, server_default=""),
 )
 
 statements = sa.Table(
@@ -163,5 +168,13 @@ hospital_applications = sa.Table(
     sa.Column("applied_on", sa.Date, nullable=False),
     sa.Column("changed_on", sa.Date, nullable=False),
     sa.Column("changed_by", sa.Text, nullable=False),
+    # Fixed at review (40): reconciled fund + account, less the month's deductions; then paid.
+    sa.Column("reimbursable", sa.BigInteger, nullable=True),
+    sa.Column("audit_deducted", sa.BigInteger, nullable=True),
+    sa.Column("clawed_back", sa.BigInteger, nullable=True),
+    sa.Column("payable_amount", sa.BigInteger, nullable=True),
+    sa.Column("paid_amount", sa.BigInteger, nullable=True),
+    sa.Column("bank_reference", sa.Text, nullable=True),
+    sa.Column("paid_on", sa.Date, nullable=True),
     sa.Index("hospital_applications_agency", "clearing_agency", "month"),
 )

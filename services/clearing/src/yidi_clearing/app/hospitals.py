@@ -8,10 +8,11 @@ from the stream and its version, so it is stable across retries of the same tran
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from yidi_clearing.domain import hospital_clearing as hc
+from yidi_clearing.domain.settings import ClearingSettings
 from yidi_events.application import Aggregate, Unit, WritePath
 from yidi_events.kernel import NotFound
 
@@ -27,6 +28,11 @@ class ApplicationRows(Protocol):
 
     async def application(self, unit: Unit, application_id: str) -> dict[str, Any] | None:
         """The application's row of the `clearing.own` projection (with its `stream_id`)."""
+        ...
+
+    async def deductions(self, unit: Unit, key: hc.ApplicationKey) -> list[hc.HospitalDeduction]:
+        """Deductions and clawbacks decided in the key's month against the hospital's
+        settlements of the key's clearing agency and category."""
         ...
 
 
@@ -46,10 +52,20 @@ def application_id_of(key: hc.ApplicationKey, version: int) -> str:
     )
 
 
+def key_of(row: dict[str, Any]) -> hc.ApplicationKey:
+    return hc.ApplicationKey(
+        institution_code=row["institution_code"],
+        clearing_agency=row["clearing_agency"],
+        month=row["month"],
+        clearing_category=row["clearing_category"],
+    )
+
+
 @dataclass
 class HospitalHandlers:
     write: WritePath
     rows: ApplicationRows
+    settings: ClearingSettings = field(default_factory=ClearingSettings)
 
     async def apply(self, key: hc.ApplicationKey, totals: hc.ClearingTotals) -> str:
         async def work(unit: Unit) -> str:
@@ -96,12 +112,51 @@ class HospitalHandlers:
             row = await self._own(unit, application_id, None)
             allowed_agency(row["clearing_agency"])
             today = self.write.today()
+            payable = None
+            if to_status == hc.ClearingStatus.REVIEWED:
+                # Reviewed: the payable is fixed from what reconciliation and audit decided.
+                key = key_of(row)
+                reconciled = await self.rows.reconciled(unit, key)
+                if reconciled is not None:
+                    payable = hc.payable_of(reconciled, await self.rows.deductions(unit, key))
             await self.write.decide(
                 unit,
                 row["stream_id"],
                 APPLICATION,
                 lambda s: hc.decide_change_status(
-                    s, application_id, to_status, changed_by, reason, today
+                    s, application_id, to_status, changed_by, reason, today, payable
+                ),
+                day=today,
+            )
+            return await self._own(unit, application_id, None)
+
+        return await self.write.transact(work)
+
+    async def record_payment(
+        self,
+        application_id: str,
+        *,
+        amount: int,
+        bank_reference: str,
+        paid_by: str,
+        allowed_agency: Callable[[str], None],
+    ) -> dict[str, Any]:
+        async def work(unit: Unit) -> dict[str, Any]:
+            row = await self._own(unit, application_id, None)
+            allowed_agency(row["clearing_agency"])
+            today = self.write.today()
+            await self.write.decide(
+                unit,
+                row["stream_id"],
+                APPLICATION,
+                lambda s: hc.decide_record_payment(
+                    s,
+                    application_id,
+                    amount=amount,
+                    bank_reference=bank_reference,
+                    paid_by=paid_by,
+                    today=today,
+                    settings=self.settings,
                 ),
                 day=today,
             )

@@ -1,4 +1,5 @@
-"""Consumed facts -> clearing's inputs: what reconciliation confirmed, what audit clawed back.
+"""Consumed facts -> clearing's inputs: what reconciliation confirmed, what audit clawed back or
+deducted after a fee review (审核扣款).
 
 Two projections, wired in bootstrap as Subscriptions on "reconciliation" and "audit". Every row is
 keyed by the input's own id and written with ON CONFLICT DO NOTHING, so a redelivered or
@@ -20,7 +21,7 @@ from yidi_clearing.adapters.tables import (
 )
 from yidi_clearing.domain.inputs import Deduction, DeductionKind, check_deduction
 from yidi_clearing.domain.period import period_of
-from yidi_events.contracts.audit import ClawbackDecided
+from yidi_events.contracts.audit import ClawbackDecided, FeeDeductionDecided
 from yidi_events.contracts.policy import InsuranceType
 from yidi_events.contracts.reconciliation import (
     DayClosed,
@@ -140,6 +141,42 @@ def audit_projection() -> Projection:
                 case_id=deduction.case_id,
                 applies_in_month=deduction.applies_in_month,
                 settlement_ids=",".join(e.settlement_ids),
+                source="clawback",
+            )
+            .on_conflict_do_nothing()
+        )
+
+    @projection.on(FeeDeductionDecided)
+    async def fee_deduction(conn: AsyncConnection, env: Envelope) -> None:
+        e: FeeDeductionDecided = env.payload
+        # Like a clawback: deducted in the statement of the month it was decided in.
+        deduction = Deduction(
+            deduction_id=e.deduction_id,
+            kind=DeductionKind.AUDIT_DEDUCTION,
+            insured_agency=e.insured_region,
+            visit_agency=e.visit_region,
+            insurance_type=cast(InsuranceType, e.insurance_type),  # checked just below
+            amount=e.amount,
+            reason=e.reason,
+            case_id="",  # a fee review is no audit case; its settlement is in settlement_ids
+            applies_in_month=period_of(e.decided_on),
+        )
+        check_deduction(deduction)
+        await conn.execute(
+            insert(deduction_inputs)
+            .values(
+                deduction_id=deduction.deduction_id,
+                kind=str(deduction.kind),
+                insured_agency=deduction.insured_agency,
+                visit_agency=deduction.visit_agency,
+                insurance_type=str(deduction.insurance_type),
+                amount=deduction.amount,
+                reason=deduction.reason,
+                case_id=deduction.case_id,
+                applies_in_month=deduction.applies_in_month,
+                settlement_ids=e.settlement_id,
+                evidence=e.evidence,
+                source=str(e.source),
             )
             .on_conflict_do_nothing()
         )

@@ -16,9 +16,15 @@ from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
-from yidi_clearing.domain import cash, period_decisions, prepaid
+from yidi_clearing.domain import cash, period_decisions, prepaid, prepaid_fund
 from yidi_clearing.domain.actors import Actor, require_approver, require_centre
-from yidi_clearing.domain.calendar import ClearingStep, due_steps, late_steps, schedule
+from yidi_clearing.domain.calendar import (
+    ClearingStep,
+    due_steps,
+    late_steps,
+    require_days_closed,
+    schedule,
+)
 from yidi_clearing.domain.clearing_period import (
     ClearingPeriod,
     LineStatus,
@@ -27,13 +33,18 @@ from yidi_clearing.domain.clearing_period import (
     fold_period,
 )
 from yidi_clearing.domain.inputs import ConfirmedSettlement, Deduction
-from yidi_clearing.domain.period import parse_period, require_period_ended
+from yidi_clearing.domain.period import parse_period
 from yidi_clearing.domain.settings import ClearingSettings
 from yidi_clearing.domain.statement import Statement, build_statement
 from yidi_events.application import Aggregate, Snapshot, Unit, WritePath
 from yidi_events.store.event_store import ConcurrencyError
 
 Decide = Callable[[Unit, ClearingPeriod, date], Awaitable[list[Any]]]
+DecideWithFund = Callable[
+    [ClearingPeriod, prepaid_fund.PrepaidFund, date], tuple[list[Any], list[Any]]
+]
+
+FUND = Aggregate(prepaid_fund.PrepaidFund, prepaid_fund.evolve)
 
 PERIOD = Aggregate(PeriodFolding, PeriodFolding.then)
 """The whole period: linear in its stream (two confirmations per line, the statement)."""
@@ -70,6 +81,10 @@ def period_as_line(rows: PeriodRows, period: str, line_id: str) -> Aggregate[Per
 
 def stream_of(period: str) -> str:
     return f"clearing-period:{period}"
+
+
+def fund_stream_of(fund_id: str) -> str:
+    return f"prepaid-fund:{fund_id}"
 
 
 @dataclass
@@ -116,6 +131,75 @@ class PeriodHandlers:
 
         return await self.write.transact(work)
 
+    async def execute_with_fund(
+        self, period: str, decide: DecideWithFund
+    ) -> tuple[ClearingPeriod, prepaid_fund.PrepaidFund]:
+        """A decision on the period and the prepaid fund together, in one unit: the fund's
+        stream version serialises every period that draws on it."""
+        parse_period(period)
+        stream_id, fund_id = stream_of(period), fund_stream_of(self.settings.prepaid_fund.fund_id)
+
+        async def work(unit: Unit) -> tuple[ClearingPeriod, prepaid_fund.PrepaidFund]:
+            loaded = await self.write.load(unit, stream_id, PERIOD)
+            fund = await self.write.load(unit, fund_id, FUND)
+            state = loaded.state.freeze()
+            today = self.today()
+            period_events, fund_events = decide(state, fund.state, today)
+            await self.write.append(unit, stream_id, loaded.version, period_events, day=today)
+            await self.write.append(unit, fund_id, fund.version, fund_events, day=today)
+            after = fund.state
+            for event in fund_events:
+                after = prepaid_fund.evolve(after, event)
+            return fold_period(state, period_events), after
+
+        return await self.write.transact(work)
+
+    async def fund(self) -> prepaid_fund.PrepaidFund:
+        stream_id = fund_stream_of(self.settings.prepaid_fund.fund_id)
+
+        async def read(unit: Unit) -> prepaid_fund.PrepaidFund:
+            return (await self.write.load(unit, stream_id, FUND)).state
+
+        return await self.write.transact(read)
+
+    async def establish_fund(
+        self, q4_monthly_amounts: tuple[int, int, int], actor: Actor
+    ) -> prepaid_fund.PrepaidFund:
+        fund_id = self.settings.prepaid_fund.fund_id
+        today = self.today()
+        await self.write.execute(
+            fund_stream_of(fund_id),
+            FUND,
+            lambda s: prepaid_fund.decide_establish(
+                s,
+                fund_id=fund_id,
+                q4_monthly_amounts=q4_monthly_amounts,
+                actor=actor,
+                settings=self.settings,
+                today=today,
+            ),
+        )
+        return await self.fund()
+
+    async def top_up_fund(
+        self, request_id: str, *, amount: int, bank_reference: str, actor: Actor
+    ) -> prepaid_fund.PrepaidFund:
+        today = self.today()
+        await self.write.execute(
+            fund_stream_of(self.settings.prepaid_fund.fund_id),
+            FUND,
+            lambda s: prepaid_fund.decide_top_up(
+                s,
+                request_id=request_id,
+                amount=amount,
+                bank_reference=bank_reference,
+                actor=actor,
+                settings=self.settings,
+                today=today,
+            ),
+        )
+        return await self.fund()
+
     # --- statement ------------------------------------------------------------------------------
 
     async def generate(self, period: str, actor: Actor) -> ClearingPeriod:
@@ -124,7 +208,7 @@ class PeriodHandlers:
         async def decide(unit: Unit, state: ClearingPeriod, today: date) -> list[Any]:
             if state.generated:
                 return []  # run again (operator, schedule, retry): the statement stands
-            require_period_ended(period, today)
+            require_days_closed(period, today, self.settings)
             settlements, deductions = await self.rows.inputs(unit, period)
             return period_decisions.decide_generate_statement(
                 state, period, settlements, deductions, today
@@ -229,50 +313,85 @@ class PeriodHandlers:
         received_on: date,
         actor: Actor,
     ) -> ClearingPeriod:
-        return await self.execute(
-            period,
-            _sync(
-                lambda s, _t: cash.decide_record_remittance(
-                    s,
-                    agency=agency,
-                    bank_reference=bank_reference,
-                    amount=amount,
-                    received_on=received_on,
-                    actor=actor,
-                    settings=self.settings,
-                )
-            ),
-        )
+        """Record a payer's cash; what the prepaid fund advanced for the period is repaid from it
+        first, in the same unit."""
+
+        def decide(
+            state: ClearingPeriod, fund: prepaid_fund.PrepaidFund, today: date
+        ) -> tuple[list[Any], list[Any]]:
+            events = cash.decide_record_remittance(
+                state,
+                agency=agency,
+                bank_reference=bank_reference,
+                amount=amount,
+                received_on=received_on,
+                actor=actor,
+                settings=self.settings,
+            )
+            if not events:
+                return [], []
+            fund_events, entries = prepaid_fund.decide_repay(
+                fund,
+                period=period,
+                bank_reference=bank_reference,
+                agency=agency,
+                amount=amount,
+                today=received_on,
+            )
+            return [*events, *entries], fund_events
+
+        return (await self.execute_with_fund(period, decide))[0]
 
     async def request_disbursement(
         self, period: str, *, disbursement_id: str, agency: str, amount: int, actor: Actor
     ) -> ClearingPeriod:
-        return await self.execute(
-            period,
-            _sync(
-                lambda s, t: cash.decide_request_disbursement(
-                    s,
-                    disbursement_id=disbursement_id,
-                    agency=agency,
-                    amount=amount,
-                    actor=actor,
-                    settings=self.settings,
-                    today=t,
-                )
-            ),
-        )
+        def decide(
+            state: ClearingPeriod, fund: prepaid_fund.PrepaidFund, today: date
+        ) -> tuple[list[Any], list[Any]]:
+            events = cash.decide_request_disbursement(
+                state,
+                disbursement_id=disbursement_id,
+                agency=agency,
+                amount=amount,
+                actor=actor,
+                settings=self.settings,
+                today=today,
+                fund=fund,
+            )
+            return events, []
+
+        return (await self.execute_with_fund(period, decide))[0]
 
     async def approve_disbursement(
         self, period: str, disbursement_id: str, actor: Actor
     ) -> ClearingPeriod:
-        return await self.execute(
-            period,
-            _sync(
-                lambda s, t: cash.decide_approve_disbursement(
-                    s, disbursement_id, actor, self.settings, t
-                )
-            ),
-        )
+        """Pay a requested disbursement; the prepaid fund pays what late payers' cash does not
+        cover, and warns (and asks for a top-up at red) as it is used."""
+
+        def decide(
+            state: ClearingPeriod, fund: prepaid_fund.PrepaidFund, today: date
+        ) -> tuple[list[Any], list[Any]]:
+            events = cash.decide_approve_disbursement(
+                state, disbursement_id, actor, self.settings, today, fund=fund
+            )
+            if not events:
+                return [], []
+            request = state.disbursement_requests[disbursement_id]
+            from_fund = cash.fund_share(state, request.amount, fund, today, self.settings)
+            if not from_fund:
+                return events, []
+            return events, prepaid_fund.decide_advance(
+                fund,
+                period=period,
+                disbursement_id=disbursement_id,
+                agency=request.agency,
+                amount=from_fund,
+                late_agencies=cash.late_payers(state, today, self.settings),
+                settings=self.settings,
+                today=today,
+            )
+
+        return (await self.execute_with_fund(period, decide))[0]
 
     async def check_prepaid_fund(
         self,

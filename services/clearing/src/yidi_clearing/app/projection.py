@@ -24,6 +24,8 @@ from yidi_clearing.domain.events import (
     ClearingStatusChanged,
     DisbursementRecorded,
     DisbursementRequested,
+    HospitalPayableComputed,
+    HospitalPaymentRecorded,
     JournalEntryPosted,
     LineConfirmed,
     LineDisputed,
@@ -195,6 +197,29 @@ def own_projection() -> Projection:
             hospital_applications.update()
             .where(hospital_applications.c.clearing_application_id == e.clearing_application_id)
             .values(status=e.to_status, changed_on=e.changed_on, changed_by=e.changed_by)
+        )
+
+    @projection.on(HospitalPayableComputed)
+    async def payable(conn: AsyncConnection, env: Envelope) -> None:
+        e: HospitalPayableComputed = env.payload
+        await conn.execute(
+            hospital_applications.update()
+            .where(hospital_applications.c.clearing_application_id == e.clearing_application_id)
+            .values(
+                reimbursable=e.reimbursable,
+                audit_deducted=e.audit_deducted,
+                clawed_back=e.clawed_back,
+                payable_amount=e.amount,
+            )
+        )
+
+    @projection.on(HospitalPaymentRecorded)
+    async def paid(conn: AsyncConnection, env: Envelope) -> None:
+        e: HospitalPaymentRecorded = env.payload
+        await conn.execute(
+            hospital_applications.update()
+            .where(hospital_applications.c.clearing_application_id == e.clearing_application_id)
+            .values(paid_amount=e.amount, bank_reference=e.bank_reference, paid_on=e.paid_on)
         )
 
     return projection

@@ -27,7 +27,16 @@ from yidi_clearing.domain.events import (
     DisbursementRequested,
     RemittanceRecorded,
 )
-from yidi_clearing.domain.ledger import CENTRE_BANK, credit, debit, make_entry, payable, receivable
+from yidi_clearing.domain.ledger import (
+    CENTRE_BANK,
+    PREPAID_FUND,
+    credit,
+    debit,
+    make_entry,
+    payable,
+    receivable,
+)
+from yidi_clearing.domain.prepaid_fund import PrepaidFund, fund_part
 from yidi_clearing.domain.settings import ClearingSettings, DisbursementPolicy
 from yidi_events.kernel import Conflict, DomainError, NotFound
 
@@ -50,13 +59,62 @@ def is_late(state: ClearingPeriod, agency: str, today: date, settings: ClearingS
     return today > deadline and outstanding(state, agency) > 0
 
 
-def disbursable(state: ClearingPeriod, agency: str, settings: ClearingSettings) -> int:
-    """The most the centre may pay `agency` now, given the cash that has arrived."""
+def late_payers(state: ClearingPeriod, today: date, settings: ClearingSettings) -> tuple[str, ...]:
+    """Net payers with money outstanding after the remittance deadline, by agency."""
+    return tuple(
+        p.agency
+        for p in state.positions or ()
+        if p.net < 0 and is_late(state, p.agency, today, settings)
+    )
+
+
+def fund_may_pay(state: ClearingPeriod, today: date, settings: ClearingSettings) -> bool:
+    """The prepaid fund pays receivers when the disbursement day has come and payers are late."""
+    due = schedule(_period(state), settings)[ClearingStep.DISBURSEMENT]
+    return today >= due and bool(late_payers(state, today, settings))
+
+
+def cash_available(state: ClearingPeriod, advanced: int = 0) -> int:
+    """The period's cash at the centre not yet paid out: received, less what was disbursed from
+    cash (disbursed less what the fund `advanced` and is still owed for the period)."""
+    return state.received() - state.disbursed() + advanced
+
+
+def fund_share(
+    state: ClearingPeriod,
+    amount: int,
+    fund: PrepaidFund | None,
+    today: date,
+    settings: ClearingSettings,
+) -> int:
+    """The part of a disbursement of `amount` the prepaid fund pays now (refused if it cannot)."""
+    advanced = fund.outstanding.get(_period(state), 0) if fund is not None else 0
+    return fund_part(
+        fund or PrepaidFund(),
+        amount,
+        cash_available(state, advanced),
+        fund_may_pay(state, today, settings),
+    )
+
+
+def disbursable(
+    state: ClearingPeriod,
+    agency: str,
+    settings: ClearingSettings,
+    fund: PrepaidFund | None = None,
+    today: date | None = None,
+) -> int:
+    """The most the centre may pay `agency` now, given the cash that has arrived and, once the
+    disbursement day has come with payers late, what the prepaid fund can advance for them."""
     position = state.position(agency)
     if position is None or position.net <= 0:
         return 0
     total_owed = state.total_owed()
     received = state.received()
+    if fund is not None and today is not None and fund_may_pay(state, today, settings):
+        # The fund stands in for the late cash: what it advanced and still may.
+        advanced = fund.outstanding.get(_period(state), 0)
+        received = min(total_owed, received + advanced + max(0, fund.level))
     if received >= total_owed:
         entitled = position.net
     elif settings.disbursement_policy == DisbursementPolicy.IN_FULL_ONLY:
@@ -151,6 +209,7 @@ def decide_request_disbursement(
     actor: Actor,
     settings: ClearingSettings,
     today: date,
+    fund: PrepaidFund | None = None,
 ) -> list[Any]:
     period = _period(state)
     require_approver(actor, settings)
@@ -163,7 +222,7 @@ def decide_request_disbursement(
             f"disbursement {disbursement_id} exists with other figures",
             field="disbursement_id",
         )
-    _check_within_cash(state, agency, amount, disbursable(state, agency, settings))
+    _check_within_cash(state, agency, amount, disbursable(state, agency, settings, fund, today))
     return [
         DisbursementRequested(
             period=period,
@@ -182,7 +241,10 @@ def decide_approve_disbursement(
     actor: Actor,
     settings: ClearingSettings,
     today: date,
+    fund: PrepaidFund | None = None,
 ) -> list[Any]:
+    """Pay a requested disbursement; with payers late on the disbursement day, the prepaid
+    `fund` pays what the cash does not cover (its own side: `prepaid_fund.decide_advance`)."""
     period = _period(state)
     require_approver(actor, settings)
     request = state.disbursement_requests.get(disbursement_id)
@@ -195,14 +257,10 @@ def decide_approve_disbursement(
     if disbursement_id in state.disbursements:
         return []
     require_second_person(request.requested_by, actor, f"disbursement {disbursement_id}")
-    # The request already reserved its share; re-check the cash itself, which is the hard limit.
-    cash = state.received() - state.disbursed()
-    if request.amount > cash:
-        raise DomainError(
-            "clearing.over_disbursement",
-            f"only {cash} fen has arrived and not been paid out; cannot pay {request.amount}",
-            field="amount",
-        )
+    # The request already reserved its share; re-check the cash itself (and the fund standing in
+    # for late cash), which is the hard limit.
+    from_fund = fund_share(state, request.amount, fund, today, settings)
+    from_cash = request.amount - from_fund
     paid_total = state.disbursed(request.agency) + request.amount
     position = state.position(request.agency)
     net = position.net if position is not None else 0
@@ -221,11 +279,13 @@ def decide_approve_disbursement(
         make_entry(
             period=period,
             entry_id=f"{period}/disbursement/{disbursement_id}",
-            memo=f"disbursement to {request.agency}",
+            memo=f"disbursement to {request.agency}"
+            + (f", {from_fund} fen from the prepaid fund" if from_fund else ""),
             posted_on=today,
             lines=[
                 debit(payable(request.agency), request.amount, disbursement_id),
-                credit(CENTRE_BANK, request.amount, disbursement_id),
+                *([credit(CENTRE_BANK, from_cash, disbursement_id)] if from_cash else []),
+                *([credit(PREPAID_FUND, from_fund, disbursement_id)] if from_fund else []),
             ],
         ),
     ]

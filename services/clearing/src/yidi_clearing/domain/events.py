@@ -230,6 +230,75 @@ class PrepaidFundWarningRaised:
     raised_on: date
 
 
+# --- the prepaid fund (预付金), one stream per fund ------------------------------------------------
+
+
+@event("clearing.PrepaidFundEstablished", key="fund_id")
+@dataclass(frozen=True, kw_only=True)
+class PrepaidFundEstablished:
+    """The centre set the fund aside: months_of_q4_average x last year's Q4 monthly average."""
+
+    fund_id: str
+    amount: int
+    q4_monthly_amounts: tuple[int, int, int]
+    established_by: str
+    established_on: date
+
+
+@event("clearing.PrepaidFundAdvanced", key="fund_id")
+@dataclass(frozen=True, kw_only=True)
+class PrepaidFundAdvanced:
+    """The fund paid part of a disbursement because net payers of the period were late."""
+
+    fund_id: str
+    period: str
+    disbursement_id: str
+    agency: str  # the net receiver paid
+    amount: int  # the part of the disbursement the fund paid
+    late_agencies: tuple[str, ...]  # the net payers whose cash was outstanding
+    level: int  # the fund's money after the advance
+    advanced_on: date
+
+
+@event("clearing.PrepaidFundRepaid", key="fund_id")
+@dataclass(frozen=True, kw_only=True)
+class PrepaidFundRepaid:
+    """A late payer's cash arrived and went back to the fund, up to what the fund advanced."""
+
+    fund_id: str
+    period: str
+    bank_reference: str  # of the remittance that repaid it
+    agency: str  # the payer
+    amount: int
+    level: int  # the fund's money after the repayment
+    repaid_on: date
+
+
+@event("clearing.PrepaidFundTopUpRequested", key="fund_id")
+@dataclass(frozen=True, kw_only=True)
+class PrepaidFundTopUpRequested:
+    """A red warning: the centre is asked to top the fund up by `amount` (what is in use)."""
+
+    fund_id: str
+    request_id: str
+    period: str  # the period whose advance turned the fund red
+    amount: int
+    size: int
+    level: int
+    requested_on: date
+
+
+@event("clearing.PrepaidFundToppedUp", key="fund_id")
+@dataclass(frozen=True, kw_only=True)
+class PrepaidFundToppedUp:
+    fund_id: str
+    request_id: str
+    amount: int
+    bank_reference: str
+    topped_up_by: str
+    topped_up_on: date
+
+
 @event("clearing.JournalEntryPosted", key="period")
 @dataclass(frozen=True, kw_only=True)
 class JournalEntryPosted:
@@ -277,3 +346,38 @@ class ClearingStatusChanged:
     changed_by: str
     reason: str
     changed_on: date
+
+
+@event("clearing.HospitalPayableComputed", key="institution_code")
+@dataclass(frozen=True, kw_only=True)
+class HospitalPayableComputed:
+    """What the clearing agency owes the hospital for the month and category, fixed at review
+    (status 40): the reconciled fund and account payments less the deductions decided in the
+    month against the hospital's settlements."""
+
+    institution_code: str
+    clearing_application_id: str
+    clearing_agency: str
+    month: str
+    clearing_category: str
+    reimbursable: int  # reconciled fund_total + account_paid
+    audit_deducted: int  # routine audit deductions (审核扣款), positive
+    clawed_back: int  # clawbacks, positive
+    amount: int  # reimbursable - audit_deducted - clawed_back
+    deduction_ids: tuple[str, ...]
+    computed_on: date
+
+
+@event("clearing.HospitalPaymentRecorded", key="institution_code")
+@dataclass(frozen=True, kw_only=True)
+class HospitalPaymentRecorded:
+    """The clearing agency paid the hospital its payable (status 60)."""
+
+    institution_code: str
+    clearing_application_id: str
+    clearing_agency: str
+    amount: int
+    bank_reference: str
+    paid_by: str
+    paid_on: date
+    late: bool  # after the calendar's hospital payment deadline

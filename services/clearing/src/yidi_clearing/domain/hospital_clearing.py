@@ -4,24 +4,36 @@ One stream per (institution, clearing agency, month, clearing category); its sta
 application. A handler folds the stream with `evolve` into `HospitalClearing`, then calls:
   decide_apply(state, application_id=..., totals=..., reconciled=..., today=...)
   decide_withdraw(state, application_id, today)
-  decide_change_status(state, application_id, to_status, changed_by, reason, today)
+  decide_change_status(state, application_id, to_status, changed_by, reason, today, payable=...)
+  decide_record_payment(state, application_id, amount=..., bank_reference=..., ...)
+Moving to 40 (reviewed) fixes the payable (`payable_of`: reconciled fund and account payments
+less the month's deductions and clawbacks against the hospital) and posts it to the ledger; 60
+(paid) comes only from recording the payment of exactly that amount, a ledger movement too.
+Deadlines per step come from the clearing calendar (`hospital_deadlines`, `late_hospital_steps`).
 `application_id` is minted by the handler (the domain does no I/O). The application must equal the
 reconciled totals figure by figure; the refusal names the first figure that differs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from yidi_clearing.domain.calendar import schedule
 from yidi_clearing.domain.events import (
     ClearingApplicationWithdrawn,
     ClearingApplied,
     ClearingStatusChanged,
+    HospitalPayableComputed,
+    HospitalPaymentRecorded,
 )
+from yidi_clearing.domain.inputs import DeductionKind
+from yidi_clearing.domain.ledger import credit, debit, make_entry
 from yidi_clearing.domain.period import parse_period
+from yidi_clearing.domain.settings import ClearingSettings, ClearingStep
 from yidi_events.kernel import Conflict, DomainError, NotFound, fen_to_yuan
 
 
@@ -78,11 +90,97 @@ class ApplicationKey:
     clearing_category: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class HospitalDeduction:
+    """A deduction or clawback decided in the month against one of the hospital's settlements."""
+
+    deduction_id: str
+    kind: DeductionKind
+    amount: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Payable:
+    reimbursable: int
+    audit_deducted: int
+    clawed_back: int
+    amount: int
+    deduction_ids: tuple[str, ...]
+
+
+def payable_of(reconciled: ClearingTotals, deductions: Iterable[HospitalDeduction]) -> Payable:
+    """The reconciled fund and personal-account payments (what the agency reimburses; the cash
+    the patients paid the hospital themselves) less the month's deductions and clawbacks."""
+    found = sorted(deductions, key=lambda d: d.deduction_id)
+    audit = sum(d.amount for d in found if d.kind == DeductionKind.AUDIT_DEDUCTION)
+    clawed = sum(d.amount for d in found if d.kind == DeductionKind.CLAWBACK)
+    reimbursable = reconciled.fund_total + reconciled.account_paid
+    return Payable(
+        reimbursable=reimbursable,
+        audit_deducted=audit,
+        clawed_back=clawed,
+        amount=reimbursable - audit - clawed,
+        deduction_ids=tuple(d.deduction_id for d in found),
+    )
+
+
+def hospital_claims(agency: str) -> str:
+    """What the agency's fund owes for its hospitals' care (the expense side of a payable)."""
+    return f"hospital_claims:{agency}"
+
+
+def hospital_payable(institution_code: str) -> str:
+    return f"hospital_payable:{institution_code}"
+
+
+def agency_bank(agency: str) -> str:
+    return f"agency_bank:{agency}"
+
+
+def ledger_label(application: ClearingApplied) -> str:
+    """The journal's period label of an application's entries: its stream, one per key."""
+    return (
+        f"hospital-clearing:{application.institution_code}:{application.clearing_agency}:"
+        f"{application.month}:{application.clearing_category}"
+    )
+
+
+def hospital_deadlines(month: str, settings: ClearingSettings) -> dict[str, date]:
+    dates = schedule(month, settings)
+    return {
+        "application": dates[ClearingStep.HOSPITAL_APPLICATION],
+        "review": dates[ClearingStep.HOSPITAL_REVIEW],
+        "payment": dates[ClearingStep.HOSPITAL_PAYMENT],
+    }
+
+
+_DONE_BY = {"review": ClearingStatus.REVIEWED, "payment": ClearingStatus.PAID}
+_ORDER = list(ClearingStatus)
+
+
+def late_hospital_steps(
+    month: str, status: str, applied_on: date, today: date, settings: ClearingSettings
+) -> list[str]:
+    """Steps of an application that missed the calendar: applied after its deadline; not yet
+    reviewed (40) or paid (60) after theirs. A rejected application is late for nothing more."""
+    deadlines = hospital_deadlines(month, settings)
+    late = ["application"] if applied_on > deadlines["application"] else []
+    current = ClearingStatus(status)
+    if current == ClearingStatus.REJECTED:
+        return late
+    for step, done in _DONE_BY.items():
+        if _ORDER.index(current) < _ORDER.index(done) and today > deadlines[step]:
+            late.append(step)
+    return late
+
+
 @dataclass(frozen=True)
 class HospitalClearing:
     application: ClearingApplied | None = None
     status: ClearingStatus | None = None
     withdrawn: bool = False
+    payable: HospitalPayableComputed | None = None
+    payment: HospitalPaymentRecorded | None = None
 
     @property
     def active(self) -> bool:
@@ -101,6 +199,10 @@ def evolve(state: HospitalClearing, event: Any) -> HospitalClearing:
             return replace(state, withdrawn=True)
         case ClearingStatusChanged():
             return replace(state, status=ClearingStatus(event.to_status))
+        case HospitalPayableComputed():
+            return replace(state, payable=event)
+        case HospitalPaymentRecorded():
+            return replace(state, payment=event)
     return state
 
 
@@ -188,7 +290,9 @@ def decide_change_status(
     changed_by: str,
     reason: str,
     today: date,
+    payable: Payable | None = None,
 ) -> list[Any]:
+    """Move the application one status on; at 40 (reviewed) `payable` is fixed and posted."""
     application = _current(state, application_id)
     if to_status not in {s.value for s in ClearingStatus}:
         raise DomainError(
@@ -207,17 +311,138 @@ def decide_change_status(
         raise DomainError(
             "clearing.reason_required", "a rejection must give its reason", field="reason"
         )
-    return [
+    if target == ClearingStatus.PAID:
+        raise Conflict(
+            "clearing.payment_required",
+            f"application {application_id} is paid by recording the payment (amount and bank "
+            "reference), not by a status change",
+            field="to_status",
+        )
+    changed = ClearingStatusChanged(
+        institution_code=application.institution_code,
+        clearing_application_id=application_id,
+        from_status=state.status.value,
+        to_status=to_status,
+        changed_by=changed_by,
+        reason=reason,
+        changed_on=today,
+    )
+    if target != ClearingStatus.REVIEWED:
+        return [changed]
+    if payable is None:
+        raise DomainError(
+            "clearing.not_reconciled",
+            f"{application.month} category {application.clearing_category} has no reconciled "
+            "totals to compute the payable from",
+            field="month",
+        )
+    computed = HospitalPayableComputed(
+        institution_code=application.institution_code,
+        clearing_application_id=application_id,
+        clearing_agency=application.clearing_agency,
+        month=application.month,
+        clearing_category=application.clearing_category,
+        reimbursable=payable.reimbursable,
+        audit_deducted=payable.audit_deducted,
+        clawed_back=payable.clawed_back,
+        amount=payable.amount,
+        deduction_ids=payable.deduction_ids,
+        computed_on=today,
+    )
+    if payable.amount <= 0:
+        return [changed, computed]  # nothing to owe: deductions took it all
+    label = ledger_label(application)
+    entry = make_entry(
+        period=label,
+        entry_id=f"{label}/payable/{application_id}",
+        memo=f"payable to {application.institution_code} for {application.month}, "
+        f"category {application.clearing_category}",
+        posted_on=today,
+        lines=[
+            debit(hospital_claims(application.clearing_agency), payable.amount, application_id),
+            credit(hospital_payable(application.institution_code), payable.amount, application_id),
+        ],
+    )
+    return [changed, computed, entry]
+
+
+def decide_record_payment(
+    state: HospitalClearing,
+    application_id: str,
+    *,
+    amount: int,
+    bank_reference: str,
+    paid_by: str,
+    today: date,
+    settings: ClearingSettings,
+) -> list[Any]:
+    """The agency paid the hospital: exactly the payable, from status 50 (cleared) to 60."""
+    application = _current(state, application_id)
+    if state.payment is not None:
+        if (state.payment.amount, state.payment.bank_reference) == (amount, bank_reference):
+            return []
+        raise Conflict(
+            "clearing.already_paid",
+            f"application {application_id} was paid ({state.payment.bank_reference})",
+            field="clearing_application_id",
+        )
+    if state.withdrawn or state.status != ClearingStatus.CLEARED or state.payable is None:
+        now = "withdrawn" if state.withdrawn else str(state.status)
+        raise Conflict(
+            "clearing.illegal_transition",
+            f"application {application_id} cannot be paid from {now}; it must be cleared (50)",
+            field="to_status",
+        )
+    if amount != state.payable.amount:
+        raise DomainError(
+            "clearing.payment_amount",
+            f"the payable is {state.payable.amount} fen; a payment of {amount} fen differs",
+            field="amount",
+            values={"payable": state.payable.amount, "paid": amount},
+        )
+    if not bank_reference.strip():
+        raise DomainError(
+            "clearing.bank_reference_required",
+            "a payment needs the bank reference",
+            field="bank_reference",
+        )
+    deadline = hospital_deadlines(application.month, settings)["payment"]
+    label = ledger_label(application)
+    events: list[Any] = [
         ClearingStatusChanged(
             institution_code=application.institution_code,
             clearing_application_id=application_id,
-            from_status=state.status.value,
-            to_status=to_status,
-            changed_by=changed_by,
-            reason=reason,
+            from_status=ClearingStatus.CLEARED.value,
+            to_status=ClearingStatus.PAID.value,
+            changed_by=paid_by,
+            reason=f"paid, bank reference {bank_reference}",
             changed_on=today,
-        )
+        ),
+        HospitalPaymentRecorded(
+            institution_code=application.institution_code,
+            clearing_application_id=application_id,
+            clearing_agency=application.clearing_agency,
+            amount=amount,
+            bank_reference=bank_reference,
+            paid_by=paid_by,
+            paid_on=today,
+            late=today > deadline,
+        ),
     ]
+    if amount > 0:
+        events.append(
+            make_entry(
+                period=label,
+                entry_id=f"{label}/payment/{application_id}",
+                memo=f"payment to {application.institution_code}",
+                posted_on=today,
+                lines=[
+                    debit(hospital_payable(application.institution_code), amount, bank_reference),
+                    credit(agency_bank(application.clearing_agency), amount, bank_reference),
+                ],
+            )
+        )
+    return events
 
 
 def _current(state: HospitalClearing, application_id: str) -> ClearingApplied:

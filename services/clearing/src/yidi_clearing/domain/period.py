@@ -29,24 +29,14 @@ def next_period(period: str) -> str:
     return f"{year + 1:04d}-01" if month == 12 else f"{year:04d}-{month + 1:02d}"
 
 
+def add_months(period: str, months: int) -> str:
+    """The period `months` after `period` (0 is itself)."""
+    year, month = parse_period(period)
+    index = year * 12 + month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
 def last_day(period: str) -> date:
     """The last calendar day of the period (the day before the first day of the next one)."""
     year, month = parse_period(next_period(period))
     return date.fromordinal(date(year, month, 1).toordinal() - 1)
-
-
-def day_in_following_month(period: str, day: int) -> date:
-    """Day `day` of month M+1, where the work of clearing month M happens."""
-    year, month = parse_period(next_period(period))
-    return date(year, month, day)
-
-
-def require_period_ended(period: str, today: date) -> None:
-    """A month is cleared only once it is over: its last business day must be behind us."""
-    if today <= last_day(period):
-        raise DomainError(
-            "clearing.period_open",
-            f"{period} is not over yet (today is {today}); it is cleared from the 1st of the "
-            "next month",
-            field="period",
-        )

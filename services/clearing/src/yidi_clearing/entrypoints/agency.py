@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from yidi_clearing.adapters import queries
 from yidi_clearing.app.hospitals import HospitalHandlers
 from yidi_clearing.app.periods import PeriodHandlers
-from yidi_clearing.domain import cash
+from yidi_clearing.domain import cash, prepaid_fund
+from yidi_clearing.domain import hospital_clearing as hc
 from yidi_clearing.domain.actors import Actor
 from yidi_clearing.domain.clearing_period import ClearingPeriod, LineState
 from yidi_clearing.domain.ledger import payable, receivable
@@ -53,6 +54,25 @@ class DisbursementBody(BaseModel):
 class PrepaidFundBody(BaseModel):
     fund_id: str = Field(min_length=1)
     q4_monthly_amounts: tuple[int, int, int]
+
+
+# A bound far above any province's money (10 trillion yuan) keeps fen inside the ledger's
+# 64-bit columns, so an absurd figure is refused as input instead of failing in the database.
+Fen = Annotated[int, Field(ge=0, le=10**15)]
+
+
+class EstablishFundBody(BaseModel):
+    q4_monthly_amounts: tuple[Fen, Fen, Fen]
+
+
+class TopUpBody(BaseModel):
+    amount: Fen
+    bank_reference: str
+
+
+class PaymentBody(BaseModel):
+    amount: Fen
+    bank_reference: str
 
 
 class StatusBody(BaseModel):
@@ -276,6 +296,7 @@ def agency_router(
     @router.get("/periods/{period}/cash")
     async def cash_view(period: str, p: Agency) -> dict[str, Any]:
         state = await generated(period)
+        fund = await periods.fund()
         today = periods.today()
         agencies = []
         for position in state.positions or ():
@@ -290,7 +311,9 @@ def agency_router(
                     "outstanding": cash.outstanding(state, position.agency),
                     "late": cash.is_late(state, position.agency, today, settings),
                     "disbursed": state.disbursed(position.agency),
-                    "disbursable_now": cash.disbursable(state, position.agency, settings),
+                    "disbursable_now": cash.disbursable(
+                        state, position.agency, settings, fund, today
+                    ),
                     "remittances": [
                         {**asdict(r), "received_on": r.received_on.isoformat()}
                         for r in state.remittances.values()
@@ -298,7 +321,13 @@ def agency_router(
                     ],
                 }
             )
-        return {"period": period, "agencies": agencies}
+        return {
+            "period": period,
+            "agencies": agencies,
+            "cash_at_centre": cash.cash_available(state, fund.outstanding.get(period, 0)),
+            "prepaid_fund_advanced": fund.outstanding.get(period, 0),
+            "late": list(cash.late_payers(state, today, settings)),
+        }
 
     @router.post("/periods/{period}/prepaid-fund-check")
     async def prepaid_check(period: str, body: PrepaidFundBody, p: Agency) -> dict[str, Any]:
@@ -306,6 +335,24 @@ def agency_router(
             period, fund_id=body.fund_id, q4_monthly_amounts=body.q4_monthly_amounts, actor=actor(p)
         )
         return found
+
+    # --- the prepaid fund ---------------------------------------------------------------------
+
+    @router.post("/prepaid-fund")
+    async def establish_fund(body: EstablishFundBody, p: Agency) -> dict[str, Any]:
+        fund = await periods.establish_fund(body.q4_monthly_amounts, actor(p))
+        return _fund_view(fund, settings)
+
+    @router.get("/prepaid-fund")
+    async def fund_view(p: Agency) -> dict[str, Any]:
+        return _fund_view(await periods.fund(), settings)
+
+    @router.post("/prepaid-fund/top-ups/{request_id}/done")
+    async def topped_up(request_id: str, body: TopUpBody, p: Agency) -> dict[str, Any]:
+        fund = await periods.top_up_fund(
+            request_id, amount=body.amount, bank_reference=body.bank_reference, actor=actor(p)
+        )
+        return _fund_view(fund, settings)
 
     # --- calendar -----------------------------------------------------------------------------
 
@@ -381,7 +428,7 @@ def agency_router(
                 month=month,
                 status=status,
             )
-        return {"applications": [_application(r) for r in rows]}
+        return {"applications": [application_view(r) for r in rows]}
 
     @router.post("/hospital-clearing/{application_id}/status")
     async def change_status(application_id: str, body: StatusBody, p: Agency) -> dict[str, Any]:
@@ -392,7 +439,30 @@ def agency_router(
             changed_by=p.user_id,
             allowed_agency=lambda agency: p.require_region(agency, field="clearing_agency"),
         )
-        return _application(row)
+        return application_view(row)
+
+    @router.post("/hospital-clearing/{application_id}/payment")
+    async def record_payment(application_id: str, body: PaymentBody, p: Agency) -> dict[str, Any]:
+        row = await hospitals.record_payment(
+            application_id,
+            amount=body.amount,
+            bank_reference=body.bank_reference,
+            paid_by=p.user_id,
+            allowed_agency=lambda agency: p.require_region(agency, field="clearing_agency"),
+        )
+        return application_view(row)
+
+    def application_view(row: dict[str, Any]) -> dict[str, Any]:
+        """The row, its calendar deadlines and the steps it is late for."""
+        view = _application(row)
+        view["deadlines"] = {
+            step: due.isoformat()
+            for step, due in hc.hospital_deadlines(row["month"], settings).items()
+        }
+        view["late"] = hc.late_hospital_steps(
+            row["month"], row["status"], row["applied_on"], periods.today(), settings
+        )
+        return view
 
     return router
 
@@ -400,4 +470,28 @@ def agency_router(
 def _application(row: dict[str, Any]) -> dict[str, Any]:
     return {
         k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items() if k != "stream_id"
+    }
+
+
+def _fund_view(state: prepaid_fund.PrepaidFund, settings: ClearingSettings) -> dict[str, Any]:
+    """What the clearing API shows of the fund: size, level, use, warning, advances, top-ups."""
+    return {
+        "fund_id": state.fund_id or settings.prepaid_fund.fund_id,
+        "established": state.established,
+        "size": state.size,
+        "level": state.level,
+        "in_use": state.in_use,
+        "usage": str(prepaid_fund.fund_usage(state)),
+        "warning": str(prepaid_fund.fund_warning(state, settings)),
+        "advanced_by_period": dict(sorted(state.outstanding.items())),
+        "top_ups": [
+            {
+                "request_id": r.request_id,
+                "period": r.period,
+                "amount": r.amount,
+                "requested_on": r.requested_on.isoformat(),
+                "done": r.request_id in state.topped_up,
+            }
+            for r in state.top_ups.values()
+        ],
     }

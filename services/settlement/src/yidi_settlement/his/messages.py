@@ -388,6 +388,14 @@ TEXTS: Mapping[str, Text] = {
     "clearing.period_invalid": "清算期格式不正确",
     "clearing.period_open": "清算期尚未结束，次月 1 日起方可清算",
     "clearing.calendar_invalid": "清算日历不正确",
+    "clearing.days_still_closing": "经办机构仍可确认该月日对账，截止日后方可生成清算明细",
+    "clearing.payment_required": "清算申请须登记拨付（金额及银行流水号）后方为已拨付（60）",
+    "clearing.already_paid": "该清算申请已拨付",
+    "clearing.payment_amount": "拨付金额与审核确定的应付金额不一致",
+    "clearing.bank_reference_required": "须填写银行流水号",
+    "ledger.too_few_lines": "记账凭证至少需要两条分录",
+    "ledger.unbalanced": "记账凭证借贷不平衡",
+    "ledger.line_invalid": "每条分录须且仅须借方或贷方一方为正数",
     # --- chronic and special diseases: certificates forwarded to filing (2503/2504), and the
     # chronic-disease visit (med type 14, yidi_benefits chronic.py, engine.py) ---
     "chronic.disease_code": "门慢门特病种目录代码不正确（应为 1 到 30 位的国家病种代码）",
