@@ -1,0 +1,172 @@
+"""The reimbursement service with real PostgreSQL and broker, the real filing service beside it
+and the sandbox's verification server over HTTP: a claim from the counter to payment, the
+insured place's year including it; refusals that change nothing; an overdue claim."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+from reimbursement_testkit import DETAIL, PERSON, Stack, claim_body
+
+
+async def _claim(stack: Stack, numbers: tuple[str, str], **changes: object) -> dict[str, object]:
+    response = await stack.http.post(
+        "/claims", json=claim_body(numbers, **changes), headers=stack.officer()
+    )
+    assert response.status_code == 201, response.text
+    result: dict[str, object] = response.json()
+    return result
+
+
+async def test_an_emergency_claim_is_verified_reviewed_approved_paid_and_counted_at_home(
+    stack: Stack,
+) -> None:
+    await stack.enrol_and_publish_policy()
+    await stack.verifier.issue("0001", 60_000)
+    await stack.verifier.issue("0002", 40_000)
+    received = await _claim(stack, ("0001", "0002"))
+    claim_id = received["claim_id"]
+    # Friday 6 March 2026: five working days (Monday 9 to Friday 13 March, no holiday then).
+    assert received == {
+        "claim_id": claim_id,
+        "claimed_total": 100_000,
+        "acceptance_due": "2026-03-13",
+    }
+    checked = await stack.http.post(
+        f"/claims/{claim_id}/check", json={"filing_kind": "emergency"}, headers=stack.officer()
+    )
+    assert checked.status_code == 200, checked.text
+    reviewed = await stack.http.post(
+        f"/claims/{claim_id}/review", json={"note": "complete"}, headers=stack.officer("rev-1")
+    )
+    assert reviewed.status_code == 200, reviewed.text
+    # Worked in test_reimbursement_handlers: 709.50 in policy, 500.00 level-2 deductible, 209.50
+    # at the retired level-2 ratio 0.92 = 192.74 from the basic fund; no account asked for.
+    assert reviewed.json() == {
+        "claim_id": claim_id,
+        "step": "approved",
+        "approved": True,
+        "payable": 19_274,
+        "fund_total": 19_274,
+        "account_paid": 0,
+        "policy_year": 2026,
+    }
+
+    # The insured place's year now holds the claim (filing counted ClaimApproved).
+    await stack.claims_to_filing()
+    year = await stack.filing.get(f"/persons/{PERSON}/years/2026", headers=stack.auth())
+    assert year.status_code == 200, year.text
+    totals = year.json()["totals"]
+    assert (totals["inpatient_admissions"], totals["eligible_cum"], totals["basic_paid_cum"]) == (
+        1,
+        20_950,
+        19_274,
+    )
+
+    paid = await stack.http.post("/payments/batches", headers=stack.officer("treasurer"))
+    assert paid.status_code == 201, paid.text
+    batch = paid.json()["batch_id"]
+    file = await stack.http.get(f"/payments/batches/{batch}/file", headers=stack.officer())
+    rows = list(csv.reader(io.StringIO(file.text)))
+    assert rows == [
+        ["batch_id", "line", "claim_id", "person_id", "bank_account", "amount_yuan"],
+        [batch, "1", claim_id, PERSON, "6222020200112233445", "192.74"],
+        [batch, "total", "1", "", "", "192.74"],
+    ]
+    view = (await stack.http.get(f"/claims/{claim_id}", headers=stack.officer())).json()
+    assert (view["step"], view["payable"], view["due_on"], view["bank_account"]) == (
+        "paid",
+        19_274,
+        None,
+        "****3445",
+    )
+    told = await stack.http.get(
+        "/online/notifications", headers=stack.auth(kind="person", user=PERSON)
+    )
+    assert [n["kind"] for n in told.json()] == ["received", "approved", "paid"]
+    assert "192.74 yuan" in told.json()[-1]["message"]
+
+
+async def test_refusals_name_the_field_and_change_nothing(stack: Stack) -> None:
+    await stack.enrol_and_publish_policy()
+    for number, amount in (("0001", 60_000), ("0002", 40_000), ("0003", 60_000)):
+        await stack.verifier.issue(number, amount)
+    await stack.verifier.issue("0009", 40_000)
+    await stack.verifier.void("0009")
+    await _claim(stack, ("0001", "0002"))
+    before = await stack.state()
+
+    async def refused(body: dict[str, object]) -> tuple[int, dict[str, object]]:
+        response = await stack.http.post("/claims", json=body, headers=stack.officer())
+        error: dict[str, object] = response.json()["error"]
+        return response.status_code, error
+
+    # The same invoice claimed again, with a new one beside it.
+    status, error = await refused(claim_body(("0003", "0002")))
+    assert (status, error["rule"], error["field"]) == (
+        409,
+        "reimbursement.invoice_claimed",
+        "invoices[1].invoice_number",
+    )
+    # A voided invoice (作废), as the verification service answers over HTTP.
+    status, error = await refused(claim_body(("0003", "0009")))
+    assert (status, error["rule"], error["field"]) == (
+        422,
+        "reimbursement.invoice_voided",
+        "invoices[1].invoice_number",
+    )
+    # An invoice never issued.
+    status, error = await refused(claim_body(("0003", "7777")))
+    assert (status, error["rule"]) == (422, "reimbursement.invoice_unknown")
+    # A detail list that does not sum to the invoices (one line 1.00 short).
+    short = DETAIL.replace("245.00,245.00", "244.00,244.00")
+    status, error = await refused(claim_body(("0003", "0002b"), detail_file=short))
+    assert (status, error["rule"], error["field"]) == (
+        422,
+        "reimbursement.detail_mismatch",
+        "detail_file",
+    )
+    assert await stack.state() == before
+
+    # A visit settled directly at that hospital on those dates: the claim would pay it twice.
+    await stack.verifier.issue("0004", 40_000)
+    await stack.settlement.settle_directly("S-1", date(2026, 3, 2), date(2026, 3, 3))
+    await stack.consumer(stack.runtime, "reimbursement.insured_facts").catch_up()
+    status, error = await refused(claim_body(("0003", "0004")))
+    assert (status, error["rule"], error["field"]) == (
+        409,
+        "reimbursement.settled_directly",
+        "admitted_on",
+    )
+    assert await stack.state() == before
+
+
+async def test_a_claim_not_reviewed_within_ten_working_days_shows_overdue(stack: Stack) -> None:
+    await stack.enrol_and_publish_policy()
+    await stack.verifier.issue("0001", 60_000)
+    await stack.verifier.issue("0002", 40_000)
+    claim_id = (await _claim(stack, ("0001", "0002")))["claim_id"]
+    await stack.http.post(
+        f"/claims/{claim_id}/check", json={"filing_kind": "emergency"}, headers=stack.officer()
+    )
+
+    async def overdue() -> list[object]:
+        listed = await stack.http.get("/claims?overdue=true", headers=stack.officer())
+        assert listed.status_code == 200, listed.text
+        return [(c["claim_id"], c["step"], c["due_on"], c["overdue"]) for c in listed.json()]
+
+    # Accepted Friday 6 March: review due on Friday 20 March (ten working days), still in time
+    # on that day, overdue on the next.
+    clock = stack.clock()
+    start = clock.now()
+    clock.set(start + timedelta(days=14))
+    assert await overdue() == []
+    clock.set(start + timedelta(days=15))
+    assert await overdue() == [(claim_id, "checked", "2026-03-20", True)]
+    # Another agency sees nothing of Suzhou's claims.
+    other = await stack.http.get(
+        "/claims?overdue=true", headers=stack.auth("320200", "reimbursement")
+    )
+    assert other.json() == []
