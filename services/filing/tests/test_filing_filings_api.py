@@ -273,6 +273,77 @@ async def test_retroactive_filing_only_before_discharge_settlement(svc: Any) -> 
     assert ok.json()["valid_from"] == "2026-02-20"
 
 
+async def test_retroactive_filing_after_a_self_paid_discharge_covers_the_stay(svc: Any) -> None:
+    """An emergency in Nanjing from 10 to 16 February, paid in full at discharge; the person files
+    online on 2 March (补办) and will claim manual reimbursement for the stay."""
+    await svc.enrol(P1, SUZHOU)
+    body = {
+        "kind": "emergency",
+        "visit_region": NANJING,
+        "admission_date": "2026-02-10",
+        "discharge_date": "2026-02-16",
+        "discharge_settled": True,
+        "self_paid_discharge": True,
+    }
+    me = svc.person_auth(P1, SUZHOU)
+
+    unmarked = await _refused(svc, "/online/filings", body | {"self_paid_discharge": False}, me)
+    no_discharge = await _refused(svc, "/online/filings", body | {"discharge_date": None}, me)
+    discharged_later = await _refused(
+        svc, "/online/filings", body | {"discharge_date": "2026-03-03"}, me
+    )
+    discharged_first = await _refused(
+        svc, "/online/filings", body | {"discharge_date": "2026-02-09"}, me
+    )
+    begins_later = await _refused(svc, "/online/filings", body | {"valid_from": "2026-02-11"}, me)
+    ok = await svc.post("/online/filings", body, headers=me)
+
+    assert (unmarked["rule"], unmarked["field"]) == (
+        "filing.discharge_date_not_allowed",
+        "discharge_date",
+    )
+    assert (no_discharge["rule"], no_discharge["field"]) == (
+        "filing.self_paid_needs_discharge",
+        "discharge_date",
+    )
+    assert (discharged_later["rule"], discharged_later["field"]) == (
+        "filing.discharge_in_future",
+        "discharge_date",
+    )
+    assert (discharged_first["rule"], discharged_first["field"]) == (
+        "filing.discharge_before_admission",
+        "discharge_date",
+    )
+    assert (begins_later["rule"], begins_later["field"]) == (
+        "filing.self_paid_begin_after_admission",
+        "valid_from",
+    )
+    assert ok.status_code == 201, ok.text
+    filing = ok.json()
+    # From the admission day; temporary: 10 Feb + 6 months = 10 Aug, less a day.
+    assert (filing["status"], filing["valid_from"], filing["valid_to"]) == (
+        "approved",
+        "2026-02-10",
+        "2026-08-09",
+    )
+    stored = {
+        kind: payload
+        for stream, kind, _, payload in await svc.events()
+        if stream == f"filing-{filing['filing_id']}"
+    }
+    assert list(stored) == ["filing.FilingSubmitted", "filing.FilingApproved"]
+    submitted = stored["filing.FilingSubmitted"]
+    assert (submitted["self_paid_discharge"], submitted["discharge_date"]) == (True, "2026-02-16")
+    # What reimbursement consumes: the approval's dates cover the stay it was filed for.
+    approved = stored["filing.FilingApproved"]
+    assert (approved["person_id"], approved["kind"], approved["visit_region"]) == (
+        P1,
+        "emergency",
+        NANJING,
+    )
+    assert (approved["valid_from"], approved["valid_to"]) == ("2026-02-10", "2026-08-09")
+
+
 async def test_a_malformed_request_is_a_422_naming_the_field(svc: Any) -> None:
     await svc.enrol(P1, SUZHOU)
     bad_kind = await _refused(

@@ -25,6 +25,7 @@ from yidi_events.contracts.filing import (
 )
 from yidi_events.decider import fold
 from yidi_events.kernel import DomainError, WorkingCalendar
+from yidi_filing.app.settings import FilingConfig, SettingsBook
 from yidi_filing.domain import filing as f
 from yidi_filing.domain import person as p
 from yidi_filing.domain.enrolment import EnrolPerson
@@ -459,6 +460,129 @@ def test_retroactive_filing_boundaries() -> None:
         submit(referral(valid_from=date(2026, 3, 9)))
     # Beginning today is not retroactive: no admission needed.
     assert submit(referral(valid_from=TODAY))
+
+
+# --- 补办 after a self-paid discharge (医保发〔2022〕22号 §二(四)) --------------------------------
+
+
+def self_paid(**changes: Any) -> f.SubmitFiling:
+    """An emergency in Nanjing, 10 to 20 February, paid in full at discharge; filed online on
+    10 March (TODAY), after the discharge."""
+    base = f.SubmitFiling(
+        filing_id="F9",
+        person_id=PERSON.person_id,
+        kind=FilingKind.EMERGENCY,
+        channel=FilingChannel.ONLINE,
+        visit_region="320100",
+        admission_date=date(2026, 2, 10),
+        discharge_date=date(2026, 2, 20),
+        discharge_settled=True,
+        self_paid_discharge=True,
+    )
+    return replace(base, **changes)
+
+
+def test_self_paid_discharge_is_filed_afterwards_from_the_admission_day() -> None:
+    submitted, approved = submit(self_paid())
+    assert isinstance(submitted, FilingSubmitted)
+    assert (submitted.self_paid_discharge, submitted.admission_date, submitted.discharge_date) == (
+        True,
+        date(2026, 2, 10),
+        date(2026, 2, 20),
+    )
+    # The published fact is the ordinary approval: it begins on the admission day and, being
+    # temporary, runs 6 months less a day (10 Feb + 6 months = 10 Aug, less a day).
+    assert isinstance(approved, FilingApproved)
+    assert (approved.valid_from, approved.valid_to) == (date(2026, 2, 10), date(2026, 8, 9))
+    # So the stay it was filed for is covered, judged by its admission, as a claim checks it.
+    filing = state_of([submitted, approved])
+    assert f.covers(filing, "320100", "H32010000007", date(2026, 2, 20), date(2026, 2, 10))
+    assert not f.covers(filing, "320100", "H32010000007", date(2026, 2, 9))
+
+
+def test_self_paid_discharge_of_every_kind_begins_on_the_admission_day() -> None:
+    other = submit(self_paid(kind=FilingKind.OTHER_TEMPORARY, valid_from=None))[-1]
+    assert isinstance(other, FilingApproved)
+    assert other.valid_from == date(2026, 2, 10)
+    resident = self_paid(
+        kind=FilingKind.LONG_TERM,
+        long_term_type=LongTermType.LONG_TERM_RESIDENT,
+        supporting_documents=True,
+        valid_from=date(2026, 2, 10),
+    )
+    approved = submit(resident)[-1]
+    assert isinstance(approved, FilingApproved)
+    assert (approved.valid_from, approved.valid_to) == (date(2026, 2, 10), None)
+
+
+def test_a_stay_discharged_today_may_be_filed_for_today() -> None:
+    approved = submit(self_paid(admission_date=TODAY, discharge_date=TODAY))[-1]
+    assert isinstance(approved, FilingApproved)
+    assert approved.valid_from == TODAY
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule", "field"),
+    [
+        ({"admission_date": None}, "filing.self_paid_needs_admission", "admission_date"),
+        ({"discharge_date": None}, "filing.self_paid_needs_discharge", "discharge_date"),
+        ({"discharge_date": date(2026, 3, 11)}, "filing.discharge_in_future", "discharge_date"),
+        (
+            {"admission_date": date(2026, 3, 11), "discharge_date": date(2026, 3, 11)},
+            "filing.admission_in_future",
+            "admission_date",
+        ),
+        (
+            {"discharge_date": date(2026, 2, 9)},
+            "filing.discharge_before_admission",
+            "discharge_date",
+        ),
+        ({"valid_from": date(2026, 2, 9)}, "filing.retroactive_before_admission", "valid_from"),
+        ({"valid_from": date(2026, 2, 11)}, "filing.self_paid_begin_after_admission", "valid_from"),
+        (
+            {
+                "carried_over": True,
+                "channel": FilingChannel.COUNTER,
+                "valid_from": date(2026, 2, 10),
+            },
+            "filing.self_paid_carried_over",
+            "self_paid_discharge",
+        ),
+    ],
+)
+def test_self_paid_discharge_refusals_name_the_field(
+    changes: dict[str, Any], rule: str, field: str
+) -> None:
+    with refused(rule, field):
+        submit(self_paid(**changes))
+
+
+def test_a_discharge_date_without_the_self_paid_mark_is_refused() -> None:
+    with refused("filing.discharge_date_not_allowed", "discharge_date"):
+        submit(self_paid(self_paid_discharge=False, discharge_settled=False))
+    # Unmarked, a settled discharge is still refused, pointing to the 补办 after self-payment.
+    with refused("filing.retroactive_after_discharge", "valid_from"):
+        submit(self_paid(self_paid_discharge=False, discharge_date=None))
+
+
+def test_an_insured_place_may_limit_how_long_after_the_discharge() -> None:
+    three_months = replace(SETTINGS, self_paid_refiling_months=3)
+    # Discharged 10 December: accepted until 10 March (TODAY) inclusive, not a day later.
+    on_time = self_paid(admission_date=date(2025, 12, 1), discharge_date=date(2025, 12, 10))
+    assert isinstance(submit(on_time, settings=three_months)[-1], FilingApproved)
+    with pytest.raises(DomainError) as late:
+        submit(on_time, settings=three_months, now=at(date(2026, 3, 11)))
+    assert (late.value.rule, late.value.field) == ("filing.self_paid_too_late", "discharge_date")
+    assert late.value.values["last_day"] == "2026-03-10"
+    # Without a limit (the default: the seeds name none) a late 补办 is accepted.
+    assert isinstance(submit(on_time, now=at(date(2026, 11, 30)))[-1], FilingApproved)
+
+
+def test_the_limit_is_the_deployment_s_configuration() -> None:
+    limited = SettingsBook(FilingConfig(self_paid_refiling_months=3), WorkingCalendar.official())
+    assert limited.of("321300").self_paid_refiling_months == 3
+    unset = SettingsBook(FilingConfig(), WorkingCalendar.official())
+    assert unset.of("321300").self_paid_refiling_months is None
 
 
 # --- promise lock, change, cancel ------------------------------------------------------------

@@ -69,12 +69,14 @@ PASSED_ON = {
     ("services/settlement/src/yidi_settlement/domain/eligibility.py", "f'eligibility.{rule}'"),
 }
 RAISERS = {"DomainError", "Conflict", "NotFound", "Forbidden"}
+# The shared libraries under libs/ (the benefit engine's refusals reach the HIS too).
+LIBS = {"yidi_events": "events", "yidi_benefits": "benefits"}
 
 
 def _file_of(module: str) -> Path | None:
     parts = module.split(".")
-    if parts[0] == "yidi_events":
-        base = ROOT / "libs" / "events" / "src"
+    if parts[0] in LIBS:
+        base = ROOT / "libs" / LIBS[parts[0]] / "src"
     elif parts[0].startswith("yidi_"):
         base = ROOT / "services" / parts[0].removeprefix("yidi_") / "src"
     else:

@@ -8,6 +8,10 @@ Each insured place registers the institutions whose referral opinion it accepts 
 referring institutions): read from `YIDI_FILING_REFERRING_INSTITUTIONS_FILE`, a JSON object of
 insured region -> institution codes; the sandbox's own list ships with the package. A region the
 file does not name accepts no hospital's referral (2501): closed, not open, by default.
+
+A 补办 after a self-paid discharge is accepted within `YIDI_FILING_SELF_PAID_REFILING_MONTHS` months
+of the discharge; unset (the default), without a limit: the national rule leaves it to the insured
+place and the seeds name none.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from yidi_events.kernel import WorkingCalendar
@@ -28,6 +33,7 @@ class FilingConfig(BaseSettings):
 
     whole_city_referral: str = "611000"
     referring_institutions_file: Path = SANDBOX_REFERRING
+    self_paid_refiling_months: int | None = Field(None, ge=1)
 
     def referring_institutions(self) -> dict[str, frozenset[str]]:
         document = json.loads(self.referring_institutions_file.read_text(encoding="utf-8"))
@@ -51,10 +57,12 @@ class SettingsBook:
         self._calendar = calendar or WorkingCalendar.official()
         self._whole_city = config.whole_city_regions()
         self._referring = config.referring_institutions()
+        self._self_paid_months = config.self_paid_refiling_months
 
     def of(self, insured_region: str) -> FilingSettings:
         return FilingSettings(
             referral_whole_city_allowed=insured_region in self._whole_city,
             referring_institutions=self._referring.get(insured_region, frozenset()),
+            self_paid_refiling_months=self._self_paid_months,
             calendar=self._calendar,
         )

@@ -35,6 +35,9 @@ class FilingSubmitted:
     submitted_on: date
     review_due: date | None  # None when approved on submission
     review_reasons: tuple[str, ...]  # rule codes that sent it to a reviewer
+    # 补办 after a discharge the person paid in full: the stay it covers ended on discharge_date.
+    self_paid_discharge: bool = False
+    discharge_date: date | None = None
 
 
 @event("filing.AgencyUserRegistered", key="user_id")

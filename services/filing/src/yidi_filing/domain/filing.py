@@ -15,8 +15,17 @@ Approval rules on submission (otherwise the filing waits for a reviewer, due wit
   completed before discharge settlement;
 - other temporary: always approved, no extra material is required.
 
-A begin date in the past (补办) is accepted only for a person still in hospital: it needs an
-admission date, may go back no further than it, and is refused after discharge settlement.
+A begin date in the past (补办) is accepted for a person still in hospital: it needs an
+admission date, may go back no further than it, and then the hospital settles directly (GP 第16条).
+After a discharge the person paid in full (出院自费结算) 补办 is allowed too, marked as such
+(`self_paid_discharge`, with the admission and discharge dates): 医保发〔2022〕22号 §二(四) lets
+the person then claim manual reimbursement under the insured place's rules (DOMAIN.md sections 1
+and 6; seed 003 asks persons to file "or 补办 as the rules say", 按规定补办备案; seed 002 §一(三)
+and seed 000 §七(二) send what could not settle directly back to the insured place for manual
+reimbursement). The seeds set no time limit for it; an insured place may
+(`FilingSettings.self_paid_refiling_months`). The published FilingApproved is the same fact as
+for any filing: its valid_from (the admission day at the latest) and valid_to say the person was
+filed for the visit, which is what the reimbursement service checks a claim's dates against.
 `covers` is the eligibility query; its rule (`yidi_events.coverage`) is the one settlement applies.
 """
 
@@ -83,6 +92,10 @@ class SubmitFiling:
     submitted_by_institution: str | None = None  # the hospital, for the hospital channel
     admission_date: date | None = None
     discharge_settled: bool = False
+    # 补办 after a discharge the person paid in full: the filing covers that stay (admission to
+    # discharge) and leads to a manual-reimbursement claim, not to a direct settlement.
+    self_paid_discharge: bool = False
+    discharge_date: date | None = None
     # An approved filing carried over from the agency's previous system (its records, at the
     # counter): it began in the past, so the retroactive (补办) rules of a new filing do not apply.
     carried_over: bool = False
@@ -239,7 +252,11 @@ def decide_submit(
         raise DomainError(
             "filing.diagnosis_required", "a referral must state the diagnosis", field="diagnosis"
         )
-    valid_from = _check_begin(command, today)
+    valid_from = (
+        _check_self_paid(command, today, settings)
+        if command.self_paid_discharge
+        else _check_begin(command, today)
+    )
     valid_to = _check_end(command.kind, valid_from, command.valid_to, settings)
     opinion = command.referral_opinion_from
     if command.channel is FilingChannel.HOSPITAL and command.kind is FilingKind.REFERRAL:
@@ -264,6 +281,8 @@ def decide_submit(
         supporting_documents=command.supporting_documents,
         referral_opinion_from=opinion,
         admission_date=command.admission_date,
+        self_paid_discharge=command.self_paid_discharge,
+        discharge_date=command.discharge_date,
         submitted_on=today,
         review_due=review_due,
         review_reasons=reasons,
@@ -517,10 +536,18 @@ def _check_begin(command: SubmitFiling, today: date) -> date:
     emergency_begin = admission if command.kind is FilingKind.EMERGENCY else None
     valid_from = command.valid_from or emergency_begin or today
     retroactive = valid_from < today and not command.carried_over
+    if command.discharge_date is not None:
+        raise DomainError(
+            "filing.discharge_date_not_allowed",
+            "a discharge date belongs to a 补办 after a self-paid discharge: mark it "
+            "self_paid_discharge, or leave the discharge date out",
+            field="discharge_date",
+        )
     if (retroactive or command.kind is FilingKind.EMERGENCY) and command.discharge_settled:
         raise DomainError(
             "filing.retroactive_after_discharge",
-            "the discharge was already settled: the person claims manual reimbursement instead",
+            "the discharge was already settled: file it as a 补办 after a self-paid discharge "
+            "(self_paid_discharge with the discharge date) and claim manual reimbursement",
             field="valid_from",
         )
     if retroactive and admission is None:
@@ -535,6 +562,76 @@ def _check_begin(command: SubmitFiling, today: date) -> date:
             "filing.retroactive_before_admission",
             "a retroactive filing may begin no earlier than the admission date",
             field="valid_from",
+        )
+    return valid_from
+
+
+def _check_self_paid(command: SubmitFiling, today: date, settings: FilingSettings) -> date:
+    """The begin date of a 补办 after a self-paid discharge: the filing must cover the stay it is
+    filed for, so it begins on the admission day (no earlier, no later), and the stay is over."""
+    admission, discharge = command.admission_date, command.discharge_date
+    if command.carried_over:
+        raise DomainError(
+            "filing.self_paid_carried_over",
+            "a filing carried over from earlier records is not a 补办 after a self-paid discharge",
+            field="self_paid_discharge",
+        )
+    if admission is None:
+        raise DomainError(
+            "filing.self_paid_needs_admission",
+            "a 补办 after a self-paid discharge states the admission date of the stay it covers",
+            field="admission_date",
+        )
+    if discharge is None:
+        raise DomainError(
+            "filing.self_paid_needs_discharge",
+            "a 补办 after a self-paid discharge states the discharge date",
+            field="discharge_date",
+        )
+    if admission > today:
+        raise DomainError(
+            "filing.admission_in_future",
+            "the admission date is in the future",
+            field="admission_date",
+        )
+    if discharge > today:
+        raise DomainError(
+            "filing.discharge_in_future",
+            "the discharge date is in the future: while the person is in hospital, file before "
+            "discharge settlement and the hospital settles directly",
+            field="discharge_date",
+        )
+    if discharge < admission:
+        raise DomainError(
+            "filing.discharge_before_admission",
+            f"the discharge date {discharge.isoformat()} is before the admission date "
+            f"{admission.isoformat()}",
+            field="discharge_date",
+        )
+    limit = settings.self_paid_refiling_months
+    if limit is not None and today > add_months(discharge, limit):
+        last = add_months(discharge, limit)
+        raise DomainError(
+            "filing.self_paid_too_late",
+            f"a 补办 after a self-paid discharge is accepted within {limit} months of the "
+            f"discharge: for a discharge on {discharge.isoformat()}, until {last.isoformat()}",
+            field="discharge_date",
+            values={"last_day": last.isoformat(), "months": str(limit)},
+        )
+    valid_from = command.valid_from or admission
+    if valid_from < admission:
+        raise DomainError(
+            "filing.retroactive_before_admission",
+            "a retroactive filing may begin no earlier than the admission date",
+            field="valid_from",
+        )
+    if valid_from > admission:
+        raise DomainError(
+            "filing.self_paid_begin_after_admission",
+            f"a 补办 after a self-paid discharge covers the stay from its admission: it begins on "
+            f"{admission.isoformat()}, not {valid_from.isoformat()}",
+            field="valid_from",
+            values={"admission_date": admission.isoformat()},
         )
     return valid_from
 

@@ -49,6 +49,10 @@ class FilingSettings:
     # evidence is checked, not believed); a hospital channel referral from any other is refused.
     referring_institutions: frozenset[str] = frozenset()
     unconditional_referral: DiagnosisCatalogue = DEFAULT_UNCONDITIONAL_REFERRAL
+    # 补办 after a self-paid discharge (医保发〔2022〕22号 §二(四)): within this many months of the
+    # discharge. None: no limit; the national rule leaves it to the insured place and the seeds
+    # name none.
+    self_paid_refiling_months: int | None = None
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar.official)
 
 

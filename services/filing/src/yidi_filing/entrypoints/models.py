@@ -127,6 +127,15 @@ class FilingRequest(_Body):
     )
     admission_date: date | None = None
     discharge_settled: bool = False
+    self_paid_discharge: bool = Field(
+        False,
+        description="补办 after a discharge the person paid in full: the filing covers that stay "
+        "(from admission_date, which it begins on, to discharge_date) and leads to a manual "
+        "reimbursement claim (医保发〔2022〕22号 §二(四))",
+    )
+    discharge_date: date | None = Field(
+        None, description="the self-paid discharge's date (only with self_paid_discharge)"
+    )
 
 
 class CounterFilingRequest(FilingRequest):

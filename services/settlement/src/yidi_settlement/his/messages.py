@@ -285,6 +285,15 @@ TEXTS: Mapping[str, Text] = {
     "filing.retroactive_after_discharge": "出院已结算，请改为回参保地手工报销",
     "filing.retroactive_needs_admission": "开始日期早于今天的补办备案仅限仍在住院的人员，须填写入院日期",
     "filing.retroactive_before_admission": "补办备案的开始日期不能早于入院日期",
+    # 补办 after a self-paid discharge (出院自费结算后补办备案, 医保发〔2022〕22号 §二(四))
+    "filing.discharge_date_not_allowed": "出院日期仅用于出院自费结算后的补办备案，请标明自费出院或不填出院日期",
+    "filing.self_paid_carried_over": "历史备案转入不属于出院自费结算后的补办备案",
+    "filing.self_paid_needs_admission": "出院自费结算后的补办备案须填写入院日期",
+    "filing.self_paid_needs_discharge": "出院自费结算后的补办备案须填写出院日期",
+    "filing.discharge_in_future": "出院日期晚于当前日期；住院期间请于出院结算前备案并直接结算",
+    "filing.discharge_before_admission": "出院日期早于入院日期",
+    "filing.self_paid_too_late": "出院自费结算后的补办备案已超过参保地规定的期限",
+    "filing.self_paid_begin_after_admission": "出院自费结算后的补办备案须自入院日期起生效",
     "filing.validity_too_short": (
         "临时备案的有效期短于规定的最短期限",
         "结束日期不得早于 {earliest}",
