@@ -34,9 +34,7 @@ async def test_an_emergency_claim_is_verified_reviewed_approved_paid_and_counted
         "claimed_total": 100_000,
         "acceptance_due": "2026-03-13",
     }
-    checked = await stack.http.post(
-        f"/claims/{claim_id}/check", json={"filing_kind": "emergency"}, headers=stack.officer()
-    )
+    checked = await stack.http.post(f"/claims/{claim_id}/check", headers=stack.officer())
     assert checked.status_code == 200, checked.text
     reviewed = await stack.http.post(
         f"/claims/{claim_id}/review", json={"note": "complete"}, headers=stack.officer("rev-1")
@@ -148,9 +146,7 @@ async def test_a_claim_not_reviewed_within_ten_working_days_shows_overdue(stack:
     await stack.verifier.issue("0001", 60_000)
     await stack.verifier.issue("0002", 40_000)
     claim_id = (await _claim(stack, ("0001", "0002")))["claim_id"]
-    await stack.http.post(
-        f"/claims/{claim_id}/check", json={"filing_kind": "emergency"}, headers=stack.officer()
-    )
+    await stack.http.post(f"/claims/{claim_id}/check", headers=stack.officer())
 
     async def overdue() -> list[object]:
         listed = await stack.http.get("/claims?overdue=true", headers=stack.officer())
@@ -170,3 +166,45 @@ async def test_a_claim_not_reviewed_within_ten_working_days_shows_overdue(stack:
         "/claims?overdue=true", headers=stack.auth("320200", "reimbursement")
     )
     assert other.json() == []
+
+
+async def test_a_claim_no_filing_covers_is_accepted_after_the_person_files_afterwards(
+    stack: Stack,
+) -> None:
+    """A planned trip to Nanjing without a filing, paid in full at discharge: the claim waits
+    until the person files afterwards (补办), then is paid under that filing's cut."""
+    await stack.enrol_and_publish_policy()
+    await stack.verifier.issue("0001", 60_000)
+    await stack.verifier.issue("0002", 40_000)
+    claim_id = (await _claim(stack, ("0001", "0002"), emergency=False))["claim_id"]
+    before = await stack.state()
+    refused = await stack.http.post(f"/claims/{claim_id}/check", headers=stack.officer())
+    assert refused.status_code == 422
+    assert (refused.json()["error"]["rule"], refused.json()["error"]["field"]) == (
+        "reimbursement.no_filing",
+        "admitted_on",
+    )
+    assert await stack.state() == before
+
+    filed = await stack.filing.post(
+        "/online/filings",
+        json={
+            "kind": "other_temporary",
+            "visit_region": "320100",
+            "admission_date": "2026-03-01",
+            "discharge_date": "2026-03-02",
+            "discharge_settled": True,
+            "self_paid_discharge": True,
+        },
+        headers=stack.auth(kind="person", user=PERSON),
+    )
+    assert filed.status_code == 201, filed.text
+    await stack.facts_from_filing()
+    checked = await stack.http.post(f"/claims/{claim_id}/check", headers=stack.officer())
+    assert checked.json()["filing_kind"] == "other_temporary"
+    reviewed = await stack.http.post(
+        f"/claims/{claim_id}/review", json={}, headers=stack.officer("rev-1")
+    )
+    # Suzhou cuts an other-temporary filing by 20 points: 209.50 eligible at 0.92 - 0.20 = 0.72
+    # is 150.84 from the basic fund.
+    assert reviewed.json()["payable"] == 15_084

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, time
+from decimal import Decimal
 
 import pytest
 
+from yidi_benefits.filings import FilingSnapshot
+from yidi_events.contracts.policy import FilingKind
 from yidi_events.contracts.reimbursement import (
     ClaimChecked,
     ClaimInvoice,
@@ -224,7 +227,7 @@ def test_a_claim_cannot_be_received_twice() -> None:
 def test_review_is_due_ten_working_days_after_acceptance_and_large_claims_need_two() -> None:
     claim = fold(receive())
     (checked,) = model.decide_check(
-        claim, "RC1", filing_kind="emergency", officer="clerk-1", terms=TERMS, now=NOW
+        claim, "RC1", filing_kind=FilingKind.EMERGENCY, officer="clerk-1", terms=TERMS, now=NOW
     )
     assert isinstance(checked, ClaimChecked)
     # 10, 11, 12, 13, 16, 17, 18, 19, 20, 23 March
@@ -232,26 +235,61 @@ def test_review_is_due_ten_working_days_after_acceptance_and_large_claims_need_t
     assert checked.reviewers_needed == 2  # 1,000.00 yuan claimed, above 500.00
     small = ClaimTerms(calendar=TERMS.calendar, two_reviewers_above=100_000)
     (at_threshold,) = model.decide_check(
-        claim, "RC1", filing_kind="emergency", officer="clerk-1", terms=small, now=NOW
+        claim, "RC1", filing_kind=FilingKind.EMERGENCY, officer="clerk-1", terms=small, now=NOW
     )
     assert isinstance(at_threshold, ClaimChecked)
     assert at_threshold.reviewers_needed == 1
 
 
-def test_an_emergency_claim_is_accepted_at_the_emergency_level_only() -> None:
-    claim = fold(receive())
+def snapshot(filing_id: str, kind: FilingKind, **kw: object) -> FilingSnapshot:
+    fields: dict[str, object] = {
+        "filing_id": filing_id,
+        "kind": kind,
+        "visit_region": "320100",
+        "valid_from": date(2026, 3, 1),
+        "valid_to": date(2026, 8, 31),
+    }
+    fields.update(kw)
+    return FilingSnapshot(**fields)  # type: ignore[arg-type]
+
+
+CUTS = {
+    FilingKind.LONG_TERM: Decimal(0),
+    FilingKind.EMERGENCY: Decimal(0),
+    FilingKind.REFERRAL: Decimal(5),
+    FilingKind.OTHER_TEMPORARY: Decimal(20),
+}
+
+
+def test_the_filing_a_claim_is_paid_under_is_chosen_as_direct_settlement_chooses() -> None:
+    (received,) = receive()
+    assert isinstance(received, ClaimReceived)
+    # An emergency: the emergency level, whatever else the person holds.
+    other = snapshot("F1", FilingKind.OTHER_TEMPORARY)
+    assert model.filing_kind_for(received, [other], CUTS) is FilingKind.EMERGENCY
+    planned = replace(received, emergency=False)
+    # Not an emergency and nothing filed: refused until the person files (补办).
     with pytest.raises(DomainError) as refused:
-        model.decide_check(
-            claim, "RC1", filing_kind="long_term", officer="clerk-1", terms=TERMS, now=NOW
-        )
-    assert refused.value.field == "filing_kind"
+        model.filing_kind_for(planned, [], CUTS)
+    assert (refused.value.rule, refused.value.field) == ("reimbursement.no_filing", "admitted_on")
+    # A filing made afterwards covering the admission day (补办): its kind.
+    assert model.filing_kind_for(planned, [other], CUTS) is FilingKind.OTHER_TEMPORARY
+    # Of two covering, the smaller cut; one beginning after the admission, or for another city,
+    # covers nothing.
+    referral = snapshot("F2", FilingKind.REFERRAL)
+    assert model.filing_kind_for(planned, [other, referral], CUTS) is FilingKind.REFERRAL
+    late = snapshot("F3", FilingKind.LONG_TERM, valid_from=date(2026, 3, 2), valid_to=None)
+    elsewhere = snapshot("F4", FilingKind.LONG_TERM, visit_region="320200", valid_to=None)
+    assert model.filing_kind_for(planned, [other, late, elsewhere], CUTS) is (
+        FilingKind.OTHER_TEMPORARY
+    )
 
 
 def test_two_reviewers_are_two_people_other_than_the_officer_who_accepted() -> None:
     claim = fold(receive())
     claim = fold(
         model.decide_check(
-            claim, "RC1", filing_kind="emergency", officer="clerk-1", terms=TERMS, now=NOW
+            claim, "RC1", filing_kind=FilingKind.EMERGENCY, officer="clerk-1", terms=TERMS, now=NOW
         ),
         claim,
     )
@@ -280,7 +318,7 @@ def test_a_claim_not_accepted_is_not_reviewed_and_a_refused_one_is_closed() -> N
     assert refused.due is None
     with pytest.raises(Conflict):
         model.decide_check(
-            refused, "RC1", filing_kind="emergency", officer="c", terms=TERMS, now=NOW
+            refused, "RC1", filing_kind=FilingKind.EMERGENCY, officer="c", terms=TERMS, now=NOW
         )
 
 

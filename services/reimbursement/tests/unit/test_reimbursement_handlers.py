@@ -11,6 +11,7 @@ from datetime import date, datetime, time
 
 import pytest
 
+from yidi_benefits.filings import FilingSnapshot
 from yidi_cli.sandbox import shared_dir
 from yidi_events.application import InMemoryEventStore, Unit, WritePath
 from yidi_events.auth.agency import Principal
@@ -82,6 +83,9 @@ class Facts:
                 raise Conflict("reimbursement.invoice_claimed", "claimed before", field=f"{i}")
         for inv in invoices:
             self.claimed[(inv.invoice_code, inv.invoice_number)] = claim_id
+
+    async def filings(self, unit: Unit, person_id: str) -> list[FilingSnapshot]:
+        return []
 
     async def person(self, unit: Unit, person_id: str) -> InsuredPerson | None:
         known = self.insured
@@ -195,7 +199,7 @@ async def test_a_claim_goes_from_the_counter_to_approval_with_the_engines_figure
     claims, store, _, _ = setup()
     received = await claims.receive(CLERK, intake())
     assert isinstance(received, ClaimReceived)
-    await claims.check(CLERK, "RC1", "emergency")
+    await claims.check(CLERK, "RC1")
     approved = await claims.review(REVIEWER, "RC1", "materials complete")
     assert approved is not None
     types = [type(p) for p in store.payloads(STREAM)]
@@ -242,7 +246,7 @@ async def test_the_year_so_far_is_what_filing_stated_plus_claims_it_has_not_coun
         AccumulatorMovement.zero(2026), inpatient_admissions=1, eligible_cum=100_000
     )
     await claims.receive(CLERK, intake())
-    await claims.check(CLERK, "RC1", "emergency")
+    await claims.check(CLERK, "RC1")
     approved = await claims.review(REVIEWER, "RC1", "")
     assert approved is not None
     # Second admission: the second-admission deductible of level 2, 250.00; 709.50 - 250.00 =
@@ -254,7 +258,7 @@ async def test_the_year_so_far_is_what_filing_stated_plus_claims_it_has_not_coun
 async def test_a_large_claim_needs_a_second_reviewer_before_it_is_computed() -> None:
     claims, store, _, _ = setup(two_reviewers_above=99_999)
     await claims.receive(CLERK, intake())
-    await claims.check(CLERK, "RC1", "emergency")
+    await claims.check(CLERK, "RC1")
     assert await claims.review(REVIEWER, "RC1", "") is None
     with pytest.raises(Forbidden):
         await claims.review(REVIEWER, "RC1", "")
@@ -269,7 +273,7 @@ async def test_a_large_claim_needs_a_second_reviewer_before_it_is_computed() -> 
 async def test_payment_pays_every_approved_claim_in_one_balanced_batch() -> None:
     claims, store, facts, _ = setup()
     await claims.receive(CLERK, intake())
-    await claims.check(CLERK, "RC1", "emergency")
+    await claims.check(CLERK, "RC1")
     approved = await claims.review(REVIEWER, "RC1", "")
     assert approved is not None
     facts.approved["RC1"] = ("RC1", 2026, approved.movement)

@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from yidi_events import registry
 from yidi_events.contracts.filing import (
     AccountBalanceChanged,
+    FilingApproved,
+    FilingCancelled,
+    FilingChanged,
     PersonEnrolled,
     PersonUpdated,
     PersonYearStated,
@@ -33,6 +36,7 @@ from yidi_events.runtime.projection import Projection
 from yidi_reimbursement.adapters.tables import (
     claims,
     counted_claims,
+    filing_versions,
     notifications,
     payment_batches,
     person_years,
@@ -57,8 +61,37 @@ async def _upsert(conn: AsyncConnection, table: sa.Table, keys: list[str], row: 
 def insured_facts() -> Projection:
     projection = Projection(
         "reimbursement.insured_facts",
-        [persons, policies, person_years, counted_claims, settled_visits],
+        [persons, policies, person_years, counted_claims, filing_versions, settled_visits],
     )
+
+    @projection.on(FilingApproved, FilingChanged)
+    async def filing(conn: AsyncConnection, env: Envelope) -> None:
+        p: FilingApproved | FilingChanged = env.payload
+        await _upsert(
+            conn,
+            filing_versions,
+            ["filing_id", "revision"],
+            {
+                "filing_id": p.filing_id,
+                "revision": env.stream_version,
+                "person_id": p.person_id,
+                "kind": p.kind.value,
+                "visit_region": p.visit_region,
+                "destination_institution": p.destination_institution,
+                "valid_from": p.valid_from,
+                "valid_to": p.valid_to,
+                "changed_on": p.changed_on if isinstance(p, FilingChanged) else None,
+            },
+        )
+
+    @projection.on(FilingCancelled)
+    async def filing_cancelled(conn: AsyncConnection, env: Envelope) -> None:
+        p: FilingCancelled = env.payload
+        await conn.execute(
+            filing_versions.update()
+            .where(filing_versions.c.filing_id == p.filing_id)
+            .values(cancelled_on=p.cancelled_on)
+        )
 
     @projection.on(PersonEnrolled)
     async def enrolled(conn: AsyncConnection, env: Envelope) -> None:

@@ -11,8 +11,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yidi_benefits.filings import FilingSnapshot
 from yidi_events.application import Unit
-from yidi_events.contracts.policy import AssistanceIdentity
+from yidi_events.contracts.policy import AssistanceIdentity, FilingKind
 from yidi_events.contracts.reimbursement import ClaimInvoice
 from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.kernel import Conflict
@@ -21,6 +22,7 @@ from yidi_reimbursement.adapters.tables import (
     claimed_invoices,
     claims,
     counted_claims,
+    filing_versions,
     notifications,
     payment_batches,
     person_years,
@@ -72,6 +74,25 @@ class PostgresClaimFacts:
                     f"invoice {invoice.invoice_code}/{invoice.invoice_number} was claimed before",
                     field=invoice_field(i, "invoice_number"),
                 ) from None
+
+    async def filings(self, unit: Unit, person_id: str) -> list[FilingSnapshot]:
+        rows = await unit.conn.execute(
+            sa.select(filing_versions).where(filing_versions.c.person_id == person_id)
+        )
+        return [
+            FilingSnapshot(
+                filing_id=r.filing_id,
+                kind=FilingKind(r.kind),
+                visit_region=r.visit_region,
+                valid_from=r.valid_from,
+                valid_to=r.valid_to,
+                institution_code=r.destination_institution,
+                cancelled_on=r.cancelled_on,
+                revision=r.revision,
+                changed_on=r.changed_on,
+            )
+            for r in rows
+        ]
 
     async def person(self, unit: Unit, person_id: str) -> InsuredPerson | None:
         row = (

@@ -67,6 +67,23 @@ counted_claims = sa.Table(
     sa.Column("person_id", sa.Text, nullable=False),
 )
 
+# Each version of a person's filings (approval, then each change), for the filing a claim is
+# accepted under; a cancellation marks every version of its filing.
+filing_versions = sa.Table(
+    "filing_versions",
+    metadata,
+    sa.Column("filing_id", sa.Text, primary_key=True),
+    sa.Column("revision", sa.Integer, primary_key=True),  # the event's version in its stream
+    sa.Column("person_id", sa.Text, nullable=False, index=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("visit_region", sa.String(6), nullable=False),
+    sa.Column("destination_institution", sa.Text),
+    sa.Column("valid_from", sa.Date, nullable=False),
+    sa.Column("valid_to", sa.Date),
+    sa.Column("changed_on", sa.Date),
+    sa.Column("cancelled_on", sa.Date),
+)
+
 settled_visits = sa.Table(
     "settled_visits",
     metadata,

@@ -8,18 +8,21 @@ invoices are recorded as claimed (a unique key) in the unit that receives it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
-from yidi_benefits.model import Catalogue
+from yidi_benefits.model import Catalogue, same_province
 from yidi_events.application import Unit, WritePath
 from yidi_events.auth.agency import Principal
+from yidi_events.contracts.policy import FilingKind
 from yidi_events.contracts.reimbursement import ClaimApproved, ClaimReceived
 from yidi_events.kernel import Clock, DomainError, Forbidden, NotFound, business_date
 from yidi_reimbursement.app.ports import ClaimFacts, InvoiceVerifier
 from yidi_reimbursement.domain import claim as model
 from yidi_reimbursement.domain import payment
-from yidi_reimbursement.domain.computation import decide_approve, year_so_far
+from yidi_reimbursement.domain.computation import PolicyInForce, decide_approve, year_so_far
 from yidi_reimbursement.domain.events import BankTransfer
 from yidi_reimbursement.domain.terms import ClaimTerms
 
@@ -102,9 +105,22 @@ class Claims:
         principal.require_region(claim.received.insured_region)
         return claim
 
-    async def check(self, principal: Principal, claim_id: str, filing_kind: str) -> None:
-        async def work(unit: Unit) -> None:
-            await self._claim(unit, principal, claim_id)
+    async def check(self, principal: Principal, claim_id: str) -> str:
+        """Accept the claim under the filing chosen for it; returns the filing kind."""
+
+        async def work(unit: Unit) -> str:
+            claim = await self._claim(unit, principal, claim_id)
+            received = claim.received
+            filings = await self.facts.filings(unit, received.person_id)
+            person = await self.facts.person(unit, received.person_id)
+            in_force = (
+                None
+                if person is None
+                else await self.facts.policy(
+                    unit, received.insured_region, person.insurance_type, received.discharged_on
+                )
+            )
+            kind = model.filing_kind_for(received, filings, _cuts(received, in_force))
             now = self.now()
             await self.write.decide(
                 unit,
@@ -113,15 +129,16 @@ class Claims:
                 lambda state: model.decide_check(
                     state,
                     claim_id,
-                    filing_kind=filing_kind,
+                    filing_kind=kind,
                     officer=principal.user_id,
                     terms=self.terms,
                     now=now,
                 ),
                 day=business_date(now),
             )
+            return kind.value
 
-        await self.write.transact(work)
+        return await self.write.transact(work)
 
     async def refuse(self, principal: Principal, claim_id: str, reason: str) -> None:
         async def work(unit: Unit) -> None:
@@ -250,3 +267,18 @@ class Claims:
 
     def new_claim_id(self) -> str:
         return f"RC{business_date(self.now()):%Y%m%d}{uuid.uuid4().hex[:10].upper()}"
+
+
+def _cuts(
+    received: ClaimReceived, in_force: PolicyInForce | None
+) -> Mapping[FilingKind, Decimal] | None:
+    """The cut points the policy applies to this visit: its in-province ones when it sets them
+    and the visit is in the insured place's province."""
+    if in_force is None:
+        return None
+    policy = in_force.policy
+    if policy.in_province_cut_points is not None and same_province(
+        received.insured_region, received.visit_region
+    ):
+        return policy.in_province_cut_points
+    return policy.filing_cut_points

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Protocol
 
+from yidi_benefits.filings import FilingSnapshot
 from yidi_events.application import Unit
 from yidi_events.contracts.reimbursement import ClaimInvoice
 from yidi_events.contracts.settlement import AccumulatorMovement
@@ -21,6 +22,8 @@ class ClaimFacts(Protocol):
         self, unit: Unit, claim_id: str, invoices: tuple[ClaimInvoice, ...]
     ) -> None:
         """Record the invoices as claimed; Conflict when one was claimed before."""
+
+    async def filings(self, unit: Unit, person_id: str) -> list[FilingSnapshot]: ...
 
     async def person(self, unit: Unit, person_id: str) -> InsuredPerson | None: ...
 

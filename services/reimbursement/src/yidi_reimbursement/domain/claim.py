@@ -12,12 +12,14 @@ Every refusal of a command here names its rule and field and changes nothing; a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from yidi_benefits.filings import FilingSnapshot, in_force, most_favourable
 from yidi_events.application import Aggregate
 from yidi_events.contracts.policy import FilingKind, HospitalLevel
 from yidi_events.contracts.reimbursement import (
@@ -341,32 +343,51 @@ def _at(claim: Claim, step: Step, action: str) -> None:
         )
 
 
+def filing_kind_for(
+    received: ClaimReceived,
+    filings: Sequence[FilingSnapshot],
+    cut_points: Mapping[FilingKind, Decimal] | None,
+) -> FilingKind:
+    """The filing a claim is paid under, chosen as direct settlement chooses (yidi_benefits):
+    an emergency at the emergency level; otherwise, of the person's filings covering the visit
+    on its admission day (one filed afterwards, 补办, included), the most favourable. A visit no
+    filing covers is not claimable until the person files."""
+    if received.emergency:
+        return FilingKind.EMERGENCY
+    covering = [
+        f
+        for f in in_force(filings, received.admitted_on)
+        if f.covers(
+            visit_region=received.visit_region,
+            institution_code=received.institution_code,
+            began=received.admitted_on,
+        )
+    ]
+    chosen = most_favourable(covering, cut_points)
+    if chosen is None:
+        raise DomainError(
+            "reimbursement.no_filing",
+            f"no filing of the person covers {received.visit_region} on "
+            f"{received.admitted_on.isoformat()}: the person files first (补办 after a self-paid "
+            "discharge is allowed), then the claim is accepted",
+            field="admitted_on",
+        )
+    return chosen.kind
+
+
 def decide_check(
     state: Claim | None,
     claim_id: str,
     *,
-    filing_kind: str,
+    filing_kind: FilingKind,
     officer: str,
     terms: ClaimTerms,
     now: datetime,
 ) -> list[ClaimEvent]:
+    """Accept the claim under the filing chosen for it (`filing_kind_for`)."""
     claim = existing(state, claim_id)
     _at(claim, Step.RECEIVED, "accepted")
-    try:
-        kind = FilingKind(filing_kind)
-    except ValueError:
-        raise DomainError(
-            "reimbursement.filing_kind",
-            f"filing_kind must be one of {', '.join(k.value for k in FilingKind)}",
-            field="filing_kind",
-        ) from None
-    if claim.received.emergency != (kind is FilingKind.EMERGENCY):
-        raise DomainError(
-            "reimbursement.filing_kind",
-            "an emergency claim is accepted under the emergency level, and only an emergency "
-            "claim is",
-            field="filing_kind",
-        )
+    kind = filing_kind
     today = business_date(now)
     return [
         ClaimChecked(

@@ -65,10 +65,6 @@ class ClaimIn(BaseModel):
     use_account: bool = False
 
 
-class CheckIn(BaseModel):
-    filing_kind: str = Field(description="long_term, referral, emergency or other_temporary")
-
-
 class ReviewIn(BaseModel):
     note: str = Field("", max_length=2000)
 
@@ -166,13 +162,12 @@ async def get_claim(
 
 
 @agency.post(
-    "/{claim_id}/check", summary="Accept (受理) the claim, naming the filing it claims under"
+    "/{claim_id}/check",
+    summary="Accept (受理) the claim under the filing covering it (emergency, or most favourable)",
 )
-async def check(
-    claim_id: str, body: CheckIn, principal: Officer, claims: Handlers
-) -> dict[str, str]:
-    await claims.check(principal, claim_id, body.filing_kind)
-    return {"claim_id": claim_id, "step": "checked"}
+async def check(claim_id: str, principal: Officer, claims: Handlers) -> dict[str, str]:
+    kind = await claims.check(principal, claim_id)
+    return {"claim_id": claim_id, "step": "checked", "filing_kind": kind}
 
 
 @agency.post("/{claim_id}/review", summary="Approve on review; the last review needed computes it")
