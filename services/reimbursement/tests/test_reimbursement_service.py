@@ -208,3 +208,26 @@ async def test_a_claim_no_filing_covers_is_accepted_after_the_person_files_after
     # Suzhou cuts an other-temporary filing by 20 points: 209.50 eligible at 0.92 - 0.20 = 0.72
     # is 150.84 from the basic fund.
     assert reviewed.json()["payable"] == 15_084
+
+
+async def test_a_person_claims_online_and_sees_only_their_own_claims(stack: Stack) -> None:
+    await stack.enrol_and_publish_policy()
+    await stack.verifier.issue("0001", 60_000)
+    await stack.verifier.issue("0002", 40_000)
+    me = stack.auth(kind="person", user=PERSON)
+    someone = stack.auth(kind="person", user="32050000000000000099")
+    refused = await stack.http.post(
+        "/online/claims", json=claim_body(("0001", "0002")), headers=someone
+    )
+    assert refused.status_code == 403
+    assert refused.json()["error"]["rule"] == "reimbursement.own_claims_only"
+    made = await stack.http.post("/online/claims", json=claim_body(("0001", "0002")), headers=me)
+    assert made.status_code == 201, made.text
+    mine = (await stack.http.get("/online/claims", headers=me)).json()
+    assert [(c["claim_id"], c["channel"], c["step"]) for c in mine] == [
+        (made.json()["claim_id"], "online", "received")
+    ]
+    assert (await stack.http.get("/online/claims", headers=someone)).json() == []
+    # The counter of Suzhou sees it, for acceptance.
+    listed = (await stack.http.get("/claims?step=received", headers=stack.officer())).json()
+    assert [c["claim_id"] for c in listed] == [made.json()["claim_id"]]

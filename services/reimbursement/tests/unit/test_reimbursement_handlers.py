@@ -340,3 +340,26 @@ async def test_a_person_claims_online_for_themself_only() -> None:
     received = await claims.receive(me, online)
     assert received.channel == "online"
     assert received.received_by == PERSON
+
+
+async def test_an_employee_may_have_the_account_pay_the_rest_and_it_is_paid_back_too() -> None:
+    claims, store, facts, _ = setup()
+    await claims.receive(CLERK, replace(intake(), use_account=True))
+    await claims.check(CLERK, "RC1")
+    approved = await claims.review(REVIEWER, "RC1", "")
+    assert approved is not None
+    # The funds pay 192.74 as before; of the 807.26 left, the account (3,500.00) pays it all:
+    # the person paid the hospital 1,000.00, so 1,000.00 goes back to the bank account and the
+    # account moves by -807.26.
+    assert (approved.totals.account_paid, approved.totals.cash_paid) == (80_726, 0)
+    assert approved.payable == 100_000
+    assert approved.movement.account_balance == -80_726
+    facts.approved["RC1"] = ("RC1", 2026, approved.movement)
+    await claims.pay(CLERK, SUZHOU)
+    paid = store.payloads(STREAM)[-1]
+    assert isinstance(paid, ClaimPaid)
+    assert paid.entries == (
+        LedgerEntry(account="fund:310100", debit=19_274, credit=0),
+        LedgerEntry(account="personal_account", debit=80_726, credit=0),
+        LedgerEntry(account="bank_payable", debit=0, credit=100_000),
+    )
