@@ -10,6 +10,8 @@ from datetime import date, timedelta
 
 from reimbursement_testkit import DETAIL, PERSON, Stack, claim_body
 
+from yidi_events.runtime.projection import rebuild_from_store
+
 
 async def _claim(stack: Stack, numbers: tuple[str, str], **changes: object) -> dict[str, object]:
     response = await stack.http.post(
@@ -85,6 +87,15 @@ async def test_an_emergency_claim_is_verified_reviewed_approved_paid_and_counted
     )
     assert [n["kind"] for n in told.json()] == ["received", "approved", "paid"]
     assert "192.74 yuan" in told.json()[-1]["message"]
+
+    # The claims' read model, notifications and payment batch are a fold of the store.
+    [own] = stack.runtime.own
+    async with stack.runtime.engine.connect() as conn:
+        live = await own.snapshot(conn)
+    await rebuild_from_store(stack.runtime.engine, stack.runtime.store, own)
+    async with stack.runtime.engine.connect() as conn:
+        assert await own.snapshot(conn) == live
+    assert len(live["claims"]) == 1
 
 
 async def test_refusals_name_the_field_and_change_nothing(stack: Stack) -> None:
