@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 UV_VERSION := 0.13.9
-PACKAGES := libs/events libs/benefits cli platform $(addprefix services/,filing settlement reconciliation clearing audit)
+PACKAGES := libs/events libs/benefits cli platform $(addprefix services/,filing settlement reconciliation clearing audit reimbursement)
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
@@ -26,7 +26,7 @@ $(STAMP): $(PYPROJECTS) dev-requirements.txt requirements.lock Makefile
 # left out: they are installed from the checkout). Re-resolving keeps every pin the lock already
 # has unless a pyproject asks for something else; `make lock UPGRADE=1` moves them all forward.
 LOCK_ARGS = requirements.in --universal --python-version 3.11 --quiet \
-	$(addprefix --no-emit-package ,yidi-events yidi-benefits yidi-cli yidi-stack $(addprefix yidi-,filing settlement reconciliation clearing audit))
+	$(addprefix --no-emit-package ,yidi-events yidi-benefits yidi-cli yidi-stack $(addprefix yidi-,filing settlement reconciliation clearing audit reimbursement))
 
 lock:
 	@test -x $(UV) || $(MAKE) --no-print-directory venv
@@ -51,7 +51,7 @@ unit: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/events/src libs/benefits/src cli/src platform/src $(foreach s,filing settlement reconciliation clearing audit,services/$(s)/src)
+	$(BIN)/mypy libs/events/src libs/benefits/src cli/src platform/src $(foreach s,filing settlement reconciliation clearing audit reimbursement,services/$(s)/src)
 	$(BIN)/lint-imports --no-cache
 	@# Every package declares what it imports (and nothing it does not), so an image built
 	@# from one package's pyproject has what it needs.

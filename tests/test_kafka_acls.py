@@ -23,11 +23,12 @@ def _by_user() -> dict[str, acls.Grant]:
 def test_each_service_writes_only_its_own_topic_and_the_dlqs_of_what_it_consumes() -> None:
     # Worked from docs/ARCHITECTURE's table of who consumes whom.
     consumes = {
-        "filing": ["audit", "settlement"],
+        "filing": ["audit", "reimbursement", "settlement"],
         "settlement": ["audit", "filing", "filing.identity"],
         "reconciliation": ["settlement"],
         "clearing": ["audit", "reconciliation"],
         "audit": ["filing", "settlement"],
+        "reimbursement": ["filing", "settlement"],
     }
     grants = _by_user()
     for service, sources in consumes.items():

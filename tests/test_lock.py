@@ -14,7 +14,8 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = {"yidi-events", "yidi-benefits", "yidi-cli", "yidi-stack"} | {
-    f"yidi-{s}" for s in ("filing", "settlement", "reconciliation", "clearing", "audit")
+    f"yidi-{s}"
+    for s in ("filing", "settlement", "reconciliation", "clearing", "audit", "reimbursement")
 }
 
 

@@ -206,14 +206,18 @@ def test_a_poison_record_is_listed_in_the_dlq_and_replay_puts_it_back_on_its_top
     kafka = KafkaSettings(ops.platform.broker.bootstrap)
     origin = topic("filing")
     asyncio.run(_publish_poison(kafka, origin))
-    # Settlement and audit both consume filing's topic: each gives up on it once.
+    # Settlement, audit and reimbursement all consume filing's topic: each gives up on it once.
     letters = eventually(
-        lambda: (rows := ops.json("dlq", "list", "filing")) and len(rows) >= 2 and rows,
+        lambda: (rows := ops.json("dlq", "list", "filing")) and len(rows) >= 3 and rows,
         what="the poison record in yidi.filing.events.dlq",
     )
     assert {r["origin_topic"] for r in letters} == {origin}
     assert {r["key"] for r in letters} == {"poison-1"}
-    assert {r["consumer"] for r in letters} == {"insured_facts", "audit.filing_facts"}
+    assert {r["consumer"] for r in letters} == {
+        "insured_facts",
+        "audit.filing_facts",
+        "reimbursement.insured_facts",
+    }
     assert all(r["error"] for r in letters)
     assert "yidi.filing.events.dlq" in ops.yidi("dlq", "list", "filing")
     dead = metric(ops.metrics("settlement"), "yidi_consumer_dead_lettered_total", topic=origin)

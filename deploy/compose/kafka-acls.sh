@@ -23,11 +23,17 @@ kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-filing --operation Write --operation Describe --topic yidi.filing.identity
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-filing --operation Read --operation Describe --topic yidi.reimbursement.events
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-filing --operation Write --operation Describe --topic yidi.reimbursement.events.dlq
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-filing --operation Read --operation Describe --topic yidi.settlement.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-filing --operation Write --operation Describe --topic yidi.settlement.events.dlq
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-filing --operation Read --operation Describe --group filing.filing.audit_suspensions
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-filing --operation Read --operation Describe --group filing.filing.reimbursed_claims
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-filing --operation Read --operation Describe --group filing.filing.visit_ledger
 
@@ -103,6 +109,23 @@ kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-audit --operation Read --operation Describe --group audit.audit.settlement_facts
 
+# yidi-reimbursement
+kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --alter --entity-type users --entity-name yidi-reimbursement \
+  --add-config "SCRAM-SHA-512=[password=${YIDI_REIMBURSEMENT_KAFKA_PASSWORD:?}]"
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-reimbursement --operation Read --operation Describe --topic yidi.filing.events
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-reimbursement --operation Write --operation Describe --topic yidi.filing.events.dlq
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-reimbursement --operation Write --operation Describe --topic yidi.reimbursement.events
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-reimbursement --operation Read --operation Describe --topic yidi.settlement.events
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-reimbursement --operation Write --operation Describe --topic yidi.settlement.events.dlq
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-reimbursement --operation Read --operation Describe --group reimbursement.reimbursement.insured_facts
+
 # yidi-operator
 kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --alter --entity-type users --entity-name yidi-operator \
@@ -128,6 +151,10 @@ kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-operator --operation Read --operation Describe --topic yidi.reconciliation.events.dlq
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-operator --operation Write --operation Read --operation Describe --topic yidi.reimbursement.events
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-operator --operation Read --operation Describe --topic yidi.reimbursement.events.dlq
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-operator --operation Write --operation Read --operation Describe --topic yidi.settlement.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-operator --operation Read --operation Describe --topic yidi.settlement.events.dlq
@@ -142,8 +169,12 @@ kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-operator --operation Read --operation Describe --group filing.filing.audit_suspensions
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-operator --operation Read --operation Describe --group filing.filing.reimbursed_claims
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-operator --operation Read --operation Describe --group filing.filing.visit_ledger
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-operator --operation Read --operation Describe --group reconciliation.reconciliation.settlements
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+  --add --allow-principal User:yidi-operator --operation Read --operation Describe --group reimbursement.reimbursement.insured_facts
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
   --add --allow-principal User:yidi-operator --operation Read --operation Describe --group settlement.insured_facts

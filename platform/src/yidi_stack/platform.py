@@ -37,6 +37,7 @@ from yidi_stack.infra import run_sync
 DEFINITIONS = services()
 SERVICES = tuple(DEFINITIONS)
 DEFAULT_PORTS = {name: d.port for name, d in DEFINITIONS.items()}
+VERIFICATION = "invoice-verification"  # the sandbox's stand-in, not a service of the platform
 
 
 def _port(name: str, default: int) -> int:
@@ -93,6 +94,8 @@ class Platform:
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     """One service's own variables on top (the identity's signing keys are filing's alone)."""
     gateway_workers: int = field(default_factory=gateway_workers_from_env)
+    verification_port: int = field(default_factory=lambda: _port("verification", 8096))
+    """The sandbox's e-invoice verification service (reimbursement verifies invoices there)."""
     """One (the default) keeps the gateway, its relay and its consumers in one process, which
     the fault tests' crash points expect; see GATEWAY_SERVICE."""
 
@@ -105,6 +108,7 @@ class Platform:
             pg_port=free_port(),
             broker_port=free_port(),
             ports={s: free_port() for s in SERVICES},
+            verification_port=free_port(),
             extra_env={
                 "YIDI_CLOCK": "controlled",
                 "YIDI_CLOCK_START": start.isoformat(),
@@ -168,6 +172,7 @@ class Platform:
                 "YIDI_DATABASE_URL": self.dsn(service),
                 "YIDI_KAFKA_BOOTSTRAP": self.broker.bootstrap,
                 **{f"YIDI_{s.upper()}_URL": self.url(s) for s in SERVICES},
+                "YIDI_REIMBURSEMENT_VERIFICATION_URL": self.verification_url,
                 **self.extra_env,
                 **self.service_env.get(service, {}),
             }
@@ -201,7 +206,7 @@ class Platform:
         self.create_topics()
         for service in SERVICES:
             self.migrate(service)
-        pids: dict[str, int] = {}
+        pids: dict[str, int] = {VERIFICATION: self._start_verification()}
         for service in SERVICES:
             self._start(service, pids)
             (self.state / "services.json").write_text(json.dumps(pids))
@@ -210,6 +215,34 @@ class Platform:
             say(
                 f"{service:<15} {self.url(service)}  (logs: {self.state / 'logs' / f'{service}.log'})"
             )
+
+    # -- the sandbox's e-invoice verification service (manual reimbursement) ---------------------
+
+    @property
+    def verification_url(self) -> str:
+        return f"http://127.0.0.1:{self.verification_port}"
+
+    def _start_verification(self) -> int:
+        log = (self.state / "logs" / f"{VERIFICATION}.log").open("ab")
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "yidi_reimbursement.verification_server:create_verification_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.verification_port),
+                "--no-access-log",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for_port(self.verification_port, timeout=60)
+        return process.pid
 
     def create_topics(self) -> None:
         from aiokafka.errors import KafkaConnectionError

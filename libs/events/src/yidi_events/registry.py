@@ -30,7 +30,7 @@ T = TypeVar("T")
 Payload = dict[str, Any]
 Upcaster = Callable[[Payload], Payload]
 
-SERVICES = ("filing", "settlement", "reconciliation", "clearing", "audit")
+SERVICES = ("filing", "settlement", "reconciliation", "clearing", "audit", "reimbursement")
 
 
 @dataclass(frozen=True)

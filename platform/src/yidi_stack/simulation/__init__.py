@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from yidi_events.kernel.time import SHANGHAI
 from yidi_stack.platform import Platform
 from yidi_stack.simulation import person_years
+from yidi_stack.simulation.claims import manual_claims
 from yidi_stack.simulation.drive import Driver, Outcome
 from yidi_stack.simulation.province import Province
 from yidi_stack.simulation.report import Check, cross_checks, render
@@ -41,6 +42,7 @@ def run_province(
             day = start + timedelta(days=number - 1)
             driver.traffic(out, day, visits, number)
             driver.close_day(out, day, first=number == 1)
+        manual_claims(driver, out, start)
         driver.review(out)
         driver.clear(out, f"{start:%Y-%m}")
         person_years.collect(driver, out)

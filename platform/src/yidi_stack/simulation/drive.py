@@ -162,6 +162,8 @@ class Outcome:
     planted: dict[str, str] = field(default_factory=dict)  # fraud pattern -> settlement id
     # (person, insured region, year) -> the insured place's stated figures (person_years.py)
     person_years: dict[tuple[str, str, int], dict[str, int]] = field(default_factory=dict)
+    # manual claims (claims.py): claim id, person, insured region, claimed, payable, paid in file
+    claims: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Driver:

@@ -195,6 +195,16 @@ def cross_checks(out: Outcome) -> list[Check]:
             f"debits {fen_to_yuan(out.trial_balance.get('debits', 0))}",
         )
     )
+    if out.claims:
+        approved: int = sum(c["payable"] for c in out.claims)
+        in_files: int = sum(c["paid_in_file"] for c in out.claims)
+        checks.append(
+            Check(
+                "manual claims: approved payable = paid in the bank files",
+                approved == in_files and all(c["paid_in_file"] for c in out.claims),
+                f"{len(out.claims)} claims, {fen_to_yuan(approved)} = {fen_to_yuan(in_files)}",
+            )
+        )
     return checks
 
 
@@ -316,6 +326,20 @@ def render(out: Outcome, checks: list[Check], console: Console, elapsed: float) 
         console.print(f"  {city(agency):<4} {left}│{right} {fen_to_yuan(net):>14}")
     paid = sum(a["received"] for a in out.cash.values())
     console.print(f"remitted and disbursed: {fen_to_yuan(paid)} yuan, four eyes on each step")
+
+    if out.claims:
+        table = Table(title="Manual claims (手工报销) at the insured places, yuan")
+        for header in ("claim", "insured city", "claimed", "paid back", "in the bank file"):
+            table.add_column(header, justify="left" if header == "claim" else "right")
+        for c in out.claims:
+            table.add_row(
+                c["claim_id"],
+                city(c["insured_region"]),
+                fen_to_yuan(c["claimed"]),
+                fen_to_yuan(c["payable"]),
+                fen_to_yuan(c["paid_in_file"]),
+            )
+        console.print(table)
 
     rate = out.settlements / out.traffic_seconds if out.traffic_seconds else 0.0
     console.print(

@@ -21,7 +21,7 @@ from yidi_filing.adapters.projection import read_models
 from yidi_filing.app.accounts import Identity
 from yidi_filing.app.audit_policy import audit_suspensions
 from yidi_filing.app.common import Context
-from yidi_filing.app.person_year import visit_ledger
+from yidi_filing.app.person_year import reimbursed_claims, visit_ledger
 from yidi_filing.app.persons import RowErrors
 from yidi_filing.app.queues import filings_to_review
 from yidi_filing.app.settings import SettingsBook
@@ -52,6 +52,7 @@ def subscriptions(context: Context) -> list[Subscription]:
     return [
         Reaction(audit_suspensions(context), sources=["audit"]),
         Reaction(visit_ledger(context), sources=["settlement"]),
+        Reaction(reimbursed_claims(context), sources=["reimbursement"]),
     ]
 
 

@@ -18,7 +18,12 @@ from yidi_cli.sandbox import shared_dir
 from yidi_events.application import InMemoryEventStore, Unit
 from yidi_events.auth.agency import Principal
 from yidi_events.contracts.filing import AccountBalanceChanged, PersonYearStated
-from yidi_events.contracts.settlement import AccumulatorMovement, PersonLedgerMoved
+from yidi_events.contracts.reimbursement import ClaimApproved
+from yidi_events.contracts.settlement import (
+    AccumulatorMovement,
+    PersonLedgerMoved,
+    SettlementTotals,
+)
 from yidi_events.kernel import Conflict, DomainError
 from yidi_filing.app import person_year, persons, policies
 from yidi_filing.app.common import Context
@@ -305,3 +310,62 @@ def test_a_local_settlement_file_may_carry_outpatient_pooling() -> None:
     assert parsed.ok
     ((_, local),) = parsed.rows
     assert local.movement.outpatient_pooling_paid_cum == 15000
+
+
+def approved_claim(claim_id: str, movement: AccumulatorMovement) -> ClaimApproved:
+    zero_totals = SettlementTotals(**dict.fromkeys(SettlementTotals.__dataclass_fields__, 0))
+    return ClaimApproved(
+        claim_id=claim_id,
+        person_id=ZHANG,
+        insured_region="320500",
+        insurance_type="310",
+        policy_year=movement.policy_year,
+        policy_version=1,
+        totals=zero_totals,
+        fund_payments=(),
+        movement=movement,
+        payable=0,
+        approved_on=TODAY,
+        payment_due=TODAY,
+        approved_at=NOW,
+    )
+
+
+async def count_claim(ctx: Context, approved: ClaimApproved) -> None:
+    async def work(unit: Unit) -> None:
+        await person_year.count_claim(ctx, unit, approved)
+
+    await ctx.write.transact(work)
+
+
+async def test_an_approved_manual_claim_moves_the_year_once_beside_the_visit_place() -> None:
+    ctx, store = await enrolled()
+    await count(ctx, moved(1))
+    claim = replace(
+        ZERO,
+        inpatient_admissions=1,
+        eligible_cum=50000,
+        basic_paid_cum=40000,
+        account_balance=-3000,
+    )
+    await count_claim(ctx, approved_claim("RC1", claim))
+    await count_claim(ctx, approved_claim("RC1", claim))  # redelivered: no news
+    stated, balance = store.payloads(STREAM)[-2:]
+    assert len(store.payloads(STREAM)) == 5  # enrolled, the visit's two, the claim's two
+    # 200,000 + 50,000 eligible; 180,000 + 40,000 basic; two admissions; the account -5,000 -3,000
+    assert stated.totals == replace(
+        ZERO,
+        inpatient_admissions=2,
+        eligible_cum=250000,
+        basic_paid_cum=220000,
+        account_balance=-8000,
+    )
+    assert (stated.source, stated.reference, stated.visit_ledger_counted) == (
+        "reimbursement",
+        "RC1",
+        1,
+    )
+    assert (balance.account_balance, balance.change) == (342000, -3000)
+    # The visit place's next movement is still counted in sequence after it.
+    await count(ctx, moved(2))
+    assert store.payloads(STREAM)[-1].visit_ledger_counted == 2

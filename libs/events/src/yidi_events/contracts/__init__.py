@@ -5,6 +5,13 @@ A fact only its producer reads is that service's own (`yidi_<service>.domain.eve
 the same way when the service's code is imported.
 """
 
-from yidi_events.contracts import audit, filing, policy, reconciliation, settlement
+from yidi_events.contracts import (
+    audit,
+    filing,
+    policy,
+    reconciliation,
+    reimbursement,
+    settlement,
+)
 
-__all__ = ["audit", "filing", "policy", "reconciliation", "settlement"]
+__all__ = ["audit", "filing", "policy", "reconciliation", "reimbursement", "settlement"]

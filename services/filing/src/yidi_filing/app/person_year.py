@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_events.application import Unit
 from yidi_events.auth.agency import Principal
+from yidi_events.contracts.reimbursement import ClaimApproved
 from yidi_events.contracts.settlement import PersonLedgerMoved
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import DomainError, NotFound, business_date
@@ -36,6 +37,7 @@ from yidi_filing.domain.record_files import FileFormat, RowError
 log = structlog.get_logger(__name__)
 
 NAME = "filing.visit_ledger"
+CLAIMS = "filing.reimbursed_claims"
 
 
 async def record_local_settlement(
@@ -114,5 +116,27 @@ async def count_visit_movement(ctx: Context, unit: Unit, moved: PersonLedgerMove
     except NotFound as exc:
         # Someone another insured place holds: not this ledger's to count.
         log.info("visit_ledger.ignored", person_id=moved.person_id, rule=exc.rule)
+        return
+    await ctx.write.append(unit, person.stream_id, person.version, new, day=business_date(now))
+
+
+def reimbursed_claims(ctx: Context) -> Projection:
+    """Approved manual claims move the person's year at home, each counted once."""
+    projection = Projection(CLAIMS, [])
+
+    @projection.on(ClaimApproved)
+    async def approved(conn: AsyncConnection, env: Envelope) -> None:
+        await count_claim(ctx, ctx.runtime.unit_on(conn), env.payload)
+
+    return projection
+
+
+async def count_claim(ctx: Context, unit: Unit, approved: ClaimApproved) -> None:
+    person = await ctx.write.load(unit, person_stream(approved.person_id), PERSON)
+    now = ctx.now()
+    try:
+        new = model.decide_count_claim(person.state, approved, now)
+    except NotFound as exc:
+        log.info("reimbursed_claims.ignored", person_id=approved.person_id, rule=exc.rule)
         return
     await ctx.write.append(unit, person.stream_id, person.version, new, day=business_date(now))

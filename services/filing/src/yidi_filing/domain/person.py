@@ -63,6 +63,7 @@ PersonEvent = (
 
 LOCAL_SETTLEMENT = "local_settlement"  # a PersonYearStated source: use at home
 VISIT_PLACE = "visit_place"  # a PersonYearStated source: a visit-place ledger movement
+REIMBURSEMENT = "reimbursement"  # a PersonYearStated source: an approved manual claim
 
 
 class BenefitStatus(StrEnum):
@@ -110,6 +111,7 @@ class Person:
     years: dict[int, AccumulatorMovement] = field(default_factory=dict)
     visit_ledger_counted: int = 0
     local_settlements: frozenset[str] = field(default_factory=frozenset)
+    claims_counted: frozenset[str] = field(default_factory=frozenset)  # manual claims' ids
     # chronic-disease certificates by certificate id, revoked ones included (domain/chronic.py)
     chronic: dict[str, ChronicCertificate] = field(default_factory=dict)
 
@@ -164,11 +166,13 @@ def evolve(state: Person | None, event: PersonEvent) -> Person | None:
         )
     if isinstance(event, PersonYearStated):
         local = {event.reference} if event.source == LOCAL_SETTLEMENT else set()
+        claim = {event.reference} if event.source == REIMBURSEMENT else set()
         return replace(
             state,
             years={**state.years, event.policy_year: event.totals},
             visit_ledger_counted=max(state.visit_ledger_counted, event.visit_ledger_counted),
             local_settlements=state.local_settlements | local,
+            claims_counted=state.claims_counted | claim,
         )
     if isinstance(event, PersonDied):
         return replace(state, death_date=event.death_date)

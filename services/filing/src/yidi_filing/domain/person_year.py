@@ -18,10 +18,12 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 
 from yidi_events.contracts.filing import AccountBalanceChanged, PersonYearStated
+from yidi_events.contracts.reimbursement import ClaimApproved
 from yidi_events.contracts.settlement import AccumulatorMovement, PersonLedgerMoved
 from yidi_events.kernel import Conflict, DomainError, Fen, business_date
 from yidi_filing.domain.person import (
     LOCAL_SETTLEMENT,
+    REIMBURSEMENT,
     VISIT_PLACE,
     Person,
     PersonEvent,
@@ -67,6 +69,27 @@ def decide_count_visit_movement(
         source=VISIT_PLACE,
         reference=moved.settlement_id,
         counted=moved.sequence,
+        now=now,
+    )
+
+
+def decide_count_claim(
+    state: Person | None, approved: ClaimApproved, now: datetime
+) -> list[PersonEvent]:
+    """Count an approved manual claim (手工报销) once, by its claim id: the claim was paid as a
+    direct settlement would have been, so it moves the same year and account. Like a visit-place
+    movement it happened, so neither a death nor a spent account refuses it; a redelivery is no
+    news."""
+    person = enrolled(state)
+    if approved.claim_id in person.claims_counted:
+        return []
+    return _moved(
+        person,
+        approved.movement,
+        approved.movement.account_balance,
+        source=REIMBURSEMENT,
+        reference=approved.claim_id,
+        counted=person.visit_ledger_counted,
         now=now,
     )
 
