@@ -68,6 +68,25 @@ COMPOSE = _compose()
 MANIFESTS = _manifests()
 
 
+# Web applications beside the services (no database, no topics): the agency console.
+WEB = ("console",)
+
+
+def test_the_console_runs_its_module_everywhere() -> None:
+    from yidi_console.app import create
+
+    command = ["uvicorn", f"{create.__module__}:{create.__name__}", "--factory"]
+    template = _of_kind("Deployment")["console"]["spec"]["template"]
+    pod = template["spec"]
+    (main,) = pod["containers"]
+    assert main["image"].split(":")[0] == "yidi/console"
+    assert main["command"][:3] == command
+    assert COMPOSE["services"]["console"]["command"][:3] == command
+    service = _of_kind("Service")["console"]
+    assert service["spec"]["selector"].items() <= template["metadata"]["labels"].items()
+    assert "YIDI_DATABASE_URL" not in COMPOSE["services"]["console"]["environment"]
+
+
 def _of_kind(kind: str) -> dict[str, dict[str, Any]]:
     return {d["metadata"]["name"]: d for _, d in MANIFESTS if d["kind"] == kind}
 
@@ -174,8 +193,8 @@ def test_every_service_has_deployment_service_migration_and_compose_entries() ->
         assert f"migrate-{svc}" in jobs, svc
         assert svc in COMPOSE["services"], svc
         assert f"migrate-{svc}" in COMPOSE["services"], svc
-    assert set(deployments) == set(SERVICES)
-    assert set(services) == set(SERVICES)
+    assert set(deployments) == {*SERVICES, *WEB}
+    assert set(services) == {*SERVICES, *WEB}
     assert set(jobs) == {f"migrate-{svc}" for svc in SERVICES}
 
 
@@ -223,7 +242,7 @@ def test_kustomization_lists_every_manifest_and_image() -> None:
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
     files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
     assert sorted(kustomization["resources"]) == sorted(files)
-    assert {i["name"] for i in kustomization["images"]} == {f"yidi/{s}" for s in SERVICES}
+    assert {i["name"] for i in kustomization["images"]} == {f"yidi/{s}" for s in (*SERVICES, *WEB)}
 
 
 # -- configuration ---------------------------------------------------------------------------
