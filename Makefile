@@ -39,13 +39,16 @@ lock-check: venv
 	@diff -u <(grep -v '^#' requirements.lock) <(grep -v '^#' $(VENV)/lock-check.txt) \
 		|| { echo "requirements.lock is stale: run make lock"; exit 1; }
 
-## The browser the console's tests drive (tests/browser): the distribution's Chromium, installed
-## with the system's package manager (Playwright's own browser download does not work here).
-CHROMIUM := /usr/bin/chromium
-browser: $(CHROMIUM)
-
-$(CHROMIUM):
-	@if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium; else sudo apt-get install -y chromium; fi
+## The browser the console's tests drive (tests/browser): the distribution's Chromium and a
+## Chinese font for its pages and screenshots, installed with the system's package manager
+## (Playwright's own browser download does not work here).
+BROWSER_FILES := /usr/bin/chromium /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+browser:
+	@for f in $(BROWSER_FILES); do test -e $$f || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium fonts-wqy-microhei; \
+		else sudo apt-get install -y chromium fonts-wqy-microhei; fi; \
+	fi
 
 ## The whole suite: unit, integration (real PostgreSQL + broker), end-to-end, browser.
 test: venv browser

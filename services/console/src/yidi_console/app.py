@@ -6,13 +6,13 @@ services decide. A refusal is shown on the page in Chinese, with the service's r
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import structlog
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -23,14 +23,14 @@ from yidi_console.backend import Backend, Refused
 from yidi_console.charts import Bar, bar_chart
 from yidi_console.exports import to_csv, to_xlsx
 from yidi_console.session import COOKIE, Officer, officer_of
-from yidi_events.kernel.calendar import WorkingCalendar
+from yidi_events import logs
 from yidi_events.kernel.time import SHANGHAI
 from yidi_events.settings import ServiceSettings
 
 HERE = Path(__file__).parent
 # Who revealed which certificate number and why: a line per reveal, kept with the console's
 # logs (no service records it yet), so the reveal itself leaves a trace an auditor can follow.
-reveals = logging.getLogger("yidi.console.reveal")
+reveals = structlog.get_logger("yidi.console.reveal")
 
 Page = Callable[[Request, Officer, Backend], Awaitable[Response]]
 
@@ -38,6 +38,7 @@ Page = Callable[[Request, Officer, Backend], Awaitable[Response]]
 def create() -> FastAPI:
     """The ASGI factory uvicorn runs (`uvicorn --factory yidi_console.app:create`)."""
     settings = ServiceSettings()
+    logs.configure("console", json=settings.log_json, level=settings.log_level)
     calendar = settings.working_calendar()
     app = FastAPI(title="Yidi 经办工作台", docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -214,7 +215,7 @@ def create() -> FastAPI:
         )
         if days is not None:
             waiting = [d for d in days["statements"] if _waits_for(d, officer)]
-            dues = [_close_due(d, calendar) for d in waiting]
+            dues = [_close_due(d) for d in waiting]
             queues.append(_queue("待确认对账日", "/days", len(waiting), nearest(dues)))
         period = views.previous_period(now)
         statement = await attempt(backend.get("clearing", f"/periods/{period}/statement"))
@@ -299,7 +300,7 @@ def create() -> FastAPI:
         rows = sorted(found["statements"], key=lambda d: (d["business_date"], d["pair"]))
         for row in rows:
             row["waits"] = _waits_for(row, officer)
-            row["due"] = views.due(_close_due(row, calendar), now, calendar)
+            row["due"] = views.due(_close_due(row), now, calendar)
         return render(request, "days.html", officer, rows=rows, start=start)
 
     @route("GET", "/days/{insured}/{visit}/{day}")
@@ -510,6 +511,21 @@ def create() -> FastAPI:
         rows = await backend.get("settlement", "/api/hospitals")
         return render(request, "hospitals.html", officer, rows=rows)
 
+    @route("POST", "/hospitals/{code}/suspend")
+    async def suspend_hospital(request: Request, officer: Officer, backend: Backend) -> Response:
+        code = request.path_params["code"]
+        until = (await form(request)).get("suspended_until") or None
+        await backend.post(
+            "settlement", f"/api/hospitals/{code}/suspend", {"suspended_until": until}
+        )
+        return back("/hospitals", f"定点机构 {code} 已由 {officer.username} 暂停直接结算")
+
+    @route("POST", "/hospitals/{code}/resume")
+    async def resume_hospital(request: Request, officer: Officer, backend: Backend) -> Response:
+        code = request.path_params["code"]
+        await backend.post("settlement", f"/api/hospitals/{code}/resume")
+        return back("/hospitals", f"定点机构 {code} 已由 {officer.username} 恢复直接结算")
+
     @route("GET", "/catalogue")
     async def catalogue(request: Request, officer: Officer, backend: Backend) -> Response:
         region = request.query_params.get("region") or (
@@ -533,14 +549,12 @@ def create() -> FastAPI:
             raise Refused(422, "console.reveal_reason", "查看完整证件号码须填写理由", "reason")
         person = await backend.get("filing", f"/persons/{person_id}")
         reveals.warning(
-            "certificate revealed",
-            extra={
-                "user_id": officer.user_id,
-                "username": officer.username,
-                "region": officer.region,
-                "person_id": person_id,
-                "reason": reason,
-            },
+            "console.certificate_revealed",
+            user_id=officer.user_id,
+            username=officer.username,
+            region=officer.region,
+            person_id=person_id,
+            reason=reason,
         )
         rows = await backend.get("filing", "/persons", limit=200)
         return render(
@@ -578,9 +592,9 @@ def create() -> FastAPI:
             )
             by_pair[pair] = by_pair.get(pair, 0) + d["totals"]["count"]
             fund[pair] = fund.get(pair, 0) + d["totals"]["fund_total"]
-        drawn = [
-            bar_chart("近31天结算笔数（参保地→就医地）", _bars(by_pair), money=False),
-            bar_chart("近31天基金支付（参保地→就医地）", _bars(fund)),
+        shown = [
+            ("近31天结算笔数（参保地→就医地）", _bars(by_pair), False),
+            ("近31天基金支付（参保地→就医地）", _bars(fund), True),
         ]
         overdue = await attempt(backend.get("audit", "/overdue"))
         if overdue is not None:
@@ -588,7 +602,11 @@ def create() -> FastAPI:
             for o in overdue:
                 name = views.label(views.OVERDUE_KIND, o["kind"])
                 kinds[name] = kinds.get(name, 0) + 1
-            drawn.append(bar_chart("待办/逾期事项", _bars(kinds), money=False))
+            shown.append(("待办/逾期事项（协查、工单、投诉）", _bars(kinds), False))
+        drawn = [
+            {"title": title, "svg": bar_chart(title, bars, money=money), "empty": not bars}
+            for title, bars, money in shown
+        ]
         return render(request, "charts.html", officer, charts=drawn)
 
     return app
@@ -612,11 +630,9 @@ def _waits_for(day: dict[str, Any], officer: Officer) -> bool:
     return officer.region in parties and officer.region not in day.get("confirmed_by", [])
 
 
-def _close_due(day: dict[str, Any], calendar: WorkingCalendar) -> date:
-    """Agencies confirm a day within 2 working days of its business date (DOMAIN.md §4)."""
-    if day.get("deadline"):
-        return date.fromisoformat(day["deadline"])
-    return calendar.add_working_days(date.fromisoformat(day["business_date"]), 2)
+def _close_due(day: dict[str, Any]) -> date:
+    """The date reconciliation says the day's month must be closed by (its own rule)."""
+    return date.fromisoformat(day["deadline"])
 
 
 def _day_path(request: Request) -> str:

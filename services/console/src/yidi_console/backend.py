@@ -87,13 +87,19 @@ class Backend:
         json: Any = None,
     ) -> Any:
         headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
-        response = await self.http.request(
-            method,
-            self.services[service] + path,
-            params={k: v for k, v in (params or {}).items() if v not in (None, "")},
-            json=json,
-            headers=headers,
-        )
+        try:
+            response = await self.http.request(
+                method,
+                self.services[service] + path,
+                params={k: v for k, v in (params or {}).items() if v not in (None, "")},
+                json=json,
+                headers=headers,
+            )
+        except httpx.HTTPError as exc:
+            # The officer is told which service did not answer, not shown a traceback.
+            raise Refused(
+                503, "console.service_unavailable", f"{service} 服务暂时无法访问（{exc}）"
+            ) from exc
         if response.status_code >= 400:
             raise _refusal(response)
         return response.json() if response.content else None
