@@ -7,6 +7,8 @@ in Nanjing is reconciled in March, and the month is cleared on 2 April."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -259,9 +261,9 @@ def test_the_exports_are_the_statement(console: Any, world: Any, day: dict[str, 
     login(console, "js.approver1")
     cookies = {c["name"]: c["value"] for c in console.context.cookies()}
     base = world.platform.console_url
-    csv = httpx.get(f"{base}/clearing/{PERIOD}/statement.csv", cookies=cookies)
-    assert csv.status_code == 200
-    text = csv.content.decode("utf-8-sig")
+    statement = httpx.get(f"{base}/clearing/{PERIOD}/statement.csv", cookies=cookies)
+    assert statement.status_code == 200
+    text = statement.content.decode("utf-8-sig")
     centre = world.centre("clearing")
     lines = centre.ok("GET", f"/periods/{PERIOD}/statement")["lines"]
     assert len(text.strip().splitlines()) == 1 + len(lines)
@@ -269,6 +271,20 @@ def test_the_exports_are_the_statement(console: Any, world: Any, day: dict[str, 
         assert line["line_id"] in text
     xlsx = httpx.get(f"{base}/clearing/{PERIOD}/statement.xlsx", cookies=cookies)
     assert xlsx.content[:2] == b"PK"  # a zip: the xlsx container
+
+    flags = world.centre("audit").ok("GET", "/flags")
+    assert flags  # the duplicate charge at least
+    exported = list(
+        csv.reader(
+            io.StringIO(
+                httpx.get(f"{base}/export/flags.csv", cookies=cookies).content.decode("utf-8-sig")
+            )
+        )
+    )
+    assert len(exported) == 1 + len(flags)
+    assert sorted(row[exported[0].index("疑点号")] for row in exported[1:]) == sorted(
+        f["flag_id"] for f in flags
+    )
 
 
 def test_a_certificate_number_is_shown_whole_only_for_a_recorded_reason(

@@ -6,6 +6,7 @@ services decide. A refusal is shown on the page in Chinese, with the service's r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -483,8 +484,7 @@ def create() -> FastAPI:
 
     @route("GET", "/flags")
     async def flags(request: Request, officer: Officer, backend: Backend) -> Response:
-        rows = await backend.get("audit", "/flags")
-        return render(request, "table.html", officer, **_flags_table(rows))
+        return await listed(request, officer, backend, "flags")
 
     @route("GET", "/overdue")
     async def overdue(request: Request, officer: Officer, backend: Backend) -> Response:
@@ -496,13 +496,28 @@ def create() -> FastAPI:
 
     @route("GET", "/tickets")
     async def tickets(request: Request, officer: Officer, backend: Backend) -> Response:
-        rows = await backend.get("audit", "/tickets")
-        return render(request, "table.html", officer, **_generic("工单", rows))
+        return await listed(request, officer, backend, "tickets")
 
     @route("GET", "/complaints")
     async def complaints(request: Request, officer: Officer, backend: Backend) -> Response:
-        rows = await backend.get("audit", "/complaints")
-        return render(request, "table.html", officer, **_generic("投诉", rows))
+        return await listed(request, officer, backend, "complaints")
+
+    async def listed(request: Request, officer: Officer, backend: Backend, name: str) -> Response:
+        title, service, path = LISTS[name]
+        rows = await backend.get(service, path)
+        return render(request, "table.html", officer, export=name, **_generic(title, rows))
+
+    @route("GET", "/export/{name}.{fmt}")
+    async def export_list(request: Request, officer: Officer, backend: Backend) -> Response:
+        name = request.path_params["name"]
+        if name not in LISTS:
+            raise Refused(404, "console.export_unknown", f"没有名为 {name} 的列表", "name")
+        title, service, path = LISTS[name]
+        rows: list[dict[str, Any]] = await backend.get(service, path)
+        columns = list(rows[0]) if rows else []
+        body = [[_cell(r.get(c)) for c in columns] for r in rows]
+        header = [views.label(views.COLUMNS, c) for c in columns]
+        return _export(request.path_params["fmt"], title, header, body)
 
     # --- visit agency: hospitals and catalogue ---------------------------------------------
 
@@ -669,8 +684,18 @@ def _export(fmt: str, name: str, header: list[str], rows: list[list[Any]]) -> Re
     raise Refused(404, "console.export_format", f"没有 {fmt} 格式的导出（csv 或 xlsx）", "format")
 
 
-def _flags_table(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    return _generic("稽核疑点", rows)
+# The lists shown as the services give them, by name: title, service, path.
+LISTS = {
+    "flags": ("稽核疑点", "audit", "/flags"),
+    "tickets": ("工单", "audit", "/tickets"),
+    "complaints": ("投诉", "audit", "/complaints"),
+}
+
+
+def _cell(value: Any) -> str | int | None:
+    if value is None or isinstance(value, (str, int)):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _generic(title: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
