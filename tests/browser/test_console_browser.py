@@ -311,6 +311,33 @@ def test_a_certificate_number_is_shown_whole_only_for_a_recorded_reason(
     ]
 
 
+def test_a_ticket_is_answered_and_a_complaint_taken_up_on_the_page(
+    console: Any, world: Any, day: dict[str, Any]
+) -> None:
+    ticket = world.agency("audit", SUZHOU).ok(
+        "POST",
+        "/tickets",
+        json={"kind": "filing", "receiver_region": NANJING, "subject": "备案信息未同步"},
+    )
+    complaint = world.agency("audit", NANJING).ok(
+        "POST", "/complaints", json={"summary": "窗口办理时间过长", "channel": "12393"}
+    )
+    login(console, "nj.clerk")
+    console.get_by_role("link", name="工单", exact=True).click()
+    row = console.locator(f"#ticket-{ticket['ticket_id']}")
+    row.get_by_label("答复", exact=True).fill("已重新上传备案信息")
+    row.get_by_role("button", name=f"答复工单 {ticket['ticket_id']}").click()
+    expect(console.get_by_role("status")).to_contain_text("已由 nj.clerk 答复")
+    console.get_by_role("link", name="投诉", exact=True).click()
+    console.locator(f"#complaint-{complaint['complaint_id']}").get_by_role("button").click()
+    expect(console.get_by_role("status")).to_contain_text("已由 nj.clerk 受理")
+
+    answered = world.agency("audit", SUZHOU).ok("GET", f"/tickets/{ticket['ticket_id']}")
+    assert (answered["status"], answered["answer"]) == ("replied", "已重新上传备案信息")
+    taken = world.agency("audit", NANJING).ok("GET", f"/complaints/{complaint['complaint_id']}")
+    assert taken["status"] == "acknowledged"
+
+
 MAIN_PAGES = {
     "home": "/",
     "filings": "/filings?status=approved",
@@ -321,6 +348,9 @@ MAIN_PAGES = {
     "charts": "/charts",
     "overdue": "/overdue",
     "hospitals": "/hospitals",
+    "tickets": "/tickets",
+    "complaints": "/complaints",
+    "flags": "/flags",
 }
 
 
@@ -329,6 +359,7 @@ MAIN_PAGES = {
     [
         ("sz.reviewer", ["home", "filings", "days", "persons", "charts"]),
         ("js.approver1", ["home", "clearing", "cases", "overdue", "hospitals"]),
+        ("nj.clerk", ["tickets", "complaints", "flags"]),
     ],
 )
 def test_the_main_pages_pass_axe(

@@ -496,11 +496,39 @@ def create() -> FastAPI:
 
     @route("GET", "/tickets")
     async def tickets(request: Request, officer: Officer, backend: Backend) -> Response:
-        return await listed(request, officer, backend, "tickets")
+        rows = await backend.get("audit", "/tickets")
+        return render(request, "tickets.html", officer, rows=rows)
+
+    @route("POST", "/tickets/{ticket_id}/reply")
+    async def reply_ticket(request: Request, officer: Officer, backend: Backend) -> Response:
+        ticket_id = request.path_params["ticket_id"]
+        answer = (await form(request)).get("answer", "")
+        await backend.post("audit", f"/tickets/{ticket_id}/reply", {"answer": answer})
+        return back("/tickets", f"工单 {ticket_id} 已由 {officer.username} 答复")
+
+    @route("POST", "/tickets/{ticket_id}/confirm")
+    async def confirm_ticket(request: Request, officer: Officer, backend: Backend) -> Response:
+        ticket_id = request.path_params["ticket_id"]
+        await backend.post("audit", f"/tickets/{ticket_id}/confirm")
+        return back("/tickets", f"工单 {ticket_id} 的答复已由 {officer.username} 确认")
 
     @route("GET", "/complaints")
     async def complaints(request: Request, officer: Officer, backend: Backend) -> Response:
-        return await listed(request, officer, backend, "complaints")
+        rows = await backend.get("audit", "/complaints")
+        return render(request, "complaints.html", officer, rows=rows)
+
+    @route("POST", "/complaints/{complaint_id}/acknowledge")
+    async def acknowledge(request: Request, officer: Officer, backend: Backend) -> Response:
+        complaint_id = request.path_params["complaint_id"]
+        await backend.post("audit", f"/complaints/{complaint_id}/acknowledge")
+        return back("/complaints", f"投诉 {complaint_id} 已由 {officer.username} 受理")
+
+    @route("POST", "/complaints/{complaint_id}/resolve")
+    async def resolve(request: Request, officer: Officer, backend: Backend) -> Response:
+        complaint_id = request.path_params["complaint_id"]
+        outcome = (await form(request)).get("outcome", "")
+        await backend.post("audit", f"/complaints/{complaint_id}/resolve", {"outcome": outcome})
+        return back("/complaints", f"投诉 {complaint_id} 已由 {officer.username} 办结：{outcome}")
 
     async def listed(request: Request, officer: Officer, backend: Backend, name: str) -> Response:
         title, service, path = LISTS[name]

@@ -52,6 +52,13 @@ LINE_STATUS = {
     "disputed": "有争议",
 }
 DISPUTE_STATUS = {"open": "争议中", "accepted": "已接受", "reversed": "已冲正"}
+TICKET_STATUS = {"raised": "待答复", "replied": "已答复，待确认", "confirmed": "已确认"}
+COMPLAINT_STATUS = {
+    "received": "已收到",
+    "acknowledged": "已受理",
+    "resolved": "已办结",
+    "notified": "已告知投诉人",
+}
 OVERDUE_KIND = {
     "ticket": "工单",
     "complaint": "投诉",
