@@ -204,7 +204,13 @@ def test_an_auditor_confirms_a_case(
     expect(console.get_by_role("status")).to_contain_text("已由 nj.auditor 确认违规")
 
     decided = reader.ok("GET", f"/cases/{case['case_id']}")
-    assert decided["status"] == "confirmed"
+    assert (decided["status"], decided["decided_by"], decided["reason"]) == (
+        "confirmed",
+        user_id(world, "nj.auditor"),
+        "同一药品同一时间重复收费",
+    )
+    console.goto("/cases?status=confirmed")
+    expect(console.locator(f"#case-{case['case_id']}")).to_contain_text("处理人 nj.auditor")
 
 
 def test_two_approvers_approve_the_statement_and_the_same_one_twice_is_refused(
