@@ -579,9 +579,22 @@ def create() -> FastAPI:
 
     # --- persons: masked, revealed for a recorded reason ---------------------------------------
 
+    async def person_rows(request: Request, backend: Backend) -> list[dict[str, Any]]:
+        """One person by their number when the officer searched, else the region's first 200."""
+        wanted = request.query_params.get("person_id", "").strip()
+        if wanted:
+            try:
+                return [await backend.get("filing", f"/persons/{quote(wanted, safe='')}")]
+            except Refused as refused:
+                if refused.status == 404:
+                    return []
+                raise
+        rows: list[dict[str, Any]] = await backend.get("filing", "/persons", limit=200)
+        return rows
+
     @route("GET", "/persons")
     async def persons(request: Request, officer: Officer, backend: Backend) -> Response:
-        rows = await backend.get("filing", "/persons", limit=200)
+        rows = await person_rows(request, backend)
         return render(request, "persons.html", officer, rows=rows, revealed=None)
 
     @route("POST", "/persons/{person_id}/reveal")
@@ -599,7 +612,7 @@ def create() -> FastAPI:
             person_id=person_id,
             reason=reason,
         )
-        rows = await backend.get("filing", "/persons", limit=200)
+        rows = await person_rows(request, backend)
         return render(
             request,
             "persons.html",
