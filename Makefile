@@ -7,12 +7,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 UV_VERSION := 0.13.9
-PACKAGES := libs/events libs/benefits cli platform $(addprefix services/,filing settlement reconciliation clearing audit reimbursement)
+PACKAGES := libs/events libs/benefits cli platform $(addprefix services/,filing settlement reconciliation clearing audit reimbursement) services/console
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: venv test unit lint fmt up down run bench schemas docs clean lock lock-check
+.PHONY: venv test unit lint fmt up down run bench schemas docs clean lock lock-check browser
 
 venv: $(STAMP)
 
@@ -26,7 +26,7 @@ $(STAMP): $(PYPROJECTS) dev-requirements.txt requirements.lock Makefile
 # left out: they are installed from the checkout). Re-resolving keeps every pin the lock already
 # has unless a pyproject asks for something else; `make lock UPGRADE=1` moves them all forward.
 LOCK_ARGS = requirements.in --universal --python-version 3.11 --quiet \
-	$(addprefix --no-emit-package ,yidi-events yidi-benefits yidi-cli yidi-stack $(addprefix yidi-,filing settlement reconciliation clearing audit reimbursement))
+	$(addprefix --no-emit-package ,yidi-events yidi-benefits yidi-cli yidi-stack $(addprefix yidi-,filing settlement reconciliation clearing audit reimbursement) yidi-console)
 
 lock:
 	@test -x $(UV) || $(MAKE) --no-print-directory venv
@@ -39,8 +39,19 @@ lock-check: venv
 	@diff -u <(grep -v '^#' requirements.lock) <(grep -v '^#' $(VENV)/lock-check.txt) \
 		|| { echo "requirements.lock is stale: run make lock"; exit 1; }
 
-## The whole suite: unit, integration (real PostgreSQL + broker), end-to-end.
-test: venv
+## The browser the console's tests drive (tests/browser): the distribution's Chromium and a
+## Chinese font for its pages and screenshots, installed with the system's package manager
+## (Playwright's own browser download does not work here).
+BROWSER_FILES := /usr/bin/chromium /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+browser:
+	@for f in $(BROWSER_FILES); do test -e $$f || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium fonts-wqy-microhei; \
+		else sudo apt-get install -y chromium fonts-wqy-microhei; fi; \
+	fi
+
+## The whole suite: unit, integration (real PostgreSQL + broker), end-to-end, browser.
+test: venv browser
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 ## Pure tests only: domain rules and handlers on the in-memory store (each service's tests/unit)
@@ -51,7 +62,7 @@ unit: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/events/src libs/benefits/src cli/src platform/src $(foreach s,filing settlement reconciliation clearing audit reimbursement,services/$(s)/src)
+	$(BIN)/mypy libs/events/src libs/benefits/src cli/src platform/src $(foreach s,filing settlement reconciliation clearing audit reimbursement,services/$(s)/src) services/console/src
 	$(BIN)/lint-imports --no-cache
 	@# Every package declares what it imports (and nothing it does not), so an image built
 	@# from one package's pyproject has what it needs.

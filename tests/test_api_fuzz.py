@@ -55,7 +55,7 @@ BOOTSTRAPS: dict[str, ModuleType] = {
     "clearing": clearing_bootstrap,
     "audit": audit_bootstrap,
 }
-ROLES = ("reviewer", "scheduler", "operator", "clearing_approver", "hospital_admin")
+ROLES = ("reviewer", "scheduler", "operator", "approver", "hospital_admin")
 SECRET = ServiceSettings().auth_secret.get_secret_value()
 
 

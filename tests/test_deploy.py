@@ -68,6 +68,25 @@ COMPOSE = _compose()
 MANIFESTS = _manifests()
 
 
+# Web applications beside the services (no database, no topics): the agency console.
+WEB = ("console",)
+
+
+def test_the_console_runs_its_module_everywhere() -> None:
+    from yidi_console.app import create
+
+    command = ["uvicorn", f"{create.__module__}:{create.__name__}", "--factory"]
+    template = _of_kind("Deployment")["console"]["spec"]["template"]
+    pod = template["spec"]
+    (main,) = pod["containers"]
+    assert main["image"].split(":")[0] == "yidi/console"
+    assert main["command"][:3] == command
+    assert COMPOSE["services"]["console"]["command"][:3] == command
+    service = _of_kind("Service")["console"]
+    assert service["spec"]["selector"].items() <= template["metadata"]["labels"].items()
+    assert "YIDI_DATABASE_URL" not in COMPOSE["services"]["console"]["environment"]
+
+
 def _of_kind(kind: str) -> dict[str, dict[str, Any]]:
     return {d["metadata"]["name"]: d for _, d in MANIFESTS if d["kind"] == kind}
 
@@ -174,8 +193,8 @@ def test_every_service_has_deployment_service_migration_and_compose_entries() ->
         assert f"migrate-{svc}" in jobs, svc
         assert svc in COMPOSE["services"], svc
         assert f"migrate-{svc}" in COMPOSE["services"], svc
-    assert set(deployments) == set(SERVICES)
-    assert set(services) == set(SERVICES)
+    assert set(deployments) == {*SERVICES, *WEB}
+    assert set(services) == {*SERVICES, *WEB}
     assert set(jobs) == {f"migrate-{svc}" for svc in SERVICES}
 
 
@@ -223,7 +242,7 @@ def test_kustomization_lists_every_manifest_and_image() -> None:
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
     files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
     assert sorted(kustomization["resources"]) == sorted(files)
-    assert {i["name"] for i in kustomization["images"]} == {f"yidi/{s}" for s in SERVICES}
+    assert {i["name"] for i in kustomization["images"]} == {f"yidi/{s}" for s in (*SERVICES, *WEB)}
 
 
 # -- configuration ---------------------------------------------------------------------------
@@ -493,6 +512,10 @@ def test_every_deployment_keeps_a_pod_through_voluntary_disruptions() -> None:
         assert budget["spec"]["minAvailable"] >= 1
 
 
+NAMESPACE_LABEL = "kubernetes.io/metadata.name"
+INGRESS_NAMESPACE = "ingress-nginx"
+
+
 def _admitted_ports(policy: dict[str, Any]) -> set[str]:
     return {str(p["port"]) for rule in policy["spec"].get("ingress", []) for p in rule["ports"]}
 
@@ -511,11 +534,31 @@ def test_network_policies_deny_by_default_and_open_only_the_http_port() -> None:
         ]
         assert deny in [p["spec"] for p in selected], f"{name} is not denied by default"
         assert any(p["metadata"]["name"] == "services-from-services" for p in selected), name
+    published = {
+        p["backend"]["service"]["name"]
+        for ingress in _of_kind("Ingress").values()
+        for rule in ingress["spec"]["rules"]
+        for p in rule["http"]["paths"]
+    }
+    for name in published:
+        labels = _of_kind("Deployment")[name]["spec"]["template"]["metadata"]["labels"]
+        from_ingress = [
+            p
+            for p in policies.values()
+            if p["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+            and any(
+                f.get("namespaceSelector", {}).get("matchLabels", {}).get(NAMESPACE_LABEL)
+                == INGRESS_NAMESPACE
+                for r in p["spec"].get("ingress", [])
+                for f in r["from"]
+            )
+        ]
+        assert from_ingress, f"{name} is published by an Ingress the policies never let in"
         for policy in selected:
             assert _admitted_ports(policy) <= {"http"}, policy["metadata"]["name"]
 
 
-def test_the_ingress_publishes_only_the_his_paths_over_tls() -> None:
+def test_the_ingress_publishes_only_the_his_paths_and_the_console_over_tls() -> None:
     services = _of_kind("Service")
     his_paths = set(json.loads((ROOT / "docs/his/openapi.json").read_text("utf-8"))["paths"])
     settlement = json.loads((ROOT / "docs/api/openapi-settlement.json").read_text("utf-8"))

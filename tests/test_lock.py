@@ -15,7 +15,15 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = {"yidi-events", "yidi-benefits", "yidi-cli", "yidi-stack"} | {
     f"yidi-{s}"
-    for s in ("filing", "settlement", "reconciliation", "clearing", "audit", "reimbursement")
+    for s in (
+        "filing",
+        "settlement",
+        "reconciliation",
+        "clearing",
+        "audit",
+        "reimbursement",
+        "console",
+    )
 }
 
 

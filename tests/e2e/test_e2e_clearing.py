@@ -16,7 +16,7 @@ from yidi_stack.flows import inpatient, outpatient
 pytestmark = pytest.mark.e2e
 
 PERIOD = "2026-03"
-APPROVER = ("clearing_approver",)
+APPROVER = ("approver",)
 SUZHOU, NANJING, WUXI, SUQIAN, SHANGLUO = "320500", "320100", "320200", "321300", "611000"
 VISIT = [
     {"code": "XA001", "cnt": "6", "pric": "45.00", "amount": "270.00"},

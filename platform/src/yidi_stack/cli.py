@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from yidi_cli.sandbox import load_sandbox
+from yidi_cli.sandbox import load_sandbox, sandbox_dir
 from yidi_stack.platform import SERVICES, Platform
 
 # Everything this command starts is the sandbox, and it mints sandbox tokens itself (the
@@ -17,6 +17,19 @@ os.environ.setdefault("YIDI_SANDBOX", "1")
 app = typer.Typer(
     help="Run Yidi on one machine (embedded PostgreSQL and broker).", no_args_is_help=True
 )
+
+
+def _console(platform: Platform) -> None:
+    """Where the officers' console is and two sandbox logins to try it with (users.json has
+    the rest): a city's filing reviewer and the centre's first clearing approver."""
+    import json
+
+    users = {u["username"]: u for u in json.loads((sandbox_dir() / "users.json").read_text())}
+    typer.echo(f"agency console: {platform.console_url}")
+    for name in ("sz.reviewer", "js.approver1"):
+        if name in users:
+            user = users[name]
+            typer.echo(f"  login {name} / {user['password']}  ({user['display_name']})")
 
 
 def _platform() -> Platform:
@@ -38,6 +51,7 @@ def up() -> None:
     except Exception:
         platform.down(quiet=True)
         raise
+    _console(platform)
     typer.echo("Yidi is up. `make down` stops it.")
 
 
@@ -109,6 +123,7 @@ def run(
 
         simulate(platform, persons=persons, days=days, seed=seed)
         if keep:
+            _console(platform)
             typer.echo("the platform is still running (simulated clock); `make down` stops it")
     finally:
         if not keep:

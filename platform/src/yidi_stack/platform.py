@@ -75,6 +75,22 @@ def launches(service: str, gateway_workers: int) -> tuple[Launch, ...]:
     )
 
 
+# --- the agency console (issue 24) -----------------------------------------------------------
+# A web application beside the services, not one of them: no database, no topics, no events;
+# it calls the services' APIs with the officer's token. The platform starts it last.
+CONSOLE = "console"
+CONSOLE_PORT = 8006
+
+
+def console_factory() -> str:
+    from yidi_console.app import create
+
+    return f"{create.__module__}:{create.__name__}"
+
+
+# --- end of the console block --------------------------------------------------------------
+
+
 def gateway_workers_from_env() -> int:
     given = os.environ.get("YIDI_GATEWAY_WORKERS", "1")
     if not given.isdigit() or int(given) < 1:
@@ -94,10 +110,11 @@ class Platform:
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     """One service's own variables on top (the identity's signing keys are filing's alone)."""
     gateway_workers: int = field(default_factory=gateway_workers_from_env)
-    verification_port: int = field(default_factory=lambda: _port("verification", 8096))
-    """The sandbox's e-invoice verification service (reimbursement verifies invoices there)."""
     """One (the default) keeps the gateway, its relay and its consumers in one process, which
     the fault tests' crash points expect; see GATEWAY_SERVICE."""
+    console_port: int = field(default_factory=lambda: _port(CONSOLE, CONSOLE_PORT))
+    verification_port: int = field(default_factory=lambda: _port("verification", 8096))
+    """The sandbox's e-invoice verification service (reimbursement verifies invoices there)."""
 
     @classmethod
     def simulated(cls, state: Path, start: datetime, **env: str) -> Platform:
@@ -109,6 +126,7 @@ class Platform:
             broker_port=free_port(),
             ports={s: free_port() for s in SERVICES},
             verification_port=free_port(),
+            console_port=free_port(),
             extra_env={
                 "YIDI_CLOCK": "controlled",
                 "YIDI_CLOCK_START": start.isoformat(),
@@ -145,6 +163,10 @@ class Platform:
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.console_port}"
 
     def dsn(self, service: str) -> str:
         return self.pg.dsn_for(f"yidi_{service}")
@@ -215,6 +237,15 @@ class Platform:
             say(
                 f"{service:<15} {self.url(service)}  (logs: {self.state / 'logs' / f'{service}.log'})"
             )
+        self.start_console(pids)
+        say(f"{CONSOLE:<15} {self.console_url}  (logs: {self.state / 'logs' / 'console.log'})")
+
+    def start_console(self, pids: dict[str, int]) -> None:
+        """The console, once the services answer (its pages are their answers)."""
+        env = {k: v for k, v in self.env(CONSOLE).items() if k != "YIDI_DATABASE_URL"}
+        pids[CONSOLE] = self._spawn(CONSOLE, console_factory(), self.console_port, env)
+        (self.state / "services.json").write_text(json.dumps(pids))
+        self._wait_answering(CONSOLE, self.console_url, self.console_port, timeout=60)
 
     # -- the sandbox's e-invoice verification service (manual reimbursement) ---------------------
 
@@ -288,13 +319,24 @@ class Platform:
     ) -> int:
         port = port or self.ports[service]
         name = name or (service if port == self.ports[service] else f"{service}-{port}")
+        return self._spawn(
+            name,
+            DEFINITIONS[service].app_factory,
+            port,
+            {**self.env(service), **extra_env},
+            workers=workers,
+        )
+
+    def _spawn(
+        self, name: str, factory: str, port: int, env: Mapping[str, str], *, workers: int = 1
+    ) -> int:
         log = (self.state / "logs" / f"{name}.log").open("ab")
         process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "uvicorn",
-                DEFINITIONS[service].app_factory,
+                factory,
                 "--factory",
                 "--host",
                 "127.0.0.1",
@@ -303,7 +345,7 @@ class Platform:
                 "--no-access-log",
                 *(["--workers", str(workers)] if workers > 1 else []),
             ],
-            env={**self.env(service), **extra_env},
+            env=dict(env),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -350,16 +392,26 @@ class Platform:
     ) -> None:
         deadline = time.monotonic() + timeout
         for service in services:
-            wait_for_port(self.ports[service], timeout=max(1.0, deadline - time.monotonic()))
-            while True:
-                try:
-                    if httpx.get(f"{self.url(service)}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{service} did not become healthy; see its log")
-                time.sleep(0.1)
+            self._wait_answering(
+                service,
+                self.url(service),
+                self.ports[service],
+                timeout=max(1.0, deadline - time.monotonic()),
+            )
+
+    @staticmethod
+    def _wait_answering(name: str, url: str, port: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        wait_for_port(port, timeout=timeout)
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} did not become healthy; see its log")
+            time.sleep(0.1)
 
     def _pids(self) -> dict[str, int]:
         try:

@@ -23,7 +23,7 @@ from yidi_events.settings import ServiceSettings
 from yidi_events.store import EventStore, NewEvent
 
 CENTRE = "320000"
-APPROVER = "clearing_approver"
+APPROVER = "approver"
 
 
 @dataclass

@@ -241,7 +241,7 @@ async def test_run_due_makes_the_statement_and_reports_what_waits_and_what_is_la
 ) -> None:
     c = world.client
     await feed(world)
-    centre = world.centre("scheduler", "clearing_approver")
+    centre = world.centre("scheduler", "approver")
     agency_run = await c.post("/periods/2026-03/run-due", headers=world.agency(NANJING))
     assert agency_run.status_code == 403
 

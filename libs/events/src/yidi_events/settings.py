@@ -124,7 +124,7 @@ class ServiceSettings(BaseSettings):
     reconciliation_url: str = "http://127.0.0.1:8003"
     clearing_url: str = "http://127.0.0.1:8004"
     audit_url: str = "http://127.0.0.1:8005"
-    reimbursement_url: str = "http://127.0.0.1:8006"
+    reimbursement_url: str = "http://127.0.0.1:8007"
     # The e-invoice verification service manual claims are checked against (reimbursement); the
     # sandbox runs a stand-in (yidi_reimbursement.verification_server) beside the stack.
     reimbursement_verification_url: str = "http://127.0.0.1:8096"

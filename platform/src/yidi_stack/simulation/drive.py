@@ -45,7 +45,7 @@ from yidi_stack.simulation.province import (
 T = TypeVar("T")
 CENTRE = "320000"
 FUNDS = ("hifp_pay", "hifob_pay", "hifmi_pay", "cvlserv_pay", "maf_pay")
-APPROVER = ("clearing_approver",)
+APPROVER = ("approver",)
 WORKERS = 16
 
 

@@ -10,7 +10,7 @@ from yidi_clearing.domain.inputs import ConfirmedSettlement, Deduction, Deductio
 from yidi_events.contracts.policy import InsuranceType
 
 NANJING, WUXI, SUZHOU, CENTRE = "320100", "320200", "320500", "320000"
-APPROVER = "clearing_approver"
+APPROVER = "approver"
 
 
 def settlement(

@@ -179,7 +179,7 @@ def test_statement_approval_takes_two_different_approvers(
     ("actor", "rule"),
     [
         (Actor("carol", CENTRE, frozenset()), "clearing.role"),
-        (Actor("dave", NANJING, frozenset({"clearing_approver"})), "clearing.centre_only"),
+        (Actor("dave", NANJING, frozenset({"approver"})), "clearing.centre_only"),
     ],
 )
 def test_approval_needs_the_role_at_the_centre(

@@ -70,7 +70,7 @@ def create(
 
 DEFINITION = ServiceDefinition(
     name=SERVICE,
-    port=8006,
+    port=8007,
     migrations=MIGRATIONS,
     create=create,
     build_runtime=build_runtime,

@@ -147,8 +147,9 @@ def _scope(principal: Principal, column: Any) -> Any:
     )
 
 
-Reviewer = Annotated[Principal, Depends(admit("agency", "centre", roles=["reviewer"]))]
-"""Who decides a case: the audit reviewer."""
+Reviewer = Annotated[Principal, Depends(admit("agency", "centre", roles=["auditor", "reviewer"]))]
+"""Who decides a case: the agency's auditor (the sandbox's `xx.auditor` logins), or a reviewer
+as before."""
 Scheduler = Annotated[
     Principal,
     Depends(

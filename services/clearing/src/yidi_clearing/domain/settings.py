@@ -111,7 +111,9 @@ class ClearingSettings:
     provincial_centre: str = (
         "320000"  # the agency that runs clearing and holds the clearing account
     )
-    approver_role: str = "clearing_approver"
+    # The role the identity component issues to clearing approvers (the sandbox's
+    # js.approver1/2): a name it cannot issue would leave no login able to approve.
+    approver_role: str = "approver"
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     working_calendar: WorkingCalendar = field(default_factory=WorkingCalendar.official)
     disbursement_policy: DisbursementPolicy = DisbursementPolicy.PRO_RATA

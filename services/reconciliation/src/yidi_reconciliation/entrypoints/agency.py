@@ -114,7 +114,13 @@ def agency_router(runtime: Runtime, days: Days) -> APIRouter:
             rows = await days_of(
                 conn, region=region, business_date=business_date_, start=start, end=end
             )
-        return {"statements": [view(r) for r in rows]}
+        # Each day with the date by which its month must be closed (what the console counts down).
+        return {
+            "statements": [
+                {**view(r), "deadline": close_deadline(r.business_date, days.settings).isoformat()}
+                for r in rows
+            ]
+        }
 
     @router.get("/statements/{insured_region}/{visit_region}/{business_date_}")
     async def read_statement(
