@@ -46,8 +46,8 @@ BROWSER_FILES := /usr/bin/chromium /usr/share/fonts/truetype/wqy/wqy-microhei.tt
 browser:
 	@for f in $(BROWSER_FILES); do test -e $$f || missing=1; done; \
 	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium fonts-wqy-microhei; \
-		else sudo apt-get install -y chromium fonts-wqy-microhei; fi; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium fonts-wqy-microhei; \
 	fi
 
 ## The whole suite: unit, integration (real PostgreSQL + broker), end-to-end, browser.
