@@ -8,10 +8,15 @@ model, so a province's rules live in one file and a service that reads no sectio
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, get_type_hints
+
+from pydantic import TypeAdapter, ValidationError
+
+T = TypeVar("T")
 
 # libs/events/src/yidi_events/province.py -> the repository's deploy/provinces/.
 PROVINCES = Path(__file__).resolve().parents[4] / "deploy" / "provinces"
@@ -41,3 +46,34 @@ def section(document: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     if not isinstance(found, Mapping):
         raise ProvinceFileError(f"province file: [{name}] must be a table, not {found!r}")
     return found
+
+
+def overlay(default: T, values: Mapping[str, Any], where: str) -> T:
+    """`default` (a frozen dataclass of a service's settings) with what a province section says,
+    field by field and into nested settings, each value checked against the field's type. A key
+    that names no setting, or a value of the wrong type, stops the service at start naming it
+    (`[audit] rules.split_hospitalization.window_days: ...`): a typo must never be a silent
+    default. `where` is the section (`[audit]`)."""
+    if not values:
+        return default
+    if not dataclasses.is_dataclass(default) or isinstance(default, type):
+        raise TypeError(f"{where}: settings must be a dataclass instance, not {default!r}")
+    names = {f.name for f in dataclasses.fields(default) if f.init}
+    hints = get_type_hints(type(default))
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        here = f"{where}{' ' if where.endswith(']') else '.'}{key}"
+        if key not in names:
+            raise ProvinceFileError(
+                f"province file: {here} is not a setting; known: {', '.join(sorted(names))}"
+            )
+        current = getattr(default, key)
+        if dataclasses.is_dataclass(current) and isinstance(value, Mapping):
+            changes[key] = overlay(current, value, here)
+            continue
+        try:
+            changes[key] = TypeAdapter(hints[key]).validate_python(value)
+        except ValidationError as exc:
+            problem = exc.errors()[0]["msg"]
+            raise ProvinceFileError(f"province file: {here}: {problem} ({value!r})") from exc
+    return dataclasses.replace(default, **changes)

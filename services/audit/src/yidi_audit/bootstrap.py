@@ -17,6 +17,7 @@ from yidi_audit.domain import events as own_events
 from yidi_audit.entrypoints import api, his
 from yidi_events.definition import ServiceDefinition
 from yidi_events.kernel import DomainError
+from yidi_events.province import overlay, section
 from yidi_events.service import Job, Reaction, Runtime, Subscription, create_app
 from yidi_events.settings import ServiceSettings
 
@@ -37,9 +38,16 @@ def subscriptions(audit: Audit | None = None) -> list[Subscription]:
     ]
 
 
+def province_settings(settings: ServiceSettings) -> AuditSettings:
+    """The province file's `[audit]` section over the defaults (DOMAIN.md section 5): rule
+    thresholds, sanction and deadline lengths; checked at start."""
+    defaults = AuditSettings(calendar=settings.working_calendar())
+    return overlay(defaults, section(settings.province(), "audit"), "[audit]")
+
+
 def build_runtime(settings: ServiceSettings | None = None, audit: Audit | None = None) -> Runtime:
     settings = settings or ServiceSettings()
-    audit = audit or make_audit(AuditSettings(calendar=settings.working_calendar()))
+    audit = audit or make_audit(province_settings(settings))
     runtime = Runtime(
         SERVICE,
         settings,
@@ -67,7 +75,8 @@ def build_runtime(settings: ServiceSettings | None = None, audit: Audit | None =
 def create(
     settings: ServiceSettings | None = None, audit_settings: AuditSettings | None = None
 ) -> FastAPI:
-    audit = make_audit(audit_settings)
+    settings = settings or ServiceSettings()
+    audit = make_audit(audit_settings or province_settings(settings))
     runtime = build_runtime(settings, audit)
     app = create_app(
         runtime,
