@@ -11,6 +11,7 @@ from yidi_filing.adapters import queries
 from yidi_filing.app import policies as handlers
 from yidi_filing.app.common import require_agency
 from yidi_filing.entrypoints.deps import Agency, Ctx
+from yidi_filing.entrypoints.models import PolicyView, Published
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 
@@ -26,9 +27,9 @@ async def publish(
     document: Annotated[
         dict[str, Any], Body(description="a policy document (insuplc_admdvs, insutype...)")
     ],
-) -> dict[str, Any]:
+) -> Published:
     version = await handlers.publish(ctx, principal, document)
-    return {"version": version, "published": version is not None}
+    return Published(version=version, published=version is not None)
 
 
 @router.get("", summary="Published versions of the caller's region")
@@ -36,6 +37,7 @@ async def list_policies(
     principal: Agency,
     ctx: Ctx,
     insurance_type: str | None = Query(None, description="310 or 390"),
-) -> list[dict[str, Any]]:
+) -> list[PolicyView]:
     require_agency(principal)
-    return await queries.policies_of(ctx.runtime.engine, principal.region, insurance_type)
+    rows = await queries.policies_of(ctx.runtime.engine, principal.region, insurance_type)
+    return [PolicyView.model_validate(row) for row in rows]
