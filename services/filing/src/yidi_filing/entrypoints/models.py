@@ -361,3 +361,33 @@ class CertificateView(BaseModel):
     channel: str = Field(description="counter, online, hospital")
     submitted_by_institution: str | None
     revoked_on: date | None
+
+
+# --- the policy document (the agencies' exchange format) ----------------------------------------
+
+
+class PolicyDocumentIn(BaseModel):
+    """A benefit-policy document in the format the agencies exchange (national keys, yuan and
+    ratios as text; shared/vectors/settlement.json). The parts are named here for the reader;
+    the domain's parser checks each one and names the path at fault (`policy.format`), so the
+    parts are not re-checked here, and a part a newer format adds is kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    insuplc_admdvs: Any = Field(None, description="the insured region, six digits")
+    insutype: Any = Field(None, description="310 employee, 390 resident")
+    effective_from: Any = Field(None, description="ISO date the version applies from")
+    effective_to: Any = Field(None, description="ISO date it ends; null: open")
+    deductible: Any = Field(None, description="outpatient_annual and inpatient by level (yuan)")
+    basic: Any = Field(None, description="the basic fund's bands and ratios")
+    filing_cut_points: Any = Field(None, description="the basic fund's cut per filing kind")
+    supplementary: Any = Field(None, description="large-amount layer; null: the place has none")
+    civil_servant: Any = Field(None, description="the civil-servant subsidy's ratio")
+    assistance: Any = Field(None, description="medical assistance by identity")
+    outpatient_pooling: Any = Field(None, description="ordinary outpatient pooling")
+    in_province_cut_points: Any = Field(None, description="cut points within the province")
+    maternity: Any = Field(None, description="maternity terms")
+    other_inpatient: Any = Field(None, description="true or false")
+    policy_year_start: Any = Field(None, description="when the policy year starts")
+    pharmacy: Any = Field(None, description="designated retail pharmacies' terms")
+    chronic_diseases: Any = Field(None, description="chronic and special diseases' terms")

@@ -3,15 +3,13 @@ shared/vectors/settlement.json, national keys inside the document as agencies ex
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Query
 
 from yidi_filing.adapters import queries
 from yidi_filing.app import policies as handlers
 from yidi_filing.app.common import require_agency
 from yidi_filing.entrypoints.deps import Agency, Ctx
-from yidi_filing.entrypoints.models import PolicyView, Published
+from yidi_filing.entrypoints.models import PolicyDocumentIn, PolicyView, Published
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 
@@ -24,11 +22,10 @@ router = APIRouter(prefix="/policies", tags=["policies"])
 async def publish(
     principal: Agency,
     ctx: Ctx,
-    document: Annotated[
-        dict[str, Any], Body(description="a policy document (insuplc_admdvs, insutype...)")
-    ],
+    document: PolicyDocumentIn,
 ) -> Published:
-    version = await handlers.publish(ctx, principal, document)
+    # As sent: a key left out stays out (the parser tells a missing part from a null one).
+    version = await handlers.publish(ctx, principal, document.model_dump(exclude_unset=True))
     return Published(version=version, published=version is not None)
 
 
