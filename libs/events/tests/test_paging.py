@@ -44,6 +44,7 @@ def test_a_cursor_round_trips_the_key_and_is_opaque_base64_of_it() -> None:
         b'["2026-03-02",5,7]',  # a number where text belongs
         b'["2026-03-02","H3205",true]',  # JSON true is no integer of a key
         b'{"day":"2026-03-02"}',
+        b'["2026-03-02","H\\u0000",7]',  # NUL: no text column holds it
     ],
 )
 def test_a_cursor_the_list_never_gave_is_a_422_naming_it(raw: bytes) -> None:

@@ -108,11 +108,13 @@ def decode_cursor(cursor: str, keyset: Keyset) -> tuple[Any, ...]:
     key = []
     for value, expression in zip(values, keyset.order, strict=True):
         wanted = expression.type.python_type
+        if isinstance(value, str) and "\x00" in value:
+            raise _bad("text no key holds")  # PostgreSQL text cannot hold NUL
         if wanted is date and isinstance(value, str):
             try:
                 key.append(date.fromisoformat(value))
             except ValueError as exc:
-                raise _bad("a date that is none") from exc
+                raise _bad("a day that does not exist") from exc
         elif type(value) is wanted:  # exact: JSON's true is no int of a key
             key.append(value)
         else:
