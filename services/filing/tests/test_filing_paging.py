@@ -4,8 +4,12 @@ body stays the array it always was; a cursor the list never gave out is a 422 na
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from typing import Any
+
+from yidi_cli.sandbox import shared_dir
 
 SUZHOU, WUXI, NANJING = "320500", "320200", "320100"
 PERSONS = [f"3205000000000000{n:04d}" for n in (7, 3, 11, 5, 1)]
@@ -93,3 +97,25 @@ async def test_a_cursor_the_list_never_gave_is_refused_naming_it(svc: Any) -> No
         assert (problem["rule"], problem["field"]) == ("paging.cursor_invalid", "cursor"), problem
     too_many = await svc.client.get("/persons?limit=1001", headers=svc.auth(SUZHOU))
     assert (too_many.status_code, too_many.json()["field"]) == (422, "query.limit")
+
+
+async def test_policy_versions_are_walked_by_scheme_then_version(svc: Any) -> None:
+    documents = json.loads((shared_dir() / "sandbox" / "policies.json").read_text())
+    employee, resident = (
+        next(d for d in documents if d["insuplc_admdvs"] == SUZHOU and d["insutype"] == scheme)
+        for scheme in ("310", "390")
+    )
+    me = svc.auth(SUZHOU)
+    newer = copy.deepcopy(employee) | {"effective_from": "2026-07-01"}
+    newer["basic"]["annual_cap"] = "450000.00"
+    for document in (resident, employee, newer):  # 390 v1, 310 v1, 310 v2
+        published = await svc.post("/policies", document, headers=me)
+        assert published.status_code == 201, published.text
+
+    pages = await _walk(svc, "/policies?limit=2", me)
+
+    assert [[(p["insurance_type"], p["version"]) for p in page] for page in pages] == [
+        [("310", 1), ("310", 2)],
+        [("390", 1)],
+    ]
+    assert pages[0][0]["document"]["effective_to"] == "2026-06-30"  # superseded by v2

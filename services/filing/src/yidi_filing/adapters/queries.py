@@ -12,6 +12,7 @@ from yidi_events.paging import Keyset, Page, PageRequest, keyset_query, page_of
 from yidi_filing.adapters.tables import filings, persons, policies
 
 PERSONS = Keyset((persons.c.person_id,))
+POLICIES = Keyset((policies.c.insurance_type, policies.c.version))
 
 # The review queue is worked oldest due date first, filings with no due date last: a keyset needs
 # a value to compare, so "none" sorts as the last representable day.
@@ -86,15 +87,13 @@ async def filings_of_person(engine: AsyncEngine, person_id: str) -> list[dict[st
 
 
 async def policies_of(
-    engine: AsyncEngine, region: str, insurance_type: str | None
-) -> list[dict[str, Any]]:
+    engine: AsyncEngine, region: str, insurance_type: str | None, page: PageRequest
+) -> Page[dict[str, Any]]:
     query = sa.select(policies).where(policies.c.insured_region == region)
     if insurance_type is not None:
         query = query.where(policies.c.insurance_type == insurance_type)
     async with engine.connect() as conn:
-        rows = (
-            await conn.execute(query.order_by(policies.c.insurance_type, policies.c.version))
-        ).mappings()
+        rows = (await conn.execute(keyset_query(query, POLICIES, page))).mappings()
         result = []
         for r in rows:
             row = dict(r)
@@ -105,4 +104,4 @@ async def policies_of(
             )
             row["document"] = document
             result.append(row)
-        return result
+        return page_of(result, POLICIES, page)

@@ -3,8 +3,9 @@ shared/vectors/settlement.json, national keys inside the document as agencies ex
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
+from yidi_events.paging import LINK_HEADER, Paging, announce
 from yidi_filing.adapters import queries
 from yidi_filing.app import policies as handlers
 from yidi_filing.app.common import require_agency
@@ -29,12 +30,20 @@ async def publish(
     return Published(version=version, published=version is not None)
 
 
-@router.get("", summary="Published versions of the caller's region")
+@router.get(
+    "",
+    summary="Published versions of the caller's region, by scheme then version, a page at a time",
+    responses={200: {"headers": LINK_HEADER}},
+)
 async def list_policies(
     principal: Agency,
     ctx: Ctx,
+    page: Paging,
+    request: Request,
+    response: Response,
     insurance_type: str | None = Query(None, description="310 or 390"),
 ) -> list[PolicyView]:
     require_agency(principal)
-    rows = await queries.policies_of(ctx.runtime.engine, principal.region, insurance_type)
-    return [PolicyView.model_validate(row) for row in rows]
+    found = await queries.policies_of(ctx.runtime.engine, principal.region, insurance_type, page)
+    announce(request, response, found)
+    return [PolicyView.model_validate(row) for row in found.rows]
