@@ -68,6 +68,59 @@ def test_every_operation_is_secured_or_declared_public_and_says_how_it_refuses(
     assert not wrong, "\n".join(wrong)
 
 
+# Services whose every operation answers a typed 2xx; audit and clearing follow (issue 25).
+TYPED_SERVICES = ("filing", "reconciliation", "settlement")
+# The chassis' routes every service has, typed in all of them.
+CHASSIS = ("/admin/", "/healthz", "/readyz")
+# The national HIS gateway answers the national envelope, not these APIs' models (its typing is
+# other work); every other settlement route is the visit place's agency API.
+HIS_GATEWAY = {
+    ("settlement", "/CSB/hsa-fsi-{infno}"),
+    ("settlement", "/ebus/gdyb_api/prd/hsa/hgs/{infno}"),
+    ("settlement", "/fsi/api/rsfComIfsService/callService"),
+}
+
+
+def _typed(schema: dict[str, Any], schemas: dict[str, Any]) -> bool:
+    """A `$ref` to a component with declared properties (and no open `additionalProperties`), or
+    an array of one."""
+    if schema.get("type") == "array":
+        return _typed(schema.get("items", {}), schemas)
+    ref = schema.get("$ref", "")
+    if not ref.startswith("#/components/schemas/"):
+        return False
+    component = schemas[ref.rsplit("/", 1)[-1]]
+    return bool(component.get("properties")) and component.get("additionalProperties") in (
+        None,
+        False,
+    )
+
+
+def test_every_operation_answers_a_typed_2xx(apps: dict[str, Any]) -> None:
+    untyped = []
+    for name, app in apps.items():
+        document = app.openapi()
+        schemas = document["components"]["schemas"]
+        for path, item in sorted(document["paths"].items()):
+            if name not in TYPED_SERVICES and not path.startswith(CHASSIS):
+                continue
+            if (name, path) in HIS_GATEWAY:
+                continue
+            for method, operation in item.items():
+                ok = [
+                    status
+                    for status, response in operation["responses"].items()
+                    if status.startswith("2")
+                    and _typed(
+                        response.get("content", {}).get("application/json", {}).get("schema", {}),
+                        schemas,
+                    )
+                ]
+                if not ok:
+                    untyped.append(f"{name} {method.upper()} {path}")
+    assert not untyped, "untyped 2xx responses:\n" + "\n".join(untyped)
+
+
 def _doc(paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"openapi": "3.1.0", "paths": paths, "components": {"schemas": schemas or {}}}
 
@@ -133,6 +186,31 @@ def test_each_breaking_change_is_named() -> None:
     assert any("request body required field added" in f and "region" in f for f in found), found
     assert any("response 200: field removed" in f and "amount" in f for f in found), found
     assert len(found) == 3, found
+
+
+def _answers(schema: dict[str, Any], schemas: dict[str, Any] | None = None) -> dict[str, Any]:
+    return _doc({"/count": {"get": {"responses": {"200": _json(schema)}}}}, schemas)
+
+
+def test_typing_a_response_that_promised_nothing_or_a_mapping_is_compatible() -> None:
+    # A client of "any JSON", or of {str: int}, reads every key it read before from a record of
+    # integers; a record with a text field among them is one the mapping's client misreads.
+    counted = {
+        "Counted": {
+            "type": "object",
+            "properties": {"enrolled": {"type": "integer", "description": "persons"}},
+            "required": ["enrolled"],
+        }
+    }
+    typed = _answers({"$ref": "#/components/schemas/Counted"}, counted)
+    assert breaking_changes(_answers({}), typed) == []
+    mapping = _answers({"type": "object", "additionalProperties": {"type": "integer"}})
+    assert breaking_changes(mapping, typed) == []
+    counted["Counted"]["properties"]["note"] = {"type": "string"}
+    found = breaking_changes(mapping, _answers({"$ref": "#/components/schemas/Counted"}, counted))
+    assert found == [
+        "GET /count: response 200: type changed at <root>: changed between a record and a mapping"
+    ], found
 
 
 def test_a_removed_operation_or_success_status_breaks() -> None:

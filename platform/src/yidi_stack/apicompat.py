@@ -10,7 +10,9 @@ is now refused, or a response a client understood now says something it cannot r
   required, a type changed, an enum value removed, a field dropped (our models may forbid
   extras) all break;
 - a response gives less: a field a client reads is gone or may now be missing, or changed type.
-  Adding response fields, operations or optional parameters is compatible.
+  Adding response fields, operations or optional parameters is compatible, and so is typing a
+  response that promised nothing (any JSON) or only a mapping's value type (`{str: int}` becoming
+  a record whose fields are all such values): a client reads at least what it read before.
 
 Pure: two documents in, a list of readable findings out. `apidocs` runs it on `write` (refusing
 to bless a breaking change) and on `check` (CI).
@@ -21,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from yidi_events.schemas import BREAKING, ChangeKind, compare
+from yidi_events.schemas import BREAKING, ChangeKind, compare, kind_of, resolve
 
 Document = dict[str, Any]
 
@@ -114,7 +116,7 @@ def _responses(old: Document, new: Document, committed: Document, current: Docum
             found.append(f"response {status} was removed")
             continue
         before, after = _json_schema(response, committed), _json_schema(now, current)
-        if before is None or after is None:
+        if before is None or after is None or _typed_from_open(before, after):
             continue
         found += [
             f"response {status}: {c}"
@@ -122,3 +124,21 @@ def _responses(old: Document, new: Document, committed: Document, current: Docum
             if c.kind in _RESPONSE_BREAKING
         ]
     return found
+
+
+def _typed_from_open(before: Document, after: Document) -> bool:
+    """Whether a response that promised any JSON, or a mapping of some value type, now declares a
+    record whose every field is such a value (the mapping's keys named): no client loses a read."""
+    old, new = resolve(before, before), resolve(after, after)
+    if kind_of(old) == "any":
+        return True
+    values = old.get("additionalProperties")
+    if kind_of(old) != "object" or old.get("properties") or not isinstance(values, dict):
+        return False
+    if kind_of(new) != "object" or not new.get("properties"):
+        return False
+    value = _rooted(values, before)
+    return all(
+        not any(c.kind in _RESPONSE_BREAKING for c in compare(value, _rooted(field, after)))
+        for field in new["properties"].values()
+    )

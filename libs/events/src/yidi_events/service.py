@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, Histogram, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -269,6 +269,23 @@ def verifier_for(settings: ServiceSettings) -> TokenVerifier:
     return verifier
 
 
+class Liveness(BaseModel):
+    status: str = Field(description="ok while the process answers")
+    service: str
+
+
+class ReadinessChecks(BaseModel):
+    database: str = Field(description="ok, or down: the error's class")
+    broker: str
+    relay: str = Field(description="active, or standby (another replica publishes)")
+    consumer_lag: dict[str, int] = Field(description="records behind, per consumer")
+
+
+class Readiness(BaseModel):
+    ready: bool = Field(description="whether the service can serve (its database answers)")
+    checks: ReadinessChecks
+
+
 def create_app(
     runtime: Runtime,
     routers: Sequence[APIRouter],
@@ -369,10 +386,16 @@ def create_app(
     app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["operations"], dependencies=[Depends(public("liveness probe"))])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": runtime.name}
+    async def healthz() -> Liveness:
+        return Liveness(status="ok", service=runtime.name)
 
-    @app.get("/readyz", tags=["operations"], dependencies=[Depends(public("readiness probe"))])
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        dependencies=[Depends(public("readiness probe"))],
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "not ready: no database"}},
+    )
     async def readyz() -> JSONResponse:
         checks: dict[str, Any] = {}
         try:

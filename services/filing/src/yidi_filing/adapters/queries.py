@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from yidi_events.paging import Keyset, Page, PageRequest, keyset_query, page_of
 from yidi_filing.adapters.tables import filings, persons, policies
+
+PERSONS = Keyset((persons.c.person_id,))
+POLICIES = Keyset((policies.c.insurance_type, policies.c.version))
+
+# The review queue is worked oldest due date first, filings with no due date last: a keyset needs
+# a value to compare, so "none" sorts as the last representable day.
+_NO_DUE_DATE = date.max
+FILINGS = Keyset(
+    (sa.func.coalesce(filings.c.review_due, _NO_DUE_DATE), filings.c.filing_id),
+    read=lambda row: (row["review_due"] or _NO_DUE_DATE, row["filing_id"]),
+)
 
 
 def _row(mapping: Any) -> dict[str, Any]:
@@ -26,20 +39,11 @@ async def person(engine: AsyncEngine, person_id: str) -> dict[str, Any] | None:
     return None if row is None else _row(row)
 
 
-async def persons_of(
-    engine: AsyncEngine, region: str, *, limit: int, offset: int
-) -> list[dict[str, Any]]:
+async def persons_of(engine: AsyncEngine, region: str, page: PageRequest) -> Page[dict[str, Any]]:
+    query = sa.select(persons).where(persons.c.insured_region == region)
     async with engine.connect() as conn:
-        rows = (
-            await conn.execute(
-                sa.select(persons)
-                .where(persons.c.insured_region == region)
-                .order_by(persons.c.person_id)
-                .limit(limit)
-                .offset(offset)
-            )
-        ).mappings()
-        return [_row(r) for r in rows]
+        rows = (await conn.execute(keyset_query(query, PERSONS, page))).mappings()
+        return page_of([_row(r) for r in rows], PERSONS, page)
 
 
 async def filing(engine: AsyncEngine, filing_id: str) -> dict[str, Any] | None:
@@ -58,19 +62,16 @@ async def filings_of(
     *,
     status: str | None,
     person_id: str | None,
-    limit: int,
-    offset: int,
-) -> list[dict[str, Any]]:
+    page: PageRequest,
+) -> Page[dict[str, Any]]:
     query = sa.select(filings).where(filings.c.insured_region == region)
     if status is not None:
         query = query.where(filings.c.status == status)
     if person_id is not None:
         query = query.where(filings.c.person_id == person_id)
-    # The review queue is worked oldest due date first.
-    query = query.order_by(filings.c.review_due.nulls_last(), filings.c.filing_id)
     async with engine.connect() as conn:
-        rows = (await conn.execute(query.limit(limit).offset(offset))).mappings()
-        return [_row(r) for r in rows]
+        rows = (await conn.execute(keyset_query(query, FILINGS, page))).mappings()
+        return page_of([_row(r) for r in rows], FILINGS, page)
 
 
 async def filings_of_person(engine: AsyncEngine, person_id: str) -> list[dict[str, Any]]:
@@ -86,15 +87,13 @@ async def filings_of_person(engine: AsyncEngine, person_id: str) -> list[dict[st
 
 
 async def policies_of(
-    engine: AsyncEngine, region: str, insurance_type: str | None
-) -> list[dict[str, Any]]:
+    engine: AsyncEngine, region: str, insurance_type: str | None, page: PageRequest
+) -> Page[dict[str, Any]]:
     query = sa.select(policies).where(policies.c.insured_region == region)
     if insurance_type is not None:
         query = query.where(policies.c.insurance_type == insurance_type)
     async with engine.connect() as conn:
-        rows = (
-            await conn.execute(query.order_by(policies.c.insurance_type, policies.c.version))
-        ).mappings()
+        rows = (await conn.execute(keyset_query(query, POLICIES, page))).mappings()
         result = []
         for r in rows:
             row = dict(r)
@@ -105,4 +104,4 @@ async def policies_of(
             )
             row["document"] = document
             result.append(row)
-        return result
+        return page_of(result, POLICIES, page)

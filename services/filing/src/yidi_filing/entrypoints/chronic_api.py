@@ -12,19 +12,18 @@ from yidi_events.contracts.filing import FilingChannel
 from yidi_filing.app import chronic as handlers
 from yidi_filing.domain.chronic_certificate import CertifyChronicDisease, ChronicCertificate
 from yidi_filing.entrypoints.deps import Agency, Ctx, Reviewer
-from yidi_filing.entrypoints.models import ChronicCertifyRequest
+from yidi_filing.entrypoints.models import CertificateView, ChronicCertifyRequest
 
 router = APIRouter(prefix="/persons", tags=["chronic-disease certificates"])
 
 
-def _view(person_id: str, certificate: ChronicCertificate) -> dict[str, Any]:
-    view = asdict(certificate)
-    for key in ("valid_from", "valid_to", "revoked_on"):
-        view[key] = None if view[key] is None else view[key].isoformat()
-    return {"person_id": person_id, **view, "channel": certificate.channel.value}
+def _view(person_id: str, certificate: ChronicCertificate) -> CertificateView:
+    return CertificateView.model_validate(
+        {"person_id": person_id, **asdict(certificate), "channel": certificate.channel.value}
+    )
 
 
-async def _one(ctx: Ctx, principal: Any, person_id: str, certificate_id: str) -> dict[str, Any]:
+async def _one(ctx: Ctx, principal: Any, person_id: str, certificate_id: str) -> CertificateView:
     held = await handlers.certificates_of(ctx, principal, person_id)
     return next(_view(person_id, c) for c in held if c.certificate_id == certificate_id)
 
@@ -36,7 +35,7 @@ async def _one(ctx: Ctx, principal: Any, person_id: str, certificate_id: str) ->
 )
 async def certify(
     person_id: str, body: ChronicCertifyRequest, principal: Reviewer, ctx: Ctx
-) -> dict[str, Any]:
+) -> CertificateView:
     command = CertifyChronicDisease(
         certificate_id=handlers.new_certificate_id(),
         person_id=person_id,
@@ -48,7 +47,7 @@ async def certify(
 
 
 @router.get("/{person_id}/chronic-diseases", summary="The person's certificates, revoked ones too")
-async def certificates(person_id: str, principal: Agency, ctx: Ctx) -> list[dict[str, Any]]:
+async def certificates(person_id: str, principal: Agency, ctx: Ctx) -> list[CertificateView]:
     return [_view(person_id, c) for c in await handlers.certificates_of(ctx, principal, person_id)]
 
 
@@ -62,6 +61,6 @@ async def revoke(
     principal: Reviewer,
     ctx: Ctx,
     reason: str = Query(min_length=1, description="why it is revoked"),
-) -> dict[str, Any]:
+) -> CertificateView:
     await handlers.revoke(ctx, person_id, certificate_id, reason, principal=principal)
     return await _one(ctx, principal, person_id, certificate_id)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -218,3 +218,176 @@ class ChronicRevokeCommand(BaseModel):
     certificate_id: str
     person_id: str
     reason: str
+
+
+# --- responses ----------------------------------------------------------------------------------
+# What the routes answer, as the read models hold it today (adding a field is compatible; taking
+# one away or changing its type breaks the console and the provinces' integrations).
+
+
+class AuditSuspension(BaseModel):
+    """A suspension of benefits by an audit case (its own, lifted by that case only)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    case_id: str
+    from_: str = Field(alias="from", description="ISO date the suspension starts")
+    until: str | None = Field(description="ISO date it ends; none: until the case lifts it")
+
+
+class PersonView(BaseModel):
+    """An insured person as the insured agency holds them."""
+
+    person_id: str = Field(description="20-character person number")
+    insured_region: str = Field(description="six-digit insured region")
+    insurance_type: str = Field(description="310 employee, 390 resident")
+    person_category: str = Field(description="four-digit code: 1101 in service, 1201 retired...")
+    civil_servant: bool
+    assistance_identities: list[str] = Field(description="dibao, tekun, fanpin")
+    name: str
+    certificate_type: str = Field(description="01 = resident identity card")
+    certificate_no: str
+    gender: str = Field(description="1 male, 2 female, 0 unknown, 9 unspecified")
+    birth_date: date
+    card_serial: str | None
+    account_balance: int = Field(description="personal-account balance in fen")
+    enrolment_status: str = Field(description="active, suspended, terminated")
+    death_date: date | None
+    benefits: str = Field(description="active, suspended, terminated (the agency's own decision)")
+    benefits_suspended_from: date | None
+    benefits_suspended_until: date | None
+    audit_suspensions: list[AuditSuspension]
+    enrolled_on: date
+
+
+class Enrolled(BaseModel):
+    enrolled: int = Field(description="persons enrolled by the file")
+
+
+class LocalSettlementsRecorded(BaseModel):
+    recorded: int = Field(description="local settlements recorded by the file")
+
+
+class ChronicUseView(BaseModel):
+    """What one chronic disease's settlements used in one cap period (fen)."""
+
+    disease_code: str
+    period: str = Field(description="the policy year ('2026') or a month of it ('2026-03')")
+    deductible_used: int
+    fund_paid: int
+
+
+class YearTotals(BaseModel):
+    """The person-year figures (fen, admissions a count), as the insured place holds them."""
+
+    policy_year: int
+    inpatient_admissions: int
+    outpatient_deductible_used: int
+    eligible_cum: int
+    basic_paid_cum: int
+    supplementary_base_cum: int
+    supplementary_paid_cum: int
+    assistance_paid_cum: int
+    account_balance: int = Field(description="the year's net change to the account balance")
+    outpatient_pooling_paid_cum: int
+    chronic: list[ChronicUseView]
+
+
+class PersonYearView(BaseModel):
+    person_id: str
+    account_balance: int = Field(description="personal-account balance in fen")
+    visit_ledger_counted: int = Field(
+        description="how far the visit places' movements are counted in these figures"
+    )
+    totals: YearTotals
+
+
+class FilingView(BaseModel):
+    """A filing (异地就医备案) and where its review stands."""
+
+    filing_id: str
+    person_id: str
+    insured_region: str
+    kind: str = Field(description="long_term, referral, emergency, other_temporary")
+    long_term_type: str | None = Field(
+        description="retiree_resettled, long_term_resident, resident_worker"
+    )
+    visit_region: str
+    destination_institution: str | None
+    diagnosis: str | None = Field(description="ICD-10 code")
+    valid_from: date
+    valid_to: date | None
+    promise_based: bool
+    channel: str = Field(description="counter, online, hospital")
+    referral_opinion_from: str | None
+    status: str = Field(description="pending, approved, rejected, cancelled")
+    submitted_on: date
+    review_due: date | None
+    review_reasons: list[str] = Field(description="why the filing waits for a reviewer")
+    decided_on: date | None
+    reviewer: str | None
+    decision_reason: str | None
+    cancelled_on: date | None
+
+
+class PolicyView(BaseModel):
+    """One published version of the insured place's benefit policy."""
+
+    insured_region: str
+    insurance_type: str = Field(description="310 or 390")
+    version: int
+    effective_from: date
+    effective_to: date | None
+    document: dict[str, Any] = Field(
+        description="the document as published (national keys), its effective_to the current one"
+    )
+    published_on: date
+
+
+class Published(BaseModel):
+    version: int | None = Field(description="the new version; none: it repeats the current one")
+    published: bool
+
+
+class CertificateView(BaseModel):
+    """A chronic or special disease certificate (门诊慢特病备案)."""
+
+    person_id: str
+    certificate_id: str
+    disease_code: str
+    disease_name: str
+    valid_from: date
+    valid_to: date | None
+    channel: str = Field(description="counter, online, hospital")
+    submitted_by_institution: str | None
+    revoked_on: date | None
+
+
+# --- the policy document (the agencies' exchange format) ----------------------------------------
+
+
+class PolicyDocumentIn(BaseModel):
+    """A benefit-policy document in the format the agencies exchange (national keys, yuan and
+    ratios as text; shared/vectors/settlement.json). The parts are named here for the reader;
+    the domain's parser checks each one and names the path at fault (`policy.format`), so the
+    parts are not re-checked here, and a part a newer format adds is kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    insuplc_admdvs: Any = Field(None, description="the insured region, six digits")
+    insutype: Any = Field(None, description="310 employee, 390 resident")
+    effective_from: Any = Field(None, description="ISO date the version applies from")
+    effective_to: Any = Field(None, description="ISO date it ends; null: open")
+    deductible: Any = Field(None, description="outpatient_annual and inpatient by level (yuan)")
+    basic: Any = Field(None, description="the basic fund's bands and ratios")
+    filing_cut_points: Any = Field(None, description="the basic fund's cut per filing kind")
+    supplementary: Any = Field(None, description="large-amount layer; null: the place has none")
+    civil_servant: Any = Field(None, description="the civil-servant subsidy's ratio")
+    assistance: Any = Field(None, description="medical assistance by identity")
+    outpatient_pooling: Any = Field(None, description="ordinary outpatient pooling")
+    in_province_cut_points: Any = Field(None, description="cut points within the province")
+    maternity: Any = Field(None, description="maternity terms")
+    other_inpatient: Any = Field(None, description="true or false")
+    policy_year_start: Any = Field(None, description="when the policy year starts")
+    pharmacy: Any = Field(None, description="designated retail pharmacies' terms")
+    chronic_diseases: Any = Field(None, description="chronic and special diseases' terms")

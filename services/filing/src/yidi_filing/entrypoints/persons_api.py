@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Request, Response
 
 from yidi_events.application import Unit
 from yidi_events.auth.agency import Principal
 from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.kernel import NotFound
+from yidi_events.paging import LINK_HEADER, Paging, announce
 from yidi_filing.adapters import queries
 from yidi_filing.app import person_year
 from yidi_filing.app import persons as handlers
@@ -18,16 +19,20 @@ from yidi_filing.app.common import Context, person_stream, require_agency, requi
 from yidi_filing.domain.enrolment import EnrolPerson, UpdatePerson
 from yidi_filing.domain.person import PERSON
 from yidi_filing.domain.person_year import LocalSettlement, year_totals
-from yidi_filing.entrypoints.deps import MAX_OFFSET, Agency, Ctx
+from yidi_filing.entrypoints.deps import Agency, Ctx
 from yidi_filing.entrypoints.models import (
     AmountRequest,
     BalanceRequest,
     BenefitChangeRequest,
     DeathRequest,
+    Enrolled,
     EnrolRequest,
     ImportRequest,
     LocalSettlementImportRequest,
     LocalSettlementRequest,
+    LocalSettlementsRecorded,
+    PersonView,
+    PersonYearView,
     StatusRequest,
     SuspendRequest,
     UpdateRequest,
@@ -36,16 +41,16 @@ from yidi_filing.entrypoints.models import (
 router = APIRouter(prefix="/persons", tags=["persons"])
 
 
-async def _view(ctx: Context, principal: Principal, person_id: str) -> dict[str, Any]:
+async def _view(ctx: Context, principal: Principal, person_id: str) -> PersonView:
     person = await queries.person(ctx.runtime.engine, person_id)
     if person is None:
         raise NotFound("person.not_enrolled", "no such insured person", field="person_id")
     require_own_region(principal, person["insured_region"], field="person_id")
-    return person
+    return PersonView.model_validate(person)
 
 
 @router.post("", status_code=201, summary="Enrol an insured person (one person, one number)")
-async def enrol(body: EnrolRequest, principal: Agency, ctx: Ctx) -> dict[str, Any]:
+async def enrol(body: EnrolRequest, principal: Agency, ctx: Ctx) -> PersonView:
     command = EnrolPerson(
         **body.model_dump(exclude={"assistance_identities"}),
         assistance_identities=tuple(body.assistance_identities),
@@ -59,9 +64,9 @@ async def enrol(body: EnrolRequest, principal: Agency, ctx: Ctx) -> dict[str, An
     status_code=201,
     summary="Import a population file, all or nothing (422 lists every row error)",
 )
-async def import_population(body: ImportRequest, principal: Agency, ctx: Ctx) -> dict[str, int]:
+async def import_population(body: ImportRequest, principal: Agency, ctx: Ctx) -> Enrolled:
     count = await handlers.import_population(ctx, principal, body.content, body.file_format)
-    return {"enrolled": count}
+    return Enrolled(enrolled=count)
 
 
 @router.post(
@@ -71,35 +76,34 @@ async def import_population(body: ImportRequest, principal: Agency, ctx: Ctx) ->
 )
 async def import_local_settlements(
     body: LocalSettlementImportRequest, principal: Agency, ctx: Ctx
-) -> dict[str, int]:
+) -> LocalSettlementsRecorded:
     count = await person_year.import_local_settlements(
         ctx, principal, body.content, body.file_format
     )
-    return {"recorded": count}
+    return LocalSettlementsRecorded(recorded=count)
 
 
-@router.get("", summary="Persons of the caller's insured region")
+@router.get(
+    "",
+    summary="Persons of the caller's insured region, by person number, a page at a time",
+    responses={200: {"headers": LINK_HEADER}},
+)
 async def list_persons(
-    principal: Agency,
-    ctx: Ctx,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
-) -> list[dict[str, Any]]:
+    principal: Agency, ctx: Ctx, page: Paging, request: Request, response: Response
+) -> list[PersonView]:
     require_agency(principal)
-    return await queries.persons_of(
-        ctx.runtime.engine, principal.region, limit=limit, offset=offset
-    )
+    found = await queries.persons_of(ctx.runtime.engine, principal.region, page)
+    announce(request, response, found)
+    return [PersonView.model_validate(row) for row in found.rows]
 
 
 @router.get("/{person_id}", summary="One insured person")
-async def get_person(person_id: str, principal: Agency, ctx: Ctx) -> dict[str, Any]:
+async def get_person(person_id: str, principal: Agency, ctx: Ctx) -> PersonView:
     return await _view(ctx, principal, person_id)
 
 
 @router.patch("/{person_id}", summary="Update or correct a person's details")
-async def update(
-    person_id: str, body: UpdateRequest, principal: Agency, ctx: Ctx
-) -> dict[str, Any]:
+async def update(person_id: str, body: UpdateRequest, principal: Agency, ctx: Ctx) -> PersonView:
     values = body.model_dump(exclude={"assistance_identities"})
     identities = body.assistance_identities
     command = UpdatePerson(
@@ -112,7 +116,7 @@ async def update(
 @router.post("/{person_id}/enrolment-status", summary="Active / suspended / terminated enrolment")
 async def change_status(
     person_id: str, body: StatusRequest, principal: Agency, ctx: Ctx
-) -> dict[str, Any]:
+) -> PersonView:
     decision = handlers.change_status(body.enrolment_status, body.effective_from, body.reason)
     await handlers.act(ctx, principal, person_id, decision)
     return await _view(ctx, principal, person_id)
@@ -121,22 +125,20 @@ async def change_status(
 @router.put("/{person_id}/account-balance", summary="Set the personal-account balance (fen)")
 async def set_balance(
     person_id: str, body: BalanceRequest, principal: Agency, ctx: Ctx
-) -> dict[str, Any]:
+) -> PersonView:
     decision = handlers.set_balance(body.account_balance, body.reason)
     await handlers.act(ctx, principal, person_id, decision)
     return await _view(ctx, principal, person_id)
 
 
 @router.post("/{person_id}/account-credits", summary="Credit the personal account (fen)")
-async def credit(
-    person_id: str, body: AmountRequest, principal: Agency, ctx: Ctx
-) -> dict[str, Any]:
+async def credit(person_id: str, body: AmountRequest, principal: Agency, ctx: Ctx) -> PersonView:
     await handlers.act(ctx, principal, person_id, handlers.credit(body.amount, body.reason))
     return await _view(ctx, principal, person_id)
 
 
 @router.post("/{person_id}/account-debits", summary="Debit the personal account (fen)")
-async def debit(person_id: str, body: AmountRequest, principal: Agency, ctx: Ctx) -> dict[str, Any]:
+async def debit(person_id: str, body: AmountRequest, principal: Agency, ctx: Ctx) -> PersonView:
     await handlers.act(ctx, principal, person_id, handlers.debit(body.amount, body.reason))
     return await _view(ctx, principal, person_id)
 
@@ -148,7 +150,7 @@ async def debit(person_id: str, body: AmountRequest, principal: Agency, ctx: Ctx
 )
 async def record_local_settlement(
     person_id: str, body: LocalSettlementRequest, principal: Agency, ctx: Ctx
-) -> dict[str, Any]:
+) -> PersonYearView:
     values = body.model_dump(exclude={"local_settlement_id", "settled_on", "account_paid"})
     local = LocalSettlement(
         local_settlement_id=body.local_settlement_id,
@@ -169,13 +171,13 @@ async def get_year(
     principal: Agency,
     ctx: Ctx,
     policy_year: int = Path(ge=1900, le=9998, description="the policy year's name"),
-) -> dict[str, Any]:
+) -> PersonYearView:
     return await _year_view(ctx, principal, person_id, policy_year)
 
 
 async def _year_view(
     ctx: Context, principal: Principal, person_id: str, policy_year: int
-) -> dict[str, Any]:
+) -> PersonYearView:
     async def load(unit: Unit) -> Any:
         return (await ctx.write.load(unit, person_stream(person_id), PERSON)).state
 
@@ -184,24 +186,24 @@ async def _year_view(
         raise NotFound("person.not_enrolled", "no such insured person", field="person_id")
     require_own_region(principal, person.insured_region, field="person_id")
     totals = asdict(year_totals(person, policy_year))
-    return {
-        "person_id": person_id,
-        "account_balance": person.account_balance,
-        "visit_ledger_counted": person.visit_ledger_counted,
-        "totals": totals,
-    }
+    return PersonYearView.model_validate(
+        {
+            "person_id": person_id,
+            "account_balance": person.account_balance,
+            "visit_ledger_counted": person.visit_ledger_counted,
+            "totals": totals,
+        }
+    )
 
 
 @router.post("/{person_id}/death", summary="Record (or correct) the person's death")
-async def death(person_id: str, body: DeathRequest, principal: Agency, ctx: Ctx) -> dict[str, Any]:
+async def death(person_id: str, body: DeathRequest, principal: Agency, ctx: Ctx) -> PersonView:
     await handlers.act(ctx, principal, person_id, handlers.record_death(body.death_date))
     return await _view(ctx, principal, person_id)
 
 
 @router.post("/{person_id}/benefits/suspension", summary="Suspend benefits (暂停)")
-async def suspend(
-    person_id: str, body: SuspendRequest, principal: Agency, ctx: Ctx
-) -> dict[str, Any]:
+async def suspend(person_id: str, body: SuspendRequest, principal: Agency, ctx: Ctx) -> PersonView:
     decision = handlers.suspend(body.effective_from, body.until, body.reason)
     await handlers.act(ctx, principal, person_id, decision)
     return await _view(ctx, principal, person_id)
@@ -210,7 +212,7 @@ async def suspend(
 @router.post("/{person_id}/benefits/resumption", summary="Resume suspended benefits (恢复)")
 async def resume(
     person_id: str, body: BenefitChangeRequest, principal: Agency, ctx: Ctx
-) -> dict[str, Any]:
+) -> PersonView:
     decision = handlers.resume(body.effective_from, body.reason)
     await handlers.act(ctx, principal, person_id, decision)
     return await _view(ctx, principal, person_id)
@@ -219,7 +221,7 @@ async def resume(
 @router.post("/{person_id}/benefits/termination", summary="Terminate benefits (终止)")
 async def terminate(
     person_id: str, body: BenefitChangeRequest, principal: Agency, ctx: Ctx
-) -> dict[str, Any]:
+) -> PersonView:
     decision = handlers.terminate(body.effective_from, body.reason)
     await handlers.act(ctx, principal, person_id, decision)
     return await _view(ctx, principal, person_id)

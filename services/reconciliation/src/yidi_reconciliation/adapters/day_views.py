@@ -25,6 +25,7 @@ from yidi_events.contracts.reconciliation import (
 )
 from yidi_events.db import any_of
 from yidi_events.envelope import Envelope
+from yidi_events.paging import Keyset, Page, PageRequest, keyset_query, page_of
 from yidi_events.runtime.projection import Projection
 from yidi_reconciliation.adapters.tables import day_settlement_ids, day_state, day_statements
 from yidi_reconciliation.domain.day_statement import DayHead, DayId, evolve_head
@@ -283,6 +284,10 @@ def view(row: Any) -> dict[str, Any]:
     }
 
 
+# A pair has one statement a day: (day, pair) orders the days uniquely.
+DAYS = Keyset((day_statements.c.business_date, day_statements.c.pair))
+
+
 async def days_of(
     conn: AsyncConnection,
     *,
@@ -292,6 +297,33 @@ async def days_of(
     end: date | None = None,
     closed: bool | None = None,
 ) -> list[Any]:
+    query = _days(region, business_date, start, end, closed)
+    query = query.order_by(day_statements.c.business_date, day_statements.c.pair)
+    return list((await conn.execute(query)).all())
+
+
+async def days_page(
+    conn: AsyncConnection,
+    page: PageRequest,
+    *,
+    region: str | None,
+    business_date: date | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    closed: bool | None = None,
+) -> Page[Any]:
+    """`days_of`, one page of it after the page's cursor."""
+    query = keyset_query(_days(region, business_date, start, end, closed), DAYS, page)
+    return page_of((await conn.execute(query)).all(), DAYS, page)
+
+
+def _days(
+    region: str | None,
+    business_date: date | None,
+    start: date | None,
+    end: date | None,
+    closed: bool | None,
+) -> sa.Select[Any]:
     query = sa.select(day_statements)
     if region is not None:
         query = query.where(
@@ -307,5 +339,4 @@ async def days_of(
         query = query.where(day_statements.c.business_date <= end)
     if closed is not None:
         query = query.where(day_statements.c.closed.is_(closed))
-    query = query.order_by(day_statements.c.business_date, day_statements.c.pair)
-    return list((await conn.execute(query)).all())
+    return query

@@ -11,12 +11,13 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from yidi_events.auth.agency import Agency, Principal, admit
 from yidi_events.contracts.settlement import ItemClass
 from yidi_events.kernel import DomainError
+from yidi_events.paging import LINK_HEADER, Keyset, Paging, keyset_query, paged
 from yidi_events.service import Runtime
 from yidi_settlement.adapters.tables import catalogue_items, hospital_items, hospitals
 from yidi_settlement.app.reference import (
@@ -28,11 +29,27 @@ from yidi_settlement.app.reference import (
 )
 from yidi_settlement.app.reference import HospitalChange as Change
 from yidi_settlement.domain.reference import InstitutionKind
+from yidi_settlement.entrypoints.models import (
+    CatalogueItemView,
+    HospitalItemView,
+    HospitalView,
+    MappingView,
+    Unmapped,
+)
 from yidi_settlement.his import reference as catalogue_file
 
 HospitalAdmin = Annotated[Principal, Depends(admit("agency", "centre", roles=["hospital_admin"]))]
 """Who registers a hospital or changes its name, level, HIS secret, gateway credentials, bank
 account or suspension: the agency's hospital administrator (定点机构管理)."""
+
+
+class PayoutAccount(BaseModel):
+    """Where clearing pays the hospital; other details the agency keeps are kept as given."""
+
+    model_config = ConfigDict(extra="allow")
+
+    bank: str | None = Field(default=None, max_length=200, description="the bank's name")
+    no: str | None = Field(default=None, max_length=64, description="the account number")
 
 
 class HospitalIn(BaseModel):
@@ -50,7 +67,7 @@ class HospitalIn(BaseModel):
     tif_token: str | None = Field(default=None, min_length=1, max_length=200)
     csb_access_key: str | None = Field(default=None, min_length=1, max_length=200)
     csb_secret_key: str | None = Field(default=None, min_length=1, max_length=200)
-    account: dict[str, Any] | None = None
+    account: PayoutAccount | None = None
 
 
 class HospitalChange(BaseModel):
@@ -63,7 +80,7 @@ class HospitalChange(BaseModel):
     tif_token: str | None = Field(default=None, min_length=1, max_length=200)
     csb_access_key: str | None = Field(default=None, min_length=1, max_length=200)
     csb_secret_key: str | None = Field(default=None, min_length=1, max_length=200)
-    account: dict[str, Any] | None = None
+    account: PayoutAccount | None = None
 
 
 class Suspension(BaseModel):
@@ -92,12 +109,21 @@ class ImportResult(BaseModel):
     imported: int
 
 
-def _hospital_json(row: Any) -> dict[str, Any]:
-    data = dict(row)
-    data["suspended_until"] = (
-        None if data["suspended_until"] is None else data["suspended_until"].isoformat()
+def _account(account: PayoutAccount | None) -> dict[str, Any] | None:
+    # Stored as the agency sent it: only what it gave, nothing filled in.
+    return None if account is None else account.model_dump(exclude_unset=True)
+
+
+HOSPITALS = Keyset((hospitals.c.institution_code,))
+CATALOGUE = Keyset((catalogue_items.c.catalogue_code, catalogue_items.c.effective_from))
+HOSPITAL_ITEMS = Keyset((hospital_items.c.hospital_item_code,))
+
+
+def _catalogue_item(row: Any) -> CatalogueItemView:
+    # Decimals as their text, as the API always gave them: a float would lose the exact ratio.
+    return CatalogueItemView.model_validate(
+        {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
     )
-    return data
 
 
 def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
@@ -119,25 +145,35 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
         status_code=201,
         summary="Register a designated hospital (with its HIS secret and gateway credentials)",
     )
-    async def register(body: HospitalIn, principal: HospitalAdmin) -> dict[str, Any]:
+    async def register(body: HospitalIn, principal: HospitalAdmin) -> HospitalView:
         principal.require_region(body.region)
-        fields = body.model_dump(exclude=set(CREDENTIAL_NAMES))
+        fields = body.model_dump(exclude={*CREDENTIAL_NAMES, "account"})
         credentials = GatewayCredentials(**body.model_dump(include=set(CREDENTIAL_NAMES)))
         await reference.register_hospital(
-            HospitalDetails(**fields, credentials=credentials), by=principal.user_id
+            HospitalDetails(**fields, credentials=credentials, account=_account(body.account)),
+            by=principal.user_id,
         )
         return await get_hospital(body.institution_code, principal)
 
-    @api.get("/hospitals", summary="Hospitals of the caller's region")
-    async def list_hospitals(principal: Agency) -> list[dict[str, Any]]:
-        query = sa.select(hospitals).order_by(hospitals.c.institution_code)
+    @api.get(
+        "/hospitals",
+        summary="Hospitals of the caller's region, by institution code, a page at a time",
+        responses={200: {"headers": LINK_HEADER}},
+    )
+    async def list_hospitals(
+        principal: Agency, page: Paging, request: Request, response: Response
+    ) -> list[HospitalView]:
+        query = sa.select(hospitals)
         if principal.kind != "centre":
             query = query.where(hospitals.c.region == principal.region)
         async with runtime.engine.connect() as conn:
-            return [_hospital_json(r) for r in (await conn.execute(query)).mappings()]
+            rows = (await conn.execute(keyset_query(query, HOSPITALS, page))).mappings().all()
+        return [
+            HospitalView.model_validate(r) for r in paged(rows, HOSPITALS, page, request, response)
+        ]
 
     @api.get("/hospitals/{code}", summary="One hospital")
-    async def get_hospital(code: str, principal: Agency) -> dict[str, Any]:
+    async def get_hospital(code: str, principal: Agency) -> HospitalView:
         principal.require_region(await region_of(code), field="institution_code")
         async with runtime.engine.connect() as conn:
             row = (
@@ -149,9 +185,9 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
                 .mappings()
                 .one()
             )
-        return _hospital_json(row)
+        return HospitalView.model_validate(row)
 
-    async def change(code: str, principal: Principal, **kwargs: Any) -> dict[str, Any]:
+    async def change(code: str, principal: Principal, **kwargs: Any) -> HospitalView:
         principal.require_region(await region_of(code), field="institution_code")
         await reference.update_hospital(code, Change(**kwargs), by=principal.user_id)
         return await get_hospital(code, principal)
@@ -160,7 +196,7 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
         "/hospitals/{code}",
         summary="Update level, networked flag, clearing agency, secret, credentials, account",
     )
-    async def update(code: str, body: HospitalChange, principal: HospitalAdmin) -> dict[str, Any]:
+    async def update(code: str, body: HospitalChange, principal: HospitalAdmin) -> HospitalView:
         return await change(
             code,
             principal,
@@ -170,39 +206,41 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
             clearing_agency=body.clearing_agency,
             his_secret=body.his_secret,
             credentials=GatewayCredentials(**body.model_dump(include=set(CREDENTIAL_NAMES))),
-            account=body.account,
+            account=_account(body.account),
         )
 
     @api.post("/hospitals/{code}/suspend", summary="Suspend direct settlement at the hospital")
-    async def suspend(code: str, body: Suspension, principal: HospitalAdmin) -> dict[str, Any]:
+    async def suspend(code: str, body: Suspension, principal: HospitalAdmin) -> HospitalView:
         return await change(code, principal, suspended=True, suspended_until=body.suspended_until)
 
     @api.post("/hospitals/{code}/resume", summary="End the agency's suspension of the hospital")
-    async def resume(code: str, principal: HospitalAdmin) -> dict[str, Any]:
+    async def resume(code: str, principal: HospitalAdmin) -> HospitalView:
         return await change(code, principal, suspended=False)
 
     @api.post("/catalogue/items", status_code=201, summary="Publish a catalogue item version")
-    async def publish(body: CatalogueItemIn, principal: Agency) -> dict[str, Any]:
+    async def publish(body: CatalogueItemIn, principal: Agency) -> CatalogueItemView:
         principal.require_region(body.visit_region, field="visit_region")
         await reference.publish_items([CatalogueItem(**body.model_dump())])
-        return body.model_dump(mode="json")
+        return CatalogueItemView.model_validate(body.model_dump(mode="json"))
 
-    @api.get("/catalogue/items", summary="Catalogue items of a region")
-    async def list_items(principal: Agency, region: str | None = None) -> list[dict[str, Any]]:
+    @api.get(
+        "/catalogue/items",
+        summary="Catalogue items of a region, by code then version, a page at a time",
+        responses={200: {"headers": LINK_HEADER}},
+    )
+    async def list_items(
+        principal: Agency,
+        page: Paging,
+        request: Request,
+        response: Response,
+        region: str | None = None,
+    ) -> list[CatalogueItemView]:
         region = region or principal.region
         principal.require_region(region)
+        query = sa.select(catalogue_items).where(catalogue_items.c.visit_region == region)
         async with runtime.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(catalogue_items)
-                    .where(catalogue_items.c.visit_region == region)
-                    .order_by(catalogue_items.c.catalogue_code, catalogue_items.c.effective_from)
-                )
-            ).mappings()
-            return [
-                {k: (str(v) if isinstance(v, Decimal | date) else v) for k, v in r.items()}
-                for r in rows
-            ]
+            rows = (await conn.execute(keyset_query(query, CATALOGUE, page))).mappings().all()
+        return [_catalogue_item(r) for r in paged(rows, CATALOGUE, page, request, response)]
 
     @api.post(
         "/catalogue/import",
@@ -223,28 +261,34 @@ def router(runtime: Runtime, reference: ReferenceService) -> APIRouter:
         status_code=201,
         summary="Map a hospital item to the catalogue (as 3301)",
     )
-    async def map_item(code: str, body: MappingIn, principal: Agency) -> dict[str, Any]:
+    async def map_item(code: str, body: MappingIn, principal: Agency) -> MappingView:
         principal.require_region(await region_of(code), field="institution_code")
         await reference.map_item_alone(
             code, body.hospital_item_code, body.catalogue_code, tuple(body.tags)
         )
-        return body.model_dump()
+        return MappingView.model_validate(body.model_dump())
 
-    @api.get("/hospitals/{code}/items", summary="A hospital's item mappings")
-    async def list_mappings(code: str, principal: Agency) -> list[dict[str, Any]]:
+    @api.get(
+        "/hospitals/{code}/items",
+        summary="A hospital's item mappings, by hospital item code, a page at a time",
+        responses={200: {"headers": LINK_HEADER}},
+    )
+    async def list_mappings(
+        code: str, principal: Agency, page: Paging, request: Request, response: Response
+    ) -> list[HospitalItemView]:
         principal.require_region(await region_of(code), field="institution_code")
+        query = sa.select(hospital_items).where(hospital_items.c.institution_code == code)
         async with runtime.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(hospital_items).where(hospital_items.c.institution_code == code)
-                )
-            ).mappings()
-            return [dict(r) for r in rows]
+            rows = (await conn.execute(keyset_query(query, HOSPITAL_ITEMS, page))).mappings().all()
+        return [
+            HospitalItemView.model_validate(r)
+            for r in paged(rows, HOSPITAL_ITEMS, page, request, response)
+        ]
 
     @api.delete("/hospitals/{code}/items/{item}", summary="Withdraw a mapping (as 3302)")
-    async def unmap(code: str, item: str, principal: Agency) -> dict[str, str]:
+    async def unmap(code: str, item: str, principal: Agency) -> Unmapped:
         principal.require_region(await region_of(code), field="institution_code")
         await reference.unmap_item_alone(code, item)
-        return {"hospital_item_code": item}
+        return Unmapped(hospital_item_code=item)
 
     return api

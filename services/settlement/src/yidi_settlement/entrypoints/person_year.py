@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
-from typing import Any
 
 from fastapi import APIRouter, Path
 
 from yidi_events.auth.agency import Agency
 from yidi_events.service import Runtime
 from yidi_settlement.adapters import queries
+from yidi_settlement.entrypoints.models import PersonYearView
 
 
 def router(runtime: Runtime) -> APIRouter:
@@ -25,16 +25,18 @@ def router(runtime: Runtime) -> APIRouter:
         person_id: str,
         principal: Agency,
         policy_year: int = Path(ge=1900, le=9998, description="the policy year's name"),
-    ) -> dict[str, Any]:
+    ) -> PersonYearView:
         # Any agency of a visit place may settle anyone, so it may see what it settles on.
         del principal
         async with runtime.engine.connect() as conn:
             person = await queries.person(conn, person_id, date(policy_year, 1, 1))
             figures = await queries.person_year(conn, person_id, policy_year)
-        return {
-            "person_id": person_id,
-            "account_balance": person.at_settlement.account_balance,
-            "figures": asdict(figures),
-        }
+        return PersonYearView.model_validate(
+            {
+                "person_id": person_id,
+                "account_balance": person.at_settlement.account_balance,
+                "figures": asdict(figures),
+            }
+        )
 
     return api
