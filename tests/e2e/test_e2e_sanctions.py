@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 
-from yidi_cli.config import Target
 from yidi_cli.his import HisClient, HisError
-from yidi_cli.projections import projections, rebuild
 from yidi_events.kernel import yuan_to_fen
 from yidi_events.kernel.time import SHANGHAI
+from yidi_events.runtime.rebuilds import projections, rebuild
 from yidi_stack.flows import inpatient, registered_outpatient
 from yidi_stack.infra import run_sync
 
@@ -238,10 +237,9 @@ def test_every_projection_of_audit_settlement_and_filing_equals_a_fold_of_the_st
     world: Any,
 ) -> None:
     world.quiet()
-    target = Target.from_env(bootstrap=world.platform.broker.bootstrap)
 
     async def differing(service: str) -> list[str]:
-        runtime = Target(target.settings, world.platform.dsn(service)).runtime(service)
+        runtime = world.platform.runtime(service)
         found_differing = []
         try:
             for found in projections(runtime):
