@@ -33,6 +33,7 @@ from yidi_stack.simulation.province import (
     CHRONIC,
     CHRONIC_DISEASES,
     CITIES,
+    INPATIENT,
     MED_TYPE,
     PHARMACY,
     STAYS,
@@ -153,6 +154,8 @@ class Outcome:
     flags: list[dict[str, Any]] = field(default_factory=list)
     cases: list[dict[str, Any]] = field(default_factory=list)
     clawbacks: list[dict[str, Any]] = field(default_factory=list)
+    # the visit places' routine fee review (审核扣款): deducted in the statement like clawbacks
+    fee_deductions: list[dict[str, Any]] = field(default_factory=list)
     clearing_inputs: dict[str, Any] = field(default_factory=dict)
     clearing_lines: list[dict[str, Any]] = field(default_factory=list)
     clearing_settlement_ids: list[str] = field(default_factory=list)
@@ -647,7 +650,59 @@ class Driver:
             out.cases.append({**case, "decision": decision})
         centre = self.agency("audit", CENTRE, roles=("reviewer",))
         out.flags = centre.ok("GET", "/flags")
+        self.fee_review(out)
         self.progress.advance(task)
+
+    def fee_review(self, out: Outcome) -> None:
+        """The visit agency of the costliest inpatient stay (none of the planted ones) refuses its
+        line that carried the most fund money: a routine audit deduction, which the month's
+        statement deducts like a clawback."""
+        planted = set(out.planted.values()) | {c["settlement_id"] for c in out.clawbacks}
+        refunded = {r.original_id for r in out.records if r.is_refund}
+        stays = [
+            r
+            for r in out.records
+            if r.kind == INPATIENT
+            and not r.is_refund
+            and r.fund_total > 0
+            and r.settlement_id not in planted | refunded
+        ]
+        if not stays:
+            return
+        stay = max(stays, key=lambda r: (r.fund_total, r.settlement_id or ""))
+        region = stay.visit_region
+        auditor = self.agency("audit", region, user=f"auditor-{region}", roles=("auditor",))
+        view = self.eventually(
+            lambda: (
+                answer.json()
+                if (
+                    answer := auditor.request(
+                        "GET", f"/fee-review/settlements/{stay.settlement_id}"
+                    )
+                ).is_success
+                else None
+            ),
+            what="the stay in audit's fee review",
+        )
+        line = max(view["lines"], key=lambda x: (x["fund_carried"], x["fee_line_id"]))
+        decided = auditor.ok(
+            "POST",
+            f"/fee-review/settlements/{stay.settlement_id}/deductions",
+            json={
+                "reference": f"FR-{stay.settlement_id}",
+                "lines": [{"fee_line_id": line["fee_line_id"]}],
+                "reason": "超标准收费",
+                "evidence": f"费用明细第{line['fee_line_id']}行与物价标准不符",
+            },
+        )
+        out.fee_deductions.append(
+            {
+                "deduction_id": decided["deduction_id"],
+                "amount": decided["amount"],
+                "settlement_id": stay.settlement_id,
+                "pair": stay.pair,
+            }
+        )
 
     # -- the month's clearing ---------------------------------------------------------------------
 
@@ -666,11 +721,11 @@ class Driver:
 
         def complete() -> dict[str, Any] | None:
             inputs: dict[str, Any] = centre.ok("GET", f"/periods/{period}/statement/inputs-hash")
-            wanted = (len(in_period), len(out.clawbacks))
+            wanted = (len(in_period), len(out.clawbacks) + len(out.fee_deductions))
             return inputs if (inputs["settlements"], inputs["deductions"]) == wanted else None
 
         out.clearing_inputs = self.eventually(
-            complete, what="every closed day and clawback to reach clearing"
+            complete, what="every closed day, clawback and fee deduction to reach clearing"
         )
         self.progress.advance(task)
         statement = centre.ok("POST", f"/periods/{period}/statement")

@@ -133,7 +133,7 @@ def cross_checks(out: Outcome) -> list[Check]:
     )
 
     clawed: dict[str, int] = defaultdict(int)
-    for c in out.clawbacks:
+    for c in (*out.clawbacks, *out.fee_deductions):
         clawed[c["pair"][0]] += c["amount"]
     left: dict[str, int] = defaultdict(int)
     reached: dict[str, int] = defaultdict(int)
@@ -157,7 +157,7 @@ def cross_checks(out: Outcome) -> list[Check]:
     )
     checks.append(
         Check(
-            "each insured place pays in clearing what it settled, less clawbacks",
+            "each insured place pays in clearing what it settled, less clawbacks and fee deductions",
             all(payable[a] == left[a] - clawed[a] for a in set(left) | set(payable)),
             ", ".join(f"{city(a)} {fen_to_yuan(payable[a])}" for a in sorted(payable)),
         )
@@ -301,6 +301,8 @@ def render(out: Outcome, checks: list[Check], console: Console, elapsed: float) 
     console.print(table)
     for c in out.clawbacks:
         console.print(f"clawback {fen_to_yuan(c['amount'])} on {c['settlement_id']}")
+    for c in out.fee_deductions:
+        console.print(f"fee-review deduction {fen_to_yuan(c['amount'])} on {c['settlement_id']}")
 
     table = Table(title=f"Clearing statement {out.period} (yuan)")
     for header in ("payer → receiver", "fund", "account", "clawed back", "amount", "status"):

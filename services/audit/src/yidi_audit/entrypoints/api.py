@@ -314,7 +314,7 @@ async def expire_suspensions(request: Request, principal: Scheduler) -> dict[str
 
 # --- the visit place's fee review (审核扣款) -------------------------------------------------------
 
-FeeReviewer = Annotated[Principal, Depends(admit("agency", roles=["reviewer"]))]
+FeeReviewer = Annotated[Principal, Depends(admit("agency", roles=["auditor", "reviewer"]))]
 """Who reviews a settlement's fees: the visit place's agency officer (the domain checks the city)."""
 
 
