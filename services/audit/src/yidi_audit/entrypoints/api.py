@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from yidi_audit.adapters import history as stored
@@ -23,8 +23,10 @@ from yidi_audit.domain import fee_review as fr
 from yidi_audit.domain.cases import SuspensionKind
 from yidi_audit.domain.events import InvestigationResult, TicketKind
 from yidi_audit.entrypoints.deps import actor, audit_of, is_centre, read_engine
+from yidi_audit.entrypoints.models import ComplaintView, TicketView
 from yidi_events.auth.agency import Agency, Principal, admit
 from yidi_events.kernel import NotFound, city_of
+from yidi_events.paging import LINK_HEADER, Keyset, PageRequest, Paging, keyset_query, paged
 
 router = APIRouter(tags=["agency"])
 
@@ -168,6 +170,27 @@ async def _rows(request: Request, query: Any) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in (await conn.execute(query)).all()]
 
 
+# The lists' orders (each ends in the row's unique key), walked a page at a time.
+FLAGS = Keyset((t.flags.c.raised_on, t.flags.c.flag_id))
+CASES = Keyset((t.cases.c.opened_on, t.cases.c.case_id))
+SUSPENSIONS = Keyset(
+    (t.suspensions.c.suspended_from, t.suspensions.c.case_id, t.suspensions.c.kind)
+)
+SUSPICION_REPORTS = Keyset((t.suspicion_reports.c.reported_on, t.suspicion_reports.c.case_id))
+FEE_DEDUCTIONS = Keyset((t.fee_deductions.c.decided_on, t.fee_deductions.c.deduction_id))
+TICKETS = Keyset((t.tickets.c.raised_on, t.tickets.c.ticket_id))
+COMPLAINTS = Keyset((t.complaints.c.received_on, t.complaints.c.complaint_id))
+PAGED: dict[int | str, dict[str, Any]] = {200: {"headers": LINK_HEADER}}
+
+
+async def _page(
+    request: Request, response: Response, query: Any, keyset: Keyset, page: PageRequest
+) -> list[dict[str, Any]]:
+    """One page of a list in its keyset's order, the next page announced in `Link`."""
+    rows = await _rows(request, keyset_query(query, keyset, page))
+    return paged(rows, keyset, page, request, response)
+
+
 async def _visible_case(request: Request, principal: Principal, case_id: str) -> dict[str, Any]:
     rows = await _rows(
         request,
@@ -184,24 +207,32 @@ async def _visible_case(request: Request, principal: Principal, case_id: str) ->
 # --- flags and cases ---------------------------------------------------------------------------
 
 
-@router.get("/flags")
+@router.get("/flags", responses=PAGED)
 async def list_flags(
-    request: Request, principal: Agency, rule_id: str | None = None
+    request: Request,
+    response: Response,
+    principal: Agency,
+    page: Paging,
+    rule_id: str | None = None,
 ) -> list[dict[str, Any]]:
     query = sa.select(t.flags).where(_scope(principal, t.flags.c.cities))
     if rule_id:
         query = query.where(t.flags.c.rule_id == rule_id)
-    return await _rows(request, query.order_by(t.flags.c.raised_on, t.flags.c.flag_id))
+    return await _page(request, response, query, FLAGS, page)
 
 
-@router.get("/cases")
+@router.get("/cases", responses=PAGED)
 async def list_cases(
-    request: Request, principal: Agency, status: str | None = None
+    request: Request,
+    response: Response,
+    principal: Agency,
+    page: Paging,
+    status: str | None = None,
 ) -> list[dict[str, Any]]:
     query = sa.select(t.cases).where(_scope(principal, t.cases.c.cities))
     if status:
         query = query.where(t.cases.c.status == status)
-    return await _rows(request, query.order_by(t.cases.c.opened_on, t.cases.c.case_id))
+    return await _page(request, response, query, CASES, page)
 
 
 @router.get("/cases/{case_id}")
@@ -283,28 +314,29 @@ async def lift_suspension(
     return await get_case(request, principal, case_id)
 
 
-@router.get("/suspensions")
+@router.get("/suspensions", responses=PAGED)
 async def list_suspensions(
-    request: Request, principal: Agency, active: bool = False
+    request: Request, response: Response, principal: Agency, page: Paging, active: bool = False
 ) -> list[dict[str, Any]]:
     query = sa.select(t.suspensions).where(_scope(principal, t.suspensions.c.cities))
     if active:
         query = query.where(t.suspensions.c.ended_on.is_(None))
-    return await _rows(request, query.order_by(t.suspensions.c.suspended_from))
+    return await _page(request, response, query, SUSPENSIONS, page)
 
 
-@router.get("/suspicion-reports")
+@router.get("/suspicion-reports", responses=PAGED)
 async def list_suspicion_reports(
-    request: Request, principal: Agency, person_id: str | None = None
+    request: Request,
+    response: Response,
+    principal: Agency,
+    page: Paging,
+    person_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """What the visit places reported: the insured place sees its persons', the centre all."""
     query = sa.select(t.suspicion_reports).where(_scope(principal, t.suspicion_reports.c.cities))
     if person_id:
         query = query.where(t.suspicion_reports.c.person_id == person_id)
-    return await _rows(
-        request,
-        query.order_by(t.suspicion_reports.c.reported_on, t.suspicion_reports.c.case_id),
-    )
+    return await _page(request, response, query, SUSPICION_REPORTS, page)
 
 
 @router.post("/suspensions/expire")
@@ -401,16 +433,18 @@ async def deduct_fees(
     return rows[0]
 
 
-@router.get("/fee-deductions")
+@router.get("/fee-deductions", responses=PAGED)
 async def list_fee_deductions(
-    request: Request, principal: Agency, settlement_id: str | None = None
+    request: Request,
+    response: Response,
+    principal: Agency,
+    page: Paging,
+    settlement_id: str | None = None,
 ) -> list[dict[str, Any]]:
     query = sa.select(t.fee_deductions).where(_scope(principal, t.fee_deductions.c.cities))
     if settlement_id:
         query = query.where(t.fee_deductions.c.settlement_id == settlement_id)
-    return await _rows(
-        request, query.order_by(t.fee_deductions.c.decided_on, t.fee_deductions.c.deduction_id)
-    )
+    return await _page(request, response, query, FEE_DEDUCTIONS, page)
 
 
 # --- 协查 ---------------------------------------------------------------------------------------
@@ -473,7 +507,7 @@ async def auto_confirm(request: Request, principal: Scheduler) -> dict[str, int]
 
 
 @router.post("/tickets", status_code=201)
-async def raise_ticket(request: Request, principal: Agency, body: RaiseTicket) -> dict[str, Any]:
+async def raise_ticket(request: Request, principal: Agency, body: RaiseTicket) -> TicketView:
     ticket_id = await collab.raise_ticket(
         audit_of(request),
         actor(principal),
@@ -486,18 +520,17 @@ async def raise_ticket(request: Request, principal: Agency, body: RaiseTicket) -
     return await get_ticket(request, principal, ticket_id)
 
 
-@router.get("/tickets")
-async def list_tickets(request: Request, principal: Agency) -> list[dict[str, Any]]:
-    return await _rows(
-        request,
-        sa.select(t.tickets)
-        .where(_scope(principal, t.tickets.c.cities))
-        .order_by(t.tickets.c.raised_on, t.tickets.c.ticket_id),
-    )
+@router.get("/tickets", responses=PAGED)
+async def list_tickets(
+    request: Request, response: Response, principal: Agency, page: Paging
+) -> list[TicketView]:
+    query = sa.select(t.tickets).where(_scope(principal, t.tickets.c.cities))
+    rows = await _page(request, response, query, TICKETS, page)
+    return [TicketView.model_validate(r) for r in rows]
 
 
 @router.get("/tickets/{ticket_id}")
-async def get_ticket(request: Request, principal: Agency, ticket_id: str) -> dict[str, Any]:
+async def get_ticket(request: Request, principal: Agency, ticket_id: str) -> TicketView:
     rows = await _rows(
         request,
         sa.select(t.tickets).where(
@@ -506,13 +539,13 @@ async def get_ticket(request: Request, principal: Agency, ticket_id: str) -> dic
     )
     if not rows:
         raise NotFound("audit.ticket.not_found", f"no ticket {ticket_id}", field="ticket_id")
-    return rows[0]
+    return TicketView.model_validate(rows[0])
 
 
 @router.post("/tickets/{ticket_id}/extension")
 async def request_extension(
     request: Request, principal: Agency, ticket_id: str, body: Extension
-) -> dict[str, Any]:
+) -> TicketView:
     await collab.request_extension(
         audit_of(request), ticket_id, actor(principal), body.reply_by, body.reason
     )
@@ -520,7 +553,7 @@ async def request_extension(
 
 
 @router.post("/tickets/{ticket_id}/extension/agree")
-async def agree_extension(request: Request, principal: Agency, ticket_id: str) -> dict[str, Any]:
+async def agree_extension(request: Request, principal: Agency, ticket_id: str) -> TicketView:
     await collab.agree_extension(audit_of(request), ticket_id, actor(principal))
     return await get_ticket(request, principal, ticket_id)
 
@@ -528,13 +561,13 @@ async def agree_extension(request: Request, principal: Agency, ticket_id: str) -
 @router.post("/tickets/{ticket_id}/reply")
 async def reply_ticket(
     request: Request, principal: Agency, ticket_id: str, body: Reply
-) -> dict[str, Any]:
+) -> TicketView:
     await collab.reply_ticket(audit_of(request), ticket_id, actor(principal), body.answer)
     return await get_ticket(request, principal, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/confirm")
-async def confirm_ticket(request: Request, principal: Agency, ticket_id: str) -> dict[str, Any]:
+async def confirm_ticket(request: Request, principal: Agency, ticket_id: str) -> TicketView:
     await collab.confirm_ticket(audit_of(request), ticket_id, actor(principal))
     return await get_ticket(request, principal, ticket_id)
 
@@ -545,7 +578,7 @@ async def confirm_ticket(request: Request, principal: Agency, ticket_id: str) ->
 @router.post("/complaints", status_code=201)
 async def receive_complaint(
     request: Request, principal: Agency, body: ReceiveComplaint
-) -> dict[str, Any]:
+) -> ComplaintView:
     complaint_id = await collab.receive_complaint(
         audit_of(request),
         actor(principal),
@@ -557,16 +590,18 @@ async def receive_complaint(
     return await get_complaint(request, principal, complaint_id)
 
 
-@router.get("/complaints")
-async def list_complaints(request: Request, principal: Agency) -> list[dict[str, Any]]:
+@router.get("/complaints", responses=PAGED)
+async def list_complaints(
+    request: Request, response: Response, principal: Agency, page: Paging
+) -> list[ComplaintView]:
     mine = sa.true() if is_centre(principal) else t.complaints.c.city == city_of(principal.region)
-    return await _rows(
-        request, sa.select(t.complaints).where(mine).order_by(t.complaints.c.received_on)
-    )
+    query = sa.select(t.complaints).where(mine)
+    rows = await _page(request, response, query, COMPLAINTS, page)
+    return [ComplaintView.model_validate(r) for r in rows]
 
 
 @router.get("/complaints/{complaint_id}")
-async def get_complaint(request: Request, principal: Agency, complaint_id: str) -> dict[str, Any]:
+async def get_complaint(request: Request, principal: Agency, complaint_id: str) -> ComplaintView:
     mine = sa.true() if is_centre(principal) else t.complaints.c.city == city_of(principal.region)
     rows = await _rows(
         request,
@@ -576,11 +611,11 @@ async def get_complaint(request: Request, principal: Agency, complaint_id: str) 
         raise NotFound(
             "audit.complaint.not_found", f"no complaint {complaint_id}", field="complaint_id"
         )
-    return rows[0]
+    return ComplaintView.model_validate(rows[0])
 
 
 @router.post("/complaints/{complaint_id}/acknowledge")
-async def acknowledge(request: Request, principal: Agency, complaint_id: str) -> dict[str, Any]:
+async def acknowledge(request: Request, principal: Agency, complaint_id: str) -> ComplaintView:
     await collab.acknowledge_complaint(audit_of(request), complaint_id, actor(principal))
     return await get_complaint(request, principal, complaint_id)
 
@@ -588,7 +623,7 @@ async def acknowledge(request: Request, principal: Agency, complaint_id: str) ->
 @router.post("/complaints/{complaint_id}/resolve")
 async def resolve(
     request: Request, principal: Agency, complaint_id: str, body: Resolve
-) -> dict[str, Any]:
+) -> ComplaintView:
     await collab.resolve_complaint(audit_of(request), complaint_id, actor(principal), body.outcome)
     return await get_complaint(request, principal, complaint_id)
 
@@ -596,7 +631,7 @@ async def resolve(
 @router.post("/complaints/{complaint_id}/notify")
 async def notify(
     request: Request, principal: Agency, complaint_id: str, body: Notify
-) -> dict[str, Any]:
+) -> ComplaintView:
     await collab.notify_complainant(audit_of(request), complaint_id, actor(principal), body.channel)
     return await get_complaint(request, principal, complaint_id)
 
