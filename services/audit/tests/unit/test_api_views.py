@@ -8,12 +8,30 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from yidi_audit.adapters import tables as t
-from yidi_audit.entrypoints.models import ComplaintView, TicketView
-
-
-@pytest.mark.parametrize(
-    ("model", "table"), [(TicketView, t.tickets), (ComplaintView, t.complaints)]
+from yidi_audit.entrypoints.models import (
+    CaseView,
+    ClawbackView,
+    ComplaintView,
+    FeeDeductionView,
+    FlagView,
+    SuspensionView,
+    SuspicionReportView,
+    TicketView,
 )
+
+VIEWS = [
+    (TicketView, t.tickets),
+    (ComplaintView, t.complaints),
+    (FlagView, t.flags),
+    (CaseView, t.cases),
+    (SuspensionView, t.suspensions),
+    (SuspicionReportView, t.suspicion_reports),
+    (ClawbackView, t.clawbacks),
+    (FeeDeductionView, t.fee_deductions),
+]
+
+
+@pytest.mark.parametrize(("model", "table"), VIEWS)
 def test_each_view_declares_every_column_of_its_table(
     model: type[BaseModel], table: sa.Table
 ) -> None:

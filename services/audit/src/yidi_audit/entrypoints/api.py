@@ -23,7 +23,16 @@ from yidi_audit.domain import fee_review as fr
 from yidi_audit.domain.cases import SuspensionKind
 from yidi_audit.domain.events import InvestigationResult, TicketKind
 from yidi_audit.entrypoints.deps import actor, audit_of, is_centre, read_engine
-from yidi_audit.entrypoints.models import ComplaintView, TicketView
+from yidi_audit.entrypoints.models import (
+    CaseDetail,
+    CaseView,
+    ComplaintView,
+    FeeDeductionView,
+    FlagView,
+    SuspensionView,
+    SuspicionReportView,
+    TicketView,
+)
 from yidi_events.auth.agency import Agency, Principal, admit
 from yidi_events.kernel import NotFound, city_of
 from yidi_events.paging import LINK_HEADER, Keyset, PageRequest, Paging, keyset_query, paged
@@ -214,11 +223,12 @@ async def list_flags(
     principal: Agency,
     page: Paging,
     rule_id: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[FlagView]:
     query = sa.select(t.flags).where(_scope(principal, t.flags.c.cities))
     if rule_id:
         query = query.where(t.flags.c.rule_id == rule_id)
-    return await _page(request, response, query, FLAGS, page)
+    rows = await _page(request, response, query, FLAGS, page)
+    return [FlagView.model_validate(r) for r in rows]
 
 
 @router.get("/cases", responses=PAGED)
@@ -228,15 +238,16 @@ async def list_cases(
     principal: Agency,
     page: Paging,
     status: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[CaseView]:
     query = sa.select(t.cases).where(_scope(principal, t.cases.c.cities))
     if status:
         query = query.where(t.cases.c.status == status)
-    return await _page(request, response, query, CASES, page)
+    rows = await _page(request, response, query, CASES, page)
+    return [CaseView.model_validate(r) for r in rows]
 
 
 @router.get("/cases/{case_id}")
-async def get_case(request: Request, principal: Agency, case_id: str) -> dict[str, Any]:
+async def get_case(request: Request, principal: Agency, case_id: str) -> CaseDetail:
     case = await _visible_case(request, principal, case_id)
     case["flags"] = await _rows(request, sa.select(t.flags).where(t.flags.c.case_id == case_id))
     case["suspensions"] = await _rows(
@@ -248,13 +259,13 @@ async def get_case(request: Request, principal: Agency, case_id: str) -> dict[st
     case["suspicion_reports"] = await _rows(
         request, sa.select(t.suspicion_reports).where(t.suspicion_reports.c.case_id == case_id)
     )
-    return case
+    return CaseDetail.model_validate(case)
 
 
 @router.post("/cases/{case_id}/suspicion")
 async def suspect_case(
     request: Request, principal: Reviewer, case_id: str, body: Suspect
-) -> dict[str, Any]:
+) -> CaseDetail:
     """Suspend the person's direct settlement at once, pending the case, and report it to the
     provincial centre and the insured place."""
     await _visible_case(request, principal, case_id)
@@ -265,7 +276,7 @@ async def suspect_case(
 @router.post("/cases/{case_id}/confirm")
 async def confirm_case(
     request: Request, principal: Reviewer, case_id: str, body: Confirm
-) -> dict[str, Any]:
+) -> CaseDetail:
     await _visible_case(request, principal, case_id)
     await case_app.review(
         audit_of(request),
@@ -282,7 +293,7 @@ async def confirm_case(
 @router.post("/cases/{case_id}/dismiss")
 async def dismiss_case(
     request: Request, principal: Reviewer, case_id: str, body: Dismiss
-) -> dict[str, Any]:
+) -> CaseDetail:
     await _visible_case(request, principal, case_id)
     await case_app.review(
         audit_of(request), case_id, actor(principal), confirm=False, reason=body.reason
@@ -293,7 +304,7 @@ async def dismiss_case(
 @router.post("/cases/{case_id}/sanctions")
 async def sanction_case(
     request: Request, principal: Reviewer, case_id: str, body: Sanction
-) -> dict[str, Any]:
+) -> CaseDetail:
     await _visible_case(request, principal, case_id)
     await case_app.sanction(
         audit_of(request),
@@ -308,7 +319,7 @@ async def sanction_case(
 @router.post("/cases/{case_id}/suspensions/{kind}/lift")
 async def lift_suspension(
     request: Request, principal: Reviewer, case_id: str, kind: SuspensionKind
-) -> dict[str, Any]:
+) -> CaseDetail:
     await _visible_case(request, principal, case_id)
     await case_app.lift(audit_of(request), case_id, kind, actor(principal))
     return await get_case(request, principal, case_id)
@@ -317,11 +328,12 @@ async def lift_suspension(
 @router.get("/suspensions", responses=PAGED)
 async def list_suspensions(
     request: Request, response: Response, principal: Agency, page: Paging, active: bool = False
-) -> list[dict[str, Any]]:
+) -> list[SuspensionView]:
     query = sa.select(t.suspensions).where(_scope(principal, t.suspensions.c.cities))
     if active:
         query = query.where(t.suspensions.c.ended_on.is_(None))
-    return await _page(request, response, query, SUSPENSIONS, page)
+    rows = await _page(request, response, query, SUSPENSIONS, page)
+    return [SuspensionView.model_validate(r) for r in rows]
 
 
 @router.get("/suspicion-reports", responses=PAGED)
@@ -331,12 +343,13 @@ async def list_suspicion_reports(
     principal: Agency,
     page: Paging,
     person_id: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[SuspicionReportView]:
     """What the visit places reported: the insured place sees its persons', the centre all."""
     query = sa.select(t.suspicion_reports).where(_scope(principal, t.suspicion_reports.c.cities))
     if person_id:
         query = query.where(t.suspicion_reports.c.person_id == person_id)
-    return await _page(request, response, query, SUSPICION_REPORTS, page)
+    rows = await _page(request, response, query, SUSPICION_REPORTS, page)
+    return [SuspicionReportView.model_validate(r) for r in rows]
 
 
 @router.post("/suspensions/expire")
@@ -440,11 +453,12 @@ async def list_fee_deductions(
     principal: Agency,
     page: Paging,
     settlement_id: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[FeeDeductionView]:
     query = sa.select(t.fee_deductions).where(_scope(principal, t.fee_deductions.c.cities))
     if settlement_id:
         query = query.where(t.fee_deductions.c.settlement_id == settlement_id)
-    return await _page(request, response, query, FEE_DEDUCTIONS, page)
+    rows = await _page(request, response, query, FEE_DEDUCTIONS, page)
+    return [FeeDeductionView.model_validate(r) for r in rows]
 
 
 # --- 协查 ---------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ its table), adding a field is compatible, taking one away breaks the agencies' c
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -45,3 +46,125 @@ class ComplaintView(BaseModel):
     outcome: str | None
     notified_on: date | None = Field(description="when the complainant was told the outcome")
     notified_channel: str | None
+
+
+Evidence = list[dict[str, Any]]
+"""The settlements a finding rests on, as the audit event carried them."""
+
+
+class FlagView(BaseModel):
+    """A rule's finding on a person's settlements, and the case it joined."""
+
+    flag_id: str
+    rule_id: str
+    rule_version: int
+    person_id: str
+    institution_code: str
+    cities: list[str] = Field(description="the visit and insured cities: who may see it")
+    amount_at_issue: int = Field(description="fen")
+    detail: str
+    raised_on: date
+    settlement_ids: list[str]
+    evidence_event_ids: list[str]
+    evidence: Evidence
+    case_id: str | None
+
+
+class CaseView(BaseModel):
+    """An audit case: the open findings of one rule on one person, and the decision on them."""
+
+    case_id: str
+    rule_id: str
+    person_id: str
+    institution_code: str
+    visit_region: str
+    insured_region: str
+    cities: list[str]
+    status: str
+    opened_on: date
+    decided_on: date | None
+    decided_by: str | None
+    reason: str | None
+    flag_ids: list[str]
+    evidence: Evidence
+
+
+class SuspensionView(BaseModel):
+    """Direct settlement suspended for a person, a hospital or a department of one."""
+
+    case_id: str
+    kind: str = Field(description="person, hospital or department")
+    subject: str = Field(description="the person's id or the institution's code")
+    department: str | None = Field(description="the department's code (kind department)")
+    region: str = Field(description="the person's insured region, or the hospital's region")
+    cities: list[str]
+    suspended_from: date
+    suspended_until: date
+    ended_on: date | None
+    end_reason: str | None
+    decided_by: str
+    interim: bool = Field(description="on suspicion, pending the case")
+    review_by: date | None
+
+
+class SuspicionReportView(BaseModel):
+    """A visit place's report of a suspicion to the centre and the insured place."""
+
+    case_id: str
+    person_id: str
+    rule_id: str
+    institution_code: str
+    visit_region: str
+    insured_region: str
+    centre_region: str
+    cities: list[str]
+    suspicion: str
+    evidence: Evidence
+    reported_by: str
+    reported_on: date
+    review_by: date
+
+
+class ClawbackView(BaseModel):
+    """Fund money a confirmed case claws back (fen)."""
+
+    clawback_id: str
+    case_id: str
+    person_id: str
+    settlement_ids: list[str]
+    insured_region: str
+    visit_region: str
+    insurance_type: str
+    amount: int = Field(description="fen")
+    decided_by: str
+    decided_on: date
+
+
+class CaseDetail(CaseView):
+    """A case with its flags, suspensions, clawbacks and suspicion reports."""
+
+    flags: list[FlagView]
+    suspensions: list[SuspensionView]
+    clawbacks: list[ClawbackView]
+    suspicion_reports: list[SuspicionReportView]
+
+
+class FeeDeductionView(BaseModel):
+    """Fund money deducted from a settlement's fee lines (fen)."""
+
+    deduction_id: str
+    source: str = Field(description="fee_review or assist_check")
+    settlement_id: str
+    person_id: str
+    institution_code: str
+    visit_region: str
+    insured_region: str
+    cities: list[str]
+    insurance_type: str
+    settled_on: date
+    lines: list[dict[str, Any]] = Field(description="[{fee_line_id, amount, reason}], fen")
+    amount: int = Field(description="fen, the lines' sum")
+    reason: str
+    evidence: str
+    decided_by: str
+    decided_on: date
