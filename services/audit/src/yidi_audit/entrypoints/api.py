@@ -24,11 +24,15 @@ from yidi_audit.domain.cases import SuspensionKind
 from yidi_audit.domain.events import InvestigationResult, TicketKind
 from yidi_audit.entrypoints.deps import actor, audit_of, is_centre, read_engine
 from yidi_audit.entrypoints.models import (
+    AutoConfirmed,
     CaseDetail,
     CaseView,
     ComplaintView,
     FeeDeductionView,
     FlagView,
+    ItemStep,
+    OverdueItem,
+    SuspensionsEnded,
     SuspensionView,
     SuspicionReportView,
     TicketView,
@@ -353,8 +357,8 @@ async def list_suspicion_reports(
 
 
 @router.post("/suspensions/expire")
-async def expire_suspensions(request: Request, principal: Scheduler) -> dict[str, int]:
-    return {"ended": await case_app.expire(audit_of(request))}
+async def expire_suspensions(request: Request, principal: Scheduler) -> SuspensionsEnded:
+    return SuspensionsEnded(ended=await case_app.expire(audit_of(request)))
 
 
 # --- the visit place's fee review (审核扣款) -------------------------------------------------------
@@ -489,7 +493,7 @@ async def get_batch(request: Request, principal: Agency, batch_id: str) -> dict[
 @router.post("/investigations/{batch_id}/items/{settlement_id}/answer")
 async def answer_item(
     request: Request, principal: Agency, batch_id: str, settlement_id: str, body: Answer
-) -> dict[str, str]:
+) -> ItemStep:
     await collab.answer_item(
         audit_of(request),
         batch_id,
@@ -500,21 +504,21 @@ async def answer_item(
         tuple(line.command() for line in body.deductions),
         body.evidence,
     )
-    return {"batch_id": batch_id, "settlement_id": settlement_id, "status": "answered"}
+    return ItemStep(batch_id=batch_id, settlement_id=settlement_id, status="answered")
 
 
 @router.post("/investigations/{batch_id}/items/{settlement_id}/confirm")
 async def confirm_item(
     request: Request, principal: Agency, batch_id: str, settlement_id: str
-) -> dict[str, str]:
+) -> ItemStep:
     await collab.confirm_item(audit_of(request), batch_id, settlement_id, actor(principal))
-    return {"batch_id": batch_id, "settlement_id": settlement_id, "status": "confirmed"}
+    return ItemStep(batch_id=batch_id, settlement_id=settlement_id, status="confirmed")
 
 
 @router.post("/auto-confirm")
-async def auto_confirm(request: Request, principal: Scheduler) -> dict[str, int]:
+async def auto_confirm(request: Request, principal: Scheduler) -> AutoConfirmed:
     """The daily job: 协查 answers and ticket replies past their confirmation day."""
-    return {"confirmed": await collab.auto_confirm(audit_of(request))}
+    return AutoConfirmed(confirmed=await collab.auto_confirm(audit_of(request)))
 
 
 # --- tickets -----------------------------------------------------------------------------------
@@ -654,15 +658,11 @@ async def notify(
 
 
 @router.get("/overdue")
-async def list_overdue(request: Request, principal: Agency) -> list[dict[str, Any]]:
+async def list_overdue(request: Request, principal: Agency) -> list[OverdueItem]:
     found = await collab.overdue_for(audit_of(request), principal.region, is_centre(principal))
     return [
-        {
-            "kind": str(o.kind),
-            "item_id": o.item_id,
-            "step": o.step,
-            "due": o.due,
-            "waiting_on": o.waiting_on,
-        }
+        OverdueItem(
+            kind=str(o.kind), item_id=o.item_id, step=o.step, due=o.due, waiting_on=o.waiting_on
+        )
         for o in found
     ]

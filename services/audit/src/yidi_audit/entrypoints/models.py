@@ -168,3 +168,29 @@ class FeeDeductionView(BaseModel):
     evidence: str
     decided_by: str
     decided_on: date
+
+
+class SuspensionsEnded(BaseModel):
+    ended: int = Field(description="suspensions past their last day, ended by this run")
+
+
+class ItemStep(BaseModel):
+    """A 协查 item answered or confirmed."""
+
+    batch_id: str
+    settlement_id: str
+    status: str = Field(description="answered or confirmed")
+
+
+class AutoConfirmed(BaseModel):
+    confirmed: int = Field(description="answers and replies confirmed by their deadline passing")
+
+
+class OverdueItem(BaseModel):
+    """A step an agency is late with."""
+
+    kind: str = Field(description="investigation, ticket or complaint")
+    item_id: str = Field(description="'batch/settlement', the ticket's or the complaint's id")
+    step: str = Field(description="what is awaited")
+    due: date = Field(description="its last allowed day")
+    waiting_on: str = Field(description="six-digit region of the agency that must act")
