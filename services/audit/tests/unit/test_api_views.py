@@ -9,6 +9,8 @@ from pydantic import BaseModel
 
 from yidi_audit.adapters import tables as t
 from yidi_audit.entrypoints.models import (
+    BatchItemView,
+    BatchView,
     CaseView,
     ClawbackView,
     ComplaintView,
@@ -28,6 +30,8 @@ VIEWS = [
     (SuspicionReportView, t.suspicion_reports),
     (ClawbackView, t.clawbacks),
     (FeeDeductionView, t.fee_deductions),
+    (BatchView, t.batches),
+    (BatchItemView, t.batch_items),
 ]
 
 

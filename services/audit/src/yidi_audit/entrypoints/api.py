@@ -25,6 +25,8 @@ from yidi_audit.domain.events import InvestigationResult, TicketKind
 from yidi_audit.entrypoints.deps import actor, audit_of, is_centre, read_engine
 from yidi_audit.entrypoints.models import (
     AutoConfirmed,
+    BatchDetail,
+    BatchView,
     CaseDetail,
     CaseView,
     ComplaintView,
@@ -32,6 +34,7 @@ from yidi_audit.entrypoints.models import (
     FlagView,
     ItemStep,
     OverdueItem,
+    SettlementUnderReview,
     SuspensionsEnded,
     SuspensionView,
     SuspicionReportView,
@@ -378,7 +381,7 @@ def _deductions_of(settlement_id: str) -> Any:
 @router.get("/fee-review/settlements/{settlement_id}")
 async def fee_review_settlement(
     request: Request, principal: Agency, settlement_id: str
-) -> dict[str, Any]:
+) -> SettlementUnderReview:
     """A settlement line by line: the fund money each line carried and what was deducted."""
     async with read_engine(request).connect() as conn:
         visit, cancelled = await stored.settlement_fact(conn, settlement_id)
@@ -395,7 +398,7 @@ async def fee_review_settlement(
     deductions = await _rows(request, _deductions_of(settlement_id))
     deducted = {line["fee_line_id"]: line["amount"] for d in deductions for line in d["lines"]}
     carried = fr.fund_carried(visit)
-    return {
+    view = {
         "settlement_id": visit.settlement_id,
         "person_id": visit.person_id,
         "institution_code": visit.institution_code,
@@ -422,12 +425,13 @@ async def fee_review_settlement(
         ],
         "deductions": deductions,
     }
+    return SettlementUnderReview.model_validate(view)
 
 
 @router.post("/fee-review/settlements/{settlement_id}/deductions", status_code=201)
 async def deduct_fees(
     request: Request, principal: FeeReviewer, settlement_id: str, body: Deduct
-) -> dict[str, Any]:
+) -> FeeDeductionView:
     """Deduct the fund money of some lines, in whole or in part (published as
     `audit.FeeDeductionDecided`, source fee_review, for the statement of this month)."""
     await review_app.deduct(
@@ -447,7 +451,7 @@ async def deduct_fees(
             t.fee_deductions.c.deduction_id == fr.deduction_id(settlement_id, body.reference)
         ),
     )
-    return rows[0]
+    return FeeDeductionView.model_validate(rows[0])
 
 
 @router.get("/fee-deductions", responses=PAGED)
@@ -469,14 +473,14 @@ async def list_fee_deductions(
 
 
 @router.post("/investigations/build")
-async def build_batch(request: Request, principal: Scheduler) -> dict[str, Any]:
+async def build_batch(request: Request, principal: Scheduler) -> BatchView:
     batch_id = await collab.build_batch(audit_of(request))
     rows = await _rows(request, sa.select(t.batches).where(t.batches.c.batch_id == batch_id))
-    return rows[0]
+    return BatchView.model_validate(rows[0])
 
 
 @router.get("/investigations/{batch_id}")
-async def get_batch(request: Request, principal: Agency, batch_id: str) -> dict[str, Any]:
+async def get_batch(request: Request, principal: Agency, batch_id: str) -> BatchDetail:
     rows = await _rows(request, sa.select(t.batches).where(t.batches.c.batch_id == batch_id))
     if not rows:
         raise NotFound("audit.investigation.not_found", f"no batch {batch_id}", field="batch_id")
@@ -487,7 +491,7 @@ async def get_batch(request: Request, principal: Agency, batch_id: str) -> dict[
         .where(t.batch_items.c.batch_id == batch_id, _scope(principal, t.batch_items.c.cities))
         .order_by(t.batch_items.c.settlement_id),
     )
-    return batch
+    return BatchDetail.model_validate(batch)
 
 
 @router.post("/investigations/{batch_id}/items/{settlement_id}/answer")

@@ -194,3 +194,68 @@ class OverdueItem(BaseModel):
     step: str = Field(description="what is awaited")
     due: date = Field(description="its last allowed day")
     waiting_on: str = Field(description="six-digit region of the agency that must act")
+
+
+class BatchView(BaseModel):
+    """A 协查 batch: the high-cost admissions of a window sent to the visit places to answer."""
+
+    batch_id: str
+    window_from: date
+    window_to: date
+    built_on: date
+    answer_by: date
+    rolled_over_count: int = Field(description="items carried over from earlier batches")
+
+
+class BatchItemView(BaseModel):
+    """One settlement of a batch, and its answer."""
+
+    batch_id: str
+    settlement_id: str
+    visit_region: str
+    insured_region: str
+    cities: list[str]
+    item: dict[str, Any] = Field(description="the settlement as it was sent to be checked")
+    result: str | None
+    reason: str | None
+    answered_on: date | None
+    confirm_by: date | None
+    late: bool | None
+    confirmed_on: date | None
+    automatic: bool | None
+    rolled_to: str | None = Field(description="the batch it was carried over to, unanswered")
+
+
+class BatchDetail(BatchView):
+    items: list[BatchItemView] = Field(description="the items the caller's agency is party to")
+
+
+class ReviewedLine(BaseModel):
+    """A fee line of a settlement under review (fen; quantities and prices as decimal text)."""
+
+    fee_line_id: str
+    catalogue_code: str
+    fee_date: date
+    quantity: str = Field(description="decimal text")
+    unit_price: str = Field(description="decimal text, yuan per unit")
+    amount: int = Field(description="fen")
+    in_policy: int = Field(description="fen within the policy's scope")
+    returned_line: str | None = Field(description="the line a returned (negative) line undoes")
+    fund_carried: int = Field(description="fen of fund money the line carried")
+    deducted: int = Field(description="fen deducted from it so far")
+
+
+class SettlementUnderReview(BaseModel):
+    """A settlement line by line: the fund money each line carried and what was deducted."""
+
+    settlement_id: str
+    person_id: str
+    institution_code: str
+    visit_region: str
+    insured_region: str
+    settled_on: date
+    total_fee: int = Field(description="fen")
+    fund_total: int = Field(description="fen")
+    cancelled: bool
+    lines: list[ReviewedLine]
+    deductions: list[FeeDeductionView]
