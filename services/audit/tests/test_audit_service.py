@@ -7,6 +7,7 @@ own facts are published by its relay to `<ns>.audit.events` and read back from t
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -806,3 +807,50 @@ async def test_an_issue_found_in_a_协查_deducts_the_fund_money_of_the_lines_na
     assert decided.reason == "串换项目"
     (seen,) = (await stack.http.get("/fee-deductions", headers=INSURED)).json()
     assert (seen["deduction_id"], seen["source"]) == ("S5-assist-check-2026-04", "assist_check")
+
+
+async def _walk(stack: Stack, url: str) -> list[list[dict[str, Any]]]:
+    pages = []
+    while True:
+        response = await stack.http.get(url, headers=VISIT)
+        assert response.status_code == 200, response.text
+        pages.append(response.json())
+        link = response.headers.get("link")
+        if link is None:
+            return pages
+        found = re.fullmatch(r'<([^>]+)>; rel="next"', link)
+        assert found, link
+        url = found.group(1)
+
+
+async def test_tickets_and_complaints_are_walked_a_page_at_a_time_each_once(stack: Stack) -> None:
+    raised: dict[str, list[str]] = {"tickets": [], "complaints": []}
+    for day, hour in ((7, 9), (7, 10), (8, 9)):  # two on Tuesday, one on Wednesday
+        await stack.set_clock(datetime(2026, 4, day, hour, 0, tzinfo=SHANGHAI))
+        ticket = await stack.http.post(
+            "/tickets",
+            headers=INSURED,
+            json={"kind": "filing", "receiver_region": VISIT_REGION, "subject": "not seen"},
+        )
+        assert ticket.status_code == 201, ticket.text
+        raised["tickets"].append(ticket.json()["ticket_id"])
+        complaint = await stack.http.post(
+            "/complaints", headers=VISIT, json={"summary": "refused", "channel": "12393"}
+        )
+        assert complaint.status_code == 201, complaint.text
+        raised["complaints"].append(complaint.json()["complaint_id"])
+
+    for path, key in (("/tickets", "ticket_id"), ("/complaints", "complaint_id")):
+        pages = await _walk(stack, f"{path}?limit=2")
+        assert [len(p) for p in pages] == [2, 1]
+        walked = [x[key] for page in pages for x in page]
+        # By day, then by id within a day; every item once.
+        tuesday, wednesday = raised[path[1:]][:2], raised[path[1:]][2]
+        assert walked == [*sorted(tuesday), wednesday]
+        whole = await stack.http.get(path, headers=VISIT)
+        assert "link" not in whole.headers
+        assert whole.json() == [x for page in pages for x in page]
+
+    bad = await stack.http.get("/tickets?cursor=WzFd", headers=VISIT)  # [1]
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["error"]["field"] == "cursor"

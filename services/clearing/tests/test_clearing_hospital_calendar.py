@@ -234,6 +234,21 @@ async def test_hospital_clearing_application_checked_and_moved_through_its_lifec
     assert (await c.get("/hospital-clearing", headers=world.agency(SUZHOU))).json() == {
         "applications": []
     }
+    # Paged by id within the month, the next page in `Link`, the wrapper body as it was.
+    url: str | None = "/hospital-clearing?month=2026-03&limit=2"
+    pages = []
+    while url is not None:
+        page = await c.get(url, headers=world.agency(NANJING))
+        assert page.status_code == 200, page.text
+        pages.append([a["clearing_application_id"] for a in page.json()["applications"]])
+        link = page.headers.get("link")
+        url = None if link is None else link.removeprefix("<").removesuffix('>; rel="next"')
+    assert [len(ids) for ids in pages] == [2, 1]
+    assert [i for ids in pages for i in ids] == sorted([application_id, first_id, second_id])
+    whole = await c.get("/hospital-clearing?month=2026-03", headers=world.agency(NANJING))
+    assert "link" not in whole.headers
+    bad = await c.get("/hospital-clearing?cursor=WzFd", headers=world.agency(NANJING))
+    assert (bad.status_code, bad.json()["error"]["field"]) == (422, "cursor"), bad.text
 
 
 async def test_run_due_makes_the_statement_and_reports_what_waits_and_what_is_late(

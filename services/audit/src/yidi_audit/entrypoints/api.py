@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from yidi_audit.adapters import history as stored
@@ -23,8 +23,26 @@ from yidi_audit.domain import fee_review as fr
 from yidi_audit.domain.cases import SuspensionKind
 from yidi_audit.domain.events import InvestigationResult, TicketKind
 from yidi_audit.entrypoints.deps import actor, audit_of, is_centre, read_engine
+from yidi_audit.entrypoints.models import (
+    AutoConfirmed,
+    BatchDetail,
+    BatchView,
+    CaseDetail,
+    CaseView,
+    ComplaintView,
+    FeeDeductionView,
+    FlagView,
+    ItemStep,
+    OverdueItem,
+    SettlementUnderReview,
+    SuspensionsEnded,
+    SuspensionView,
+    SuspicionReportView,
+    TicketView,
+)
 from yidi_events.auth.agency import Agency, Principal, admit
 from yidi_events.kernel import NotFound, city_of
+from yidi_events.paging import LINK_HEADER, Keyset, PageRequest, Paging, keyset_query, paged
 
 router = APIRouter(tags=["agency"])
 
@@ -168,6 +186,27 @@ async def _rows(request: Request, query: Any) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in (await conn.execute(query)).all()]
 
 
+# The lists' orders (each ends in the row's unique key), walked a page at a time.
+FLAGS = Keyset((t.flags.c.raised_on, t.flags.c.flag_id))
+CASES = Keyset((t.cases.c.opened_on, t.cases.c.case_id))
+SUSPENSIONS = Keyset(
+    (t.suspensions.c.suspended_from, t.suspensions.c.case_id, t.suspensions.c.kind)
+)
+SUSPICION_REPORTS = Keyset((t.suspicion_reports.c.reported_on, t.suspicion_reports.c.case_id))
+FEE_DEDUCTIONS = Keyset((t.fee_deductions.c.decided_on, t.fee_deductions.c.deduction_id))
+TICKETS = Keyset((t.tickets.c.raised_on, t.tickets.c.ticket_id))
+COMPLAINTS = Keyset((t.complaints.c.received_on, t.complaints.c.complaint_id))
+PAGED: dict[int | str, dict[str, Any]] = {200: {"headers": LINK_HEADER}}
+
+
+async def _page(
+    request: Request, response: Response, query: Any, keyset: Keyset, page: PageRequest
+) -> list[dict[str, Any]]:
+    """One page of a list in its keyset's order, the next page announced in `Link`."""
+    rows = await _rows(request, keyset_query(query, keyset, page))
+    return paged(rows, keyset, page, request, response)
+
+
 async def _visible_case(request: Request, principal: Principal, case_id: str) -> dict[str, Any]:
     rows = await _rows(
         request,
@@ -184,28 +223,38 @@ async def _visible_case(request: Request, principal: Principal, case_id: str) ->
 # --- flags and cases ---------------------------------------------------------------------------
 
 
-@router.get("/flags")
+@router.get("/flags", responses=PAGED)
 async def list_flags(
-    request: Request, principal: Agency, rule_id: str | None = None
-) -> list[dict[str, Any]]:
+    request: Request,
+    response: Response,
+    principal: Agency,
+    page: Paging,
+    rule_id: str | None = None,
+) -> list[FlagView]:
     query = sa.select(t.flags).where(_scope(principal, t.flags.c.cities))
     if rule_id:
         query = query.where(t.flags.c.rule_id == rule_id)
-    return await _rows(request, query.order_by(t.flags.c.raised_on, t.flags.c.flag_id))
+    rows = await _page(request, response, query, FLAGS, page)
+    return [FlagView.model_validate(r) for r in rows]
 
 
-@router.get("/cases")
+@router.get("/cases", responses=PAGED)
 async def list_cases(
-    request: Request, principal: Agency, status: str | None = None
-) -> list[dict[str, Any]]:
+    request: Request,
+    response: Response,
+    principal: Agency,
+    page: Paging,
+    status: str | None = None,
+) -> list[CaseView]:
     query = sa.select(t.cases).where(_scope(principal, t.cases.c.cities))
     if status:
         query = query.where(t.cases.c.status == status)
-    return await _rows(request, query.order_by(t.cases.c.opened_on, t.cases.c.case_id))
+    rows = await _page(request, response, query, CASES, page)
+    return [CaseView.model_validate(r) for r in rows]
 
 
 @router.get("/cases/{case_id}")
-async def get_case(request: Request, principal: Agency, case_id: str) -> dict[str, Any]:
+async def get_case(request: Request, principal: Agency, case_id: str) -> CaseDetail:
     case = await _visible_case(request, principal, case_id)
     case["flags"] = await _rows(request, sa.select(t.flags).where(t.flags.c.case_id == case_id))
     case["suspensions"] = await _rows(
@@ -217,13 +266,13 @@ async def get_case(request: Request, principal: Agency, case_id: str) -> dict[st
     case["suspicion_reports"] = await _rows(
         request, sa.select(t.suspicion_reports).where(t.suspicion_reports.c.case_id == case_id)
     )
-    return case
+    return CaseDetail.model_validate(case)
 
 
 @router.post("/cases/{case_id}/suspicion")
 async def suspect_case(
     request: Request, principal: Reviewer, case_id: str, body: Suspect
-) -> dict[str, Any]:
+) -> CaseDetail:
     """Suspend the person's direct settlement at once, pending the case, and report it to the
     provincial centre and the insured place."""
     await _visible_case(request, principal, case_id)
@@ -234,7 +283,7 @@ async def suspect_case(
 @router.post("/cases/{case_id}/confirm")
 async def confirm_case(
     request: Request, principal: Reviewer, case_id: str, body: Confirm
-) -> dict[str, Any]:
+) -> CaseDetail:
     await _visible_case(request, principal, case_id)
     await case_app.review(
         audit_of(request),
@@ -251,7 +300,7 @@ async def confirm_case(
 @router.post("/cases/{case_id}/dismiss")
 async def dismiss_case(
     request: Request, principal: Reviewer, case_id: str, body: Dismiss
-) -> dict[str, Any]:
+) -> CaseDetail:
     await _visible_case(request, principal, case_id)
     await case_app.review(
         audit_of(request), case_id, actor(principal), confirm=False, reason=body.reason
@@ -262,7 +311,7 @@ async def dismiss_case(
 @router.post("/cases/{case_id}/sanctions")
 async def sanction_case(
     request: Request, principal: Reviewer, case_id: str, body: Sanction
-) -> dict[str, Any]:
+) -> CaseDetail:
     await _visible_case(request, principal, case_id)
     await case_app.sanction(
         audit_of(request),
@@ -277,39 +326,42 @@ async def sanction_case(
 @router.post("/cases/{case_id}/suspensions/{kind}/lift")
 async def lift_suspension(
     request: Request, principal: Reviewer, case_id: str, kind: SuspensionKind
-) -> dict[str, Any]:
+) -> CaseDetail:
     await _visible_case(request, principal, case_id)
     await case_app.lift(audit_of(request), case_id, kind, actor(principal))
     return await get_case(request, principal, case_id)
 
 
-@router.get("/suspensions")
+@router.get("/suspensions", responses=PAGED)
 async def list_suspensions(
-    request: Request, principal: Agency, active: bool = False
-) -> list[dict[str, Any]]:
+    request: Request, response: Response, principal: Agency, page: Paging, active: bool = False
+) -> list[SuspensionView]:
     query = sa.select(t.suspensions).where(_scope(principal, t.suspensions.c.cities))
     if active:
         query = query.where(t.suspensions.c.ended_on.is_(None))
-    return await _rows(request, query.order_by(t.suspensions.c.suspended_from))
+    rows = await _page(request, response, query, SUSPENSIONS, page)
+    return [SuspensionView.model_validate(r) for r in rows]
 
 
-@router.get("/suspicion-reports")
+@router.get("/suspicion-reports", responses=PAGED)
 async def list_suspicion_reports(
-    request: Request, principal: Agency, person_id: str | None = None
-) -> list[dict[str, Any]]:
+    request: Request,
+    response: Response,
+    principal: Agency,
+    page: Paging,
+    person_id: str | None = None,
+) -> list[SuspicionReportView]:
     """What the visit places reported: the insured place sees its persons', the centre all."""
     query = sa.select(t.suspicion_reports).where(_scope(principal, t.suspicion_reports.c.cities))
     if person_id:
         query = query.where(t.suspicion_reports.c.person_id == person_id)
-    return await _rows(
-        request,
-        query.order_by(t.suspicion_reports.c.reported_on, t.suspicion_reports.c.case_id),
-    )
+    rows = await _page(request, response, query, SUSPICION_REPORTS, page)
+    return [SuspicionReportView.model_validate(r) for r in rows]
 
 
 @router.post("/suspensions/expire")
-async def expire_suspensions(request: Request, principal: Scheduler) -> dict[str, int]:
-    return {"ended": await case_app.expire(audit_of(request))}
+async def expire_suspensions(request: Request, principal: Scheduler) -> SuspensionsEnded:
+    return SuspensionsEnded(ended=await case_app.expire(audit_of(request)))
 
 
 # --- the visit place's fee review (审核扣款) -------------------------------------------------------
@@ -329,7 +381,7 @@ def _deductions_of(settlement_id: str) -> Any:
 @router.get("/fee-review/settlements/{settlement_id}")
 async def fee_review_settlement(
     request: Request, principal: Agency, settlement_id: str
-) -> dict[str, Any]:
+) -> SettlementUnderReview:
     """A settlement line by line: the fund money each line carried and what was deducted."""
     async with read_engine(request).connect() as conn:
         visit, cancelled = await stored.settlement_fact(conn, settlement_id)
@@ -346,7 +398,7 @@ async def fee_review_settlement(
     deductions = await _rows(request, _deductions_of(settlement_id))
     deducted = {line["fee_line_id"]: line["amount"] for d in deductions for line in d["lines"]}
     carried = fr.fund_carried(visit)
-    return {
+    view = {
         "settlement_id": visit.settlement_id,
         "person_id": visit.person_id,
         "institution_code": visit.institution_code,
@@ -373,12 +425,13 @@ async def fee_review_settlement(
         ],
         "deductions": deductions,
     }
+    return SettlementUnderReview.model_validate(view)
 
 
 @router.post("/fee-review/settlements/{settlement_id}/deductions", status_code=201)
 async def deduct_fees(
     request: Request, principal: FeeReviewer, settlement_id: str, body: Deduct
-) -> dict[str, Any]:
+) -> FeeDeductionView:
     """Deduct the fund money of some lines, in whole or in part (published as
     `audit.FeeDeductionDecided`, source fee_review, for the statement of this month)."""
     await review_app.deduct(
@@ -398,33 +451,36 @@ async def deduct_fees(
             t.fee_deductions.c.deduction_id == fr.deduction_id(settlement_id, body.reference)
         ),
     )
-    return rows[0]
+    return FeeDeductionView.model_validate(rows[0])
 
 
-@router.get("/fee-deductions")
+@router.get("/fee-deductions", responses=PAGED)
 async def list_fee_deductions(
-    request: Request, principal: Agency, settlement_id: str | None = None
-) -> list[dict[str, Any]]:
+    request: Request,
+    response: Response,
+    principal: Agency,
+    page: Paging,
+    settlement_id: str | None = None,
+) -> list[FeeDeductionView]:
     query = sa.select(t.fee_deductions).where(_scope(principal, t.fee_deductions.c.cities))
     if settlement_id:
         query = query.where(t.fee_deductions.c.settlement_id == settlement_id)
-    return await _rows(
-        request, query.order_by(t.fee_deductions.c.decided_on, t.fee_deductions.c.deduction_id)
-    )
+    rows = await _page(request, response, query, FEE_DEDUCTIONS, page)
+    return [FeeDeductionView.model_validate(r) for r in rows]
 
 
 # --- 协查 ---------------------------------------------------------------------------------------
 
 
 @router.post("/investigations/build")
-async def build_batch(request: Request, principal: Scheduler) -> dict[str, Any]:
+async def build_batch(request: Request, principal: Scheduler) -> BatchView:
     batch_id = await collab.build_batch(audit_of(request))
     rows = await _rows(request, sa.select(t.batches).where(t.batches.c.batch_id == batch_id))
-    return rows[0]
+    return BatchView.model_validate(rows[0])
 
 
 @router.get("/investigations/{batch_id}")
-async def get_batch(request: Request, principal: Agency, batch_id: str) -> dict[str, Any]:
+async def get_batch(request: Request, principal: Agency, batch_id: str) -> BatchDetail:
     rows = await _rows(request, sa.select(t.batches).where(t.batches.c.batch_id == batch_id))
     if not rows:
         raise NotFound("audit.investigation.not_found", f"no batch {batch_id}", field="batch_id")
@@ -435,13 +491,13 @@ async def get_batch(request: Request, principal: Agency, batch_id: str) -> dict[
         .where(t.batch_items.c.batch_id == batch_id, _scope(principal, t.batch_items.c.cities))
         .order_by(t.batch_items.c.settlement_id),
     )
-    return batch
+    return BatchDetail.model_validate(batch)
 
 
 @router.post("/investigations/{batch_id}/items/{settlement_id}/answer")
 async def answer_item(
     request: Request, principal: Agency, batch_id: str, settlement_id: str, body: Answer
-) -> dict[str, str]:
+) -> ItemStep:
     await collab.answer_item(
         audit_of(request),
         batch_id,
@@ -452,28 +508,28 @@ async def answer_item(
         tuple(line.command() for line in body.deductions),
         body.evidence,
     )
-    return {"batch_id": batch_id, "settlement_id": settlement_id, "status": "answered"}
+    return ItemStep(batch_id=batch_id, settlement_id=settlement_id, status="answered")
 
 
 @router.post("/investigations/{batch_id}/items/{settlement_id}/confirm")
 async def confirm_item(
     request: Request, principal: Agency, batch_id: str, settlement_id: str
-) -> dict[str, str]:
+) -> ItemStep:
     await collab.confirm_item(audit_of(request), batch_id, settlement_id, actor(principal))
-    return {"batch_id": batch_id, "settlement_id": settlement_id, "status": "confirmed"}
+    return ItemStep(batch_id=batch_id, settlement_id=settlement_id, status="confirmed")
 
 
 @router.post("/auto-confirm")
-async def auto_confirm(request: Request, principal: Scheduler) -> dict[str, int]:
+async def auto_confirm(request: Request, principal: Scheduler) -> AutoConfirmed:
     """The daily job: 协查 answers and ticket replies past their confirmation day."""
-    return {"confirmed": await collab.auto_confirm(audit_of(request))}
+    return AutoConfirmed(confirmed=await collab.auto_confirm(audit_of(request)))
 
 
 # --- tickets -----------------------------------------------------------------------------------
 
 
 @router.post("/tickets", status_code=201)
-async def raise_ticket(request: Request, principal: Agency, body: RaiseTicket) -> dict[str, Any]:
+async def raise_ticket(request: Request, principal: Agency, body: RaiseTicket) -> TicketView:
     ticket_id = await collab.raise_ticket(
         audit_of(request),
         actor(principal),
@@ -486,18 +542,17 @@ async def raise_ticket(request: Request, principal: Agency, body: RaiseTicket) -
     return await get_ticket(request, principal, ticket_id)
 
 
-@router.get("/tickets")
-async def list_tickets(request: Request, principal: Agency) -> list[dict[str, Any]]:
-    return await _rows(
-        request,
-        sa.select(t.tickets)
-        .where(_scope(principal, t.tickets.c.cities))
-        .order_by(t.tickets.c.raised_on, t.tickets.c.ticket_id),
-    )
+@router.get("/tickets", responses=PAGED)
+async def list_tickets(
+    request: Request, response: Response, principal: Agency, page: Paging
+) -> list[TicketView]:
+    query = sa.select(t.tickets).where(_scope(principal, t.tickets.c.cities))
+    rows = await _page(request, response, query, TICKETS, page)
+    return [TicketView.model_validate(r) for r in rows]
 
 
 @router.get("/tickets/{ticket_id}")
-async def get_ticket(request: Request, principal: Agency, ticket_id: str) -> dict[str, Any]:
+async def get_ticket(request: Request, principal: Agency, ticket_id: str) -> TicketView:
     rows = await _rows(
         request,
         sa.select(t.tickets).where(
@@ -506,13 +561,13 @@ async def get_ticket(request: Request, principal: Agency, ticket_id: str) -> dic
     )
     if not rows:
         raise NotFound("audit.ticket.not_found", f"no ticket {ticket_id}", field="ticket_id")
-    return rows[0]
+    return TicketView.model_validate(rows[0])
 
 
 @router.post("/tickets/{ticket_id}/extension")
 async def request_extension(
     request: Request, principal: Agency, ticket_id: str, body: Extension
-) -> dict[str, Any]:
+) -> TicketView:
     await collab.request_extension(
         audit_of(request), ticket_id, actor(principal), body.reply_by, body.reason
     )
@@ -520,7 +575,7 @@ async def request_extension(
 
 
 @router.post("/tickets/{ticket_id}/extension/agree")
-async def agree_extension(request: Request, principal: Agency, ticket_id: str) -> dict[str, Any]:
+async def agree_extension(request: Request, principal: Agency, ticket_id: str) -> TicketView:
     await collab.agree_extension(audit_of(request), ticket_id, actor(principal))
     return await get_ticket(request, principal, ticket_id)
 
@@ -528,13 +583,13 @@ async def agree_extension(request: Request, principal: Agency, ticket_id: str) -
 @router.post("/tickets/{ticket_id}/reply")
 async def reply_ticket(
     request: Request, principal: Agency, ticket_id: str, body: Reply
-) -> dict[str, Any]:
+) -> TicketView:
     await collab.reply_ticket(audit_of(request), ticket_id, actor(principal), body.answer)
     return await get_ticket(request, principal, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/confirm")
-async def confirm_ticket(request: Request, principal: Agency, ticket_id: str) -> dict[str, Any]:
+async def confirm_ticket(request: Request, principal: Agency, ticket_id: str) -> TicketView:
     await collab.confirm_ticket(audit_of(request), ticket_id, actor(principal))
     return await get_ticket(request, principal, ticket_id)
 
@@ -545,7 +600,7 @@ async def confirm_ticket(request: Request, principal: Agency, ticket_id: str) ->
 @router.post("/complaints", status_code=201)
 async def receive_complaint(
     request: Request, principal: Agency, body: ReceiveComplaint
-) -> dict[str, Any]:
+) -> ComplaintView:
     complaint_id = await collab.receive_complaint(
         audit_of(request),
         actor(principal),
@@ -557,16 +612,18 @@ async def receive_complaint(
     return await get_complaint(request, principal, complaint_id)
 
 
-@router.get("/complaints")
-async def list_complaints(request: Request, principal: Agency) -> list[dict[str, Any]]:
+@router.get("/complaints", responses=PAGED)
+async def list_complaints(
+    request: Request, response: Response, principal: Agency, page: Paging
+) -> list[ComplaintView]:
     mine = sa.true() if is_centre(principal) else t.complaints.c.city == city_of(principal.region)
-    return await _rows(
-        request, sa.select(t.complaints).where(mine).order_by(t.complaints.c.received_on)
-    )
+    query = sa.select(t.complaints).where(mine)
+    rows = await _page(request, response, query, COMPLAINTS, page)
+    return [ComplaintView.model_validate(r) for r in rows]
 
 
 @router.get("/complaints/{complaint_id}")
-async def get_complaint(request: Request, principal: Agency, complaint_id: str) -> dict[str, Any]:
+async def get_complaint(request: Request, principal: Agency, complaint_id: str) -> ComplaintView:
     mine = sa.true() if is_centre(principal) else t.complaints.c.city == city_of(principal.region)
     rows = await _rows(
         request,
@@ -576,11 +633,11 @@ async def get_complaint(request: Request, principal: Agency, complaint_id: str) 
         raise NotFound(
             "audit.complaint.not_found", f"no complaint {complaint_id}", field="complaint_id"
         )
-    return rows[0]
+    return ComplaintView.model_validate(rows[0])
 
 
 @router.post("/complaints/{complaint_id}/acknowledge")
-async def acknowledge(request: Request, principal: Agency, complaint_id: str) -> dict[str, Any]:
+async def acknowledge(request: Request, principal: Agency, complaint_id: str) -> ComplaintView:
     await collab.acknowledge_complaint(audit_of(request), complaint_id, actor(principal))
     return await get_complaint(request, principal, complaint_id)
 
@@ -588,7 +645,7 @@ async def acknowledge(request: Request, principal: Agency, complaint_id: str) ->
 @router.post("/complaints/{complaint_id}/resolve")
 async def resolve(
     request: Request, principal: Agency, complaint_id: str, body: Resolve
-) -> dict[str, Any]:
+) -> ComplaintView:
     await collab.resolve_complaint(audit_of(request), complaint_id, actor(principal), body.outcome)
     return await get_complaint(request, principal, complaint_id)
 
@@ -596,7 +653,7 @@ async def resolve(
 @router.post("/complaints/{complaint_id}/notify")
 async def notify(
     request: Request, principal: Agency, complaint_id: str, body: Notify
-) -> dict[str, Any]:
+) -> ComplaintView:
     await collab.notify_complainant(audit_of(request), complaint_id, actor(principal), body.channel)
     return await get_complaint(request, principal, complaint_id)
 
@@ -605,15 +662,11 @@ async def notify(
 
 
 @router.get("/overdue")
-async def list_overdue(request: Request, principal: Agency) -> list[dict[str, Any]]:
+async def list_overdue(request: Request, principal: Agency) -> list[OverdueItem]:
     found = await collab.overdue_for(audit_of(request), principal.region, is_centre(principal))
     return [
-        {
-            "kind": str(o.kind),
-            "item_id": o.item_id,
-            "step": o.step,
-            "due": o.due,
-            "waiting_on": o.waiting_on,
-        }
+        OverdueItem(
+            kind=str(o.kind), item_id=o.item_id, step=o.step, due=o.due, waiting_on=o.waiting_on
+        )
         for o in found
     ]

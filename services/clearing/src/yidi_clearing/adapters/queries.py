@@ -28,6 +28,7 @@ from yidi_clearing.domain.inputs import (
 )
 from yidi_clearing.domain.period import last_day
 from yidi_events.contracts.policy import InsuranceType
+from yidi_events.paging import Keyset, Page, PageRequest, keyset_query, page_of
 
 _TYPES = [t.value for t in InsuranceType]
 
@@ -234,14 +235,31 @@ async def application(conn: AsyncConnection, application_id: str) -> dict[str, A
     return dict(row._mapping) if row else None
 
 
-async def applications(conn: AsyncConnection, **where: str | None) -> list[dict[str, Any]]:
-    query = sa.select(hospital_applications).order_by(
-        hospital_applications.c.month, hospital_applications.c.clearing_application_id
-    )
+# A month's applications by id: the id is unique, so the order is total.
+APPLICATIONS = Keyset(
+    (hospital_applications.c.month, hospital_applications.c.clearing_application_id)
+)
+
+
+def _applications(where: dict[str, str | None]) -> sa.Select[Any]:
+    query = sa.select(hospital_applications)
     for column, value in where.items():
         if value is not None:
             query = query.where(cast(Any, hospital_applications.c[column]) == value)
+    return query
+
+
+async def applications(conn: AsyncConnection, **where: str | None) -> list[dict[str, Any]]:
+    query = _applications(where).order_by(*APPLICATIONS.order)
     return [dict(r._mapping) for r in await conn.execute(query)]
+
+
+async def applications_page(
+    conn: AsyncConnection, page: PageRequest, **where: str | None
+) -> Page[dict[str, Any]]:
+    """`applications`, one page of them after the page's cursor."""
+    rows = await conn.execute(keyset_query(_applications(where), APPLICATIONS, page))
+    return page_of([dict(r._mapping) for r in rows], APPLICATIONS, page)
 
 
 async def line_view_of_period(

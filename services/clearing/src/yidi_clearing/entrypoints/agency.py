@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,6 +24,7 @@ from yidi_clearing.domain.ledger import payable, receivable
 from yidi_clearing.domain.settings import ClearingSettings
 from yidi_events.auth.agency import Agency, Principal
 from yidi_events.kernel import Forbidden, NotFound
+from yidi_events.paging import LINK_HEADER, Paging, announce
 
 
 class DisputeBody(BaseModel):
@@ -417,18 +418,29 @@ def agency_router(
 
     # --- hospital clearing --------------------------------------------------------------------
 
-    @router.get("/hospital-clearing")
+    @router.get(
+        "/hospital-clearing",
+        summary="Hospitals' clearing applications by month and id, a page at a time",
+        responses={200: {"headers": LINK_HEADER}},
+    )
     async def applications(
-        p: Agency, month: str | None = None, status: str | None = None
+        p: Agency,
+        page: Paging,
+        request: Request,
+        response: Response,
+        month: str | None = None,
+        status: str | None = None,
     ) -> dict[str, Any]:
         async with engine.connect() as conn:
-            rows = await queries.applications(
+            found = await queries.applications_page(
                 conn,
+                page,
                 clearing_agency=None if is_centre(p) else p.region,
                 month=month,
                 status=status,
             )
-        return {"applications": [application_view(r) for r in rows]}
+        announce(request, response, found)
+        return {"applications": [application_view(r) for r in found.rows]}
 
     @router.post("/hospital-clearing/{application_id}/status")
     async def change_status(application_id: str, body: StatusBody, p: Agency) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from yidi_events.contracts.policy import AssistanceIdentity, FilingKind
 from yidi_events.contracts.reimbursement import ClaimInvoice
 from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.kernel import Conflict
+from yidi_events.paging import Keyset, Page, PageRequest, keyset_query, page_of
 from yidi_events.policy_document import parse_policy_document
 from yidi_reimbursement.adapters.tables import (
     claimed_invoices,
@@ -198,25 +199,44 @@ async def claim_view(conn: AsyncConnection, claim_id: str, today: date) -> dict[
     return None if row is None else _view(row, today)
 
 
+# A claim without a deadline (closed) comes after every open one, as PostgreSQL sorts a null
+# last; the claim id makes the order total.
+_LAST_DAY = date.max
+REGION_CLAIMS = Keyset(
+    (sa.func.coalesce(claims.c.due_on, sa.literal(_LAST_DAY, sa.Date)), claims.c.claim_id),
+    read=lambda row: (row["due_on"] or _LAST_DAY, row["claim_id"]),
+)
+PERSON_CLAIMS = Keyset((claims.c.received_on, claims.c.claim_id))
+
+
 async def claims_of_region(
-    conn: AsyncConnection, region: str, today: date, *, step: str | None, overdue_only: bool
-) -> list[dict[str, Any]]:
+    conn: AsyncConnection,
+    region: str,
+    today: date,
+    page: PageRequest,
+    *,
+    step: str | None,
+    overdue_only: bool,
+) -> Page[dict[str, Any]]:
+    """The region's claims by deadline (the most urgent first), one page of them."""
     query = sa.select(claims).where(claims.c.insured_region == region)
     if step is not None:
         query = query.where(claims.c.step == step)
     if overdue_only:
         query = query.where(claims.c.due_on < today)
-    rows = await conn.execute(query.order_by(claims.c.due_on, claims.c.claim_id).limit(1000))
-    return [_view(r, today) for r in rows.mappings()]
+    rows = (await conn.execute(keyset_query(query, REGION_CLAIMS, page))).mappings().all()
+    found = page_of(rows, REGION_CLAIMS, page)
+    return Page([_view(r, today) for r in found.rows], found.next_cursor)
 
 
 async def claims_of_person(
-    conn: AsyncConnection, person_id: str, today: date
-) -> list[dict[str, Any]]:
-    rows = await conn.execute(
-        sa.select(claims).where(claims.c.person_id == person_id).order_by(claims.c.received_on)
-    )
-    return [_view(r, today) for r in rows.mappings()]
+    conn: AsyncConnection, person_id: str, today: date, page: PageRequest
+) -> Page[dict[str, Any]]:
+    """The person's claims in the order they were received, one page of them."""
+    query = sa.select(claims).where(claims.c.person_id == person_id)
+    rows = (await conn.execute(keyset_query(query, PERSON_CLAIMS, page))).mappings().all()
+    found = page_of(rows, PERSON_CLAIMS, page)
+    return Page([_view(r, today) for r in found.rows], found.next_cursor)
 
 
 async def notifications_of(conn: AsyncConnection, person_id: str) -> list[dict[str, Any]]:

@@ -7,17 +7,27 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from yidi_events.auth.agency import Principal, admit
 from yidi_events.contracts.reimbursement import ClaimInvoice
 from yidi_events.kernel import NotFound, business_date
+from yidi_events.paging import LINK_HEADER, Paging, announce
 from yidi_reimbursement.adapters import queries
 from yidi_reimbursement.app.claims import AGENCY_ROLE, Claims
 from yidi_reimbursement.domain.claim import Intake
 from yidi_reimbursement.domain.detail_list import parse_detail_list
+from yidi_reimbursement.entrypoints.models import (
+    ClaimChecked,
+    ClaimReceived,
+    ClaimRefused,
+    ClaimReviewed,
+    ClaimView,
+    Notification,
+    PaymentBatch,
+)
 
 Officer = Annotated[Principal, Depends(admit("agency", roles=[AGENCY_ROLE]))]
 Person = Annotated[Principal, Depends(admit("person"))]
@@ -104,21 +114,21 @@ def _intake(body: ClaimIn, claim_id: str, insured_region: str, channel: str) -> 
     )
 
 
-async def _received(claims: Claims, principal: Principal, intake: Intake) -> dict[str, Any]:
+async def _received(claims: Claims, principal: Principal, intake: Intake) -> ClaimReceived:
     received = await claims.receive(principal, intake)
-    return {
-        "claim_id": received.claim_id,
-        "claimed_total": received.claimed_total,
-        "acceptance_due": received.acceptance_due.isoformat(),
-    }
+    return ClaimReceived(
+        claim_id=received.claim_id,
+        claimed_total=received.claimed_total,
+        acceptance_due=received.acceptance_due,
+    )
 
 
-async def _view(request: Request, claims: Claims, claim_id: str) -> dict[str, Any]:
+async def _view(request: Request, claims: Claims, claim_id: str) -> ClaimView:
     async with claims_engine(request).connect() as conn:
         view = await queries.claim_view(conn, claim_id, business_date(claims.now()))
     if view is None:
         raise NotFound("reimbursement.unknown_claim", f"no claim {claim_id}", field="claim_id")
-    return view
+    return ClaimView.model_validate(view)
 
 
 def claims_engine(request: Request) -> Any:
@@ -131,33 +141,41 @@ agency = APIRouter(prefix="/claims", tags=["claims (agency)"])
 @agency.post(
     "", status_code=201, summary="Take a claim at the counter (checks refuse, change nothing)"
 )
-async def receive(body: ClaimIn, principal: Officer, claims: Handlers) -> dict[str, Any]:
+async def receive(body: ClaimIn, principal: Officer, claims: Handlers) -> ClaimReceived:
     claim_id = body.claim_id or claims.new_claim_id()
     return await _received(claims, principal, _intake(body, claim_id, principal.region, "counter"))
 
 
 @agency.get(
-    "", summary="Claims of the officer's region; `overdue=true`: past their step's deadline"
+    "",
+    summary="Claims of the officer's region by deadline, a page at a time; `overdue=true`: past "
+    "their step's deadline",
+    responses={200: {"headers": LINK_HEADER}},
 )
 async def list_claims(
     request: Request,
+    response: Response,
     principal: Officer,
     claims: Handlers,
+    page: Paging,
     step: str | None = Query(None, pattern="^(received|checked|approved|paid|refused)$"),
     overdue: bool = False,
-) -> list[dict[str, Any]]:
+) -> list[ClaimView]:
+    today = business_date(claims.now())
     async with claims_engine(request).connect() as conn:
-        return await queries.claims_of_region(
-            conn, principal.region, business_date(claims.now()), step=step, overdue_only=overdue
+        found = await queries.claims_of_region(
+            conn, principal.region, today, page, step=step, overdue_only=overdue
         )
+    announce(request, response, found)
+    return [ClaimView.model_validate(c) for c in found.rows]
 
 
 @agency.get("/{claim_id}", summary="One claim of the officer's region")
 async def get_claim(
     request: Request, claim_id: str, principal: Officer, claims: Handlers
-) -> dict[str, Any]:
+) -> ClaimView:
     view = await _view(request, claims, claim_id)
-    principal.require_region(view["insured_region"], field="claim_id")
+    principal.require_region(view.insured_region, field="claim_id")
     return view
 
 
@@ -165,44 +183,49 @@ async def get_claim(
     "/{claim_id}/check",
     summary="Accept (受理) the claim under the filing covering it (emergency, or most favourable)",
 )
-async def check(claim_id: str, principal: Officer, claims: Handlers) -> dict[str, str]:
+async def check(claim_id: str, principal: Officer, claims: Handlers) -> ClaimChecked:
     kind = await claims.check(principal, claim_id)
-    return {"claim_id": claim_id, "step": "checked", "filing_kind": kind}
+    return ClaimChecked(claim_id=claim_id, step="checked", filing_kind=kind)
 
 
-@agency.post("/{claim_id}/review", summary="Approve on review; the last review needed computes it")
+# Unset, not null: a review still waiting for others answers the three fields it always did.
+@agency.post(
+    "/{claim_id}/review",
+    summary="Approve on review; the last review needed computes it",
+    response_model_exclude_unset=True,
+)
 async def review(
     claim_id: str, body: ReviewIn, principal: Officer, claims: Handlers
-) -> dict[str, Any]:
+) -> ClaimReviewed:
     approved = await claims.review(principal, claim_id, body.note)
     if approved is None:
-        return {"claim_id": claim_id, "step": "checked", "approved": False}
-    return {
-        "claim_id": claim_id,
-        "step": "approved",
-        "approved": True,
-        "payable": approved.payable,
-        "fund_total": approved.totals.fund_total,
-        "account_paid": approved.totals.account_paid,
-        "policy_year": approved.policy_year,
-    }
+        return ClaimReviewed(claim_id=claim_id, step="checked", approved=False)
+    return ClaimReviewed(
+        claim_id=claim_id,
+        step="approved",
+        approved=True,
+        payable=approved.payable,
+        fund_total=approved.totals.fund_total,
+        account_paid=approved.totals.account_paid,
+        policy_year=approved.policy_year,
+    )
 
 
 @agency.post("/{claim_id}/refuse", summary="Refuse the claim (the person is told why)")
 async def refuse(
     claim_id: str, body: RefuseIn, principal: Officer, claims: Handlers
-) -> dict[str, str]:
+) -> ClaimRefused:
     await claims.refuse(principal, claim_id, body.reason)
-    return {"claim_id": claim_id, "step": "refused"}
+    return ClaimRefused(claim_id=claim_id, step="refused")
 
 
 payments = APIRouter(prefix="/payments", tags=["payments (agency)"])
 
 
 @payments.post("/batches", status_code=201, summary="Pay every approved claim of the region")
-async def pay(principal: Officer, claims: Handlers) -> dict[str, str]:
+async def pay(principal: Officer, claims: Handlers) -> PaymentBatch:
     batch_id = await claims.pay(principal, principal.region)
-    return {"batch_id": batch_id}
+    return PaymentBatch(batch_id=batch_id)
 
 
 @payments.get(
@@ -223,19 +246,29 @@ online = APIRouter(prefix="/online", tags=["online (the person)"])
 
 
 @online.post("/claims", status_code=201, summary="Claim online from uploaded invoices and details")
-async def claim_online(body: ClaimIn, principal: Person, claims: Handlers) -> dict[str, Any]:
+async def claim_online(body: ClaimIn, principal: Person, claims: Handlers) -> ClaimReceived:
     claim_id = body.claim_id or claims.new_claim_id()
     region = await claims.region_of(body.person_id)
     return await _received(claims, principal, _intake(body, claim_id, region, "online"))
 
 
-@online.get("/claims", summary="The person's own claims")
-async def my_claims(request: Request, principal: Person, claims: Handlers) -> list[dict[str, Any]]:
+@online.get(
+    "/claims",
+    summary="The person's own claims as received, a page at a time",
+    responses={200: {"headers": LINK_HEADER}},
+)
+async def my_claims(
+    request: Request, response: Response, principal: Person, claims: Handlers, page: Paging
+) -> list[ClaimView]:
+    today = business_date(claims.now())
     async with claims_engine(request).connect() as conn:
-        return await queries.claims_of_person(conn, principal.user_id, business_date(claims.now()))
+        found = await queries.claims_of_person(conn, principal.user_id, today, page)
+    announce(request, response, found)
+    return [ClaimView.model_validate(c) for c in found.rows]
 
 
 @online.get("/notifications", summary="What the person was told about their claims")
-async def my_notifications(request: Request, principal: Person) -> list[dict[str, Any]]:
+async def my_notifications(request: Request, principal: Person) -> list[Notification]:
     async with claims_engine(request).connect() as conn:
-        return await queries.notifications_of(conn, principal.user_id)
+        told = await queries.notifications_of(conn, principal.user_id)
+    return [Notification.model_validate(n) for n in told]

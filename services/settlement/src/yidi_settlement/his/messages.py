@@ -390,6 +390,9 @@ TEXTS: Mapping[str, Text] = {
     "clearing.calendar_invalid": "清算日历不正确",
     "clearing.days_still_closing": "经办机构仍可确认该月日对账，截止日后方可生成清算明细",
     "clearing.payment_required": "清算申请须登记拨付（金额及银行流水号）后方为已拨付（60）",
+    # Clearing's read adapter pages its lists too (the HIS gets its lists whole, but the rule is
+    # in a module the HIS path imports).
+    "paging.cursor_invalid": "分页游标无效，请不带游标重新查询",
     "clearing.already_paid": "该清算申请已拨付",
     "clearing.payment_amount": "拨付金额与审核确定的应付金额不一致",
     "clearing.bank_reference_required": "须填写银行流水号",
