@@ -44,8 +44,8 @@ ALLOWED = {
     "services/filing/src/yidi_filing/app/policies.py": (
         "a refusal of a policy document names the document's own region key"
     ),
-    "services/filing/src/yidi_filing/entrypoints/policies_api.py": (
-        "the OpenAPI description of the policy document names its keys"
+    "services/filing/src/yidi_filing/entrypoints/models.py": (
+        "the policy document's request model names its keys (the agencies' exchange format)"
     ),
     "libs/events/src/yidi_events/logs.py": (
         "masks personal data under either naming in any log event, a logged HIS body included"

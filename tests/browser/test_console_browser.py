@@ -220,7 +220,8 @@ def test_two_approvers_approve_the_statement_and_the_same_one_twice_is_refused(
     world.agency("reconciliation", NANJING).ok(
         "POST", f"/statements/{SUZHOU}/{NANJING}/2026-03-02/confirm"
     )
-    world.clock.set(at(2, 10, month=4))
+    # The statement waits until the agencies' last day to close March's days (3 April) is over.
+    world.clock.set(at(4, 10, month=4))
     centre = world.centre("clearing", user="centre-setup", roles=("approver",))
     world.eventually(
         lambda: centre.ok("GET", f"/periods/{PERIOD}/statement/inputs-hash")["settlements"] >= 1,

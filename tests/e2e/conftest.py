@@ -79,8 +79,8 @@ class World:
     def yidi(self, *args: str) -> str:
         """The operator CLI (`yidi ...`) against this platform; returns what it printed."""
         env = {
-            "YIDI_DATABASE_URL": self.platform.pg.dsn_for("yidi_{service}"),
             "YIDI_KAFKA_BOOTSTRAP": self.platform.broker.bootstrap,
+            **{f"YIDI_{s.upper()}_URL": self.platform.url(s) for s in SERVICES},
         }
         result = CliRunner().invoke(yidi_app, list(args), env=env)
         assert result.exit_code == 0, result.output

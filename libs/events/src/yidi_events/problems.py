@@ -8,7 +8,7 @@ The member `error` ({rule, field, message, values}) is the shape these APIs answ
 spoke RFC 9457; it stays as an extension member so existing clients (the operator CLI, scripts)
 keep working, and is marked deprecated in the OpenAPI documents.
 
-The HIS gateway never answers with a problem: it speaks the national `infcode`/`err_msg` envelope.
+The HIS gateway never answers with a problem: it refuses in the national interface's own envelope.
 """
 
 from __future__ import annotations
