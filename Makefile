@@ -12,7 +12,7 @@ PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: venv test unit lint fmt up down run bench schemas docs clean lock lock-check browser
+.PHONY: venv test unit lint fmt up down run bench schemas docs clean lock lock-check browser screenshots
 
 venv: $(STAMP)
 
@@ -53,6 +53,10 @@ browser:
 ## The whole suite: unit, integration (real PostgreSQL + broker), end-to-end, browser.
 test: venv browser
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+## The console's screenshots in docs/console/ (the README shows them), taken by the browser tests.
+screenshots: venv browser
+	YIDI_SCREENSHOTS=docs $(BIN)/pytest -q tests/browser
 
 ## Pure tests only: domain rules and handlers on the in-memory store (each service's tests/unit)
 ## and the chassis' own. Whatever starts a process or a server is in `make test` alone.

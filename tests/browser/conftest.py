@@ -7,6 +7,7 @@ browser download of Playwright's own installer does not work on our machines."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,11 +66,15 @@ def browser(world: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def screenshots() -> Path:
-    """Where the main screens are kept for the README (committed: docs/console/)."""
-    folder = Path(__file__).parents[2] / "docs" / "console"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the main screens go: the README's committed copies (docs/console/) when asked for
+    (`make screenshots`, YIDI_SCREENSHOTS=docs), else a temporary folder, so a test run never
+    changes the checkout."""
+    if os.environ.get("YIDI_SCREENSHOTS") == "docs":
+        folder = Path(__file__).parents[2] / "docs" / "console"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return tmp_path_factory.mktemp("screenshots")
 
 
 __all__ = ["START", "World", "sandbox_persons", "world"]
