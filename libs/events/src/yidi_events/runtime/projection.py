@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yidi_events import correlation, registry
@@ -168,3 +169,11 @@ async def rebuild_from_store(
         async with engine.begin() as conn:
             await shadow.drop(conn)
     return applied
+
+
+async def upsert(conn: AsyncConnection, table: sa.Table, keys: Sequence[str], row: Any) -> None:
+    """Write a whole row keyed by `keys`, replacing what stood there: a fact that states the whole
+    thing lands on the same row on redelivery and in a rebuild."""
+    stmt = insert(table).values(**row)
+    changes = {k: stmt.excluded[k] for k in row if k not in keys}
+    await conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=changes))

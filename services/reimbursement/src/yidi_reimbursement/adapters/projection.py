@@ -31,8 +31,14 @@ from yidi_events.contracts.reimbursement import (
 from yidi_events.contracts.settlement import SettlementCancelled, VisitSettled
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import fen_to_yuan
-from yidi_events.policy_document import policy_document
-from yidi_events.runtime.projection import Projection
+from yidi_events.runtime.insured_place import (
+    filing_version_row,
+    person_row,
+    person_terms,
+    person_year_row,
+    publish_policy,
+)
+from yidi_events.runtime.projection import Projection, upsert
 from yidi_reimbursement.adapters.tables import (
     claims,
     counted_claims,
@@ -52,12 +58,6 @@ from yidi_reimbursement.domain.payment import bank_file
 REIMBURSEMENT_SOURCE = "reimbursement"
 
 
-async def _upsert(conn: AsyncConnection, table: sa.Table, keys: list[str], row: Any) -> None:
-    stmt = insert(table).values(**row)
-    changes = {k: stmt.excluded[k] for k in row if k not in keys}
-    await conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))
-
-
 def insured_facts() -> Projection:
     projection = Projection(
         "reimbursement.insured_facts",
@@ -67,22 +67,8 @@ def insured_facts() -> Projection:
     @projection.on(FilingApproved, FilingChanged)
     async def filing(conn: AsyncConnection, env: Envelope) -> None:
         p: FilingApproved | FilingChanged = env.payload
-        await _upsert(
-            conn,
-            filing_versions,
-            ["filing_id", "revision"],
-            {
-                "filing_id": p.filing_id,
-                "revision": env.stream_version,
-                "person_id": p.person_id,
-                "kind": p.kind.value,
-                "visit_region": p.visit_region,
-                "destination_institution": p.destination_institution,
-                "valid_from": p.valid_from,
-                "valid_to": p.valid_to,
-                "changed_on": p.changed_on if isinstance(p, FilingChanged) else None,
-            },
-        )
+        row = {**filing_version_row(env), "person_id": p.person_id, "kind": p.kind.value}
+        await upsert(conn, filing_versions, ["filing_id", "revision"], row)
 
     @projection.on(FilingCancelled)
     async def filing_cancelled(conn: AsyncConnection, env: Envelope) -> None:
@@ -96,34 +82,13 @@ def insured_facts() -> Projection:
     @projection.on(PersonEnrolled)
     async def enrolled(conn: AsyncConnection, env: Envelope) -> None:
         p: PersonEnrolled = env.payload
-        await _upsert(
-            conn,
-            persons,
-            ["person_id"],
-            {
-                "person_id": p.person_id,
-                "insured_region": p.insured_region,
-                "insurance_type": p.insurance_type.value,
-                "person_category": p.person_category,
-                "civil_servant": p.civil_servant,
-                "assistance_identities": [a.value for a in p.assistance_identities],
-                "account_balance": p.account_balance,
-            },
-        )
+        await upsert(conn, persons, ["person_id"], person_row(p))
 
     @projection.on(PersonUpdated)
     async def updated(conn: AsyncConnection, env: Envelope) -> None:
         p: PersonUpdated = env.payload
         await conn.execute(
-            persons.update()
-            .where(persons.c.person_id == p.person_id)
-            .values(
-                insured_region=p.insured_region,
-                insurance_type=p.insurance_type.value,
-                person_category=p.person_category,
-                civil_servant=p.civil_servant,
-                assistance_identities=[a.value for a in p.assistance_identities],
-            )
+            persons.update().where(persons.c.person_id == p.person_id).values(**person_terms(p))
         )
 
     @projection.on(AccountBalanceChanged)
@@ -137,18 +102,8 @@ def insured_facts() -> Projection:
 
     @projection.on(PersonYearStated)
     async def year(conn: AsyncConnection, env: Envelope) -> None:
-        # Statements of one person arrive in the order filing made them: the last one stands.
         p: PersonYearStated = env.payload
-        await _upsert(
-            conn,
-            person_years,
-            ["person_id", "policy_year"],
-            {
-                "person_id": p.person_id,
-                "policy_year": p.policy_year,
-                "totals": registry.encode(p)["totals"],
-            },
-        )
+        await upsert(conn, person_years, ["person_id", "policy_year"], person_year_row(p))
         if p.source == REIMBURSEMENT_SOURCE:
             await conn.execute(
                 insert(counted_claims)
@@ -158,35 +113,12 @@ def insured_facts() -> Projection:
 
     @projection.on(PolicyPublished)
     async def policy(conn: AsyncConnection, env: Envelope) -> None:
-        p: PolicyPublished = env.payload
-        await _upsert(
-            conn,
-            policies,
-            ["insured_region", "insurance_type", "version"],
-            {
-                "insured_region": p.insured_region,
-                "insurance_type": p.insurance_type.value,
-                "version": p.version,
-                "effective_from": p.effective_from,
-                "effective_to": p.policy.effective_to,
-                "document": policy_document(p.policy),
-            },
-        )
-        if p.superseded_version is not None:
-            await conn.execute(
-                policies.update()
-                .where(
-                    policies.c.insured_region == p.insured_region,
-                    policies.c.insurance_type == p.insurance_type.value,
-                    policies.c.version == p.superseded_version,
-                )
-                .values(effective_to=p.superseded_effective_to)
-            )
+        await publish_policy(conn, policies, env.payload)
 
     @projection.on(VisitSettled)
     async def settled(conn: AsyncConnection, env: Envelope) -> None:
         p: VisitSettled = env.payload
-        await _upsert(
+        await upsert(
             conn,
             settled_visits,
             ["settlement_id"],
@@ -233,7 +165,7 @@ def claims_own() -> Projection:
     @projection.on(ClaimReceived)
     async def received(conn: AsyncConnection, env: Envelope) -> None:
         p: ClaimReceived = env.payload
-        await _upsert(
+        await upsert(
             conn,
             claims,
             ["claim_id"],
@@ -356,7 +288,7 @@ def claims_own() -> Projection:
     @projection.on(PaymentBatchExported)
     async def exported(conn: AsyncConnection, env: Envelope) -> None:
         p: PaymentBatchExported = env.payload
-        await _upsert(
+        await upsert(
             conn,
             payment_batches,
             ["batch_id"],

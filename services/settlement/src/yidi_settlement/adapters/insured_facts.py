@@ -9,13 +9,8 @@ settles under the version in force when it began.
 
 from __future__ import annotations
 
-from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from yidi_events import registry
 from yidi_events.contracts.audit import (
     DepartmentSuspended,
     DepartmentSuspensionEnded,
@@ -44,8 +39,14 @@ from yidi_events.contracts.filing import (
     PolicyPublished,
 )
 from yidi_events.envelope import Envelope
-from yidi_events.policy_document import policy_document
-from yidi_events.runtime.projection import Projection
+from yidi_events.runtime.insured_place import (
+    filing_version_row,
+    person_row,
+    person_terms,
+    person_year_row,
+    publish_policy,
+)
+from yidi_events.runtime.projection import Projection, upsert
 from yidi_settlement.adapters.tables import (
     chronic_certificates,
     department_suspensions,
@@ -58,12 +59,6 @@ from yidi_settlement.adapters.tables import (
     persons,
     policies,
 )
-
-
-async def _upsert(conn: AsyncConnection, table: sa.Table, keys: list[str], row: Any) -> None:
-    stmt = insert(table).values(**row)
-    changes = {k: stmt.excluded[k] for k in row if k not in keys}
-    await conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))
 
 
 def make_projection() -> Projection:
@@ -87,31 +82,17 @@ def make_projection() -> Projection:
     async def enrolled(conn: AsyncConnection, env: Envelope) -> None:
         p: PersonEnrolled = env.payload
         row = {
-            "person_id": p.person_id,
-            "insured_region": p.insured_region,
-            "insurance_type": p.insurance_type.value,
-            "person_category": p.person_category,
-            "civil_servant": p.civil_servant,
-            "assistance_identities": [i.value for i in p.assistance_identities],
-            "account_balance": p.account_balance,
+            **person_row(p),
             "visit_ledger_counted": 0,
             "enrolment_status": p.enrolment_status.value,
         }
-        await _upsert(conn, persons, ["person_id"], row)
+        await upsert(conn, persons, ["person_id"], row)
 
     @projection.on(PersonUpdated)
     async def updated(conn: AsyncConnection, env: Envelope) -> None:
         p: PersonUpdated = env.payload
         await conn.execute(
-            persons.update()
-            .where(persons.c.person_id == p.person_id)
-            .values(
-                insured_region=p.insured_region,
-                insurance_type=p.insurance_type.value,
-                person_category=p.person_category,
-                civil_servant=p.civil_servant,
-                assistance_identities=[i.value for i in p.assistance_identities],
-            )
+            persons.update().where(persons.c.person_id == p.person_id).values(**person_terms(p))
         )
 
     @projection.on(PersonIdentified)
@@ -139,7 +120,7 @@ def make_projection() -> Projection:
             "certificate_no": p.certificate_no,
             **details,
         }
-        await _upsert(conn, person_identities, ["person_id"], row)
+        await upsert(conn, person_identities, ["person_id"], row)
 
     @projection.on(EnrolmentStatusChanged)
     async def status(conn: AsyncConnection, env: Envelope) -> None:
@@ -161,15 +142,9 @@ def make_projection() -> Projection:
 
     @projection.on(PersonYearStated)
     async def year(conn: AsyncConnection, env: Envelope) -> None:
-        # Statements of one person arrive in the order filing made them, so the last one stands.
         p: PersonYearStated = env.payload
-        row = {
-            "person_id": p.person_id,
-            "policy_year": p.policy_year,
-            "totals": registry.encode(p)["totals"],
-            "visit_ledger_counted": p.visit_ledger_counted,
-        }
-        await _upsert(conn, person_years, ["person_id", "policy_year"], row)
+        row = {**person_year_row(p), "visit_ledger_counted": p.visit_ledger_counted}
+        await upsert(conn, person_years, ["person_id", "policy_year"], row)
 
     @projection.on(PersonDied)
     async def died(conn: AsyncConnection, env: Envelope) -> None:
@@ -200,7 +175,7 @@ def make_projection() -> Projection:
             "suspended_until": p.until,
             "ended_on": None,
         }
-        await _upsert(conn, person_suspensions, ["person_id", "suspension_key"], row)
+        await upsert(conn, person_suspensions, ["person_id", "suspension_key"], row)
 
     @projection.on(BenefitsResumed)
     async def resumed(conn: AsyncConnection, env: Envelope) -> None:
@@ -227,7 +202,7 @@ def make_projection() -> Projection:
             "suspended_until": p.suspended_until,
             "ended_on": None,
         }
-        await _upsert(conn, person_suspensions, ["person_id", "suspension_key"], row)
+        await upsert(conn, person_suspensions, ["person_id", "suspension_key"], row)
 
     @projection.on(DirectSettlementSuspensionEnded)
     async def audit_ended(conn: AsyncConnection, env: Envelope) -> None:
@@ -251,7 +226,7 @@ def make_projection() -> Projection:
             "suspended_until": p.suspended_until,
             "ended_on": None,
         }
-        await _upsert(conn, hospital_suspensions, ["institution_code", "case_id"], row)
+        await upsert(conn, hospital_suspensions, ["institution_code", "case_id"], row)
 
     @projection.on(HospitalSuspensionEnded)
     async def hospital_ended(conn: AsyncConnection, env: Envelope) -> None:
@@ -276,7 +251,7 @@ def make_projection() -> Projection:
             "suspended_until": p.suspended_until,
             "ended_on": None,
         }
-        await _upsert(conn, department_suspensions, ["institution_code", "case_id"], row)
+        await upsert(conn, department_suspensions, ["institution_code", "case_id"], row)
 
     @projection.on(DepartmentSuspensionEnded)
     async def department_ended(conn: AsyncConnection, env: Envelope) -> None:
@@ -303,17 +278,8 @@ def make_projection() -> Projection:
             "valid_to": p.valid_to,
             "approved": True,
         }
-        await _upsert(conn, filings, ["filing_id"], row)
-        version = {
-            "filing_id": p.filing_id,
-            "revision": env.stream_version,
-            "changed_on": p.changed_on if isinstance(p, FilingChanged) else None,
-            "visit_region": p.visit_region,
-            "destination_institution": p.destination_institution,
-            "valid_from": p.valid_from,
-            "valid_to": p.valid_to,
-        }
-        await _upsert(conn, filing_versions, ["filing_id", "revision"], version)
+        await upsert(conn, filings, ["filing_id"], row)
+        await upsert(conn, filing_versions, ["filing_id", "revision"], filing_version_row(env))
 
     @projection.on(FilingRejected)
     async def rejected(conn: AsyncConnection, env: Envelope) -> None:
@@ -343,7 +309,7 @@ def make_projection() -> Projection:
             "valid_to": p.valid_to,
             "revoked_on": None,
         }
-        await _upsert(conn, chronic_certificates, ["certificate_id"], row)
+        await upsert(conn, chronic_certificates, ["certificate_id"], row)
 
     @projection.on(ChronicDiseaseRevoked)
     async def chronic_revoked(conn: AsyncConnection, env: Envelope) -> None:
@@ -356,25 +322,6 @@ def make_projection() -> Projection:
 
     @projection.on(PolicyPublished)
     async def policy(conn: AsyncConnection, env: Envelope) -> None:
-        p: PolicyPublished = env.payload
-        row = {
-            "insured_region": p.insured_region,
-            "insurance_type": p.insurance_type.value,
-            "version": p.version,
-            "effective_from": p.effective_from,
-            "effective_to": p.policy.effective_to,
-            "document": policy_document(p.policy),
-        }
-        await _upsert(conn, policies, ["insured_region", "insurance_type", "version"], row)
-        if p.superseded_version is not None:
-            await conn.execute(
-                policies.update()
-                .where(
-                    policies.c.insured_region == p.insured_region,
-                    policies.c.insurance_type == p.insurance_type.value,
-                    policies.c.version == p.superseded_version,
-                )
-                .values(effective_to=p.superseded_effective_to)
-            )
+        await publish_policy(conn, policies, env.payload)
 
     return projection

@@ -5,9 +5,6 @@ Applied inline after each append (same transaction) and rebuildable with `rebuil
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_events import registry
@@ -18,7 +15,7 @@ from yidi_events.contracts.settlement import (
 )
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import business_date
-from yidi_events.runtime.projection import Projection
+from yidi_events.runtime.projection import Projection, upsert
 from yidi_settlement.adapters.tables import (
     catalogue_items,
     hospital_items,
@@ -42,12 +39,6 @@ from yidi_settlement.domain.events import (
 )
 
 
-async def _upsert(conn: AsyncConnection, table: Any, keys: list[str], row: dict[str, Any]) -> None:
-    stmt = insert(table).values(**row)
-    changes = {k: stmt.excluded[k] for k in row if k not in keys}
-    await conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))
-
-
 def make_projection() -> Projection:
     projection = Projection(
         "settlement_own",
@@ -63,7 +54,7 @@ def make_projection() -> Projection:
             "policy_year": p.policy_year,
             "movement": registry.encode(p)["movement"],
         }
-        await _upsert(conn, ledger_movements, ["person_id", "sequence"], row)
+        await upsert(conn, ledger_movements, ["person_id", "sequence"], row)
 
     @projection.on(HospitalRegistered, HospitalUpdated)
     async def hospital(conn: AsyncConnection, env: Envelope) -> None:
@@ -80,7 +71,7 @@ def make_projection() -> Projection:
         }
         if isinstance(p, HospitalRegistered):  # an update never changes the kind
             row["kind"] = p.kind
-        await _upsert(conn, hospitals, ["institution_code"], row)
+        await upsert(conn, hospitals, ["institution_code"], row)
 
     @projection.on(CatalogueItemPublished)
     async def item(conn: AsyncConnection, env: Envelope) -> None:
@@ -96,7 +87,7 @@ def make_projection() -> Projection:
             "price_cap": p.price_cap,
             "list_type": p.list_type,
         }
-        await _upsert(
+        await upsert(
             conn, catalogue_items, ["visit_region", "catalogue_code", "effective_from"], row
         )
 
@@ -109,7 +100,7 @@ def make_projection() -> Projection:
             "catalogue_code": p.catalogue_code,
             "tags": list(p.tags),
         }
-        await _upsert(conn, hospital_items, ["institution_code", "hospital_item_code"], row)
+        await upsert(conn, hospital_items, ["institution_code", "hospital_item_code"], row)
 
     @projection.on(HospitalItemUnmapped)
     async def unmapped(conn: AsyncConnection, env: Envelope) -> None:
@@ -139,7 +130,7 @@ def make_projection() -> Projection:
             "filing_id": p.filing_id,
             "message_id": p.message_id,
         }
-        await _upsert(conn, visits, ["visit_id"], row)
+        await upsert(conn, visits, ["visit_id"], row)
 
     @projection.on(VisitRegistrationCancelled)
     async def registration_cancelled(conn: AsyncConnection, env: Envelope) -> None:
@@ -188,7 +179,7 @@ def make_projection() -> Projection:
             "settled_at": at,
             "business_date": env.business_date or business_date(at),
         }
-        await _upsert(conn, settlements, ["settlement_id"], row)
+        await upsert(conn, settlements, ["settlement_id"], row)
         if isinstance(p, SettlementCancelled):
             await conn.execute(
                 settlements.update()
