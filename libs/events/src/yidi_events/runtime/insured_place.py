@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_events import registry
@@ -25,6 +26,32 @@ from yidi_events.contracts.filing import (
 from yidi_events.envelope import Envelope
 from yidi_events.policy_document import policy_document
 from yidi_events.runtime.projection import upsert
+
+
+def policies_table(metadata: sa.MetaData) -> sa.Table:
+    """The insured places' published policies, each version with its document (PolicyPublished)."""
+    return sa.Table(
+        "policies",
+        metadata,
+        sa.Column("insured_region", sa.String(6), primary_key=True),
+        sa.Column("insurance_type", sa.String(3), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True),
+        sa.Column("effective_from", sa.Date, nullable=False),
+        sa.Column("effective_to", sa.Date),
+        sa.Column("document", JSONB, nullable=False),
+    )
+
+
+def person_years_table(metadata: sa.MetaData, *extra: sa.Column[Any]) -> sa.Table:
+    """Each person's year as filing last stated it (PersonYearStated), plus what a service adds."""
+    return sa.Table(
+        "person_years",
+        metadata,
+        sa.Column("person_id", sa.Text, primary_key=True),
+        sa.Column("policy_year", sa.Integer, primary_key=True),
+        sa.Column("totals", JSONB, nullable=False),  # an AccumulatorMovement: the year's sum
+        *extra,
+    )
 
 
 def person_terms(p: PersonEnrolled | PersonUpdated) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from yidi_events.runtime.insured_place import person_years_table, policies_table
+
 metadata = sa.MetaData()
 
 # --- write side ---------------------------------------------------------------------------------
@@ -40,24 +42,9 @@ persons = sa.Table(
     sa.Column("account_balance", sa.BigInteger, nullable=False),
 )
 
-policies = sa.Table(
-    "policies",
-    metadata,
-    sa.Column("insured_region", sa.String(6), primary_key=True),
-    sa.Column("insurance_type", sa.String(3), primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("effective_from", sa.Date, nullable=False),
-    sa.Column("effective_to", sa.Date),
-    sa.Column("document", JSONB, nullable=False),
-)
+policies = policies_table(metadata)
 
-person_years = sa.Table(
-    "person_years",
-    metadata,
-    sa.Column("person_id", sa.Text, primary_key=True),
-    sa.Column("policy_year", sa.Integer, primary_key=True),
-    sa.Column("totals", JSONB, nullable=False),  # an AccumulatorMovement: the year's sum
-)
+person_years = person_years_table(metadata)
 
 # Claims filing has counted in a statement (PersonYearStated of source "reimbursement").
 counted_claims = sa.Table(

@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from yidi_events.runtime.insured_place import person_years_table, policies_table
+
 metadata = sa.MetaData()
 
 # --- reference data (own events) ----------------------------------------------------------------
@@ -153,16 +155,7 @@ chronic_certificates = sa.Table(
     sa.Column("revoked_on", sa.Date),
 )
 
-policies = sa.Table(
-    "policies",
-    metadata,
-    sa.Column("insured_region", sa.String(6), primary_key=True),
-    sa.Column("insurance_type", sa.String(3), primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("effective_from", sa.Date, nullable=False),
-    sa.Column("effective_to", sa.Date),
-    sa.Column("document", JSONB, nullable=False),
-)
+policies = policies_table(metadata)
 
 # Direct-settlement suspensions of a person: by the insured place (filing) or an audit case.
 person_suspensions = sa.Table(
@@ -246,13 +239,8 @@ settlements = sa.Table(
 )
 
 # The insured place's latest statement of a person's policy year (filing.PersonYearStated).
-person_years = sa.Table(
-    "person_years",
-    metadata,
-    sa.Column("person_id", sa.Text, primary_key=True),
-    sa.Column("policy_year", sa.Integer, primary_key=True),
-    sa.Column("totals", JSONB, nullable=False),  # an AccumulatorMovement: the year's sum
-    sa.Column("visit_ledger_counted", sa.BigInteger, nullable=False),
+person_years = person_years_table(
+    metadata, sa.Column("visit_ledger_counted", sa.BigInteger, nullable=False)
 )
 
 # Our own movements of each person's ledger (settlement.PersonLedgerMoved), by sequence.
