@@ -19,6 +19,7 @@ from yidi_clearing.adapters.rows import PostgresPeriodRows
 from yidi_clearing.adapters.tables import deduction_inputs, settlement_inputs, statements
 from yidi_clearing.app.periods import PeriodHandlers
 from yidi_clearing.app.projection import own_projection
+from yidi_clearing.domain.clearing_period import ClearingPeriod, fold_period
 from yidi_clearing.domain.settings import ClearingSettings
 from yidi_events.contracts.audit import ClawbackDecided
 from yidi_events.contracts.reconciliation import (
@@ -287,6 +288,9 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
     async with world.runtime.engine.connect() as conn:
         stored = await world.runtime.store.load(conn, f"clearing-period:{PERIOD}")
     assert len(stored) == 1 + 1 + 2 * (len(lines) - 1)  # statement, dispute, confirmations
+    # The whole period as approving and netting load it (line decisions from the rows, the rest
+    # of the stream folded) is the fold of every fact.
+    assert folded == fold_period(ClearingPeriod(), [e.payload for e in stored])
     for line_id in lines:
         one = await handlers.load_line(PERIOD, line_id)
         assert one.lines == {line_id: folded.lines[line_id]}
@@ -318,6 +322,12 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
         await c.post(f"/periods/{PERIOD}/net-positions", headers=world.approver("alice"))
     )
     assert netted["sum"] == 0
+    async with world.runtime.engine.connect() as conn:
+        stored = await world.runtime.store.load(conn, f"clearing-period:{PERIOD}")
+    netted_state = await handlers.load(PERIOD)
+    assert netted_state.netted
+    assert len(netted_state.approvers) == 2
+    assert netted_state == fold_period(ClearingPeriod(), [e.payload for e in stored])
     receivable: dict[str, int] = defaultdict(int)
     payable: dict[str, int] = defaultdict(int)
     for line_id, line in lines.items():

@@ -15,7 +15,12 @@ from yidi_clearing.app.hospitals import HospitalHandlers
 from yidi_clearing.app.hospitals import stream_of as application_stream
 from yidi_clearing.app.periods import PeriodHandlers, stream_of
 from yidi_clearing.domain.actors import Actor
-from yidi_clearing.domain.clearing_period import ClearingPeriod, LineStatus, fold_period
+from yidi_clearing.domain.clearing_period import (
+    ClearingPeriod,
+    LineDecisions,
+    LineStatus,
+    fold_period,
+)
 from yidi_clearing.domain.events import (
     AdjustmentApproved,
     AdjustmentProposed,
@@ -90,6 +95,19 @@ class MemoryPeriodRows:
         self, unit: Unit, period: str
     ) -> tuple[list[ConfirmedSettlement], list[Deduction]]:
         return list(self.settlements), list(self.deductions)
+
+    async def line_decisions(
+        self, unit: Unit, period: str
+    ) -> tuple[dict[str, LineDecisions], int] | None:
+        events = await unit.load(stream_of(period))
+        whole = fold_period(ClearingPeriod(), [e.payload for e in events])
+        if not whole.generated:
+            return None
+        decisions: dict[str, LineDecisions] = {
+            line_id: (sorted(line.confirmed_by), sorted(line.disputed_by))
+            for line_id, line in whole.lines.items()
+        }
+        return decisions, len(events)
 
     async def line_view(
         self, unit: Unit, period: str, line_id: str

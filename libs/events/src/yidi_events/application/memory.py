@@ -4,7 +4,7 @@ idempotency rules as PostgreSQL, with a unit's writes visible to others only onc
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,9 +32,13 @@ class InMemoryUnit:
             "its decision in domain/ where a unit test reaches it"
         )
 
-    async def load(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
+    async def load(
+        self, stream_id: str, after_version: int = 0, excluding: Collection[str] = ()
+    ) -> list[Envelope]:
         events = [*self.store.streams.get(stream_id, []), *self.appended.get(stream_id, [])]
-        return [e for e in events if e.stream_version > after_version]
+        return [
+            e for e in events if e.stream_version > after_version and e.event_type not in excluding
+        ]
 
     async def append(
         self,

@@ -3,7 +3,7 @@ streams and keeps idempotent answers, committed when the unit ends without an ex
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -33,7 +33,11 @@ class Unit(Protocol):
     @property
     def conn(self) -> AsyncConnection: ...
 
-    async def load(self, stream_id: str, after_version: int = 0) -> list[Envelope]: ...
+    async def load(
+        self, stream_id: str, after_version: int = 0, excluding: Collection[str] = ()
+    ) -> list[Envelope]:
+        """The stream past `after_version`, without the event types in `excluding`."""
+        ...
 
     async def append(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +22,12 @@ class PostgresUnit:
     events: EventStore
     answers: IdempotencyStore
 
-    async def load(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
-        return await self.events.load(self.conn, stream_id, after_version=after_version)
+    async def load(
+        self, stream_id: str, after_version: int = 0, excluding: Collection[str] = ()
+    ) -> list[Envelope]:
+        return await self.events.load(
+            self.conn, stream_id, after_version=after_version, excluding=excluding
+        )
 
     async def append(
         self,

@@ -6,7 +6,7 @@ write, and the relay orders by it, so appending first keeps one stream's version
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -120,14 +120,21 @@ class EventStore:
         return envelopes
 
     async def load(
-        self, conn: AsyncConnection, stream_id: str, *, after_version: int = 0
+        self,
+        conn: AsyncConnection,
+        stream_id: str,
+        *,
+        after_version: int = 0,
+        excluding: Collection[str] = (),
     ) -> list[Envelope]:
-        """The stream's events past `after_version` (a snapshot's), in order."""
-        result = await conn.execute(
-            sa.select(events)
-            .where(events.c.stream_id == stream_id, events.c.stream_version > after_version)
-            .order_by(events.c.stream_version)
+        """The stream's events past `after_version` (a snapshot's), in order; without the event
+        types in `excluding`, for a state that keeps what those say elsewhere."""
+        query = sa.select(events).where(
+            events.c.stream_id == stream_id, events.c.stream_version > after_version
         )
+        if excluding:
+            query = query.where(events.c.event_type.not_in(list(excluding)))
+        result = await conn.execute(query.order_by(events.c.stream_version))
         return [_envelope(row) for row in result.mappings()]
 
     async def read_committed(

@@ -18,7 +18,7 @@ from yidi_clearing.adapters.tables import (
     statement_items,
     statements,
 )
-from yidi_clearing.domain.clearing_period import ClearingPeriod, LineState
+from yidi_clearing.domain.clearing_period import ClearingPeriod, LineDecisions, LineState
 from yidi_clearing.domain.events import StatementLine, StatementPart
 from yidi_clearing.domain.hospital_clearing import ClearingTotals, HospitalDeduction
 from yidi_clearing.domain.inputs import (
@@ -260,6 +260,36 @@ async def applications_page(
     """`applications`, one page of them after the page's cursor."""
     rows = await conn.execute(keyset_query(_applications(where), APPLICATIONS, page))
     return page_of([dict(r._mapping) for r in rows], APPLICATIONS, page)
+
+
+async def line_decisions_of_period(
+    conn: AsyncConnection, period: str
+) -> tuple[dict[str, LineDecisions], int] | None:
+    """Every line's (confirmed by, disputed by) and the stream version they reflect, from
+    `period_heads` and `period_lines` in one statement (so one snapshot); None when the period has
+    no head row, and the caller folds the stream instead."""
+    rows = (
+        await conn.execute(
+            sa.select(
+                period_heads.c.stream_version,
+                period_lines.c.line_id,
+                period_lines.c.confirmed_by,
+                period_lines.c.disputed_by,
+            )
+            .select_from(
+                period_heads.outerjoin(period_lines, period_lines.c.period == period_heads.c.period)
+            )
+            .where(period_heads.c.period == period)
+        )
+    ).all()
+    if not rows:
+        return None
+    decisions: dict[str, LineDecisions] = {
+        line_id: (confirmed_by, disputed_by)
+        for _, line_id, confirmed_by, disputed_by in rows
+        if line_id is not None
+    }
+    return decisions, int(rows[0].stream_version)
 
 
 async def line_view_of_period(
