@@ -6,8 +6,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
 
+from fastapi.responses import Response
 from openpyxl import Workbook
+
+from yidi_console.backend import Refused
 
 Cell = str | int | None
 
@@ -31,3 +36,20 @@ def to_xlsx(sheet: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]) -
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def download(fmt: str, name: str, header: list[str], rows: list[list[Any]]) -> Response:
+    """The list as a file to save, by the format its address asks for (`.csv` or `.xlsx`)."""
+    filename = quote(f"{name}.{fmt}")
+    disposition = {"content-disposition": f"attachment; filename*=UTF-8''{filename}"}
+    if fmt == "csv":
+        return Response(
+            to_csv(header, rows), media_type="text/csv; charset=utf-8", headers=disposition
+        )
+    if fmt == "xlsx":
+        return Response(
+            to_xlsx(name, header, rows),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers=disposition,
+        )
+    raise Refused(404, "console.export_format", f"没有 {fmt} 格式的导出（csv 或 xlsx）", "format")

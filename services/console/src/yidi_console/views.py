@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from yidi_events.kernel.calendar import WorkingCalendar
 
@@ -214,3 +215,25 @@ COLUMNS = {
     "valid_to": "结束日期",
     "evidence_institution": "诊断机构",
 }
+
+
+def waits_for(day: dict[str, Any], officer_region: str, is_centre: bool) -> bool:
+    """A day waits for this officer's agency: issued, not closed, party to it, not yet confirmed
+    by it. The centre is party to no day (it oversees): every open issued day is shown."""
+    if not day.get("issued") or day.get("closed"):
+        return False
+    if is_centre:
+        return True
+    parties = (day["insured_region"], day["visit_region"])
+    return officer_region in parties and officer_region not in day.get("confirmed_by", [])
+
+
+def close_due(day: dict[str, Any]) -> date:
+    """The date reconciliation says the day's month must be closed by (its own rule)."""
+    return date.fromisoformat(day["deadline"])
+
+
+def table(title: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A list shown as the service gives it: its columns are the first row's fields."""
+    columns = list(rows[0].keys()) if rows else []
+    return {"title": title, "columns": columns, "rows": rows}
