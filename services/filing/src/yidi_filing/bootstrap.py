@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from yidi_events import problems
 from yidi_events.auth.agency import TokenSigner
 from yidi_events.definition import ServiceDefinition
+from yidi_events.province import provincial_centre
 from yidi_events.service import Reaction, Runtime, Subscription, create_app
 from yidi_events.settings import InsecureSettings, ServiceSettings
 from yidi_filing import sandbox
@@ -133,6 +134,7 @@ def create(settings: ServiceSettings | None = None, filing: SettingsBook | None 
         PostgresAccounts(runtime.engine),
         signer,
         timedelta(seconds=runtime.settings.auth_token_ttl_s),
+        centre_region=provincial_centre(runtime.settings.province()),
     )
     # Its own tokens are checked with its own keys, not fetched from itself over HTTP.
     app.state.verifier.accept_jwks(signer.jwks())
