@@ -3,7 +3,9 @@ section per service (`[clearing]`, ...), chosen by `YIDI_PROVINCE_FILE` (`Servic
 province_file`); without it, the sandbox's file shipped in the repository.
 
 This module only reads the file; each service validates its own section at start with its own
-model, so a province's rules live in one file and a service that reads no section is unaffected.
+model (or `overlay` over its settings dataclass), so a province's rules live in one file and a
+service that reads no section is unaffected. The one value several readers share, the provincial
+centre, is read here (`provincial_centre`).
 """
 
 from __future__ import annotations
