@@ -15,7 +15,7 @@ from yidi_events.province import PROVINCES, ProvinceFileError
 from yidi_events.settings import ServiceSettings
 from yidi_filing.app import filings
 from yidi_filing.app.settings import SettingsBook
-from yidi_filing.bootstrap import settings_book
+from yidi_filing.bootstrap import create, settings_book
 from yidi_filing.domain.events import FilingSubmitted
 from yidi_filing.domain.filing import SubmitFiling
 
@@ -86,3 +86,17 @@ def test_a_wrong_value_stops_the_service_naming_the_key(
 ) -> None:
     with pytest.raises(ProvinceFileError, match=named):
         _book(tmp_path, f"[filing]\n{text}\n")
+
+
+def test_the_service_is_built_with_the_province_file_s_rules(tmp_path: Path) -> None:
+    province = tmp_path / "province.toml"
+    province.write_text(
+        '[filing]\nreview_working_days = 4\n[clearing]\nprovincial_centre = "330000"\n',
+        encoding="utf-8",
+    )
+    app = create(ServiceSettings(province_file=province, sandbox=True))
+    assert app.state.filing.settings.of("320500").review_working_days == 4
+    assert app.state.identity.centre_region == "330000"  # centre users are Zhejiang's
+    province.write_text("[filing]\nreview_working_days = 0\n", encoding="utf-8")
+    with pytest.raises(ProvinceFileError, match=r"\[filing\] review_working_days"):
+        create(ServiceSettings(province_file=province, sandbox=True))

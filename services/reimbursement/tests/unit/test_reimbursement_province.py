@@ -9,6 +9,7 @@ import pytest
 
 from yidi_events.province import PROVINCES, ProvinceFileError
 from yidi_events.settings import ServiceSettings
+from yidi_reimbursement.bootstrap import create
 from yidi_reimbursement.settings import province_terms
 
 
@@ -43,3 +44,13 @@ def test_a_wrong_value_stops_the_service_naming_the_key(
 ) -> None:
     with pytest.raises(ProvinceFileError, match=named):
         _terms_of(tmp_path, f"[reimbursement]\n{text}\n")
+
+
+def test_the_service_is_built_with_the_province_file_s_terms(tmp_path: Path) -> None:
+    province = tmp_path / "province.toml"
+    province.write_text("[reimbursement]\nreview_days = 3\n", encoding="utf-8")
+    app = create(ServiceSettings(province_file=province))
+    assert (app.state.claims.terms.review_days, app.state.claims.terms.payment_days) == (3, 20)
+    province.write_text("[reimbursement]\nreview_days = 0\n", encoding="utf-8")
+    with pytest.raises(ProvinceFileError, match=r"\[reimbursement\] review_days"):
+        create(ServiceSettings(province_file=province))
