@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from yidi_events.definition import service as definition
+from yidi_events.province import provincial_centre
 from yidi_events.runtime.kafka import KafkaSettings
 from yidi_events.settings import ServiceSettings
+from yidi_events.topics import services
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,15 @@ class Target:
         check(service)
         return str(getattr(self.settings, f"{service}_url"))
 
+    def centre(self) -> str:
+        """The provincial centre the operator acts as: the province file's (`YIDI_PROVINCE_FILE`,
+        default the sandbox's), as the services read it."""
+        return provincial_centre(self.settings.province())
+
 
 def check(service: str) -> str:
-    try:
-        definition(service)
-    except LookupError as exc:
-        raise ValueError(str(exc)) from exc
+    """A service of the platform (yidi_events.topics), installed here or not: the CLI reaches
+    every service through its API, so an image holding one service's code still knows them all."""
+    if service not in services():
+        raise ValueError(f"unknown service {service!r}; one of {', '.join(services())}")
     return service

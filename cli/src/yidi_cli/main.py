@@ -25,17 +25,14 @@ from rich.table import Table
 from yidi_cli import topics as tops
 from yidi_cli.config import Target, check
 from yidi_cli.sandbox import load_sandbox
-from yidi_events import definition
 from yidi_events.auth.agency import SandboxOnly, issue_token, private_jwk
 from yidi_events.runtime.kafka import ensure_topics
-from yidi_events.topics import all_sources, dlq, owner, topic
+from yidi_events.topics import all_sources, dlq, owner, services, topic
 
 T = TypeVar("T")
-# The installed services, as each declares itself: a deployment's image holds only its own.
-SERVICES = tuple(definition.services())
-# The agency that runs clearing (clearing's `ClearingSettings.provincial_centre`); an option,
-# since the CLI reads no service's code.
-PROVINCIAL_CENTRE = "320000"
+# Every service of the platform, from the topics' declaration (no service's code: an image
+# holds only its own service's package, and the CLI talks to all of them through their APIs).
+SERVICES = services()
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 dlq_app = typer.Typer(
@@ -163,10 +160,17 @@ def main(
     ctx.obj = Target.from_env(bootstrap=bootstrap)
 
 
+def _centre(target: Target) -> str:
+    try:
+        return target.centre()
+    except ValueError as exc:  # the province file cannot be read or names no region
+        raise typer.BadParameter(str(exc)) from exc
+
+
 def _as_operator(target: Target, service: str, method: str, path: str) -> Any:
     """Call a service's admin API as the provincial centre's operator; the answer, or exit 1."""
     bearer = _token(
-        target, region=PROVINCIAL_CENTRE, roles=["operator"], kind="centre", user="yidi-cli"
+        target, region=_centre(target), roles=["operator"], kind="centre", user="yidi-cli"
     )
     response = httpx.request(
         method,
@@ -411,16 +415,19 @@ def clearing_run_due(
     ctx: typer.Context,
     period: str = typer.Argument(..., help="the month cleared, YYYY-MM"),
     roles: str = typer.Option("operator,approver", help="the centre operator's roles"),
-    centre: str = typer.Option(
-        PROVINCIAL_CENTRE, help="the provincial centre's region code, which runs clearing"
+    centre: str | None = typer.Option(
+        None,
+        help="the provincial centre's region code, which runs clearing (default: the province "
+        "file's [clearing] provincial_centre, YIDI_PROVINCE_FILE)",
     ),
 ) -> None:
     """Do the period's due steps now, as the provincial centre (what the schedule does daily)."""
+    target = _target(ctx)
     _post(
-        _target(ctx),
+        target,
         "clearing",
         f"/periods/{period}/run-due",
-        region=centre,
+        region=centre or _centre(target),
         roles=roles.split(","),
         kind="centre",
         timeout=60,

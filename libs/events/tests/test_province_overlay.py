@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from yidi_events.province import ProvinceFileError, overlay
+from yidi_events.kernel import DomainError
+from yidi_events.province import ProvinceFileError, overlay, provincial_centre
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,23 @@ def test_a_typo_or_a_wrong_type_is_refused_naming_the_key() -> None:
         overlay(Rules(), {"window": {"days": "fifteen"}}, "[audit]")
     with pytest.raises(ProvinceFileError, match=r"\[audit\] enabled"):
         overlay(Rules(), {"enabled": "perhaps"}, "[audit]")
+
+
+def _window_works(rules: Rules) -> None:
+    if rules.window.days < 1:
+        raise DomainError("rules.window", "at least 1 day", field="window.days")
+
+
+def test_a_value_the_domain_refuses_stops_the_service_naming_the_key() -> None:
+    assert overlay(Rules(), {"window": {"days": 1}}, "[audit]", _window_works).window.days == 1
+    with pytest.raises(ProvinceFileError, match=r"\[audit\] window\.days: at least 1 day$"):
+        overlay(Rules(), {"window": {"days": 0}}, "[audit]", _window_works)
+
+
+def test_the_provincial_centre_is_clearing_s_and_a_region_code() -> None:
+    assert provincial_centre({}) == "320000"  # the sandbox's
+    assert provincial_centre({"clearing": {"provincial_centre": "330000"}}) == "330000"
+    with pytest.raises(ProvinceFileError, match=r"\[clearing\] provincial_centre: '33' is not"):
+        provincial_centre({"clearing": {"provincial_centre": "33"}})
+    with pytest.raises(ProvinceFileError, match=r"\[clearing\] provincial_centre: 330000 is not"):
+        provincial_centre({"clearing": {"provincial_centre": 330000}})

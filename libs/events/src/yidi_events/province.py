@@ -3,18 +3,22 @@ section per service (`[clearing]`, ...), chosen by `YIDI_PROVINCE_FILE` (`Servic
 province_file`); without it, the sandbox's file shipped in the repository.
 
 This module only reads the file; each service validates its own section at start with its own
-model, so a province's rules live in one file and a service that reads no section is unaffected.
+model (or `overlay` over its settings dataclass), so a province's rules live in one file and a
+service that reads no section is unaffected. The one value several readers share, the provincial
+centre, is read here (`provincial_centre`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
 from pydantic import TypeAdapter, ValidationError
+
+from yidi_events.kernel import DomainError, validate_region
 
 T = TypeVar("T")
 
@@ -48,12 +52,45 @@ def section(document: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     return found
 
 
-def overlay(default: T, values: Mapping[str, Any], where: str) -> T:
+# The sandbox's centre, when a province file does not name one (clearing's default too).
+DEFAULT_CENTRE = "320000"
+
+
+def provincial_centre(document: Mapping[str, Any]) -> str:
+    """The provincial centre's region code: the agency that runs clearing and whose users act for
+    the whole province, `[clearing] provincial_centre`. Read here, not from clearing's code, by
+    whatever else needs it (filing's centre users, the operator CLI); a code that is not a
+    six-digit region stops them naming the key."""
+    code = section(document, "clearing").get("provincial_centre", DEFAULT_CENTRE)
+    try:
+        return validate_region(code)
+    except ValueError as exc:
+        raise ProvinceFileError(f"province file: [clearing] provincial_centre: {exc}") from exc
+
+
+def overlay(
+    default: T,
+    values: Mapping[str, Any],
+    where: str,
+    check: Callable[[T], None] | None = None,
+) -> T:
     """`default` (a frozen dataclass of a service's settings) with what a province section says,
     field by field and into nested settings, each value checked against the field's type. A key
     that names no setting, or a value of the wrong type, stops the service at start naming it
     (`[audit] rules.split_hospitalization.window_days: ...`): a typo must never be a silent
-    default. `where` is the section (`[audit]`)."""
+    default. `where` is the section (`[audit]`). `check` is the domain's rule of which values can
+    work (a deadline of no working days): its refusal names the field and stops the service too."""
+    result = _overlaid(default, values, where)
+    if check is not None:
+        try:
+            check(result)
+        except DomainError as exc:
+            key = f" {exc.field}" if exc.field else ""
+            raise ProvinceFileError(f"province file: {where}{key}: {exc.message}") from exc
+    return result
+
+
+def _overlaid(default: T, values: Mapping[str, Any], where: str) -> T:
     if not values:
         return default
     if not dataclasses.is_dataclass(default) or isinstance(default, type):
@@ -69,7 +106,7 @@ def overlay(default: T, values: Mapping[str, Any], where: str) -> T:
             )
         current = getattr(default, key)
         if dataclasses.is_dataclass(current) and isinstance(value, Mapping):
-            changes[key] = overlay(current, value, here)
+            changes[key] = _overlaid(current, value, here)
             continue
         try:
             changes[key] = TypeAdapter(hints[key]).validate_python(value)

@@ -24,6 +24,12 @@ DLQ_RETENTION_MS = 14 * 24 * 3600 * 1000  # two weeks to look at a dead letter a
 CHANNELS: dict[str, tuple[str, ...]] = {"filing": ("identity",)}
 
 
+def services() -> tuple[str, ...]:
+    """Every service of the platform (each owns a topic), known without importing any service's
+    code: what the operator's tools address, whichever service packages an image installs."""
+    return SERVICES
+
+
 def topic(source: str, namespace: str = DEFAULT_NAMESPACE) -> str:
     service, _, channel = source.partition(".")
     if service not in SERVICES:

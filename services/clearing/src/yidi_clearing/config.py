@@ -28,7 +28,7 @@ from yidi_clearing.domain.settings import (
     StepRule,
 )
 from yidi_events.kernel import DomainError, WorkingCalendar
-from yidi_events.province import ProvinceFileError, section
+from yidi_events.province import ProvinceFileError, provincial_centre, section
 
 _DEFAULTS = ClearingSettings()
 
@@ -84,7 +84,8 @@ def clearing_settings(
             day=rule.day, month=rule.month, after=rule.after, working_days=rule.working_days
         )
     settings = ClearingSettings(
-        provincial_centre=clearing.provincial_centre,
+        # read as the CLI and filing's centre users read it: a six-digit region, or no start
+        provincial_centre=provincial_centre(province),
         approver_role=clearing.approver_role,
         calendar=CalendarSettings(
             steps=steps,

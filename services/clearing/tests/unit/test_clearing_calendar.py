@@ -250,6 +250,9 @@ def test_a_wrong_province_file_stops_the_start_naming_the_rule(tmp_path: Path) -
     broken.write_text("[clearing.steps]\nstatment = { day = 5 }\n", "utf-8")
     with pytest.raises(ProvinceFileError, match="statment"):
         clearing_settings(load_province(broken), OFFICIAL)
+    broken.write_text('[clearing]\nprovincial_centre = "JS"\n', "utf-8")
+    with pytest.raises(ProvinceFileError, match=r"\[clearing\] provincial_centre: 'JS'"):
+        clearing_settings(load_province(broken), OFFICIAL)
     broken.write_text("[clearing\n", "utf-8")
     with pytest.raises(ProvinceFileError, match=r"p\.toml"):
         load_province(broken)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from yidi_events.kernel import Conflict
+from yidi_events.province import provincial_centre
 from yidi_events.settings import ServiceSettings
 from yidi_filing.adapters.accounts import PostgresAccounts
 from yidi_filing.app.accounts import register
@@ -29,6 +30,7 @@ OPERATOR = "bootstrap"
 async def open_accounts(settings: ServiceSettings, users: list[dict[str, Any]]) -> int:
     runtime = build_runtime(settings)
     store = PostgresAccounts(runtime.engine)
+    centre = provincial_centre(settings.province())
     opened = 0
     try:
         for user in users:
@@ -45,6 +47,7 @@ async def open_accounts(settings: ServiceSettings, users: list[dict[str, Any]]) 
                         roles=tuple(user["roles"]),
                         password=user["password"],
                     ),
+                    centre_region=centre,
                 )
                 opened += 1
             except Conflict:

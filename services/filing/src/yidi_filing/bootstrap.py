@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from yidi_events import problems
 from yidi_events.auth.agency import TokenSigner
 from yidi_events.definition import ServiceDefinition
+from yidi_events.province import provincial_centre
 from yidi_events.service import Reaction, Runtime, Subscription, create_app
 from yidi_events.settings import InsecureSettings, ServiceSettings
 from yidi_filing import sandbox
@@ -24,7 +25,7 @@ from yidi_filing.app.common import Context
 from yidi_filing.app.person_year import reimbursed_claims, visit_ledger
 from yidi_filing.app.persons import RowErrors
 from yidi_filing.app.queues import filings_to_review
-from yidi_filing.app.settings import SettingsBook
+from yidi_filing.app.settings import SettingsBook, province_rules
 from yidi_filing.domain import events as own_events
 from yidi_filing.entrypoints import (
     chronic_api,
@@ -56,13 +57,21 @@ def subscriptions(context: Context) -> list[Subscription]:
     ]
 
 
+def settings_book(settings: ServiceSettings) -> SettingsBook:
+    """Each insured place's filing settings under the province file's `[filing]` rules, checked
+    at start (a wrong key or value stops the service naming it)."""
+    calendar = settings.working_calendar()
+    return SettingsBook(calendar=calendar, province=province_rules(settings.province(), calendar))
+
+
 def build_runtime(
     settings: ServiceSettings | None = None, context: Context | None = None
 ) -> Runtime:
-    context = context or Context(PostgresCertificates())
+    settings = settings or ServiceSettings()
+    context = context or Context(PostgresCertificates(), settings_book(settings))
     runtime = Runtime(
         SERVICE,
-        settings or ServiceSettings(),
+        settings,
         MIGRATIONS,
         subscriptions(context),
         own=[read_models()],
@@ -102,9 +111,7 @@ def signer_for(settings: ServiceSettings) -> TokenSigner:
 
 def create(settings: ServiceSettings | None = None, filing: SettingsBook | None = None) -> FastAPI:
     settings = settings or ServiceSettings()
-    context = Context(
-        PostgresCertificates(), filing or SettingsBook(calendar=settings.working_calendar())
-    )
+    context = Context(PostgresCertificates(), filing or settings_book(settings))
     runtime = build_runtime(settings, context)
     signer = signer_for(runtime.settings)
     app = create_app(
@@ -127,6 +134,7 @@ def create(settings: ServiceSettings | None = None, filing: SettingsBook | None 
         PostgresAccounts(runtime.engine),
         signer,
         timedelta(seconds=runtime.settings.auth_token_ttl_s),
+        centre_region=provincial_centre(runtime.settings.province()),
     )
     # Its own tokens are checked with its own keys, not fetched from itself over HTTP.
     app.state.verifier.accept_jwks(signer.jwks())

@@ -14,6 +14,7 @@ from yidi_events.contracts.filing import EnrolmentStatus, InsuranceType, PersonE
 from yidi_events.store import NewEvent
 from yidi_filing.app.common import Context
 from yidi_filing.app.settings import FilingConfig, SettingsBook
+from yidi_filing.domain.filing_settings import FilingSettings
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 2 March 2026, 10:00 in Shanghai
 TODAY = date(2026, 3, 2)
@@ -77,12 +78,13 @@ class Service:
         return [e.payload for e in self.store.log]
 
 
-def service() -> Service:
+def service(province: FilingSettings | None = None) -> Service:
+    """`province`: the province file's filing rules (default DOMAIN.md's)."""
     clock = FixedClock()
     store = InMemoryEventStore("filing", clock)
     numbers = HeldNumbers()
     # Shangluo lets a referral cover the whole visit city; Suzhou names one hospital.
-    settings = SettingsBook(FilingConfig(whole_city_referral="611000"))
+    settings = SettingsBook(FilingConfig(whole_city_referral="611000"), province=province)
     return Service(Context(numbers, settings, write=WritePath(store, clock)), store, numbers)
 
 
@@ -105,8 +107,8 @@ ZHANG_ENROLLED = PersonEnrolledV1(
 )
 
 
-async def enrolled_zhang() -> Service:
-    s = service()
+async def enrolled_zhang(province: FilingSettings | None = None) -> Service:
+    s = service(province)
     await s.given(f"person-{ZHANG}", ZHANG_ENROLLED)
     s.numbers.holders[f"01:{ZHANG_ID}"] = ZHANG
     return s

@@ -48,6 +48,9 @@ def test_a_name_outside_the_alphabet_or_length_is_refused(bad: str) -> None:
         username_key(bad)
 
 
+CENTRE = "320000"  # the sandbox province file's provincial centre
+
+
 def _user(**changes: object) -> NewUser:
     base: dict[str, object] = {
         "username": "nj.clerk",
@@ -75,13 +78,21 @@ def _user(**changes: object) -> NewUser:
 )
 def test_what_no_account_may_be_is_refused_by_field(changes: dict[str, object], field: str) -> None:
     with pytest.raises(DomainError) as refused:
-        check_new_user(_user(**changes))
+        check_new_user(_user(**changes), CENTRE)
     assert refused.value.field == field
+
+
+def test_centre_users_are_of_the_province_file_s_centre() -> None:
+    centre = _user(kind="centre", region="330000", roles=("operator",))
+    assert check_new_user(centre, "330000") == "nj.clerk"  # Zhejiang's centre, say
+    with pytest.raises(DomainError, match="region 320000") as refused:
+        check_new_user(centre, "320000")
+    assert (refused.value.rule, refused.value.field) == ("identity.region", "region")
 
 
 def test_an_account_is_opened_once_and_the_event_holds_no_password() -> None:
     user = _user(username="NJ.Clerk", roles=("clerk", "clerk"))
-    key = check_new_user(user)
+    key = check_new_user(user, CENTRE)
     [opened] = decide_register(Account(), user, key=key, user_id="U1", registered_by="U0")
     assert (opened.username, opened.roles, opened.registered_by) == ("nj.clerk", ("clerk",), "U0")
     assert "twelve-chars" not in repr(opened)

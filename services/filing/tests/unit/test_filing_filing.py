@@ -25,7 +25,6 @@ from yidi_events.contracts.filing import (
 )
 from yidi_events.decider import fold
 from yidi_events.kernel import DomainError, WorkingCalendar
-from yidi_filing.app.settings import FilingConfig, SettingsBook
 from yidi_filing.domain import filing as f
 from yidi_filing.domain import person as p
 from yidi_filing.domain.enrolment import EnrolPerson
@@ -576,13 +575,6 @@ def test_an_insured_place_may_limit_how_long_after_the_discharge() -> None:
     assert late.value.values["last_day"] == "2026-03-10"
     # Without a limit (the default: the seeds name none) a late 补办 is accepted.
     assert isinstance(submit(on_time, now=at(date(2026, 11, 30)))[-1], FilingApproved)
-
-
-def test_the_limit_is_the_deployment_s_configuration() -> None:
-    limited = SettingsBook(FilingConfig(self_paid_refiling_months=3), WorkingCalendar.official())
-    assert limited.of("321300").self_paid_refiling_months == 3
-    unset = SettingsBook(FilingConfig(), WorkingCalendar.official())
-    assert unset.of("321300").self_paid_refiling_months is None
 
 
 # --- promise lock, change, cancel ------------------------------------------------------------

@@ -17,7 +17,7 @@ from yidi_reimbursement.app.claims import Claims
 from yidi_reimbursement.domain import events as own_events
 from yidi_reimbursement.domain.computation import load_catalogue
 from yidi_reimbursement.entrypoints import api
-from yidi_reimbursement.settings import ReimbursementSettings
+from yidi_reimbursement.settings import ReimbursementSettings, province_terms
 
 SERVICE = "reimbursement"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -53,7 +53,7 @@ def create(
         write=runtime.write,
         facts=PostgresClaimFacts(),
         verifier=HttpInvoiceVerifier(runtime.settings.reimbursement_verification_url),
-        terms=own.terms(runtime.settings.working_calendar()),
+        terms=province_terms(runtime.settings),
         catalogue=load_catalogue(own.catalogue_file),
         clock=runtime.clock,
     )

@@ -1,15 +1,17 @@
-"""The reimbursement service's own terms (`YIDI_REIMBURSEMENT_*`), beside the chassis' settings
-(where the verification service's URL is, as every service URL is)."""
+"""The reimbursement service's deployment settings (`YIDI_REIMBURSEMENT_*`), beside the chassis'
+settings (where the verification service's URL is, as every service URL is). The province's terms
+for claims (deadlines, the two-reviewer amount) are the province file's `[reimbursement]` section
+(`province_terms`), checked at start."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from yidi_events.kernel import WorkingCalendar
-from yidi_reimbursement.domain.terms import ClaimTerms
+from yidi_events.province import overlay, section
+from yidi_events.settings import ServiceSettings
+from yidi_reimbursement.domain.terms import ClaimTerms, check_claim_terms
 
 DEFAULT_CATALOGUE = Path(__file__).parent / "manual_catalogue.json"
 
@@ -19,16 +21,11 @@ class ReimbursementSettings(BaseSettings):
 
     # The insured place's catalogue for manual claims (domain/computation.py says why).
     catalogue_file: Path = DEFAULT_CATALOGUE
-    acceptance_days: int = Field(5, ge=1)
-    review_days: int = Field(10, ge=1)
-    payment_days: int = Field(20, ge=1)
-    two_reviewers_above: int = Field(1_000_000, ge=0, description="fen claimed")
 
-    def terms(self, calendar: WorkingCalendar) -> ClaimTerms:
-        return ClaimTerms(
-            acceptance_days=self.acceptance_days,
-            review_days=self.review_days,
-            payment_days=self.payment_days,
-            two_reviewers_above=self.two_reviewers_above,
-            calendar=calendar,
-        )
+
+def province_terms(settings: ServiceSettings) -> ClaimTerms:
+    """The province file's `[reimbursement]` section over the defaults (DOMAIN.md section 6); a
+    key that names no term or a value that cannot work stops the service naming it."""
+    default = ClaimTerms(calendar=settings.working_calendar())
+    values = section(settings.province(), "reimbursement")
+    return overlay(default, values, "[reimbursement]", check_claim_terms)

@@ -8,6 +8,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +29,7 @@ from yidi_events.contracts.reimbursement import (
 from yidi_events.contracts.settlement import AccumulatorMovement, FundCode, FundPayment
 from yidi_events.kernel import SHANGHAI, Conflict, DomainError, Forbidden, WorkingCalendar
 from yidi_events.policy_document import parse_policy_document
+from yidi_events.settings import ServiceSettings
 from yidi_reimbursement.app.claims import Claims
 from yidi_reimbursement.domain import claim as model
 from yidi_reimbursement.domain.computation import (
@@ -39,7 +41,7 @@ from yidi_reimbursement.domain.detail_list import parse_detail_list
 from yidi_reimbursement.domain.events import BankTransfer, PaymentBatchExported
 from yidi_reimbursement.domain.terms import ClaimTerms
 from yidi_reimbursement.domain.verification import Verdict, Verification
-from yidi_reimbursement.settings import DEFAULT_CATALOGUE
+from yidi_reimbursement.settings import DEFAULT_CATALOGUE, province_terms
 
 SUZHOU = "320500"
 HOSPITAL = "H32010000009"
@@ -145,7 +147,10 @@ ZHANG = InsuredPerson(
 )
 
 
-def setup(**terms: int) -> tuple[Claims, InMemoryEventStore, Facts, Verifier]:
+def setup(
+    province: ClaimTerms | None = None, **terms: int
+) -> tuple[Claims, InMemoryEventStore, Facts, Verifier]:
+    """`province`: the terms the province file gives (default DOMAIN.md's, `terms` changed)."""
     clock = Clock(NOW)
     store = InMemoryEventStore()
     facts = Facts(insured=ZHANG)
@@ -154,7 +159,7 @@ def setup(**terms: int) -> tuple[Claims, InMemoryEventStore, Facts, Verifier]:
         write=WritePath(store, clock),
         facts=facts,
         verifier=verifier,
-        terms=ClaimTerms(calendar=WorkingCalendar.of(), **terms),
+        terms=province or ClaimTerms(calendar=WorkingCalendar.of(), **terms),
         catalogue=load_catalogue(DEFAULT_CATALOGUE),
         clock=clock,
     )
@@ -237,6 +242,24 @@ async def test_a_claim_goes_from_the_counter_to_approval_with_the_engines_figure
     )
     # Payment 20 working days after approval (Friday 6 March: 3 April, weekends only here).
     assert approved.payment_due == date(2026, 4, 3)
+
+
+async def test_the_province_file_s_terms_are_the_deadlines_a_claim_gets(tmp_path: Path) -> None:
+    province = tmp_path / "province.toml"
+    province.write_text(
+        "[reimbursement]\nreview_days = 3\ntwo_reviewers_above = 50000\n", encoding="utf-8"
+    )
+    claims, store, _, _ = setup(province_terms(ServiceSettings(province_file=province)))
+    received = await claims.receive(CLERK, intake())
+    await claims.check(CLERK, "RC1")
+    checked = store.payloads(STREAM)[1]
+    assert isinstance(checked, ClaimChecked)
+    # Checked Friday 6 March: three working days are Monday 9, Tuesday 10, Wednesday 11 March
+    # (the default ten would be 20 March); 1,000.00 claimed is above 500.00: two reviewers.
+    assert (checked.review_due, checked.reviewers_needed) == (date(2026, 3, 11), 2)
+    # Acceptance is not named in the file: DOMAIN.md's five working days, Friday 13 March.
+    assert isinstance(received, ClaimReceived)
+    assert received.acceptance_due == date(2026, 3, 13)
 
 
 async def test_the_year_so_far_is_what_filing_stated_plus_claims_it_has_not_counted() -> None:

@@ -31,10 +31,16 @@ class LoggedIn:
 
 
 async def register(
-    write: WritePath, store: AccountStore, registered_by: str, user: accounts.NewUser
+    write: WritePath,
+    store: AccountStore,
+    registered_by: str,
+    user: accounts.NewUser,
+    *,
+    centre_region: str,
 ) -> str:
-    """Open an account (the hash is made here, outside the unit: argon2 is slow on purpose)."""
-    key = accounts.check_new_user(user)
+    """Open an account (the hash is made here, outside the unit: argon2 is slow on purpose).
+    `centre_region`: the province file's provincial centre, the region of centre users."""
+    key = accounts.check_new_user(user, centre_region)
     password_hash = HASHER.hash(user.password)
     user_id = f"U{uuid.uuid4().hex}"
 
@@ -58,15 +64,24 @@ async def register(
 
 class Identity:
     def __init__(
-        self, write: WritePath, store: AccountStore, signer: TokenSigner, ttl: timedelta
+        self,
+        write: WritePath,
+        store: AccountStore,
+        signer: TokenSigner,
+        ttl: timedelta,
+        *,
+        centre_region: str,
     ) -> None:
         self.write = write
         self.store = store
         self.signer = signer
         self.ttl = ttl
+        self.centre_region = centre_region
 
     async def register(self, principal: Principal, user: accounts.NewUser) -> str:
-        return await register(self.write, self.store, principal.user_id, user)
+        return await register(
+            self.write, self.store, principal.user_id, user, centre_region=self.centre_region
+        )
 
     async def login(self, username: str, password: str) -> LoggedIn:
         refused = Unauthenticated(

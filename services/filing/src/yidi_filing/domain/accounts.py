@@ -36,7 +36,6 @@ ROLES = frozenset(
         "operator",
     }
 )
-CENTRE_REGION = "320000"
 _NAME = re.compile(r"[a-z0-9][a-z0-9._@-]{1,63}")
 MIN_PASSWORD = 12
 
@@ -72,8 +71,9 @@ class NewUser:
     password: str
 
 
-def check_new_user(user: NewUser) -> str:
-    """The key of a valid new account; refuses what no account may be (pure)."""
+def check_new_user(user: NewUser, centre_region: str) -> str:
+    """The key of a valid new account; refuses what no account may be (pure). `centre_region`:
+    the provincial centre's region (the province file's), the one region of centre users."""
     key = username_key(user.username)
     if user.kind not in USER_KINDS:
         raise DomainError(
@@ -81,10 +81,10 @@ def check_new_user(user: NewUser) -> str:
         )
     if not re.fullmatch(r"\d{6}", user.region):
         raise DomainError("identity.region", "region is a six-digit region code", field="region")
-    if user.kind == "centre" and user.region != CENTRE_REGION:
+    if user.kind == "centre" and user.region != centre_region:
         raise DomainError(
             "identity.region",
-            f"the provincial centre's users are of region {CENTRE_REGION}",
+            f"the provincial centre's users are of region {centre_region}",
             field="region",
         )
     allowed = SERVICE_ROLES if user.kind == "service" else ROLES
