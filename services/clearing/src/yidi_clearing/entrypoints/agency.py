@@ -440,7 +440,18 @@ def agency_router(
         history = []
         for r in found.rows:
             running += r["debit"] - r["credit"]
-            history.append(m.Movement.model_validate({**r, "balance": running}))
+            history.append(
+                m.Movement(
+                    period=r["period"],
+                    entry_id=r["entry_id"],
+                    posted_on=r["posted_on"],
+                    memo=r["memo"],
+                    reference=r["reference"],
+                    debit=r["debit"],
+                    credit=r["credit"],
+                    balance=running,
+                )
+            )
         return m.AccountHistory(account=account, balance=balance, history=history)
 
     # --- hospital clearing --------------------------------------------------------------------
