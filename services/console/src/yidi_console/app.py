@@ -219,7 +219,9 @@ def create() -> FastAPI:
             dues = [_close_due(d) for d in waiting]
             queues.append(_queue("待确认对账日", "/days", len(waiting), nearest(dues)))
         period = views.previous_period(now)
-        statement = await attempt(backend.get("clearing", f"/periods/{period}/statement"))
+        statement = await attempt(
+            backend.get_all("clearing", f"/periods/{period}/statement", "lines")
+        )
         if statement is not None:
             lines = [
                 ln
@@ -340,7 +342,7 @@ def create() -> FastAPI:
     async def clearing(request: Request, officer: Officer, backend: Backend) -> Response:
         period = await period_of(request, backend)
         try:
-            statement = await backend.get("clearing", f"/periods/{period}/statement")
+            statement = await backend.get_all("clearing", f"/periods/{period}/statement", "lines")
         except Refused as refused:
             if refused.status != 404:
                 raise
@@ -444,7 +446,7 @@ def create() -> FastAPI:
     @route("GET", "/clearing/{period}/statement.{fmt}")
     async def export_statement(request: Request, officer: Officer, backend: Backend) -> Response:
         period = request.path_params["period"]
-        statement = await backend.get("clearing", f"/periods/{period}/statement")
+        statement = await backend.get_all("clearing", f"/periods/{period}/statement", "lines")
         header = ["清算行", "付款方", "收款方", "金额（元）", "状态", "确认方", "争议方"]
         body = [
             [
