@@ -424,6 +424,34 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
     )
     assert foreign.status_code == 403
 
+    # Paging: the statement's lines and the centre's bank account two at a time come whole, each
+    # row once and in order, the account's running balance carried across pages.
+    all_lines = await ok(await c.get(f"/periods/{PERIOD}/statement", headers=centre))
+    walked = await walk(c, f"/periods/{PERIOD}/statement", centre, "lines")
+    assert [line["line_id"] for line in walked] == [
+        f"{NANJING}>{SUZHOU}",
+        f"{WUXI}>{NANJING}",
+        f"{SUZHOU}>{NANJING}",
+        f"{SUZHOU}>{WUXI}",
+        f"{SUQIAN}>{NANJING}",
+    ]
+    assert walked == all_lines["lines"]
+    bank = await ok(await c.get("/ledger/accounts/centre_bank", headers=centre))
+    moved = await walk(c, "/ledger/accounts/centre_bank", centre, "history")
+    assert moved == bank["history"]
+    # In posting order: the disbursements paid today (April 4th), then the remittances on the days
+    # they were received (14th, 15th, and the first payer's rest on the 17th). Everything received
+    # was paid out, so the account ends at zero.
+    paid_out = [f"D-{a}" for a in sorted(receivers)]
+    remitted = ["BK-001"] + [f"BK-00{n}" for n in range(3, len(payers) + 2)] + ["BK-002"]
+    assert [row["reference"] for row in moved] == paid_out + remitted
+    assert moved[len(paid_out) - 1]["balance"] == -sum(receivers.values())
+    assert moved[-1]["balance"] == bank["balance"] == 0
+    for url in (f"/periods/{PERIOD}/statement", "/ledger/accounts/centre_bank"):
+        bad = await c.get(url, params={"cursor": "not-a-cursor"}, headers=centre)
+        assert bad.status_code == 422, bad.text
+        assert bad.json()["field"] == "cursor"
+
     calendar = await ok(await c.get(f"/periods/{PERIOD}/calendar", headers=centre))
     assert set(calendar["done"]) == {
         "statement",
@@ -455,6 +483,20 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
         await consumer.rebuild()
         async with world.runtime.engine.connect() as conn:
             assert await consumer.projection.snapshot(conn) == before
+
+
+async def walk(c: Any, url: str, headers: dict[str, str], member: str) -> list[Any]:
+    """Every row of a paged list, two to a page, following `Link: <...>; rel="next"`."""
+    rows: list[Any] = []
+    response = await c.get(url, params={"limit": 2}, headers=headers)
+    while True:
+        page = await ok(response)
+        assert len(page[member]) <= 2
+        rows += page[member]
+        following = response.links.get("next")
+        if following is None:
+            return rows
+        response = await c.get(following["url"], headers=headers)
 
 
 async def wait_for_topic(world: Any, at_least: int) -> list[Envelope]:

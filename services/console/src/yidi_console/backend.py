@@ -86,12 +86,27 @@ class Backend:
         params: dict[str, Any] | None = None,
         json: Any = None,
     ) -> Any:
+        response = await self._send(method, service, path, params=params, json=json)
+        return response.json() if response.content else None
+
+    async def _send(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
         headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        # No parameters at all rather than an empty set: httpx would drop the query a next
+        # page's link carries in `path`.
+        given = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         try:
             response = await self.http.request(
                 method,
                 self.services[service] + path,
-                params={k: v for k, v in (params or {}).items() if v not in (None, "")},
+                params=given or None,
                 json=json,
                 headers=headers,
             )
@@ -102,10 +117,21 @@ class Backend:
             ) from exc
         if response.status_code >= 400:
             raise _refusal(response)
-        return response.json() if response.content else None
+        return response
 
     async def get(self, service: str, path: str, **params: Any) -> Any:
         return await self.call("GET", service, path, params=params)
+
+    async def get_all(self, service: str, path: str, member: str, **params: Any) -> Any:
+        """A paged body whole: `member` holds the rows of every page. A service announces the next
+        page as `Link: <path?query>; rel="next"` (its own path, like the ones called here), and an
+        officer's export or count must not stop at the first page of a long list."""
+        response = await self._send("GET", service, path, params=params)
+        body = response.json()
+        while (following := response.links.get("next")) is not None:
+            response = await self._send("GET", service, following["url"])
+            body[member] += response.json()[member]
+        return body
 
     async def post(self, service: str, path: str, json: Any = None, **params: Any) -> Any:
         return await self.call("POST", service, path, params=params, json=json)

@@ -28,7 +28,7 @@ from yidi_clearing.domain.inputs import (
 )
 from yidi_clearing.domain.period import last_day
 from yidi_events.contracts.policy import InsuranceType
-from yidi_events.paging import Keyset, Page, PageRequest, keyset_query, page_of
+from yidi_events.paging import Keyset, Page, PageRequest, decode_cursor, keyset_query, page_of
 
 _TYPES = [t.value for t in InsuranceType]
 
@@ -140,21 +140,64 @@ async def deduction_details(conn: AsyncConnection, ids: list[str]) -> list[dict[
     return [dict(r._mapping) for r in rows]
 
 
-async def journal(
-    conn: AsyncConnection, *, period: str | None = None, account: str | None = None
-) -> list[dict[str, Any]]:
-    # In posting order: a fund's own entries (its own label) fall between the periods' entries.
-    query = sa.select(journal_lines).order_by(
+# Posting order: a fund's own entries (its own label) fall between the periods' entries. The last
+# three columns are the journal's primary key, so the order is total.
+JOURNAL = Keyset(
+    (
         journal_lines.c.posted_on,
         journal_lines.c.period,
         journal_lines.c.stream_version,
         journal_lines.c.line_no,
     )
+)
+
+
+def _journal(period: str | None, account: str | None) -> list[sa.ColumnElement[bool]]:
+    where = []
     if period is not None:
-        query = query.where(journal_lines.c.period == period)
+        where.append(journal_lines.c.period == period)
     if account is not None:
-        query = query.where(journal_lines.c.account == account)
-    return [dict(r._mapping) for r in await conn.execute(query)]
+        where.append(journal_lines.c.account == account)
+    return where
+
+
+async def trial_balance(
+    conn: AsyncConnection, period: str | None = None
+) -> dict[str, tuple[int, int]]:
+    """(debits, credits) of every account, over `period` or over all."""
+    rows = await conn.execute(
+        sa.select(
+            journal_lines.c.account,
+            sa.func.sum(journal_lines.c.debit).label("debit"),
+            sa.func.sum(journal_lines.c.credit).label("credit"),
+        )
+        .where(*_journal(period, None))
+        .group_by(journal_lines.c.account)
+        .order_by(journal_lines.c.account)
+    )
+    return {r.account: (int(r.debit), int(r.credit)) for r in rows}
+
+
+async def _balance(conn: AsyncConnection, where: list[sa.ColumnElement[bool]]) -> int:
+    total = sa.func.coalesce(sa.func.sum(journal_lines.c.debit - journal_lines.c.credit), 0)
+    return int((await conn.execute(sa.select(total).where(*where))).scalar_one())
+
+
+async def account_page(
+    conn: AsyncConnection, page: PageRequest, *, account: str, period: str | None = None
+) -> tuple[Page[dict[str, Any]], int, int]:
+    """One page of an account's journal lines in posting order, the account's balance before the
+    page's first line (so each line's running balance is the account's, not the page's), and its
+    balance after all its lines."""
+    where = _journal(period, account)
+    before = 0
+    if page.cursor is not None:
+        after = decode_cursor(page.cursor, JOURNAL)
+        bound = [sa.literal(v, e.type) for v, e in zip(after, JOURNAL.order, strict=True)]
+        before = await _balance(conn, [*where, sa.tuple_(*JOURNAL.order) <= sa.tuple_(*bound)])
+    rows = await conn.execute(keyset_query(sa.select(journal_lines).where(*where), JOURNAL, page))
+    found = page_of([dict(r._mapping) for r in rows], JOURNAL, page)
+    return found, before, await _balance(conn, where)
 
 
 async def reconciled_totals(
@@ -234,6 +277,10 @@ async def application(conn: AsyncConnection, application_id: str) -> dict[str, A
     ).first()
     return dict(row._mapping) if row else None
 
+
+# A statement's lines by id, unique in its period. The lines are paged out of the period's fold (the
+# statement's other members come from it too); the column only types the cursor's key.
+LINES = Keyset((period_lines.c.line_id,))
 
 # A month's applications by id: the id is unique, so the order is total.
 APPLICATIONS = Keyset(

@@ -22,9 +22,10 @@ from yidi_clearing.domain.actors import Actor
 from yidi_clearing.domain.clearing_period import ClearingPeriod, LineState
 from yidi_clearing.domain.ledger import payable, receivable
 from yidi_clearing.domain.settings import ClearingSettings
+from yidi_clearing.entrypoints import models as m
 from yidi_events.auth.agency import Agency, Principal
 from yidi_events.kernel import Forbidden, NotFound
-from yidi_events.paging import LINK_HEADER, Paging, announce
+from yidi_events.paging import LINK_HEADER, Paging, announce, decode_cursor, page_of
 
 
 class DisputeBody(BaseModel):
@@ -126,7 +127,18 @@ def agency_router(
             "parts": parts,
         }
 
-    def statement_view(state: ClearingPeriod, p: Principal) -> dict[str, Any]:
+    def visible_lines(state: ClearingPeriod, p: Principal, after: str | None = None) -> list[str]:
+        """The ids of the lines the caller is a party to, in order, after `after`."""
+        return [
+            i
+            for i in sorted(state.lines)
+            if (after is None or i > after)
+            and sees(p, state.lines[i].line.payer_agency, state.lines[i].line.receiver_agency)
+        ]
+
+    def statement_view(
+        state: ClearingPeriod, p: Principal, lines: list[str] | None = None
+    ) -> dict[str, Any]:
         return {
             "period": state.period,
             "input_hash": state.input_hash,
@@ -135,8 +147,7 @@ def agency_router(
             "first_approver": state.first_approver,
             "lines": [
                 line_view(state.lines[i])
-                for i in sorted(state.lines)
-                if sees(p, state.lines[i].line.payer_agency, state.lines[i].line.receiver_agency)
+                for i in (visible_lines(state, p) if lines is None else lines)
             ],
             "adjustments": [
                 {**asdict(a.proposal), "approved_by": a.approved_by}
@@ -158,20 +169,30 @@ def agency_router(
     # --- statement ----------------------------------------------------------------------------
 
     @router.post("/periods/{period}/statement")
-    async def generate(period: str, p: Agency) -> dict[str, Any]:
+    async def generate(period: str, p: Agency) -> m.GeneratedStatement:
         state = await periods.generate(period, actor(p))
-        return statement_view(state, p)
+        return m.GeneratedStatement.model_validate(statement_view(state, p))
 
-    @router.get("/periods/{period}/statement")
-    async def statement(period: str, p: Agency) -> dict[str, Any]:
+    @router.get(
+        "/periods/{period}/statement",
+        summary="The period's statement, its lines by line id a page at a time",
+        responses={200: {"headers": LINK_HEADER}},
+    )
+    async def statement(
+        period: str, p: Agency, page: Paging, request: Request, response: Response
+    ) -> m.StatementView:
         state = await generated(period)
-        view = statement_view(state, p)
-        view["generated_on"] = state.generated_on.isoformat() if state.generated_on else None
+        after = decode_cursor(page.cursor, queries.LINES)[0] if page.cursor else None
+        ids = visible_lines(state, p, after)[: page.limit + 1]
+        found = page_of([{"line_id": i} for i in ids], queries.LINES, page)
+        announce(request, response, found)
+        view = statement_view(state, p, [row["line_id"] for row in found.rows])
+        view["generated_on"] = state.generated_on
         view["held"] = [asdict(h) for h in state.held if sees(p, h.payer_agency, h.receiver_agency)]
-        return view
+        return m.StatementView.model_validate(view)
 
     @router.get("/periods/{period}/statement/inputs-hash")
-    async def inputs_hash(period: str, p: Agency) -> dict[str, Any]:
+    async def inputs_hash(period: str, p: Agency) -> m.InputsHash:
         """The hash of the period's inputs as they stand now (equals the statement's while no
         input arrived after it was generated), and how many inputs it covers."""
         actor(p)
@@ -185,16 +206,16 @@ def agency_router(
             for part in line.parts
             for i in (*part.clawback_ids, *part.audit_deduction_ids)
         }
-        return {
-            "period": period,
-            "input_hash": preview.input_hash,
-            "settlements": len(settlement_ids),
-            "deductions": len(deduction_ids),
-            "held": len(preview.held),
-        }
+        return m.InputsHash(
+            period=period,
+            input_hash=preview.input_hash,
+            settlements=len(settlement_ids),
+            deductions=len(deduction_ids),
+            held=len(preview.held),
+        )
 
     @router.get("/periods/{period}/statement/lines/{line_id}")
-    async def line(period: str, line_id: str, p: Agency) -> dict[str, Any]:
+    async def line(period: str, line_id: str, p: Agency) -> m.LineDetail:
         # One line's rows, not a fold of the whole period (tens of thousands of lines).
         state = await periods.load_line(period, line_id)
         if not state.generated:
@@ -220,82 +241,84 @@ def agency_router(
                 part["deductions"] = await queries.deduction_details(
                     conn, [*part["audit_deduction_ids"], *part["clawback_ids"]]
                 )
-        return view
+        return m.LineDetail.model_validate(view)
 
     @router.post("/periods/{period}/lines/{line_id}/confirm")
-    async def confirm(period: str, line_id: str, p: Agency) -> dict[str, Any]:
+    async def confirm(period: str, line_id: str, p: Agency) -> m.LineView:
         state = await periods.confirm_line(period, line_id, actor(p))
-        return line_view(state.lines[line_id])
+        return m.LineView.model_validate(line_view(state.lines[line_id]))
 
     @router.post("/periods/{period}/lines/{line_id}/dispute")
-    async def dispute(period: str, line_id: str, body: DisputeBody, p: Agency) -> dict[str, Any]:
+    async def dispute(period: str, line_id: str, body: DisputeBody, p: Agency) -> m.LineView:
         state = await periods.dispute_line(period, line_id, body.reason, actor(p))
-        return line_view(state.lines[line_id])
+        return m.LineView.model_validate(line_view(state.lines[line_id]))
 
     @router.post("/periods/{period}/approvals")
-    async def approve(period: str, p: Agency) -> dict[str, Any]:
+    async def approve(period: str, p: Agency) -> m.ApprovalView:
         state = await periods.approve(period, actor(p))
-        return {
-            "period": period,
-            "approved": state.approved,
-            "first_approver": state.first_approver,
-            "approvers": list(state.approvers),
-        }
+        return m.ApprovalView(
+            period=period,
+            approved=state.approved,
+            first_approver=state.first_approver,
+            approvers=list(state.approvers),
+        )
 
     @router.post("/periods/{period}/adjustments")
-    async def propose(period: str, body: AdjustmentBody, p: Agency) -> dict[str, Any]:
+    async def propose(period: str, body: AdjustmentBody, p: Agency) -> m.AdjustmentView:
         state = await periods.propose_adjustment(period, actor=actor(p), **body.model_dump())
         a = state.adjustments[body.adjustment_id]
-        return {**asdict(a.proposal), "approved_by": a.approved_by}
+        return m.AdjustmentView.model_validate({**asdict(a.proposal), "approved_by": a.approved_by})
 
     @router.post("/periods/{period}/adjustments/{adjustment_id}/approve")
-    async def approve_adjustment(period: str, adjustment_id: str, p: Agency) -> dict[str, Any]:
+    async def approve_adjustment(period: str, adjustment_id: str, p: Agency) -> m.AdjustmentView:
         state = await periods.approve_adjustment(period, adjustment_id, actor(p))
         a = state.adjustments[adjustment_id]
-        return {**asdict(a.proposal), "approved_by": a.approved_by}
+        return m.AdjustmentView.model_validate({**asdict(a.proposal), "approved_by": a.approved_by})
 
     # --- netting and cash ---------------------------------------------------------------------
 
-    def positions_view(state: ClearingPeriod, p: Principal) -> dict[str, Any]:
+    def positions_view(state: ClearingPeriod, p: Principal) -> m.PositionsView:
         shown = [asdict(x) for x in state.positions or () if sees(p, x.agency)]
-        return {
-            "period": state.period,
-            "netted": state.netted,
-            "positions": shown,
-            "sum": sum(x["net"] for x in shown) if is_centre(p) else None,
-        }
+        return m.PositionsView.model_validate(
+            {
+                "period": state.period,
+                "netted": state.netted,
+                "positions": shown,
+                "sum": sum(x["net"] for x in shown) if is_centre(p) else None,
+            }
+        )
 
     @router.post("/periods/{period}/net-positions")
-    async def net(period: str, p: Agency) -> dict[str, Any]:
+    async def net(period: str, p: Agency) -> m.PositionsView:
         return positions_view(await periods.net(period, actor(p)), p)
 
     @router.get("/periods/{period}/net-positions")
-    async def positions(period: str, p: Agency) -> dict[str, Any]:
+    async def positions(period: str, p: Agency) -> m.PositionsView:
         return positions_view(await generated(period), p)
 
     @router.post("/periods/{period}/remittances")
-    async def remit(period: str, body: RemittanceBody, p: Agency) -> dict[str, Any]:
+    async def remit(period: str, body: RemittanceBody, p: Agency) -> m.RemittanceView:
         state = await periods.record_remittance(period, actor=actor(p), **body.model_dump())
-        return asdict(state.remittances[body.bank_reference]) | {
-            "received_on": body.received_on.isoformat()
-        }
+        return m.RemittanceView.model_validate(asdict(state.remittances[body.bank_reference]))
 
     @router.post("/periods/{period}/disbursements")
     async def request_disbursement(
         period: str, body: DisbursementBody, p: Agency
-    ) -> dict[str, Any]:
+    ) -> m.DisbursementRequestView:
         state = await periods.request_disbursement(period, actor=actor(p), **body.model_dump())
         r = state.disbursement_requests[body.disbursement_id]
-        return {**asdict(r), "requested_on": r.requested_on.isoformat(), "paid": False}
+        return m.DisbursementRequestView.model_validate({**asdict(r), "paid": False})
 
     @router.post("/periods/{period}/disbursements/{disbursement_id}/approve")
-    async def approve_disbursement(period: str, disbursement_id: str, p: Agency) -> dict[str, Any]:
+    async def approve_disbursement(
+        period: str, disbursement_id: str, p: Agency
+    ) -> m.DisbursementView:
         state = await periods.approve_disbursement(period, disbursement_id, actor(p))
         d = state.disbursements[disbursement_id]
-        return {**asdict(d), "paid_on": d.paid_on.isoformat(), "paid": True}
+        return m.DisbursementView.model_validate({**asdict(d), "paid": True})
 
     @router.get("/periods/{period}/cash")
-    async def cash_view(period: str, p: Agency) -> dict[str, Any]:
+    async def cash_view(period: str, p: Agency) -> m.CashView:
         state = await generated(period)
         fund = await periods.fund()
         today = periods.today()
@@ -316,40 +339,40 @@ def agency_router(
                         state, position.agency, settings, fund, today
                     ),
                     "remittances": [
-                        {**asdict(r), "received_on": r.received_on.isoformat()}
-                        for r in state.remittances.values()
-                        if r.agency == position.agency
+                        asdict(r) for r in state.remittances.values() if r.agency == position.agency
                     ],
                 }
             )
-        return {
-            "period": period,
-            "agencies": agencies,
-            "cash_at_centre": cash.cash_available(state, fund.outstanding.get(period, 0)),
-            "prepaid_fund_advanced": fund.outstanding.get(period, 0),
-            "late": list(cash.late_payers(state, today, settings)),
-        }
+        return m.CashView.model_validate(
+            {
+                "period": period,
+                "agencies": agencies,
+                "cash_at_centre": cash.cash_available(state, fund.outstanding.get(period, 0)),
+                "prepaid_fund_advanced": fund.outstanding.get(period, 0),
+                "late": list(cash.late_payers(state, today, settings)),
+            }
+        )
 
     @router.post("/periods/{period}/prepaid-fund-check")
-    async def prepaid_check(period: str, body: PrepaidFundBody, p: Agency) -> dict[str, Any]:
+    async def prepaid_check(period: str, body: PrepaidFundBody, p: Agency) -> m.PrepaidFundCheck:
         _, found = await periods.check_prepaid_fund(
             period, fund_id=body.fund_id, q4_monthly_amounts=body.q4_monthly_amounts, actor=actor(p)
         )
-        return found
+        return m.PrepaidFundCheck.model_validate(found)
 
     # --- the prepaid fund ---------------------------------------------------------------------
 
     @router.post("/prepaid-fund")
-    async def establish_fund(body: EstablishFundBody, p: Agency) -> dict[str, Any]:
+    async def establish_fund(body: EstablishFundBody, p: Agency) -> m.FundView:
         fund = await periods.establish_fund(body.q4_monthly_amounts, actor(p))
         return _fund_view(fund, settings)
 
     @router.get("/prepaid-fund")
-    async def fund_view(p: Agency) -> dict[str, Any]:
+    async def fund_view(p: Agency) -> m.FundView:
         return _fund_view(await periods.fund(), settings)
 
     @router.post("/prepaid-fund/top-ups/{request_id}/done")
-    async def topped_up(request_id: str, body: TopUpBody, p: Agency) -> dict[str, Any]:
+    async def topped_up(request_id: str, body: TopUpBody, p: Agency) -> m.FundView:
         fund = await periods.top_up_fund(
             request_id, amount=body.amount, bank_reference=body.bank_reference, actor=actor(p)
         )
@@ -358,17 +381,18 @@ def agency_router(
     # --- calendar -----------------------------------------------------------------------------
 
     @router.get("/periods/{period}/calendar")
-    async def calendar(period: str, p: Agency) -> dict[str, Any]:
-        return periods.calendar(period, await periods.load(period), periods.today())
+    async def calendar(period: str, p: Agency) -> m.CalendarView:
+        view = periods.calendar(period, await periods.load(period), periods.today())
+        return m.CalendarView.model_validate(view)
 
     @router.post("/periods/{period}/run-due")
-    async def run_due(period: str, p: Agency) -> dict[str, Any]:
-        return await periods.run_due(period, actor(p))
+    async def run_due(period: str, p: Agency) -> m.RunDueView:
+        return m.RunDueView.model_validate(await periods.run_due(period, actor(p)))
 
     # --- ledger -------------------------------------------------------------------------------
 
     @router.get("/ledger/trial-balance")
-    async def trial_balance(p: Agency, period: str | None = None) -> dict[str, Any]:
+    async def trial_balance(p: Agency, period: str | None = None) -> m.TrialBalance:
         if not is_centre(p):
             raise Forbidden(
                 "clearing.centre_only",
@@ -376,45 +400,59 @@ def agency_router(
                 field="region",
             )
         async with engine.connect() as conn:
-            rows = await queries.journal(conn, period=period)
-        balances: dict[str, int] = {}
-        for r in rows:
-            balances[r["account"]] = balances.get(r["account"], 0) + r["debit"] - r["credit"]
-        return {
-            "period": period,
-            "accounts": dict(sorted(balances.items())),
-            "debits": sum(r["debit"] for r in rows),
-            "credits": sum(r["credit"] for r in rows),
-            "total": sum(balances.values()),
-        }
+            sums = await queries.trial_balance(conn, period)
+        balances = {account: debit - credit for account, (debit, credit) in sorted(sums.items())}
+        return m.TrialBalance(
+            period=period,
+            accounts=balances,
+            debits=sum(debit for debit, _ in sums.values()),
+            credits=sum(credit for _, credit in sums.values()),
+            total=sum(balances.values()),
+        )
 
-    @router.get("/ledger/accounts/{account}")
-    async def account_history(account: str, p: Agency, period: str | None = None) -> dict[str, Any]:
+    @router.get(
+        "/ledger/accounts/{account}",
+        summary="An account's journal lines in posting order, a page at a time",
+        responses={200: {"headers": LINK_HEADER}},
+    )
+    async def account_history(
+        account: str,
+        p: Agency,
+        page: Paging,
+        request: Request,
+        response: Response,
+        period: str | None = None,
+    ) -> m.AccountHistory:
         if not is_centre(p) and account not in (receivable(p.region), payable(p.region)):
             raise Forbidden(
                 "clearing.not_party",
                 f"agency {p.region} may only read its own accounts",
                 field="account",
             )
+        # One snapshot for the page and the two balances, so a line posted meanwhile is in all
+        # three or in none and the running balances add up to the account's.
         async with engine.connect() as conn:
-            rows = await queries.journal(conn, period=period, account=account)
-        running = 0
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+            found, running, balance = await queries.account_page(
+                conn, page, account=account, period=period
+            )
+        announce(request, response, found)
         history = []
-        for r in rows:
+        for r in found.rows:
             running += r["debit"] - r["credit"]
             history.append(
-                {
-                    "period": r["period"],
-                    "entry_id": r["entry_id"],
-                    "posted_on": r["posted_on"].isoformat(),
-                    "memo": r["memo"],
-                    "reference": r["reference"],
-                    "debit": r["debit"],
-                    "credit": r["credit"],
-                    "balance": running,
-                }
+                m.Movement(
+                    period=r["period"],
+                    entry_id=r["entry_id"],
+                    posted_on=r["posted_on"],
+                    memo=r["memo"],
+                    reference=r["reference"],
+                    debit=r["debit"],
+                    credit=r["credit"],
+                    balance=running,
+                )
             )
-        return {"account": account, "balance": running, "history": history}
+        return m.AccountHistory(account=account, balance=balance, history=history)
 
     # --- hospital clearing --------------------------------------------------------------------
 
@@ -430,7 +468,7 @@ def agency_router(
         response: Response,
         month: str | None = None,
         status: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> m.Applications:
         async with engine.connect() as conn:
             found = await queries.applications_page(
                 conn,
@@ -440,10 +478,10 @@ def agency_router(
                 status=status,
             )
         announce(request, response, found)
-        return {"applications": [application_view(r) for r in found.rows]}
+        return m.Applications(applications=[application_view(r) for r in found.rows])
 
     @router.post("/hospital-clearing/{application_id}/status")
-    async def change_status(application_id: str, body: StatusBody, p: Agency) -> dict[str, Any]:
+    async def change_status(application_id: str, body: StatusBody, p: Agency) -> m.ApplicationView:
         row = await hospitals.change_status(
             application_id,
             to_status=body.to_status,
@@ -454,7 +492,9 @@ def agency_router(
         return application_view(row)
 
     @router.post("/hospital-clearing/{application_id}/payment")
-    async def record_payment(application_id: str, body: PaymentBody, p: Agency) -> dict[str, Any]:
+    async def record_payment(
+        application_id: str, body: PaymentBody, p: Agency
+    ) -> m.ApplicationView:
         row = await hospitals.record_payment(
             application_id,
             amount=body.amount,
@@ -464,46 +504,39 @@ def agency_router(
         )
         return application_view(row)
 
-    def application_view(row: dict[str, Any]) -> dict[str, Any]:
-        """The row, its calendar deadlines and the steps it is late for."""
-        view = _application(row)
-        view["deadlines"] = {
-            step: due.isoformat()
-            for step, due in hc.hospital_deadlines(row["month"], settings).items()
-        }
+    def application_view(row: dict[str, Any]) -> m.ApplicationView:
+        """The row (but its stream), its calendar deadlines and the steps it is late for."""
+        view = {k: v for k, v in row.items() if k != "stream_id"}
+        view["deadlines"] = hc.hospital_deadlines(row["month"], settings)
         view["late"] = hc.late_hospital_steps(
             row["month"], row["status"], row["applied_on"], periods.today(), settings
         )
-        return view
+        return m.ApplicationView.model_validate(view)
 
     return router
 
 
-def _application(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items() if k != "stream_id"
-    }
-
-
-def _fund_view(state: prepaid_fund.PrepaidFund, settings: ClearingSettings) -> dict[str, Any]:
+def _fund_view(state: prepaid_fund.PrepaidFund, settings: ClearingSettings) -> m.FundView:
     """What the clearing API shows of the fund: size, level, use, warning, advances, top-ups."""
-    return {
-        "fund_id": state.fund_id or settings.prepaid_fund.fund_id,
-        "established": state.established,
-        "size": state.size,
-        "level": state.level,
-        "in_use": state.in_use,
-        "usage": str(prepaid_fund.fund_usage(state)),
-        "warning": str(prepaid_fund.fund_warning(state, settings)),
-        "advanced_by_period": dict(sorted(state.outstanding.items())),
-        "top_ups": [
-            {
-                "request_id": r.request_id,
-                "period": r.period,
-                "amount": r.amount,
-                "requested_on": r.requested_on.isoformat(),
-                "done": r.request_id in state.topped_up,
-            }
-            for r in state.top_ups.values()
-        ],
-    }
+    return m.FundView.model_validate(
+        {
+            "fund_id": state.fund_id or settings.prepaid_fund.fund_id,
+            "established": state.established,
+            "size": state.size,
+            "level": state.level,
+            "in_use": state.in_use,
+            "usage": str(prepaid_fund.fund_usage(state)),
+            "warning": str(prepaid_fund.fund_warning(state, settings)),
+            "advanced_by_period": dict(sorted(state.outstanding.items())),
+            "top_ups": [
+                {
+                    "request_id": r.request_id,
+                    "period": r.period,
+                    "amount": r.amount,
+                    "requested_on": r.requested_on,
+                    "done": r.request_id in state.topped_up,
+                }
+                for r in state.top_ups.values()
+            ],
+        }
+    )

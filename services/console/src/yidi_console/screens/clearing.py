@@ -24,7 +24,7 @@ def routes(console: Console) -> None:
     async def clearing(request: Request, officer: Officer, backend: Backend) -> Response:
         period = await period_of(request, backend)
         try:
-            statement = await backend.get("clearing", f"/periods/{period}/statement")
+            statement = await backend.get_all("clearing", f"/periods/{period}/statement", "lines")
         except Refused as refused:
             if refused.status != 404:
                 raise
@@ -132,7 +132,7 @@ def routes(console: Console) -> None:
     @console.route("GET", "/clearing/{period}/statement.{fmt}")
     async def export_statement(request: Request, officer: Officer, backend: Backend) -> Response:
         period = request.path_params["period"]
-        statement = await backend.get("clearing", f"/periods/{period}/statement")
+        statement = await backend.get_all("clearing", f"/periods/{period}/statement", "lines")
         header = ["清算行", "付款方", "收款方", "金额（元）", "状态", "确认方", "争议方"]
         body = [
             [

@@ -46,7 +46,9 @@ def routes(console: Console) -> None:
             dues = [views.close_due(d) for d in waiting]
             queues.append(_queue("待确认对账日", "/days", len(waiting), nearest(dues)))
         period = views.previous_period(now)
-        statement = await attempt(backend.get("clearing", f"/periods/{period}/statement"))
+        statement = await attempt(
+            backend.get_all("clearing", f"/periods/{period}/statement", "lines")
+        )
         if statement is not None:
             lines = [
                 ln
