@@ -17,7 +17,7 @@ from yidi_events.application.ports import EventStorePort, Idempotent, Unit
 from yidi_events.envelope import Envelope
 from yidi_events.kernel.time import Clock, business_date
 from yidi_events.runtime.projection import Projection
-from yidi_events.store.event_store import ConcurrencyError, NewEvent
+from yidi_events.store.event_store import ConcurrencyError, NewEvent, StreamAppend
 from yidi_events.store.idempotency import IdempotencyConflict, StoredResponse
 
 S = TypeVar("S")
@@ -139,20 +139,43 @@ class WritePath:
     ) -> list[Envelope]:
         """Append what a decision produced (the unit's first write: see EventStore), then
         project each event in the same unit."""
-        on = day or self.today()
-        if correlation_id is None and (cause := correlation.current()) is not None:
-            correlation_id, causation_id = cause.correlation_id, cause.causation_id
-        envelopes = await unit.append(
-            stream_id,
-            expected_version,
-            [NewEvent(p, on) for p in payloads],
+        (envelopes,) = await self.append_streams(
+            unit,
+            [(stream_id, expected_version, payloads)],
+            day=day,
             correlation_id=correlation_id,
             causation_id=causation_id,
         )
-        for envelope in envelopes:
-            for project in self.projectors:
-                await project(unit, envelope)
         return envelopes
+
+    async def append_streams(
+        self,
+        unit: Unit,
+        appends: Sequence[tuple[str, int, Sequence[Any]]],
+        *,
+        day: date | None = None,
+        correlation_id: UUID | None = None,
+        causation_id: UUID | None = None,
+    ) -> list[list[Envelope]]:
+        """What one decision produced for several streams, each (stream, expected version,
+        payloads), appended in one write, then projected in order: as `append` stream after
+        stream, at one round trip instead of one per stream."""
+        on = day or self.today()
+        if correlation_id is None and (cause := correlation.current()) is not None:
+            correlation_id, causation_id = cause.correlation_id, cause.causation_id
+        appended = await unit.append_streams(
+            [
+                StreamAppend(stream_id, version, [NewEvent(p, on) for p in payloads])
+                for stream_id, version, payloads in appends
+            ],
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        for envelopes in appended:
+            for envelope in envelopes:
+                for project in self.projectors:
+                    await project(unit, envelope)
+        return appended
 
     async def decide(
         self,

@@ -42,6 +42,15 @@ class NewEvent:
 
 
 @dataclass(frozen=True)
+class StreamAppend:
+    """What one stream gets in an append of several streams at once."""
+
+    stream_id: str
+    expected_version: int
+    new_events: Sequence[NewEvent]
+
+
+@dataclass(frozen=True)
 class StoredEvent:
     position: int
     txid: int
@@ -98,26 +107,53 @@ class EventStore:
         causation_id: UUID | None = None,
     ) -> list[Envelope]:
         """Append after `expected_version` (0 for a new stream). Raises ConcurrencyError."""
-        if not new_events:
-            return []
-        envelopes = seal(
-            self.producer,
-            self.clock.now(),
-            stream_id,
-            expected_version,
-            new_events,
+        (envelopes,) = await self.append_streams(
+            conn,
+            [StreamAppend(stream_id, expected_version, new_events)],
             correlation_id=correlation_id,
             causation_id=causation_id,
         )
+        return envelopes
+
+    async def append_streams(
+        self,
+        conn: AsyncConnection,
+        appends: Sequence[StreamAppend],
+        *,
+        correlation_id: UUID | None = None,
+        causation_id: UUID | None = None,
+    ) -> list[list[Envelope]]:
+        """Append to each stream after its expected version, every event of every stream in one
+        multi-row INSERT (one round trip and one statement however many events: executemany
+        would run the INSERT once per row on the server). Raises ConcurrencyError naming the
+        streams when any of them moved; the caller's unit then rolls back whole."""
+        now = self.clock.now()
+        sealed = [
+            seal(
+                self.producer,
+                now,
+                a.stream_id,
+                a.expected_version,
+                a.new_events,
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+            )
+            for a in appends
+        ]
         trace_parent = current_traceparent()
-        rows = [{**_row(e), "trace_parent": trace_parent} for e in envelopes]
+        rows = [{**_row(e), "trace_parent": trace_parent} for stream in sealed for e in stream]
+        if not rows:
+            return sealed
         try:
-            await conn.execute(events.insert(), rows)
+            await conn.execute(events.insert().values(rows))
         except IntegrityError as exc:
             if "events_stream_version_key" in str(exc.orig):
-                raise ConcurrencyError(stream_id, expected_version) from exc
+                moved = [a for a in appends if a.new_events]
+                raise ConcurrencyError(
+                    ",".join(a.stream_id for a in moved), moved[0].expected_version
+                ) from exc
             raise
-        return envelopes
+        return sealed
 
     async def load(
         self, conn: AsyncConnection, stream_id: str, *, after_version: int = 0

@@ -31,7 +31,7 @@ from yidi_benefits.model import (
     is_inpatient,
     same_province,
 )
-from yidi_events.application import Unit, WritePath
+from yidi_events.application import Loaded, Unit, WritePath
 from yidi_events.contracts.policy import BenefitPolicy, HospitalLevel
 from yidi_events.contracts.settlement import (
     AccumulatorMovement,
@@ -106,6 +106,24 @@ class VisitService:
     ) -> None:
         await self.write.append(
             unit, v.stream_id(visit_id), version, events, day=business_date(now)
+        )
+
+    async def _append_visit_and_ledger(
+        self,
+        unit: Unit,
+        visit_id: str,
+        version: int,
+        events: list[Any],
+        ledger: Loaded[tuple[pl.LedgerEntry, ...]],
+        moved: PersonLedgerMoved,
+        now: datetime,
+    ) -> None:
+        """The visit's events and the person's ledger movement they cause, in one write (the
+        counter's hot path: one round trip, not one per stream)."""
+        await self.write.append_streams(
+            unit,
+            [(v.stream_id(visit_id), version, events), (ledger.stream_id, ledger.version, [moved])],
+            day=business_date(now),
         )
 
     async def sign_in(self, unit: Unit, institution: str, today: date) -> None:
@@ -460,11 +478,12 @@ class VisitService:
             ),
             now,
         )
-        await self._append_visit(unit, ref.visit_id, version, [*earlier, *events], now)
         moved = _ledger_movement(
             reg, ledger.version, result.movement, "settlement", settlement_id, now
         )
-        await self.write.append(unit, ledger.stream_id, ledger.version, [moved], day=today)
+        await self._append_visit_and_ledger(
+            unit, ref.visit_id, version, [*earlier, *events], ledger, moved, now
+        )
         return Settlement(
             computation=result,
             person=person.row,
@@ -596,13 +615,10 @@ class VisitService:
                     reversed_at=now,
                 )
             )
-        await self._append_visit(unit, ref.visit_id, version, events, now)
         moved = _ledger_movement(
             reg, ledger.version, computation.movement, "cancellation", cancellation_id, now
         )
-        await self.write.append(
-            unit, ledger.stream_id, ledger.version, [moved], day=business_date(now)
-        )
+        await self._append_visit_and_ledger(unit, ref.visit_id, version, events, ledger, moved, now)
         return cancellation_id
 
     async def reverse(
@@ -710,13 +726,10 @@ class VisitService:
             message_id=message_id,
             now=now,
         )
-        await self._append_visit(unit, ref.visit_id, version, events, now)
         moved = _ledger_movement(
             reg, ledger.version, original.movement, "reinstatement", original.settlement_id, now
         )
-        await self.write.append(
-            unit, ledger.stream_id, ledger.version, [moved], day=business_date(now)
-        )
+        await self._append_visit_and_ledger(unit, ref.visit_id, version, events, ledger, moved, now)
         return True
 
     async def settlement_record(
