@@ -3,7 +3,7 @@ domain (`domain/standing.py`, `domain/eligibility.py`) decides what they mean on
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -106,24 +106,13 @@ async def credential_of(
     return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
 
 
-async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Hospital:
-    row = (
-        (
-            await conn.execute(
-                sa.select(hospitals).where(hospitals.c.institution_code == institution_code)
-            )
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise NotFound(
-            "hospital.not_found",
-            f"institution {institution_code} is not in the hospital registry",
-            field="institution_code",
-        )
-    # The hospital's sanctions and its departments' in one round trip (the 2207 hot path):
-    # `department` is NULL on a sanction of the whole hospital.
+def hospital_query(institution_code: str) -> sa.Select[Any]:
+    return sa.select(hospitals).where(hospitals.c.institution_code == institution_code)
+
+
+def sanctions_query(institution_code: str) -> sa.CompoundSelect[Any]:
+    """The hospital's sanctions and its departments' in one round trip (the 2207 hot path):
+    `department` is NULL on a sanction of the whole hospital."""
     whole = sa.select(
         sa.null().label("department"),
         hospital_suspensions.c.suspended_from,
@@ -136,7 +125,27 @@ async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Ho
         department_suspensions.c.suspended_until,
         department_suspensions.c.ended_on,
     ).where(department_suspensions.c.institution_code == institution_code)
-    sanctions = (await conn.execute(sa.union_all(whole, parts))).mappings().all()
+    return sa.union_all(whole, parts)
+
+
+def hospital_not_found(institution_code: str) -> NotFound:
+    return NotFound(
+        "hospital.not_found",
+        f"institution {institution_code} is not in the hospital registry",
+        field="institution_code",
+    )
+
+
+async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Hospital:
+    row = (await conn.execute(hospital_query(institution_code))).mappings().first()
+    if row is None:
+        raise hospital_not_found(institution_code)
+    sanctions = (await conn.execute(sanctions_query(institution_code))).mappings().all()
+    return hospital_on(row, sanctions, on)
+
+
+def hospital_on(row: Any, sanctions: Sequence[Any], on: date) -> Hospital:
+    """The registry row and its sanctions as the hospital stands on `on`."""
     suspended = hospital_suspended(
         by_agency=bool(row["suspended"]),
         agency_until=row["suspended_until"],
@@ -342,26 +351,29 @@ async def person_filings(conn: AsyncConnection, person_id: str) -> list[FilingSn
     ]
 
 
+def policy_query(insured_region: str, insurance_type: str, on: date) -> sa.Select[Any]:
+    """The policy in force on `on`: the latest version whose period holds the day."""
+    return (
+        sa.select(policies)
+        .where(
+            policies.c.insured_region == insured_region,
+            policies.c.insurance_type == insurance_type,
+            policies.c.effective_from <= on,
+            sa.or_(policies.c.effective_to.is_(None), policies.c.effective_to >= on),
+        )
+        .order_by(policies.c.version.desc())
+        .limit(1)
+    )
+
+
 async def policy(
     conn: AsyncConnection, insured_region: str, insurance_type: str, on: date
 ) -> BenefitPolicy:
-    row = (
-        (
-            await conn.execute(
-                sa.select(policies)
-                .where(
-                    policies.c.insured_region == insured_region,
-                    policies.c.insurance_type == insurance_type,
-                    policies.c.effective_from <= on,
-                    sa.or_(policies.c.effective_to.is_(None), policies.c.effective_to >= on),
-                )
-                .order_by(policies.c.version.desc())
-                .limit(1)
-            )
-        )
-        .mappings()
-        .first()
-    )
+    row = (await conn.execute(policy_query(insured_region, insurance_type, on))).mappings().first()
+    return policy_of(row, insured_region, insurance_type, on)
+
+
+def policy_of(row: Any, insured_region: str, insurance_type: str, on: date) -> BenefitPolicy:
     if row is None:
         raise DomainError(
             "settlement.no_policy",
@@ -373,19 +385,24 @@ async def policy(
     return replace(parse_policy_document(row["document"]), effective_to=row["effective_to"])
 
 
+def catalogue_query(visit_region: str, codes: Iterable[str]) -> sa.Select[Any]:
+    """Every published version of the codes."""
+    return sa.select(catalogue_items).where(
+        catalogue_items.c.visit_region == visit_region,
+        catalogue_items.c.catalogue_code.in_(sorted(set(codes))),
+    )
+
+
 async def catalogue(conn: AsyncConnection, visit_region: str, codes: Iterable[str]) -> Catalogue:
     """Every published version of the codes: each fee line takes the one of its own fee date."""
     wanted = sorted(set(codes))
     if not wanted:
         return Catalogue({})
-    rows = (
-        await conn.execute(
-            sa.select(catalogue_items).where(
-                catalogue_items.c.visit_region == visit_region,
-                catalogue_items.c.catalogue_code.in_(wanted),
-            )
-        )
-    ).mappings()
+    rows = (await conn.execute(catalogue_query(visit_region, wanted))).mappings()
+    return Catalogue(catalogue_versions(rows))
+
+
+def catalogue_versions(rows: Iterable[Any]) -> dict[str, tuple[CatalogueVersion, ...]]:
     versions: dict[str, list[CatalogueVersion]] = {}
     for r in rows:
         entry = CatalogueEntry(
@@ -400,7 +417,7 @@ async def catalogue(conn: AsyncConnection, visit_region: str, codes: Iterable[st
                 entry=entry, effective_from=r["effective_from"], effective_to=r["effective_to"]
             )
         )
-    return Catalogue({code: tuple(found) for code, found in versions.items()})
+    return {code: tuple(found) for code, found in versions.items()}
 
 
 async def mapped_codes(
