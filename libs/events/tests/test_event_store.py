@@ -128,6 +128,12 @@ async def test_events_of_several_streams_are_one_insert_and_a_moved_stream_refus
         assert [e.payload.amount for e in await store.load(conn, "m-a")] == [3, 4, 5]
         assert [e.payload.amount for e in await store.load(conn, "m-b")] == [1, 6]
         assert await store.load(conn, "m-c") == []  # refused with its neighbour
+        both = await store.load_streams(conn, ["m-b", "m-a", "m-c"])  # one read for all
+    assert {s: [e.payload.amount for e in found] for s, found in both.items()} == {
+        "m-a": [3, 4, 5],
+        "m-b": [1, 6],
+        "m-c": [],
+    }
 
 
 async def test_appending_behind_the_stream_is_refused(

@@ -36,6 +36,9 @@ class InMemoryUnit:
         events = [*self.store.streams.get(stream_id, []), *self.appended.get(stream_id, [])]
         return [e for e in events if e.stream_version > after_version]
 
+    async def load_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:
+        return {stream_id: await self.load(stream_id) for stream_id in stream_ids}
+
     async def append(
         self,
         stream_id: str,

@@ -35,6 +35,10 @@ class Unit(Protocol):
 
     async def load(self, stream_id: str, after_version: int = 0) -> list[Envelope]: ...
 
+    async def load_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:
+        """Several whole streams at once (one read)."""
+        ...
+
     async def append(
         self,
         stream_id: str,

@@ -25,6 +25,9 @@ class PostgresUnit:
     async def load(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
         return await self.events.load(self.conn, stream_id, after_version=after_version)
 
+    async def load_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:
+        return await self.events.load_streams(self.conn, stream_ids)
+
     async def append(
         self,
         stream_id: str,

@@ -126,6 +126,25 @@ class WritePath:
         state = aggregate.fold((e.payload for e in events), start)
         return Loaded(stream_id, state, version + len(events))
 
+    async def load_both(
+        self,
+        unit: Unit,
+        first: tuple[str, Aggregate[S]],
+        second: tuple[str, Aggregate[T]],
+    ) -> tuple[Loaded[S], Loaded[T]]:
+        """Two streams a command decides on together, in one read when neither keeps a
+        snapshot (the counter's hot path: a visit and its person's ledger)."""
+        (first_id, first_aggregate), (second_id, second_aggregate) = first, second
+        if first_aggregate.snapshot is not None or second_aggregate.snapshot is not None:
+            return (
+                await self.load(unit, first_id, first_aggregate),
+                await self.load(unit, second_id, second_aggregate),
+            )
+        streams = await unit.load_streams([first_id, second_id])
+        return _folded(first_id, first_aggregate, streams), _folded(
+            second_id, second_aggregate, streams
+        )
+
     async def append(
         self,
         unit: Unit,
@@ -230,3 +249,10 @@ class WritePath:
             return answer
 
         return await self.transact(attempt)
+
+
+def _folded(
+    stream_id: str, aggregate: Aggregate[S], streams: dict[str, list[Envelope]]
+) -> Loaded[S]:
+    events = streams[stream_id]
+    return Loaded(stream_id, aggregate.fold(e.payload for e in events), len(events))

@@ -166,6 +166,20 @@ class EventStore:
         )
         return [_envelope(row) for row in result.mappings()]
 
+    async def load_streams(
+        self, conn: AsyncConnection, stream_ids: Sequence[str]
+    ) -> dict[str, list[Envelope]]:
+        """Several whole streams in one round trip, each in order (empty if it has no events)."""
+        result = await conn.execute(
+            sa.select(events)
+            .where(events.c.stream_id.in_(sorted(set(stream_ids))))
+            .order_by(events.c.stream_id, events.c.stream_version)
+        )
+        loaded: dict[str, list[Envelope]] = {stream_id: [] for stream_id in stream_ids}
+        for row in result.mappings():
+            loaded[row["stream_id"]].append(_envelope(row))
+        return loaded
+
     async def read_committed(
         self, conn: AsyncConnection, after: tuple[int, int], limit: int
     ) -> list[StoredEvent]:

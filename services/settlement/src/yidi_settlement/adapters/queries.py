@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_benefits.accumulators import Accumulators
@@ -213,7 +214,12 @@ async def person(
         (
             await conn.execute(
                 # Known once both the person's facts and their identity have arrived (two topics).
-                sa.select(persons, *[c for c in person_identities.c if c.name != "person_id"])
+                sa.select(
+                    persons,
+                    *[c for c in person_identities.c if c.name != "person_id"],
+                    _PERSON_SUSPENSIONS,
+                    _UNCOUNTED_MOVEMENTS,
+                )
                 .join(person_identities, person_identities.c.person_id == persons.c.person_id)
                 .where(persons.c.person_id == person_id)
             )
@@ -228,8 +234,19 @@ async def person(
             field="person_id",
         )
     row = dict(found)
+    suspensions = [
+        Suspension(
+            suspended_from=date.fromisoformat(begun),
+            suspended_until=None if until is None else date.fromisoformat(until),
+            ended_on=None if ended is None else date.fromisoformat(ended),
+        )
+        for begun, until, ended in row.pop("person_suspensions")
+    ]
+    own = [
+        LedgerEntry(sequence=int(sequence), movement=AccumulatorMovement.from_json(movement))
+        for sequence, movement in row.pop("uncounted_movements")
+    ]
     status = enrolment_on(EnrolmentStatus(row["enrolment_status"]), row["terminated_from"], on)
-    suspensions = await _suspensions(conn, person_id)
     until = suspended_until(suspensions, on)
     until_today = None if today is None else suspended_until(suspensions, today)
     stated = StatedAccount(
@@ -251,20 +268,53 @@ async def person(
         assistance_identities=frozenset(
             AssistanceIdentity(i) for i in row["assistance_identities"]
         ),
-        account_balance=account_balance(
-            stated, await own_movements(conn, person_id, stated.visit_ledger_counted)
-        ),
+        account_balance=account_balance(stated, own),
     )
     return Person(row=row, snapshot=snapshot, at_settlement=at_settlement, stated_account=stated)
 
 
-async def _suspensions(conn: AsyncConnection, person_id: str) -> list[Suspension]:
-    rows = (
-        await conn.execute(
-            sa.select(person_suspensions).where(person_suspensions.c.person_id == person_id)
+# Read with the person's row, in the same round trip (the 2207 hot path): their suspensions and
+# our ledger movements the insured place has not yet counted, each as a JSON array.
+_PERSON_SUSPENSIONS = (
+    sa.select(
+        sa.func.coalesce(
+            sa.func.jsonb_agg(
+                sa.func.jsonb_build_array(
+                    person_suspensions.c.suspended_from,
+                    person_suspensions.c.suspended_until,
+                    person_suspensions.c.ended_on,
+                )
+            ),
+            sa.text("'[]'::jsonb"),
+            type_=JSONB,
         )
-    ).mappings()
-    return [_suspension(r) for r in rows]
+    )
+    .where(person_suspensions.c.person_id == persons.c.person_id)
+    .scalar_subquery()
+    .label("person_suspensions")
+)
+_UNCOUNTED_MOVEMENTS = (
+    sa.select(
+        sa.func.coalesce(
+            sa.func.jsonb_agg(
+                aggregate_order_by(
+                    sa.func.jsonb_build_array(
+                        ledger_movements.c.sequence, ledger_movements.c.movement
+                    ),
+                    ledger_movements.c.sequence,
+                )
+            ),
+            sa.text("'[]'::jsonb"),
+            type_=JSONB,
+        )
+    )
+    .where(
+        ledger_movements.c.person_id == persons.c.person_id,
+        ledger_movements.c.sequence > persons.c.visit_ledger_counted,
+    )
+    .scalar_subquery()
+    .label("uncounted_movements")
+)
 
 
 def _suspension(row: Any) -> Suspension:

@@ -363,13 +363,22 @@ class VisitService:
     ) -> Settlement:
         """Compute (and with `commit`, record) the settlement of a visit."""
         ref = command.ref
-        state, version, reg = await self._own_visit(unit, institution, ref)
+        # The visit and the ledger of the person the message names, in one read: a visit of
+        # another person is refused below and its ledger read for nothing.
+        visit, ledger = await self.write.load_both(
+            unit, (v.stream_id(ref.visit_id), v.VISIT), (pl.stream_id(ref.person_id), pl.LEDGER)
+        )
+        state = visit.state
+        reg = v.owned(
+            state, visit_id=ref.visit_id, institution_code=institution, person_id=ref.person_id
+        )
         v.settleable(state, command.insurance_type, interim=command.interim, trial=not commit)
         return await self._settle_state(
             unit,
             institution=institution,
             state=state,
-            version=version,
+            version=visit.version,
+            ledger=ledger,
             reg=reg,
             use_account=command.use_account,
             declared_total=command.declared_total,
@@ -386,6 +395,7 @@ class VisitService:
         institution: str,
         state: v.VisitState,
         version: int,
+        ledger: Loaded[tuple[pl.LedgerEntry, ...]] | None = None,
         reg: VisitRegistered,
         use_account: bool,
         declared_total: int | None,
@@ -397,7 +407,8 @@ class VisitService:
     ) -> Settlement:
         """Settle a settleable visit `state` (at stream `version`); `earlier`: the visit's events
         decided in this same message and not yet appended (a pharmacy purchase registers, charges
-        and settles at once), appended before the settlement."""
+        and settles at once), appended before the settlement; `ledger`: the person's, if the
+        caller loaded it (read here otherwise)."""
         ref = VisitRef(visit_id=reg.visit_id, person_id=reg.person_id)
         today = business_date(now)
         settled_on = v.settlement_day(state, now, self.clock_skew)
@@ -406,7 +417,8 @@ class VisitService:
         # The ledger is loaded before the insured place's statements are read: a settlement
         # committing in between then moves the ledger past the version this one appends at, and
         # this one decides again. Read the other way round, both spend the same balance.
-        ledger = await self.write.load(unit, pl.stream_id(ref.person_id), pl.LEDGER)
+        if ledger is None:
+            ledger = await self.write.load(unit, pl.stream_id(ref.person_id), pl.LEDGER)
         eligibility, person, hospital = await self._eligible(
             unit,
             institution=institution,
