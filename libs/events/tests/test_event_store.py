@@ -136,6 +136,17 @@ async def test_events_of_several_streams_are_one_insert_and_a_moved_stream_refus
     }
 
 
+async def test_more_events_than_one_statement_takes_are_appended_in_order(
+    engine: AsyncEngine, store: EventStore, example: Any
+) -> None:
+    """2,600 events of 13 parameters each pass PostgreSQL's 32,767 parameters a statement."""
+    amounts = list(range(1, 2601))
+    await example.append(engine, store, "big", 0, *amounts)
+    async with engine.connect() as conn:
+        stream = await store.load(conn, "big")
+    assert [(e.stream_version, e.payload.amount) for e in stream] == [(n, n) for n in amounts]
+
+
 async def test_appending_behind_the_stream_is_refused(
     engine: AsyncEngine, store: EventStore, example: Any
 ) -> None:

@@ -23,6 +23,10 @@ from yidi_events.kernel.time import Clock
 from yidi_events.store.schema import events
 from yidi_events.tracing import current_traceparent
 
+# PostgreSQL's protocol takes at most 32,767 parameters a statement (13 a row here): a unit
+# appending more events than this (a clearing period's lines) writes them in several INSERTs.
+_ROWS_PER_INSERT = 1000
+
 
 class ConcurrencyError(Exception):
     """Another writer appended to the stream since it was loaded; reload and decide again."""
@@ -124,8 +128,8 @@ class EventStore:
         causation_id: UUID | None = None,
     ) -> list[list[Envelope]]:
         """Append to each stream after its expected version, every event of every stream in one
-        multi-row INSERT (one round trip and one statement however many events: executemany
-        would run the INSERT once per row on the server). Raises ConcurrencyError naming the
+        multi-row INSERT (one round trip and one statement for up to a thousand events:
+        executemany would run the INSERT once per row on the server). Raises ConcurrencyError naming the
         streams when any of them moved; the caller's unit then rolls back whole."""
         now = self.clock.now()
         sealed = [
@@ -145,7 +149,8 @@ class EventStore:
         if not rows:
             return sealed
         try:
-            await conn.execute(events.insert().values(rows))
+            for start in range(0, len(rows), _ROWS_PER_INSERT):
+                await conn.execute(events.insert().values(rows[start : start + _ROWS_PER_INSERT]))
         except IntegrityError as exc:
             if "events_stream_version_key" in str(exc.orig):
                 moved = [a for a in appends if a.new_events]
