@@ -33,7 +33,7 @@ from yidi_settlement.his.fields import error_text, refusal_text
 from yidi_settlement.his.forwarder import Forwarder
 from yidi_settlement.his.owned import OWNED
 from yidi_settlement.his.rate_limit import RateLimiter
-from yidi_settlement.his.transactions import Transactions
+from yidi_settlement.his.transactions import Transaction, Transactions
 
 log = structlog.get_logger(__name__)
 
@@ -78,6 +78,11 @@ class Gateway:
     max_in_flight: int = 32
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _in_flight: int = field(default=0, init=False)
+    _served: dict[str, Transaction] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Built once: every request looks its infno up twice (the metric label, the dispatch).
+        self._served = self.transactions.by_infno()
 
     @property
     def in_flight(self) -> int:
@@ -210,12 +215,12 @@ class Gateway:
     def _metric_infno(self, infno: str) -> str:
         # Only transactions the gateway knows become label values: a caller must not be able to
         # create time series at will.
-        return infno if infno in OWNED or infno in self.transactions.by_infno() else "other"
+        return infno if infno in OWNED or infno in self._served else "other"
 
     async def _run(self, request: Authenticated) -> dict[str, Any]:
         envelope = request.envelope
         digest = envelope.digest()
-        transaction = self.transactions.by_infno().get(envelope.infno)
+        transaction = self._served.get(envelope.infno)
         if transaction is None:
             raise DomainError(
                 "his.unknown_infno",
