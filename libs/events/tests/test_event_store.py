@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from yidi_events.store import (
@@ -15,6 +16,7 @@ from yidi_events.store import (
     IdempotencyConflict,
     IdempotencyStore,
     NewEvent,
+    StreamAppend,
 )
 from yidi_events.store.idempotency import request_hash
 
@@ -78,6 +80,71 @@ async def test_load_returns_the_stream_in_version_order_with_envelope_fields(
     assert {e.partition_key for e in stream} == {"s-2"}
     assert all(e.business_date == date(2026, 3, 1) and e.producer == "filing" for e in stream)
     assert len({e.event_id for e in stream}) == 3
+
+
+async def test_events_of_several_streams_are_one_insert_and_a_moved_stream_refuses_them_all(
+    engine: AsyncEngine, store: EventStore, example: Any
+) -> None:
+    """The counter's hot path appends to a visit and to the person's ledger: one multi-row
+    statement on the server (not one per row, as executemany runs), all or nothing."""
+    await example.append(engine, store, "m-b", 0, 1)
+    inserts: list[str] = []
+
+    def seen(*args: Any) -> None:
+        if str(args[2]).startswith("INSERT INTO events"):
+            inserts.append(str(args[2]))
+
+    def counted(*amounts: int, counter: str) -> list[NewEvent]:
+        return [
+            NewEvent(example.Counted(counter=counter, amount=a), date(2026, 3, 1)) for a in amounts
+        ]
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        async with engine.begin() as conn:
+            appended = await store.append_streams(
+                conn,
+                [
+                    StreamAppend("m-a", 0, counted(3, 4, 5, counter="m-a")),
+                    StreamAppend("m-b", 1, counted(6, counter="m-b")),
+                ],
+            )
+        with pytest.raises(ConcurrencyError) as moved:
+            async with engine.begin() as conn:
+                await store.append_streams(
+                    conn,
+                    [
+                        StreamAppend("m-c", 0, counted(7, counter="m-c")),
+                        StreamAppend("m-b", 1, counted(8, counter="m-b")),  # behind: at 2
+                    ],
+                )
+    finally:
+        sa.event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert len(inserts) == 2
+    assert inserts[0].count("$") == 4 * 13  # four rows of 13 parameters in one statement
+    assert [[e.stream_version for e in s] for s in appended] == [[1, 2, 3], [2]]
+    assert "m-b" in moved.value.stream_id
+    async with engine.connect() as conn:
+        assert [e.payload.amount for e in await store.load(conn, "m-a")] == [3, 4, 5]
+        assert [e.payload.amount for e in await store.load(conn, "m-b")] == [1, 6]
+        assert await store.load(conn, "m-c") == []  # refused with its neighbour
+        both = await store.load_streams(conn, ["m-b", "m-a", "m-c"])  # one read for all
+    assert {s: [e.payload.amount for e in found] for s, found in both.items()} == {
+        "m-a": [3, 4, 5],
+        "m-b": [1, 6],
+        "m-c": [],
+    }
+
+
+async def test_more_events_than_one_statement_takes_are_appended_in_order(
+    engine: AsyncEngine, store: EventStore, example: Any
+) -> None:
+    """2,600 events of 13 parameters each pass PostgreSQL's 32,767 parameters a statement."""
+    amounts = list(range(1, 2601))
+    await example.append(engine, store, "big", 0, *amounts)
+    async with engine.connect() as conn:
+        stream = await store.load(conn, "big")
+    assert [(e.stream_version, e.payload.amount) for e in stream] == [(n, n) for n in amounts]
 
 
 async def test_appending_behind_the_stream_is_refused(

@@ -76,6 +76,33 @@ async def test_execute_folds_decides_appends_and_projects_in_order() -> None:
     assert [e.stream_version for e in recorder.seen] == [1, 2]
 
 
+async def test_several_streams_append_together_project_in_order_or_not_at_all() -> None:
+    recorder = Recorder()
+    write, store = write_path(recorder)
+    await write.execute("c-2", COUNTER, add(1))
+
+    async def both(unit: Unit, at: int) -> None:
+        await write.append_streams(
+            unit,
+            [
+                ("c-1", 0, [Counted(counter="c-1", amount=5), Counted(counter="c-1", amount=6)]),
+                ("c-2", at, [Counted(counter="c-2", amount=7)]),
+            ],
+        )
+
+    with pytest.raises(ConcurrencyError):
+        await write.transact(lambda unit: both(unit, 0))  # c-2 is at 1: neither stream grows
+    assert store.payloads("c-1") == []
+    await write.transact(lambda unit: both(unit, 1))
+    assert [p.amount for p in store.payloads("c-1")] == [5, 6]
+    assert [p.amount for p in store.payloads("c-2")] == [1, 7]
+    assert [(e.stream_id, e.stream_version) for e in recorder.seen[1:]] == [
+        ("c-1", 1),
+        ("c-1", 2),
+        ("c-2", 2),
+    ]
+
+
 async def test_a_refused_decision_appends_and_projects_nothing() -> None:
     recorder = Recorder()
     write, store = write_path(recorder)

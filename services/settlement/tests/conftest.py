@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -336,6 +337,17 @@ class Harness:
         output: dict[str, Any] = answer["output"]
         return output
 
+    @asynccontextmanager
+    async def twin(self) -> AsyncIterator[Harness]:
+        """Another process of the service on the same database: its own app, engine and
+        per-process caches, the same hospitals' secrets."""
+        app = bootstrap.create(self.runtime.settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                # Its message ids are numbered apart from this one's.
+                yield Harness(app=app, client=client, secrets=self.secrets, seq=500_000)
+
     async def counts(self) -> tuple[int, int]:
         async with self.runtime.engine.connect() as conn:
             n_events = await conn.scalar(sa.select(sa.func.count()).select_from(event_table))
@@ -345,8 +357,6 @@ class Harness:
 
 @pytest.fixture
 def make_harness(database: Callable[..., str], infra: Any) -> Callable[[datetime], Any]:
-    from contextlib import asynccontextmanager
-
     @asynccontextmanager
     async def build(start: datetime) -> AsyncIterator[Harness]:
         settings = ServiceSettings(

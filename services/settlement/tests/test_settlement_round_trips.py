@@ -13,13 +13,19 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from yidi_cli.sandbox import shared_dir
+from yidi_events.contracts.audit import (
+    HospitalSuspended,
+    HospitalSuspensionEnded,
+    SuspensionEndReason,
+)
 
 SANDBOX = shared_dir() / "sandbox"
 PERSON = json.loads((SANDBOX / "persons.json").read_text("utf-8"))[0]
@@ -28,12 +34,19 @@ START = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 VOUCHER = {"mdtrt_cert_type": "03", "mdtrt_cert_no": PERSON["certno"], "card_sn": PERSON["card_sn"]}
 
 # Before issue 20 a 2207 took 3 transactions and 20 statements (secret lookup and nonce claim each in
-# a transaction of their own, then the unit). Now one unit of 19: idempotency lookup, visit and
-# person-year streams, policy, hospital and its suspensions, person, its suspensions and
-# movements, filings, stated year, catalogue, the two appends with the settlement row, visit
-# status and ledger movement, the nonce and the kept answer. The bound lets no extra round trip
-# creep back in unnoticed.
-MAX_STATEMENTS = 19
+# a transaction of their own, then the unit of 18). Now one unit of 11, with the hospital, its
+# sanctions, the policy and the catalogue kept per process (adapters/reference_cache.py):
+#  1. the idempotency lookup (msgid)
+#  2. the visit and person-ledger streams, in one read
+#  3. the person, with their suspensions and our movements not yet counted by the insured place
+#  4. the person's filings
+#  5. the insured place's statement of the person's year
+#  6. the events of both streams, in one multi-row INSERT
+#  7-9. the inline projection: the settlement row, the visit's status, the ledger movement
+#  10. the nonce claim, only while the kept secret and the kept reference data still hold
+#  11. the kept answer
+# The bound lets no extra round trip creep back in unnoticed.
+MAX_STATEMENTS = 11
 SIGN_IN = {"signIn": {"opter_no": "1", "mac": "00:00:00:00:00:00", "ip": "127.0.0.1"}}
 
 
@@ -107,8 +120,9 @@ async def test_a_settlement_is_one_transaction_of_few_statements(make_harness: A
         await h.sandbox_world()
         visit_id = await open_visit(h)
         insured = PERSON["insuplc_admdvs"]
-        # A first request warms the per-process caches, as any running gateway's are.
-        await h.ok("9001", SIGN_IN, NANJING, insured=insured)
+        # A pre-settlement of the visit warms the per-process caches (credentials, and the
+        # hospital, policy and catalogue it reads as a settlement does), as a running gateway's are.
+        await h.ok("2206", settle(visit_id), NANJING, insured=insured)
         with counting(h.runtime.engine) as counts:
             answer = await h.his("2207", settle(visit_id), NANJING, insured=insured, msgid="S1")
         assert answer["infcode"] == 0, answer["err_msg"]
@@ -162,3 +176,73 @@ async def test_a_secret_changed_by_another_process_refuses_the_old_one(make_harn
         assert await h.counts() == before  # no events, no kept answer
         h.secrets[NANJING] = "rotated-elsewhere-0123456789abcdef"
         assert (await h.ok("2207", settle(visit_id), NANJING, insured=insured))["setlinfo"]
+
+
+async def test_reference_data_changed_through_one_process_is_seen_by_the_next_request_on_another(
+    make_harness: Any,
+) -> None:
+    """Two processes on one database, each keeping the reference data it reads: what changes
+    through one (the agency's catalogue item class, an audit sanction its consumer projects, the
+    agency's suspension of the hospital and its end) decides the very next message the other
+    answers, committed or refused."""
+    async with make_harness(START) as a:
+        await a.sandbox_world()
+        visit_id = await open_visit(a)
+        insured = PERSON["insuplc_admdvs"]
+        async with a.twin() as b:
+            before = await b.ok("2206", settle(visit_id), NANJING, insured=insured)
+            # XA001 is 甲类 in the sandbox: nothing of the 51.00 is paid wholly by the person.
+            assert before["setlinfo"]["fulamt_ownpay_amt"] == Decimal("0.00"), before["setlinfo"]
+
+            published = await a.client.post(
+                "/api/catalogue/items",
+                headers=a.token(),
+                json={
+                    "visit_region": "320100",
+                    "catalogue_code": "XA001",
+                    "item_class": "03",
+                    "self_pay_ratio": "1.0000",
+                    "list_type": "101",
+                    "effective_from": "2026-01-01",
+                },
+            )
+            assert published.status_code == 201, published.text
+            after = await b.ok("2206", settle(visit_id), NANJING, insured=insured)
+            # Now 丙类: the whole line, 2 x 25.50, is the person's own.
+            assert after["setlinfo"]["fulamt_ownpay_amt"] == Decimal("51.00"), after["setlinfo"]
+
+            # An audit sanction, a fact of another service, projected by A's consumer.
+            sanction = {"institution_code": NANJING, "visit_region": "320100", "case_id": "C1"}
+            await a.feed(
+                HospitalSuspended(
+                    **sanction,
+                    suspended_from=date(2026, 3, 1),
+                    suspended_until=date(2026, 3, 31),
+                    decided_by="audit",
+                ),
+                "audit-case-C1",
+            )
+            sanctioned = await b.his("2207", settle(visit_id), NANJING, insured=insured)
+            assert "eligibility.hospital_suspended" in sanctioned["err_msg"], sanctioned
+            await a.feed(
+                HospitalSuspensionEnded(
+                    **sanction, ended_on=date(2026, 3, 10), reason=SuspensionEndReason.LIFTED
+                ),
+                "audit-case-C1",
+            )
+
+            suspended = await a.client.post(
+                f"/api/hospitals/{NANJING}/suspend", headers=a.token(), json={}
+            )
+            assert suspended.status_code == 200, suspended.text
+            counted = await b.counts()
+            refused = await b.his("2207", settle(visit_id), NANJING, insured=insured)
+            assert refused["infcode"] == -1
+            assert "eligibility.hospital_suspended" in refused["err_msg"], refused["err_msg"]
+            assert await b.counts() == counted  # nothing recorded, no answer kept
+
+            # B now keeps the suspension; the agency ends it through A.
+            resumed = await a.client.post(f"/api/hospitals/{NANJING}/resume", headers=a.token())
+            assert resumed.status_code == 200, resumed.text
+            settled = await b.ok("2207", settle(visit_id), NANJING, insured=insured)
+            assert settled["setlinfo"]["fulamt_ownpay_amt"] == Decimal("51.00")

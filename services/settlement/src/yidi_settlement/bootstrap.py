@@ -16,7 +16,8 @@ from yidi_settlement.adapters import insured_facts, own_facts
 from yidi_settlement.adapters.catalogue_reads import SqlCatalogueReads
 from yidi_settlement.adapters.hospital_secrets import SqlHospitalSecrets
 from yidi_settlement.adapters.lookups import SqlQueryReads
-from yidi_settlement.adapters.reads import HisCredentials, SqlReads
+from yidi_settlement.adapters.reads import HisCredentials
+from yidi_settlement.adapters.reference_cache import CachedReads, ReferenceCache
 from yidi_settlement.app.catalogue_queries import CatalogueQueryService
 from yidi_settlement.app.messages import Messages
 from yidi_settlement.app.queries import QueryService
@@ -68,6 +69,8 @@ def build_gateway(
         TIF: timedelta(seconds=settings.his_tif_window_s),
         CSB: timedelta(seconds=settings.his_csb_window_s),
     }
+    # One per process: every worker keeps its own, each checked against the database's version.
+    kept = ReferenceCache()
     return Gateway(
         clock=runtime.clock,
         authenticator=Authenticator(
@@ -79,7 +82,7 @@ def build_gateway(
         transactions=Transactions(
             VisitService(
                 runtime.write,
-                SqlReads(),
+                CachedReads(kept),
                 timedelta(seconds=runtime.settings.his_clock_skew_s),
             ),
             reference,
@@ -87,6 +90,7 @@ def build_gateway(
             CatalogueQueryTransactions(CatalogueQueryService(runtime.write, SqlCatalogueReads())),
         ),
         forwarder=Forwarder(runtime.settings),
+        kept=kept,
         rate_limiter=RateLimiter(
             settings.his_person_query_rate_per_s, settings.his_person_query_burst
         ),

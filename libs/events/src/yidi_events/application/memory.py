@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from yidi_events.application.ports import Idempotent
 from yidi_events.envelope import Envelope
 from yidi_events.kernel.time import Clock, SystemClock
-from yidi_events.store.event_store import ConcurrencyError, NewEvent, seal
+from yidi_events.store.event_store import ConcurrencyError, NewEvent, StreamAppend, seal
 from yidi_events.store.idempotency import IdempotencyConflict, StoredResponse
 
 
@@ -39,6 +39,9 @@ class InMemoryUnit:
         return [
             e for e in events if e.stream_version > after_version and e.event_type not in excluding
         ]
+
+    async def load_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:
+        return {stream_id: await self.load(stream_id) for stream_id in stream_ids}
 
     async def append(
         self,
@@ -64,6 +67,28 @@ class InMemoryUnit:
         )
         self.appended[stream_id].extend(envelopes)
         return envelopes
+
+    async def append_streams(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        correlation_id: UUID | None = None,
+        causation_id: UUID | None = None,
+    ) -> list[list[Envelope]]:
+        # All or nothing, as PostgreSQL's one INSERT: every stream is checked before any grows.
+        for a in appends:
+            if a.new_events and len(await self.load(a.stream_id)) != a.expected_version:
+                raise ConcurrencyError(a.stream_id, a.expected_version)
+        return [
+            await self.append(
+                a.stream_id,
+                a.expected_version,
+                a.new_events,
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+            )
+            for a in appends
+        ]
 
     async def lookup(self, scope: str, key: str) -> StoredResponse | None:
         return self.answers.get((scope, key)) or self.store.answers.get((scope, key))

@@ -12,7 +12,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_events.envelope import Envelope
-from yidi_events.store.event_store import NewEvent
+from yidi_events.store.event_store import NewEvent, StreamAppend
 from yidi_events.store.idempotency import StoredResponse
 
 
@@ -39,6 +39,10 @@ class Unit(Protocol):
         """The stream past `after_version`, without the event types in `excluding`."""
         ...
 
+    async def load_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:
+        """Several whole streams at once (one read)."""
+        ...
+
     async def append(
         self,
         stream_id: str,
@@ -49,6 +53,17 @@ class Unit(Protocol):
         causation_id: UUID | None = None,
     ) -> list[Envelope]:
         """Append after `expected_version`; raises ConcurrencyError if the stream moved."""
+        ...
+
+    async def append_streams(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        correlation_id: UUID | None = None,
+        causation_id: UUID | None = None,
+    ) -> list[list[Envelope]]:
+        """Append to several streams at once (one write), each after its expected version;
+        raises ConcurrencyError if any of them moved."""
         ...
 
     async def lookup(self, scope: str, key: str) -> StoredResponse | None: ...

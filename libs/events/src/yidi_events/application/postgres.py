@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yidi_events.application.ports import Idempotent
 from yidi_events.envelope import Envelope
-from yidi_events.store.event_store import EventStore, NewEvent
+from yidi_events.store.event_store import EventStore, NewEvent, StreamAppend
 from yidi_events.store.idempotency import IdempotencyStore, StoredResponse
 
 
@@ -28,6 +28,9 @@ class PostgresUnit:
         return await self.events.load(
             self.conn, stream_id, after_version=after_version, excluding=excluding
         )
+
+    async def load_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:
+        return await self.events.load_streams(self.conn, stream_ids)
 
     async def append(
         self,
@@ -45,6 +48,17 @@ class PostgresUnit:
             new_events,
             correlation_id=correlation_id,
             causation_id=causation_id,
+        )
+
+    async def append_streams(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        correlation_id: UUID | None = None,
+        causation_id: UUID | None = None,
+    ) -> list[list[Envelope]]:
+        return await self.events.append_streams(
+            self.conn, appends, correlation_id=correlation_id, causation_id=causation_id
         )
 
     async def lookup(self, scope: str, key: str) -> StoredResponse | None:

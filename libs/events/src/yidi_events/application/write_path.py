@@ -17,7 +17,7 @@ from yidi_events.application.ports import EventStorePort, Idempotent, Unit
 from yidi_events.envelope import Envelope
 from yidi_events.kernel.time import Clock, business_date
 from yidi_events.runtime.projection import Projection
-from yidi_events.store.event_store import ConcurrencyError, NewEvent
+from yidi_events.store.event_store import ConcurrencyError, NewEvent, StreamAppend
 from yidi_events.store.idempotency import IdempotencyConflict, StoredResponse
 
 S = TypeVar("S")
@@ -126,6 +126,25 @@ class WritePath:
         state = aggregate.fold((e.payload for e in events), start)
         return Loaded(stream_id, state, version + len(events))
 
+    async def load_both(
+        self,
+        unit: Unit,
+        first: tuple[str, Aggregate[S]],
+        second: tuple[str, Aggregate[T]],
+    ) -> tuple[Loaded[S], Loaded[T]]:
+        """Two streams a command decides on together, in one read when neither keeps a
+        snapshot (the counter's hot path: a visit and its person's ledger)."""
+        (first_id, first_aggregate), (second_id, second_aggregate) = first, second
+        if first_aggregate.snapshot is not None or second_aggregate.snapshot is not None:
+            return (
+                await self.load(unit, first_id, first_aggregate),
+                await self.load(unit, second_id, second_aggregate),
+            )
+        streams = await unit.load_streams([first_id, second_id])
+        return _folded(first_id, first_aggregate, streams), _folded(
+            second_id, second_aggregate, streams
+        )
+
     async def append(
         self,
         unit: Unit,
@@ -139,20 +158,43 @@ class WritePath:
     ) -> list[Envelope]:
         """Append what a decision produced (the unit's first write: see EventStore), then
         project each event in the same unit."""
-        on = day or self.today()
-        if correlation_id is None and (cause := correlation.current()) is not None:
-            correlation_id, causation_id = cause.correlation_id, cause.causation_id
-        envelopes = await unit.append(
-            stream_id,
-            expected_version,
-            [NewEvent(p, on) for p in payloads],
+        (envelopes,) = await self.append_streams(
+            unit,
+            [(stream_id, expected_version, payloads)],
+            day=day,
             correlation_id=correlation_id,
             causation_id=causation_id,
         )
-        for envelope in envelopes:
-            for project in self.projectors:
-                await project(unit, envelope)
         return envelopes
+
+    async def append_streams(
+        self,
+        unit: Unit,
+        appends: Sequence[tuple[str, int, Sequence[Any]]],
+        *,
+        day: date | None = None,
+        correlation_id: UUID | None = None,
+        causation_id: UUID | None = None,
+    ) -> list[list[Envelope]]:
+        """What one decision produced for several streams, each (stream, expected version,
+        payloads), appended in one write, then projected in order: as `append` stream after
+        stream, at one round trip instead of one per stream."""
+        on = day or self.today()
+        if correlation_id is None and (cause := correlation.current()) is not None:
+            correlation_id, causation_id = cause.correlation_id, cause.causation_id
+        appended = await unit.append_streams(
+            [
+                StreamAppend(stream_id, version, [NewEvent(p, on) for p in payloads])
+                for stream_id, version, payloads in appends
+            ],
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        for envelopes in appended:
+            for envelope in envelopes:
+                for project in self.projectors:
+                    await project(unit, envelope)
+        return appended
 
     async def decide(
         self,
@@ -207,3 +249,10 @@ class WritePath:
             return answer
 
         return await self.transact(attempt)
+
+
+def _folded(
+    stream_id: str, aggregate: Aggregate[S], streams: dict[str, list[Envelope]]
+) -> Loaded[S]:
+    events = streams[stream_id]
+    return Loaded(stream_id, aggregate.fold(e.payload for e in events), len(events))

@@ -1,6 +1,12 @@
 """The PostgreSQL event store and its companion tables, shared by every service."""
 
-from yidi_events.store.event_store import ConcurrencyError, EventStore, NewEvent, StoredEvent
+from yidi_events.store.event_store import (
+    ConcurrencyError,
+    EventStore,
+    NewEvent,
+    StoredEvent,
+    StreamAppend,
+)
 from yidi_events.store.idempotency import IdempotencyConflict, IdempotencyStore, StoredResponse
 
 __all__ = [
@@ -11,4 +17,5 @@ __all__ = [
     "NewEvent",
     "StoredEvent",
     "StoredResponse",
+    "StreamAppend",
 ]

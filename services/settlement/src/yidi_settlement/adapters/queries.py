@@ -3,13 +3,14 @@ domain (`domain/standing.py`, `domain/eligibility.py`) decides what they mean on
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_benefits.accumulators import Accumulators
@@ -106,24 +107,13 @@ async def credential_of(
     return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
 
 
-async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Hospital:
-    row = (
-        (
-            await conn.execute(
-                sa.select(hospitals).where(hospitals.c.institution_code == institution_code)
-            )
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise NotFound(
-            "hospital.not_found",
-            f"institution {institution_code} is not in the hospital registry",
-            field="institution_code",
-        )
-    # The hospital's sanctions and its departments' in one round trip (the 2207 hot path):
-    # `department` is NULL on a sanction of the whole hospital.
+def hospital_query(institution_code: str) -> sa.Select[Any]:
+    return sa.select(hospitals).where(hospitals.c.institution_code == institution_code)
+
+
+def sanctions_query(institution_code: str) -> sa.CompoundSelect[Any]:
+    """The hospital's sanctions and its departments' in one round trip (the 2207 hot path):
+    `department` is NULL on a sanction of the whole hospital."""
     whole = sa.select(
         sa.null().label("department"),
         hospital_suspensions.c.suspended_from,
@@ -136,7 +126,27 @@ async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Ho
         department_suspensions.c.suspended_until,
         department_suspensions.c.ended_on,
     ).where(department_suspensions.c.institution_code == institution_code)
-    sanctions = (await conn.execute(sa.union_all(whole, parts))).mappings().all()
+    return sa.union_all(whole, parts)
+
+
+def hospital_not_found(institution_code: str) -> NotFound:
+    return NotFound(
+        "hospital.not_found",
+        f"institution {institution_code} is not in the hospital registry",
+        field="institution_code",
+    )
+
+
+async def hospital(conn: AsyncConnection, institution_code: str, on: date) -> Hospital:
+    row = (await conn.execute(hospital_query(institution_code))).mappings().first()
+    if row is None:
+        raise hospital_not_found(institution_code)
+    sanctions = (await conn.execute(sanctions_query(institution_code))).mappings().all()
+    return hospital_on(row, sanctions, on)
+
+
+def hospital_on(row: Any, sanctions: Sequence[Any], on: date) -> Hospital:
+    """The registry row and its sanctions as the hospital stands on `on`."""
     suspended = hospital_suspended(
         by_agency=bool(row["suspended"]),
         agency_until=row["suspended_until"],
@@ -204,7 +214,12 @@ async def person(
         (
             await conn.execute(
                 # Known once both the person's facts and their identity have arrived (two topics).
-                sa.select(persons, *[c for c in person_identities.c if c.name != "person_id"])
+                sa.select(
+                    persons,
+                    *[c for c in person_identities.c if c.name != "person_id"],
+                    _PERSON_SUSPENSIONS,
+                    _UNCOUNTED_MOVEMENTS,
+                )
                 .join(person_identities, person_identities.c.person_id == persons.c.person_id)
                 .where(persons.c.person_id == person_id)
             )
@@ -219,8 +234,19 @@ async def person(
             field="person_id",
         )
     row = dict(found)
+    suspensions = [
+        Suspension(
+            suspended_from=date.fromisoformat(begun),
+            suspended_until=None if until is None else date.fromisoformat(until),
+            ended_on=None if ended is None else date.fromisoformat(ended),
+        )
+        for begun, until, ended in row.pop("person_suspensions")
+    ]
+    own = [
+        LedgerEntry(sequence=int(sequence), movement=AccumulatorMovement.from_json(movement))
+        for sequence, movement in row.pop("uncounted_movements")
+    ]
     status = enrolment_on(EnrolmentStatus(row["enrolment_status"]), row["terminated_from"], on)
-    suspensions = await _suspensions(conn, person_id)
     until = suspended_until(suspensions, on)
     until_today = None if today is None else suspended_until(suspensions, today)
     stated = StatedAccount(
@@ -242,20 +268,53 @@ async def person(
         assistance_identities=frozenset(
             AssistanceIdentity(i) for i in row["assistance_identities"]
         ),
-        account_balance=account_balance(
-            stated, await own_movements(conn, person_id, stated.visit_ledger_counted)
-        ),
+        account_balance=account_balance(stated, own),
     )
     return Person(row=row, snapshot=snapshot, at_settlement=at_settlement, stated_account=stated)
 
 
-async def _suspensions(conn: AsyncConnection, person_id: str) -> list[Suspension]:
-    rows = (
-        await conn.execute(
-            sa.select(person_suspensions).where(person_suspensions.c.person_id == person_id)
+# Read with the person's row, in the same round trip (the 2207 hot path): their suspensions and
+# our ledger movements the insured place has not yet counted, each as a JSON array.
+_PERSON_SUSPENSIONS = (
+    sa.select(
+        sa.func.coalesce(
+            sa.func.jsonb_agg(
+                sa.func.jsonb_build_array(
+                    person_suspensions.c.suspended_from,
+                    person_suspensions.c.suspended_until,
+                    person_suspensions.c.ended_on,
+                )
+            ),
+            sa.text("'[]'::jsonb"),
+            type_=JSONB,
         )
-    ).mappings()
-    return [_suspension(r) for r in rows]
+    )
+    .where(person_suspensions.c.person_id == persons.c.person_id)
+    .scalar_subquery()
+    .label("person_suspensions")
+)
+_UNCOUNTED_MOVEMENTS = (
+    sa.select(
+        sa.func.coalesce(
+            sa.func.jsonb_agg(
+                aggregate_order_by(
+                    sa.func.jsonb_build_array(
+                        ledger_movements.c.sequence, ledger_movements.c.movement
+                    ),
+                    ledger_movements.c.sequence,
+                )
+            ),
+            sa.text("'[]'::jsonb"),
+            type_=JSONB,
+        )
+    )
+    .where(
+        ledger_movements.c.person_id == persons.c.person_id,
+        ledger_movements.c.sequence > persons.c.visit_ledger_counted,
+    )
+    .scalar_subquery()
+    .label("uncounted_movements")
+)
 
 
 def _suspension(row: Any) -> Suspension:
@@ -342,26 +401,29 @@ async def person_filings(conn: AsyncConnection, person_id: str) -> list[FilingSn
     ]
 
 
+def policy_query(insured_region: str, insurance_type: str, on: date) -> sa.Select[Any]:
+    """The policy in force on `on`: the latest version whose period holds the day."""
+    return (
+        sa.select(policies)
+        .where(
+            policies.c.insured_region == insured_region,
+            policies.c.insurance_type == insurance_type,
+            policies.c.effective_from <= on,
+            sa.or_(policies.c.effective_to.is_(None), policies.c.effective_to >= on),
+        )
+        .order_by(policies.c.version.desc())
+        .limit(1)
+    )
+
+
 async def policy(
     conn: AsyncConnection, insured_region: str, insurance_type: str, on: date
 ) -> BenefitPolicy:
-    row = (
-        (
-            await conn.execute(
-                sa.select(policies)
-                .where(
-                    policies.c.insured_region == insured_region,
-                    policies.c.insurance_type == insurance_type,
-                    policies.c.effective_from <= on,
-                    sa.or_(policies.c.effective_to.is_(None), policies.c.effective_to >= on),
-                )
-                .order_by(policies.c.version.desc())
-                .limit(1)
-            )
-        )
-        .mappings()
-        .first()
-    )
+    row = (await conn.execute(policy_query(insured_region, insurance_type, on))).mappings().first()
+    return policy_of(row, insured_region, insurance_type, on)
+
+
+def policy_of(row: Any, insured_region: str, insurance_type: str, on: date) -> BenefitPolicy:
     if row is None:
         raise DomainError(
             "settlement.no_policy",
@@ -373,19 +435,24 @@ async def policy(
     return replace(parse_policy_document(row["document"]), effective_to=row["effective_to"])
 
 
+def catalogue_query(visit_region: str, codes: Iterable[str]) -> sa.Select[Any]:
+    """Every published version of the codes."""
+    return sa.select(catalogue_items).where(
+        catalogue_items.c.visit_region == visit_region,
+        catalogue_items.c.catalogue_code.in_(sorted(set(codes))),
+    )
+
+
 async def catalogue(conn: AsyncConnection, visit_region: str, codes: Iterable[str]) -> Catalogue:
     """Every published version of the codes: each fee line takes the one of its own fee date."""
     wanted = sorted(set(codes))
     if not wanted:
         return Catalogue({})
-    rows = (
-        await conn.execute(
-            sa.select(catalogue_items).where(
-                catalogue_items.c.visit_region == visit_region,
-                catalogue_items.c.catalogue_code.in_(wanted),
-            )
-        )
-    ).mappings()
+    rows = (await conn.execute(catalogue_query(visit_region, wanted))).mappings()
+    return Catalogue(catalogue_versions(rows))
+
+
+def catalogue_versions(rows: Iterable[Any]) -> dict[str, tuple[CatalogueVersion, ...]]:
     versions: dict[str, list[CatalogueVersion]] = {}
     for r in rows:
         entry = CatalogueEntry(
@@ -400,7 +467,7 @@ async def catalogue(conn: AsyncConnection, visit_region: str, codes: Iterable[st
                 entry=entry, effective_from=r["effective_from"], effective_to=r["effective_to"]
             )
         )
-    return Catalogue({code: tuple(found) for code, found in versions.items()})
+    return {code: tuple(found) for code, found in versions.items()}
 
 
 async def mapped_codes(

@@ -191,6 +191,20 @@ department_suspensions = sa.Table(
     sa.Column("ended_on", sa.Date),
 )
 
+# --- the reference data's version ---------------------------------------------------------------
+
+# One row: a number every statement that writes the reference data the counter's hot path keeps per
+# process (hospitals, their sanctions, policies, the catalogue) moves, from a sequence (never
+# reused, not even by a rolled-back writer). Triggers move it (migration settlement_0011), so
+# every writer counts: projections, a rebuild's swap, an operator's psql.
+reference_version = sa.Table(
+    "reference_version",
+    metadata,
+    sa.Column("singleton", sa.Boolean, primary_key=True, server_default=sa.true()),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("singleton", name="reference_version_one_row"),
+)
+
 # --- visits and settlements (own events) --------------------------------------------------------
 
 visits = sa.Table(

@@ -31,7 +31,7 @@ from yidi_benefits.model import (
     is_inpatient,
     same_province,
 )
-from yidi_events.application import Unit, WritePath
+from yidi_events.application import Loaded, Unit, WritePath
 from yidi_events.contracts.policy import BenefitPolicy, HospitalLevel
 from yidi_events.contracts.settlement import (
     AccumulatorMovement,
@@ -106,6 +106,24 @@ class VisitService:
     ) -> None:
         await self.write.append(
             unit, v.stream_id(visit_id), version, events, day=business_date(now)
+        )
+
+    async def _append_visit_and_ledger(
+        self,
+        unit: Unit,
+        visit_id: str,
+        version: int,
+        events: list[Any],
+        ledger: Loaded[tuple[pl.LedgerEntry, ...]],
+        moved: PersonLedgerMoved,
+        now: datetime,
+    ) -> None:
+        """The visit's events and the person's ledger movement they cause, in one write (the
+        counter's hot path: one round trip, not one per stream)."""
+        await self.write.append_streams(
+            unit,
+            [(v.stream_id(visit_id), version, events), (ledger.stream_id, ledger.version, [moved])],
+            day=business_date(now),
         )
 
     async def sign_in(self, unit: Unit, institution: str, today: date) -> None:
@@ -345,13 +363,22 @@ class VisitService:
     ) -> Settlement:
         """Compute (and with `commit`, record) the settlement of a visit."""
         ref = command.ref
-        state, version, reg = await self._own_visit(unit, institution, ref)
+        # The visit and the ledger of the person the message names, in one read: a visit of
+        # another person is refused below and its ledger read for nothing.
+        visit, ledger = await self.write.load_both(
+            unit, (v.stream_id(ref.visit_id), v.VISIT), (pl.stream_id(ref.person_id), pl.LEDGER)
+        )
+        state = visit.state
+        reg = v.owned(
+            state, visit_id=ref.visit_id, institution_code=institution, person_id=ref.person_id
+        )
         v.settleable(state, command.insurance_type, interim=command.interim, trial=not commit)
         return await self._settle_state(
             unit,
             institution=institution,
             state=state,
-            version=version,
+            version=visit.version,
+            ledger=ledger,
             reg=reg,
             use_account=command.use_account,
             declared_total=command.declared_total,
@@ -368,6 +395,7 @@ class VisitService:
         institution: str,
         state: v.VisitState,
         version: int,
+        ledger: Loaded[tuple[pl.LedgerEntry, ...]] | None = None,
         reg: VisitRegistered,
         use_account: bool,
         declared_total: int | None,
@@ -379,7 +407,8 @@ class VisitService:
     ) -> Settlement:
         """Settle a settleable visit `state` (at stream `version`); `earlier`: the visit's events
         decided in this same message and not yet appended (a pharmacy purchase registers, charges
-        and settles at once), appended before the settlement."""
+        and settles at once), appended before the settlement; `ledger`: the person's, if the
+        caller loaded it (read here otherwise)."""
         ref = VisitRef(visit_id=reg.visit_id, person_id=reg.person_id)
         today = business_date(now)
         settled_on = v.settlement_day(state, now, self.clock_skew)
@@ -388,7 +417,8 @@ class VisitService:
         # The ledger is loaded before the insured place's statements are read: a settlement
         # committing in between then moves the ledger past the version this one appends at, and
         # this one decides again. Read the other way round, both spend the same balance.
-        ledger = await self.write.load(unit, pl.stream_id(ref.person_id), pl.LEDGER)
+        if ledger is None:
+            ledger = await self.write.load(unit, pl.stream_id(ref.person_id), pl.LEDGER)
         eligibility, person, hospital = await self._eligible(
             unit,
             institution=institution,
@@ -460,11 +490,12 @@ class VisitService:
             ),
             now,
         )
-        await self._append_visit(unit, ref.visit_id, version, [*earlier, *events], now)
         moved = _ledger_movement(
             reg, ledger.version, result.movement, "settlement", settlement_id, now
         )
-        await self.write.append(unit, ledger.stream_id, ledger.version, [moved], day=today)
+        await self._append_visit_and_ledger(
+            unit, ref.visit_id, version, [*earlier, *events], ledger, moved, now
+        )
         return Settlement(
             computation=result,
             person=person.row,
@@ -596,13 +627,10 @@ class VisitService:
                     reversed_at=now,
                 )
             )
-        await self._append_visit(unit, ref.visit_id, version, events, now)
         moved = _ledger_movement(
             reg, ledger.version, computation.movement, "cancellation", cancellation_id, now
         )
-        await self.write.append(
-            unit, ledger.stream_id, ledger.version, [moved], day=business_date(now)
-        )
+        await self._append_visit_and_ledger(unit, ref.visit_id, version, events, ledger, moved, now)
         return cancellation_id
 
     async def reverse(
@@ -710,13 +738,10 @@ class VisitService:
             message_id=message_id,
             now=now,
         )
-        await self._append_visit(unit, ref.visit_id, version, events, now)
         moved = _ledger_movement(
             reg, ledger.version, original.movement, "reinstatement", original.settlement_id, now
         )
-        await self.write.append(
-            unit, ledger.stream_id, ledger.version, [moved], day=business_date(now)
-        )
+        await self._append_visit_and_ledger(unit, ref.visit_id, version, events, ledger, moved, now)
         return True
 
     async def settlement_record(

@@ -150,12 +150,18 @@ class Authenticator:
         async with self.nonces.engine.begin() as conn:
             await self.claim_in(conn, request)
 
-    async def claim_in(self, conn: AsyncConnection, request: Authenticated) -> None:
+    async def claim_in(
+        self,
+        conn: AsyncConnection,
+        request: Authenticated,
+        also: sa.ColumnElement[bool] | None = None,
+    ) -> None:
         """Spend the request's nonce in the caller's transaction, if the secret it verified
-        with is still the institution's; raises his.auth.replay or his.auth.signature (and the
-        caller's unit rolls back)."""
+        with is still the institution's (and `also` holds); raises his.auth.replay or
+        his.auth.signature (and the caller's unit rolls back)."""
+        only_if = request.unchanged if also is None else sa.and_(request.unchanged, also)
         try:
-            current = await self.nonces.claim_in(conn, request.nonce, only_if=request.unchanged)
+            current = await self.nonces.claim_in(conn, request.nonce, only_if=only_if)
         except HisAuthError as exc:
             raise HisAuthError(
                 "replayed request", rule="his.auth.replay", field=request.nonce_header

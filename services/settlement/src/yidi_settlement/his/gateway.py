@@ -11,11 +11,13 @@ import itertools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+import sqlalchemy as sa
 import structlog
 from prometheus_client import Counter, Histogram
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_events.application import Unit, lost_a_race
 from yidi_events.auth.his import HisAuthError
@@ -31,7 +33,7 @@ from yidi_settlement.his.fields import error_text, refusal_text
 from yidi_settlement.his.forwarder import Forwarder
 from yidi_settlement.his.owned import OWNED
 from yidi_settlement.his.rate_limit import RateLimiter
-from yidi_settlement.his.transactions import Transactions
+from yidi_settlement.his.transactions import Transaction, Transactions
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +51,15 @@ SETTLEMENT_SECONDS = Histogram(
 SETTLEMENT_INFNOS = frozenset({"2206", "2207", "2303", "2304", "2101", "2102"})
 
 
+class KeptReference(Protocol):
+    """What this process keeps of the reference data (adapters/reference_cache.py): a unit that
+    used it commits only while it still holds, and refuses only on data that still holds."""
+
+    def guard(self, conn: AsyncConnection) -> sa.ColumnElement[bool] | None: ...
+
+    async def verify(self, conn: AsyncConnection) -> None: ...
+
+
 @dataclass(frozen=True)
 class Reply:
     infno: str  # as counted: "unknown" before the envelope is read, "other" if not served
@@ -62,10 +73,16 @@ class Gateway:
     messages: Messages
     transactions: Transactions
     forwarder: Forwarder
+    kept: KeptReference | None = None
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(2.0, 60))
     max_in_flight: int = 32
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _in_flight: int = field(default=0, init=False)
+    _served: dict[str, Transaction] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Built once: every request looks its infno up twice (the metric label, the dispatch).
+        self._served = self.transactions.by_infno()
 
     @property
     def in_flight(self) -> int:
@@ -198,12 +215,12 @@ class Gateway:
     def _metric_infno(self, infno: str) -> str:
         # Only transactions the gateway knows become label values: a caller must not be able to
         # create time series at will.
-        return infno if infno in OWNED or infno in self.transactions.by_infno() else "other"
+        return infno if infno in OWNED or infno in self._served else "other"
 
     async def _run(self, request: Authenticated) -> dict[str, Any]:
         envelope = request.envelope
         digest = envelope.digest()
-        transaction = self.transactions.by_infno().get(envelope.infno)
+        transaction = self._served.get(envelope.infno)
         if transaction is None:
             raise DomainError(
                 "his.unknown_infno",
@@ -212,13 +229,33 @@ class Gateway:
                 values={"infno": envelope.infno[:20]},
             )
 
+        kept = self.kept
+
         async def work(unit: Unit) -> dict[str, Any]:
-            output = await transaction(unit, envelope, self.clock.now())
+            try:
+                output = await transaction(unit, envelope, self.clock.now())
+            except DomainError as refusal:
+                # Nothing commits with a refusal, so no guard: a refusal decided on kept
+                # reference data is given only if that data still holds (else decided again).
+                if kept is not None:
+                    try:
+                        await kept.verify(unit.conn)
+                    except DBAPIError:
+                        raise refusal from None  # the unit failed in the database: as it was
+                raise
             crash_point(f"gateway.before_commit.{envelope.infno}")
             return output
 
         async def spend_nonce(unit: Unit) -> None:
-            await self.authenticator.claim_in(unit.conn, request)
+            # The nonce is claimed only while the kept reference data the unit used still holds,
+            # in the same statement; had it moved, the unit is decided again on fresh data.
+            guard = None if kept is None else kept.guard(unit.conn)
+            try:
+                await self.authenticator.claim_in(unit.conn, request, also=guard)
+            except HisAuthError:
+                if kept is not None and guard is not None:
+                    await kept.verify(unit.conn)
+                raise
 
         answer = await self.messages.answer_once(
             envelope.institution_code, envelope.message_id, digest, work, spend_nonce
