@@ -131,7 +131,7 @@ async def test_a_changed_secret_is_seen_by_the_next_request(make_harness: Any) -
         # The process has now used (and cached) the old secret; the agency rotates it.
         rotated = "rotated-secret-0123456789abcdef"
         response = await h.client.patch(
-            f"/api/hospitals/{NANJING}", headers=h.token(), json={"his_secret": rotated}
+            f"/v1/api/hospitals/{NANJING}", headers=h.token(), json={"his_secret": rotated}
         )
         assert response.status_code == 200, response.text
         h.secrets[NANJING] = rotated
