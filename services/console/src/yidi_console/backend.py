@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from yidi_events.settings import ServiceSettings
+from yidi_events.versioning import PREFIX
 
 
 class Refused(Exception):
@@ -24,13 +25,15 @@ class Refused(Exception):
 
 
 def urls(settings: ServiceSettings) -> dict[str, str]:
-    return {
+    """Each service's API base, its version included: the pages name paths within the API."""
+    bases = {
         "filing": settings.filing_url,
         "settlement": settings.settlement_url,
         "reconciliation": settings.reconciliation_url,
         "clearing": settings.clearing_url,
         "audit": settings.audit_url,
     }
+    return {name: f"{url.rstrip('/')}{PREFIX}" for name, url in bases.items()}
 
 
 def _refusal(response: httpx.Response) -> Refused:
