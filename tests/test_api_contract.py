@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
+from yidi_events.auth.agency import issue_token
 from yidi_events.auth.routes import table
 from yidi_events.definition import services
 from yidi_events.problems import MEDIA_TYPE
@@ -71,7 +75,7 @@ def test_every_operation_is_secured_or_declared_public_and_says_how_it_refuses(
 # Services whose every operation answers a typed 2xx (issue 25).
 TYPED_SERVICES = ("audit", "clearing", "filing", "reconciliation", "reimbursement", "settlement")
 # The chassis' routes every service has, typed in all of them.
-CHASSIS = ("/admin/", "/healthz", "/readyz")
+CHASSIS = ("/v1/admin/", "/healthz", "/readyz")
 # The national HIS gateway answers the national envelope, not these APIs' models (its typing is
 # other work); every other settlement route is the visit place's agency API.
 HIS_GATEWAY = {
@@ -80,7 +84,7 @@ HIS_GATEWAY = {
     ("settlement", "/fsi/api/rsfComIfsService/callService"),
 }
 # Files a bank or an agency's office software reads, answered as text rather than JSON.
-FILES = {("reimbursement", "/payments/batches/{batch_id}/file")}
+FILES = {("reimbursement", "/v1/payments/batches/{batch_id}/file")}
 
 
 def _typed(schema: dict[str, Any], schemas: dict[str, Any]) -> bool:
@@ -126,6 +130,88 @@ def test_every_operation_answers_a_typed_2xx(apps: dict[str, Any]) -> None:
                 if not ok:
                     untyped.append(f"{name} {method.upper()} {path}")
     assert not untyped, "untyped 2xx responses:\n" + "\n".join(untyped)
+
+
+# What keeps its path without our version: paths others fix. The national HIS interface names
+# the gateway's paths; verifiers look for keys at the well-known URI (RFC 8615); probes and the
+# scrape are the platform's, not a client's.
+UNVERSIONED = {
+    *HIS_GATEWAY,
+    ("filing", "/.well-known/jwks.json"),
+    *((name, probe) for name in services() for probe in ("/healthz", "/readyz")),
+}
+
+
+def test_every_documented_operation_is_under_the_version(apps: dict[str, Any]) -> None:
+    stray = [
+        f"{name} {path}"
+        for name, app in apps.items()
+        for path in app.openapi()["paths"]
+        if not path.startswith("/v1/") and (name, path) not in UNVERSIONED
+    ]
+    assert not stray, "operations outside /v1:\n" + "\n".join(stray)
+    # Every service's own API moved, the chassis' admin API with it.
+    for name, app in apps.items():
+        assert "/v1/admin/lag" in app.openapi()["paths"], name
+
+
+async def test_an_old_path_still_answers_deprecated_with_its_successor(
+    database: Callable[..., str],
+) -> None:
+    definition = services()["filing"]
+    settings = ServiceSettings(
+        database_url=database(definition.migrations),
+        kafka_bootstrap="127.0.0.1:1",
+        kafka_namespace="unused",
+        relay_enabled=False,
+        consumers_enabled=False,
+        log_json=False,
+        log_level="WARNING",
+    )
+    secret = settings.auth_secret.get_secret_value()
+    clerk = {
+        "authorization": "Bearer "
+        + issue_token(secret, user_id="clerk", region="320100", roles=["clerk"])
+    }
+    operator = {
+        "authorization": "Bearer "
+        + issue_token(secret, user_id="op", region="320000", roles=["operator"], kind="centre")
+    }
+    # 2026-12-07T00:00:00Z, the day /v1 was published, as RFC 9745's structured-field date.
+    deprecated = f"@{int(datetime(2026, 12, 7, tzinfo=UTC).timestamp())}"
+    assert deprecated == "@1796601600"
+    app = definition.create(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://f") as client,
+    ):
+        old = await client.get("/persons", params={"limit": 5}, headers=clerk)
+        new = await client.get("/v1/persons", params={"limit": 5}, headers=clerk)
+        assert old.status_code == new.status_code == 200
+        assert old.json() == new.json()
+        assert old.headers["deprecation"] == deprecated
+        assert old.headers["link"] == '</v1/persons?limit=5>; rel="successor-version"'
+        assert "deprecation" not in new.headers
+
+        # A refusal on an old path says so too: it is what a forgotten client logs.
+        refused = await client.get("/persons/P1", headers={})
+        assert refused.status_code == 401
+        assert refused.headers["deprecation"] == deprecated
+        assert refused.headers["link"] == '</v1/persons/P1>; rel="successor-version"'
+
+        # The chassis' admin API has its alias too, admitting the same callers.
+        listed = await client.get("/admin/projections", headers=operator)
+        assert listed.status_code == 200
+        assert listed.json() == (await client.get("/v1/admin/projections", headers=operator)).json()
+        assert listed.headers["link"] == '</v1/admin/projections>; rel="successor-version"'
+        assert (await client.get("/admin/projections", headers=clerk)).status_code == 403
+
+        # What others fix keeps its path, undeprecated.
+        for path in ("/healthz", "/.well-known/jwks.json"):
+            kept = await client.get(path)
+            assert kept.status_code == 200, path
+            assert "deprecation" not in kept.headers, path
+        assert (await client.get("/v1/healthz")).status_code == 404
 
 
 def _doc(paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -257,3 +343,14 @@ def test_a_deliberately_broken_committed_document_is_caught() -> None:
         found
     )
     assert breaking_changes(committed, committed) == []
+
+
+def test_a_removed_v1_operation_of_a_committed_document_is_caught() -> None:
+    # The committed documents are /v1's: the check compares /v1 with /v1, so dropping one of its
+    # operations later (the unversioned aliases are not documented) still breaks.
+    committed = json.loads((apidocs.DOCS / "api/openapi-filing.json").read_text())
+    current = copy.deepcopy(committed)
+    del current["paths"]["/v1/persons/{person_id}"]["get"]
+    assert breaking_changes(committed, current) == [
+        "GET /v1/persons/{person_id}: the operation was removed"
+    ]

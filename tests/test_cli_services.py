@@ -101,7 +101,7 @@ def test_an_image_with_only_filing_reaches_audit_as_the_province_files_centre(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "audit: rewound; 3 events will be published again" in done.stdout
     [(path, authorization)] = _Service.seen
-    assert path == "/admin/relay/republish"
+    assert path == "/v1/admin/relay/republish"
     operator = decode_token(SECRET, authorization.removeprefix("Bearer "))
     assert (operator.region, operator.kind, operator.roles) == (
         "330000",

@@ -127,7 +127,7 @@ def test_import_sandbox_loads_the_platform_and_a_minted_token_reads_it(ops: Ops)
     assert "reached every service" in out
     bearer = ops.yidi("token", "--region", "320500", "--roles", "reviewer").strip()
     persons = ops.http.get(
-        f"{ops.platform.url('filing')}/persons", headers={"authorization": f"Bearer {bearer}"}
+        f"{ops.platform.url('filing')}/v1/persons", headers={"authorization": f"Bearer {bearer}"}
     )
     assert persons.status_code == 200
     assert {p["person_id"] for p in persons.json()} >= {
@@ -136,7 +136,7 @@ def test_import_sandbox_loads_the_platform_and_a_minted_token_reads_it(ops: Ops)
         "32050000000000000007",
     }
     refused = ops.http.get(
-        f"{ops.platform.url('filing')}/persons", headers={"authorization": "Bearer not-a-token"}
+        f"{ops.platform.url('filing')}/v1/persons", headers={"authorization": "Bearer not-a-token"}
     )
     assert refused.status_code == 401
 

@@ -184,13 +184,13 @@ async def test_identity_is_on_the_identity_topic_only_and_a_republish_repeats_it
                 "birth_date": "1980-05-17",
                 "account_balance": 120000,
             }
-            response = await client.post("/persons", json=body, headers=auth)
+            response = await client.post("/v1/persons", json=body, headers=auth)
             assert response.status_code == 201, response.text
         corrected = {"name": "张叁", "card_serial": "CARD-901"}
-        response = await client.patch(f"/persons/{ZHANG}", json=corrected, headers=auth)
+        response = await client.patch(f"/v1/persons/{ZHANG}", json=corrected, headers=auth)
         assert response.status_code == 200, response.text
         # Filing itself still holds the whole person (its view is built from its own facts).
-        response = await client.get(f"/persons/{ZHANG}", headers=auth)
+        response = await client.get(f"/v1/persons/{ZHANG}", headers=auth)
         assert response.json()["certificate_no"] == ZHANG_ID
         assert response.json()["name"] == "张叁"
 

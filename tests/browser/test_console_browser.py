@@ -59,7 +59,7 @@ def at(day: int, hour: int, month: int = 3, minute: int = 0) -> datetime:
 def user_id(world: Any, username: str) -> str:
     """The identity's user id of a sandbox login (what the services record as the actor)."""
     done = world.http.post(
-        world.platform.url("filing") + "/api/identity/login",
+        world.platform.url("filing") + "/v1/api/identity/login",
         json={"username": username, "password": USERS[username]["password"]},
     )
     done.raise_for_status()
@@ -74,7 +74,7 @@ def day(world: Any, sandbox_persons: Any) -> dict[str, Any]:
     clerk = world.agency("filing", WUXI, roles=("clerk",))
     filing = clerk.ok(
         "POST",
-        "/filings",
+        "/v1/filings",
         json={
             "person_id": p["4"]["psn_no"],
             "kind": "long_term",
@@ -94,11 +94,11 @@ def day(world: Any, sandbox_persons: Any) -> dict[str, Any]:
     centre = world.centre("reconciliation")
 
     def recorded() -> bool:
-        rows = centre.ok("GET", "/statements", params={"date": "2026-03-02"})["statements"]
+        rows = centre.ok("GET", "/v1/statements", params={"date": "2026-03-02"})["statements"]
         return any(r["pair"] == f"{SUZHOU}>{NANJING}" and r["totals"]["count"] == 2 for r in rows)
 
     world.eventually(recorded, what="reconciliation to record both settlements of 2 March")
-    centre.ok("POST", "/days/issue", params={"date": "2026-03-02"})
+    centre.ok("POST", "/v1/days/issue", params={"date": "2026-03-02"})
     world.clock.set(at(3, 9))
     return {"filing_id": filing["filing_id"], "visit": visit, "stay": stay}
 
@@ -149,7 +149,7 @@ def test_a_reviewer_approves_a_pending_filing(
         f"备案 {day['filing_id']} 已由 wx.reviewer 批准"
     )
 
-    filing = world.agency("filing", WUXI).ok("GET", f"/filings/{day['filing_id']}")
+    filing = world.agency("filing", WUXI).ok("GET", f"/v1/filings/{day['filing_id']}")
     assert filing["status"] == "approved"
     assert filing["reviewer"] == user_id(world, "wx.reviewer")
 
@@ -175,7 +175,7 @@ def test_an_officer_disputes_one_settlement_then_confirms_the_day(
     expect(console.get_by_role("status")).to_contain_text("已由 sz.reconciler 确认")
     console.screenshot(path=str(screenshots / "day.png"), full_page=True)
 
-    path = f"/statements/{SUZHOU}/{NANJING}/2026-03-02"
+    path = f"/v1/statements/{SUZHOU}/{NANJING}/2026-03-02"
     statement = world.agency("reconciliation", SUZHOU).ok("GET", path)
     assert statement["confirmed_by"] == [SUZHOU]
     assert [(d["settlement_id"], d["raised_by"], d["status"]) for d in statement["disputes"]] == [
@@ -192,7 +192,7 @@ def test_an_auditor_confirms_a_case(
     person = sandbox_persons["1"]["psn_no"]
     reader = world.agency("audit", NANJING)
     case = world.eventually(
-        lambda: next((c for c in reader.ok("GET", "/cases") if c["person_id"] == person), None),
+        lambda: next((c for c in reader.ok("GET", "/v1/cases") if c["person_id"] == person), None),
         what="the duplicate-charging case",
     )
     login(console, "nj.auditor")
@@ -203,7 +203,7 @@ def test_an_auditor_confirms_a_case(
     row.get_by_role("button", name=f"确认案件 {case['case_id']} 违规").click()
     expect(console.get_by_role("status")).to_contain_text("已由 nj.auditor 确认违规")
 
-    decided = reader.ok("GET", f"/cases/{case['case_id']}")
+    decided = reader.ok("GET", f"/v1/cases/{case['case_id']}")
     assert (decided["status"], decided["decided_by"], decided["reason"]) == (
         "confirmed",
         user_id(world, "nj.auditor"),
@@ -218,20 +218,20 @@ def test_two_approvers_approve_the_statement_and_the_same_one_twice_is_refused(
 ) -> None:
     # Nanjing confirms 2 March too (through its API: this test is about the statement).
     world.agency("reconciliation", NANJING).ok(
-        "POST", f"/statements/{SUZHOU}/{NANJING}/2026-03-02/confirm"
+        "POST", f"/v1/statements/{SUZHOU}/{NANJING}/2026-03-02/confirm"
     )
     # The statement waits until the agencies' last day to close March's days (3 April) is over.
     world.clock.set(at(4, 10, month=4))
     centre = world.centre("clearing", user="centre-setup", roles=("approver",))
     world.eventually(
-        lambda: centre.ok("GET", f"/periods/{PERIOD}/statement/inputs-hash")["settlements"] >= 1,
+        lambda: centre.ok("GET", f"/v1/periods/{PERIOD}/statement/inputs-hash")["settlements"] >= 1,
         what="the closed day to reach clearing",
     )
-    statement = centre.ok("POST", f"/periods/{PERIOD}/statement")
+    statement = centre.ok("POST", f"/v1/periods/{PERIOD}/statement")
     for line in statement["lines"]:
         for agency in (line["payer_agency"], line["receiver_agency"]):
             world.agency("clearing", agency).ok(
-                "POST", f"/periods/{PERIOD}/lines/{line['line_id']}/confirm"
+                "POST", f"/v1/periods/{PERIOD}/lines/{line['line_id']}/confirm"
             )
 
     login(console, "js.approver1")
@@ -257,7 +257,7 @@ def test_two_approvers_approve_the_statement_and_the_same_one_twice_is_refused(
     finally:
         second.close()
 
-    approved = centre.ok("GET", f"/periods/{PERIOD}/statement")
+    approved = centre.ok("GET", f"/v1/periods/{PERIOD}/statement")
     assert approved["approved"] is True
     assert sorted(approved["approvers"]) == sorted(
         [user_id(world, "js.approver1"), user_id(world, "js.approver2")]
@@ -272,14 +272,14 @@ def test_the_exports_are_the_statement(console: Any, world: Any, day: dict[str, 
     assert statement.status_code == 200
     text = statement.content.decode("utf-8-sig")
     centre = world.centre("clearing")
-    lines = centre.ok("GET", f"/periods/{PERIOD}/statement")["lines"]
+    lines = centre.ok("GET", f"/v1/periods/{PERIOD}/statement")["lines"]
     assert len(text.strip().splitlines()) == 1 + len(lines)
     for line in lines:
         assert line["line_id"] in text
     xlsx = httpx.get(f"{base}/clearing/{PERIOD}/statement.xlsx", cookies=cookies)
     assert xlsx.content[:2] == b"PK"  # a zip: the xlsx container
 
-    flags = world.centre("audit").ok("GET", "/flags")
+    flags = world.centre("audit").ok("GET", "/v1/flags")
     assert flags  # the duplicate charge at least
     exported = list(
         csv.reader(
@@ -325,11 +325,11 @@ def test_a_ticket_is_answered_and_a_complaint_taken_up_on_the_page(
 ) -> None:
     ticket = world.agency("audit", SUZHOU).ok(
         "POST",
-        "/tickets",
+        "/v1/tickets",
         json={"kind": "filing", "receiver_region": NANJING, "subject": "备案信息未同步"},
     )
     complaint = world.agency("audit", NANJING).ok(
-        "POST", "/complaints", json={"summary": "窗口办理时间过长", "channel": "12393"}
+        "POST", "/v1/complaints", json={"summary": "窗口办理时间过长", "channel": "12393"}
     )
     login(console, "nj.clerk")
     console.get_by_role("link", name="工单", exact=True).click()
@@ -341,9 +341,9 @@ def test_a_ticket_is_answered_and_a_complaint_taken_up_on_the_page(
     console.locator(f"#complaint-{complaint['complaint_id']}").get_by_role("button").click()
     expect(console.get_by_role("status")).to_contain_text("已由 nj.clerk 受理")
 
-    answered = world.agency("audit", SUZHOU).ok("GET", f"/tickets/{ticket['ticket_id']}")
+    answered = world.agency("audit", SUZHOU).ok("GET", f"/v1/tickets/{ticket['ticket_id']}")
     assert (answered["status"], answered["answer"]) == ("replied", "已重新上传备案信息")
-    taken = world.agency("audit", NANJING).ok("GET", f"/complaints/{complaint['complaint_id']}")
+    taken = world.agency("audit", NANJING).ok("GET", f"/v1/complaints/{complaint['complaint_id']}")
     assert taken["status"] == "acknowledged"
 
 

@@ -46,7 +46,7 @@ def test_a_split_stay_is_flagged_sanctioned_refused_and_clawed_back(
     reviewer = world.agency("audit", NANJING, user="reviewer-1", roles=("reviewer",))
     case = world.eventually(
         lambda: next(
-            (c for c in reviewer.ok("GET", "/cases") if c["person_id"] == zhou["psn_no"]), None
+            (c for c in reviewer.ok("GET", "/v1/cases") if c["person_id"] == zhou["psn_no"]), None
         ),
         what="the split-hospitalization case",
     )
@@ -55,11 +55,11 @@ def test_a_split_stay_is_flagged_sanctioned_refused_and_clawed_back(
     evidence = str(case["evidence"])
     assert first["setl_id"] in evidence
     assert second["setl_id"] in evidence
-    assert world.agency("audit", "320200").ok("GET", "/cases") == []  # Wuxi sees none of it
+    assert world.agency("audit", "320200").ok("GET", "/v1/cases") == []  # Wuxi sees none of it
 
     reviewer.ok(
         "POST",
-        f"/cases/{case['case_id']}/confirm",
+        f"/v1/cases/{case['case_id']}/confirm",
         json={
             "reason": "出院7日内同病种再入院,分解住院",
             "suspend": {"kind": "person", "months": 3},
@@ -86,9 +86,9 @@ def test_a_split_stay_is_flagged_sanctioned_refused_and_clawed_back(
     centre = world.centre("clearing")
 
     def clawed_back() -> list[dict[str, Any]] | None:
-        if centre.request("GET", "/periods/2026-03/statement/inputs-hash").status_code != 200:
+        if centre.request("GET", "/v1/periods/2026-03/statement/inputs-hash").status_code != 200:
             return None
-        statement = centre.ok("POST", "/periods/2026-03/statement")
+        statement = centre.ok("POST", "/v1/periods/2026-03/statement")
         lines = [
             ln
             for ln in statement["lines"]
@@ -102,7 +102,7 @@ def test_a_split_stay_is_flagged_sanctioned_refused_and_clawed_back(
 
     # After the suspension ends, direct settlement works again.
     world.clock.set(at(20, month=6, hour=9))
-    world.centre("audit").ok("POST", "/suspensions/expire")
+    world.centre("audit").ok("POST", "/v1/suspensions/expire")
 
     def settles() -> dict[str, Any] | None:
         try:

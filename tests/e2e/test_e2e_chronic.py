@@ -131,7 +131,7 @@ def test_a_hospital_certifies_through_2503_and_the_certificate_reaches_both_plac
 ) -> None:
     zhang = sandbox_persons["1"]
     filing = world.agency("filing", SUZHOU, roles=("reviewer",))
-    published = filing.ok("POST", "/policies", json=_suzhou_policy_with_chronic_terms())
+    published = filing.ok("POST", "/v1/policies", json=_suzhou_policy_with_chronic_terms())
     assert published["published"] is True
     answer = world.his(NANJING).call(
         "2503",
@@ -153,7 +153,7 @@ def test_a_hospital_certifies_through_2503_and_the_certificate_reaches_both_plac
         SUZHOU,
     )
     certificate_id = answer["result"]["trt_dcla_detl_sn"]
-    held = filing.ok("GET", f"/persons/{zhang['psn_no']}/chronic-diseases")
+    held = filing.ok("GET", f"/v1/persons/{zhang['psn_no']}/chronic-diseases")
     assert [(c["certificate_id"], c["disease_code"], c["channel"]) for c in held] == [
         (certificate_id, HYPERTENSION, "hospital")
     ]
@@ -194,7 +194,7 @@ def test_chronic_visits_settle_on_the_diseases_terms_up_to_its_cap(
     filing = world.agency("filing", SUZHOU)
     world.eventually(
         lambda: (
-            filing.ok("GET", f"/persons/{zhang['psn_no']}/years/2026")["totals"]["chronic"]
+            filing.ok("GET", f"/v1/persons/{zhang['psn_no']}/years/2026")["totals"]["chronic"]
             == [
                 {
                     "disease_code": HYPERTENSION,
@@ -225,7 +225,7 @@ def test_after_2504_withdraws_the_certificate_the_disease_no_longer_settles(
 ) -> None:
     zhang = sandbox_persons["1"]
     filing = world.agency("filing", SUZHOU)
-    [held] = filing.ok("GET", f"/persons/{zhang['psn_no']}/chronic-diseases")
+    [held] = filing.ok("GET", f"/v1/persons/{zhang['psn_no']}/chronic-diseases")
     world.his(NANJING).call(
         "2504",
         {

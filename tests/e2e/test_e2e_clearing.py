@@ -51,15 +51,15 @@ def close_day(world: Any, day: date, settlements: dict[tuple[str, str], int]) ->
     centre = world.centre("reconciliation")
 
     def recorded() -> bool:
-        rows = centre.ok("GET", "/statements", params={"date": day.isoformat()})["statements"]
+        rows = centre.ok("GET", "/v1/statements", params={"date": day.isoformat()})["statements"]
         counts = {(r["insured_region"], r["visit_region"]): r["totals"]["count"] for r in rows}
         return all(counts.get(pair) == n for pair, n in settlements.items())
 
     world.eventually(recorded, what=f"reconciliation to record every settlement of {day}")
-    issued = centre.ok("POST", "/days/issue", params={"date": day.isoformat()})
+    issued = centre.ok("POST", "/v1/days/issue", params={"date": day.isoformat()})
     assert {f"{i}>{v}" for i, v in settlements} <= set(issued["issued"]), issued
     for insured, visit in sorted(settlements):
-        path = f"/statements/{insured}/{visit}/{day.isoformat()}"
+        path = f"/v1/statements/{insured}/{visit}/{day.isoformat()}"
         world.agency("reconciliation", insured).ok("POST", f"{path}/confirm")
         world.agency("reconciliation", visit).ok("POST", f"{path}/confirm")
         assert world.agency("reconciliation", visit).ok("GET", path)["closed"] is True
@@ -114,13 +114,13 @@ def test_a_month_is_cleared_through_to_disbursement(world: Any, sandbox_persons:
     reviewer = world.agency("audit", NANJING, user="reviewer-1", roles=("reviewer",))
     case = world.eventually(
         lambda: next(
-            (c for c in reviewer.ok("GET", "/cases") if c["person_id"] == p["1"]["psn_no"]), None
+            (c for c in reviewer.ok("GET", "/v1/cases") if c["person_id"] == p["1"]["psn_no"]), None
         ),
         what="the duplicate-charging case",
     )
     reviewer.ok(
         "POST",
-        f"/cases/{case['case_id']}/confirm",
+        f"/v1/cases/{case['case_id']}/confirm",
         json={
             "reason": "同一费用重复收费",
             "clawback": {"amount": 5000, "settlement_ids": [stay["setl_id"]]},
@@ -132,7 +132,7 @@ def test_a_month_is_cleared_through_to_disbursement(world: Any, sandbox_persons:
     centre = world.centre("clearing", user="centre-a", roles=APPROVER)
 
     def inputs_complete() -> dict[str, Any] | None:
-        inputs = centre.ok("GET", f"/periods/{PERIOD}/statement/inputs-hash")
+        inputs = centre.ok("GET", f"/v1/periods/{PERIOD}/statement/inputs-hash")
         return (
             inputs if (inputs["settlements"], inputs["deductions"]) == (len(settled), 1) else None
         )
@@ -142,10 +142,10 @@ def test_a_month_is_cleared_through_to_disbursement(world: Any, sandbox_persons:
     )
     assert inputs["held"] == 0
     expected_hash = inputs["input_hash"]
-    statement = centre.ok("POST", f"/periods/{PERIOD}/statement")
+    statement = centre.ok("POST", f"/v1/periods/{PERIOD}/statement")
     assert statement["input_hash"] == expected_hash
     assert (
-        centre.ok("POST", f"/periods/{PERIOD}/statement")["input_hash"] == expected_hash
+        centre.ok("POST", f"/v1/periods/{PERIOD}/statement")["input_hash"] == expected_hash
     )  # rerun: same
     lines = {(ln["payer_agency"], ln["receiver_agency"]): ln for ln in statement["lines"]}
     assert set(lines) == {(SUQIAN, NANJING), (SHANGLUO, NANJING), (SUZHOU, WUXI), (SUZHOU, NANJING)}
@@ -158,25 +158,27 @@ def test_a_month_is_cleared_through_to_disbursement(world: Any, sandbox_persons:
     # Each agency confirms its lines; Wuxi disputes the one it receives from Suzhou.
     disputed = lines[(SUZHOU, WUXI)]["line_id"]
     world.agency("clearing", WUXI).ok(
-        "POST", f"/periods/{PERIOD}/lines/{disputed}/dispute", json={"reason": "金额与本地记录不符"}
+        "POST",
+        f"/v1/periods/{PERIOD}/lines/{disputed}/dispute",
+        json={"reason": "金额与本地记录不符"},
     )
     for (payer, receiver), line in lines.items():
         for agency in (payer, receiver):
             if line["line_id"] != disputed:
                 world.agency("clearing", agency).ok(
-                    "POST", f"/periods/{PERIOD}/lines/{line['line_id']}/confirm"
+                    "POST", f"/v1/periods/{PERIOD}/lines/{line['line_id']}/confirm"
                 )
 
     # Four eyes: the same person cannot approve twice; a second approver completes it.
-    centre.ok("POST", f"/periods/{PERIOD}/approvals")
-    assert centre.request("POST", f"/periods/{PERIOD}/approvals").status_code == 403
+    centre.ok("POST", f"/v1/periods/{PERIOD}/approvals")
+    assert centre.request("POST", f"/v1/periods/{PERIOD}/approvals").status_code == 403
     world.centre("clearing", user="centre-b", roles=APPROVER).ok(
-        "POST", f"/periods/{PERIOD}/approvals"
+        "POST", f"/v1/periods/{PERIOD}/approvals"
     )
 
     positions = {
         x["agency"]: x["net"]
-        for x in centre.ok("POST", f"/periods/{PERIOD}/net-positions")["positions"]
+        for x in centre.ok("POST", f"/v1/periods/{PERIOD}/net-positions")["positions"]
     }
     assert sum(positions.values()) == 0
     held_out = {k: v for k, v in lines.items() if v["line_id"] != disputed}
@@ -191,7 +193,7 @@ def test_a_month_is_cleared_through_to_disbursement(world: Any, sandbox_persons:
         if net < 0 and agency == SUZHOU and -net > 1:
             centre.ok(
                 "POST",
-                f"/periods/{PERIOD}/remittances",
+                f"/v1/periods/{PERIOD}/remittances",
                 json={
                     "agency": agency,
                     "bank_reference": f"{agency}-1",
@@ -201,7 +203,7 @@ def test_a_month_is_cleared_through_to_disbursement(world: Any, sandbox_persons:
             )
             centre.ok(
                 "POST",
-                f"/periods/{PERIOD}/remittances",
+                f"/v1/periods/{PERIOD}/remittances",
                 json={
                     "agency": agency,
                     "bank_reference": f"{agency}-2",
@@ -212,7 +214,7 @@ def test_a_month_is_cleared_through_to_disbursement(world: Any, sandbox_persons:
         elif net < 0 and agency != SHANGLUO:  # Shangluo is late: nothing by the 15th
             centre.ok(
                 "POST",
-                f"/periods/{PERIOD}/remittances",
+                f"/v1/periods/{PERIOD}/remittances",
                 json={
                     "agency": agency,
                     "bank_reference": f"{agency}-1",
@@ -224,29 +226,29 @@ def test_a_month_is_cleared_through_to_disbursement(world: Any, sandbox_persons:
     # disbursement day, so every receiver is paid in full and on time.
     late = -positions[SHANGLUO]
     assert late > 0
-    fund = centre.ok("POST", "/prepaid-fund", json={"q4_monthly_amounts": [1_000_000] * 3})
+    fund = centre.ok("POST", "/v1/prepaid-fund", json={"q4_monthly_amounts": [1_000_000] * 3})
     assert (fund["size"], fund["level"]) == (2_000_000, 2_000_000)
-    assert centre.ok("GET", "/ledger/trial-balance")["total"] == 0
+    assert centre.ok("GET", "/v1/ledger/trial-balance")["total"] == 0
     world.clock.set(at(20, 10, month=4))
-    assert centre.ok("GET", f"/periods/{PERIOD}/cash")["late"] == [SHANGLUO]
+    assert centre.ok("GET", f"/v1/periods/{PERIOD}/cash")["late"] == [SHANGLUO]
     for agency, net in sorted(positions.items()):
         if net > 0:
             centre.ok(
                 "POST",
-                f"/periods/{PERIOD}/disbursements",
+                f"/v1/periods/{PERIOD}/disbursements",
                 json={"disbursement_id": f"D-{agency}", "agency": agency, "amount": net},
             )
             assert (
                 centre.request(
-                    "POST", f"/periods/{PERIOD}/disbursements/D-{agency}/approve"
+                    "POST", f"/v1/periods/{PERIOD}/disbursements/D-{agency}/approve"
                 ).status_code
                 == 403
             )
             world.centre("clearing", user="centre-b", roles=APPROVER).ok(
-                "POST", f"/periods/{PERIOD}/disbursements/D-{agency}/approve"
+                "POST", f"/v1/periods/{PERIOD}/disbursements/D-{agency}/approve"
             )
-            assert centre.ok("GET", "/ledger/trial-balance")["total"] == 0
-    used = centre.ok("GET", "/prepaid-fund")
+            assert centre.ok("GET", "/v1/ledger/trial-balance")["total"] == 0
+    used = centre.ok("GET", "/v1/prepaid-fund")
     assert (used["level"], used["advanced_by_period"]) == (2_000_000 - late, {PERIOD: late})
     assert used["warning"] == "green"  # two outpatient visits' fund money of a 20,000-yuan fund
 
@@ -254,7 +256,7 @@ def test_a_month_is_cleared_through_to_disbursement(world: Any, sandbox_persons:
     world.clock.set(at(22, 10, month=4))
     centre.ok(
         "POST",
-        f"/periods/{PERIOD}/remittances",
+        f"/v1/periods/{PERIOD}/remittances",
         json={
             "agency": SHANGLUO,
             "bank_reference": f"{SHANGLUO}-1",
@@ -262,9 +264,9 @@ def test_a_month_is_cleared_through_to_disbursement(world: Any, sandbox_persons:
             "received_on": "2026-04-22",
         },
     )
-    repaid = centre.ok("GET", "/prepaid-fund")
+    repaid = centre.ok("GET", "/v1/prepaid-fund")
     assert (repaid["level"], repaid["in_use"], repaid["warning"]) == (2_000_000, 0, "green")
-    cash = {a["agency"]: a for a in centre.ok("GET", f"/periods/{PERIOD}/cash")["agencies"]}
+    cash = {a["agency"]: a for a in centre.ok("GET", f"/v1/periods/{PERIOD}/cash")["agencies"]}
     assert cash[SHANGLUO]["late"] is False  # nothing outstanding any more
     for agency, net in positions.items():
         if net < 0:
@@ -272,7 +274,7 @@ def test_a_month_is_cleared_through_to_disbursement(world: Any, sandbox_persons:
         if net > 0:
             assert cash[agency]["disbursed"] == net
 
-    trial = centre.ok("GET", "/ledger/trial-balance")
+    trial = centre.ok("GET", "/v1/ledger/trial-balance")
     assert trial["total"] == 0
     assert trial["debits"] == trial["credits"] > 0
     # Every period account is back at zero; the fund holds what was set aside.

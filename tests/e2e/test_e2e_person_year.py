@@ -33,13 +33,13 @@ def filing(world: Any) -> Any:
 
 
 def at_insured_place(world: Any, person_id: str, year: int = YEAR) -> dict[str, Any]:
-    answer: dict[str, Any] = filing(world).ok("GET", f"/persons/{person_id}/years/{year}")
+    answer: dict[str, Any] = filing(world).ok("GET", f"/v1/persons/{person_id}/years/{year}")
     return answer
 
 
 def at_visit_place(world: Any, person_id: str, year: int = YEAR) -> dict[str, Any]:
     answer: dict[str, Any] = world.agency("settlement", "320100").ok(
-        "GET", f"/api/persons/{person_id}/years/{year}"
+        "GET", f"/v1/api/persons/{person_id}/years/{year}"
     )
     return answer
 
@@ -68,7 +68,7 @@ def balances_are(world: Any, person: dict[str, str], fen: int, counted: int) -> 
         what=f"the visit place shows {fen}",
     )
     assert balance_1101(world, person) == fen_to_yuan(fen)
-    assert filing(world).ok("GET", f"/persons/{person_id}")["account_balance"] == fen
+    assert filing(world).ok("GET", f"/v1/persons/{person_id}")["account_balance"] == fen
 
 
 # --- the year: home, then away -------------------------------------------------------------
@@ -82,7 +82,7 @@ def test_a_home_admission_continues_into_a_cross_region_one(
     # and 4,500.00 of in-policy personal share, all below the 5,000.00 large-amount deductible.
     home = filing(world).ok(
         "POST",
-        f"/persons/{zhou['psn_no']}/local-settlements",
+        f"/v1/persons/{zhou['psn_no']}/local-settlements",
         json={
             "local_settlement_id": "SZ-2026-0001",
             "policy_year": YEAR,
@@ -146,7 +146,7 @@ SMALL = [{"code": "XA001", "cnt": "1", "pric": "50.00", "amount": "50.00"}]
 def credit(world: Any, person_id: str, fen: int) -> None:
     filing(world).ok(
         "POST",
-        f"/persons/{person_id}/account-credits",
+        f"/v1/persons/{person_id}/account-credits",
         json={"amount": fen, "reason": "monthly transfer"},
     )
 

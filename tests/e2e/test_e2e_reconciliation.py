@@ -154,9 +154,9 @@ def test_a_day_is_reconciled_by_the_hospital_and_closed_by_both_agencies(
     # The day ends; the centre issues the agencies' statements.
     world.clock.advance(timedelta(hours=16))
     centre = world.centre("reconciliation")
-    issued = centre.ok("POST", "/days/issue", params={"date": day})
+    issued = centre.ok("POST", "/v1/days/issue", params={"date": day})
     assert f"{SUZHOU}>{NANJING}" in issued["issued"]
-    path = f"/statements/{SUZHOU}/{NANJING}/{day}"
+    path = f"/v1/statements/{SUZHOU}/{NANJING}/{day}"
 
     suzhou = world.agency("reconciliation", SUZHOU)
     nanjing = world.agency("reconciliation", NANJING)
@@ -193,4 +193,6 @@ def test_a_day_is_reconciled_by_the_hospital_and_closed_by_both_agencies(
         zhang["setl_id"],
         zhou["setl_id"],
     }
-    assert any(d["pair"] == f"{SUZHOU}>{NANJING}" for d in suzhou.ok("GET", "/days/closed")["days"])
+    assert any(
+        d["pair"] == f"{SUZHOU}>{NANJING}" for d in suzhou.ok("GET", "/v1/days/closed")["days"]
+    )

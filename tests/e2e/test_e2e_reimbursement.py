@@ -77,7 +77,7 @@ def test_an_emergency_at_a_non_networked_clinic_is_filed_afterwards_claimed_and_
     me = world.agency("filing", WUXI, user=PERSON, kind="person")
     filed = me.ok(
         "POST",
-        "/online/filings",
+        "/v1/online/filings",
         json={
             "kind": "emergency",
             "visit_region": "320100",
@@ -93,7 +93,7 @@ def test_an_emergency_at_a_non_networked_clinic_is_filed_afterwards_claimed_and_
 
     # Her person record reaches reimbursement through the broker.
     def handed_in() -> httpx.Response | None:
-        answer = clerk.request("POST", "/claims", json=claim(("10000001", "10000002")))
+        answer = clerk.request("POST", "/v1/claims", json=claim(("10000001", "10000002")))
         return None if answer.status_code == 404 else answer
 
     received = world.eventually(handed_in, what="the claim received")
@@ -102,17 +102,17 @@ def test_an_emergency_at_a_non_networked_clinic_is_filed_afterwards_claimed_and_
     assert received.json()["claimed_total"] == 100_000
 
     # An invoice claimed already, beside a new one, is refused, and nothing of it is kept.
-    again = clerk.request("POST", "/claims", json=claim(("10000003", "10000002")))
+    again = clerk.request("POST", "/v1/claims", json=claim(("10000003", "10000002")))
     assert (again.status_code, again.json()["error"]["rule"]) == (
         409,
         "reimbursement.invoice_claimed",
     )
 
-    assert clerk.ok("POST", f"/claims/{claim_id}/check")["filing_kind"] == "emergency"
+    assert clerk.ok("POST", f"/v1/claims/{claim_id}/check")["filing_kind"] == "emergency"
     reviewer = world.agency(
         "reimbursement", WUXI, user="wx.reimbursement", roles=("reimbursement",)
     )
-    approved = reviewer.ok("POST", f"/claims/{claim_id}/review", json={"note": "材料齐全"})
+    approved = reviewer.ok("POST", f"/v1/claims/{claim_id}/review", json={"note": "材料齐全"})
     # By hand (Wuxi employees, in service, level 1, first admission of 2026, emergency: no cut):
     # in policy 300.00 + (455.00 - 10% = 409.50) = 709.50; C001 245.00 self-paid; deductible
     # 300.00; 409.50 eligible in the first band at 0.90 = 368.55 from the basic fund; the
@@ -125,7 +125,7 @@ def test_an_emergency_at_a_non_networked_clinic_is_filed_afterwards_claimed_and_
 
     # Wuxi's year for her includes the claim, once.
     def counted() -> dict[str, Any] | None:
-        year = world.agency("filing", WUXI).ok("GET", f"/persons/{PERSON}/years/2026")
+        year = world.agency("filing", WUXI).ok("GET", f"/v1/persons/{PERSON}/years/2026")
         return year if year["totals"]["basic_paid_cum"] else None
 
     year = world.eventually(counted, what="the claim counted at the insured place")
@@ -136,12 +136,12 @@ def test_an_emergency_at_a_non_networked_clinic_is_filed_afterwards_claimed_and_
         36_855,
     )
 
-    batch = clerk.ok("POST", "/payments/batches")["batch_id"]
-    file = clerk.request("GET", f"/payments/batches/{batch}/file")
+    batch = clerk.ok("POST", "/v1/payments/batches")["batch_id"]
+    file = clerk.request("GET", f"/v1/payments/batches/{batch}/file")
     rows = list(csv.reader(io.StringIO(file.text)))
     assert rows[1] == [batch, "1", claim_id, PERSON, "6222021001122334455", "368.55"]
-    assert clerk.ok("GET", f"/claims/{claim_id}")["step"] == "paid"
+    assert clerk.ok("GET", f"/v1/claims/{claim_id}")["step"] == "paid"
     told = world.agency("reimbursement", WUXI, user=PERSON, kind="person").ok(
-        "GET", "/online/notifications"
+        "GET", "/v1/online/notifications"
     )
     assert [n["kind"] for n in told] == ["received", "approved", "paid"]

@@ -63,7 +63,7 @@ def test_a_suspicion_suspends_at_once_reports_to_both_and_a_dismissal_lifts_it(
         lambda: next(
             (
                 c
-                for c in reviewer.ok("GET", "/cases")
+                for c in reviewer.ok("GET", "/v1/cases")
                 if c["person_id"] == zhou["psn_no"] and c["rule_id"] == "audit.duplicate_charging"
             ),
             None,
@@ -72,7 +72,7 @@ def test_a_suspicion_suspends_at_once_reports_to_both_and_a_dismissal_lifts_it(
     )
     suspected = reviewer.ok(
         "POST",
-        f"/cases/{case['case_id']}/suspicion",
+        f"/v1/cases/{case['case_id']}/suspicion",
         json={"suspicion": "同一就诊重复收费,涉嫌违规"},
     )
     (report,) = suspected["suspicion_reports"]
@@ -93,16 +93,16 @@ def test_a_suspicion_suspends_at_once_reports_to_both_and_a_dismissal_lifts_it(
 
     # The insured place and the centre received the report; Wuxi, not involved, did not.
     for reader in (world.agency("audit", SUZHOU), world.centre("audit")):
-        (seen,) = reader.ok("GET", f"/suspicion-reports?person_id={zhou['psn_no']}")
+        (seen,) = reader.ok("GET", f"/v1/suspicion-reports?person_id={zhou['psn_no']}")
         assert (seen["case_id"], seen["centre_region"]) == (case["case_id"], "320000")
         assert (seen["visit_region"], seen["insured_region"]) == (NANJING, SUZHOU)
         assert seen["suspicion"] == "同一就诊重复收费,涉嫌违规"
         assert seen["evidence"]
-    assert world.agency("audit", "320200").ok("GET", "/suspicion-reports") == []
+    assert world.agency("audit", "320200").ok("GET", "/v1/suspicion-reports") == []
 
     # The case dismissed lifts the suspension: the same 2207 then settles.
     world.clock.set(at(11, hour=9))
-    reviewer.ok("POST", f"/cases/{case['case_id']}/dismiss", json={"reason": "收费系统重复上传"})
+    reviewer.ok("POST", f"/v1/cases/{case['case_id']}/dismiss", json={"reason": "收费系统重复上传"})
 
     world.quiet()
     for his, prepared in waiting:
@@ -114,7 +114,7 @@ def case_of(world: Any, reviewer: Any, person: dict[str, str], rule: str) -> dic
         lambda: next(
             (
                 c
-                for c in reviewer.ok("GET", "/cases")
+                for c in reviewer.ok("GET", "/v1/cases")
                 if c["person_id"] == person["psn_no"] and c["rule_id"] == rule
             ),
             None,
@@ -156,7 +156,7 @@ def test_a_sanction_on_one_department_refuses_that_departments_visits_only(
     case = case_of(world, reviewer, zhang, "audit.duplicate_charging")
     confirmed = reviewer.ok(
         "POST",
-        f"/cases/{case['case_id']}/confirm",
+        f"/v1/cases/{case['case_id']}/confirm",
         json={
             "reason": "内科重复收费",
             "suspend": {"kind": "department", "department": "A01", "months": 6},
@@ -202,7 +202,9 @@ def test_the_fee_review_deducts_the_fund_money_of_a_line_and_both_places_see_it(
     view = world.eventually(
         lambda: (
             r.json()
-            if (r := officer.request("GET", f"/fee-review/settlements/{settlement_id}")).is_success
+            if (
+                r := officer.request("GET", f"/v1/fee-review/settlements/{settlement_id}")
+            ).is_success
             else None
         ),
         what="the settlement in audit",
@@ -220,7 +222,7 @@ def test_the_fee_review_deducts_the_fund_money_of_a_line_and_both_places_see_it(
         "reason": "无医嘱收费",
         "evidence": "病历第3页无医嘱",
     }
-    path = f"/fee-review/settlements/{settlement_id}/deductions"
+    path = f"/v1/fee-review/settlements/{settlement_id}/deductions"
     decided = officer.ok("POST", path, json=deduction)
     assert (decided["amount"], decided["source"]) == (carried["2"], "fee_review")
     assert officer.ok("POST", path, json=deduction) == decided  # a retry: the same answer
@@ -229,7 +231,7 @@ def test_the_fee_review_deducts_the_fund_money_of_a_line_and_both_places_see_it(
     assert twice.json()["error"]["rule"] == "audit.fee_review.line_already_deducted"
 
     for reader in (world.agency("audit", "611000"), world.centre("audit")):
-        (seen,) = reader.ok("GET", f"/fee-deductions?settlement_id={settlement_id}")
+        (seen,) = reader.ok("GET", f"/v1/fee-deductions?settlement_id={settlement_id}")
         assert (seen["deduction_id"], seen["amount"]) == (decided["deduction_id"], carried["2"])
 
 

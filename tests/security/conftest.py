@@ -46,7 +46,7 @@ class Deployed:
     def login(self, username: str) -> tuple[str, str]:
         """(bearer token, user id) of a sandbox user, logged in with their password."""
         answer = self.http.post(
-            f"{self.url('filing')}/api/identity/login",
+            f"{self.url('filing')}/v1/api/identity/login",
             json={"username": username, "password": self.users[username]["password"]},
         )
         assert answer.status_code == 200, answer.text
@@ -135,7 +135,7 @@ def deployed() -> Iterator[Deployed]:
         hospitals = json.loads((sandbox_dir() / "hospitals.json").read_text(encoding="utf-8"))
         [hospital] = [h for h in hospitals if reference.hospital_code(h) == NANJING_HOSPITAL]
         registered = http.post(
-            f"{platform.url('settlement')}/api/hospitals",
+            f"{platform.url('settlement')}/v1/api/hospitals",
             headers=world.bearer(token),
             json=reference.hospital_registration(hospital),
         )

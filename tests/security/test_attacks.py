@@ -37,11 +37,11 @@ HOSPITAL = "H32010000001"
 PERSON = "32050000000000000001"
 # A route of each service that the centre's operator may read: the positive control.
 READS = {
-    "filing": "/persons",
-    "settlement": "/api/hospitals",
-    "reconciliation": "/statements",
-    "clearing": "/ledger/trial-balance",
-    "audit": "/cases",
+    "filing": "/v1/persons",
+    "settlement": "/v1/api/hospitals",
+    "reconciliation": "/v1/statements",
+    "clearing": "/v1/ledger/trial-balance",
+    "audit": "/v1/cases",
 }
 
 
@@ -76,10 +76,10 @@ def test_a_person_token_cannot_change_a_hospitals_his_secret(deployed: Any) -> N
     secret = asyncio.run(_secret_of(deployed.platform.dsn("settlement"), HOSPITAL))
     before = deployed.stores()
     attempts = [
-        ("PATCH", f"/api/hospitals/{HOSPITAL}", {"his_secret": "attacker-chosen-secret-0123"}),
-        ("PATCH", f"/api/hospitals/{HOSPITAL}", {"account": {"bank": "attacker", "no": "1"}}),
-        ("POST", f"/api/hospitals/{HOSPITAL}/resume", None),
-        ("GET", f"/api/hospitals/{HOSPITAL}", None),
+        ("PATCH", f"/v1/api/hospitals/{HOSPITAL}", {"his_secret": "attacker-chosen-secret-0123"}),
+        ("PATCH", f"/v1/api/hospitals/{HOSPITAL}", {"account": {"bank": "attacker", "no": "1"}}),
+        ("POST", f"/v1/api/hospitals/{HOSPITAL}/resume", None),
+        ("GET", f"/v1/api/hospitals/{HOSPITAL}", None),
     ]
     for method, path, body in attempts:
         answer = deployed.http.request(method, f"{settlement}{path}", headers=person, json=body)
@@ -92,11 +92,20 @@ def test_a_person_token_cannot_read_the_citys_audit_cases_or_complaints(deployed
     audit = deployed.url("audit")
     person = deployed.bearer(_person_token(deployed))
     before = deployed.stores()
-    for path in ("/cases", "/cases/C1", "/flags", "/complaints", "/complaints/X1", "/tickets"):
+    for path in (
+        "/v1/cases",
+        "/v1/cases/C1",
+        "/v1/flags",
+        "/v1/complaints",
+        "/v1/complaints/X1",
+        "/v1/tickets",
+    ):
         answer = deployed.http.get(f"{audit}{path}", headers=person)
         assert _rule(answer) == (403, "auth.kind"), (path, answer.text)
     auditor, _ = deployed.login("nj.auditor")
-    assert deployed.http.get(f"{audit}/cases", headers=deployed.bearer(auditor)).status_code == 200
+    assert (
+        deployed.http.get(f"{audit}/v1/cases", headers=deployed.bearer(auditor)).status_code == 200
+    )
     assert deployed.stores() == before
 
 
@@ -114,7 +123,7 @@ def test_only_a_hospital_admin_changes_credentials_and_the_change_records_who_an
     ):
         token, _ = deployed.login(username)
         answer = deployed.http.patch(
-            f"{settlement}/api/hospitals/{HOSPITAL}", headers=deployed.bearer(token), json=change
+            f"{settlement}/v1/api/hospitals/{HOSPITAL}", headers=deployed.bearer(token), json=change
         )
         assert _rule(answer) == refusal, (username, answer.text)
     assert deployed.stores() == before
@@ -123,7 +132,7 @@ def test_only_a_hospital_admin_changes_credentials_and_the_change_records_who_an
     token, admin_id = deployed.login("nj.hospital_admin")
     started = datetime.now(UTC)
     answer = deployed.http.patch(
-        f"{settlement}/api/hospitals/{HOSPITAL}", headers=deployed.bearer(token), json=change
+        f"{settlement}/v1/api/hospitals/{HOSPITAL}", headers=deployed.bearer(token), json=change
     )
     assert answer.status_code == 200, answer.text
     *_, (updated_type, updated), (changed_type, changed) = deployed.events_of(
@@ -220,7 +229,7 @@ def test_four_eyes_sees_one_user_however_the_name_is_typed(deployed: Any) -> Non
 
     def open_account(username: str) -> httpx.Response:
         return deployed.http.post(
-            f"{filing}/api/identity/users",
+            f"{filing}/v1/api/identity/users",
             headers=deployed.bearer(operator),
             json={**body, "username": username},
         )
@@ -235,7 +244,7 @@ def test_four_eyes_sees_one_user_however_the_name_is_typed(deployed: Any) -> Non
 
     def who(username: str) -> str:
         answer = deployed.http.post(
-            f"{filing}/api/identity/login",
+            f"{filing}/v1/api/identity/login",
             json={"username": username, "password": body["password"]},
         )
         assert answer.status_code == 200, (username, answer.text)
@@ -245,7 +254,7 @@ def test_four_eyes_sees_one_user_however_the_name_is_typed(deployed: Any) -> Non
     # four-eyes rules (clearing's approvals and disbursements) compare these ids.
     assert {who(n) for n in ("alice", "Alice", " alice ", "ａｌｉｃｅ")} == {who("alice")}
     hidden = deployed.http.post(
-        f"{filing}/api/identity/login",
+        f"{filing}/v1/api/identity/login",
         json={"username": "ali\u200bce", "password": body["password"]},
     )
     assert _rule(hidden) == (401, "identity.login")

@@ -22,7 +22,7 @@ from yidi_events.auth.his import sign
 from yidi_events.kernel.time import SHANGHAI
 
 GATEWAY = "/fsi/api/rsfComIfsService/callService"
-CLOCK = "/admin/clock"
+CLOCK = "/v1/admin/clock"
 
 
 class HisError(Exception):

@@ -301,7 +301,7 @@ def topics_create(
 @app.command()
 def republish(ctx: typer.Context, service: str = ServiceArg) -> None:
     """Rewind the service's relay: its active relay publishes the whole event store again."""
-    done = _as_operator(_target(ctx), _service(service), "POST", "/admin/relay/republish")
+    done = _as_operator(_target(ctx), _service(service), "POST", "/v1/admin/relay/republish")
     console.print(f"{service}: rewound; {done['to_publish']} events will be published again")
 
 
@@ -316,7 +316,9 @@ def lag(
     """Relay backlog (stored, not yet published) per service; consumer lag per group and topic."""
     target = _target(ctx)
     chosen = [_service(s) for s in services] if services else list(SERVICES)
-    rows = [row for service in chosen for row in _as_operator(target, service, "GET", "/admin/lag")]
+    rows = [
+        row for service in chosen for row in _as_operator(target, service, "GET", "/v1/admin/lag")
+    ]
     if as_json:
         _emit_json(rows)
         return
@@ -348,12 +350,12 @@ def rebuild(
     target = _target(ctx)
     service = _service(service)
     if projection is None:
-        for found in _as_operator(target, service, "GET", "/admin/projections"):
+        for found in _as_operator(target, service, "GET", "/v1/admin/projections"):
             source = "event store" if found["kind"] == "own" else ", ".join(found["sources"])
             console.print(f"{found['name']:<36} {found['kind']:<9} from {source}")
         return
     with console.status(f"rebuilding {service} {projection} (the service keeps serving)"):
-        done = _as_operator(target, service, "POST", f"/admin/projections/{projection}/rebuild")
+        done = _as_operator(target, service, "POST", f"/v1/admin/projections/{projection}/rebuild")
     what = "events from the store" if done["kind"] == "own" else "records from its topics"
     console.print(f"{done['projection']}: rebuilt from {done['read']} {what}")
 
@@ -391,7 +393,7 @@ def login(
     """Log in at the identity component (filing) and print the token (for YIDI_TOKEN)."""
     target = _target(ctx)
     response = httpx.post(
-        f"{target.url('filing')}/api/identity/login",
+        f"{target.url('filing')}/v1/api/identity/login",
         json={"username": username, "password": password},
         timeout=30,
     )
@@ -426,7 +428,7 @@ def clearing_run_due(
     _post(
         target,
         "clearing",
-        f"/periods/{period}/run-due",
+        f"/v1/periods/{period}/run-due",
         region=centre or _centre(target),
         roles=roles.split(","),
         kind="centre",
@@ -460,7 +462,7 @@ def import_persons(
     _post(
         _target(ctx),
         "filing",
-        "/persons/import",
+        "/v1/persons/import",
         region=agency,
         timeout=300,
         json={"file_format": file_format, "content": file.read_text(encoding="utf-8-sig")},
@@ -483,7 +485,7 @@ def import_catalogue(
     _post(
         _target(ctx),
         "settlement",
-        "/api/catalogue/import",
+        "/v1/api/catalogue/import",
         region=agency,
         timeout=300,
         content_type="text/csv" if file.suffix.lower() == ".csv" else "application/json",

@@ -184,7 +184,7 @@ class Stack:
             await reader.stop()
 
     async def set_clock(self, moment: datetime) -> None:
-        response = await self.http.post("/admin/clock", json={"now": moment.isoformat()})
+        response = await self.http.post("/v1/admin/clock", json={"now": moment.isoformat()})
         assert response.status_code == 200, response.text
 
 
@@ -231,7 +231,7 @@ async def _split_case(stack: Stack) -> dict[str, Any]:
         settled(1, PERSON, date(2026, 3, 1), date(2026, 3, 10)),
         settled(2, PERSON, date(2026, 3, 25), date(2026, 3, 30), diagnosis="J18.000"),
     )
-    (case,) = (await stack.http.get("/cases", headers=VISIT)).json()
+    (case,) = (await stack.http.get("/v1/cases", headers=VISIT)).json()
     return case
 
 
@@ -246,7 +246,7 @@ async def test_a_split_hospitalization_raises_a_flag_with_its_evidence_and_day_1
         settled(3, LATER, date(2026, 3, 1), date(2026, 3, 10)),
         settled(4, LATER, date(2026, 3, 26), date(2026, 3, 30)),
     )
-    flags = (await stack.http.get("/flags", headers=VISIT)).json()
+    flags = (await stack.http.get("/v1/flags", headers=VISIT)).json()
     assert [(f["rule_id"], f["person_id"]) for f in flags] == [(SPLIT, PERSON)]
     (flag,) = flags
     assert flag["settlement_ids"] == ["S1", "S2"]
@@ -254,7 +254,7 @@ async def test_a_split_hospitalization_raises_a_flag_with_its_evidence_and_day_1
     assert flag["amount_at_issue"] == 600_000
     assert {e["settlement_id"] for e in flag["evidence"]} == {"S1", "S2"}
     assert "15 days" in flag["detail"]
-    (case,) = (await stack.http.get("/cases", headers=INSURED)).json()
+    (case,) = (await stack.http.get("/v1/cases", headers=INSURED)).json()
     assert (case["person_id"], case["status"], case["flag_ids"]) == (
         PERSON,
         "open",
@@ -275,7 +275,7 @@ async def test_the_same_facts_delivered_again_raise_nothing_twice(stack: Stack) 
     await settlement_consumer.rebuild()
 
     assert await stack.audit_events() == before
-    assert len((await stack.http.get("/flags", headers=VISIT)).json()) == 1
+    assert len((await stack.http.get("/v1/flags", headers=VISIT)).json()) == 1
 
 
 async def test_a_confirmed_case_suspends_the_person_and_claws_back_through_audit_events(
@@ -283,14 +283,14 @@ async def test_a_confirmed_case_suspends_the_person_and_claws_back_through_audit
 ) -> None:
     case = await _split_case(stack)
     confirmed = await stack.http.post(
-        f"/cases/{case['case_id']}/confirm",
+        f"/v1/cases/{case['case_id']}/confirm",
         headers=VISIT,
         json={"reason": "readmitted to split the DRG payment", "suspend": {"months": 3}},
     )
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["status"] == "confirmed"
     clawed = await stack.http.post(
-        f"/cases/{case['case_id']}/sanctions",
+        f"/v1/cases/{case['case_id']}/sanctions",
         headers=VISIT,
         json={"clawback": {"amount": 600_000, "settlement_ids": ["S2"]}},
     )
@@ -308,7 +308,7 @@ async def test_a_confirmed_case_suspends_the_person_and_claws_back_through_audit
     assert (clawback.insured_region, clawback.visit_region) == (INSURED_REGION, VISIT_REGION)
 
     too_much = await stack.http.post(
-        f"/cases/{case['case_id']}/sanctions",
+        f"/v1/cases/{case['case_id']}/sanctions",
         headers=VISIT,
         json={"clawback": {"amount": 1, "settlement_ids": ["S2"]}},
     )
@@ -316,9 +316,9 @@ async def test_a_confirmed_case_suspends_the_person_and_claws_back_through_audit
     assert too_much.json()["error"]["rule"] == "audit.clawback.exceeds_fund_total"
 
     # The schedule ends the suspension the day after its last day, and says so.
-    assert (await stack.http.post("/suspensions/expire", headers=CENTRE)).json() == {"ended": 0}
+    assert (await stack.http.post("/v1/suspensions/expire", headers=CENTRE)).json() == {"ended": 0}
     await stack.set_clock(datetime(2026, 7, 1, 1, 0, tzinfo=UTC))
-    assert (await stack.http.post("/suspensions/expire", headers=CENTRE)).json() == {"ended": 1}
+    assert (await stack.http.post("/v1/suspensions/expire", headers=CENTRE)).json() == {"ended": 1}
     ended = [e for e in await stack.published() if e.event_type.endswith("SuspensionEnded")]
     assert [(e.payload.ended_on, str(e.payload.reason)) for e in ended] == [
         (date(2026, 7, 1), "expired")
@@ -329,7 +329,7 @@ async def test_a_refused_review_changes_nothing(stack: Stack) -> None:
     case = await _split_case(stack)
     before = await stack.audit_events()
     blank = await stack.http.post(
-        f"/cases/{case['case_id']}/confirm",
+        f"/v1/cases/{case['case_id']}/confirm",
         headers=VISIT,
         json={"reason": "ok", "suspend": {"months": 13}},
     )
@@ -341,7 +341,7 @@ async def test_a_refused_review_changes_nothing(stack: Stack) -> None:
     }
     # The insured place sees the case but the visit place reviews it.
     wrong = await stack.http.post(
-        f"/cases/{case['case_id']}/dismiss", headers=INSURED, json={"reason": "fine"}
+        f"/v1/cases/{case['case_id']}/dismiss", headers=INSURED, json={"reason": "fine"}
     )
     assert wrong.status_code == 403
     assert await stack.audit_events() == before
@@ -349,15 +349,15 @@ async def test_a_refused_review_changes_nothing(stack: Stack) -> None:
 
 async def test_another_regions_agency_cannot_see_or_touch_the_case(stack: Stack) -> None:
     case = await _split_case(stack)
-    assert (await stack.http.get("/cases", headers=OTHER)).json() == []
-    assert (await stack.http.get("/flags", headers=OTHER)).json() == []
-    hidden = await stack.http.get(f"/cases/{case['case_id']}", headers=OTHER)
+    assert (await stack.http.get("/v1/cases", headers=OTHER)).json() == []
+    assert (await stack.http.get("/v1/flags", headers=OTHER)).json() == []
+    hidden = await stack.http.get(f"/v1/cases/{case['case_id']}", headers=OTHER)
     assert hidden.status_code == 404
     refused = await stack.http.post(
-        f"/cases/{case['case_id']}/confirm", headers=OTHER, json={"reason": "mine now"}
+        f"/v1/cases/{case['case_id']}/confirm", headers=OTHER, json={"reason": "mine now"}
     )
     assert refused.status_code == 404
-    assert (await stack.http.get(f"/cases/{case['case_id']}", headers=VISIT)).status_code == 200
+    assert (await stack.http.get(f"/v1/cases/{case['case_id']}", headers=VISIT)).status_code == 200
 
 
 def _his_3101(admitted: str) -> dict[str, Any]:
@@ -381,18 +381,20 @@ async def test_3101_warns_of_a_split_stay_and_writes_nothing(stack: Stack) -> No
     await stack.settle(settled(1, PERSON, date(2026, 3, 1), date(2026, 3, 10)))
     before = await stack.audit_events()
 
-    answer = await stack.http.post("/internal/his", headers=GATEWAY, json=_his_3101("2026-03-20"))
+    answer = await stack.http.post(
+        "/v1/internal/his", headers=GATEWAY, json=_his_3101("2026-03-20")
+    )
     assert answer.status_code == 200, answer.text
     (row,) = answer.json()["result"]["warnings"]
     assert (row["rule_id"], row["person_id"], row["visit_id"]) == (SPLIT, PERSON, "V-NEW")
     assert "S1" in row["evidence"]
 
-    quiet = await stack.http.post("/internal/his", headers=GATEWAY, json=_his_3101("2026-03-26"))
+    quiet = await stack.http.post("/v1/internal/his", headers=GATEWAY, json=_his_3101("2026-03-26"))
     assert quiet.json()["result"]["warnings"] == []
     assert await stack.audit_events() == before
-    assert (await stack.http.get("/flags", headers=VISIT)).json() == []
+    assert (await stack.http.get("/v1/flags", headers=VISIT)).json() == []
 
-    agency = await stack.http.post("/internal/his", headers=VISIT, json=_his_3101("2026-03-20"))
+    agency = await stack.http.post("/v1/internal/his", headers=VISIT, json=_his_3101("2026-03-20"))
     assert agency.status_code == 403
 
 
@@ -410,14 +412,14 @@ async def test_settlement_after_death_and_a_cancelled_settlement_is_no_evidence(
         cancelled_at=datetime(2026, 3, 11, 9, tzinfo=SHANGHAI),
     )  # fmt: skip
     await stack.settle(first, cancel, settled(3, LATER, date(2026, 3, 20), date(2026, 3, 25)))
-    assert (await stack.http.get("/flags", headers=VISIT)).json() == []
+    assert (await stack.http.get("/v1/flags", headers=VISIT)).json() == []
 
     # The death is learnt after a visit that began after it.
     died = PersonDied(person_id=PERSON, death_date=date(2026, 2, 20), recorded_on=date(2026, 4, 1))
     await stack.filing.emit(f"person-{PERSON}", died)
     await stack.filing.publish()
     await stack.consume()
-    (flag,) = (await stack.http.get("/flags", headers=VISIT)).json()
+    (flag,) = (await stack.http.get("/v1/flags", headers=VISIT)).json()
     assert (flag["rule_id"], flag["settlement_ids"]) == ("audit.settled_after_death", ["S1"])
 
 
@@ -441,7 +443,7 @@ async def test_a_reversed_cancellation_makes_its_settlement_evidence_again(stack
     await stack.settle(
         first, cancel, reversal, settled(3, LATER, date(2026, 3, 20), date(2026, 3, 25))
     )
-    flags = (await stack.http.get("/flags", headers=VISIT)).json()
+    flags = (await stack.http.get("/v1/flags", headers=VISIT)).json()
     assert [(f["rule_id"], sorted(f["settlement_ids"])) for f in flags] == [(SPLIT, ["S2", "S3"])]
 
 
@@ -451,22 +453,22 @@ async def test_high_cost_admissions_make_the_batch_answered_and_confirmed(stack:
         settled(6, LATER, date(2026, 4, 1), date(2026, 4, 20), total_fee=2_999_999),
     )
     # 协查 is follow-up, not a suspicion: no case.
-    assert (await stack.http.get("/cases", headers=VISIT)).json() == []
-    not_yet = await stack.http.post("/investigations/build", headers=CENTRE)
+    assert (await stack.http.get("/v1/cases", headers=VISIT)).json() == []
+    not_yet = await stack.http.post("/v1/investigations/build", headers=CENTRE)
     assert not_yet.status_code == 422
     assert not_yet.json()["error"]["rule"] == "audit.investigation.build_day"
 
     await stack.set_clock(datetime(2026, 4, 26, 0, 0, tzinfo=SHANGHAI))
-    built = await stack.http.post("/investigations/build", headers=CENTRE)
+    built = await stack.http.post("/v1/investigations/build", headers=CENTRE)
     assert built.status_code == 200, built.text
     assert (built.json()["window_from"], built.json()["window_to"]) == ("2026-03-26", "2026-04-25")
-    again = await stack.http.post("/investigations/build", headers=CENTRE)
+    again = await stack.http.post("/v1/investigations/build", headers=CENTRE)
     assert again.json()["error"]["rule"] == "audit.investigation.batch_immutable"
-    items = (await stack.http.get("/investigations/2026-04", headers=VISIT)).json()["items"]
+    items = (await stack.http.get("/v1/investigations/2026-04", headers=VISIT)).json()["items"]
     assert [i["settlement_id"] for i in items] == ["S5"]
-    assert (await stack.http.get("/investigations/2026-04", headers=OTHER)).json()["items"] == []
+    assert (await stack.http.get("/v1/investigations/2026-04", headers=OTHER)).json()["items"] == []
 
-    path = "/investigations/2026-04/items/S5"
+    path = "/v1/investigations/2026-04/items/S5"
     no_reason = await stack.http.post(
         f"{path}/answer", headers=VISIT, json={"result": "issue_found"}
     )
@@ -479,7 +481,7 @@ async def test_high_cost_admissions_make_the_batch_answered_and_confirmed(stack:
     assert by_visit.status_code == 403
     confirmed = await stack.http.post(f"{path}/confirm", headers=INSURED)
     assert confirmed.status_code == 200, confirmed.text
-    (item,) = (await stack.http.get("/investigations/2026-04", headers=INSURED)).json()["items"]
+    (item,) = (await stack.http.get("/v1/investigations/2026-04", headers=INSURED)).json()["items"]
     # Answered Sunday 26 April: Mon 27 - Thu 30 April, then (1-5 May: Labour Day) Wed 6 May.
     assert (item["result"], item["automatic"], item["confirm_by"]) == (
         "no_issue",
@@ -491,27 +493,27 @@ async def test_high_cost_admissions_make_the_batch_answered_and_confirmed(stack:
 async def test_an_answer_nobody_confirms_is_confirmed_after_five_working_days(stack: Stack) -> None:
     await stack.settle(settled(5, PERSON, date(2026, 4, 1), date(2026, 4, 20), total_fee=4_000_000))
     await stack.set_clock(datetime(2026, 4, 26, 0, 0, tzinfo=SHANGHAI))
-    assert (await stack.http.post("/investigations/build", headers=CENTRE)).status_code == 200
-    path = "/investigations/2026-04/items/S5/answer"
+    assert (await stack.http.post("/v1/investigations/build", headers=CENTRE)).status_code == 200
+    path = "/v1/investigations/2026-04/items/S5/answer"
     answer = {"result": "issue_found", "reason": "bed days billed twice"}
     assert (await stack.http.post(path, headers=VISIT, json=answer)).status_code == 200
     # Answered Sunday 04-26: five working days are Mon 27 - Thu 30 April and, the Labour Day
     # holiday (1-5 May) not counting, Wednesday 6 May: still the insured place's day.
     await stack.set_clock(datetime(2026, 5, 6, 9, 0, tzinfo=SHANGHAI))
-    assert (await stack.http.post("/auto-confirm", headers=CENTRE)).json() == {"confirmed": 0}
-    assert (await stack.http.get("/overdue", headers=INSURED)).json() == []
+    assert (await stack.http.post("/v1/auto-confirm", headers=CENTRE)).json() == {"confirmed": 0}
+    assert (await stack.http.get("/v1/overdue", headers=INSURED)).json() == []
     await stack.set_clock(datetime(2026, 5, 7, 9, 0, tzinfo=SHANGHAI))
-    late = (await stack.http.get("/overdue", headers=INSURED)).json()
+    late = (await stack.http.get("/v1/overdue", headers=INSURED)).json()
     assert [(o["step"], o["waiting_on"]) for o in late] == [("confirm", INSURED_REGION)]
-    assert (await stack.http.post("/auto-confirm", headers=CENTRE)).json() == {"confirmed": 1}
-    (item,) = (await stack.http.get("/investigations/2026-04", headers=VISIT)).json()["items"]
+    assert (await stack.http.post("/v1/auto-confirm", headers=CENTRE)).json() == {"confirmed": 1}
+    (item,) = (await stack.http.get("/v1/investigations/2026-04", headers=VISIT)).json()["items"]
     assert (item["automatic"], item["confirmed_on"]) == (True, "2026-05-07")
 
 
 async def test_tickets_and_complaints_run_their_course(stack: Stack) -> None:
     await stack.set_clock(datetime(2026, 4, 6, 9, 0, tzinfo=SHANGHAI))  # Monday
     raised = await stack.http.post(
-        "/tickets",
+        "/v1/tickets",
         headers=INSURED,
         json={"kind": "filing", "receiver_region": VISIT_REGION, "subject": "filing not seen"},
     )
@@ -519,29 +521,31 @@ async def test_tickets_and_complaints_run_their_course(stack: Stack) -> None:
     ticket = raised.json()
     assert ticket["reply_by"] == "2026-04-08"
     tid = ticket["ticket_id"]
-    assert (await stack.http.get(f"/tickets/{tid}", headers=OTHER)).status_code == 404
+    assert (await stack.http.get(f"/v1/tickets/{tid}", headers=OTHER)).status_code == 404
     self_reply = await stack.http.post(
-        f"/tickets/{tid}/reply", headers=INSURED, json={"answer": "x"}
+        f"/v1/tickets/{tid}/reply", headers=INSURED, json={"answer": "x"}
     )
     assert self_reply.status_code == 403
     await stack.set_clock(datetime(2026, 4, 9, 9, 0, tzinfo=SHANGHAI))
-    late = (await stack.http.get("/overdue", headers=VISIT)).json()
+    late = (await stack.http.get("/v1/overdue", headers=VISIT)).json()
     assert [(o["kind"], o["step"], o["item_id"]) for o in late] == [("ticket", "reply", tid)]
     replied = await stack.http.post(
-        f"/tickets/{tid}/reply", headers=VISIT, json={"answer": "re-sent the filing"}
+        f"/v1/tickets/{tid}/reply", headers=VISIT, json={"answer": "re-sent the filing"}
     )
     assert (replied.json()["status"], replied.json()["late"]) == ("replied", True)
     await stack.set_clock(datetime(2026, 4, 24, 9, 0, tzinfo=SHANGHAI))
-    assert (await stack.http.post("/auto-confirm", headers=CENTRE)).json() == {"confirmed": 1}
-    assert (await stack.http.get(f"/tickets/{tid}", headers=VISIT)).json()["automatic"] is True
+    assert (await stack.http.post("/v1/auto-confirm", headers=CENTRE)).json() == {"confirmed": 1}
+    assert (await stack.http.get(f"/v1/tickets/{tid}", headers=VISIT)).json()["automatic"] is True
 
     received = await stack.http.post(
-        "/complaints", headers=VISIT, json={"summary": "refused at the counter", "channel": "12393"}
+        "/v1/complaints",
+        headers=VISIT,
+        json={"summary": "refused at the counter", "channel": "12393"},
     )
     assert received.status_code == 201, received.text
     cid = received.json()["complaint_id"]
     premature = await stack.http.post(
-        f"/complaints/{cid}/resolve", headers=VISIT, json={"outcome": "x"}
+        f"/v1/complaints/{cid}/resolve", headers=VISIT, json={"outcome": "x"}
     )
     assert premature.status_code == 409
     assert premature.json()["error"]["rule"] == "audit.complaint.not_acknowledged"
@@ -550,22 +554,22 @@ async def test_tickets_and_complaints_run_their_course(stack: Stack) -> None:
         ("resolve", {"outcome": "counter staff retrained; settled directly"}),
         ("notify", {"channel": "phone"}),
     ):
-        done = await stack.http.post(f"/complaints/{cid}/{step}", headers=VISIT, json=body)
+        done = await stack.http.post(f"/v1/complaints/{cid}/{step}", headers=VISIT, json=body)
         assert done.status_code == 200, done.text
-    final = (await stack.http.get(f"/complaints/{cid}", headers=VISIT)).json()
+    final = (await stack.http.get(f"/v1/complaints/{cid}", headers=VISIT)).json()
     assert (final["status"], final["notified_channel"]) == ("notified", "phone")
-    assert (await stack.http.get(f"/complaints/{cid}", headers=INSURED)).status_code == 404
+    assert (await stack.http.get(f"/v1/complaints/{cid}", headers=INSURED)).status_code == 404
 
 
 async def test_the_read_models_rebuilt_from_the_store_equal_the_live_ones(stack: Stack) -> None:
     case = await _split_case(stack)
     await stack.http.post(
-        f"/cases/{case['case_id']}/confirm",
+        f"/v1/cases/{case['case_id']}/confirm",
         headers=VISIT,
         json={"reason": "split", "suspend": {"months": 6}, "clawback": {"amount": 100_000}},
     )
     await stack.http.post(
-        "/tickets",
+        "/v1/tickets",
         headers=INSURED,
         json={"kind": "other", "receiver_region": VISIT_REGION, "subject": "why"},
     )
@@ -582,7 +586,7 @@ async def test_the_read_models_rebuilt_from_the_store_equal_the_live_ones(stack:
 
 async def test_a_suspicion_suspends_reports_to_both_and_a_dismissal_lifts_it(stack: Stack) -> None:
     case = await _split_case(stack)
-    path = f"/cases/{case['case_id']}/suspicion"
+    path = f"/v1/cases/{case['case_id']}/suspicion"
     refused = await stack.http.post(path, headers=INSURED, json={"suspicion": "x"})
     assert refused.status_code == 403
     assert refused.json()["error"]["rule"] == "audit.case.wrong_agency"
@@ -599,16 +603,16 @@ async def test_a_suspicion_suspends_reports_to_both_and_a_dismissal_lifts_it(sta
 
     # The insured place and the centre see the report; an uninvolved city does not.
     for reader in (INSURED, CENTRE):
-        (seen,) = (await stack.http.get("/suspicion-reports", headers=reader)).json()
+        (seen,) = (await stack.http.get("/v1/suspicion-reports", headers=reader)).json()
         assert (seen["person_id"], seen["centre_region"]) == (PERSON, "320000")
         assert {e["settlement_id"] for e in seen["evidence"]} == {"S1", "S2"}
-    assert (await stack.http.get("/suspicion-reports", headers=OTHER)).json() == []
-    (interim,) = (await stack.http.get("/suspensions?active=true", headers=INSURED)).json()
+    assert (await stack.http.get("/v1/suspicion-reports", headers=OTHER)).json() == []
+    (interim,) = (await stack.http.get("/v1/suspensions?active=true", headers=INSURED)).json()
     assert (interim["interim"], interim["suspended_until"]) == (True, "2026-04-16")
 
     await stack.set_clock(datetime(2026, 4, 3, 1, 0, tzinfo=UTC))
     dismissed = await stack.http.post(
-        f"/cases/{case['case_id']}/dismiss", headers=VISIT, json={"reason": "a new pneumonia"}
+        f"/v1/cases/{case['case_id']}/dismiss", headers=VISIT, json={"reason": "a new pneumonia"}
     )
     assert dismissed.status_code == 200, dismissed.text
     published = [(e.event_type, e.payload) for e in await stack.published()]
@@ -622,7 +626,7 @@ async def test_a_suspicion_suspends_reports_to_both_and_a_dismissal_lifts_it(sta
     ended = published[-1][1]
     # Void as from its first day: a visit begun while it ran settles directly too.
     assert (ended.ended_on, str(ended.reason)) == (date(2026, 4, 1), "lifted")
-    assert (await stack.http.get("/suspensions?active=true", headers=VISIT)).json() == []
+    assert (await stack.http.get("/v1/suspensions?active=true", headers=VISIT)).json() == []
 
     own = stack.audit.own
     async with stack.runtime.engine.connect() as conn:
@@ -661,7 +665,7 @@ async def test_uploaded_fee_lines_reach_the_rules_and_count_once_per_settlement(
     )
     mid_stay = settled(1, PERSON, date(2026, 3, 1), date(2026, 3, 10))
     await stack.settle(uploaded, mid_stay)
-    (flag,) = (await stack.http.get("/flags", headers=VISIT)).json()
+    (flag,) = (await stack.http.get("/v1/flags", headers=VISIT)).json()
     assert (flag["rule_id"], flag["settlement_ids"]) == ("audit.duplicate_charging", ["S1"])
 
     # A second settlement of the same visit with a different line raises nothing new.
@@ -675,7 +679,7 @@ async def test_uploaded_fee_lines_reach_the_rules_and_count_once_per_settlement(
     second = settled(7, PERSON, date(2026, 3, 1), date(2026, 3, 12))
     second = VisitSettled(**{**second.__dict__, "visit_id": "V1"})
     await stack.settle(more, second)
-    assert len((await stack.http.get("/flags", headers=VISIT)).json()) == 1
+    assert len((await stack.http.get("/v1/flags", headers=VISIT)).json()) == 1
 
 
 async def test_the_fee_review_deducts_line_by_line_once_and_publishes_the_deduction(
@@ -697,13 +701,13 @@ async def test_the_fee_review_deducts_line_by_line_once_and_publishes_the_deduct
     )
     await stack.settle(uploaded, stay)
 
-    view = await stack.http.get("/fee-review/settlements/S1", headers=VISIT)
+    view = await stack.http.get("/v1/fee-review/settlements/S1", headers=VISIT)
     assert view.status_code == 200, view.text
     assert [(x["fee_line_id"], x["fund_carried"], x["deducted"]) for x in view.json()["lines"]] == [
         ("1", 9_000, 0),
         ("2", 9_000, 0),
     ]
-    assert (await stack.http.get("/fee-review/settlements/S1", headers=OTHER)).status_code == 404
+    assert (await stack.http.get("/v1/fee-review/settlements/S1", headers=OTHER)).status_code == 404
 
     body = {
         "reference": "FR-2026-03-001",
@@ -711,7 +715,7 @@ async def test_the_fee_review_deducts_line_by_line_once_and_publishes_the_deduct
         "reason": "超标准收费",
         "evidence": "物价文件 苏价医〔2026〕1号",
     }
-    path = "/fee-review/settlements/S1/deductions"
+    path = "/v1/fee-review/settlements/S1/deductions"
     before = await stack.audit_events()
     for refused, rule, field in [
         ({**body, "lines": [{"fee_line_id": "1", "amount": 9_001}]}, "exceeds_line_fund", "amount"),
@@ -723,7 +727,7 @@ async def test_the_fee_review_deducts_line_by_line_once_and_publishes_the_deduct
         assert answer.json()["error"]["rule"] == f"audit.fee_review.{rule}"
         assert answer.json()["error"]["field"] == field
     unknown = await stack.http.post(
-        "/fee-review/settlements/S9/deductions", headers=VISIT, json=body
+        "/v1/fee-review/settlements/S9/deductions", headers=VISIT, json=body
     )
     assert unknown.status_code == 404
     assert (await stack.http.post(path, headers=INSURED, json=body)).status_code == 403
@@ -748,9 +752,9 @@ async def test_the_fee_review_deducts_line_by_line_once_and_publishes_the_deduct
     assert [
         (p.deduction_id, p.amount, [(x.fee_line_id, x.amount) for x in p.lines]) for p in published
     ] == [("S1-FR-2026-03-001", 13_000, [("1", 4_000), ("2", 9_000)])]
-    (seen,) = (await stack.http.get("/fee-deductions", headers=INSURED)).json()
+    (seen,) = (await stack.http.get("/v1/fee-deductions", headers=INSURED)).json()
     assert seen["deduction_id"] == "S1-FR-2026-03-001"
-    view = (await stack.http.get("/fee-review/settlements/S1", headers=VISIT)).json()
+    view = (await stack.http.get("/v1/fee-review/settlements/S1", headers=VISIT)).json()
     assert [x["deducted"] for x in view["lines"]] == [4_000, 9_000]
 
     own = stack.audit.own
@@ -782,9 +786,9 @@ async def test_an_issue_found_in_a_协查_deducts_the_fund_money_of_the_lines_na
     )
     await stack.settle(uploaded, stay)
     await stack.set_clock(datetime(2026, 4, 26, 0, 0, tzinfo=SHANGHAI))
-    assert (await stack.http.post("/investigations/build", headers=CENTRE)).status_code == 200
+    assert (await stack.http.post("/v1/investigations/build", headers=CENTRE)).status_code == 200
 
-    path = "/investigations/2026-04/items/S5/answer"
+    path = "/v1/investigations/2026-04/items/S5/answer"
     answer = {
         "result": "issue_found",
         "reason": "串换项目",
@@ -805,7 +809,7 @@ async def test_an_issue_found_in_a_协查_deducts_the_fund_money_of_the_lines_na
     ]
     assert (decided.source, decided.settlement_id, decided.amount) == ("assist_check", "S5", 10_000)
     assert decided.reason == "串换项目"
-    (seen,) = (await stack.http.get("/fee-deductions", headers=INSURED)).json()
+    (seen,) = (await stack.http.get("/v1/fee-deductions", headers=INSURED)).json()
     assert (seen["deduction_id"], seen["source"]) == ("S5-assist-check-2026-04", "assist_check")
 
 
@@ -828,29 +832,32 @@ async def test_tickets_and_complaints_are_walked_a_page_at_a_time_each_once(stac
     for day, hour in ((7, 9), (7, 10), (8, 9)):  # two on Tuesday, one on Wednesday
         await stack.set_clock(datetime(2026, 4, day, hour, 0, tzinfo=SHANGHAI))
         ticket = await stack.http.post(
-            "/tickets",
+            "/v1/tickets",
             headers=INSURED,
             json={"kind": "filing", "receiver_region": VISIT_REGION, "subject": "not seen"},
         )
         assert ticket.status_code == 201, ticket.text
         raised["tickets"].append(ticket.json()["ticket_id"])
         complaint = await stack.http.post(
-            "/complaints", headers=VISIT, json={"summary": "refused", "channel": "12393"}
+            "/v1/complaints", headers=VISIT, json={"summary": "refused", "channel": "12393"}
         )
         assert complaint.status_code == 201, complaint.text
         raised["complaints"].append(complaint.json()["complaint_id"])
 
-    for path, key in (("/tickets", "ticket_id"), ("/complaints", "complaint_id")):
+    for path, key in (("/v1/tickets", "ticket_id"), ("/v1/complaints", "complaint_id")):
         pages = await _walk(stack, f"{path}?limit=2")
         assert [len(p) for p in pages] == [2, 1]
         walked = [x[key] for page in pages for x in page]
         # By day, then by id within a day; every item once.
-        tuesday, wednesday = raised[path[1:]][:2], raised[path[1:]][2]
+        tuesday, wednesday = (
+            raised[path.removeprefix("/v1/")][:2],
+            raised[path.removeprefix("/v1/")][2],
+        )
         assert walked == [*sorted(tuesday), wednesday]
         whole = await stack.http.get(path, headers=VISIT)
         assert "link" not in whole.headers
         assert whole.json() == [x for page in pages for x in page]
 
-    bad = await stack.http.get("/tickets?cursor=WzFd", headers=VISIT)  # [1]
+    bad = await stack.http.get("/v1/tickets?cursor=WzFd", headers=VISIT)  # [1]
     assert bad.status_code == 422, bad.text
     assert bad.json()["error"]["field"] == "cursor"

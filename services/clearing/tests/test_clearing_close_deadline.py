@@ -64,17 +64,17 @@ async def test_a_day_closed_on_the_last_allowed_day_enters_that_months_statement
     await world.catch_up()
 
     # The statement cannot be made yet, by hand or by the calendar.
-    early = await c.post("/periods/2026-04/statement", headers=centre)
+    early = await c.post("/v1/periods/2026-04/statement", headers=centre)
     assert early.status_code == 422
     assert early.json()["error"]["rule"] == "clearing.days_still_closing"
-    waiting = (await c.post("/periods/2026-04/run-due", headers=centre)).json()
+    waiting = (await c.post("/v1/periods/2026-04/run-due", headers=centre)).json()
     assert (waiting["ran"], waiting["schedule"]["statement"]) == ([], "2026-05-04")
 
     # 4 May: the calendar makes April's statement with both days: 40,000 + 25,000 fen.
     world.runtime.clock.set(datetime(2026, 5, 4, 8, tzinfo=SHANGHAI))
-    ran = (await c.post("/periods/2026-04/run-due", headers=centre)).json()
+    ran = (await c.post("/v1/periods/2026-04/run-due", headers=centre)).json()
     assert ran["ran"] == ["statement"]
-    statement = (await c.get("/periods/2026-04/statement", headers=centre)).json()
+    statement = (await c.get("/v1/periods/2026-04/statement", headers=centre)).json()
     (line,) = statement["lines"]
     assert (line["line_id"], line["amount"]) == (PAIR, 65_000)
     assert statement["held"] == []

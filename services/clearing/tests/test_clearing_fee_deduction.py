@@ -127,14 +127,14 @@ async def test_a_fee_review_deduction_of_day_10_is_in_that_months_statement(worl
     await world.audit.append("fee-deduction:FD-1", FEE_DEDUCTION)
     await world.catch_up()  # published by the relays, consumed from the broker
 
-    statement = await ok(await c.post(f"/periods/{PERIOD}/statement", headers=centre))
+    statement = await ok(await c.post(f"/v1/periods/{PERIOD}/statement", headers=centre))
     (line,) = statement["lines"]
     (part,) = line["parts"]
     assert (part["fund_paid"], part["audit_deducted"], part["clawed_back"]) == (150_000, 2_000, 0)
     assert (line["line_id"], line["amount"]) == (PAIR, 148_000)
 
     detail = await ok(
-        await c.get(f"/periods/{PERIOD}/statement/lines/{PAIR}", headers=world.agency(SUZHOU))
+        await c.get(f"/v1/periods/{PERIOD}/statement/lines/{PAIR}", headers=world.agency(SUZHOU))
     )
     (shown,) = detail["parts"][0]["deductions"]
     assert (shown["deduction_id"], shown["amount"], shown["source"]) == (
@@ -148,7 +148,7 @@ async def test_a_fee_review_deduction_of_day_10_is_in_that_months_statement(worl
     await world.audit.publish(again=True)
     for consumer in world.runtime.consumers:
         await consumer.catch_up()
-    again = await ok(await c.post(f"/periods/{PERIOD}/statement", headers=centre))
+    again = await ok(await c.post(f"/v1/periods/{PERIOD}/statement", headers=centre))
     assert again["input_hash"] == statement["input_hash"]
 
 
@@ -178,7 +178,7 @@ async def test_the_deduction_comes_off_the_hospitals_payable_and_the_payment_is_
     # 3203: the hospital's March inpatient claim equals what reconciliation recorded:
     # 2 settlements, fee 130,000 + 60,000, fund 100,000 + 50,000, cash 30,000 + 10,000.
     applied = await c.post(
-        "/internal/his",
+        "/v1/internal/his",
         **his_call(
             world,
             "clearing.apply",
@@ -198,7 +198,7 @@ async def test_the_deduction_comes_off_the_hospitals_payable_and_the_payment_is_
     for to in ("20", "30", "40"):
         row = await ok(
             await c.post(
-                f"/hospital-clearing/{application_id}/status",
+                f"/v1/hospital-clearing/{application_id}/status",
                 headers=nanjing,
                 json={"to_status": to},
             )
@@ -214,11 +214,13 @@ async def test_the_deduction_comes_off_the_hospitals_payable_and_the_payment_is_
     assert row["late"] == []
     await ok(
         await c.post(
-            f"/hospital-clearing/{application_id}/status", headers=nanjing, json={"to_status": "50"}
+            f"/v1/hospital-clearing/{application_id}/status",
+            headers=nanjing,
+            json={"to_status": "50"},
         )
     )
     short = await c.post(
-        f"/hospital-clearing/{application_id}/payment",
+        f"/v1/hospital-clearing/{application_id}/payment",
         headers=nanjing,
         json={"amount": 150_000, "bank_reference": "NJ-H-1"},
     )
@@ -226,7 +228,7 @@ async def test_the_deduction_comes_off_the_hospitals_payable_and_the_payment_is_
     assert short.json()["error"]["rule"] == "clearing.payment_amount"
     paid = await ok(
         await c.post(
-            f"/hospital-clearing/{application_id}/payment",
+            f"/v1/hospital-clearing/{application_id}/payment",
             headers=nanjing,
             json={"amount": 148_000, "bank_reference": "NJ-H-1"},
         )
@@ -238,7 +240,7 @@ async def test_the_deduction_comes_off_the_hospitals_payable_and_the_payment_is_
     )
 
     # In the books: posted at review, paid out at 60; balanced, the hospital owed nothing more.
-    trial = await ok(await c.get("/ledger/trial-balance", headers=world.approver("alice")))
+    trial = await ok(await c.get("/v1/ledger/trial-balance", headers=world.approver("alice")))
     assert trial["total"] == 0
     assert {a: b for a, b in trial["accounts"].items() if b} == {
         "agency_bank:320100": -148_000,
@@ -246,7 +248,9 @@ async def test_the_deduction_comes_off_the_hospitals_payable_and_the_payment_is_
     }
     # 3205A (forwarded): the hospital sees its application paid, with the payable.
     listed = await ok(
-        await c.post("/internal/his", **his_call(world, "clearing.applications", {"month": PERIOD}))
+        await c.post(
+            "/v1/internal/his", **his_call(world, "clearing.applications", {"month": PERIOD})
+        )
     )
     (seen,) = listed["result"]["applications"]
     assert (seen["status"], seen["payable_amount"], seen["paid_amount"]) == ("60", 148_000, 148_000)

@@ -124,25 +124,25 @@ async def test_hospital_clearing_application_checked_and_moved_through_its_lifec
     await feed(world)
 
     wrong = await c.post(
-        "/internal/his", **his_call(world, APPLY, {**INPATIENT, "fund_total": 150_001})
+        "/v1/internal/his", **his_call(world, APPLY, {**INPATIENT, "fund_total": 150_001})
     )
     assert wrong.status_code == 422
     assert wrong.json()["error"]["field"] == "fund_total"
     assert wrong.json()["error"]["rule"] == "clearing.totals_mismatch"
     not_gateway = await c.post(
-        "/internal/his",
+        "/v1/internal/his",
         json=his_call(world, APPLY, INPATIENT)["json"],
         headers=world.agency(NANJING),
     )
     assert not_gateway.status_code == 403
 
-    applied = await c.post("/internal/his", **his_call(world, APPLY, INPATIENT))
+    applied = await c.post("/v1/internal/his", **his_call(world, APPLY, INPATIENT))
     assert applied.status_code == 200, applied.text
     application_id = applied.json()["result"]["clearing_application_id"]
-    twice = await c.post("/internal/his", **his_call(world, APPLY, INPATIENT))
+    twice = await c.post("/v1/internal/his", **his_call(world, APPLY, INPATIENT))
     assert twice.status_code == 409
 
-    status = await c.post("/internal/his", **his_call(world, APPLICATIONS, {"month": "2026-03"}))
+    status = await c.post("/v1/internal/his", **his_call(world, APPLICATIONS, {"month": "2026-03"}))
     rows = status.json()["result"]["applications"]
     assert [(r["clearing_application_id"], r["status"], r["fund_total"]) for r in rows] == [
         (application_id, "10", 150_000)
@@ -150,13 +150,13 @@ async def test_hospital_clearing_application_checked_and_moved_through_its_lifec
 
     # Suzhou is not the clearing agency: it may not move Nanjing's hospital application.
     foreign = await c.post(
-        f"/hospital-clearing/{application_id}/status",
+        f"/v1/hospital-clearing/{application_id}/status",
         headers=world.agency(SUZHOU),
         json={"to_status": "20"},
     )
     assert foreign.status_code == 403
     skip = await c.post(
-        f"/hospital-clearing/{application_id}/status",
+        f"/v1/hospital-clearing/{application_id}/status",
         headers=world.agency(NANJING),
         json={"to_status": "50"},
     )
@@ -164,7 +164,7 @@ async def test_hospital_clearing_application_checked_and_moved_through_its_lifec
     assert skip.json()["error"]["rule"] == "clearing.illegal_transition"
     for to in ("20", "30", "40", "50"):
         moved = await c.post(
-            f"/hospital-clearing/{application_id}/status",
+            f"/v1/hospital-clearing/{application_id}/status",
             headers=world.agency(NANJING),
             json={"to_status": to},
         )
@@ -174,20 +174,20 @@ async def test_hospital_clearing_application_checked_and_moved_through_its_lifec
     # paid (60) by recording the payment, not by a status change.
     assert moved.json()["payable_amount"] == 152_000
     by_status = await c.post(
-        f"/hospital-clearing/{application_id}/status",
+        f"/v1/hospital-clearing/{application_id}/status",
         headers=world.agency(NANJING),
         json={"to_status": "60"},
     )
     assert by_status.json()["error"]["rule"] == "clearing.payment_required"
     paid = await c.post(
-        f"/hospital-clearing/{application_id}/payment",
+        f"/v1/hospital-clearing/{application_id}/payment",
         headers=world.agency(NANJING),
         json={"amount": 152_000, "bank_reference": "NJ-H-1"},
     )
     assert paid.status_code == 200, paid.text
     assert (paid.json()["status"], paid.json()["paid_amount"]) == ("60", 152_000)
     withdraw_late = await c.post(
-        "/internal/his", **his_call(world, WITHDRAW, {"clearing_application_id": application_id})
+        "/v1/internal/his", **his_call(world, WITHDRAW, {"clearing_application_id": application_id})
     )
     assert withdraw_late.status_code == 409
 
@@ -201,29 +201,31 @@ async def test_hospital_clearing_application_checked_and_moved_through_its_lifec
         "account_paid": 1_000,
         "cash_paid": 1_000,
     }
-    first = (await c.post("/internal/his", **his_call(world, APPLY, outpatient))).json()
+    first = (await c.post("/v1/internal/his", **his_call(world, APPLY, outpatient))).json()
     first_id = first["result"]["clearing_application_id"]
     withdrawn = await c.post(
-        "/internal/his", **his_call(world, WITHDRAW, {"clearing_application_id": first_id})
+        "/v1/internal/his", **his_call(world, WITHDRAW, {"clearing_application_id": first_id})
     )
     assert withdrawn.status_code == 200, withdrawn.text
-    second = (await c.post("/internal/his", **his_call(world, APPLY, outpatient))).json()
+    second = (await c.post("/v1/internal/his", **his_call(world, APPLY, outpatient))).json()
     second_id = second["result"]["clearing_application_id"]
     assert second_id != first_id
     no_reason = await c.post(
-        f"/hospital-clearing/{second_id}/status",
+        f"/v1/hospital-clearing/{second_id}/status",
         headers=world.agency(NANJING),
         json={"to_status": "70"},
     )
     assert no_reason.status_code == 422
     assert no_reason.json()["error"]["field"] == "reason"
     rejected = await c.post(
-        f"/hospital-clearing/{second_id}/status",
+        f"/v1/hospital-clearing/{second_id}/status",
         headers=world.agency(NANJING),
         json={"to_status": "70", "reason": "DRG grouping to be redone"},
     )
     assert rejected.json()["status"] == "70"
-    listed = (await c.get("/hospital-clearing?month=2026-03", headers=world.agency(NANJING))).json()
+    listed = (
+        await c.get("/v1/hospital-clearing?month=2026-03", headers=world.agency(NANJING))
+    ).json()
     assert {
         (a["clearing_application_id"], a["status"], a["withdrawn"]) for a in listed["applications"]
     } == {
@@ -231,11 +233,11 @@ async def test_hospital_clearing_application_checked_and_moved_through_its_lifec
         (first_id, "10", True),
         (second_id, "70", False),
     }
-    assert (await c.get("/hospital-clearing", headers=world.agency(SUZHOU))).json() == {
+    assert (await c.get("/v1/hospital-clearing", headers=world.agency(SUZHOU))).json() == {
         "applications": []
     }
     # Paged by id within the month, the next page in `Link`, the wrapper body as it was.
-    url: str | None = "/hospital-clearing?month=2026-03&limit=2"
+    url: str | None = "/v1/hospital-clearing?month=2026-03&limit=2"
     pages = []
     while url is not None:
         page = await c.get(url, headers=world.agency(NANJING))
@@ -245,9 +247,9 @@ async def test_hospital_clearing_application_checked_and_moved_through_its_lifec
         url = None if link is None else link.removeprefix("<").removesuffix('>; rel="next"')
     assert [len(ids) for ids in pages] == [2, 1]
     assert [i for ids in pages for i in ids] == sorted([application_id, first_id, second_id])
-    whole = await c.get("/hospital-clearing?month=2026-03", headers=world.agency(NANJING))
+    whole = await c.get("/v1/hospital-clearing?month=2026-03", headers=world.agency(NANJING))
     assert "link" not in whole.headers
-    bad = await c.get("/hospital-clearing?cursor=WzFd", headers=world.agency(NANJING))
+    bad = await c.get("/v1/hospital-clearing?cursor=WzFd", headers=world.agency(NANJING))
     assert (bad.status_code, bad.json()["error"]["field"]) == (422, "cursor"), bad.text
 
 
@@ -257,19 +259,19 @@ async def test_run_due_makes_the_statement_and_reports_what_waits_and_what_is_la
     c = world.client
     await feed(world)
     centre = world.centre("scheduler", "approver")
-    agency_run = await c.post("/periods/2026-03/run-due", headers=world.agency(NANJING))
+    agency_run = await c.post("/v1/periods/2026-03/run-due", headers=world.agency(NANJING))
     assert agency_run.status_code == 403
 
-    ran = (await c.post("/periods/2026-03/run-due", headers=centre)).json()
+    ran = (await c.post("/v1/periods/2026-03/run-due", headers=centre)).json()
     assert ran["ran"] == ["statement"]
     assert ran["due"] == []
     assert ran["late"] == []
-    again = (await c.post("/periods/2026-03/run-due", headers=centre)).json()
+    again = (await c.post("/v1/periods/2026-03/run-due", headers=centre)).json()
     assert again["ran"] == []
     assert again["done"] == ["statement"]
 
     # A period not yet over cannot be cleared.
-    early = await c.post("/periods/2026-04/statement", headers=centre)
+    early = await c.post("/v1/periods/2026-04/statement", headers=centre)
     assert early.status_code == 422
     assert early.json()["error"]["rule"] == "clearing.days_still_closing"
 
@@ -281,20 +283,20 @@ async def test_run_due_makes_the_statement_and_reports_what_waits_and_what_is_la
         "amount": 1_234,
         "reason": "late correction agreed on the phone",
     }
-    await c.post("/periods/2026-03/adjustments", headers=world.approver("alice"), json=adj)
+    await c.post("/v1/periods/2026-03/adjustments", headers=world.approver("alice"), json=adj)
     self_approve = await c.post(
-        "/periods/2026-03/adjustments/ADJ-1/approve", headers=world.approver("alice")
+        "/v1/periods/2026-03/adjustments/ADJ-1/approve", headers=world.approver("alice")
     )
     assert self_approve.status_code == 403
     assert self_approve.json()["error"]["rule"] == "clearing.four_eyes"
     approved = await c.post(
-        "/periods/2026-03/adjustments/ADJ-1/approve", headers=world.approver("bob")
+        "/v1/periods/2026-03/adjustments/ADJ-1/approve", headers=world.approver("bob")
     )
     assert approved.json()["approved_by"] == "bob"
 
     # Prepaid fund: Q4 averages 100,000 yuan a month -> a 200,000-yuan fund; this month is small.
     check = await c.post(
-        "/periods/2026-03/prepaid-fund-check",
+        "/v1/periods/2026-03/prepaid-fund-check",
         headers=centre,
         json={"fund_id": "JS-2026", "q4_monthly_amounts": [100_000, 10_000, 10_000]},
     )
@@ -309,7 +311,7 @@ async def test_run_due_makes_the_statement_and_reports_what_waits_and_what_is_la
 
     # Later in April nobody confirmed: confirmation is late, and run-due says who it waits for.
     world.runtime.clock.set(datetime(2026, 4, 11, 9, tzinfo=UTC))
-    late = (await c.post("/periods/2026-03/run-due", headers=centre)).json()
+    late = (await c.post("/v1/periods/2026-03/run-due", headers=centre)).json()
     assert late["late"] == ["confirmation", "netting"]
     assert [w["step"] for w in late["waiting"]] == ["confirmation", "netting"]
     assert f"{SUZHOU}>{NANJING}" in late["waiting"][0]["waiting_for"]

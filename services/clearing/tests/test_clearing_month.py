@@ -200,8 +200,8 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
     # Day 2: two concurrent runs -> one statement.
     centre = world.centre("operator-1")
     first, second = await asyncio.gather(
-        c.post(f"/periods/{PERIOD}/statement", headers=centre),
-        c.post(f"/periods/{PERIOD}/statement", headers=centre),
+        c.post(f"/v1/periods/{PERIOD}/statement", headers=centre),
+        c.post(f"/v1/periods/{PERIOD}/statement", headers=centre),
     )
     a, b = await ok(first), await ok(second)
     assert a["input_hash"] == b["input_hash"]
@@ -210,13 +210,13 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
         generated = await world.runtime.store.load(conn, f"clearing-period:{PERIOD}")
     assert [e.event_type for e in generated] == ["clearing.StatementGenerated"]
     # Same inputs -> same hash; and running it again gives the same statement.
-    hashed = await ok(await c.get(f"/periods/{PERIOD}/statement/inputs-hash", headers=centre))
+    hashed = await ok(await c.get(f"/v1/periods/{PERIOD}/statement/inputs-hash", headers=centre))
     assert hashed["input_hash"] == a["input_hash"]
-    again = await ok(await c.post(f"/periods/{PERIOD}/statement", headers=centre))
+    again = await ok(await c.post(f"/v1/periods/{PERIOD}/statement", headers=centre))
     assert again["input_hash"] == a["input_hash"]
     assert again["lines"] == a["lines"]
 
-    statement = await ok(await c.get(f"/periods/{PERIOD}/statement", headers=centre))
+    statement = await ok(await c.get(f"/v1/periods/{PERIOD}/statement", headers=centre))
     lines = {line["line_id"]: line for line in statement["lines"]}
     assert set(lines) == {f"{p}>{r}" for p, r, _ in PAIRS}
     for (payer, receiver), parts in expected.items():
@@ -234,7 +234,7 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
     # Drill-down: every settlement behind the figure, summing to it.
     detail = await ok(
         await c.get(
-            f"/periods/{PERIOD}/statement/lines/{SUZHOU}>{NANJING}", headers=world.agency(SUZHOU)
+            f"/v1/periods/{PERIOD}/statement/lines/{SUZHOU}>{NANJING}", headers=world.agency(SUZHOU)
         )
     )
     part = detail["parts"][0]
@@ -243,14 +243,14 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
     assert [d["deduction_id"] for d in part["deductions"]] == ["CB-1"]
 
     # An agency sees only its own pairs' lines.
-    mine = await ok(await c.get(f"/periods/{PERIOD}/statement", headers=world.agency(SUQIAN)))
+    mine = await ok(await c.get(f"/v1/periods/{PERIOD}/statement", headers=world.agency(SUQIAN)))
     assert [line["line_id"] for line in mine["lines"]] == [f"{SUQIAN}>{NANJING}"]
     hidden = await c.get(
-        f"/periods/{PERIOD}/statement/lines/{SUZHOU}>{WUXI}", headers=world.agency(SUQIAN)
+        f"/v1/periods/{PERIOD}/statement/lines/{SUZHOU}>{WUXI}", headers=world.agency(SUQIAN)
     )
     assert hidden.status_code == 404
     refused = await c.post(
-        f"/periods/{PERIOD}/lines/{SUZHOU}>{WUXI}/confirm", headers=world.agency(SUQIAN)
+        f"/v1/periods/{PERIOD}/lines/{SUZHOU}>{WUXI}/confirm", headers=world.agency(SUQIAN)
     )
     assert refused.status_code == 403
     assert refused.json()["error"]["rule"] == "clearing.not_party"
@@ -258,7 +258,7 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
     # Day 5: every agency confirms its lines; Wuxi disputes one, which is held out of netting.
     disputed_line = f"{WUXI}>{NANJING}"
     r = await c.post(
-        f"/periods/{PERIOD}/lines/{disputed_line}/dispute",
+        f"/v1/periods/{PERIOD}/lines/{disputed_line}/dispute",
         headers=world.agency(WUXI),
         json={"reason": "three settlements of 2026-03-0x are not ours"},
     )
@@ -270,7 +270,9 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
         # loser's append is refused and, retried, decides again on fresher rows.
         both = await asyncio.gather(
             *(
-                c.post(f"/periods/{PERIOD}/lines/{line_id}/confirm", headers=world.agency(agency))
+                c.post(
+                    f"/v1/periods/{PERIOD}/lines/{line_id}/confirm", headers=world.agency(agency)
+                )
                 for agency in (line["payer_agency"], line["receiver_agency"])
             )
         )
@@ -278,7 +280,7 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
             await ok(response)
     again_confirmed = await ok(
         await c.post(
-            f"/periods/{PERIOD}/lines/{SUZHOU}>{NANJING}/confirm", headers=world.agency(SUZHOU)
+            f"/v1/periods/{PERIOD}/lines/{SUZHOU}>{NANJING}/confirm", headers=world.agency(SUZHOU)
         )
     )
     assert again_confirmed["status"] == "confirmed"  # a retry changes nothing
@@ -301,25 +303,27 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
         )
 
     # Four eyes on the statement.
-    not_approver = await c.post(f"/periods/{PERIOD}/approvals", headers=centre)
+    not_approver = await c.post(f"/v1/periods/{PERIOD}/approvals", headers=centre)
     assert not_approver.status_code == 403
     assert not_approver.json()["error"]["rule"] == "clearing.role"
-    await ok(await c.post(f"/periods/{PERIOD}/approvals", headers=world.approver("alice")))
+    await ok(await c.post(f"/v1/periods/{PERIOD}/approvals", headers=world.approver("alice")))
     late = await c.post(
-        f"/periods/{PERIOD}/lines/{disputed_line}/confirm", headers=world.agency(NANJING)
+        f"/v1/periods/{PERIOD}/lines/{disputed_line}/confirm", headers=world.agency(NANJING)
     )
     assert late.status_code == 409  # the first approval, seen from the line's rows, freezes lines
     assert late.json()["error"]["rule"] == "clearing.statement_approved"
-    same = await c.post(f"/periods/{PERIOD}/approvals", headers=world.approver("alice"))
+    same = await c.post(f"/v1/periods/{PERIOD}/approvals", headers=world.approver("alice"))
     assert same.status_code == 403
     assert same.json()["error"]["rule"] == "clearing.four_eyes"
-    approved = await ok(await c.post(f"/periods/{PERIOD}/approvals", headers=world.approver("bob")))
+    approved = await ok(
+        await c.post(f"/v1/periods/{PERIOD}/approvals", headers=world.approver("bob"))
+    )
     assert approved["approved"]
     assert approved["approvers"] == ["alice", "bob"]
 
     # Day 10: net positions, exactly zero in sum; each equals receivable - payable.
     netted = await ok(
-        await c.post(f"/periods/{PERIOD}/net-positions", headers=world.approver("alice"))
+        await c.post(f"/v1/periods/{PERIOD}/net-positions", headers=world.approver("alice"))
     )
     assert netted["sum"] == 0
     async with world.runtime.engine.connect() as conn:
@@ -337,7 +341,7 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
     positions = {p["agency"]: p for p in netted["positions"]}
     for agency, position in positions.items():
         assert position["net"] == receivable[agency] - payable[agency]
-    own = await ok(await c.get(f"/periods/{PERIOD}/net-positions", headers=world.agency(SUZHOU)))
+    own = await ok(await c.get(f"/v1/periods/{PERIOD}/net-positions", headers=world.agency(SUZHOU)))
     assert [p["agency"] for p in own["positions"]] == [SUZHOU]
 
     # Day 15: remittances from net payers (one partial, then its rest late); day 20: disbursements.
@@ -349,7 +353,7 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
     half = payers[first_payer] // 2
     partial = await ok(
         await c.post(
-            f"/periods/{PERIOD}/remittances",
+            f"/v1/periods/{PERIOD}/remittances",
             headers=centre,
             json={
                 "agency": first_payer,
@@ -363,7 +367,7 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
     assert not partial["late"]
     rest = await ok(
         await c.post(
-            f"/periods/{PERIOD}/remittances",
+            f"/v1/periods/{PERIOD}/remittances",
             headers=centre,
             json={
                 "agency": first_payer,
@@ -378,7 +382,7 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
     for n, (agency, owed) in enumerate(sorted(payers.items())[1:], start=3):
         await ok(
             await c.post(
-                f"/periods/{PERIOD}/remittances",
+                f"/v1/periods/{PERIOD}/remittances",
                 headers=centre,
                 json={
                     "agency": agency,
@@ -392,42 +396,44 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
         d_id = f"D-{agency}"
         await ok(
             await c.post(
-                f"/periods/{PERIOD}/disbursements",
+                f"/v1/periods/{PERIOD}/disbursements",
                 headers=world.approver("alice"),
                 json={"disbursement_id": d_id, "agency": agency, "amount": net},
             )
         )
         self_approved = await c.post(
-            f"/periods/{PERIOD}/disbursements/{d_id}/approve", headers=world.approver("alice")
+            f"/v1/periods/{PERIOD}/disbursements/{d_id}/approve", headers=world.approver("alice")
         )
         assert self_approved.status_code == 403
         paid = await ok(
             await c.post(
-                f"/periods/{PERIOD}/disbursements/{d_id}/approve", headers=world.approver("bob")
+                f"/v1/periods/{PERIOD}/disbursements/{d_id}/approve", headers=world.approver("bob")
             )
         )
         assert paid["outstanding"] == 0
 
     # The ledger: balanced, and with all cash moved every account of the period is back at zero.
-    trial = await ok(await c.get("/ledger/trial-balance", headers=centre))
+    trial = await ok(await c.get("/v1/ledger/trial-balance", headers=centre))
     assert trial["total"] == 0
     assert trial["debits"] == trial["credits"] > 0
     assert set(trial["accounts"].values()) == {0}
     history = await ok(
-        await c.get(f"/ledger/accounts/receivable:{first_payer}", headers=world.agency(first_payer))
+        await c.get(
+            f"/v1/ledger/accounts/receivable:{first_payer}", headers=world.agency(first_payer)
+        )
     )
     assert history["balance"] == 0
     assert [row["reference"] for row in history["history"]][-2:] == ["BK-001", "BK-002"]
     foreign = await c.get(
-        f"/ledger/accounts/receivable:{first_payer}",
+        f"/v1/ledger/accounts/receivable:{first_payer}",
         headers=world.agency(SUQIAN if first_payer != SUQIAN else WUXI),
     )
     assert foreign.status_code == 403
 
     # Paging: the statement's lines and the centre's bank account two at a time come whole, each
     # row once and in order, the account's running balance carried across pages.
-    all_lines = await ok(await c.get(f"/periods/{PERIOD}/statement", headers=centre))
-    walked = await walk(c, f"/periods/{PERIOD}/statement", centre, "lines")
+    all_lines = await ok(await c.get(f"/v1/periods/{PERIOD}/statement", headers=centre))
+    walked = await walk(c, f"/v1/periods/{PERIOD}/statement", centre, "lines")
     assert [line["line_id"] for line in walked] == [
         f"{NANJING}>{SUZHOU}",
         f"{WUXI}>{NANJING}",
@@ -436,8 +442,8 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
         f"{SUQIAN}>{NANJING}",
     ]
     assert walked == all_lines["lines"]
-    bank = await ok(await c.get("/ledger/accounts/centre_bank", headers=centre))
-    moved = await walk(c, "/ledger/accounts/centre_bank", centre, "history")
+    bank = await ok(await c.get("/v1/ledger/accounts/centre_bank", headers=centre))
+    moved = await walk(c, "/v1/ledger/accounts/centre_bank", centre, "history")
     assert moved == bank["history"]
     # In posting order: the disbursements paid today (April 4th), then the remittances on the days
     # they were received (14th, 15th, and the first payer's rest on the 17th). Everything received
@@ -447,12 +453,12 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
     assert [row["reference"] for row in moved] == paid_out + remitted
     assert moved[len(paid_out) - 1]["balance"] == -sum(receivers.values())
     assert moved[-1]["balance"] == bank["balance"] == 0
-    for url in (f"/periods/{PERIOD}/statement", "/ledger/accounts/centre_bank"):
+    for url in (f"/v1/periods/{PERIOD}/statement", "/v1/ledger/accounts/centre_bank"):
         bad = await c.get(url, params={"cursor": "not-a-cursor"}, headers=centre)
         assert bad.status_code == 422, bad.text
         assert bad.json()["field"] == "cursor"
 
-    calendar = await ok(await c.get(f"/periods/{PERIOD}/calendar", headers=centre))
+    calendar = await ok(await c.get(f"/v1/periods/{PERIOD}/calendar", headers=centre))
     assert set(calendar["done"]) == {
         "statement",
         "confirmation",

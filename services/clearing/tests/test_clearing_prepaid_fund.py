@@ -66,13 +66,13 @@ async def test_a_late_payers_receiver_is_paid_from_the_fund_and_the_cash_repays_
     alice, bob = world.approver("alice"), world.approver("bob")
 
     async def balanced() -> dict[str, int]:
-        trial = await ok(await c.get("/ledger/trial-balance", headers=alice))
+        trial = await ok(await c.get("/v1/ledger/trial-balance", headers=alice))
         assert trial["total"] == 0
         assert trial["debits"] == trial["credits"]
         return {a: b for a, b in trial["accounts"].items() if b}
 
     async def fund() -> dict[str, Any]:
-        return dict(await ok(await c.get("/prepaid-fund", headers=world.agency(NANJING))))
+        return dict(await ok(await c.get("/v1/prepaid-fund", headers=world.agency(NANJING))))
 
     await world.reconciliation.append(
         f"day:{PAIR}:2026-03-09", day_closed(1, date(2026, 3, 9), 60_000)
@@ -85,7 +85,7 @@ async def test_a_late_payers_receiver_is_paid_from_the_fund_and_the_cash_repays_
     # 4 April: the fund is set aside; March's statement, confirmed and approved; netted on the 10th.
     established = await ok(
         await c.post(
-            "/prepaid-fund", headers=alice, json={"q4_monthly_amounts": [60_000, 60_000, 60_000]}
+            "/v1/prepaid-fund", headers=alice, json={"q4_monthly_amounts": [60_000, 60_000, 60_000]}
         )
     )
     assert (established["size"], established["level"], established["warning"]) == (
@@ -94,15 +94,15 @@ async def test_a_late_payers_receiver_is_paid_from_the_fund_and_the_cash_repays_
         "green",
     )
     assert await balanced() == {"prepaid_fund": 120_000, "prepaid_fund_capital": -120_000}
-    await ok(await c.post(f"/periods/{PERIOD}/statement", headers=alice))
+    await ok(await c.post(f"/v1/periods/{PERIOD}/statement", headers=alice))
     for agency in (SUZHOU, NANJING):
         await ok(
-            await c.post(f"/periods/{PERIOD}/lines/{PAIR}/confirm", headers=world.agency(agency))
+            await c.post(f"/v1/periods/{PERIOD}/lines/{PAIR}/confirm", headers=world.agency(agency))
         )
-    await ok(await c.post(f"/periods/{PERIOD}/approvals", headers=alice))
-    await ok(await c.post(f"/periods/{PERIOD}/approvals", headers=bob))
+    await ok(await c.post(f"/v1/periods/{PERIOD}/approvals", headers=alice))
+    await ok(await c.post(f"/v1/periods/{PERIOD}/approvals", headers=bob))
     world.runtime.clock.set(datetime(2026, 4, 10, 10, tzinfo=SHANGHAI))
-    netted = await ok(await c.post(f"/periods/{PERIOD}/net-positions", headers=alice))
+    netted = await ok(await c.post(f"/v1/periods/{PERIOD}/net-positions", headers=alice))
     assert {p["agency"]: p["net"] for p in netted["positions"]} == {
         NANJING: 100_000,
         SUZHOU: -100_000,
@@ -117,18 +117,18 @@ async def test_a_late_payers_receiver_is_paid_from_the_fund_and_the_cash_repays_
     # 20 April, the disbursement day: Suzhou sent nothing by the 15th. The fund pays Nanjing in
     # full: 100,000 of 120,000 in use is 83.33%, a yellow warning (70% <= use < 90%).
     world.runtime.clock.set(datetime(2026, 4, 20, 10, tzinfo=SHANGHAI))
-    cash = await ok(await c.get(f"/periods/{PERIOD}/cash", headers=alice))
+    cash = await ok(await c.get(f"/v1/periods/{PERIOD}/cash", headers=alice))
     assert cash["late"] == [SUZHOU]
     nanjing = next(a for a in cash["agencies"] if a["agency"] == NANJING)
     assert nanjing["disbursable_now"] == 100_000
     await ok(
         await c.post(
-            f"/periods/{PERIOD}/disbursements",
+            f"/v1/periods/{PERIOD}/disbursements",
             headers=alice,
             json={"disbursement_id": "D-NJ", "agency": NANJING, "amount": 100_000},
         )
     )
-    paid = await ok(await c.post(f"/periods/{PERIOD}/disbursements/D-NJ/approve", headers=bob))
+    paid = await ok(await c.post(f"/v1/periods/{PERIOD}/disbursements/D-NJ/approve", headers=bob))
     assert (paid["amount"], paid["outstanding"]) == (100_000, 0)
     used = await fund()
     assert (used["level"], used["in_use"], used["usage"], used["warning"]) == (
@@ -149,7 +149,7 @@ async def test_a_late_payers_receiver_is_paid_from_the_fund_and_the_cash_repays_
     world.runtime.clock.set(datetime(2026, 4, 24, 10, tzinfo=SHANGHAI))
     first = await ok(
         await c.post(
-            f"/periods/{PERIOD}/remittances",
+            f"/v1/periods/{PERIOD}/remittances",
             headers=alice,
             json={
                 "agency": SUZHOU,
@@ -168,7 +168,7 @@ async def test_a_late_payers_receiver_is_paid_from_the_fund_and_the_cash_repays_
     }
     await ok(
         await c.post(
-            f"/periods/{PERIOD}/remittances",
+            f"/v1/periods/{PERIOD}/remittances",
             headers=alice,
             json={
                 "agency": SUZHOU,
@@ -181,7 +181,7 @@ async def test_a_late_payers_receiver_is_paid_from_the_fund_and_the_cash_repays_
     repaid = await fund()
     assert (repaid["level"], repaid["in_use"], repaid["warning"]) == (120_000, 0, "green")
     assert await balanced() == {"prepaid_fund": 120_000, "prepaid_fund_capital": -120_000}
-    history = await ok(await c.get("/ledger/accounts/prepaid_fund", headers=alice))
+    history = await ok(await c.get("/v1/ledger/accounts/prepaid_fund", headers=alice))
     assert [(h["debit"], h["credit"], h["balance"]) for h in history["history"]] == [
         (120_000, 0, 120_000),  # set aside
         (0, 100_000, 20_000),  # paid Nanjing for Suzhou
@@ -208,27 +208,27 @@ async def test_a_red_warning_asks_the_centre_for_a_top_up_it_acts_on(world: Any)
     # A 60,000 fund (Q4 of 30,000 a month): paying Nanjing's 60,000 uses all of it, red.
     await ok(
         await c.post(
-            "/prepaid-fund", headers=alice, json={"q4_monthly_amounts": [30_000, 30_000, 30_000]}
+            "/v1/prepaid-fund", headers=alice, json={"q4_monthly_amounts": [30_000, 30_000, 30_000]}
         )
     )
-    await ok(await c.post(f"/periods/{PERIOD}/statement", headers=alice))
+    await ok(await c.post(f"/v1/periods/{PERIOD}/statement", headers=alice))
     for agency in (SUZHOU, NANJING):
         await ok(
-            await c.post(f"/periods/{PERIOD}/lines/{PAIR}/confirm", headers=world.agency(agency))
+            await c.post(f"/v1/periods/{PERIOD}/lines/{PAIR}/confirm", headers=world.agency(agency))
         )
-    await ok(await c.post(f"/periods/{PERIOD}/approvals", headers=alice))
-    await ok(await c.post(f"/periods/{PERIOD}/approvals", headers=bob))
-    await ok(await c.post(f"/periods/{PERIOD}/net-positions", headers=alice))
+    await ok(await c.post(f"/v1/periods/{PERIOD}/approvals", headers=alice))
+    await ok(await c.post(f"/v1/periods/{PERIOD}/approvals", headers=bob))
+    await ok(await c.post(f"/v1/periods/{PERIOD}/net-positions", headers=alice))
     world.runtime.clock.set(datetime(2026, 4, 20, 10, tzinfo=SHANGHAI))
     await ok(
         await c.post(
-            f"/periods/{PERIOD}/disbursements",
+            f"/v1/periods/{PERIOD}/disbursements",
             headers=alice,
             json={"disbursement_id": "D-NJ", "agency": NANJING, "amount": 60_000},
         )
     )
-    await ok(await c.post(f"/periods/{PERIOD}/disbursements/D-NJ/approve", headers=bob))
-    red = dict(await ok(await c.get("/prepaid-fund", headers=alice)))
+    await ok(await c.post(f"/v1/periods/{PERIOD}/disbursements/D-NJ/approve", headers=bob))
+    red = dict(await ok(await c.get("/v1/prepaid-fund", headers=alice)))
     assert (red["level"], red["warning"]) == (0, "red")
     (request,) = red["top_ups"]
     assert (request["request_id"], request["amount"], request["done"]) == (
@@ -239,14 +239,14 @@ async def test_a_red_warning_asks_the_centre_for_a_top_up_it_acts_on(world: Any)
 
     # An agency cannot act for the centre; the centre records the money in.
     refused = await c.post(
-        "/prepaid-fund/top-ups/top-up-1/done",
+        "/v1/prepaid-fund/top-ups/top-up-1/done",
         headers=world.agency(NANJING),
         json={"amount": 60_000, "bank_reference": "TU-1"},
     )
     assert refused.status_code == 403
     done = await ok(
         await c.post(
-            "/prepaid-fund/top-ups/top-up-1/done",
+            "/v1/prepaid-fund/top-ups/top-up-1/done",
             headers=alice,
             json={"amount": 60_000, "bank_reference": "TU-1"},
         )
@@ -258,5 +258,5 @@ async def test_a_red_warning_asks_the_centre_for_a_top_up_it_acts_on(world: Any)
         "green",
         True,
     )
-    trial = await ok(await c.get("/ledger/trial-balance", headers=alice))
+    trial = await ok(await c.get("/v1/ledger/trial-balance", headers=alice))
     assert trial["total"] == 0

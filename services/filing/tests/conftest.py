@@ -83,13 +83,13 @@ class Svc:
             "birth_date": "1980-05-17",
             "account_balance": 120000,
         } | extra
-        response = await self.post("/persons", body, headers=self.auth(region))
+        response = await self.post("/v1/persons", body, headers=self.auth(region))
         assert response.status_code == 201, response.text
         result: dict[str, Any] = response.json()
         return result
 
     async def advance(self, *, days: int) -> None:
-        response = await self.client.post("/admin/clock", json={"advance_seconds": days * 86400})
+        response = await self.client.post("/v1/admin/clock", json={"advance_seconds": days * 86400})
         assert response.status_code == 200, response.text
 
     async def events(self) -> list[tuple[str, str, int, dict[str, Any]]]:

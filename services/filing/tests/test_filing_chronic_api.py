@@ -16,7 +16,7 @@ BODY = {
     "evidence_date": "2026-02-20",
     "valid_from": "2026-03-01",
 }
-PATH = f"/persons/{P1}/chronic-diseases"
+PATH = f"/v1/persons/{P1}/chronic-diseases"
 
 
 async def test_a_reviewer_certifies_and_revokes_and_the_person_stream_holds_both(svc: Any) -> None:

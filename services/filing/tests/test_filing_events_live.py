@@ -46,7 +46,7 @@ async def test_an_online_filing_is_approved_and_reaches_the_topic_once(
 
         started = time.perf_counter()
         response = await live_svc.post(
-            "/online/filings",
+            "/v1/online/filings",
             {"kind": "other_temporary", "visit_region": NANJING},
             headers=live_svc.person_auth(P1, SUZHOU),
         )
@@ -115,7 +115,7 @@ async def test_audit_suspensions_become_person_facts_once(
         assert await consumer.catch_up() == 2
         assert await consumer.catch_up() == 2  # redelivered: applied once
 
-        person = (await svc.client.get(f"/persons/{P1}", headers=svc.auth(SUZHOU))).json()
+        person = (await svc.client.get(f"/v1/persons/{P1}", headers=svc.auth(SUZHOU))).json()
         assert person["audit_suspensions"] == [
             {"case_id": case, "from": "2026-03-02", "until": "2026-09-01"}
         ]
@@ -151,5 +151,5 @@ async def test_audit_suspensions_become_person_facts_once(
     suspended = [p for s, t, _, p in await svc.events() if t == "filing.BenefitsSuspended"]
     assert suspended[0]["source"] == "audit"
     assert suspended[0]["case_id"] == case
-    person = (await svc.client.get(f"/persons/{P1}", headers=svc.auth(SUZHOU))).json()
+    person = (await svc.client.get(f"/v1/persons/{P1}", headers=svc.auth(SUZHOU))).json()
     assert person["audit_suspensions"] == []

@@ -28,7 +28,7 @@ async def test_a_person_files_online_for_themselves_and_is_approved_at_once(svc:
     await svc.enrol(P2, SUZHOU, seq=2)
     body = {"kind": "other_temporary", "visit_region": NANJING}
 
-    response = await svc.post("/online/filings", body, headers=svc.person_auth(P1, SUZHOU))
+    response = await svc.post("/v1/online/filings", body, headers=svc.person_auth(P1, SUZHOU))
 
     assert response.status_code == 201, response.text
     filing = response.json()
@@ -42,14 +42,14 @@ async def test_a_person_files_online_for_themselves_and_is_approved_at_once(svc:
         "filing.FilingSubmitted",
         "filing.FilingApproved",
     ]
-    mine = await svc.client.get("/online/filings", headers=svc.person_auth(P1, SUZHOU))
+    mine = await svc.client.get("/v1/online/filings", headers=svc.person_auth(P1, SUZHOU))
     assert [f["filing_id"] for f in mine.json()] == [filing["filing_id"]]
     # P2 cannot see P1's filing; an agency token cannot use the person channel.
     peek = await svc.client.get(
-        f"/filings/{filing['filing_id']}", headers=svc.person_auth(P2, SUZHOU)
+        f"/v1/filings/{filing['filing_id']}", headers=svc.person_auth(P2, SUZHOU)
     )
     assert peek.status_code == 403
-    agency = await _refused(svc, "/online/filings", body, svc.auth(SUZHOU))
+    agency = await _refused(svc, "/v1/online/filings", body, svc.auth(SUZHOU))
     assert (agency["status"], agency["rule"]) == (403, "filing.online_self_only")
 
 
@@ -57,18 +57,20 @@ async def test_who_may_file_at_the_counter_and_for_whom(svc: Any) -> None:
     await svc.enrol(P1, SUZHOU)
     body = {"person_id": P1, "kind": "other_temporary", "visit_region": NANJING}
 
-    other_agency = await _refused(svc, "/filings", body, svc.auth(WUXI))
-    person_at_counter = await _refused(svc, "/filings", body, svc.person_auth(P1, SUZHOU))
-    local = await _refused(svc, "/filings", body | {"visit_region": "320508"}, svc.auth(SUZHOU))
-    unknown = await _refused(svc, "/filings", body | {"person_id": "3" * 20}, svc.auth(SUZHOU))
+    other_agency = await _refused(svc, "/v1/filings", body, svc.auth(WUXI))
+    person_at_counter = await _refused(svc, "/v1/filings", body, svc.person_auth(P1, SUZHOU))
+    local = await _refused(svc, "/v1/filings", body | {"visit_region": "320508"}, svc.auth(SUZHOU))
+    unknown = await _refused(svc, "/v1/filings", body | {"person_id": "3" * 20}, svc.auth(SUZHOU))
 
     assert (other_agency["status"], other_agency["rule"]) == (403, "auth.region")
     assert (person_at_counter["status"], person_at_counter["rule"]) == (403, "auth.kind")
     assert (local["rule"], local["field"]) == ("filing.local_visit", "visit_region")
     assert (unknown["status"], unknown["rule"]) == (404, "person.not_enrolled")
 
-    await svc.post(f"/persons/{P1}/death", {"death_date": "2026-03-01"}, headers=svc.auth(SUZHOU))
-    dead = await _refused(svc, "/filings", body, svc.auth(SUZHOU))
+    await svc.post(
+        f"/v1/persons/{P1}/death", {"death_date": "2026-03-01"}, headers=svc.auth(SUZHOU)
+    )
+    dead = await _refused(svc, "/v1/filings", body, svc.auth(SUZHOU))
     assert (dead["status"], dead["rule"]) == (409, "filing.person_deceased")
 
 
@@ -76,14 +78,14 @@ async def test_validity_of_a_temporary_filing_is_at_least_six_months(svc: Any) -
     await svc.enrol(P1, SUZHOU)
     body = {"person_id": P1, "kind": "other_temporary", "visit_region": NANJING}
 
-    short = await _refused(svc, "/filings", body | {"valid_to": "2026-08-31"}, svc.auth(SUZHOU))
+    short = await _refused(svc, "/v1/filings", body | {"valid_to": "2026-08-31"}, svc.auth(SUZHOU))
     long_term_end = await _refused(
         svc,
-        "/filings",
+        "/v1/filings",
         body | {"kind": "long_term", "long_term_type": "resident_worker", "valid_to": "2027-01-01"},
         svc.auth(SUZHOU),
     )
-    ok = await svc.post("/filings", body | {"valid_to": "2026-09-01"}, headers=svc.auth(SUZHOU))
+    ok = await svc.post("/v1/filings", body | {"valid_to": "2026-09-01"}, headers=svc.auth(SUZHOU))
 
     assert (short["rule"], short["field"]) == ("filing.validity_too_short", "valid_to")
     assert (long_term_end["rule"], long_term_end["field"]) == (
@@ -104,15 +106,15 @@ async def test_long_term_without_documents_waits_for_a_reviewer_of_its_own_agenc
         "long_term_type": "long_term_resident",
         "visit_region": NANJING,
     }
-    pending = (await svc.post("/filings", body, headers=svc.auth(SUZHOU))).json()
+    pending = (await svc.post("/v1/filings", body, headers=svc.auth(SUZHOU))).json()
     filing_id = pending["filing_id"]
     assert pending["status"] == "pending"
     assert pending["review_due"] == "2026-03-04"  # 2 working days
     assert pending["review_reasons"] == ["filing.long_term_without_documents"]
-    queue = await svc.client.get("/filings?status=pending", headers=svc.auth(SUZHOU))
+    queue = await svc.client.get("/v1/filings?status=pending", headers=svc.auth(SUZHOU))
     assert [f["filing_id"] for f in queue.json()] == [filing_id]
 
-    approve = f"/filings/{filing_id}/approve"
+    approve = f"/v1/filings/{filing_id}/approve"
     no_role = await _refused(svc, approve, None, svc.auth(SUZHOU))
     other = await _refused(svc, approve, None, svc.auth(WUXI, "reviewer"))
     centre = await _refused(svc, approve, None, svc.auth("320000", "reviewer", kind="centre"))
@@ -126,9 +128,9 @@ async def test_long_term_without_documents_waits_for_a_reviewer_of_its_own_agenc
     again = await _refused(svc, approve, None, svc.auth(SUZHOU, "reviewer"))
     assert (again["status"], again["rule"]) == (409, "filing.not_pending")
 
-    second = (await svc.post("/filings", body, headers=svc.auth(SUZHOU))).json()
+    second = (await svc.post("/v1/filings", body, headers=svc.auth(SUZHOU))).json()
     rejected = await svc.post(
-        f"/filings/{second['filing_id']}/reject",
+        f"/v1/filings/{second['filing_id']}/reject",
         {"reason": "材料不全"},
         headers=svc.auth(SUZHOU, "reviewer"),
     )
@@ -148,9 +150,9 @@ async def test_promise_based_filing_is_locked_for_six_months(svc: Any) -> None:
         "visit_region": WUXI,
         "promise_based": True,
     }
-    filing = (await svc.post("/filings", body, headers=svc.auth(SUZHOU))).json()
+    filing = (await svc.post("/v1/filings", body, headers=svc.auth(SUZHOU))).json()
     assert filing["status"] == "approved"  # the promise stands in for documents
-    path = f"/filings/{filing['filing_id']}"
+    path = f"/v1/filings/{filing['filing_id']}"
 
     change = {"reason": "搬家", "visit_region": NANJING}
     locked = await _refused(svc, f"{path}/change", change, svc.auth(SUZHOU))
@@ -178,14 +180,14 @@ async def test_referral_destination_rules_per_insured_place(svc: Any) -> None:
     await svc.enrol(P8, SHANGLUO, insurance_type="390")
     body = {"person_id": P1, "kind": "referral", "visit_region": NANJING, "diagnosis": "C34.900"}
 
-    whole_city = await _refused(svc, "/filings", body, svc.auth(SUZHOU))
+    whole_city = await _refused(svc, "/v1/filings", body, svc.auth(SUZHOU))
     assert (whole_city["rule"], whole_city["field"]) == (
         "filing.referral_destination",
         "destination_institution",
     )
     no_diagnosis = await _refused(
         svc,
-        "/filings",
+        "/v1/filings",
         body | {"diagnosis": None, "destination_institution": "H32010000001"},
         svc.auth(SUZHOU),
     )
@@ -195,24 +197,26 @@ async def test_referral_destination_rules_per_insured_place(svc: Any) -> None:
     )
     # Cancer is on the unconditional-referral catalogue: no opinion needed, approved at once.
     cancer = await svc.post(
-        "/filings", body | {"destination_institution": "H32010000001"}, headers=svc.auth(SUZHOU)
+        "/v1/filings", body | {"destination_institution": "H32010000001"}, headers=svc.auth(SUZHOU)
     )
     assert cancer.json()["status"] == "approved"
     assert cancer.json()["destination_institution"] == "H32010000001"
 
     # Shangluo allows the whole city; asthma without an opinion goes to its reviewer.
     asthma = body | {"person_id": P8, "diagnosis": "J45.900"}
-    pending = (await svc.post("/filings", asthma, headers=svc.auth(SHANGLUO))).json()
+    pending = (await svc.post("/v1/filings", asthma, headers=svc.auth(SHANGLUO))).json()
     assert (pending["status"], pending["destination_institution"]) == ("pending", None)
     assert pending["review_reasons"] == ["filing.referral_without_opinion"]
     with_opinion = await svc.post(
-        "/filings", asthma | {"referral_opinion_from": "H61100000001"}, headers=svc.auth(SHANGLUO)
+        "/v1/filings",
+        asthma | {"referral_opinion_from": "H61100000001"},
+        headers=svc.auth(SHANGLUO),
     )
     assert with_opinion.json()["status"] == "approved"
 
     # Re-referral (再次转院) is a change of the filing.
     rereferral = await svc.post(
-        f"/filings/{cancer.json()['filing_id']}/change",
+        f"/v1/filings/{cancer.json()['filing_id']}/change",
         {"reason": "再次转院", "destination_institution": "H32010000002"},
         headers=svc.auth(SUZHOU),
     )
@@ -223,15 +227,15 @@ async def test_emergency_is_treated_as_filed_from_the_admission(svc: Any) -> Non
     await svc.enrol(P1, SUZHOU)
     body = {"person_id": P1, "kind": "emergency", "visit_region": NANJING}
 
-    no_admission = await _refused(svc, "/filings", body, svc.auth(SUZHOU))
+    no_admission = await _refused(svc, "/v1/filings", body, svc.auth(SUZHOU))
     settled = await _refused(
         svc,
-        "/filings",
+        "/v1/filings",
         body | {"admission_date": "2026-02-27", "discharge_settled": True},
         svc.auth(SUZHOU),
     )
     ok = await svc.post(
-        "/filings", body | {"admission_date": "2026-02-27"}, headers=svc.auth(SUZHOU)
+        "/v1/filings", body | {"admission_date": "2026-02-27"}, headers=svc.auth(SUZHOU)
     )
 
     assert (no_admission["rule"], no_admission["field"]) == (
@@ -252,18 +256,18 @@ async def test_retroactive_filing_only_before_discharge_settlement(svc: Any) -> 
         "valid_from": "2026-02-20",
     }
 
-    not_in_hospital = await _refused(svc, "/filings", body, svc.auth(SUZHOU))
+    not_in_hospital = await _refused(svc, "/v1/filings", body, svc.auth(SUZHOU))
     before_admission = await _refused(
-        svc, "/filings", body | {"admission_date": "2026-02-25"}, svc.auth(SUZHOU)
+        svc, "/v1/filings", body | {"admission_date": "2026-02-25"}, svc.auth(SUZHOU)
     )
     after_discharge = await _refused(
         svc,
-        "/filings",
+        "/v1/filings",
         body | {"admission_date": "2026-02-20", "discharge_settled": True},
         svc.auth(SUZHOU),
     )
     ok = await svc.post(
-        "/filings", body | {"admission_date": "2026-02-20"}, headers=svc.auth(SUZHOU)
+        "/v1/filings", body | {"admission_date": "2026-02-20"}, headers=svc.auth(SUZHOU)
     )
 
     assert not_in_hospital["rule"] == "filing.retroactive_needs_admission"
@@ -287,16 +291,18 @@ async def test_retroactive_filing_after_a_self_paid_discharge_covers_the_stay(sv
     }
     me = svc.person_auth(P1, SUZHOU)
 
-    unmarked = await _refused(svc, "/online/filings", body | {"self_paid_discharge": False}, me)
-    no_discharge = await _refused(svc, "/online/filings", body | {"discharge_date": None}, me)
+    unmarked = await _refused(svc, "/v1/online/filings", body | {"self_paid_discharge": False}, me)
+    no_discharge = await _refused(svc, "/v1/online/filings", body | {"discharge_date": None}, me)
     discharged_later = await _refused(
-        svc, "/online/filings", body | {"discharge_date": "2026-03-03"}, me
+        svc, "/v1/online/filings", body | {"discharge_date": "2026-03-03"}, me
     )
     discharged_first = await _refused(
-        svc, "/online/filings", body | {"discharge_date": "2026-02-09"}, me
+        svc, "/v1/online/filings", body | {"discharge_date": "2026-02-09"}, me
     )
-    begins_later = await _refused(svc, "/online/filings", body | {"valid_from": "2026-02-11"}, me)
-    ok = await svc.post("/online/filings", body, headers=me)
+    begins_later = await _refused(
+        svc, "/v1/online/filings", body | {"valid_from": "2026-02-11"}, me
+    )
+    ok = await svc.post("/v1/online/filings", body, headers=me)
 
     assert (unmarked["rule"], unmarked["field"]) == (
         "filing.discharge_date_not_allowed",
@@ -348,13 +354,13 @@ async def test_a_malformed_request_is_a_422_naming_the_field(svc: Any) -> None:
     await svc.enrol(P1, SUZHOU)
     bad_kind = await _refused(
         svc,
-        "/filings",
+        "/v1/filings",
         {"person_id": P1, "kind": "holiday", "visit_region": NANJING},
         svc.auth(SUZHOU),
     )
     bad_date = await _refused(
         svc,
-        "/filings",
+        "/v1/filings",
         {"person_id": P1, "kind": "emergency", "visit_region": NANJING, "admission_date": "x"},
         svc.auth(SUZHOU),
     )
@@ -378,7 +384,7 @@ async def test_filings_waiting_for_review_and_the_late_ones_are_metrics(svc: Any
         "long_term_type": "long_term_resident",
         "visit_region": NANJING,
     }
-    pending = (await svc.post("/filings", body, headers=svc.auth(SUZHOU))).json()
+    pending = (await svc.post("/v1/filings", body, headers=svc.auth(SUZHOU))).json()
     assert pending["review_due"] == "2026-03-04"  # Monday + 2 working days
     metrics = (await svc.client.get("/metrics")).text
     assert _filings_queue(metrics, "yidi_queue_waiting", SUZHOU) == 1
@@ -389,7 +395,9 @@ async def test_filings_waiting_for_review_and_the_late_ones_are_metrics(svc: Any
     await svc.advance(days=1)  # Thursday the 5th
     metrics = (await svc.client.get("/metrics")).text
     assert _filings_queue(metrics, "yidi_queue_overdue", SUZHOU) == 1
-    await svc.post(f"/filings/{pending['filing_id']}/approve", headers=svc.auth(SUZHOU, "reviewer"))
+    await svc.post(
+        f"/v1/filings/{pending['filing_id']}/approve", headers=svc.auth(SUZHOU, "reviewer")
+    )
     metrics = (await svc.client.get("/metrics")).text
     assert _filings_queue(metrics, "yidi_queue_waiting", SUZHOU) == 0
     assert _filings_queue(metrics, "yidi_queue_overdue", SUZHOU) == 0

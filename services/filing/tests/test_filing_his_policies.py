@@ -44,13 +44,13 @@ def _upload(msgid: str, **referral: Any) -> dict[str, Any]:
 
 async def test_a_hospital_referral_is_filed_once_and_cancelled_by_that_hospital(svc: Any) -> None:
     await svc.enrol(P2, SUQIAN)
-    first = await svc.post("/internal/his", _upload("M1"), headers=_his(svc))
-    repeat = await svc.post("/internal/his", _upload("M1"), headers=_his(svc))
+    first = await svc.post("/v1/internal/his", _upload("M1"), headers=_his(svc))
+    repeat = await svc.post("/v1/internal/his", _upload("M1"), headers=_his(svc))
 
     assert first.status_code == 200, first.text
     filing_id = first.json()["result"]["filing_id"]
     assert repeat.json() == first.json()
-    filing = (await svc.client.get(f"/filings/{filing_id}", headers=svc.auth(SUQIAN))).json()
+    filing = (await svc.client.get(f"/v1/filings/{filing_id}", headers=svc.auth(SUQIAN))).json()
     # The hospital's upload is its own referral opinion: approved at once.
     assert (filing["status"], filing["channel"], filing["referral_opinion_from"]) == (
         "approved",
@@ -70,11 +70,11 @@ async def test_a_hospital_referral_is_filed_once_and_cancelled_by_that_hospital(
         "command": {"filing_id": filing_id, "person_id": P2, "reason": "患者拒绝"},
     }
     before = await svc.state()
-    other_hospital = await svc.post("/internal/his", cancel, headers=_his(svc))
+    other_hospital = await svc.post("/v1/internal/his", cancel, headers=_his(svc))
     assert other_hospital.json()["error"]["rule"] == "filing.hospital_own_only"
     assert await svc.state() == before
     own = cancel | {"institution_code": "H32130000001"}
-    assert (await svc.post("/internal/his", own, headers=_his(svc))).status_code == 200
+    assert (await svc.post("/v1/internal/his", own, headers=_his(svc))).status_code == 200
     assert (await svc.event_types(f"filing-{filing_id}"))[-1] == "filing.FilingCancelled"
 
 
@@ -87,12 +87,12 @@ async def test_his_refusals_name_the_domain_field_and_change_nothing(svc: Any) -
         (_upload("D") | {"name": "chronic.upload"}, svc, "his.not_owned", "name"),
     ]
     for body, _, rule, field in cases:
-        response = await svc.post("/internal/his", body, headers=_his(svc))
+        response = await svc.post("/v1/internal/his", body, headers=_his(svc))
         assert 400 <= response.status_code < 500
         assert response.json()["error"]["rule"] == rule
         if field:
             assert response.json()["error"]["field"] == field
-    agency = await svc.post("/internal/his", _upload("E"), headers=svc.auth(SUQIAN))
+    agency = await svc.post("/v1/internal/his", _upload("E"), headers=svc.auth(SUQIAN))
     assert (agency.status_code, agency.json()["error"]["rule"]) == (403, "his.gateway_only")
     assert await svc.state() == before
 
@@ -108,16 +108,16 @@ async def test_policies_are_published_per_region_and_a_new_version_supersedes(sv
     )
     me = svc.auth(SUZHOU)
 
-    first = await svc.post("/policies", suzhou, headers=me)
-    repeat = await svc.post("/policies", suzhou, headers=me)
+    first = await svc.post("/v1/policies", suzhou, headers=me)
+    repeat = await svc.post("/v1/policies", suzhou, headers=me)
     newer = copy.deepcopy(suzhou) | {"effective_from": "2026-07-01"}
     newer["basic"]["annual_cap"] = "450000.00"
-    second = await svc.post("/policies", newer, headers=me)
+    second = await svc.post("/v1/policies", newer, headers=me)
 
     assert (first.status_code, first.json()) == (201, {"version": 1, "published": True})
     assert repeat.json() == {"version": None, "published": False}
     assert second.json()["version"] == 2
-    listed = (await svc.client.get("/policies?insurance_type=310", headers=me)).json()
+    listed = (await svc.client.get("/v1/policies?insurance_type=310", headers=me)).json()
     assert [(p["version"], p["effective_from"], p["effective_to"]) for p in listed] == [
         (1, "2026-01-01", "2026-06-30"),
         (2, "2026-07-01", None),
@@ -130,9 +130,11 @@ async def test_policies_are_published_per_region_and_a_new_version_supersedes(sv
     before = await svc.state()
     broken = copy.deepcopy(suzhou)
     broken["basic"]["bands"][1]["ratio"]["retired"]["2"] = "1.5"
-    bad = await svc.post("/policies", broken, headers=me)
-    backdated = await svc.post("/policies", suzhou | {"effective_from": "2025-12-01"}, headers=me)
-    elsewhere = await svc.post("/policies", suzhou, headers=svc.auth(WUXI))
+    bad = await svc.post("/v1/policies", broken, headers=me)
+    backdated = await svc.post(
+        "/v1/policies", suzhou | {"effective_from": "2025-12-01"}, headers=me
+    )
+    elsewhere = await svc.post("/v1/policies", suzhou, headers=svc.auth(WUXI))
     assert (bad.status_code, bad.json()["error"]["rule"]) == (422, "policy.format")
     assert bad.json()["error"]["field"] == "basic.bands[1].ratio.retired.2"
     assert backdated.json()["error"]["rule"] == "policy.backdated"
@@ -153,13 +155,15 @@ async def test_the_sandbox_loads_through_the_api_and_a_rebuild_equals_the_live_r
 
     shangluo = svc.auth("611000")
     [referral] = (
-        await svc.client.get("/filings?person_id=61100000000000000008", headers=shangluo)
+        await svc.client.get("/v1/filings?person_id=61100000000000000008", headers=shangluo)
     ).json()
     assert (referral["destination_institution"], referral["reviewer"]) == (None, "sandbox-611000")
-    dead = (await svc.client.get("/persons/32130000000000000006", headers=svc.auth(SUQIAN))).json()
+    dead = (
+        await svc.client.get("/v1/persons/32130000000000000006", headers=svc.auth(SUQIAN))
+    ).json()
     assert dead["death_date"] == "2026-03-01"
     [resettled] = (
-        await svc.client.get("/filings?person_id=32050000000000000001", headers=svc.auth(SUZHOU))
+        await svc.client.get("/v1/filings?person_id=32050000000000000001", headers=svc.auth(SUZHOU))
     ).json()
     assert (resettled["valid_from"], resettled["status"]) == ("2026-01-01", "approved")
 
@@ -179,7 +183,7 @@ async def test_the_sandbox_loads_through_the_api_and_a_rebuild_equals_the_live_r
 
 async def test_the_agency_api_is_documented(svc: Any) -> None:
     spec = (await svc.client.get("/openapi.json")).json()
-    for path in ("/persons", "/persons/import", "/filings", "/filings/{filing_id}/approve",
-                 "/online/filings", "/policies", "/internal/his"):  # fmt: skip
+    for path in ("/v1/persons", "/v1/persons/import", "/v1/filings", "/v1/filings/{filing_id}/approve",
+                 "/v1/online/filings", "/v1/policies", "/v1/internal/his"):  # fmt: skip
         assert path in spec["paths"], path
     assert "certificate_no" in spec["components"]["schemas"]["EnrolRequest"]["properties"]

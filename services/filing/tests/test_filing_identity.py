@@ -26,7 +26,7 @@ NJ = "320100"
 
 async def _login(svc: Any, username: str, password: str) -> Any:
     return await svc.client.post(
-        "/api/identity/login", json={"username": username, "password": password}
+        "/v1/api/identity/login", json={"username": username, "password": password}
     )
 
 
@@ -40,7 +40,7 @@ async def _user(svc: Any, username: str, **extra: Any) -> Any:
         "password": "a-long-enough-password",
     } | extra
     return await svc.post(
-        "/api/identity/users", body, headers=svc.auth("320000", "operator", kind="centre")
+        "/v1/api/identity/users", body, headers=svc.auth("320000", "operator", kind="centre")
     )
 
 
@@ -123,7 +123,7 @@ async def test_only_the_centres_operator_opens_accounts(svc: Any) -> None:
         svc.auth("320000", "approver", kind="centre"),
         svc.person_auth("P1", NJ),
     ):
-        refused = await svc.post("/api/identity/users", body, headers=headers)
+        refused = await svc.post("/v1/api/identity/users", body, headers=headers)
         assert refused.status_code == 403
     assert (await svc.events()) == []
 
@@ -152,7 +152,7 @@ async def test_the_gateway_forwards_with_its_service_accounts_login_outside_the_
     who = svc.app.state.verifier.verify(token)
     assert (who.kind, who.roles) == ("service", frozenset({"his"}))
     forwarded = await svc.client.post(
-        "/internal/his",
+        "/v1/internal/his",
         headers={"authorization": f"Bearer {token}"},
         json={"name": "no.such", "institution_code": "H1", "message_id": "M1", "visit_region": NJ},
     )

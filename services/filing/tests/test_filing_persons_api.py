@@ -50,7 +50,7 @@ async def test_a_second_basic_enrolment_of_the_same_number_is_refused_and_writes
         "gender": "1",
         "birth_date": "1980-05-17",
     }
-    refused = await svc.post("/persons", body, headers=svc.auth(WUXI))
+    refused = await svc.post("/v1/persons", body, headers=svc.auth(WUXI))
 
     assert refused.status_code == 409
     assert refused.json()["error"]["rule"] == "person.duplicate_enrolment"
@@ -72,12 +72,12 @@ async def test_bad_input_gets_a_4xx_naming_field_and_rule_and_leaves_nothing(svc
         "gender": "1",
         "birth_date": "1980-05-17",
     }
-    checksum = await svc.post("/persons", good, headers=svc.auth(SUZHOU))
+    checksum = await svc.post("/v1/persons", good, headers=svc.auth(SUZHOU))
     missing = await svc.post(
-        "/persons", {k: v for k, v in good.items() if k != "name"}, headers=svc.auth(SUZHOU)
+        "/v1/persons", {k: v for k, v in good.items() if k != "name"}, headers=svc.auth(SUZHOU)
     )
     resident_civil = await svc.post(
-        "/persons",
+        "/v1/persons",
         good | {"insurance_type": "390", "civil_servant": True},
         headers=svc.auth(SUZHOU),
     )
@@ -100,12 +100,12 @@ async def test_an_agency_manages_only_persons_of_its_own_region(svc: Any) -> Non
     before = await svc.state()
     wuxi = svc.auth(WUXI)
 
-    read = await svc.client.get(f"/persons/{P1}", headers=wuxi)
+    read = await svc.client.get(f"/v1/persons/{P1}", headers=wuxi)
     credit = await svc.post(
-        f"/persons/{P1}/account-credits", {"amount": 100, "reason": "x"}, headers=wuxi
+        f"/v1/persons/{P1}/account-credits", {"amount": 100, "reason": "x"}, headers=wuxi
     )
     enrol_elsewhere = await svc.post(
-        "/persons",
+        "/v1/persons",
         {
             "person_id": P2,
             "insured_region": SUZHOU,
@@ -118,8 +118,8 @@ async def test_an_agency_manages_only_persons_of_its_own_region(svc: Any) -> Non
         },
         headers=wuxi,
     )
-    listing = await svc.client.get("/persons", headers=wuxi)
-    no_token = await svc.client.get(f"/persons/{P1}")
+    listing = await svc.client.get("/v1/persons", headers=wuxi)
+    no_token = await svc.client.get(f"/v1/persons/{P1}")
 
     assert (read.status_code, read.json()["error"]["rule"]) == (403, "auth.region")
     assert (credit.status_code, credit.json()["error"]["rule"]) == (403, "auth.region")
@@ -134,22 +134,22 @@ async def test_status_account_death_and_benefit_decisions_publish_their_facts(sv
     await svc.enrol(P1, SUZHOU)
     me = svc.auth(SUZHOU)
     steps = [
-        ("put", f"/persons/{P1}/account-balance", {"account_balance": 50000, "reason": "年度划拨"}),
-        ("post", f"/persons/{P1}/account-debits", {"amount": 20000, "reason": "药店"}),
-        ("post", f"/persons/{P1}/enrolment-status",
+        ("put", f"/v1/persons/{P1}/account-balance", {"account_balance": 50000, "reason": "年度划拨"}),
+        ("post", f"/v1/persons/{P1}/account-debits", {"amount": 20000, "reason": "药店"}),
+        ("post", f"/v1/persons/{P1}/enrolment-status",
          {"enrolment_status": "suspended", "effective_from": "2026-03-02", "reason": "断缴"}),
-        ("post", f"/persons/{P1}/benefits/suspension",
+        ("post", f"/v1/persons/{P1}/benefits/suspension",
          {"effective_from": "2026-03-02", "until": "2026-06-30", "reason": "核查"}),
-        ("post", f"/persons/{P1}/benefits/resumption",
+        ("post", f"/v1/persons/{P1}/benefits/resumption",
          {"effective_from": "2026-03-05", "reason": "核查结束"}),
-        ("post", f"/persons/{P1}/death", {"death_date": "2026-03-01"}),
+        ("post", f"/v1/persons/{P1}/death", {"death_date": "2026-03-01"}),
     ]  # fmt: skip
     for method, path, body in steps:
         response = await svc.client.request(method, path, json=body, headers=me)
         assert response.status_code == 200, response.text
 
     overdraw = await svc.post(
-        f"/persons/{P1}/account-debits", {"amount": 1, "reason": "x"}, headers=me
+        f"/v1/persons/{P1}/account-debits", {"amount": 1, "reason": "x"}, headers=me
     )
     assert (overdraw.status_code, overdraw.json()["error"]["rule"]) == (409, "person.deceased")
     assert await svc.event_types(f"person-{P1}") == [
@@ -161,7 +161,7 @@ async def test_status_account_death_and_benefit_decisions_publish_their_facts(sv
         "filing.BenefitsResumed",
         "filing.PersonDied",
     ]
-    person = (await svc.client.get(f"/persons/{P1}", headers=me)).json()
+    person = (await svc.client.get(f"/v1/persons/{P1}", headers=me)).json()
     assert person["account_balance"] == 30000
     assert person["enrolment_status"] == "suspended"
     assert person["benefits"] == "active"
@@ -171,7 +171,7 @@ async def test_status_account_death_and_benefit_decisions_publish_their_facts(sv
 async def test_a_terminated_enrolment_releases_its_number(svc: Any) -> None:
     first = await svc.enrol(P1, SUZHOU)
     response = await svc.post(
-        f"/persons/{P1}/enrolment-status",
+        f"/v1/persons/{P1}/enrolment-status",
         {"enrolment_status": "terminated", "effective_from": "2026-03-02", "reason": "转出"},
         headers=svc.auth(SUZHOU),
     )
@@ -209,7 +209,7 @@ async def test_population_import_is_all_or_nothing_and_reports_every_row_error(
         _row("32050000000000000105", good, insutype="999"),
     ]
     refused = await svc.post(
-        "/persons/import", {"file_format": "json", "content": json.dumps(bad_rows)}, headers=me
+        "/v1/persons/import", {"file_format": "json", "content": json.dumps(bad_rows)}, headers=me
     )
     assert refused.status_code == 422
     rows = {(e["row"], e["field"], e["rule"]) for e in refused.json()["errors"]}
@@ -220,7 +220,7 @@ async def test_population_import_is_all_or_nothing_and_reports_every_row_error(
     # A number already insured in the database refuses the whole file too.
     clash = [_row(P2, good), _row("32050000000000000104", existing["certificate_no"])]
     refused = await svc.post(
-        "/persons/import", {"file_format": "json", "content": json.dumps(clash)}, headers=me
+        "/v1/persons/import", {"file_format": "json", "content": json.dumps(clash)}, headers=me
     )
     assert refused.status_code == 422
     assert [(e["row"], e["rule"]) for e in refused.json()["errors"]] == [
@@ -230,15 +230,19 @@ async def test_population_import_is_all_or_nothing_and_reports_every_row_error(
 
     wrong_region = [_row(P2, good, insuplc_admdvs=WUXI)]
     refused = await svc.post(
-        "/persons/import", {"file_format": "json", "content": json.dumps(wrong_region)}, headers=me
+        "/v1/persons/import",
+        {"file_format": "json", "content": json.dumps(wrong_region)},
+        headers=me,
     )
     assert refused.json()["errors"][0]["rule"] == "auth.region"
 
     csv = "psn_no,psn_name,certno,psn_cert_type,gend,brdy,insuplc_admdvs,insutype,psn_type,acct_balance\n"
     csv += f"{P2},导入,{good},01,1,1980-05-17,{SUZHOU},310,1101,12.34\n"
-    accepted = await svc.post("/persons/import", {"file_format": "csv", "content": csv}, headers=me)
+    accepted = await svc.post(
+        "/v1/persons/import", {"file_format": "csv", "content": csv}, headers=me
+    )
     assert accepted.status_code == 201, accepted.text
     assert accepted.json() == {"enrolled": 1}
-    imported = (await svc.client.get(f"/persons/{P2}", headers=me)).json()
+    imported = (await svc.client.get(f"/v1/persons/{P2}", headers=me)).json()
     assert imported["account_balance"] == 1234
     assert imported["birth_date"] == date(1980, 5, 17).isoformat()

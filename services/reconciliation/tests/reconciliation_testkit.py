@@ -253,7 +253,7 @@ class Service:
             "insured_region": None,
             "command": command,
         }
-        return await self.http.post("/internal/his", json=body, headers=gateway)
+        return await self.http.post("/v1/internal/his", json=body, headers=gateway)
 
     async def own_events(self) -> list[Envelope]:
         """Publish the service's own events and read its topic back."""

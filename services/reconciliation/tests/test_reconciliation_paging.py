@@ -34,15 +34,15 @@ async def test_day_statements_are_walked_by_day_then_pair_each_once(service: Ser
     await service.deliver()
     nanjing = service.as_agency(NANJING)
 
-    pages = await _walk(service, "/statements?limit=3", nanjing)
+    pages = await _walk(service, "/v1/statements?limit=3", nanjing)
 
     # Two days of two pairs each; the pair text is "insured>visit": 320500 sorts before 321300.
     assert pages == [
         [f"{DAY} {SUZHOU}>{NANJING}", f"{DAY} {SUQIAN}>{NANJING}", f"{later} {SUZHOU}>{NANJING}"],
         [f"{later} {SUQIAN}>{NANJING}"],
     ]
-    whole = await service.http.get("/statements", headers=nanjing)
+    whole = await service.http.get("/v1/statements", headers=nanjing)
     assert "link" not in whole.headers
     assert len(whole.json()["statements"]) == 4
-    suzhou = await _walk(service, "/statements?limit=1", service.as_agency(SUZHOU))
+    suzhou = await _walk(service, "/v1/statements?limit=1", service.as_agency(SUZHOU))
     assert suzhou == [[f"{DAY} {SUZHOU}>{NANJING}"], [f"{later} {SUZHOU}>{NANJING}"]]

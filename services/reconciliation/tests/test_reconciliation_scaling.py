@@ -21,7 +21,7 @@ from yidi_reconciliation.domain.hospital_totals import StatementScope
 from yidi_reconciliation.domain.records import Totals
 
 NEXT = DAY + timedelta(days=1)
-PAIR = f"/statements/{SUZHOU}/{NANJING}/{DAY.isoformat()}"
+PAIR = f"/v1/statements/{SUZHOU}/{NANJING}/{DAY.isoformat()}"
 
 
 async def a_day_with_every_correction(service: Service) -> None:
@@ -127,7 +127,7 @@ async def test_the_day_state_row_follows_the_stream_through_a_day_and_a_rebuild(
     await a_day_with_every_correction(service)
     service.clock.set(datetime.combine(NEXT, time(8), SHANGHAI))
     await service.http.post(
-        f"/days/issue?date={DAY}", headers=service.as_agency("320000", kind="centre")
+        f"/v1/days/issue?date={DAY}", headers=service.as_agency("320000", kind="centre")
     )
     disputed = await service.http.post(
         f"{PAIR}/disputes", headers=suzhou, json={"settlement_id": "S1", "reason": "duplicate"}

@@ -22,7 +22,7 @@ from yidi_events.kernel import SHANGHAI
 from yidi_events.runtime.projection import rebuild_from_store
 
 TOTALS = "hospital.reconcile_totals"
-PAIR = f"/statements/{SUZHOU}/{NANJING}/{DAY.isoformat()}"
+PAIR = f"/v1/statements/{SUZHOU}/{NANJING}/{DAY.isoformat()}"
 
 
 def totals_request(**changes: Any) -> dict[str, Any]:
@@ -139,13 +139,13 @@ async def test_agencies_confirm_dispute_close_and_reopen_on_a_late_settlement(
 
     early = await service.http.post(f"{PAIR}/confirm", headers=suzhou)
     assert (early.status_code, early.json()["error"]["rule"]) == (409, "reconciliation.not_issued")
-    too_soon = await service.http.post(f"/days/issue?date={DAY}", headers=centre)
+    too_soon = await service.http.post(f"/v1/days/issue?date={DAY}", headers=centre)
     assert too_soon.json()["error"]["rule"] == "reconciliation.day_not_over"
-    not_operator = await service.http.post(f"/days/issue?date={DAY}", headers=suzhou)
+    not_operator = await service.http.post(f"/v1/days/issue?date={DAY}", headers=suzhou)
     assert not_operator.status_code == 403
 
     service.clock.set(datetime.combine(DAY + timedelta(days=1), time(8), SHANGHAI))
-    issued = await service.http.post(f"/days/issue?date={DAY}", headers=centre)
+    issued = await service.http.post(f"/v1/days/issue?date={DAY}", headers=centre)
     assert sorted(issued.json()["issued"]) == [f"{SUZHOU}>{NANJING}", f"{SUQIAN}>{NANJING}"]
 
     # A third agency neither reads nor confirms the pair, nor sees it listed.
@@ -158,7 +158,7 @@ async def test_agencies_confirm_dispute_close_and_reopen_on_a_late_settlement(
             403,
             "reconciliation.not_party",
         )
-    listed = await service.http.get(f"/statements?date={DAY}", headers=suqian)
+    listed = await service.http.get(f"/v1/statements?date={DAY}", headers=suqian)
     assert [s["pair"] for s in listed.json()["statements"]] == [f"{SUQIAN}>{NANJING}"]
 
     statement = (await service.http.get(PAIR, headers=nanjing)).json()
@@ -195,7 +195,7 @@ async def test_agencies_confirm_dispute_close_and_reopen_on_a_late_settlement(
     assert closed["statement"]["closed"] is True
     assert closed["statement"]["cleared_totals"]["fund_total"] == 7000
 
-    days_closed = await service.http.get("/days/closed", headers=suzhou)
+    days_closed = await service.http.get("/v1/days/closed", headers=suzhou)
     assert [d["pair"] for d in days_closed.json()["days"]] == [f"{SUZHOU}>{NANJING}"]
 
     # Only the disputing agency withdraws its dispute; then S3 is released into clearing.
@@ -234,9 +234,9 @@ async def test_agencies_confirm_dispute_close_and_reopen_on_a_late_settlement(
     assert "reconciliation.DisputedSettlementReleased" in types
 
     # The Suqian day was never confirmed: late once its month's deadline (3 April) has passed.
-    late = await service.http.get("/days/late?as_of=2026-04-04", headers=centre)
+    late = await service.http.get("/v1/days/late?as_of=2026-04-04", headers=centre)
     assert [d["pair"] for d in late.json()["late"]] == [f"{SUQIAN}>{NANJING}"]
-    on_time = await service.http.get("/days/late?as_of=2026-04-03", headers=centre)
+    on_time = await service.http.get("/v1/days/late?as_of=2026-04-03", headers=centre)
     assert on_time.json()["late"] == []
 
 
@@ -247,7 +247,7 @@ async def test_a_cancellation_on_another_day_reverses_the_disputed_original(
     suzhou = service.as_agency(SUZHOU)
     service.clock.set(datetime.combine(DAY + timedelta(days=1), time(8), SHANGHAI))
     await service.http.post(
-        f"/days/issue?date={DAY}", headers=service.as_agency("320000", kind="centre")
+        f"/v1/days/issue?date={DAY}", headers=service.as_agency("320000", kind="centre")
     )
     await service.http.post(
         f"{PAIR}/disputes", headers=suzhou, json={"settlement_id": "S1", "reason": "duplicate"}
@@ -260,7 +260,7 @@ async def test_a_cancellation_on_another_day_reverses_the_disputed_original(
     ]
     next_day = (
         await service.http.get(
-            f"/statements/{SUZHOU}/{NANJING}/{DAY + timedelta(days=1)}", headers=suzhou
+            f"/v1/statements/{SUZHOU}/{NANJING}/{DAY + timedelta(days=1)}", headers=suzhou
         )
     ).json()
     assert [s["settlement_id"] for s in next_day["settlements"]] == ["C1"]
@@ -352,7 +352,7 @@ async def test_each_agencys_days_to_confirm_and_the_late_ones_are_metrics(
     await a_day(service)
     service.clock.set(datetime.combine(DAY + timedelta(days=1), time(8), SHANGHAI))
     centre = service.as_agency("320000", kind="centre")
-    await service.http.post(f"/days/issue?date={DAY}", headers=centre)
+    await service.http.post(f"/v1/days/issue?date={DAY}", headers=centre)
 
     async def scrape() -> str:
         return (await service.http.get("/metrics")).text

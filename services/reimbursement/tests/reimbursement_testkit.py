@@ -243,13 +243,13 @@ class Stack:
             "birth_date": "1956-03-12",
             "account_balance": 350_000,
         }
-        response = await self.filing.post("/persons", json=person, headers=self.auth())
+        response = await self.filing.post("/v1/persons", json=person, headers=self.auth())
         assert response.status_code == 201, response.text
         documents = json.loads((shared_dir() / "sandbox" / "policies.json").read_text())
         document = next(
             d for d in documents if (d["insuplc_admdvs"], d["insutype"]) == (SUZHOU, "310")
         )
-        response = await self.filing.post("/policies", json=document, headers=self.auth())
+        response = await self.filing.post("/v1/policies", json=document, headers=self.auth())
         assert response.status_code == 201, response.text
         await self.facts_from_filing()
 

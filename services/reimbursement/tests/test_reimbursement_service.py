@@ -15,7 +15,7 @@ from yidi_events.runtime.projection import rebuild_from_store
 
 async def _claim(stack: Stack, numbers: tuple[str, str], **changes: object) -> dict[str, object]:
     response = await stack.http.post(
-        "/claims", json=claim_body(numbers, **changes), headers=stack.officer()
+        "/v1/claims", json=claim_body(numbers, **changes), headers=stack.officer()
     )
     assert response.status_code == 201, response.text
     result: dict[str, object] = response.json()
@@ -36,10 +36,10 @@ async def test_an_emergency_claim_is_verified_reviewed_approved_paid_and_counted
         "claimed_total": 100_000,
         "acceptance_due": "2026-03-13",
     }
-    checked = await stack.http.post(f"/claims/{claim_id}/check", headers=stack.officer())
+    checked = await stack.http.post(f"/v1/claims/{claim_id}/check", headers=stack.officer())
     assert checked.status_code == 200, checked.text
     reviewed = await stack.http.post(
-        f"/claims/{claim_id}/review", json={"note": "complete"}, headers=stack.officer("rev-1")
+        f"/v1/claims/{claim_id}/review", json={"note": "complete"}, headers=stack.officer("rev-1")
     )
     assert reviewed.status_code == 200, reviewed.text
     # Worked in test_reimbursement_handlers: 709.50 in policy, 500.00 level-2 deductible, 209.50
@@ -56,7 +56,7 @@ async def test_an_emergency_claim_is_verified_reviewed_approved_paid_and_counted
 
     # The insured place's year now holds the claim (filing counted ClaimApproved).
     await stack.claims_to_filing()
-    year = await stack.filing.get(f"/persons/{PERSON}/years/2026", headers=stack.auth())
+    year = await stack.filing.get(f"/v1/persons/{PERSON}/years/2026", headers=stack.auth())
     assert year.status_code == 200, year.text
     totals = year.json()["totals"]
     assert (totals["inpatient_admissions"], totals["eligible_cum"], totals["basic_paid_cum"]) == (
@@ -65,17 +65,17 @@ async def test_an_emergency_claim_is_verified_reviewed_approved_paid_and_counted
         19_274,
     )
 
-    paid = await stack.http.post("/payments/batches", headers=stack.officer("treasurer"))
+    paid = await stack.http.post("/v1/payments/batches", headers=stack.officer("treasurer"))
     assert paid.status_code == 201, paid.text
     batch = paid.json()["batch_id"]
-    file = await stack.http.get(f"/payments/batches/{batch}/file", headers=stack.officer())
+    file = await stack.http.get(f"/v1/payments/batches/{batch}/file", headers=stack.officer())
     rows = list(csv.reader(io.StringIO(file.text)))
     assert rows == [
         ["batch_id", "line", "claim_id", "person_id", "bank_account", "amount_yuan"],
         [batch, "1", claim_id, PERSON, "6222020200112233445", "192.74"],
         [batch, "total", "1", "", "", "192.74"],
     ]
-    view = (await stack.http.get(f"/claims/{claim_id}", headers=stack.officer())).json()
+    view = (await stack.http.get(f"/v1/claims/{claim_id}", headers=stack.officer())).json()
     assert (view["step"], view["payable"], view["due_on"], view["bank_account"]) == (
         "paid",
         19_274,
@@ -83,7 +83,7 @@ async def test_an_emergency_claim_is_verified_reviewed_approved_paid_and_counted
         "****3445",
     )
     told = await stack.http.get(
-        "/online/notifications", headers=stack.auth(kind="person", user=PERSON)
+        "/v1/online/notifications", headers=stack.auth(kind="person", user=PERSON)
     )
     assert [n["kind"] for n in told.json()] == ["received", "approved", "paid"]
     assert "192.74 yuan" in told.json()[-1]["message"]
@@ -108,7 +108,7 @@ async def test_refusals_name_the_field_and_change_nothing(stack: Stack) -> None:
     before = await stack.state()
 
     async def refused(body: dict[str, object]) -> tuple[int, dict[str, object]]:
-        response = await stack.http.post("/claims", json=body, headers=stack.officer())
+        response = await stack.http.post("/v1/claims", json=body, headers=stack.officer())
         error: dict[str, object] = response.json()["error"]
         return response.status_code, error
 
@@ -157,10 +157,10 @@ async def test_a_claim_not_reviewed_within_ten_working_days_shows_overdue(stack:
     await stack.verifier.issue("0001", 60_000)
     await stack.verifier.issue("0002", 40_000)
     claim_id = (await _claim(stack, ("0001", "0002")))["claim_id"]
-    await stack.http.post(f"/claims/{claim_id}/check", headers=stack.officer())
+    await stack.http.post(f"/v1/claims/{claim_id}/check", headers=stack.officer())
 
     async def overdue() -> list[object]:
-        listed = await stack.http.get("/claims?overdue=true", headers=stack.officer())
+        listed = await stack.http.get("/v1/claims?overdue=true", headers=stack.officer())
         assert listed.status_code == 200, listed.text
         return [(c["claim_id"], c["step"], c["due_on"], c["overdue"]) for c in listed.json()]
 
@@ -174,7 +174,7 @@ async def test_a_claim_not_reviewed_within_ten_working_days_shows_overdue(stack:
     assert await overdue() == [(claim_id, "checked", "2026-03-20", True)]
     # Another agency sees nothing of Suzhou's claims.
     other = await stack.http.get(
-        "/claims?overdue=true", headers=stack.auth("320200", "reimbursement")
+        "/v1/claims?overdue=true", headers=stack.auth("320200", "reimbursement")
     )
     assert other.json() == []
 
@@ -189,7 +189,7 @@ async def test_a_claim_no_filing_covers_is_accepted_after_the_person_files_after
     await stack.verifier.issue("0002", 40_000)
     claim_id = (await _claim(stack, ("0001", "0002"), emergency=False))["claim_id"]
     before = await stack.state()
-    refused = await stack.http.post(f"/claims/{claim_id}/check", headers=stack.officer())
+    refused = await stack.http.post(f"/v1/claims/{claim_id}/check", headers=stack.officer())
     assert refused.status_code == 422
     assert (refused.json()["error"]["rule"], refused.json()["error"]["field"]) == (
         "reimbursement.no_filing",
@@ -198,7 +198,7 @@ async def test_a_claim_no_filing_covers_is_accepted_after_the_person_files_after
     assert await stack.state() == before
 
     filed = await stack.filing.post(
-        "/online/filings",
+        "/v1/online/filings",
         json={
             "kind": "other_temporary",
             "visit_region": "320100",
@@ -211,10 +211,10 @@ async def test_a_claim_no_filing_covers_is_accepted_after_the_person_files_after
     )
     assert filed.status_code == 201, filed.text
     await stack.facts_from_filing()
-    checked = await stack.http.post(f"/claims/{claim_id}/check", headers=stack.officer())
+    checked = await stack.http.post(f"/v1/claims/{claim_id}/check", headers=stack.officer())
     assert checked.json()["filing_kind"] == "other_temporary"
     reviewed = await stack.http.post(
-        f"/claims/{claim_id}/review", json={}, headers=stack.officer("rev-1")
+        f"/v1/claims/{claim_id}/review", json={}, headers=stack.officer("rev-1")
     )
     # Suzhou cuts an other-temporary filing by 20 points: 209.50 eligible at 0.92 - 0.20 = 0.72
     # is 150.84 from the basic fund.
@@ -228,17 +228,17 @@ async def test_a_person_claims_online_and_sees_only_their_own_claims(stack: Stac
     me = stack.auth(kind="person", user=PERSON)
     someone = stack.auth(kind="person", user="32050000000000000099")
     refused = await stack.http.post(
-        "/online/claims", json=claim_body(("0001", "0002")), headers=someone
+        "/v1/online/claims", json=claim_body(("0001", "0002")), headers=someone
     )
     assert refused.status_code == 403
     assert refused.json()["error"]["rule"] == "reimbursement.own_claims_only"
-    made = await stack.http.post("/online/claims", json=claim_body(("0001", "0002")), headers=me)
+    made = await stack.http.post("/v1/online/claims", json=claim_body(("0001", "0002")), headers=me)
     assert made.status_code == 201, made.text
-    mine = (await stack.http.get("/online/claims", headers=me)).json()
+    mine = (await stack.http.get("/v1/online/claims", headers=me)).json()
     assert [(c["claim_id"], c["channel"], c["step"]) for c in mine] == [
         (made.json()["claim_id"], "online", "received")
     ]
-    assert (await stack.http.get("/online/claims", headers=someone)).json() == []
+    assert (await stack.http.get("/v1/online/claims", headers=someone)).json() == []
     # The counter of Suzhou sees it, for acceptance.
-    listed = (await stack.http.get("/claims?step=received", headers=stack.officer())).json()
+    listed = (await stack.http.get("/v1/claims?step=received", headers=stack.officer())).json()
     assert [c["claim_id"] for c in listed] == [made.json()["claim_id"]]

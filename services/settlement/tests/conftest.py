@@ -83,7 +83,7 @@ class Harness:
     async def hospital(self, code: str, region: str, level: str, networked: bool = True) -> None:
         secret = f"test-secret-{code}-0123456789"
         response = await self.client.post(
-            "/api/hospitals",
+            "/v1/api/hospitals",
             headers=self.token(),
             json={
                 "institution_code": code,
@@ -99,7 +99,7 @@ class Harness:
 
     async def catalogue(self, region: str, catalogue: dict[str, Any]) -> None:
         response = await self.client.post(
-            "/api/catalogue/import",
+            "/v1/api/catalogue/import",
             headers={**self.token(), "content-type": "application/json"},
             params={"region": region, "effective_from": "2026-01-01"},
             content=json.dumps(catalogue),

@@ -22,38 +22,38 @@ async def test_hospitals_and_catalogue_are_scoped_to_the_agency_region(make_harn
             "networked": True,
             "his_secret": "a-long-enough-secret-1",
         }
-        refused = await h.client.post("/api/hospitals", headers=wuxi, json=body)
+        refused = await h.client.post("/v1/api/hospitals", headers=wuxi, json=body)
         assert refused.status_code == 403
         assert refused.json()["error"]["rule"] == "auth.region"
-        created = await h.client.post("/api/hospitals", headers=nanjing, json=body)
+        created = await h.client.post("/v1/api/hospitals", headers=nanjing, json=body)
         assert created.status_code == 201
         assert "his_secret" not in created.json()
-        again = await h.client.post("/api/hospitals", headers=nanjing, json=body)
+        again = await h.client.post("/v1/api/hospitals", headers=nanjing, json=body)
         assert again.status_code == 409
-        assert (await h.client.get("/api/hospitals", headers=wuxi)).json() == []
+        assert (await h.client.get("/v1/api/hospitals", headers=wuxi)).json() == []
         suspended = await h.client.post(
-            "/api/hospitals/H32010000077/suspend", headers=nanjing, json={}
+            "/v1/api/hospitals/H32010000077/suspend", headers=nanjing, json={}
         )
         assert suspended.json()["suspended"] is True
         bad = await h.client.patch(
-            "/api/hospitals/H32010000077", headers=nanjing, json={"hospital_level": "9"}
+            "/v1/api/hospitals/H32010000077", headers=nanjing, json={"hospital_level": "9"}
         )
         assert bad.status_code == 422
         assert bad.json()["error"]["field"] == "hospital_level"
         imported = await h.client.post(
-            "/api/catalogue/import",
+            "/v1/api/catalogue/import",
             headers={**nanjing, "content-type": "text/csv"},
             params={"region": "320100", "effective_from": "2026-01-01"},
             content=CSV,
         )
         assert imported.json() == {"imported": 2}
-        items = (await h.client.get("/api/catalogue/items", headers=nanjing)).json()
+        items = (await h.client.get("/v1/api/catalogue/items", headers=nanjing)).json()
         assert [(i["catalogue_code"], i["price_cap"]) for i in items] == [
             ("XA001", None),
             ("XB009", "50.000000"),
         ]
         other = await h.client.post(
-            "/api/catalogue/import",
+            "/v1/api/catalogue/import",
             headers=wuxi,
             params={"region": "320100", "effective_from": "2026-01-01"},
             content=CSV,

@@ -299,7 +299,7 @@ async def test_pharmacy_vector_through_2102(make_harness: Any, case: dict[str, A
     async with make_harness(datetime(day.year, day.month, day.day, 1, 0, tzinfo=UTC)) as h:
         secret = "test-secret-pharmacy-0123456789"
         response = await h.client.post(
-            "/api/hospitals",
+            "/v1/api/hospitals",
             headers=h.token(),
             json={
                 "institution_code": code,

@@ -258,13 +258,13 @@ async def test_the_agency_rotates_a_hospitals_gateway_credentials_without_echoin
         await h.sandbox_world()
         rotated = {"tif_token": "rotated-tif-token-0001", "csb_access_key": "AK-ROTATED-0001"}
         response = await h.client.patch(
-            f"/api/hospitals/{NANJING}", headers=h.token("320100"), json=rotated
+            f"/v1/api/hospitals/{NANJING}", headers=h.token("320100"), json=rotated
         )
         assert response.status_code == 200, response.text
         assert not set(response.json()) & {"tif_token", "csb_access_key", "his_secret"}
         assert "rotated" not in response.text
         taken = await h.client.patch(
-            "/api/hospitals/H32010000002",
+            "/v1/api/hospitals/H32010000002",
             headers=h.token("320100"),
             json={"tif_paasid": SANDBOX_HOSPITALS[NANJING][0]},
         )

@@ -34,34 +34,34 @@ async def test_hospitals_catalogue_and_mappings_are_walked_each_row_once(make_ha
         await h.hospital("H32020000003", WUXI, "2")  # another region's: not Nanjing's to list
         nanjing = h.token(NANJING, "agency")
 
-        pages = await _walk(h, "/api/hospitals?limit=3", nanjing)
+        pages = await _walk(h, "/v1/api/hospitals?limit=3", nanjing)
 
         assert [[x["institution_code"][-2:] for x in page] for page in pages] == [
             ["01", "02", "05"],
             ["09"],
         ]
-        whole = await h.client.get("/api/hospitals", headers=nanjing)
+        whole = await h.client.get("/v1/api/hospitals", headers=nanjing)
         assert "link" not in whole.headers
         assert whole.json() == [x for page in pages for x in page]
 
         await h.catalogue(NANJING, {code: ITEM for code in ("XC3", "XA1", "XB2")})
-        items = await _walk(h, "/api/catalogue/items?limit=2", nanjing)
+        items = await _walk(h, "/v1/api/catalogue/items?limit=2", nanjing)
         assert [[i["catalogue_code"] for i in page] for page in items] == [["XA1", "XB2"], ["XC3"]]
         assert items[0][0]["self_pay_ratio"] == "0.0000"  # the decimal's text, as ever
 
         for hospital_item, catalogue_code in (("HIS-3", "XC3"), ("HIS-1", "XA1"), ("HIS-2", "XB2")):
             mapped = await h.client.post(
-                "/api/hospitals/H32010000001/items",
+                "/v1/api/hospitals/H32010000001/items",
                 headers=nanjing,
                 json={"hospital_item_code": hospital_item, "catalogue_code": catalogue_code},
             )
             assert mapped.status_code == 201, mapped.text
-        mappings = await _walk(h, "/api/hospitals/H32010000001/items?limit=1", nanjing)
+        mappings = await _walk(h, "/v1/api/hospitals/H32010000001/items?limit=1", nanjing)
         assert [[(m["hospital_item_code"], m["catalogue_code"]) for m in p] for p in mappings] == [
             [("HIS-1", "XA1")],
             [("HIS-2", "XB2")],
             [("HIS-3", "XC3")],
         ]
 
-        bad = await h.client.get("/api/hospitals?cursor=WzFd", headers=nanjing)  # [1]
+        bad = await h.client.get("/v1/api/hospitals?cursor=WzFd", headers=nanjing)  # [1]
         assert (bad.status_code, bad.json()["field"]) == (422, "cursor"), bad.text

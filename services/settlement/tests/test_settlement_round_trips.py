@@ -145,7 +145,7 @@ async def test_a_changed_secret_is_seen_by_the_next_request(make_harness: Any) -
         # The process has now used (and cached) the old secret; the agency rotates it.
         rotated = "rotated-secret-0123456789abcdef"
         response = await h.client.patch(
-            f"/api/hospitals/{NANJING}", headers=h.token(), json={"his_secret": rotated}
+            f"/v1/api/hospitals/{NANJING}", headers=h.token(), json={"his_secret": rotated}
         )
         assert response.status_code == 200, response.text
         h.secrets[NANJING] = rotated
@@ -195,7 +195,7 @@ async def test_reference_data_changed_through_one_process_is_seen_by_the_next_re
             assert before["setlinfo"]["fulamt_ownpay_amt"] == Decimal("0.00"), before["setlinfo"]
 
             published = await a.client.post(
-                "/api/catalogue/items",
+                "/v1/api/catalogue/items",
                 headers=a.token(),
                 json={
                     "visit_region": "320100",
@@ -232,7 +232,7 @@ async def test_reference_data_changed_through_one_process_is_seen_by_the_next_re
             )
 
             suspended = await a.client.post(
-                f"/api/hospitals/{NANJING}/suspend", headers=a.token(), json={}
+                f"/v1/api/hospitals/{NANJING}/suspend", headers=a.token(), json={}
             )
             assert suspended.status_code == 200, suspended.text
             counted = await b.counts()
@@ -242,7 +242,7 @@ async def test_reference_data_changed_through_one_process_is_seen_by_the_next_re
             assert await b.counts() == counted  # nothing recorded, no answer kept
 
             # B now keeps the suspension; the agency ends it through A.
-            resumed = await a.client.post(f"/api/hospitals/{NANJING}/resume", headers=a.token())
+            resumed = await a.client.post(f"/v1/api/hospitals/{NANJING}/resume", headers=a.token())
             assert resumed.status_code == 200, resumed.text
             settled = await b.ok("2207", settle(visit_id), NANJING, insured=insured)
             assert settled["setlinfo"]["fulamt_ownpay_amt"] == Decimal("51.00")

@@ -266,7 +266,7 @@ async def test_a_stay_across_new_year_splits_each_line_on_its_own_days_catalogue
         await h.filing(FILINGS["1"])
         # From 1 January XB002 (class B) is 30% self-paid first, not 10%.
         response = await h.client.post(
-            "/api/catalogue/import",
+            "/v1/api/catalogue/import",
             headers={**h.token(), "content-type": "application/json"},
             params={"region": "320100", "effective_from": "2027-01-01"},
             content=json.dumps(

@@ -1,5 +1,5 @@
 """The one shape of a HIS transaction the settlement gateway forwards to the service that owns it
-(`POST {owner}/internal/his`, docs/integration.md): a domain command in, a domain result out.
+(`POST {owner}/v1/internal/his`, docs/integration.md): a domain command in, a domain result out.
 
 National field names stay in the gateway's edge; an owner only declares its handlers by command
 name. Refusals are DomainErrors in domain names, which the edge tells the hospital nationally.
@@ -19,8 +19,10 @@ from pydantic import BaseModel, Field, ValidationError
 from yidi_events.auth.agency import Principal, admit, issue_token
 from yidi_events.kernel import DomainError
 from yidi_events.settings import ServiceSettings
+from yidi_events.versioning import PREFIX
 
-PATH = "/internal/his"
+PATH = "/internal/his"  # in the router; served, like the rest of the API, under /v1
+URL_PATH = f"{PREFIX}{PATH}"
 GATEWAY_USER = "settlement-gateway"
 GATEWAY_ROLE = "his"
 
@@ -94,7 +96,7 @@ class GatewayTokens:
             )
         async with httpx.AsyncClient(timeout=10, transport=self.transport) as client:
             answer = await client.post(
-                f"{self.settings.filing_url.rstrip('/')}/api/identity/login",
+                f"{self.settings.filing_url.rstrip('/')}{PREFIX}/api/identity/login",
                 json={
                     "username": self.settings.gateway_username,
                     "password": password.get_secret_value(),
@@ -125,7 +127,7 @@ def command_invalid(name: str, exc: ValidationError) -> DomainError:
 
 
 def forwarded_router(service: str, handlers: Mapping[str, Handler]) -> APIRouter:
-    """`POST /internal/his` answering the named commands of one owning service."""
+    """`POST /v1/internal/his` answering the named commands of one owning service."""
     router = APIRouter(tags=["his"])
 
     @router.post(

@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from yidi_events import correlation, logs, problems, tracing
+from yidi_events import correlation, logs, problems, tracing, versioning
 from yidi_events.admin import admin_router
 from yidi_events.application import PostgresEventStore, WritePath
 from yidi_events.application.postgres import PostgresUnit
@@ -290,6 +290,7 @@ def create_app(
     runtime: Runtime,
     routers: Sequence[APIRouter],
     *,
+    unversioned: Sequence[APIRouter] = (),
     title: str,
     description: str,
     on_startup: Sequence[Callable[[], Any]] = (),
@@ -326,6 +327,7 @@ def create_app(
                 asyncio.get_running_loop().time() - started
             )
         response.headers["x-correlation-id"] = str(cause.correlation_id)
+        versioning.mark_deprecated(request, response)
         return response
 
     @app.exception_handler(DomainError)
@@ -374,7 +376,7 @@ def create_app(
             headers=exc.headers,
         )
 
-    app.include_router(admin_router(runtime))
+    versioning.mount(app, admin_router(runtime))
 
     generate_openapi = app.openapi
 
@@ -429,13 +431,16 @@ def create_app(
         clock = runtime.clock
 
         # The controlled clock exists only in sandbox mode (ServiceSettings.refuse_insecure).
-        sandbox_clock = [Depends(public("the simulated clock (sandbox only)"))]
+        sandbox_clock = APIRouter(
+            tags=["operations"],
+            dependencies=[Depends(public("the simulated clock (sandbox only)"))],
+        )
 
-        @app.get("/admin/clock", tags=["operations"], dependencies=sandbox_clock)
+        @sandbox_clock.get("/admin/clock")
         async def read_clock() -> dict[str, str]:
             return {"now": clock.now().isoformat()}
 
-        @app.post("/admin/clock", tags=["operations"], dependencies=sandbox_clock)
+        @sandbox_clock.post("/admin/clock")
         async def move_clock(change: ClockChange) -> dict[str, str]:
             # Where the clock would land is worked out before it moves: a refused change must
             # leave it where it was, and a clock at the end of the calendar would make every
@@ -469,6 +474,12 @@ def create_app(
                 clock.advance(delta)
             return {"now": clock.now().isoformat()}
 
-    for router in routers:
+        versioning.mount(app, sandbox_clock)
+
+    # `unversioned`: paths others fix (the national HIS interface, well-known URIs); the
+    # service's own API under /v1, its old paths kept as deprecated aliases (`versioning`).
+    for router in unversioned:
         app.include_router(router)
+    for router in routers:
+        versioning.mount(app, router)
     return app

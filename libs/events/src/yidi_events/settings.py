@@ -59,7 +59,7 @@ class ServiceSettings(BaseSettings):
     # schedule (at most once per purge interval). At least a day: a HIS may resend for hours.
     retention_days: int = Field(30, ge=1)
     retention_purge_interval_s: float = 3600.0
-    # "controlled": time runs from clock_start and POST /admin/clock moves it forward (simulations).
+    # "controlled": time runs from clock_start and POST /v1/admin/clock moves it forward (simulations).
     clock: str = "system"
     clock_start: datetime | None = None
     # Sandbox mode (tests, `make run`, `make up`): tokens may be minted from `auth_secret`, and

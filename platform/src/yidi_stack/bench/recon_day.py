@@ -5,7 +5,7 @@ Setup (not timed): a fresh reconciliation database is filled straight from SQL
 `settlement_records` and `daily_totals` for one day at Nanjing (320100) over ~200 hospitals, one of
 them large (a tenth of the day), insured in a dozen cities, with about 1% cancellations.
 
-Timed, through reconciliation's own handler (`Hospitals`, as `/internal/his` calls it, one
+Timed, through reconciliation's own handler (`Hospitals`, as `/v1/internal/his` calls it, one
 transaction per call):
 - 3201: every hospital's totals claim for every (insurance type, clearing category) it has that
   day, the claimed figures taken from `daily_totals`: every one must balance;

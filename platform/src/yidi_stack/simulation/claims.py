@@ -80,7 +80,7 @@ def manual_claims(driver: Driver, out: Outcome, day: date) -> None:
         }
 
         def received(body: dict[str, Any] = body, clerk: Any = clerk) -> dict[str, Any] | None:
-            answer = clerk.request("POST", "/claims", json=body)
+            answer = clerk.request("POST", "/v1/claims", json=body)
             if answer.status_code == 404:  # the person's facts are still on their way
                 return None
             assert answer.status_code == 201, answer.text
@@ -88,9 +88,9 @@ def manual_claims(driver: Driver, out: Outcome, day: date) -> None:
             return result
 
         claim_id = driver.eventually(received, what="a manual claim received")["claim_id"]
-        clerk.ok("POST", f"/claims/{claim_id}/check")
+        clerk.ok("POST", f"/v1/claims/{claim_id}/check")
         reviewer = driver.agency("reimbursement", region, user="sim.reviewer", roles=ROLES)
-        approved = reviewer.ok("POST", f"/claims/{claim_id}/review", json={"note": "sim"})
+        approved = reviewer.ok("POST", f"/v1/claims/{claim_id}/review", json={"note": "sim"})
         by_region[region].append(
             {
                 "claim_id": claim_id,
@@ -104,8 +104,8 @@ def manual_claims(driver: Driver, out: Outcome, day: date) -> None:
         driver.progress.advance(task)
     for region, claims in sorted(by_region.items()):
         clerk = driver.agency("reimbursement", region, user="sim.treasurer", roles=ROLES)
-        batch = clerk.ok("POST", "/payments/batches")["batch_id"]
-        text = clerk.request("GET", f"/payments/batches/{batch}/file").text
+        batch = clerk.ok("POST", "/v1/payments/batches")["batch_id"]
+        text = clerk.request("GET", f"/v1/payments/batches/{batch}/file").text
         rows = list(csv.reader(io.StringIO(text)))[1:]  # after the header
         paid = {row[2]: yuan_to_fen(row[5]) for row in rows if row[1] != "total"}
         for claim in claims:

@@ -245,7 +245,7 @@ class Driver:
         task = self.progress.add_task("enrolling persons (bulk import)", total=len(by_region))
         for region, rows in sorted(by_region.items()):
             body = {"file_format": "json", "content": json.dumps(rows, ensure_ascii=False)}
-            answer = self.agency("filing", region).ok("POST", "/persons/import", json=body)
+            answer = self.agency("filing", region).ok("POST", "/v1/persons/import", json=body)
             out.enrolled += answer["enrolled"]
             self.progress.advance(task)
 
@@ -256,7 +256,9 @@ class Driver:
         task = self.progress.add_task("benefit policies published", total=len(documents))
         for document in documents:
             revised = province_policy(document, start)
-            self.agency("filing", revised["insuplc_admdvs"]).ok("POST", "/policies", json=revised)
+            self.agency("filing", revised["insuplc_admdvs"]).ok(
+                "POST", "/v1/policies", json=revised
+            )
             self.progress.advance(task)
 
     def file(self, out: Outcome) -> None:
@@ -265,10 +267,10 @@ class Driver:
 
         def submit(request: dict[str, Any]) -> None:
             region = by_id[request["person_id"]]["insuplc_admdvs"]
-            filing = self.agency("filing", region).ok("POST", "/filings", json=request)
+            filing = self.agency("filing", region).ok("POST", "/v1/filings", json=request)
             if filing["status"] == "pending":
                 filing = self.agency("filing", region, roles=("reviewer",)).ok(
-                    "POST", f"/filings/{filing['filing_id']}/approve"
+                    "POST", f"/v1/filings/{filing['filing_id']}/approve"
                 )
             if filing["status"] != "approved":
                 raise AssertionError(f"filing of {request['person_id']} is {filing['status']}")
@@ -292,7 +294,7 @@ class Driver:
             region = by_id[person_id]["insuplc_admdvs"]
             self.agency("filing", region, roles=("reviewer",)).ok(
                 "POST",
-                f"/persons/{person_id}/chronic-diseases",
+                f"/v1/persons/{person_id}/chronic-diseases",
                 json={
                     "disease_code": code,
                     "disease_name": names[code],
@@ -439,7 +441,9 @@ class Driver:
         centre = self.agency("reconciliation", CENTRE, roles=("operator",))
 
         def recorded() -> bool:
-            rows = centre.ok("GET", "/statements", params={"date": day.isoformat()})["statements"]
+            rows = centre.ok("GET", "/v1/statements", params={"date": day.isoformat()})[
+                "statements"
+            ]
             counts = {(r["insured_region"], r["visit_region"]): r["totals"]["count"] for r in rows}
             if any(counts.get(pair) != n for pair, n in pairs.items()):
                 raise AssertionError(
@@ -451,12 +455,12 @@ class Driver:
         self.progress.advance(task)
         self.hospital_totals(out, day, mine, first)
         self.progress.advance(task)
-        issued = centre.ok("POST", "/days/issue", params={"date": day.isoformat()})["issued"]
+        issued = centre.ok("POST", "/v1/days/issue", params={"date": day.isoformat()})["issued"]
         missing = {f"{i}>{v}" for i, v in pairs} - set(issued)
         assert not missing, f"days not issued: {missing}"
         self.progress.advance(task)
         for insured, visit in sorted(pairs):
-            path = f"/statements/{insured}/{visit}/{day.isoformat()}"
+            path = f"/v1/statements/{insured}/{visit}/{day.isoformat()}"
             for region in (insured, visit):
                 self.agency("reconciliation", region).ok("POST", f"{path}/confirm")
                 self.progress.advance(task)
@@ -602,7 +606,7 @@ class Driver:
         def cases() -> dict[str, dict[str, Any]]:
             found: dict[str, dict[str, Any]] = {}
             for region, reviewer in reviewers.items():
-                for case in reviewer.ok("GET", "/cases"):
+                for case in reviewer.ok("GET", "/v1/cases"):
                     found.setdefault(case["case_id"], case | {"reviewed_by": region})
             return found
 
@@ -622,7 +626,7 @@ class Driver:
                 amount = min(5000, stay.fund_total + stay.account_paid)
                 reviewer.ok(
                     "POST",
-                    f"/cases/{case_id}/confirm",
+                    f"/v1/cases/{case_id}/confirm",
                     json={
                         "reason": "同一费用重复收费",
                         "clawback": {"amount": amount, "settlement_ids": [duplicate]},
@@ -640,16 +644,18 @@ class Driver:
             elif "split" in case["rule_id"]:
                 reviewer.ok(
                     "POST",
-                    f"/cases/{case_id}/confirm",
+                    f"/v1/cases/{case_id}/confirm",
                     json={"reason": "出院后短期内同病种再入院,分解住院"},
                 )
                 decision = "confirmed"
             else:
-                reviewer.ok("POST", f"/cases/{case_id}/dismiss", json={"reason": "核实为合理诊疗"})
+                reviewer.ok(
+                    "POST", f"/v1/cases/{case_id}/dismiss", json={"reason": "核实为合理诊疗"}
+                )
                 decision = "dismissed"
             out.cases.append({**case, "decision": decision})
         centre = self.agency("audit", CENTRE, roles=("reviewer",))
-        out.flags = centre.ok("GET", "/flags")
+        out.flags = centre.ok("GET", "/v1/flags")
         self.fee_review(out)
         self.progress.advance(task)
 
@@ -677,7 +683,7 @@ class Driver:
                 answer.json()
                 if (
                     answer := auditor.request(
-                        "GET", f"/fee-review/settlements/{stay.settlement_id}"
+                        "GET", f"/v1/fee-review/settlements/{stay.settlement_id}"
                     )
                 ).is_success
                 else None
@@ -687,7 +693,7 @@ class Driver:
         line = max(view["lines"], key=lambda x: (x["fund_carried"], x["fee_line_id"]))
         decided = auditor.ok(
             "POST",
-            f"/fee-review/settlements/{stay.settlement_id}/deductions",
+            f"/v1/fee-review/settlements/{stay.settlement_id}/deductions",
             json={
                 "reference": f"FR-{stay.settlement_id}",
                 "lines": [{"fee_line_id": line["fee_line_id"]}],
@@ -720,7 +726,7 @@ class Driver:
         in_period = [r for r in out.records if r.business_date.strftime("%Y-%m") == period]
 
         def complete() -> dict[str, Any] | None:
-            inputs: dict[str, Any] = centre.ok("GET", f"/periods/{period}/statement/inputs-hash")
+            inputs: dict[str, Any] = centre.ok("GET", f"/v1/periods/{period}/statement/inputs-hash")
             wanted = (len(in_period), len(out.clawbacks) + len(out.fee_deductions))
             return inputs if (inputs["settlements"], inputs["deductions"]) == wanted else None
 
@@ -728,23 +734,23 @@ class Driver:
             complete, what="every closed day, clawback and fee deduction to reach clearing"
         )
         self.progress.advance(task)
-        statement = centre.ok("POST", f"/periods/{period}/statement")
+        statement = centre.ok("POST", f"/v1/periods/{period}/statement")
         out.clearing_lines = statement["lines"]
         for line in statement["lines"]:
-            detail = centre.ok("GET", f"/periods/{period}/statement/lines/{line['line_id']}")
+            detail = centre.ok("GET", f"/v1/periods/{period}/statement/lines/{line['line_id']}")
             for part in detail.get("parts", detail.get("line", {}).get("parts", [])):
                 out.clearing_settlement_ids += part.get("settlement_ids", [])
         self.progress.advance(task)
         for line in statement["lines"]:
             for region in (line["payer_agency"], line["receiver_agency"]):
                 self.agency("clearing", region).ok(
-                    "POST", f"/periods/{period}/lines/{line['line_id']}/confirm"
+                    "POST", f"/v1/periods/{period}/lines/{line['line_id']}/confirm"
                 )
         self.progress.advance(task)
         # Four eyes: two different approvers of the centre.
-        centre.ok("POST", f"/periods/{period}/approvals")
-        second.ok("POST", f"/periods/{period}/approvals")
-        positions = centre.ok("POST", f"/periods/{period}/net-positions")["positions"]
+        centre.ok("POST", f"/v1/periods/{period}/approvals")
+        second.ok("POST", f"/v1/periods/{period}/approvals")
+        positions = centre.ok("POST", f"/v1/periods/{period}/net-positions")["positions"]
         out.positions = {p["agency"]: p["net"] for p in positions}
         self.progress.advance(task)
         received_on = next_month.replace(day=15).isoformat()
@@ -752,7 +758,7 @@ class Driver:
             if net < 0:
                 centre.ok(
                     "POST",
-                    f"/periods/{period}/remittances",
+                    f"/v1/periods/{period}/remittances",
                     json={
                         "agency": agency,
                         "bank_reference": f"{period}-{agency}",
@@ -770,13 +776,13 @@ class Driver:
                 disbursement = f"D-{period}-{agency}"
                 centre.ok(
                     "POST",
-                    f"/periods/{period}/disbursements",
+                    f"/v1/periods/{period}/disbursements",
                     json={"disbursement_id": disbursement, "agency": agency, "amount": net},
                 )
-                second.ok("POST", f"/periods/{period}/disbursements/{disbursement}/approve")
-        cash = centre.ok("GET", f"/periods/{period}/cash")["agencies"]
+                second.ok("POST", f"/v1/periods/{period}/disbursements/{disbursement}/approve")
+        cash = centre.ok("GET", f"/v1/periods/{period}/cash")["agencies"]
         out.cash = {a["agency"]: a for a in cash}
-        out.trial_balance = centre.ok("GET", "/ledger/trial-balance")
+        out.trial_balance = centre.ok("GET", "/v1/ledger/trial-balance")
         self.progress.advance(task)
 
 

@@ -70,7 +70,9 @@ def collect(driver: Driver, out: Outcome) -> None:
         expected = settled_year(records)
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
-            view = driver.agency("filing", region).ok("GET", f"/persons/{person_id}/years/{year}")
+            view = driver.agency("filing", region).ok(
+                "GET", f"/v1/persons/{person_id}/years/{year}"
+            )
             seen = stated_part(view["totals"])
             if seen == expected or time.monotonic() > deadline:
                 break

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from yidi_events.settings import ServiceSettings
+from yidi_events.versioning import PREFIX
 
 
 class Refused(Exception):
@@ -24,13 +25,15 @@ class Refused(Exception):
 
 
 def urls(settings: ServiceSettings) -> dict[str, str]:
-    return {
+    """Each service's API base, its version included: the pages name paths within the API."""
+    bases = {
         "filing": settings.filing_url,
         "settlement": settings.settlement_url,
         "reconciliation": settings.reconciliation_url,
         "clearing": settings.clearing_url,
         "audit": settings.audit_url,
     }
+    return {name: f"{url.rstrip('/')}{PREFIX}" for name, url in bases.items()}
 
 
 def _refusal(response: httpx.Response) -> Refused:
@@ -98,17 +101,26 @@ class Backend:
         params: dict[str, Any] | None = None,
         json: Any = None,
     ) -> httpx.Response:
-        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
-        # No parameters at all rather than an empty set: httpx would drop the query a next
-        # page's link carries in `path`.
         given = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        return await self._request(
+            method, service, self.services[service] + path, params=given or None, json=json
+        )
+
+    async def _request(
+        self,
+        method: str,
+        service: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
+        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
         try:
+            # No parameters at all rather than an empty set: httpx would drop the query a next
+            # page's link carries in `url`.
             response = await self.http.request(
-                method,
-                self.services[service] + path,
-                params=given or None,
-                json=json,
-                headers=headers,
+                method, url, params=params, json=json, headers=headers
             )
         except httpx.HTTPError as exc:
             # The officer is told which service did not answer, not shown a traceback.
@@ -124,12 +136,15 @@ class Backend:
 
     async def get_all(self, service: str, path: str, member: str, **params: Any) -> Any:
         """A paged body whole: `member` holds the rows of every page. A service announces the next
-        page as `Link: <path?query>; rel="next"` (its own path, like the ones called here), and an
-        officer's export or count must not stop at the first page of a long list."""
+        page as `Link: <path?query>; rel="next"`, a reference resolved against the page that
+        carried it (RFC 8288: its path includes the API's version, which the bases here already
+        end in), and an officer's export or count must not stop at the first page of a long
+        list."""
         response = await self._send("GET", service, path, params=params)
         body = response.json()
         while (following := response.links.get("next")) is not None:
-            response = await self._send("GET", service, following["url"])
+            next_page = str(response.url.join(following["url"]))
+            response = await self._request("GET", service, next_page)
             body[member] += response.json()[member]
         return body
 

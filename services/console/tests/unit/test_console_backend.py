@@ -37,14 +37,14 @@ async def test_every_page_of_a_list_is_read_and_the_rest_of_the_body_kept() -> N
         return _statement(request)
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(serve))
-    async with Backend({"clearing": "http://clearing:8004"}, "officer-token", http) as backend:
+    async with Backend({"clearing": "http://clearing:8004/v1"}, "officer-token", http) as backend:
         body = await backend.get_all("clearing", "/periods/2026-03/statement", "lines")
     assert [line["line_id"] for line in body["lines"]] == LINES
     assert body["period"] == "2026-03"
     assert seen == [
-        "http://clearing:8004/periods/2026-03/statement",
-        "http://clearing:8004/periods/2026-03/statement?limit=2&cursor=2",
-        "http://clearing:8004/periods/2026-03/statement?limit=2&cursor=4",
+        "http://clearing:8004/v1/periods/2026-03/statement",
+        "http://clearing:8004/v1/periods/2026-03/statement?limit=2&cursor=2",
+        "http://clearing:8004/v1/periods/2026-03/statement?limit=2&cursor=4",
     ]
 
 
@@ -58,7 +58,7 @@ async def test_a_refused_page_is_told_as_a_refusal() -> None:
         return _statement(request)
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(serve))
-    async with Backend({"clearing": "http://clearing:8004"}, "officer-token", http) as backend:
+    async with Backend({"clearing": "http://clearing:8004/v1"}, "officer-token", http) as backend:
         with pytest.raises(Refused) as refused:
             await backend.get_all("clearing", "/periods/2026-03/statement", "lines")
     assert (refused.value.status, refused.value.field) == (422, "cursor")

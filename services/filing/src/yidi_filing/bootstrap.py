@@ -43,8 +43,8 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 DESCRIPTION = """The insured place's service (参保地): insured persons, cross-region filings (备案),
 benefit policies. Every agency call is scoped to the caller's own insured region (bearer token:
 region, roles, kind); reviewers (role `reviewer`) act only on their agency's queue; insured
-persons (kind `person`, user = person id) file online under `/online`. It is also the identity
-component: agency users log in at `/api/identity/login` for a short-lived EdDSA token, and every
+persons (kind `person`, user = person id) file online under `/v1/online`. It is also the identity
+component: agency users log in at `/v1/api/identity/login` for a short-lived EdDSA token, and every
 service verifies tokens with the keys it publishes at `/.well-known/jwks.json`. Refusals answer 4xx with
 an RFC 9457 problem naming the rule and the field, and change nothing. Facts go to `yidi.filing.events`."""
 
@@ -125,6 +125,7 @@ def create(settings: ServiceSettings | None = None, filing: SettingsBook | None 
             his_api.router,
             identity_api.router,
         ],
+        unversioned=[identity_api.well_known],
         title="Yidi filing service",
         description=DESCRIPTION,
     )

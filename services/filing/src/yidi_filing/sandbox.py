@@ -71,7 +71,7 @@ async def load_users(client: httpx.AsyncClient, sandbox_dir: Path) -> int:
             "roles": user["roles"],
             "password": user["password"],
         }
-        answer = await client.post("/api/identity/users", json=body, headers=operator)
+        answer = await client.post("/v1/api/identity/users", json=body, headers=operator)
         if answer.status_code == 409:
             continue  # loaded before
         _check(answer)
@@ -88,31 +88,31 @@ async def load_into(client: httpx.AsyncClient, sandbox_dir: Path) -> str:
     by_region: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for person in persons:
         region = person["insuplc_admdvs"]
-        known = await client.get(f"/persons/{person['psn_no']}", headers=_headers(region))
+        known = await client.get(f"/v1/persons/{person['psn_no']}", headers=_headers(region))
         if known.status_code == 404:
             by_region[region].append(person)
     enrolled = 0
     for region, rows in sorted(by_region.items()):
         body = {"file_format": "json", "content": json.dumps(rows, ensure_ascii=False)}
         enrolled += _check(
-            await client.post("/persons/import", json=body, headers=_headers(region))
+            await client.post("/v1/persons/import", json=body, headers=_headers(region))
         )["enrolled"]
 
     approved = 0
     for record in filings:
         region = record["insuplc_admdvs"]
         mine = await client.get(
-            "/filings", params={"person_id": record["psn_no"]}, headers=_headers(region)
+            "/v1/filings", params={"person_id": record["psn_no"]}, headers=_headers(region)
         )
         if _check_list(mine):
             continue
         filing = _check(
-            await client.post("/filings", json=filing_request(record), headers=_headers(region))
+            await client.post("/v1/filings", json=filing_request(record), headers=_headers(region))
         )
         if filing["status"] == "pending":
             filing = _check(
                 await client.post(
-                    f"/filings/{filing['filing_id']}/approve",
+                    f"/v1/filings/{filing['filing_id']}/approve",
                     headers=_headers(region, "reviewer"),
                 )
             )
@@ -124,7 +124,7 @@ async def load_into(client: httpx.AsyncClient, sandbox_dir: Path) -> str:
     for document in policies:
         result = _check(
             await client.post(
-                "/policies", json=document, headers=_headers(document["insuplc_admdvs"])
+                "/v1/policies", json=document, headers=_headers(document["insuplc_admdvs"])
             )
         )
         published += 1 if result["published"] else 0

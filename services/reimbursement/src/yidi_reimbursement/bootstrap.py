@@ -24,8 +24,8 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 DESCRIPTION = """Manual reimbursement at the insured place (手工报销): when a visit could not settle
-directly, the person pays in full and claims here, at the agency counter (`/claims`, role
-`reimbursement`, the officer's own region) or online (`/online/claims`, the person's own). Each
+directly, the person pays in full and claims here, at the agency counter (`/v1/claims`, role
+`reimbursement`, the officer's own region) or online (`/v1/online/claims`, the person's own). Each
 invoice is verified with the e-invoice verification service and claimed once; a visit settled
 directly is refused; the detail list must sum to the invoices. Accepted, reviewed (two reviewers
 above the configured amount), computed by the shared benefit engine under the insured place's

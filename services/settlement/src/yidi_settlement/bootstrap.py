@@ -108,7 +108,9 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
     his_routes.include_router(his.router(gateway, runtime.settings.his_hgs_prefixes))
     app = create_app(
         runtime,
-        [his_routes, agency.router(runtime, reference), person_year.router(runtime)],
+        [agency.router(runtime, reference), person_year.router(runtime)],
+        # The national interface fixes the HIS paths: they carry no version of ours.
+        unversioned=[his_routes],
         title="Yidi settlement service and HIS gateway",
         description=__doc__ or "",
     )

@@ -52,7 +52,7 @@ async def load_async(
     try:
         for h in hospitals:
             response = await http.post(
-                "/api/hospitals", headers=headers, json=reference.hospital_registration(h)
+                "/v1/api/hospitals", headers=headers, json=reference.hospital_registration(h)
             )
             if response.status_code == 201:
                 registered += 1
@@ -61,7 +61,7 @@ async def load_async(
         pharmacies_registered = 0
         for p in pharmacies:
             response = await http.post(
-                "/api/hospitals", headers=headers, json=reference.pharmacy_registration(p)
+                "/v1/api/hospitals", headers=headers, json=reference.pharmacy_registration(p)
             )
             if response.status_code == 201:
                 pharmacies_registered += 1
@@ -71,7 +71,7 @@ async def load_async(
         items = 0
         for region in regions:
             response = await http.post(
-                "/api/catalogue/import",
+                "/v1/api/catalogue/import",
                 headers={**headers, "content-type": "application/json"},
                 params={"region": region, "effective_from": CATALOGUE_FROM.isoformat()},
                 content=catalogue.encode(),

@@ -117,7 +117,7 @@ async def test_the_owners_figures_cross_the_forwarding_and_are_told_in_chinese()
     two figures as values, and the hospital is told both, in the claim's own field name."""
 
     def clearing(request: httpx.Request) -> httpx.Response:
-        assert request.url.path == "/internal/his"
+        assert request.url.path == "/v1/internal/his"
         return httpx.Response(
             422,
             json={

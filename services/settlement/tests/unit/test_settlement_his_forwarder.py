@@ -57,4 +57,4 @@ async def test_the_owner_receives_the_token_the_login_gave() -> None:
     await forwarder.forward(envelope("3204", {"clr_appy_evt_id": "A1"}))
     assert seen == ["Bearer issued-by-filing"] * 2
     assert len(logins) == 1  # one login for the token's life, not one per transaction
-    assert logins[0].url.path == "/api/identity/login"
+    assert logins[0].url.path == "/v1/api/identity/login"

@@ -262,7 +262,7 @@ def issue_token(
     if not sandbox_mode():
         raise SandboxOnly(
             "minting a token from the shared secret runs only in sandbox mode (YIDI_SANDBOX=1); "
-            "log in at the identity component (POST /api/identity/login) instead"
+            "log in at the identity component (POST /v1/api/identity/login) instead"
         )
     return TokenSigner.sandbox(secret).issue(
         user_id=user_id, region=region, roles=roles, kind=kind, ttl=ttl, now=now
@@ -277,7 +277,7 @@ def decode_token(secret: str, token: str) -> Principal:
 BEARER = HTTPBearer(
     scheme_name="bearer",
     bearerFormat="JWT",
-    description="A token from the identity component's login (`POST /api/identity/login` of "
+    description="A token from the identity component's login (`POST /v1/api/identity/login` of "
     "filing) or from the province's OIDC issuer when one is configured.",
     auto_error=False,  # a missing token is refused in our own problem shape, naming the header
 )

@@ -13,6 +13,7 @@ from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
 
 from yidi_events.auth.agency import KINDS, Admits, admission_of, authenticate
+from yidi_events.versioning import is_alias
 
 _PUBLIC: dict[Callable[[], None], str] = {}
 
@@ -63,7 +64,8 @@ def table(service: str, app: FastAPI) -> list[Access]:
     rows: list[Access] = []
     for context in routing.iter_route_contexts(app.routes):
         route = context.original_route
-        if not isinstance(route, routing.APIRoute):
+        # An unversioned alias is the same route as its /v1 path, admitting the same callers.
+        if not isinstance(route, routing.APIRoute) or is_alias(context):
             continue
         calls = [d.call for d in _walk(route.dependant)]
         admissions = [a for a in map(admission_of, calls) if a is not None]

@@ -1,4 +1,4 @@
-"""`POST /internal/his`: the settlement gateway forwards 3101/3102 here as `encounters.analyse`
+"""`POST /v1/internal/his`: the settlement gateway forwards 3101/3102 here as `encounters.analyse`
 (docs/integration.md)."""
 
 from __future__ import annotations

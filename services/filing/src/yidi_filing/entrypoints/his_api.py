@@ -1,4 +1,4 @@
-"""`POST /internal/his`: the commands the settlement service's HIS gateway forwards, in domain
+"""`POST /v1/internal/his`: the commands the settlement service's HIS gateway forwards, in domain
 names (docs/integration.md): referrals (2501 upload, 2502 cancel) and chronic-disease
 certificates (2503 certify, 2504 withdraw)."""
 

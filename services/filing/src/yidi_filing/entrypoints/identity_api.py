@@ -80,7 +80,13 @@ async def login(body: Login, identity: Id) -> Token:
     )
 
 
-@router.get("/.well-known/jwks.json", dependencies=[Depends(public("the identity's public keys"))])
+# Verifiers look for the keys at the well-known URI (RFC 8615), outside the versioned API.
+well_known = APIRouter(tags=["identity"])
+
+
+@well_known.get(
+    "/.well-known/jwks.json", dependencies=[Depends(public("the identity's public keys"))]
+)
 async def jwks(identity: Id) -> KeySet:
     return KeySet.model_validate(identity.signer.jwks())
 

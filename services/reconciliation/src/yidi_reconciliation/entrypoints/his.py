@@ -1,4 +1,4 @@
-"""`POST /internal/his`: the hospital checks the settlement gateway forwards here (3201 totals,
+"""`POST /v1/internal/his`: the hospital checks the settlement gateway forwards here (3201 totals,
 3202 detail, 9101 upload, 9102 download), as domain commands (docs/integration.md)."""
 
 from __future__ import annotations

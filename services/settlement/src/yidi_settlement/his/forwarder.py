@@ -1,4 +1,4 @@
-"""Forward HIS transactions owned by other services to `POST {owner_url}/internal/his`: the
+"""Forward HIS transactions owned by other services to `POST {owner_url}/v1/internal/his`: the
 domain command (his/owned.py) goes out, the owner's domain result or refusal comes back."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from yidi_events import correlation
-from yidi_events.forwarded import PATH, ForwardedCommand, GatewayTokens
+from yidi_events.forwarded import URL_PATH, ForwardedCommand, GatewayTokens
 from yidi_events.kernel import DomainError
 from yidi_events.settings import ServiceSettings
 from yidi_settlement.his.envelope import HisEnvelope
@@ -49,7 +49,7 @@ class Forwarder:
                 timeout=self.timeout_s, transport=self.transport
             ) as client:
                 response = await client.post(
-                    f"{self.url_of(owned.owner)}{PATH}",
+                    f"{self.url_of(owned.owner)}{URL_PATH}",
                     json=call.model_dump(mode="json"),
                     headers={"Authorization": f"Bearer {token}", **correlation.headers()},
                 )
