@@ -203,9 +203,12 @@ class Consumer:
         decoded: list[tuple[Envelope, Origin]] = []
         for record in records:
             assert record.value is not None
-            if self._refused(record):
+            # Parsed once for the owner check and the envelope: a second parse was a tenth of a
+            # rebuild's time.
+            doc = orjson.loads(record.value)
+            if self._refused(record, doc):
                 continue
-            envelope = Envelope.from_bytes(record.value)
+            envelope = Envelope.from_wire(doc)
             decoded.append((envelope, Origin(record.topic, record.partition, record.offset)))
             if any(key == "traceparent" for key, _ in record.headers or ()):
                 # The writer's trace shows the record reached its consumer (the writes are the
@@ -399,14 +402,15 @@ class Consumer:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
 
-    def _refused(self, record: ConsumerRecord[bytes, bytes]) -> bool:
+    def _refused(self, record: ConsumerRecord[bytes, bytes], doc: Any = None) -> bool:
         """Whether the record is refused as not its topic owner's fact.
 
         Only the owner may state its facts: a record on its topic that claims another producer,
         or another service's event type, was written by someone else (a compromised or
         misconfigured client). Applying nothing of it keeps the stream's versions for the
-        owner's real events; the metric and the log tell the operator."""
-        refused = _foreign(record, self.owners.get(record.topic))
+        owner's real events; the metric and the log tell the operator. `doc` is the record's
+        value already parsed, if it was."""
+        refused = _foreign(record if doc is None else doc, self.owners.get(record.topic))
         if refused is None:
             return False
         REFUSED.labels(self.name, record.topic, refused).inc()
@@ -894,11 +898,11 @@ def _identity(raw: bytes | None) -> Identity | None:
         return None
 
 
-def _foreign(record: ConsumerRecord[bytes, bytes], owner: str | None) -> str | None:
-    """Why a record is not its topic owner's fact (None when it is, or when it cannot be read:
-    an unreadable record is poison, dead-lettered the usual way)."""
+def _foreign(record: ConsumerRecord[bytes, bytes] | Any, owner: str | None) -> str | None:
+    """Why a record (or its parsed value) is not its topic owner's fact (None when it is, or when
+    it cannot be read: an unreadable record is poison, dead-lettered the usual way)."""
     try:
-        doc = orjson.loads(record.value or b"")
+        doc = orjson.loads(record.value or b"") if isinstance(record, ConsumerRecord) else record
         producer, event_type = str(doc["producer"]), str(doc["event_type"])
     except Exception:
         return None
