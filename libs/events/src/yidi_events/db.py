@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import asyncpg
@@ -16,7 +16,7 @@ from aiokafka.errors import RequestTimedOutError as KafkaRequestTimedOut
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from yidi_events.kernel.errors import DomainError
 from yidi_events.store.event_store import ConcurrencyError
@@ -138,3 +138,55 @@ def any_of(column: sa.ColumnElement[Any], values: Iterable[Any]) -> sa.ColumnEle
     """`column = ANY(:values)`: one array parameter however many values a batch brings, where
     `IN (...)` would bind one parameter each and prepare a new statement per batch size."""
     return column == sa.any_(sa.literal(list(values), ARRAY(column.type)))
+
+
+class ColumnsInsert:
+    """An INSERT of many rows as ONE statement: each column bound as one array and the rows
+    unnested on the server, `INSERT INTO t (a, b) SELECT * FROM unnest($1::text[], $2::int[])`.
+
+    A list of rows given to `execute` goes through the driver's executemany, which runs the
+    statement once per row; a consumer's batch or a rebuild's page then costs a statement per row
+    per table. This is one, about twice as fast per row on PostgreSQL, whatever the batch's size.
+    For scalar columns only: an array of arrays or of JSON documents does not unnest row-wise.
+
+    The table is named unqualified (as the projections' handlers name theirs), so a rebuild's
+    `search_path` sends it to the shadow copy."""
+
+    def __init__(
+        self,
+        table: sa.Table,
+        columns: Iterable[str],
+        *,
+        conflict: Iterable[str] = (),
+        update: Iterable[str] = (),
+        nothing: bool = False,
+    ) -> None:
+        from sqlalchemy.dialects import postgresql
+
+        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+        quote = dialect.identifier_preparer.quote
+        self.columns = list(columns)
+        casts = ", ".join(
+            f"CAST(:c{i} AS {table.c[name].type.compile(dialect=dialect)}[])"
+            for i, name in enumerate(self.columns)
+        )
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in self.columns)})"
+            f" SELECT * FROM unnest({casts})"
+        )
+        keys = ", ".join(quote(c) for c in conflict)
+        changes = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in update)
+        if changes:
+            sql += f" ON CONFLICT ({keys}) DO UPDATE SET {changes}"
+        elif nothing:
+            sql += f" ON CONFLICT ({keys}) DO NOTHING" if keys else " ON CONFLICT DO NOTHING"
+        self.statement = sa.text(sql)
+
+    async def execute(self, conn: AsyncConnection, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Insert `rows` (each holding every column named); an upsert must not name a key twice."""
+        arrays: list[list[Any]] = [[] for _ in self.columns]
+        for row in rows:
+            for values, name in zip(arrays, self.columns, strict=True):
+                values.append(row[name])
+        if arrays and arrays[0]:
+            await conn.execute(self.statement, {f"c{i}": a for i, a in enumerate(arrays)})

@@ -42,7 +42,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yidi_events import tracing
-from yidi_events.db import any_of, is_transient, is_unavailable
+from yidi_events.db import ColumnsInsert, any_of, is_transient, is_unavailable
 from yidi_events.envelope import Envelope
 from yidi_events.failpoints import crash_point
 from yidi_events.runtime.kafka import KafkaSettings, consumer, producer
@@ -69,6 +69,17 @@ WAITS = Counter(
 )
 
 T = TypeVar("T")
+
+# A batch's bookkeeping, one statement per table whatever the batch's size.
+_RECORD_CONSUMED = ColumnsInsert(
+    consumed_events, ["consumer", "event_id", "topic", "partition", "offset", "outcome"]
+)
+_MOVE_VERSIONS = ColumnsInsert(
+    consumer_streams,
+    ["consumer", "stream_id", "last_version"],
+    conflict=["consumer", "stream_id"],
+    update=["last_version"],
+)
 
 # A lost race is retried at once a few dozen times (jittered), then with the outage's backoff.
 QUICK_CONFLICT_RETRIES = 50
@@ -277,33 +288,24 @@ class Consumer:
                 version += 1
             versions[stream_id] = moved[stream_id] = version
         await self.projection.apply_many(conn, [e for e, _ in applied])
-        if applied:
-            await conn.execute(
-                consumed_events.insert(),
-                [
-                    {
-                        "consumer": self.name,
-                        "event_id": e.event_id,
-                        "topic": o.topic,
-                        "partition": o.partition,
-                        "offset": o.offset,
-                        "outcome": "applied",
-                    }
-                    for e, o in applied
-                ],
-            )
-        if moved:
-            upsert = insert(consumer_streams)
-            await conn.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=["consumer", "stream_id"],
-                    set_={"last_version": upsert.excluded.last_version},
-                ),
-                [
-                    {"consumer": self.name, "stream_id": s, "last_version": v}
-                    for s, v in moved.items()
-                ],
-            )
+        await _RECORD_CONSUMED.execute(
+            conn,
+            (
+                {
+                    "consumer": self.name,
+                    "event_id": e.event_id,
+                    "topic": o.topic,
+                    "partition": o.partition,
+                    "offset": o.offset,
+                    "outcome": "applied",
+                }
+                for e, o in applied
+            ),
+        )
+        await _MOVE_VERSIONS.execute(
+            conn,
+            ({"consumer": self.name, "stream_id": s, "last_version": v} for s, v in moved.items()),
+        )
         if unparked:
             await conn.execute(
                 parked_events.delete().where(

@@ -28,12 +28,15 @@ from yidi_events.contracts.reconciliation import (
     DaySettlementRecorded,
     DisputedSettlementReleased,
 )
+from yidi_events.db import ColumnsInsert
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.projection import Projection
 
 
 def reconciliation_projection() -> Projection:
     projection = Projection("clearing.reconciliation_inputs", [settlement_inputs, day_records])
+    # A batch of recorded settlements in one statement (a rebuild's page, a consumer's poll).
+    record_days = ColumnsInsert(day_records, [c.name for c in day_records.c], nothing=True)
 
     @projection.on_batch(DaySettlementRecorded)
     async def recorded(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
@@ -59,7 +62,7 @@ def reconciliation_projection() -> Projection:
                     "is_refund": s.is_refund,
                 }
             )
-        await conn.execute(insert(day_records).on_conflict_do_nothing(), rows)
+        await record_days.execute(conn, rows)
 
     @projection.on(DayClosed)
     async def closed(conn: AsyncConnection, env: Envelope) -> None:

@@ -23,7 +23,7 @@ from yidi_events.contracts.reconciliation import (
     DaySettlementRecorded,
     DisputedSettlementReleased,
 )
-from yidi_events.db import any_of
+from yidi_events.db import ColumnsInsert, any_of
 from yidi_events.envelope import Envelope
 from yidi_events.paging import Keyset, Page, PageRequest, keyset_query, page_of
 from yidi_events.runtime.projection import Projection
@@ -153,7 +153,9 @@ def make_day_projection() -> Projection:
     move_state = state.on_conflict_do_update(
         index_elements=["pair", "business_date"], set_={"version": state.excluded.version}
     )
-    add_ids = insert(day_settlement_ids).on_conflict_do_nothing()
+    add_ids = ColumnsInsert(
+        day_settlement_ids, ["pair", "business_date", "settlement_id"], nothing=True
+    )
     figures = insert(day_statements)
     add_figures = figures.on_conflict_do_update(
         index_elements=["pair", "business_date"],
@@ -200,7 +202,7 @@ def make_day_projection() -> Projection:
             for f in _FIGURES[1:]:
                 row[f] += getattr(s, f)
         await conn.execute(move_state, list(states.values()))
-        await conn.execute(add_ids, ids)
+        await add_ids.execute(conn, ids)
         await conn.execute(add_figures, list(sums.values()))
 
     @projection.on(DayStatementIssued)
