@@ -13,7 +13,7 @@ import orjson
 import sqlalchemy as sa
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError
 from aiokafka.errors import RequestTimedOutError as KafkaRequestTimedOut
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -142,14 +142,14 @@ def any_of(column: sa.ColumnElement[Any], values: Iterable[Any]) -> sa.ColumnEle
 
 class ColumnsInsert:
     """An INSERT of many rows as ONE statement: each column bound as one array and the rows
-    unnested on the server, `INSERT INTO t (a, b) SELECT * FROM unnest($1::text[], $2::int[])`.
+    unnested on the server, `INSERT INTO t (a, b) SELECT ... FROM unnest($1::text[], $2::int[])`.
 
     A list of rows given to `execute` goes through the driver's executemany, which runs the
     statement once per row; a consumer's batch or a rebuild's page then costs a statement per row
     per table. This is one, about twice as fast per row on PostgreSQL, whatever the batch's size.
     For scalar columns only: an array of arrays or of JSON documents does not unnest row-wise.
 
-    The table is named unqualified (as the projections' handlers name theirs), so a rebuild's
+    The table is named as the projections' handlers name theirs (unqualified), so a rebuild's
     `search_path` sends it to the shadow copy."""
 
     def __init__(
@@ -161,26 +161,24 @@ class ColumnsInsert:
         update: Iterable[str] = (),
         nothing: bool = False,
     ) -> None:
-        from sqlalchemy.dialects import postgresql
-
-        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-        quote = dialect.identifier_preparer.quote
         self.columns = list(columns)
-        casts = ", ".join(
-            f"CAST(:c{i} AS {table.c[name].type.compile(dialect=dialect)}[])"
-            for i, name in enumerate(self.columns)
+        rows = (
+            sa.func.unnest(
+                *(
+                    sa.cast(sa.bindparam(f"c{i}"), ARRAY(table.c[name].type))
+                    for i, name in enumerate(self.columns)
+                )
+            )
+            .table_valued(*self.columns)
+            .render_derived()
         )
-        sql = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in self.columns)})"
-            f" SELECT * FROM unnest({casts})"
-        )
-        keys = ", ".join(quote(c) for c in conflict)
-        changes = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in update)
+        stmt = insert(table).from_select(self.columns, sa.select(rows))
+        changes = {name: stmt.excluded[name] for name in update}
         if changes:
-            sql += f" ON CONFLICT ({keys}) DO UPDATE SET {changes}"
+            stmt = stmt.on_conflict_do_update(index_elements=list(conflict), set_=changes)
         elif nothing:
-            sql += f" ON CONFLICT ({keys}) DO NOTHING" if keys else " ON CONFLICT DO NOTHING"
-        self.statement = sa.text(sql)
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict) or None)
+        self.statement = stmt
 
     async def execute(self, conn: AsyncConnection, rows: Iterable[Mapping[str, Any]]) -> None:
         """Insert `rows` (each holding every column named); an upsert must not name a key twice."""
