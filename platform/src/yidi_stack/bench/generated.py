@@ -132,5 +132,5 @@ def _rebuild(
     details["rebuild_slowest"] = slowest.projection
     details["rebuild_not_covered"] = (
         "filing's, audit's and settlement's own projections, clearing.own,"
-        " clearing.audit_inputs, audit.filing_facts: no generator for their events yet"
+        " audit.filing_facts: no generator for their events yet"
     )
