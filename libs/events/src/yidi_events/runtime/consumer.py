@@ -412,7 +412,8 @@ class Consumer:
         misconfigured client). Applying nothing of it keeps the stream's versions for the
         owner's real events; the metric and the log tell the operator. `doc` is the record's
         value already parsed, if it was."""
-        refused = _foreign(record if doc is None else doc, self.owners.get(record.topic))
+        owner = self.owners.get(record.topic)
+        refused = _foreign(record, owner) if doc is None else _foreign_doc(doc, owner)
         if refused is None:
             return False
         REFUSED.labels(self.name, record.topic, refused).inc()
@@ -900,11 +901,19 @@ def _identity(raw: bytes | None) -> Identity | None:
         return None
 
 
-def _foreign(record: ConsumerRecord[bytes, bytes] | Any, owner: str | None) -> str | None:
-    """Why a record (or its parsed value) is not its topic owner's fact (None when it is, or when
-    it cannot be read: an unreadable record is poison, dead-lettered the usual way)."""
+def _foreign(record: ConsumerRecord[bytes, bytes], owner: str | None) -> str | None:
+    """Why a record is not its topic owner's fact (None when it is, or when it cannot be read:
+    an unreadable record is poison, dead-lettered the usual way)."""
     try:
-        doc = orjson.loads(record.value or b"") if isinstance(record, ConsumerRecord) else record
+        doc = orjson.loads(record.value or b"")
+    except Exception:
+        return None
+    return _foreign_doc(doc, owner)
+
+
+def _foreign_doc(doc: Any, owner: str | None) -> str | None:
+    """`_foreign` of a record's value already parsed."""
+    try:
         producer, event_type = str(doc["producer"]), str(doc["event_type"])
     except Exception:
         return None
