@@ -13,7 +13,10 @@ bench's broker (so the live services are untouched):
 3. reconciliation's own day projection: `rebuild_from_store` over those facts;
 4. they are published by reconciliation's relay, and clearing's consumed projection
    `clearing.reconciliation_inputs` is rebuilt with `Consumer.rebuild`;
-5. N `audit.ClawbackDecided` facts are appended to audit's store beside the flags its rules
+5. N `filing.PersonDied` facts (one per generated person, the day after their visits) published
+   by filing's relay, and audit's consumed projection `audit.filing_facts` rebuilt (each death
+   evaluated against the person's settled visits);
+6. N `audit.ClawbackDecided` facts are appended to audit's store beside the flags its rules
    raised, published by audit's relay, and clearing's `clearing.audit_inputs` is rebuilt.
 Each rebuild's rows are compared with the state before it (rebuild = live) and the counts with N.
 """
@@ -29,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from yidi_events.contracts.audit import ClawbackDecided
+from yidi_events.contracts.filing import PersonDied
 from yidi_events.contracts.settlement import (
     AccumulatorMovement,
     FundCode,
@@ -150,6 +154,17 @@ async def _append_clawbacks(engine: AsyncEngine, store: EventStore, n: int) -> N
             await store.append(conn, f"clawback:{fact.clawback_id}", 0, [NewEvent(fact, DAY)])
 
 
+async def _append_deaths(engine: AsyncEngine, store: EventStore, n: int) -> None:
+    async with engine.begin() as conn:
+        for i in range(n):
+            fact = PersonDied(
+                person_id=f"RBP-{i:06d}",
+                death_date=DAY + timedelta(days=1),
+                recorded_on=DAY + timedelta(days=2),
+            )
+            await store.append(conn, f"person:{fact.person_id}", 0, [NewEvent(fact, DAY)])
+
+
 async def _append_settlements(engine: AsyncEngine, store: EventStore, n: int) -> None:
     batch = 2_000
     for start in range(0, n, batch):
@@ -225,6 +240,17 @@ async def rebuild_chain(dsns: dict[str, str], bootstrap: str, *, events: int) ->
     finally:
         await settlement_engine.dispose()
 
+    deaths = min(events, 50_000)  # one per generated person
+    filing_engine = make_engine(dsns["filing"], pool_size=2)
+    filing_store = EventStore("filing", clock)
+    try:
+        await _append_deaths(filing_engine, filing_store, deaths)
+        relay = Relay(filing_engine, filing_store, kafka, service="filing")
+        if await _publish_all(relay, kafka) != deaths:
+            raise WrongResult("filing's relay did not publish every generated death")
+    finally:
+        await filing_engine.dispose()
+
     def settings(service: str) -> ServiceSettings:
         return ServiceSettings(
             database_url=dsns[service],
@@ -244,6 +270,13 @@ async def rebuild_chain(dsns: dict[str, str], bootstrap: str, *, events: int) ->
             kept = await conn.scalar(sa.text("SELECT count(*) FROM audit_visit_facts"))
         if kept != events:
             raise WrongResult(f"audit holds {kept} of {events} settled visits")
+        (died,) = [c for c in audit_runtime.consumers if c.name == "audit.filing_facts"]
+        live.append(await _timed_catch_up(died))
+        done.append(await _timed_consumer(audit_runtime.engine, died))
+        async with audit_runtime.engine.connect() as conn:
+            kept = await conn.scalar(sa.text("SELECT count(*) FROM audit_death_facts"))
+        if kept != deaths:
+            raise WrongResult(f"audit holds {kept} of {deaths} deaths")
         await _append_clawbacks(audit_runtime.engine, audit_runtime.store, clawbacks)
         await _publish_all(audit_runtime.relay, kafka)
     finally:
