@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -55,8 +56,8 @@ def add(amount: int, *, at_most: int = 100) -> Any:
 class Recorder:
     seen: list[Envelope] = field(default_factory=list)
 
-    async def __call__(self, unit: Unit, envelope: Envelope) -> None:
-        self.seen.append(envelope)
+    async def __call__(self, unit: Unit, envelopes: Sequence[Envelope]) -> None:
+        self.seen.extend(envelopes)
 
 
 def write_path(*projectors: Any) -> tuple[WritePath, InMemoryEventStore]:

@@ -12,7 +12,12 @@ bench's broker (so the live services are untouched):
    evaluated against its person's history by the audit rules);
 3. reconciliation's own day projection: `rebuild_from_store` over those facts;
 4. they are published by reconciliation's relay, and clearing's consumed projection
-   `clearing.reconciliation_inputs` is rebuilt with `Consumer.rebuild`.
+   `clearing.reconciliation_inputs` is rebuilt with `Consumer.rebuild`;
+5. N `filing.PersonDied` facts (one per generated person, the day after their visits) published
+   by filing's relay, and audit's consumed projection `audit.filing_facts` rebuilt (each death
+   evaluated against the person's settled visits);
+6. N `audit.ClawbackDecided` facts are appended to audit's store beside the flags its rules
+   raised, published by audit's relay, and clearing's `clearing.audit_inputs` is rebuilt.
 Each rebuild's rows are compared with the state before it (rebuild = live) and the counts with N.
 """
 
@@ -26,6 +31,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from yidi_events.contracts.audit import ClawbackDecided
+from yidi_events.contracts.filing import PersonDied
 from yidi_events.contracts.settlement import (
     AccumulatorMovement,
     FundCode,
@@ -124,6 +131,40 @@ def visit_settled(i: int) -> VisitSettled:
     )
 
 
+def clawback_decided(i: int) -> ClawbackDecided:
+    """A clawback of one of the generated settlements, on its agency pair."""
+    return ClawbackDecided(
+        clawback_id=f"RBC-{i:08d}",
+        case_id=f"RBK-{i:08d}",
+        person_id=f"RBP-{i % 50_000:06d}",
+        settlement_ids=(f"RB-{i:08d}",),
+        insured_region=INSURED_REGIONS[i % len(INSURED_REGIONS)],
+        visit_region=VISIT_REGION,
+        insurance_type="310",
+        amount=100 + i % 10_000,
+        decided_by="bench",
+        decided_on=DAY,
+    )
+
+
+async def _append_clawbacks(engine: AsyncEngine, store: EventStore, n: int) -> None:
+    async with engine.begin() as conn:
+        for i in range(n):
+            fact = clawback_decided(i)
+            await store.append(conn, f"clawback:{fact.clawback_id}", 0, [NewEvent(fact, DAY)])
+
+
+async def _append_deaths(engine: AsyncEngine, store: EventStore, n: int) -> None:
+    async with engine.begin() as conn:
+        for i in range(n):
+            fact = PersonDied(
+                person_id=f"RBP-{i:06d}",
+                death_date=DAY + timedelta(days=1),
+                recorded_on=DAY + timedelta(days=2),
+            )
+            await store.append(conn, f"person:{fact.person_id}", 0, [NewEvent(fact, DAY)])
+
+
 async def _append_settlements(engine: AsyncEngine, store: EventStore, n: int) -> None:
     batch = 2_000
     for start in range(0, n, batch):
@@ -187,6 +228,7 @@ async def rebuild_chain(dsns: dict[str, str], bootstrap: str, *, events: int) ->
     clock = SystemClock()
     done: list[Rebuilt] = []
     live: list[Rebuilt] = []
+    clawbacks = events
 
     settlement_engine = make_engine(dsns["settlement"], pool_size=2)
     settlement_store = EventStore("settlement", clock)
@@ -197,6 +239,17 @@ async def rebuild_chain(dsns: dict[str, str], bootstrap: str, *, events: int) ->
             raise WrongResult("settlement's relay did not publish every generated fact")
     finally:
         await settlement_engine.dispose()
+
+    deaths = min(events, 50_000)  # one per generated person
+    filing_engine = make_engine(dsns["filing"], pool_size=2)
+    filing_store = EventStore("filing", clock)
+    try:
+        await _append_deaths(filing_engine, filing_store, deaths)
+        relay = Relay(filing_engine, filing_store, kafka, service="filing")
+        if await _publish_all(relay, kafka) != deaths:
+            raise WrongResult("filing's relay did not publish every generated death")
+    finally:
+        await filing_engine.dispose()
 
     def settings(service: str) -> ServiceSettings:
         return ServiceSettings(
@@ -217,6 +270,15 @@ async def rebuild_chain(dsns: dict[str, str], bootstrap: str, *, events: int) ->
             kept = await conn.scalar(sa.text("SELECT count(*) FROM audit_visit_facts"))
         if kept != events:
             raise WrongResult(f"audit holds {kept} of {events} settled visits")
+        (died,) = [c for c in audit_runtime.consumers if c.name == "audit.filing_facts"]
+        live.append(await _timed_catch_up(died))
+        done.append(await _timed_consumer(audit_runtime.engine, died))
+        async with audit_runtime.engine.connect() as conn:
+            kept = await conn.scalar(sa.text("SELECT count(*) FROM audit_death_facts"))
+        if kept != deaths:
+            raise WrongResult(f"audit holds {kept} of {deaths} deaths")
+        await _append_clawbacks(audit_runtime.engine, audit_runtime.store, clawbacks)
+        await _publish_all(audit_runtime.relay, kafka)
     finally:
         await audit_runtime.engine.dispose()
 
@@ -254,6 +316,13 @@ async def rebuild_chain(dsns: dict[str, str], bootstrap: str, *, events: int) ->
             recorded = await conn.scalar(sa.text("SELECT count(*) FROM day_records"))
         if recorded != events:
             raise WrongResult(f"clearing recorded {recorded} of {events} settlements")
+        (deductions,) = [c for c in clearing_runtime.consumers if c.name.endswith("audit_inputs")]
+        live.append(await _timed_catch_up(deductions))
+        done.append(await _timed_consumer(clearing_runtime.engine, deductions))
+        async with clearing_runtime.engine.connect() as conn:
+            deducted = await conn.scalar(sa.text("SELECT count(*) FROM deduction_inputs"))
+        if deducted != clawbacks:
+            raise WrongResult(f"clearing holds {deducted} of {clawbacks} clawbacks")
     finally:
         await clearing_runtime.engine.dispose()
     return Chain(done, live)

@@ -3,6 +3,7 @@ command, then exactly these events, and a refused command appends nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -403,7 +404,11 @@ class MemoryApplicationRows:
     async def deductions(self, unit: Unit, key: ApplicationKey) -> list[HospitalDeduction]:
         return []
 
-    async def project(self, unit: Unit, env: Envelope) -> None:
+    async def project(self, unit: Unit, envs: Sequence[Envelope]) -> None:
+        for env in envs:
+            self._project(env)
+
+    def _project(self, env: Envelope) -> None:
         e = env.payload
         if isinstance(e, ClearingApplied):
             self.rows[e.clearing_application_id] = {

@@ -93,6 +93,20 @@ async def add_visits(conn: AsyncConnection, facts: Sequence[SettledVisit]) -> se
     return set(done.scalars())
 
 
+async def add_deaths(conn: AsyncConnection, facts: Sequence[PersonDeath]) -> set[str]:
+    """`add_fact` of many deaths in one insert; the event ids stored now."""
+    if not facts:
+        return set()
+    done = await conn.execute(
+        insert(death_facts).on_conflict_do_nothing().returning(death_facts.c.event_id),
+        [
+            {"event_id": f.event_id, "person_id": f.person_id, "fact": _json(_death, f)}
+            for f in facts
+        ],
+    )
+    return set(done.scalars())
+
+
 async def visits_fee_lines(
     conn: AsyncConnection, visit_ids: Sequence[str]
 ) -> dict[str, tuple[FeeLine, ...]]:

@@ -148,12 +148,28 @@ def settlement_projection(audit: Audit) -> Projection:
 def filing_projection(audit: Audit) -> Projection:
     projection = Projection("audit.filing_facts", DEATH_TABLES)
 
-    @projection.on(PersonDied)
-    async def died(conn: AsyncConnection, env: Envelope) -> None:
-        e: PersonDied = env.payload
-        fact = PersonDeath(
-            event_id=str(env.event_id), person_id=e.person_id, death_date=e.death_date
-        )
-        await on_fact(audit, conn, fact)
+    @projection.on_batch(PersonDied)
+    async def died(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
+        # `on_fact` for each, in order, with the persons' histories read and the deaths written
+        # once for the run.
+        facts = [
+            PersonDeath(
+                event_id=str(env.event_id),
+                person_id=env.payload.person_id,
+                death_date=env.payload.death_date,
+            )
+            for env in envs
+        ]
+        known = await history.load_histories(conn, [f.person_id for f in facts])
+        added = await history.add_deaths(conn, facts)
+        for fact in facts:
+            if fact.event_id not in added:
+                continue  # already in the history: it raised whatever it raises the first time
+            added.discard(fact.event_id)
+            visits, deaths = known[fact.person_id]
+            raised = evaluate([*visits, *deaths], fact, audit.settings.rules)
+            # The history is in event order, as `load_history` reads it.
+            bisect.insort(deaths, fact, key=lambda f: f.event_id)
+            await flagging.record(audit, audit.unit_on(conn), raised, None)
 
     return projection

@@ -99,6 +99,10 @@ def high_frequency(ctx: RuleContext, settings: HighFrequencySettings) -> list[Fl
     if not settings.enabled or new is None or not new.is_outpatient_or_pharmacy:
         return []
     candidates = [v for v in ctx.visits if v.is_outpatient_or_pharmacy] + [new]
+    if len(candidates) <= settings.max_settlements:
+        # No window can hold more than all of them: most people, most visits, and the rule runs
+        # on every settlement a consumer or a rebuild applies.
+        return []
     best: list[SettledVisit] = []
     for offset in range(settings.window_days):
         start = new.admitted_on - timedelta(days=settings.window_days - 1 - offset)

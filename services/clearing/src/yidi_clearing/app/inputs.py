@@ -28,12 +28,15 @@ from yidi_events.contracts.reconciliation import (
     DaySettlementRecorded,
     DisputedSettlementReleased,
 )
+from yidi_events.db import ColumnsInsert
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.projection import Projection
 
 
 def reconciliation_projection() -> Projection:
     projection = Projection("clearing.reconciliation_inputs", [settlement_inputs, day_records])
+    # A batch of recorded settlements in one statement (a rebuild's page, a consumer's poll).
+    record_days = ColumnsInsert(day_records, [c.name for c in day_records.c], nothing=True)
 
     @projection.on_batch(DaySettlementRecorded)
     async def recorded(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
@@ -59,7 +62,7 @@ def reconciliation_projection() -> Projection:
                     "is_refund": s.is_refund,
                 }
             )
-        await conn.execute(insert(day_records).on_conflict_do_nothing(), rows)
+        await record_days.execute(conn, rows)
 
     @projection.on(DayClosed)
     async def closed(conn: AsyncConnection, env: Envelope) -> None:
@@ -108,77 +111,67 @@ def reconciliation_projection() -> Projection:
     return projection
 
 
+def _clawback(e: ClawbackDecided) -> tuple[Deduction, dict[str, str]]:
+    return Deduction(
+        deduction_id=e.clawback_id,
+        kind=DeductionKind.CLAWBACK,
+        insured_agency=e.insured_region,
+        visit_agency=e.visit_region,
+        insurance_type=cast(InsuranceType, e.insurance_type),  # checked by check_deduction
+        amount=e.amount,
+        reason=f"clawback of case {e.case_id}",
+        case_id=e.case_id,
+        applies_in_month=period_of(e.decided_on),
+    ), {"settlement_ids": ",".join(e.settlement_ids), "evidence": "", "source": "clawback"}
+
+
+def _fee_deduction(e: FeeDeductionDecided) -> tuple[Deduction, dict[str, str]]:
+    # Like a clawback: deducted in the statement of the month it was decided in.
+    return Deduction(
+        deduction_id=e.deduction_id,
+        kind=DeductionKind.AUDIT_DEDUCTION,
+        insured_agency=e.insured_region,
+        visit_agency=e.visit_region,
+        insurance_type=cast(InsuranceType, e.insurance_type),  # checked by check_deduction
+        amount=e.amount,
+        reason=e.reason,
+        case_id="",  # a fee review is no audit case; its settlement is in settlement_ids
+        applies_in_month=period_of(e.decided_on),
+    ), {"settlement_ids": e.settlement_id, "evidence": e.evidence, "source": str(e.source)}
+
+
 def audit_projection() -> Projection:
     projection = Projection("clearing.audit_inputs", [deduction_inputs])
+    add_deductions = ColumnsInsert(
+        deduction_inputs, [c.name for c in deduction_inputs.c], nothing=True
+    )
 
-    @projection.on(ClawbackDecided)
-    async def clawback(conn: AsyncConnection, env: Envelope) -> None:
-        e: ClawbackDecided = env.payload
-        deduction = Deduction(
-            deduction_id=e.clawback_id,
-            kind=DeductionKind.CLAWBACK,
-            insured_agency=e.insured_region,
-            visit_agency=e.visit_region,
-            insurance_type=cast(InsuranceType, e.insurance_type),  # checked just below
-            amount=e.amount,
-            reason=f"clawback of case {e.case_id}",
-            case_id=e.case_id,
-            applies_in_month=period_of(e.decided_on),
-        )
-        # A clawback clearing cannot route (bad pair, type or amount) goes to the DLQ, visibly,
-        # rather than breaking every later statement.
-        check_deduction(deduction)
-        await conn.execute(
-            insert(deduction_inputs)
-            .values(
-                deduction_id=deduction.deduction_id,
-                kind=str(deduction.kind),
-                insured_agency=deduction.insured_agency,
-                visit_agency=deduction.visit_agency,
-                insurance_type=str(deduction.insurance_type),
-                amount=deduction.amount,
-                reason=deduction.reason,
-                case_id=deduction.case_id,
-                applies_in_month=deduction.applies_in_month,
-                settlement_ids=",".join(e.settlement_ids),
-                source="clawback",
+    @projection.on_batch(ClawbackDecided, FeeDeductionDecided)
+    async def decided(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
+        rows = []
+        for env in envs:
+            e = env.payload
+            deduction, origin = (
+                _clawback(e) if isinstance(e, ClawbackDecided) else _fee_deduction(e)
             )
-            .on_conflict_do_nothing()
-        )
-
-    @projection.on(FeeDeductionDecided)
-    async def fee_deduction(conn: AsyncConnection, env: Envelope) -> None:
-        e: FeeDeductionDecided = env.payload
-        # Like a clawback: deducted in the statement of the month it was decided in.
-        deduction = Deduction(
-            deduction_id=e.deduction_id,
-            kind=DeductionKind.AUDIT_DEDUCTION,
-            insured_agency=e.insured_region,
-            visit_agency=e.visit_region,
-            insurance_type=cast(InsuranceType, e.insurance_type),  # checked just below
-            amount=e.amount,
-            reason=e.reason,
-            case_id="",  # a fee review is no audit case; its settlement is in settlement_ids
-            applies_in_month=period_of(e.decided_on),
-        )
-        check_deduction(deduction)
-        await conn.execute(
-            insert(deduction_inputs)
-            .values(
-                deduction_id=deduction.deduction_id,
-                kind=str(deduction.kind),
-                insured_agency=deduction.insured_agency,
-                visit_agency=deduction.visit_agency,
-                insurance_type=str(deduction.insurance_type),
-                amount=deduction.amount,
-                reason=deduction.reason,
-                case_id=deduction.case_id,
-                applies_in_month=deduction.applies_in_month,
-                settlement_ids=e.settlement_id,
-                evidence=e.evidence,
-                source=str(e.source),
+            # A deduction clearing cannot route (bad pair, type or amount) fails the batch; the
+            # consumer then sends that one fact to the DLQ, visibly, rather than breaking every
+            # later statement.
+            check_deduction(deduction)
+            rows.append(
+                {
+                    "deduction_id": deduction.deduction_id,
+                    "kind": str(deduction.kind),
+                    "insured_agency": deduction.insured_agency,
+                    "visit_agency": deduction.visit_agency,
+                    "insurance_type": str(deduction.insurance_type),
+                    "amount": deduction.amount,
+                    "reason": deduction.reason,
+                    "case_id": deduction.case_id,
+                    "applies_in_month": deduction.applies_in_month,
+                    **origin,
+                }
             )
-            .on_conflict_do_nothing()
-        )
+        await add_deductions.execute(conn, rows)
 
     return projection

@@ -23,7 +23,7 @@ from yidi_events.contracts.reconciliation import (
     DaySettlementRecorded,
     DisputedSettlementReleased,
 )
-from yidi_events.db import any_of
+from yidi_events.db import ColumnsInsert, any_of
 from yidi_events.envelope import Envelope
 from yidi_events.paging import Keyset, Page, PageRequest, keyset_query, page_of
 from yidi_events.runtime.projection import Projection
@@ -147,6 +147,20 @@ class PostgresDayRows:
 
 def make_day_projection() -> Projection:
     projection = Projection("reconciliation.days", [day_statements, day_state, day_settlement_ids])
+    # Built once: the live path runs them for every append of a settlement to its day, and
+    # building an upsert (its `excluded` columns above all) cost more than sending it.
+    state = insert(day_state)
+    move_state = state.on_conflict_do_update(
+        index_elements=["pair", "business_date"], set_={"version": state.excluded.version}
+    )
+    add_ids = ColumnsInsert(
+        day_settlement_ids, ["pair", "business_date", "settlement_id"], nothing=True
+    )
+    figures = insert(day_statements)
+    add_figures = figures.on_conflict_do_update(
+        index_elements=["pair", "business_date"],
+        set_={f: day_statements.c[f] + figures.excluded[f] for f in _FIGURES},
+    )
 
     @projection.on_batch(DaySettlementRecorded)
     async def recorded(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
@@ -159,51 +173,37 @@ def make_day_projection() -> Projection:
             e: DaySettlementRecorded = env.payload
             s = e.settlement
             key = (e.pair, e.business_date)
-            day = {
-                "pair": e.pair,
-                "business_date": e.business_date,
-                "insured_region": e.insured_region,
-                "visit_region": e.visit_region,
-            }
-            states.setdefault(key, day | _head_columns(evolve_head(DayHead(), e)))
-            states[key]["version"] = env.stream_version
-            ids.append({**day, "settlement_id": s.settlement_id})
-            row = sums.setdefault(
-                key,
-                day
-                | dict.fromkeys(_FIGURES, 0)
-                | {
-                    "issued": False,
-                    "insured_confirmed": False,
-                    "visit_confirmed": False,
-                    "open_disputes": 0,
-                    "closed": False,
-                    "close_count": 0,
-                },
+            ids.append(
+                {"pair": e.pair, "business_date": e.business_date, "settlement_id": s.settlement_id}
             )
+            if key not in states:
+                day = {
+                    "pair": e.pair,
+                    "business_date": e.business_date,
+                    "insured_region": e.insured_region,
+                    "visit_region": e.visit_region,
+                }
+                states[key] = day | _head_columns(evolve_head(DayHead(), e))
+                sums[key] = (
+                    day
+                    | dict.fromkeys(_FIGURES, 0)
+                    | {
+                        "issued": False,
+                        "insured_confirmed": False,
+                        "visit_confirmed": False,
+                        "open_disputes": 0,
+                        "closed": False,
+                        "close_count": 0,
+                    }
+                )
+            states[key]["version"] = env.stream_version
+            row = sums[key]
             row["count"] += 1
             for f in _FIGURES[1:]:
                 row[f] += getattr(s, f)
-        state = insert(day_state)
-        await conn.execute(
-            state.on_conflict_do_update(
-                index_elements=["pair", "business_date"],
-                set_={"version": state.excluded.version},
-            ),
-            list(states.values()),
-        )
-        await conn.execute(
-            insert(day_settlement_ids).on_conflict_do_nothing(),
-            [{k: r[k] for k in ("pair", "business_date", "settlement_id")} for r in ids],
-        )
-        stmt = insert(day_statements)
-        await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["pair", "business_date"],
-                set_={f: day_statements.c[f] + stmt.excluded[f] for f in _FIGURES},
-            ),
-            list(sums.values()),
-        )
+        await conn.execute(move_state, list(states.values()))
+        await add_ids.execute(conn, ids)
+        await conn.execute(add_figures, list(sums.values()))
 
     @projection.on(DayStatementIssued)
     async def issued(conn: AsyncConnection, env: Envelope) -> None:
