@@ -111,15 +111,7 @@ def settlement_projection(audit: Audit) -> Projection:
         facts = [settled_visit(env, pending.pop(env.payload.visit_id, ())) for env in envs]
         known = await history.load_histories(conn, [f.person_id for f in facts])
         added = await history.add_visits(conn, facts)
-        for fact in facts:
-            if fact.event_id not in added:
-                continue  # already in the history: it raised whatever it raises the first time
-            added.discard(fact.event_id)
-            visits, deaths = known[fact.person_id]
-            raised = evaluate([*visits, *deaths], fact, audit.settings.rules)
-            # The history is in event order, as `load_history` reads it.
-            bisect.insort(visits, fact, key=lambda f: f.event_id)
-            await flagging.record(audit, audit.unit_on(conn), raised, fact)
+        await _evaluate_added(audit, conn, facts, known, added)
         await history.clear_visits_fee_lines(conn, visit_ids)
 
     @projection.on(SettlementCancelled)
@@ -162,14 +154,28 @@ def filing_projection(audit: Audit) -> Projection:
         ]
         known = await history.load_histories(conn, [f.person_id for f in facts])
         added = await history.add_deaths(conn, facts)
-        for fact in facts:
-            if fact.event_id not in added:
-                continue  # already in the history: it raised whatever it raises the first time
-            added.discard(fact.event_id)
-            visits, deaths = known[fact.person_id]
-            raised = evaluate([*visits, *deaths], fact, audit.settings.rules)
-            # The history is in event order, as `load_history` reads it.
-            bisect.insort(deaths, fact, key=lambda f: f.event_id)
-            await flagging.record(audit, audit.unit_on(conn), raised, None)
+        await _evaluate_added(audit, conn, facts, known, added)
 
     return projection
+
+
+async def _evaluate_added(
+    audit: Audit,
+    conn: AsyncConnection,
+    facts: Sequence[SettledVisit] | Sequence[PersonDeath],
+    known: dict[str, tuple[list[Fact], list[Fact]]],
+    added: set[str],
+) -> None:
+    """`on_fact` for a run of facts, in order, against histories read once for the run: each fact
+    the history did not hold yet is evaluated on the person's history as it stood before it, then
+    joins it, so the next fact of the same person sees it."""
+    for fact in facts:
+        if fact.event_id not in added:
+            continue  # already in the history: it raised whatever it raises the first time
+        added.discard(fact.event_id)
+        visits, deaths = known[fact.person_id]
+        raised = evaluate([*visits, *deaths], fact, audit.settings.rules)
+        # The history is in event order, as `load_history` reads it.
+        new_visit = fact if isinstance(fact, SettledVisit) else None
+        bisect.insort(visits if new_visit else deaths, fact, key=lambda f: f.event_id)
+        await flagging.record(audit, audit.unit_on(conn), raised, new_visit)
