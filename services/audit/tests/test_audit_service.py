@@ -7,7 +7,6 @@ own facts are published by its relay to `<ns>.audit.events` and read back from t
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -43,6 +42,7 @@ from yidi_events.settings import ServiceSettings
 from yidi_events.store import EventStore, NewEvent
 from yidi_events.store.schema import events
 from yidi_events.topics import topic
+from yidi_stack.paging_walk import walk_pages
 
 VISIT_REGION = "320100"  # Nanjing: the visit place, which reviews
 INSURED_REGION = "320500"  # Suzhou: the insured place
@@ -814,17 +814,8 @@ async def test_an_issue_found_in_a_协查_deducts_the_fund_money_of_the_lines_na
 
 
 async def _walk(stack: Stack, url: str) -> list[list[dict[str, Any]]]:
-    pages = []
-    while True:
-        response = await stack.http.get(url, headers=VISIT)
-        assert response.status_code == 200, response.text
-        pages.append(response.json())
-        link = response.headers.get("link")
-        if link is None:
-            return pages
-        found = re.fullmatch(r'<([^>]+)>; rel="next"', link)
-        assert found, link
-        url = found.group(1)
+    pages: list[list[dict[str, Any]]] = await walk_pages(stack.http, url, VISIT)
+    return pages
 
 
 async def test_tickets_and_complaints_are_walked_a_page_at_a_time_each_once(stack: Stack) -> None:

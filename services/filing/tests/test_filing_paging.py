@@ -6,28 +6,18 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from typing import Any
 
 from yidi_cli.sandbox import shared_dir
+from yidi_stack.paging_walk import walk_pages
 
 SUZHOU, WUXI, NANJING = "320500", "320200", "320100"
 PERSONS = [f"3205000000000000{n:04d}" for n in (7, 3, 11, 5, 1)]
 
 
 async def _walk(svc: Any, url: str, headers: dict[str, str]) -> list[list[dict[str, Any]]]:
-    """Every page of a list, following the next links until the last page (which has none)."""
-    pages = []
-    while True:
-        response = await svc.client.get(url, headers=headers)
-        assert response.status_code == 200, response.text
-        pages.append(response.json())
-        link = response.headers.get("link")
-        if link is None:
-            return pages
-        found = re.fullmatch(r'<([^>]+)>; rel="next"', link)
-        assert found, link
-        url = found.group(1)
+    pages: list[list[dict[str, Any]]] = await walk_pages(svc.client, url, headers)
+    return pages
 
 
 async def test_persons_are_walked_page_by_page_each_once_by_person_number(svc: Any) -> None:

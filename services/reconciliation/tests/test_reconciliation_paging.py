@@ -4,24 +4,18 @@ the body the `{"statements": [...]}` it was."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from reconciliation_testkit import DAY, NANJING, SUQIAN, SUZHOU, Service
 
+from yidi_stack.paging_walk import walk_pages
+
 
 async def _walk(service: Service, url: str, headers: dict[str, str]) -> list[list[str]]:
-    pages = []
-    while True:
-        response = await service.http.get(url, headers=headers)
-        assert response.status_code == 200, response.text
-        pages.append([f"{s['business_date']} {s['pair']}" for s in response.json()["statements"]])
-        link = response.headers.get("link")
-        if link is None:
-            return pages
-        found = re.fullmatch(r'<([^>]+)>; rel="next"', link)
-        assert found, link
-        url = found.group(1)
+    return [
+        [f"{s['business_date']} {s['pair']}" for s in page["statements"]]
+        for page in await walk_pages(service.http, url, headers)
+    ]
 
 
 async def test_day_statements_are_walked_by_day_then_pair_each_once(service: Service) -> None:

@@ -4,24 +4,15 @@ each claim exactly once, in the list's order, the body the array it was."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from reimbursement_testkit import PERSON, Stack, claim_body
 
+from yidi_stack.paging_walk import walk_pages
+
 
 async def _walk(stack: Stack, url: str, headers: dict[str, str]) -> list[list[str]]:
-    pages = []
-    while True:
-        response = await stack.http.get(url, headers=headers)
-        assert response.status_code == 200, response.text
-        pages.append([c["claim_id"] for c in response.json()])
-        link = response.headers.get("link")
-        if link is None:
-            return pages
-        found = re.fullmatch(r'<([^>]+)>; rel="next"', link)
-        assert found, link
-        url = found.group(1)
+    return [[c["claim_id"] for c in page] for page in await walk_pages(stack.http, url, headers)]
 
 
 async def test_the_claims_lists_are_walked_each_claim_once(stack: Stack) -> None:

@@ -4,9 +4,10 @@ mappings), against real PostgreSQL: a list longer than the page is walked by fol
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
+
+from yidi_stack.paging_walk import walk_pages
 
 START = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 NANJING, WUXI = "320100", "320200"
@@ -14,17 +15,8 @@ ITEM = {"chrgitm_lv": "01", "selfpay_prop": "0.0000", "list_type": "101"}
 
 
 async def _walk(h: Any, url: str, headers: dict[str, str]) -> list[list[dict[str, Any]]]:
-    pages = []
-    while True:
-        response = await h.client.get(url, headers=headers)
-        assert response.status_code == 200, response.text
-        pages.append(response.json())
-        link = response.headers.get("link")
-        if link is None:
-            return pages
-        found = re.fullmatch(r'<([^>]+)>; rel="next"', link)
-        assert found, link
-        url = found.group(1)
+    pages: list[list[dict[str, Any]]] = await walk_pages(h.client, url, headers)
+    return pages
 
 
 async def test_hospitals_catalogue_and_mappings_are_walked_each_row_once(make_harness: Any) -> None:
