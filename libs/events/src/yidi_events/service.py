@@ -22,13 +22,13 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from yidi_events import correlation, logs, problems, tracing, versioning
+from yidi_events import logs, problems, tracing, versioning
 from yidi_events.admin import admin_router
 from yidi_events.application import PostgresEventStore, WritePath
 from yidi_events.application.postgres import PostgresUnit
@@ -36,11 +36,11 @@ from yidi_events.application.write_path import project_with
 from yidi_events.auth.agency import TokenSigner, TokenVerifier
 from yidi_events.auth.oidc import ExternalIssuer
 from yidi_events.auth.routes import public
-from yidi_events.correlation import Cause
 from yidi_events.db import is_unstorable_text, make_engine
 from yidi_events.kernel import business_date
 from yidi_events.kernel.errors import DomainError
 from yidi_events.kernel.time import Clock, ControlledClock, SystemClock
+from yidi_events.observed import Observed
 from yidi_events.queues import Measure, Queues
 from yidi_events.retention import CHASSIS_RETAINED, Retained
 from yidi_events.runtime.consumer import DEAD, LAG, Consumer
@@ -54,9 +54,6 @@ log = structlog.get_logger(__name__)
 
 BROKER_UP = Gauge(
     "yidi_broker_up", "Whether the broker answered the last readiness check", ["service"]
-)
-REQUESTS = Histogram(
-    "yidi_http_request_seconds", "HTTP requests by route and status", ["service", "route", "status"]
 )
 
 
@@ -316,19 +313,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.verifier = verifier_for(settings)
 
-    @app.middleware("http")
-    async def correlate(request: Request, call_next: Any) -> Response:
-        cause = Cause(correlation.from_header(request.headers.get("x-correlation-id")))
-        with correlation.correlated(cause):
-            started = asyncio.get_running_loop().time()
-            response: Response = await call_next(request)
-            route = getattr(request.scope.get("route"), "path", "unmatched")
-            REQUESTS.labels(runtime.name, route, str(response.status_code)).observe(
-                asyncio.get_running_loop().time() - started
-            )
-        response.headers["x-correlation-id"] = str(cause.correlation_id)
-        versioning.mark_deprecated(request, response)
-        return response
+    app.add_middleware(Observed, service=runtime.name)
 
     @app.exception_handler(DomainError)
     async def refused(_: Request, exc: DomainError) -> JSONResponse:

@@ -17,7 +17,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from starlette.responses import Response
+from starlette.datastructures import MutableHeaders
+from starlette.types import Scope
 
 VERSION = "v1"
 PREFIX = f"/{VERSION}"
@@ -59,10 +60,11 @@ def is_alias(route: object) -> bool:
     )
 
 
-def mark_deprecated(request: Request, response: Response) -> None:
-    successor = request.scope.get(_SUCCESSOR)
+def mark_deprecated(scope: Scope, headers: MutableHeaders) -> None:
+    """On an answer to an unversioned alias: when it was deprecated and the path it moved to."""
+    successor = scope.get(_SUCCESSOR)
     if successor is None:
         return
-    response.headers["Deprecation"] = f"@{int(UNVERSIONED_DEPRECATED.timestamp())}"
+    headers["Deprecation"] = f"@{int(UNVERSIONED_DEPRECATED.timestamp())}"
     # Appended, not set: an answer's own links (a next page) stay.
-    response.headers.append("Link", f'<{successor}>; rel="successor-version"')
+    headers.append("Link", f'<{successor}>; rel="successor-version"')
