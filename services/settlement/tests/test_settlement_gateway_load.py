@@ -74,3 +74,45 @@ async def test_a_request_beyond_the_limit_is_answered_busy_and_changes_nothing(
         replay = await h.post(body, NANJING, headers)
         assert replay["infcode"] == -1
         assert replay["err_msg"].endswith("（his.auth.replay）"), replay["err_msg"]
+
+
+async def test_a_request_that_waits_too_long_for_its_turn_is_answered_busy(
+    make_harness: Any,
+) -> None:
+    """Under the in-flight limit, but every working turn taken for longer than a request may
+    wait: it is answered his.busy when its wait runs out, not whenever a turn comes (which under
+    overload is past the hospital's timeout), and nothing of it is kept."""
+    async with make_harness(START) as h:
+        await h.sandbox_world()
+        insured = PERSON["insuplc_admdvs"]
+        gateway = h.app.state.gateway
+        gateway.max_wait_s = 0.3
+        await h.ok("9001", SIGN_IN, NANJING, insured=insured)
+        before = await h.counts()
+
+        async with h.runtime.engine.connect() as holder:
+            transaction = await holder.begin()
+            await holder.execute(sa.text("LOCK TABLE request_nonces IN ACCESS EXCLUSIVE MODE"))
+            held = [
+                asyncio.create_task(
+                    h.his("9001", SIGN_IN, NANJING, insured=insured, msgid=f"HELD{n}")
+                )
+                for n in range(gateway.max_working)
+            ]
+            await until(lambda: gateway.in_flight == gateway.max_working, "every turn taken")
+
+            body = h.envelope("9001", SIGN_IN, NANJING, insured=insured, msgid="WAITED")
+            headers = sign(h.secrets[NANJING], NANJING, body, h.runtime.clock.now())
+            waited_from = asyncio.get_running_loop().time()
+            shed = await h.post(body, NANJING, headers)
+            waited = asyncio.get_running_loop().time() - waited_from
+            assert shed["infcode"] == -1
+            assert shed["err_msg"].endswith("（his.busy）"), shed["err_msg"]
+            assert waited >= 0.3  # it did wait for a turn before being turned away
+            assert await h.counts() == before
+            assert not any(task.done() for task in held)
+            await transaction.rollback()
+
+        assert all(answer["infcode"] == 0 for answer in await asyncio.gather(*held))
+        again = await h.post(body, NANJING, headers)
+        assert again["infcode"] == 0, again["err_msg"]

@@ -115,6 +115,12 @@ class ServiceSettings(BaseSettings):
     # at once (nothing recorded, the nonce unspent: the hospital resends it) instead of queueing
     # for a database connection until the hospital's client gives up on it.
     his_max_in_flight: int = Field(32, ge=1)
+    # Of those, how many are worked on at once (each holds a database connection: at most the
+    # pool's size), and how long the others wait for a turn before they too are answered his.busy
+    # (nothing recorded: resent as it was), so an overloaded gateway answers inside a HIS
+    # client's timeout whatever its throughput under that load turns out to be.
+    his_max_working: int = Field(10, ge=1)
+    his_max_wait_ms: int = Field(2000, ge=1)
     # OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); tracing is off without it.
     otel_endpoint: str | None = None
     log_json: bool = True

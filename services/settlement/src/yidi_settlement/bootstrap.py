@@ -95,6 +95,8 @@ def build_gateway(
             settings.his_person_query_rate_per_s, settings.his_person_query_burst
         ),
         max_in_flight=settings.his_max_in_flight,
+        max_working=min(settings.his_max_working, settings.db_pool_size),
+        max_wait_s=settings.his_max_wait_ms / 1000,
     )
 
 

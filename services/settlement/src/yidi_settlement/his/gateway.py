@@ -7,6 +7,7 @@ changes nothing: a transaction's events, read models and kept answer commit toge
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import Mapping
@@ -76,13 +77,23 @@ class Gateway:
     kept: KeptReference | None = None
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(2.0, 60))
     max_in_flight: int = 32
+    max_working: int = 10
+    """Requests worked on at once (each holds a database connection); the rest of those in
+    flight wait their turn in arrival order."""
+    max_wait_s: float = 2.0
+    """How long a request waits for its turn before it is answered his.busy: under overload the
+    answers stay inside a HIS client's timeout, whatever the process's throughput turns out to
+    be, where a bound on the number in flight alone holds only at the throughput it was sized
+    for."""
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _in_flight: int = field(default=0, init=False)
+    _working: asyncio.Semaphore = field(init=False)
     _served: dict[str, Transaction] = field(init=False)
 
     def __post_init__(self) -> None:
         # Built once: every request looks its infno up twice (the metric label, the dispatch).
         self._served = self.transactions.by_infno()
+        self._working = asyncio.Semaphore(self.max_working)
 
     @property
     def in_flight(self) -> int:
@@ -98,7 +109,15 @@ class Gateway:
             return self._overloaded()
         self._in_flight += 1
         try:
-            return await self._call(headers, body, path_infno)
+            try:
+                async with asyncio.timeout(self.max_wait_s):
+                    await self._working.acquire()
+            except TimeoutError:
+                return self._overloaded()
+            try:
+                return await self._call(headers, body, path_infno)
+            finally:
+                self._working.release()
         finally:
             self._in_flight -= 1
 
@@ -111,7 +130,8 @@ class Gateway:
             # The rule a HIS already resends on: nothing was recorded.
             DomainError(
                 "his.busy",
-                "the gateway is working on as many requests as it takes; send it again",
+                "the gateway is working on as many requests as it takes, or this one waited too "
+                "long for its turn; send it again",
                 field="msgid",
             )
         )
