@@ -108,7 +108,9 @@ def gateway_figures(
     window: tuple[datetime, datetime] | None = None
     recon: list[float] = []
     for concurrency in (1, 16, 64):
-        want = min(800, int(max(40, estimate * seconds * 1.5 + concurrency)))
+        # More concurrency settles more per second (how much more is what is measured): twice
+        # the last rate's need, so that the run does not end on replays of spent visits.
+        want = min(1200, int(max(40, estimate * seconds * (1.5 if concurrency == 1 else 3))))
         began = time.monotonic()
         prepared = asyncio.run(prepare(gw, want))
         details[f"prepare_visits_per_s_c{concurrency}"] = round(
