@@ -8,7 +8,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from yidi_events.db import ColumnsInsert
+from yidi_events.store.columns import ColumnsInsert
 from yidi_events.store.schema import consumed_events, consumer_streams
 
 VERSIONS = ColumnsInsert(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import asyncpg
@@ -13,10 +13,10 @@ import orjson
 import sqlalchemy as sa
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError
 from aiokafka.errors import RequestTimedOutError as KafkaRequestTimedOut
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from yidi_events.kernel.errors import DomainError
 from yidi_events.store.event_store import ConcurrencyError
@@ -138,53 +138,3 @@ def any_of(column: sa.ColumnElement[Any], values: Iterable[Any]) -> sa.ColumnEle
     """`column = ANY(:values)`: one array parameter however many values a batch brings, where
     `IN (...)` would bind one parameter each and prepare a new statement per batch size."""
     return column == sa.any_(sa.literal(list(values), ARRAY(column.type)))
-
-
-class ColumnsInsert:
-    """An INSERT of many rows as ONE statement: each column bound as one array and the rows
-    unnested on the server, `INSERT INTO t (a, b) SELECT ... FROM unnest($1::text[], $2::int[])`.
-
-    A list of rows given to `execute` goes through the driver's executemany, which runs the
-    statement once per row; a consumer's batch or a rebuild's page then costs a statement per row
-    per table. This is one, about twice as fast per row on PostgreSQL, whatever the batch's size.
-    For scalar columns only: an array of arrays or of JSON documents does not unnest row-wise.
-
-    The table is named as the projections' handlers name theirs (unqualified), so a rebuild's
-    `search_path` sends it to the shadow copy."""
-
-    def __init__(
-        self,
-        table: sa.Table,
-        columns: Iterable[str],
-        *,
-        conflict: Iterable[str] = (),
-        update: Iterable[str] = (),
-        nothing: bool = False,
-    ) -> None:
-        self.columns = list(columns)
-        rows = (
-            sa.func.unnest(
-                *(
-                    sa.cast(sa.bindparam(f"c{i}"), ARRAY(table.c[name].type))
-                    for i, name in enumerate(self.columns)
-                )
-            )
-            .table_valued(*self.columns)
-            .render_derived()
-        )
-        stmt = insert(table).from_select(self.columns, sa.select(rows))
-        changes = {name: stmt.excluded[name] for name in update}
-        if changes:
-            stmt = stmt.on_conflict_do_update(index_elements=list(conflict), set_=changes)
-        elif nothing:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict) or None)
-        self.statement = stmt
-
-    async def execute(self, conn: AsyncConnection, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Insert `rows` (each holding every column named); an upsert must not name a key twice."""
-        arrays: list[list[Any]] = [[] for _ in self.columns]
-        for row in rows:
-            for values, name in zip(arrays, self.columns, strict=True):
-                values.append(row[name])
-        if arrays and arrays[0]:
-            await conn.execute(self.statement, {f"c{i}": a for i, a in enumerate(arrays)})

@@ -42,13 +42,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yidi_events import tracing
-from yidi_events.db import ColumnsInsert, any_of, is_transient, is_unavailable
+from yidi_events.db import any_of, is_transient, is_unavailable
 from yidi_events.envelope import Envelope
 from yidi_events.failpoints import crash_point
 from yidi_events.runtime.kafka import KafkaSettings, consumer, producer
 from yidi_events.runtime.kafka import reader as kafka_reader
 from yidi_events.runtime.projection import Progress, Projection
 from yidi_events.runtime.shadow import Shadow
+from yidi_events.store.columns import ColumnsInsert
 from yidi_events.store.schema import consumed_events, consumer_streams, parked_events
 from yidi_events.topics import dlq, owner, topic
 

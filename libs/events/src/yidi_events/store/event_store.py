@@ -20,12 +20,32 @@ from uuid6 import uuid7
 from yidi_events import registry
 from yidi_events.envelope import Envelope
 from yidi_events.kernel.time import Clock
+from yidi_events.store.columns import ColumnsInsert
 from yidi_events.store.schema import events
 from yidi_events.tracing import current_traceparent
 
-# PostgreSQL's protocol takes at most 32,767 parameters a statement (13 a row here): a unit
-# appending more events than this (a clearing period's lines) writes them in several INSERTs.
+# One statement whatever the number of events (a column an array), so it is compiled and
+# prepared once per connection; a unit appending very many (a clearing period's lines) still
+# sends them in parts, to keep each message to the server a sensible size.
 _ROWS_PER_INSERT = 1000
+_INSERT_EVENTS = ColumnsInsert(
+    events,
+    [
+        "event_id",
+        "stream_id",
+        "stream_version",
+        "event_type",
+        "schema_version",
+        "partition_key",
+        "occurred_at",
+        "business_date",
+        "producer",
+        "correlation_id",
+        "causation_id",
+        "payload",
+        "trace_parent",
+    ],
+)
 
 
 class ConcurrencyError(Exception):
@@ -128,8 +148,8 @@ class EventStore:
         causation_id: UUID | None = None,
     ) -> list[list[Envelope]]:
         """Append to each stream after its expected version, every event of every stream in one
-        multi-row INSERT (one round trip and one statement for up to a thousand events:
-        executemany would run the INSERT once per row on the server). Raises ConcurrencyError naming the
+        INSERT of arrays (one round trip, one prepared statement: executemany would run the INSERT
+        once per row on the server). Raises ConcurrencyError naming the
         streams when any of them moved; the caller's unit then rolls back whole."""
         now = self.clock.now()
         sealed = [
@@ -150,7 +170,7 @@ class EventStore:
             return sealed
         try:
             for start in range(0, len(rows), _ROWS_PER_INSERT):
-                await conn.execute(events.insert().values(rows[start : start + _ROWS_PER_INSERT]))
+                await _INSERT_EVENTS.execute(conn, rows[start : start + _ROWS_PER_INSERT])
         except IntegrityError as exc:
             if "events_stream_version_key" in str(exc.orig):
                 moved = [a for a in appends if a.new_events]

@@ -28,9 +28,9 @@ from yidi_events.contracts.reconciliation import (
     DaySettlementRecorded,
     DisputedSettlementReleased,
 )
-from yidi_events.db import ColumnsInsert
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.projection import Projection
+from yidi_events.store.columns import ColumnsInsert
 
 
 def reconciliation_projection() -> Projection:

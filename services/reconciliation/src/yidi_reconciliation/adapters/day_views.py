@@ -23,10 +23,11 @@ from yidi_events.contracts.reconciliation import (
     DaySettlementRecorded,
     DisputedSettlementReleased,
 )
-from yidi_events.db import ColumnsInsert, any_of
+from yidi_events.db import any_of
 from yidi_events.envelope import Envelope
 from yidi_events.paging import Keyset, Page, PageRequest, keyset_query, page_of
 from yidi_events.runtime.projection import Projection
+from yidi_events.store.columns import ColumnsInsert
 from yidi_reconciliation.adapters.tables import day_settlement_ids, day_state, day_statements
 from yidi_reconciliation.domain.day_statement import DayHead, DayId, evolve_head
 from yidi_reconciliation.domain.events import (
