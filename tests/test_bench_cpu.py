@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 from yidi_stack.bench.cpu import cpu_seconds, ms_per
@@ -32,3 +34,14 @@ def test_a_process_group_is_charged_what_its_processes_spend() -> None:
         pass
     spent = cpu_seconds({"tests": group})["tests"] - before
     assert spent >= 0.25
+
+
+def test_a_family_is_its_parent_and_the_parents_children() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        used = cpu_seconds({}, {"family": os.getpid()})
+    finally:
+        child.kill()
+        child.wait()
+    assert used["family"] >= 0.3  # the child's spin, charged to its parent's family

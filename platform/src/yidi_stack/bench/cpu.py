@@ -11,39 +11,36 @@ import os
 from collections import Counter
 from collections.abc import Mapping
 
+from yidi_stack.platform import Platform
+
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _stat(pid: str) -> tuple[str, int, int] | None:
-    """(command name, process group, user+system ticks) of a process, None once it is gone."""
+def _stat(pid: str) -> tuple[int, int, int] | None:
+    """(parent pid, process group, user+system ticks) of a process, None once it is gone."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            head, _, tail = stat.read().rpartition(")")
+            fields = stat.read().rpartition(")")[2].split()
     except OSError:
         return None
-    fields = tail.split()
-    return head.partition("(")[2], int(fields[2]), int(fields[11]) + int(fields[12])
+    return int(fields[1]), int(fields[2]), int(fields[11]) + int(fields[12])
 
 
-def cpu_seconds(groups: Mapping[str, int]) -> dict[str, float]:
+def cpu_seconds(groups: Mapping[str, int], families: Mapping[str, int] = {}) -> dict[str, float]:
     """CPU seconds used so far by each named process group (a service's leader pid and its
-    workers), by PostgreSQL's processes and by the broker. The load generator is not counted: it
-    has exited by the time the run is measured."""
+    workers) and each named family (a parent and its children: PostgreSQL's postmaster and its
+    backends, the broker). Other processes on the machine are not counted, nor is the load
+    generator: it has exited by the time the run is measured."""
     by_group = {pgid: name for name, pgid in groups.items()}
+    by_parent = {pid: name for name, pid in families.items()}
     used: Counter[str] = Counter()
     for pid in os.listdir("/proc"):
         if not pid.isdigit() or (found := _stat(pid)) is None:
             continue
-        command, pgid, ticks = found
-        name = by_group.get(pgid)
-        if name is None:
-            if command.startswith("postgres"):
-                name = "postgres"
-            elif command == "tansu":
-                name = "broker"
-            else:
-                continue
-        used[name] += ticks
+        parent, pgid, ticks = found
+        name = by_group.get(pgid) or by_parent.get(int(pid)) or by_parent.get(parent)
+        if name is not None:
+            used[name] += ticks
     return {name: ticks / TICKS for name, ticks in used.items()}
 
 
@@ -56,3 +53,18 @@ def ms_per(before: Mapping[str, float], after: Mapping[str, float], count: int) 
     shares = {k: round(v * 1000 / count, 2) for k, v in spent.items() if v > 0}
     ordered = dict(sorted(shares.items(), key=lambda kv: -kv[1]))
     return {"all": round(sum(spent.values()) * 1000 / count, 2), **ordered}
+
+
+def families(platform: Platform) -> dict[str, int]:
+    """The platform's own PostgreSQL (its postmaster) and broker, by pid: other stacks on the
+    machine (a test's, another bench's) run the same programs."""
+    found: dict[str, int] = {}
+    for name, path in (
+        ("postgres", platform.pg.data / "postmaster.pid"),
+        ("broker", platform.broker.root / "broker.pid"),
+    ):
+        try:
+            found[name] = int(path.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return found

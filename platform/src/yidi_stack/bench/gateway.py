@@ -20,7 +20,7 @@ from rich.progress import Progress
 
 from yidi_cli.his import GATEWAY
 from yidi_cli.sandbox import sandbox_dir
-from yidi_stack.bench.cpu import cpu_seconds, ms_per
+from yidi_stack.bench.cpu import cpu_seconds, families, ms_per
 from yidi_stack.bench.load import run_wrk
 from yidi_stack.bench.profile import Profiler, top_frames
 from yidi_stack.bench.settle import HOSPITAL, Gateway, prepare, signed, whole_visits
@@ -124,7 +124,7 @@ def gateway_figures(
         requests = signed(gw, prepared)
         say(f"  2207 at concurrency {concurrency} ({len(requests)} visits prepared) ...")
         started = datetime.now().astimezone()
-        cpu_before = cpu_seconds(platform._pids())
+        cpu_before = cpu_seconds(platform._pids(), families(platform))
         if sampler:
             sampler.start()
         run = run_wrk(
@@ -137,7 +137,7 @@ def gateway_figures(
             # Once the sampled settlements are reconciled the consumers have (nearly) caught up:
             # what each part spent on the run's settlements, the machine's bound on the figure.
             details["cpu_ms_per_settlement_c16"] = ms_per(
-                cpu_before, cpu_seconds(platform._pids()), run.ok
+                cpu_before, cpu_seconds(platform._pids(), families(platform)), run.ok
             )
         rate = run.ok / run.seconds if run.seconds else 0.0
         estimate = max(rate, 5.0)
