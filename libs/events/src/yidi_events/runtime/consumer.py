@@ -119,6 +119,10 @@ def lost_race(exc: BaseException) -> bool:
     return False
 
 
+BATCH = 1000
+"""Records a live consumer applies in one transaction at most."""
+
+
 class Consumer:
     def __init__(
         self,
@@ -131,8 +135,10 @@ class Consumer:
         max_attempts: int = 3,
         retry_backoff: float = 0.1,
         max_backoff: float = 30.0,
+        linger: float = 0.05,
     ) -> None:
         self.engine = engine
+        self.linger = linger
         self.projection = projection
         self.kafka = kafka
         self.name = projection.name
@@ -159,8 +165,17 @@ class Consumer:
         await kafka_consumer.start()
         try:
             while not stop.is_set():
-                batches = await kafka_consumer.getmany(timeout_ms=100, max_records=1000)
+                batches = await kafka_consumer.getmany(timeout_ms=100, max_records=BATCH)
                 records = [r for part in batches.values() for r in part]
+                if records and len(records) < BATCH and self.linger:
+                    # A batch costs a transaction, its bookkeeping and an offset commit however
+                    # few records it holds; under a steady trickle (settlements at the counter)
+                    # nearly every poll held one. Waiting a moment lets the next ones join it.
+                    await asyncio.sleep(self.linger)
+                    more = await kafka_consumer.getmany(
+                        timeout_ms=0, max_records=BATCH - len(records)
+                    )
+                    records += [r for part in more.values() for r in part]
                 if records:
                     await self.process(records)
                     with contextlib.suppress(CommitFailedError, KafkaError):
