@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from uuid6 import uuid7
@@ -115,6 +116,13 @@ def seal(
     return envelopes
 
 
+_LOAD_STREAMS = (
+    sa.select(events)
+    .where(events.c.stream_id == sa.any_(sa.bindparam("stream_ids", type_=ARRAY(sa.Text))))
+    .order_by(events.c.stream_id, events.c.stream_version)
+)
+
+
 class EventStore:
     def __init__(self, producer: str, clock: Clock) -> None:
         self.producer = producer
@@ -202,11 +210,7 @@ class EventStore:
         self, conn: AsyncConnection, stream_ids: Sequence[str]
     ) -> dict[str, list[Envelope]]:
         """Several whole streams in one round trip, each in order (empty if it has no events)."""
-        result = await conn.execute(
-            sa.select(events)
-            .where(events.c.stream_id.in_(sorted(set(stream_ids))))
-            .order_by(events.c.stream_id, events.c.stream_version)
-        )
+        result = await conn.execute(_LOAD_STREAMS, {"stream_ids": sorted(set(stream_ids))})
         loaded: dict[str, list[Envelope]] = {stream_id: [] for stream_id in stream_ids}
         for row in result.mappings():
             loaded[row["stream_id"]].append(_envelope(row))

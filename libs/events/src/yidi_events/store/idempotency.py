@@ -35,15 +35,16 @@ def request_hash(request: Any) -> str:
     return hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+# Built once (every HIS request runs both): only the values are bound per call.
+_LOOKUP = sa.select(idempotency.c.request_hash, idempotency.c.response).where(
+    idempotency.c.scope == sa.bindparam("scope"), idempotency.c.key == sa.bindparam("key")
+)
+_RECORD = idempotency.insert()
+
+
 class IdempotencyStore:
     async def lookup(self, conn: AsyncConnection, scope: str, key: str) -> StoredResponse | None:
-        row = (
-            await conn.execute(
-                sa.select(idempotency.c.request_hash, idempotency.c.response).where(
-                    idempotency.c.scope == scope, idempotency.c.key == key
-                )
-            )
-        ).first()
+        row = (await conn.execute(_LOOKUP, {"scope": scope, "key": key})).first()
         return StoredResponse(row.request_hash, row.response) if row else None
 
     async def record(
@@ -56,9 +57,8 @@ class IdempotencyStore:
     ) -> None:
         try:
             await conn.execute(
-                idempotency.insert().values(
-                    scope=scope, key=key, request_hash=hash_, response=response
-                )
+                _RECORD,
+                {"scope": scope, "key": key, "request_hash": hash_, "response": response},
             )
         except IntegrityError as exc:
             raise IdempotencyConflict(f"{scope}/{key}") from exc

@@ -182,13 +182,17 @@ async def own_movements(conn: AsyncConnection, person_id: str, after: int) -> li
     ]
 
 
+# The counter's reads are built once, their values bound at each call: a statement built per call
+# costs its construction and its cache key every time, the compiled form being cached anyway.
+_STATED_YEAR = sa.select(person_years.c.totals, person_years.c.visit_ledger_counted).where(
+    person_years.c.person_id == sa.bindparam("person_id"),
+    person_years.c.policy_year == sa.bindparam("policy_year"),
+)
+
+
 async def stated_year(conn: AsyncConnection, person_id: str, policy_year: int) -> StatedYear:
     row = (
-        await conn.execute(
-            sa.select(person_years.c.totals, person_years.c.visit_ledger_counted).where(
-                person_years.c.person_id == person_id, person_years.c.policy_year == policy_year
-            )
-        )
+        await conn.execute(_STATED_YEAR, {"person_id": person_id, "policy_year": policy_year})
     ).first()
     if row is None:
         return StatedYear(totals=None, visit_ledger_counted=0)
@@ -210,23 +214,7 @@ async def person(
 ) -> Person:
     """The person on `on` (the visit's day); with `today`, also the direct-settlement suspension
     in force on the day of the request, whatever day the visit began."""
-    found = (
-        (
-            await conn.execute(
-                # Known once both the person's facts and their identity have arrived (two topics).
-                sa.select(
-                    persons,
-                    *[c for c in person_identities.c if c.name != "person_id"],
-                    _PERSON_SUSPENSIONS,
-                    _UNCOUNTED_MOVEMENTS,
-                )
-                .join(person_identities, person_identities.c.person_id == persons.c.person_id)
-                .where(persons.c.person_id == person_id)
-            )
-        )
-        .mappings()
-        .first()
-    )
+    found = (await conn.execute(_PERSON, {"person_id": person_id})).mappings().first()
     if found is None:
         raise NotFound(
             "person.not_found",
@@ -317,6 +305,19 @@ _UNCOUNTED_MOVEMENTS = (
 )
 
 
+# Known once both the person's facts and their identity have arrived (two topics).
+_PERSON = (
+    sa.select(
+        persons,
+        *[c for c in person_identities.c if c.name != "person_id"],
+        _PERSON_SUSPENSIONS,
+        _UNCOUNTED_MOVEMENTS,
+    )
+    .join(person_identities, person_identities.c.person_id == persons.c.person_id)
+    .where(persons.c.person_id == sa.bindparam("person_id"))
+)
+
+
 def _suspension(row: Any) -> Suspension:
     return Suspension(
         suspended_from=row["suspended_from"],
@@ -364,26 +365,27 @@ async def person_chronic_certificates(
     ]
 
 
+_FILINGS = (
+    sa.select(
+        filings.c.filing_id,
+        filings.c.kind,
+        filings.c.approved,
+        filings.c.cancelled_on,
+        filing_versions.c.revision,
+        filing_versions.c.changed_on,
+        filing_versions.c.visit_region,
+        filing_versions.c.destination_institution,
+        filing_versions.c.valid_from,
+        filing_versions.c.valid_to,
+    )
+    .join(filing_versions, filing_versions.c.filing_id == filings.c.filing_id)
+    .where(filings.c.person_id == sa.bindparam("person_id"))
+)
+
+
 async def person_filings(conn: AsyncConnection, person_id: str) -> list[FilingSnapshot]:
     """Every version of the person's filings; the domain picks the one in force on a day."""
-    rows = (
-        await conn.execute(
-            sa.select(
-                filings.c.filing_id,
-                filings.c.kind,
-                filings.c.approved,
-                filings.c.cancelled_on,
-                filing_versions.c.revision,
-                filing_versions.c.changed_on,
-                filing_versions.c.visit_region,
-                filing_versions.c.destination_institution,
-                filing_versions.c.valid_from,
-                filing_versions.c.valid_to,
-            )
-            .join(filing_versions, filing_versions.c.filing_id == filings.c.filing_id)
-            .where(filings.c.person_id == person_id)
-        )
-    ).mappings()
+    rows = (await conn.execute(_FILINGS, {"person_id": person_id})).mappings()
     return [
         FilingSnapshot(
             filing_id=r["filing_id"],
