@@ -209,7 +209,16 @@ def latest_specs() -> list[EventSpec]:
     return [s for s in all_specs() if s.version == _latest[s.event_type]]
 
 
+_contracts_loaded = False
+
+
 def _load_contracts() -> None:
     # Importing the published contract modules registers them; do it lazily so a reader never
-    # misses one. A service's own contracts register when its code is imported.
+    # misses one. A service's own contracts register when its code is imported. Once: every
+    # encode and decode asks, and an import statement costs a lookup even when done.
+    global _contracts_loaded
+    if _contracts_loaded:
+        return
     from yidi_events import contracts  # noqa: F401
+
+    _contracts_loaded = True
