@@ -160,6 +160,13 @@ def make_projection() -> Projection:
     async def settled_many(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
         rows = {row["settlement_id"]: row for row in map(_settlement_row, envs)}
         kept = list(rows.values())
+        if len(kept) == 1:  # a 2207's one visit: the two statements it always ran
+            (row,) = kept
+            await upsert(conn, settlements, ["settlement_id"], row)
+            await conn.execute(
+                visits.update().where(visits.c.visit_id == row["visit_id"]).values(status="settled")
+            )
+            return
         for start in range(0, len(kept), _ROWS_PER_STATEMENT):
             chunk = kept[start : start + _ROWS_PER_STATEMENT]
             stmt = insert(settlements).values(chunk)
