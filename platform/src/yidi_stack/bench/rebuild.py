@@ -205,13 +205,33 @@ async def snapshot(engine: AsyncEngine, projection: Projection) -> dict[str, Any
         return await projection.snapshot(conn)
 
 
+def unequal(name: str, live: dict[str, Any], rebuilt: dict[str, Any]) -> WrongResult | None:
+    """What differs between a projection's live rows and its rebuilt ones, table by table (rows
+    each side, and the first row only one side holds), or None when they are equal."""
+    tables = []
+    for table, rows in live.items():
+        again = rebuilt.get(table, [])
+        if rows != again:
+            # Rows may hold lists (JSON, arrays): compared by their repr, which sorted them.
+            seen_live, seen_rebuilt = set(map(repr, rows)), set(map(repr, again))
+            only_live = next((r for r in rows if repr(r) not in seen_rebuilt), None)
+            only_rebuilt = next((r for r in again if repr(r) not in seen_live), None)
+            tables.append(
+                f"{table}: {len(rows)} live, {len(again)} rebuilt;"
+                f" only live {only_live!r:.300}; only rebuilt {only_rebuilt!r:.300}"
+            )
+    if not tables:
+        return None
+    return WrongResult(f"the rebuilt {name} differs from the live one: " + " | ".join(tables))
+
+
 async def timed_consumer(engine: AsyncEngine, consumer: Consumer) -> Rebuilt:
     live = await snapshot(engine, consumer.projection)
     started = time.monotonic()
     read = await consumer.rebuild()
     seconds = time.monotonic() - started
-    if await snapshot(engine, consumer.projection) != live:
-        raise WrongResult(f"the rebuilt {consumer.name} differs from the live one")
+    if wrong := unequal(consumer.name, live, await snapshot(engine, consumer.projection)):
+        raise wrong
     return Rebuilt(consumer.name, read, seconds)
 
 
@@ -220,7 +240,13 @@ async def timed_catch_up(consumer: Consumer) -> Rebuilt:
     (the same `process` its group loop calls), into the live tables."""
     started = time.monotonic()
     read = await consumer.catch_up()
-    return Rebuilt(consumer.name, read, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    # Straight after a publish the broker's end offsets can trail the acknowledged records (seen
+    # at 20,000 events: the pass stopped 193 records short of the filing topics' end, and a read
+    # three seconds later had them all). A second pass, untimed, applies what the first did not
+    # see, so the live tables hold the whole backlog the rebuild is compared with.
+    await consumer.catch_up()
+    return Rebuilt(consumer.name, read, seconds)
 
 
 @dataclass(frozen=True)
@@ -319,8 +345,8 @@ async def rebuild_chain(dsns: dict[str, str], bootstrap: str, *, events: int) ->
         started = time.monotonic()
         applied = await rebuild_from_store(recon_runtime.engine, recon_runtime.store, days)
         seconds = time.monotonic() - started
-        if await snapshot(recon_runtime.engine, days) != before:
-            raise WrongResult(f"the rebuilt {days.name} differs from the live one")
+        if wrong := unequal(days.name, before, await snapshot(recon_runtime.engine, days)):
+            raise wrong
         done.append(Rebuilt(days.name, applied, seconds))
         await publish_all(recon_runtime.relay, kafka)
     finally:

@@ -74,6 +74,7 @@ from yidi_stack.bench.rebuild import (
     snapshot,
     timed_catch_up,
     timed_consumer,
+    unequal,
 )
 from yidi_stack.bench.recon_day import INSURED_REGIONS, VISIT_REGION, WrongResult
 
@@ -123,8 +124,8 @@ async def rebuild_own(
     started = time.monotonic()
     applied = await rebuild_from_store(engine, store, projection)
     seconds = time.monotonic() - started
-    if await snapshot(engine, projection) != live:
-        raise WrongResult(f"the rebuilt {projection.name} differs from the live one")
+    if wrong := unequal(projection.name, live, await snapshot(engine, projection)):
+        raise wrong
     await check_counts(engine, projection.name, counts)
     return Rebuilt(projection.name, applied, seconds)
 
