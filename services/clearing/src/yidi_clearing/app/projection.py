@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -36,6 +38,7 @@ from yidi_clearing.domain.events import (
     StatementApproved,
     StatementGenerated,
 )
+from yidi_events.db import ColumnsInsert
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.projection import Projection
 
@@ -103,17 +106,28 @@ def own_projection() -> Projection:
         if lines:
             await conn.execute(period_lines.insert(), lines)
 
-    @projection.on(LineConfirmed)
-    async def confirmed(conn: AsyncConnection, env: Envelope) -> None:
-        e: LineConfirmed = env.payload
-        await _add_agency(conn, e.period, e.line_id, period_lines.c.confirmed_by, e.agency)
-        await _advance(conn, env)
-
-    @projection.on(LineDisputed)
-    async def disputed(conn: AsyncConnection, env: Envelope) -> None:
-        e: LineDisputed = env.payload
-        await _add_agency(conn, e.period, e.line_id, period_lines.c.disputed_by, e.agency)
-        await _advance(conn, env)
+    # A period's agencies confirm its lines by the thousand (clearing_month appends them in one
+    # unit; a rebuild reads them a page at a time): one UPDATE of the lines and one upsert of the
+    # heads a run, not two statements a fact.
+    @projection.on_batch(LineConfirmed, LineDisputed)
+    async def decided(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
+        added: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+        for env in envs:
+            e: LineConfirmed | LineDisputed = env.payload
+            confirm, dispute = added.setdefault((e.period, e.line_id), ([], []))
+            agencies = confirm if isinstance(e, LineConfirmed) else dispute
+            if e.agency not in agencies:
+                agencies.append(e.agency)
+        await conn.execute(
+            _ADD_AGENCIES,
+            {
+                "periods": [period for period, _ in added],
+                "lines": [line for _, line in added],
+                "confirms": [",".join(c) for c, _ in added.values()],
+                "disputes": [",".join(d) for _, d in added.values()],
+            },
+        )
+        await _advance_many(conn, envs)
 
     @projection.on(StatementApprovalGiven)
     async def approval_given(conn: AsyncConnection, env: Envelope) -> None:
@@ -242,16 +256,41 @@ async def _advance(
     )
 
 
-async def _add_agency(
-    conn: AsyncConnection, period: str, line_id: str, column: sa.Column[list[str]], agency: str
-) -> None:
-    # Without repeats, in the stream's order: a rebuild replays the same order, so rows match.
-    merged = sa.case(
-        (sa.literal(agency) == sa.any_(column), column),
-        else_=sa.func.array_append(column, agency),
-    )
-    await conn.execute(
-        period_lines.update()
-        .where(period_lines.c.period == period, period_lines.c.line_id == line_id)
-        .values({column.name: merged})
-    )
+_HEADS = ColumnsInsert(
+    period_heads, ["period", "stream_version"], conflict=["period"], update=["stream_version"]
+)
+
+
+async def _advance_many(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
+    """`_advance` for a run without approvals: each period's head moves to its last fact."""
+    prefix = "clearing-period:"
+    heads = {
+        env.stream_id.removeprefix(prefix): env.stream_version
+        for env in envs
+        if env.stream_id.startswith(prefix)
+    }
+    await _HEADS.execute(conn, ({"period": p, "stream_version": v} for p, v in heads.items()))
+
+
+# Each line's agencies appended without repeats, in the stream's order (a rebuild replays the same
+# order, so rows match). Agency codes hold no comma, so a line's new agencies travel as one text.
+# The table is unqualified, as the handlers name theirs: a rebuild's search_path finds its shadow.
+_ADD_AGENCIES = sa.text(
+    """
+    UPDATE period_lines AS l
+    SET confirmed_by = l.confirmed_by || ARRAY(
+            SELECT a FROM unnest(v.confirm) WITH ORDINALITY AS u(a, n)
+            WHERE a <> ALL (l.confirmed_by) ORDER BY n),
+        disputed_by = l.disputed_by || ARRAY(
+            SELECT a FROM unnest(v.dispute) WITH ORDINALITY AS u(a, n)
+            WHERE a <> ALL (l.disputed_by) ORDER BY n)
+    FROM (
+        SELECT period, line_id,
+               string_to_array(confirm, ',') AS confirm, string_to_array(dispute, ',') AS dispute
+        FROM unnest(CAST(:periods AS text[]), CAST(:lines AS text[]),
+                    CAST(:confirms AS text[]), CAST(:disputes AS text[]))
+             AS x(period, line_id, confirm, dispute)
+    ) AS v
+    WHERE l.period = v.period AND l.line_id = v.line_id
+    """
+)
