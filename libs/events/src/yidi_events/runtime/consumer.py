@@ -47,6 +47,7 @@ from yidi_events.envelope import Envelope
 from yidi_events.failpoints import crash_point
 from yidi_events.runtime.kafka import KafkaSettings, consumer, producer
 from yidi_events.runtime.kafka import reader as kafka_reader
+from yidi_events.runtime.offsets import Contiguous
 from yidi_events.runtime.projection import Progress, Projection
 from yidi_events.runtime.shadow import Shadow
 from yidi_events.store.columns import ColumnsInsert
@@ -857,20 +858,29 @@ class Consumer:
         positions = {tp: await reader.position(tp) for tp in partitions}
         pending = {tp for tp in partitions if positions[tp] < ends[tp]}
         total = sum(ends[tp] - positions[tp] for tp in partitions)
+        # Not the reader's position: it can pass records it never returned (see offsets.py).
+        reading = Contiguous(positions)
         read = 0
         if progress is not None:
             progress(0, total)
         while pending:
             batches = await reader.getmany(*pending, timeout_ms=200, max_records=5000)
-            records = [r for part in batches.values() for r in part]
+            records, reread = reading.take(r for part in batches.values() for r in part)
             if records:
                 await apply(records)
                 read += len(records)
                 if progress is not None:
                     progress(read, max(total, read))
-            for tp in list(pending):
-                if await reader.position(tp) >= ends[tp]:
-                    pending.discard(tp)
+            for tp, offset in reread.items():
+                log.warning(
+                    "consumer.reread",
+                    consumer=self.name,
+                    topic=tp.topic,
+                    offset=offset,
+                    partition=tp.partition,
+                )
+                reader.seek(tp, offset)
+            pending = {tp for tp in pending if not reading.reached(tp, ends[tp])}
         return read
 
 
