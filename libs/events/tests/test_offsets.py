@@ -30,7 +30,8 @@ def test_records_in_order_are_taken_and_the_partition_moves_on() -> None:
     kept, reread = reading.take([*recs(A, 10, 11), *recs(B, 0)])
     assert [(r.partition, r.offset) for r in kept] == [(0, 10), (0, 11), (1, 0)]
     assert reread == {}
-    assert reading.reached(A, 12) and not reading.reached(A, 13)
+    assert reading.reached(A, 12)
+    assert not reading.reached(A, 13)
 
 
 def test_a_skipped_offset_sends_its_partition_back_and_keeps_the_others() -> None:
