@@ -38,9 +38,9 @@ from yidi_clearing.domain.events import (
     StatementApproved,
     StatementGenerated,
 )
-from yidi_events.db import ColumnsInsert
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.projection import Projection
+from yidi_events.store.columns import ColumnsInsert
 
 
 def own_projection() -> Projection:
