@@ -122,6 +122,8 @@ def lost_race(exc: BaseException) -> bool:
 
 BATCH = 1000
 """Records a live consumer applies in one transaction at most."""
+REREAD_PAUSE = 0.1
+"""Seconds a read to the end waits before reading a skipped offset again."""
 
 
 class Consumer:
@@ -880,6 +882,8 @@ class Consumer:
                     partition=tp.partition,
                 )
                 reader.seek(tp, offset)
+            if reread:
+                await asyncio.sleep(REREAD_PAUSE)
             pending = {tp for tp in pending if not reading.reached(tp, ends[tp])}
         return read
 

@@ -15,8 +15,10 @@ from typing import Protocol, TypeVar
 
 from aiokafka import TopicPartition
 
-REREADS = 3
-"""Times an offset is read again before its absence is taken as the broker's, not the read's."""
+REREADS = 30
+"""Times an offset is read again (a pause apart, see Consumer._read_to_end) before its absence is
+taken as the broker's, not the read's: a read begun right after a publish was seen to miss
+records that one begun three seconds later found."""
 
 
 class Record(Protocol):
