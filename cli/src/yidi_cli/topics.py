@@ -10,7 +10,7 @@ from typing import Any, TypeAlias
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from yidi_events.runtime.consumer import REPLAYED_FROM, describe
-from yidi_events.runtime.kafka import KafkaSettings, producer
+from yidi_events.runtime.kafka import KafkaSettings, producer, read_through
 from yidi_events.runtime.kafka import reader as kafka_reader
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
@@ -52,16 +52,14 @@ async def read(
                 begin = max(begin, ends[tp] - limit)
             reader.seek(tp, begin)
         records: list[Record] = []
-        pending = {tp for tp in parts if await reader.position(tp) < ends[tp]}
+        pending = set(parts)
         while pending:
             batches = await reader.getmany(*pending, timeout_ms=200, max_records=5000)
-            # Whole fetched batches are kept: a broker may report the end as the last batch's
+            # Whole fetched batches are kept: a broker may list the end as the last batch's
             # first offset + 1 (the local Tansu broker does), and cutting there hides records.
             for batch in batches.values():
                 records.extend(batch)
-            for tp in list(pending):
-                if await reader.position(tp) >= ends[tp]:
-                    pending.discard(tp)
+            pending = {tp for tp in pending if not await read_through(reader, tp, ends[tp])}
             if from_beginning and limit is not None and len(records) >= limit * len(parts):
                 break
     finally:

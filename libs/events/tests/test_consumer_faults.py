@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 from uuid import uuid4
@@ -13,7 +14,7 @@ from uuid import uuid4
 import orjson
 import pytest
 import sqlalchemy as sa
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -488,3 +489,37 @@ async def test_postgres_stopped_while_a_consumer_applies_loses_nothing_and_dead_
     projection.handlers["filing.Counted"] = inner
     await Consumer(engine, projection, kafka_settings, sources=["filing"]).rebuild()
     assert await snapshot(engine, projection) == live
+
+
+async def test_a_read_to_the_end_takes_all_of_a_last_batch_longer_than_one_answer(
+    engine: AsyncEngine, kafka_settings: KafkaSettings, example: Any
+) -> None:
+    """Tansu lists a partition's end as its last batch's base offset + 1. A read whose answer
+    (at most 5,000 records) stopped inside that batch took the partition as read and left the
+    rest of the batch unapplied; rebuilds of 20,000 events came out short, without an error."""
+    name = topic("filing", kafka_settings.namespace)
+    tp = TopicPartition(name, 0)
+    writer = AIOKafkaProducer(
+        bootstrap_servers=kafka_settings.bootstrap, linger_ms=500, max_batch_size=1 << 20
+    )
+    await writer.start()
+    try:
+        sent = [await writer.send(name, b"%d" % n, partition=0) for n in range(6000)]
+        await asyncio.gather(*sent)  # one batch of 6,000
+    finally:
+        await writer.stop()
+    reader = AIOKafkaConsumer(bootstrap_servers=kafka_settings.bootstrap, enable_auto_commit=False)
+    await reader.start()
+    got: list[int] = []
+
+    async def keep(records: Sequence[Any]) -> None:
+        got.extend(int(r.value) for r in records)
+
+    try:
+        reader.assign([tp])
+        await reader.seek_to_beginning(tp)
+        consumer = Consumer(engine, example.make_projection(), kafka_settings, sources=["filing"])
+        assert await consumer._read_to_end(reader, keep) == 6000
+    finally:
+        await reader.stop()
+    assert got == list(range(6000))

@@ -45,9 +45,8 @@ from yidi_events import tracing
 from yidi_events.db import any_of, is_transient, is_unavailable
 from yidi_events.envelope import Envelope
 from yidi_events.failpoints import crash_point
-from yidi_events.runtime.kafka import KafkaSettings, consumer, producer
+from yidi_events.runtime.kafka import KafkaSettings, consumer, producer, read_through
 from yidi_events.runtime.kafka import reader as kafka_reader
-from yidi_events.runtime.offsets import Contiguous
 from yidi_events.runtime.projection import Progress, Projection
 from yidi_events.runtime.shadow import Shadow
 from yidi_events.store.columns import ColumnsInsert
@@ -122,8 +121,6 @@ def lost_race(exc: BaseException) -> bool:
 
 BATCH = 1000
 """Records a live consumer applies in one transaction at most."""
-REREAD_PAUSE = 0.1
-"""Seconds a read to the end waits before reading a skipped offset again."""
 
 
 class Consumer:
@@ -856,35 +853,23 @@ class Consumer:
         progress: Progress | None = None,
     ) -> int:
         partitions = sorted(reader.assignment(), key=lambda tp: (tp.topic, tp.partition))
+        # The listed ends are what progress is reported against, not where to stop (read_through).
         ends = await reader.end_offsets(partitions)
         positions = {tp: await reader.position(tp) for tp in partitions}
-        pending = {tp for tp in partitions if positions[tp] < ends[tp]}
-        total = sum(ends[tp] - positions[tp] for tp in partitions)
-        # Not the reader's position: it can pass records it never returned (see offsets.py).
-        reading = Contiguous(positions)
+        pending = set(partitions)
+        total = sum(max(0, ends[tp] - positions[tp]) for tp in partitions)
         read = 0
         if progress is not None:
             progress(0, total)
         while pending:
             batches = await reader.getmany(*pending, timeout_ms=200, max_records=5000)
-            records, reread = reading.take(r for part in batches.values() for r in part)
+            records = [r for part in batches.values() for r in part]
             if records:
                 await apply(records)
                 read += len(records)
                 if progress is not None:
                     progress(read, max(total, read))
-            for tp, offset in reread.items():
-                log.warning(
-                    "consumer.reread",
-                    consumer=self.name,
-                    topic=tp.topic,
-                    offset=offset,
-                    partition=tp.partition,
-                )
-                reader.seek(tp, offset)
-            if reread:
-                await asyncio.sleep(REREAD_PAUSE)
-            pending = {tp for tp in pending if not reading.reached(tp, ends[tp])}
+            pending = {tp for tp in pending if not await read_through(reader, tp, ends[tp])}
         return read
 
 
