@@ -68,25 +68,26 @@ class Rebuilt:
         return self.events / self.seconds if self.seconds else 0.0
 
 
+UNUSED_TOTALS = (
+    "fully_self_paid",
+    "over_limit",
+    "pre_self_paid",
+    "deductible_applied",
+    "large_amount_fund",
+    "critical_illness_fund",
+    "civil_servant_subsidy",
+    "medical_assistance",
+    "hospital_borne",
+)
+"""A generated settlement's totals that stay 0: the basic fund and the account pay it all."""
+
+
 def visit_settled(i: int) -> VisitSettled:
     fee = 5_000 + (i * 2654435761) % 800_000
     fund = fee * 6 // 10
     account = fee // 10
     cash = fee - fund - account
-    zero = dict.fromkeys(
-        (
-            "fully_self_paid",
-            "over_limit",
-            "pre_self_paid",
-            "deductible_applied",
-            "large_amount_fund",
-            "critical_illness_fund",
-            "civil_servant_subsidy",
-            "medical_assistance",
-            "hospital_borne",
-        ),
-        0,
-    )
+    zero = dict.fromkeys(UNUSED_TOTALS, 0)
     hospital = f"H3201{1 + i % 200:07d}"
     return VisitSettled(
         settlement_id=f"RB-{i:08d}",

@@ -69,6 +69,7 @@ from yidi_events.store import EventStore, NewEvent, StreamAppend
 from yidi_stack.bench.clearing_month import agencies
 from yidi_stack.bench.rebuild import (
     DAY,
+    UNUSED_TOTALS,
     Rebuilt,
     publish_all,
     snapshot,
@@ -211,18 +212,7 @@ def filing_streams(persons: int) -> Iterable[StreamAppend]:
 
 # --- reimbursement ----------------------------------------------------------------------------
 
-_NO_FUNDS = (
-    "fully_self_paid",
-    "over_limit",
-    "pre_self_paid",
-    "deductible_applied",
-    "large_amount_fund",
-    "critical_illness_fund",
-    "civil_servant_subsidy",
-    "medical_assistance",
-    "hospital_borne",
-    "account_paid",
-)
+_NO_FUNDS = (*UNUSED_TOTALS, "account_paid")
 
 
 def claim_facts(i: int) -> list[Any]:
