@@ -27,6 +27,7 @@ they are appended (as their write paths do), and `audit.own` is rebuilt beside a
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -151,12 +152,46 @@ def clawback_decided(i: int) -> ClawbackDecided:
     )
 
 
+STREAMS_PER_TRANSACTION = 500
+
+
+async def append_projected(
+    engine: AsyncEngine,
+    store: EventStore,
+    projection: Projection,
+    appends: Iterable[StreamAppend],
+) -> Rebuilt:
+    """Append the streams, each projected in the appending transaction as the write path projects
+    one append (`project_with`); several streams share a transaction so the setup is not a round
+    trip per stream. The live figure: events over the seconds spent projecting them."""
+    events = 0
+    projecting = 0.0
+    pending: list[StreamAppend] = []
+
+    async def flush() -> None:
+        nonlocal events, projecting
+        async with engine.begin() as conn:
+            sealed = await store.append_streams(conn, pending)
+            started = time.monotonic()
+            for envelopes in sealed:
+                await projection.apply_many(conn, envelopes)
+            projecting += time.monotonic() - started
+            events += sum(len(e) for e in sealed)
+        pending.clear()
+
+    for append in appends:
+        pending.append(append)
+        if len(pending) >= STREAMS_PER_TRANSACTION:
+            await flush()
+    if pending:
+        await flush()
+    return Rebuilt(projection.name, events, projecting)
+
+
 async def _append_clawbacks(
     engine: AsyncEngine, store: EventStore, own: Projection, n: int
 ) -> Rebuilt:
     """Audit's decisions, projected into `audit.own` as its write path projects them."""
-    from yidi_stack.bench.rebuild_own import append_projected
-
     streams = (
         StreamAppend(f"clawback:{fact.clawback_id}", 0, [NewEvent(fact, DAY)])
         for fact in map(clawback_decided, range(n))
@@ -179,8 +214,6 @@ async def _append_settlements(
     engine: AsyncEngine, store: EventStore, own: Projection, n: int
 ) -> Rebuilt:
     """The settled visits, projected into settlement's own tables as its write path does."""
-    from yidi_stack.bench.rebuild_own import append_projected
-
     streams = (
         StreamAppend(f"person:{fact.settlement_id}", 0, [NewEvent(fact, DAY)])
         for fact in map(visit_settled, range(n))

@@ -71,6 +71,7 @@ from yidi_stack.bench.rebuild import (
     DAY,
     UNUSED_TOTALS,
     Rebuilt,
+    append_projected,
     publish_all,
     snapshot,
     timed_catch_up,
@@ -79,41 +80,7 @@ from yidi_stack.bench.rebuild import (
 )
 from yidi_stack.bench.recon_day import INSURED_REGIONS, VISIT_REGION, WrongResult
 
-STREAMS_PER_TRANSACTION = 500
 Settings = Callable[[str], ServiceSettings]
-
-
-async def append_projected(
-    engine: AsyncEngine,
-    store: EventStore,
-    projection: Projection,
-    appends: Iterable[StreamAppend],
-) -> Rebuilt:
-    """Append the streams, each projected in the appending transaction as the write path projects
-    one append (`project_with`); several streams share a transaction so the setup is not a round
-    trip per stream. The live figure: events over the seconds spent projecting them."""
-    events = 0
-    projecting = 0.0
-    pending: list[StreamAppend] = []
-
-    async def flush() -> None:
-        nonlocal events, projecting
-        async with engine.begin() as conn:
-            sealed = await store.append_streams(conn, pending)
-            started = time.monotonic()
-            for envelopes in sealed:
-                await projection.apply_many(conn, envelopes)
-            projecting += time.monotonic() - started
-            events += sum(len(e) for e in sealed)
-        pending.clear()
-
-    for append in appends:
-        pending.append(append)
-        if len(pending) >= STREAMS_PER_TRANSACTION:
-            await flush()
-    if pending:
-        await flush()
-    return Rebuilt(projection.name, events, projecting)
 
 
 async def rebuild_own(
