@@ -174,6 +174,19 @@ async def rebuild_from_store(
 async def upsert(conn: AsyncConnection, table: sa.Table, keys: Sequence[str], row: Any) -> None:
     """Write a whole row keyed by `keys`, replacing what stood there: a fact that states the whole
     thing lands on the same row on redelivery and in a rebuild."""
-    stmt = insert(table).values(**row)
-    changes = {k: stmt.excluded[k] for k in row if k not in keys}
-    await conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=changes))
+    await conn.execute(_upsert_of(table, tuple(keys), tuple(row)), dict(row))
+
+
+_UPSERTS: dict[tuple[sa.Table, tuple[str, ...], tuple[str, ...]], sa.Insert] = {}
+
+
+def _upsert_of(table: sa.Table, keys: tuple[str, ...], columns: tuple[str, ...]) -> sa.Insert:
+    # Built once per shape and run with the row as its parameters: building the statement and
+    # its `excluded` alias anew for every event was a fifth of a per-event projection's time.
+    found = _UPSERTS.get((table, keys, columns))
+    if found is None:
+        stmt = insert(table)
+        changes = {k: stmt.excluded[k] for k in columns if k not in keys}
+        found = stmt.on_conflict_do_update(index_elements=list(keys), set_=changes)
+        _UPSERTS[(table, keys, columns)] = found
+    return found
