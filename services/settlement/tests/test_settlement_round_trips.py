@@ -9,6 +9,7 @@ consumers, so whatever the engine does during the call is the request's doing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +35,7 @@ START = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 VOUCHER = {"mdtrt_cert_type": "03", "mdtrt_cert_no": PERSON["certno"], "card_sn": PERSON["card_sn"]}
 
 # Before issue 20 a 2207 took 3 transactions and 20 statements (secret lookup and nonce claim each in
-# a transaction of their own, then the unit of 18). Now one unit of 11, with the hospital, its
+# a transaction of their own, then the unit of 18). Now one unit of 10, with the hospital, its
 # sanctions, the policy and the catalogue kept per process (adapters/reference_cache.py):
 #  1. the idempotency lookup (msgid)
 #  2. the visit and person-ledger streams, in one read
@@ -43,10 +44,10 @@ VOUCHER = {"mdtrt_cert_type": "03", "mdtrt_cert_no": PERSON["certno"], "card_sn"
 #  5. the insured place's statement of the person's year
 #  6. the events of both streams, in one multi-row INSERT
 #  7-9. the inline projection: the settlement row, the visit's status, the ledger movement
-#  10. the nonce claim, only while the kept secret and the kept reference data still hold
-#  11. the kept answer
+#  10. the nonce claim, only while the kept secret and the kept reference data still hold, which
+#      keeps the answer in the same statement
 # The bound lets no extra round trip creep back in unnoticed.
-MAX_STATEMENTS = 11
+MAX_STATEMENTS = 10
 SIGN_IN = {"signIn": {"opter_no": "1", "mac": "00:00:00:00:00:00", "ip": "127.0.0.1"}}
 
 
@@ -246,3 +247,62 @@ async def test_reference_data_changed_through_one_process_is_seen_by_the_next_re
             assert resumed.status_code == 200, resumed.text
             settled = await b.ok("2207", settle(visit_id), NANJING, insured=insured)
             assert settled["setlinfo"]["fulamt_ownpay_amt"] == Decimal("51.00")
+
+
+async def test_one_message_sent_through_two_processes_at_once_is_answered_once(
+    make_harness: Any,
+) -> None:
+    """The answer is kept in the nonce claim's statement: of two first attempts of one message
+    (a HIS that timed out and resent through another gateway process), the one that keeps it
+    second fails on the kept answer's key, is decided again and given the first one's answer."""
+    async with make_harness(START) as a:
+        await a.sandbox_world()
+        visit_id = await open_visit(a)
+        insured = PERSON["insuplc_admdvs"]
+        async with a.twin() as b:
+            before = await a.counts()
+            conflicts: list[str] = []
+
+            def on_error(context: Any) -> None:
+                conflicts.append(type(context.original_exception).__name__)
+
+            engines = (a.runtime.engine.sync_engine, b.runtime.engine.sync_engine)
+            for engine in engines:
+                sa.event.listen(engine, "handle_error", on_error)
+            try:
+                # Both attempts find no kept answer and decide; neither may keep its answer until
+                # both are at it. 2206 appends nothing, so only the kept answer's key collides.
+                async with a.runtime.engine.begin() as gate:
+                    await gate.execute(sa.text("LOCK TABLE idempotency IN SHARE MODE"))
+                    attempts = [
+                        asyncio.create_task(
+                            h.his("2206", settle(visit_id), NANJING, insured=insured, msgid="TW")
+                        )
+                        for h in (a, b)
+                    ]
+                    await waiting_on(a.runtime.engine, "idempotency", 2)
+                first, second = await asyncio.gather(*attempts)
+            finally:
+                for engine in engines:
+                    sa.event.remove(engine, "handle_error", on_error)
+            assert first["infcode"] == second["infcode"] == 0, (first, second)
+            assert first["output"] == second["output"]
+            assert await a.counts() == (before[0], before[1] + 1)
+            assert conflicts == ["UniqueViolationError"], conflicts
+
+
+async def waiting_on(engine: AsyncEngine, table: str, count: int) -> None:
+    """Until `count` sessions wait for a lock on `table`."""
+    for _ in range(500):
+        async with engine.connect() as conn:
+            waiting = await conn.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted"
+                    " AND relation = CAST(:table AS regclass)"
+                ),
+                {"table": table},
+            )
+        if waiting == count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{count} sessions never waited on {table}")

@@ -18,7 +18,7 @@ from yidi_events.envelope import Envelope
 from yidi_events.kernel.time import Clock, business_date
 from yidi_events.runtime.projection import Projection
 from yidi_events.store.event_store import ConcurrencyError, NewEvent, StreamAppend
-from yidi_events.store.idempotency import IdempotencyConflict, StoredResponse
+from yidi_events.store.idempotency import IdempotencyConflict, Keeping, StoredResponse
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -228,7 +228,7 @@ class WritePath:
         work: Callable[[Unit], Awaitable[dict[str, Any]]],
         *,
         repeat: Callable[[StoredResponse], dict[str, Any]] = lambda kept: kept.response,
-        alongside: Callable[[Unit], Awaitable[None]] | None = None,
+        alongside: Callable[[Unit, Keeping | None], Awaitable[None]] | None = None,
     ) -> dict[str, Any]:
         """Do `work` and keep its answer under the key, in one unit; a command whose key was
         answered before gets `repeat(kept)` and does nothing. Of two first attempts at once the
@@ -236,18 +236,22 @@ class WritePath:
 
         `alongside` runs in the same unit whichever answer is given, after `work` (whose append
         must stay the unit's first write): what must commit with the answer or not at all, such
-        as claiming the request's nonce, at no transaction of its own."""
+        as claiming the request's nonce, at no transaction of its own. It is handed the answer
+        to keep (None for a repeat), and may keep it in its own statement; what it did not keep,
+        the unit keeps after it."""
 
         async def attempt(unit: Unit) -> dict[str, Any]:
             kept = await unit.lookup(idempotent.scope, idempotent.key)
             if kept is not None:
                 if alongside is not None:
-                    await alongside(unit)
+                    await alongside(unit, None)
                 return repeat(kept)
             answer = await work(unit)
+            keeping = Keeping(idempotent.scope, idempotent.key, idempotent.request_hash, answer)
             if alongside is not None:
-                await alongside(unit)
-            await unit.record(idempotent, answer)
+                await alongside(unit, keeping)
+            if not keeping.kept:
+                await unit.record(idempotent, answer)
             return answer
 
         return await self.transact(attempt)

@@ -17,8 +17,10 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from yidi_events.store.idempotency import Keeping
 from yidi_events.store.schema import request_nonces
 
 INSTITUTION = "x-yidi-institution"
@@ -121,12 +123,14 @@ class NonceStore:
         request: VerifiedRequest,
         *,
         only_if: sa.ColumnElement[bool] | None = None,
+        keeping: Keeping | None = None,
     ) -> bool:
         """Claim the nonce in the caller's transaction, so that it commits (or rolls back) with
         the work the request did. A concurrent claim of the same nonce waits on the key and then
         finds it taken. With `only_if` (a condition the caller's cached view of the sender must
         still meet, e.g. its secret unchanged) nothing is claimed when it fails, and False is
-        returned, in the same round trip. Raises HisAuthError on a replay."""
+        returned, in the same round trip. With `keeping`, the request's answer is kept in the same
+        statement, only if the nonce was claimed. Raises HisAuthError on a replay."""
         values = sa.select(
             sa.literal(request.institution_code, sa.Text),
             sa.literal(request.nonce, sa.Text),
@@ -134,12 +138,23 @@ class NonceStore:
         )
         if only_if is not None:
             values = values.where(only_if)
-        claimed = await conn.scalar(
+        claim = (
             insert(request_nonces)
             .from_select(["institution_code", "nonce", "seen_at"], values)
             .on_conflict_do_nothing()
             .returning(request_nonces.c.nonce)
         )
+        if keeping is None:
+            claimed = await conn.scalar(claim)
+        else:
+            spent = claim.cte("spent")
+            try:
+                claimed = await conn.scalar(
+                    sa.select(spent.c.nonce).add_cte(keeping.insert_if(spent).cte("kept"))
+                )
+            except IntegrityError as exc:  # the nonce's insert does nothing on a conflict
+                raise keeping.conflict() from exc
+            keeping.kept = claimed is not None
         if claimed is not None:
             return True
         if only_if is not None and not await conn.scalar(sa.select(only_if)):

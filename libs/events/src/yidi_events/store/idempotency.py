@@ -42,6 +42,36 @@ _LOOKUP = sa.select(idempotency.c.request_hash, idempotency.c.response).where(
 _RECORD = idempotency.insert()
 
 
+@dataclass
+class Keeping:
+    """An answer to keep under its key. The write that must commit with it (a request's nonce
+    claim) may keep it in its own statement, one round trip less (`insert_if`, then `kept`);
+    what no such write kept, the unit keeps after (`IdempotencyStore.record`)."""
+
+    scope: str
+    key: str
+    request_hash: str
+    response: dict[str, Any]
+    kept: bool = False
+
+    def insert_if(self, written: sa.CTE) -> sa.Insert:
+        """The answer's row, inserted only if `written` (a data-modifying CTE of the same
+        statement) returned a row. A concurrent first attempt that kept the key first makes the
+        statement fail on the primary key: raise `IdempotencyConflict` from it (`conflict`)."""
+        values = sa.select(
+            sa.literal(self.scope, idempotency.c.scope.type),
+            sa.literal(self.key, idempotency.c.key.type),
+            sa.literal(self.request_hash, idempotency.c.request_hash.type),
+            sa.literal(self.response, idempotency.c.response.type),
+        ).where(sa.exists(sa.select(written)))
+        return idempotency.insert().from_select(
+            ["scope", "key", "request_hash", "response"], values
+        )
+
+    def conflict(self) -> IdempotencyConflict:
+        return IdempotencyConflict(f"{self.scope}/{self.key}")
+
+
 class IdempotencyStore:
     async def lookup(self, conn: AsyncConnection, scope: str, key: str) -> StoredResponse | None:
         row = (await conn.execute(_LOOKUP, {"scope": scope, "key": key})).first()

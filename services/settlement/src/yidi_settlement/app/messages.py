@@ -10,7 +10,7 @@ from typing import Any
 
 from yidi_events.application import Idempotent, Unit, WritePath
 from yidi_events.kernel import Conflict
-from yidi_events.store.idempotency import StoredResponse
+from yidi_events.store.idempotency import Keeping, StoredResponse
 
 Answer = dict[str, Any]
 
@@ -54,10 +54,11 @@ class Messages:
         message_id: str,
         request_hash: str,
         work: Callable[[Unit], Awaitable[Answer]],
-        alongside: Callable[[Unit], Awaitable[None]] | None = None,
+        alongside: Callable[[Unit, Keeping | None], Awaitable[None]] | None = None,
     ) -> Answer:
         """Do `work` and keep its answer in one unit, or give the answer kept before;
-        `alongside` (the nonce claim) commits with either."""
+        `alongside` (the nonce claim) commits with either, and may keep the answer in its own
+        statement (`WritePath.answer_once`)."""
         return await self.write.answer_once(
             Idempotent(_scope(institution), message_id, request_hash),
             work,

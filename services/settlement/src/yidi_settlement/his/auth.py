@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_events.auth.his import HisAuthError, NonceStore, VerifiedRequest
 from yidi_events.kernel import DomainError
+from yidi_events.store.idempotency import Keeping
 from yidi_settlement.his.envelope import MAX_BODY, HisEnvelope, too_large
 from yidi_settlement.his.files import read_envelope
 from yidi_settlement.his.institutions import check_sender
@@ -155,13 +156,16 @@ class Authenticator:
         conn: AsyncConnection,
         request: Authenticated,
         also: sa.ColumnElement[bool] | None = None,
+        keeping: Keeping | None = None,
     ) -> None:
         """Spend the request's nonce in the caller's transaction, if the secret it verified
         with is still the institution's (and `also` holds); raises his.auth.replay or
         his.auth.signature (and the caller's unit rolls back)."""
         only_if = request.unchanged if also is None else sa.and_(request.unchanged, also)
         try:
-            current = await self.nonces.claim_in(conn, request.nonce, only_if=only_if)
+            current = await self.nonces.claim_in(
+                conn, request.nonce, only_if=only_if, keeping=keeping
+            )
         except HisAuthError as exc:
             raise HisAuthError(
                 "replayed request", rule="his.auth.replay", field=request.nonce_header

@@ -25,7 +25,7 @@ from yidi_events.auth.his import HisAuthError
 from yidi_events.failpoints import crash_point
 from yidi_events.kernel import Clock, DomainError
 from yidi_events.store import ConcurrencyError
-from yidi_events.store.idempotency import IdempotencyConflict
+from yidi_events.store.idempotency import IdempotencyConflict, Keeping
 from yidi_settlement.app.messages import Messages, repeat
 from yidi_settlement.his.auth import Authenticated, Authenticator
 from yidi_settlement.his.downloads import is_catalogue_download
@@ -266,12 +266,13 @@ class Gateway:
             crash_point(f"gateway.before_commit.{envelope.infno}")
             return output
 
-        async def spend_nonce(unit: Unit) -> None:
+        async def spend_nonce(unit: Unit, answer: Keeping | None) -> None:
             # The nonce is claimed only while the kept reference data the unit used still holds,
-            # in the same statement; had it moved, the unit is decided again on fresh data.
+            # in the same statement, which also keeps the answer; had the data moved, the unit is
+            # decided again on fresh data.
             guard = None if kept is None else kept.guard(unit.conn)
             try:
-                await self.authenticator.claim_in(unit.conn, request, also=guard)
+                await self.authenticator.claim_in(unit.conn, request, also=guard, keeping=answer)
             except HisAuthError:
                 if kept is not None and guard is not None:
                     await kept.verify(unit.conn)
