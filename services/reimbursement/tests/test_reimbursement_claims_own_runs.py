@@ -2,8 +2,9 @@
 types) and leaves the claims, notifications and payment batches as the facts one by one would.
 
 Two manual claims from the bench's generator, worked by hand:
-- claim 0 (fee 20,000 + 0 = 200.00 yuan; the fund pays 70 %: 14,000) goes through its whole life
-  in one append: received, checked, reviewed, approved, paid in batch RBB-00000;
+- claim 0 (fee 20,000 + 0 = 200.00 yuan; the fund pays 70 %: 14,000) is received, checked and
+  reviewed in one append; the last append approves it (its figures a JSON column changed on the
+  stored row) and pays it in batch RBB-00000;
 - claim 1 (fee 20,000 + 2,654,435,761 mod 2,000,000 = 455,761) is received in one append; the next
   changes that stored row: checked needing two reviewers, reviewed twice, refused; the same
   append exports RBB-00000 (one transfer of claim 0's 14,000).
@@ -65,7 +66,7 @@ def appends() -> list[list[StreamAppend]]:
     )
     second = replace(reviewed, reviewer="reviewer-2")
     return [
-        [StreamAppend(f"claim-{A}", 0, [NewEvent(f, ON) for f in a])],
+        [StreamAppend(f"claim-{A}", 0, [NewEvent(f, ON) for f in a[:3]])],
         [StreamAppend(f"claim-{B}", 0, [NewEvent(received, ON)])],
         [
             StreamAppend(
@@ -76,13 +77,26 @@ def appends() -> list[list[StreamAppend]]:
                     for f in (replace(checked, reviewers_needed=2), reviewed, second, refused)
                 ],
             ),
+            StreamAppend(f"claim-{A}", 3, [NewEvent(f, ON) for f in a[3:]]),
             StreamAppend("payment-batch-RBB-00000", 0, [NewEvent(batch, ON)]),
         ],
     ]
 
 
 EXPECTED_CLAIMS = {
-    A: ("paid", None, ["reviewer-1"], 1, "long_term", 2026, 14_000, "RBB-00000", None, 20_000),
+    A: (
+        "paid",
+        None,
+        ["reviewer-1"],
+        1,
+        "long_term",
+        2026,
+        14_000,
+        "RBB-00000",
+        None,
+        20_000,
+        (14_000, 14_000, 20_000),
+    ),
     B: (
         "refused",
         None,
@@ -94,6 +108,7 @@ EXPECTED_CLAIMS = {
         None,
         "no filing covers the admission",
         455_761,
+        None,
     ),
 }
 EXPECTED_NOTICES = [
@@ -103,6 +118,17 @@ EXPECTED_NOTICES = [
     (B, "received"),
     (B, "refused"),
 ]
+
+
+def approved(approval: dict[str, Any] | None) -> tuple[int, int, int] | None:
+    """What the approval kept: payable, the fund's total and the year's eligible sum."""
+    if approval is None:
+        return None
+    return (
+        approval["payable"],
+        approval["totals"]["fund_total"],
+        approval["movement"]["eligible_cum"],
+    )
 
 
 async def state(engine: Any) -> tuple[dict[str, tuple[Any, ...]], list[tuple[str, str]], Any]:
@@ -121,6 +147,7 @@ async def state(engine: Any) -> tuple[dict[str, tuple[Any, ...]], list[tuple[str
                     claims.c.payment_batch,
                     claims.c.refusal,
                     claims.c.claimed_total,
+                    claims.c.approval,
                 )
             )
         ).all()
@@ -134,7 +161,11 @@ async def state(engine: Any) -> tuple[dict[str, tuple[Any, ...]], list[tuple[str
         batches = (
             await conn.execute(sa.select(payment_batches.c.batch_id, payment_batches.c.total))
         ).all()
-    return {r[0]: tuple(r[1:]) for r in rows}, [tuple(t) for t in told], [tuple(b) for b in batches]
+    return (
+        {r[0]: (*r[1:-1], approved(r[-1])) for r in rows},
+        [tuple(t) for t in told],
+        [tuple(b) for b in batches],
+    )
 
 
 async def test_runs_across_claim_fact_types_read_as_the_facts_one_by_one(
@@ -153,7 +184,7 @@ async def test_runs_across_claim_fact_types_read_as_the_facts_one_by_one(
                     if one_by_one:
                         for envelope in envelopes:
                             await projection.apply(conn, envelope)
-                    else:  # a run of claim B's four facts and the batch, over B's stored row
+                    else:  # the last: B's four facts, A's last two and the batch, over stored rows
                         await projection.apply_many(conn, envelopes)
             assert await state(engine) == expected
 
