@@ -80,14 +80,22 @@ class Projection:
                         await handler(conn, envelopes[i])
                 i += 1
                 continue
+            # A fact the projection does not handle changes nothing, so the run goes on past it
+            # (a filing stream's FilingSubmitted between two facts a consumer batches).
+            run = [envelopes[i]]
             j = i + 1
-            while j < len(envelopes) and self.batch_handlers.get(envelopes[j].event_type) is batch:
+            while j < len(envelopes):
+                taken = self.batch_handlers.get(envelopes[j].event_type)
+                if taken is batch:
+                    run.append(envelopes[j])
+                elif taken is not None or envelopes[j].event_type in self.handlers:
+                    break
                 j += 1
-            if j == i + 1:  # one fact: what its handler writes answers it
-                with correlation.caused_by(envelopes[i]):
-                    await batch(conn, envelopes[i:j])
+            if len(run) == 1:  # one fact: what its handler writes answers it
+                with correlation.caused_by(run[0]):
+                    await batch(conn, run)
             else:  # several facts write together: no one of them is the cause
-                await batch(conn, envelopes[i:j])
+                await batch(conn, run)
             i = j
 
     async def reset(self, conn: AsyncConnection) -> None:

@@ -9,6 +9,8 @@ settles under the version in force when it began.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_events.contracts.audit import (
@@ -40,13 +42,13 @@ from yidi_events.contracts.filing import (
 )
 from yidi_events.envelope import Envelope
 from yidi_events.runtime.insured_place import (
-    filing_version_row,
-    person_row,
-    person_terms,
-    person_year_row,
+    FILING_FACTS,
+    PERSON_FACTS,
+    InsuredPlaceRows,
     publish_policy,
 )
-from yidi_events.runtime.projection import Projection, upsert
+from yidi_events.runtime.projection import Projection
+from yidi_events.runtime.row_fold import RowFold
 from yidi_settlement.adapters.tables import (
     chronic_certificates,
     department_suspensions,
@@ -78,107 +80,38 @@ def make_projection() -> Projection:
         ],
     )
 
-    @projection.on(PersonEnrolled)
-    async def enrolled(conn: AsyncConnection, env: Envelope) -> None:
-        p: PersonEnrolled = env.payload
-        row = {
-            **person_row(p),
-            "visit_ledger_counted": 0,
-            "enrolment_status": p.enrolment_status.value,
-        }
-        await upsert(conn, persons, ["person_id"], row)
-
-    @projection.on(PersonUpdated)
-    async def updated(conn: AsyncConnection, env: Envelope) -> None:
-        p: PersonUpdated = env.payload
-        await conn.execute(
-            persons.update().where(persons.c.person_id == p.person_id).values(**person_terms(p))
-        )
-
-    @projection.on(PersonIdentified)
-    async def identified(conn: AsyncConnection, env: Envelope) -> None:
-        # Its own table and topic: it may come before or after the person's PersonEnrolled, and
-        # the row is the same either way. An update's identity leaves the certificate stated at
-        # enrolment (it never changes) and, like PersonUpdated, changes only a known person.
-        p: PersonIdentified = env.payload
-        details = {
-            "name": p.name,
-            "gender": p.gender,
-            "birth_date": p.birth_date,
-            "card_serial": p.card_serial,
-        }
-        if p.certificate_no is None:
-            await conn.execute(
-                person_identities.update()
-                .where(person_identities.c.person_id == p.person_id)
-                .values(**details)
-            )
-            return
-        row = {
-            "person_id": p.person_id,
-            "certificate_type": p.certificate_type,
-            "certificate_no": p.certificate_no,
-            **details,
-        }
-        await upsert(conn, person_identities, ["person_id"], row)
-
-    @projection.on(EnrolmentStatusChanged)
-    async def status(conn: AsyncConnection, env: Envelope) -> None:
-        p: EnrolmentStatusChanged = env.payload
-        await conn.execute(
-            persons.update()
-            .where(persons.c.person_id == p.person_id)
-            .values(enrolment_status=p.enrolment_status.value)
-        )
-
-    @projection.on(AccountBalanceChanged)
-    async def balance(conn: AsyncConnection, env: Envelope) -> None:
-        p: AccountBalanceChanged = env.payload
-        await conn.execute(
-            persons.update()
-            .where(persons.c.person_id == p.person_id)
-            .values(account_balance=p.account_balance, visit_ledger_counted=p.visit_ledger_counted)
-        )
-
-    @projection.on(PersonYearStated)
-    async def year(conn: AsyncConnection, env: Envelope) -> None:
-        p: PersonYearStated = env.payload
-        row = {**person_year_row(p), "visit_ledger_counted": p.visit_ledger_counted}
-        await upsert(conn, person_years, ["person_id", "policy_year"], row)
-
-    @projection.on(PersonDied)
-    async def died(conn: AsyncConnection, env: Envelope) -> None:
-        p: PersonDied = env.payload
-        await conn.execute(
-            persons.update()
-            .where(persons.c.person_id == p.person_id)
-            .values(death_date=p.death_date)
-        )
-
-    @projection.on(BenefitsTerminated)
-    async def terminated(conn: AsyncConnection, env: Envelope) -> None:
-        p: BenefitsTerminated = env.payload
-        await conn.execute(
-            persons.update()
-            .where(persons.c.person_id == p.person_id)
-            .values(terminated_from=p.effective_from)
-        )
-
-    @projection.on(BenefitsSuspended)
-    async def suspended(conn: AsyncConnection, env: Envelope) -> None:
-        p: BenefitsSuspended = env.payload
-        row = {
-            "person_id": p.person_id,
-            "suspension_key": f"filing:{p.case_id or p.effective_from.isoformat()}",
-            "source": p.source.value,
-            "suspended_from": p.effective_from,
-            "suspended_until": p.until,
-            "ended_on": None,
-        }
-        await upsert(conn, person_suspensions, ["person_id", "suspension_key"], row)
+    # A consumer's batch and a rebuild's page: the run folded per row in stream order, then one
+    # multi-row statement per table and shape (a run of one is the statements its fact always
+    # ran). Facts that change rows by a condition, not a key, stay one at a time (below).
+    @projection.on_batch(
+        *PERSON_FACTS,
+        *FILING_FACTS,
+        PersonIdentified,
+        EnrolmentStatusChanged,
+        PersonDied,
+        BenefitsTerminated,
+        BenefitsSuspended,
+        DirectSettlementSuspended,
+        DirectSettlementSuspensionEnded,
+        HospitalSuspended,
+        HospitalSuspensionEnded,
+        DepartmentSuspended,
+        DepartmentSuspensionEnded,
+        FilingRejected,
+        FilingCancelled,
+        ChronicDiseaseCertified,
+        ChronicDiseaseRevoked,
+    )
+    async def facts(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
+        rows = _Rows()
+        for env in envs:
+            _fold(rows, env)
+        await rows.write(conn)
 
     @projection.on(BenefitsResumed)
     async def resumed(conn: AsyncConnection, env: Envelope) -> None:
+        # Ends whichever of filing's suspensions of the person is open: rows found by a
+        # condition, so one at a time between the runs, which keeps its place in the order.
         p: BenefitsResumed = env.payload
         await conn.execute(
             person_suspensions.update()
@@ -191,137 +124,168 @@ def make_projection() -> Projection:
             .values(ended_on=p.effective_from)
         )
 
-    @projection.on(DirectSettlementSuspended)
-    async def audit_suspended(conn: AsyncConnection, env: Envelope) -> None:
-        p: DirectSettlementSuspended = env.payload
-        row = {
-            "person_id": p.person_id,
-            "suspension_key": f"audit:{p.case_id}",
-            "source": "audit",
-            "suspended_from": p.suspended_from,
-            "suspended_until": p.suspended_until,
-            "ended_on": None,
-        }
-        await upsert(conn, person_suspensions, ["person_id", "suspension_key"], row)
-
-    @projection.on(DirectSettlementSuspensionEnded)
-    async def audit_ended(conn: AsyncConnection, env: Envelope) -> None:
-        p: DirectSettlementSuspensionEnded = env.payload
-        await conn.execute(
-            person_suspensions.update()
-            .where(
-                person_suspensions.c.person_id == p.person_id,
-                person_suspensions.c.suspension_key == f"audit:{p.case_id}",
-            )
-            .values(ended_on=p.ended_on)
-        )
-
-    @projection.on(HospitalSuspended)
-    async def hospital_suspended(conn: AsyncConnection, env: Envelope) -> None:
-        p: HospitalSuspended = env.payload
-        row = {
-            "institution_code": p.institution_code,
-            "case_id": p.case_id,
-            "suspended_from": p.suspended_from,
-            "suspended_until": p.suspended_until,
-            "ended_on": None,
-        }
-        await upsert(conn, hospital_suspensions, ["institution_code", "case_id"], row)
-
-    @projection.on(HospitalSuspensionEnded)
-    async def hospital_ended(conn: AsyncConnection, env: Envelope) -> None:
-        p: HospitalSuspensionEnded = env.payload
-        await conn.execute(
-            hospital_suspensions.update()
-            .where(
-                hospital_suspensions.c.institution_code == p.institution_code,
-                hospital_suspensions.c.case_id == p.case_id,
-            )
-            .values(ended_on=p.ended_on)
-        )
-
-    @projection.on(DepartmentSuspended)
-    async def department_suspended(conn: AsyncConnection, env: Envelope) -> None:
-        p: DepartmentSuspended = env.payload
-        row = {
-            "institution_code": p.institution_code,
-            "case_id": p.case_id,
-            "department": p.department,
-            "suspended_from": p.suspended_from,
-            "suspended_until": p.suspended_until,
-            "ended_on": None,
-        }
-        await upsert(conn, department_suspensions, ["institution_code", "case_id"], row)
-
-    @projection.on(DepartmentSuspensionEnded)
-    async def department_ended(conn: AsyncConnection, env: Envelope) -> None:
-        p: DepartmentSuspensionEnded = env.payload
-        await conn.execute(
-            department_suspensions.update()
-            .where(
-                department_suspensions.c.institution_code == p.institution_code,
-                department_suspensions.c.case_id == p.case_id,
-            )
-            .values(ended_on=p.ended_on)
-        )
-
-    @projection.on(FilingApproved, FilingChanged)
-    async def filing(conn: AsyncConnection, env: Envelope) -> None:
-        p: FilingApproved | FilingChanged = env.payload
-        row = {
-            "filing_id": p.filing_id,
-            "person_id": p.person_id,
-            "kind": p.kind.value,
-            "visit_region": p.visit_region,
-            "destination_institution": p.destination_institution,
-            "valid_from": p.valid_from,
-            "valid_to": p.valid_to,
-            "approved": True,
-        }
-        await upsert(conn, filings, ["filing_id"], row)
-        await upsert(conn, filing_versions, ["filing_id", "revision"], filing_version_row(env))
-
-    @projection.on(FilingRejected)
-    async def rejected(conn: AsyncConnection, env: Envelope) -> None:
-        p: FilingRejected = env.payload
-        await conn.execute(
-            filings.update().where(filings.c.filing_id == p.filing_id).values(approved=False)
-        )
-
-    @projection.on(FilingCancelled)
-    async def cancelled(conn: AsyncConnection, env: Envelope) -> None:
-        p: FilingCancelled = env.payload
-        await conn.execute(
-            filings.update()
-            .where(filings.c.filing_id == p.filing_id)
-            .values(cancelled_on=p.cancelled_on)
-        )
-
-    @projection.on(ChronicDiseaseCertified)
-    async def chronic_certified(conn: AsyncConnection, env: Envelope) -> None:
-        p: ChronicDiseaseCertified = env.payload
-        row = {
-            "certificate_id": p.certificate_id,
-            "person_id": p.person_id,
-            "disease_code": p.disease_code,
-            "disease_name": p.disease_name,
-            "valid_from": p.valid_from,
-            "valid_to": p.valid_to,
-            "revoked_on": None,
-        }
-        await upsert(conn, chronic_certificates, ["certificate_id"], row)
-
-    @projection.on(ChronicDiseaseRevoked)
-    async def chronic_revoked(conn: AsyncConnection, env: Envelope) -> None:
-        p: ChronicDiseaseRevoked = env.payload
-        await conn.execute(
-            chronic_certificates.update()
-            .where(chronic_certificates.c.certificate_id == p.certificate_id)
-            .values(revoked_on=p.revoked_on)
-        )
-
     @projection.on(PolicyPublished)
     async def policy(conn: AsyncConnection, env: Envelope) -> None:
         await publish_policy(conn, policies, env.payload)
 
     return projection
+
+
+class _Rows:
+    """This side's tables as a run leaves them (`RowFold` each, filing's shared ones included)."""
+
+    def __init__(self) -> None:
+        self.place = InsuredPlaceRows(persons, person_years, filing_versions)
+        self.persons = self.place.persons
+        self.identities = RowFold(person_identities)
+        self.filings = RowFold(filings)
+        self.person_suspensions = RowFold(person_suspensions)
+        self.hospital_suspensions = RowFold(hospital_suspensions)
+        self.department_suspensions = RowFold(department_suspensions)
+        self.chronic = RowFold(chronic_certificates)
+
+    async def write(self, conn: AsyncConnection) -> None:
+        await self.place.write(conn)
+        for rows in (
+            self.identities,
+            self.filings,
+            self.person_suspensions,
+            self.hospital_suspensions,
+            self.department_suspensions,
+            self.chronic,
+        ):
+            await rows.write(conn)
+
+
+def _fold(rows: _Rows, env: Envelope) -> None:
+    """What one fact does to this side's rows."""
+    p = env.payload
+    if isinstance(p, PersonEnrolled):
+        rows.place.enrolled(p, visit_ledger_counted=0, enrolment_status=p.enrolment_status.value)
+    elif isinstance(p, PersonUpdated):
+        rows.place.updated(p)
+    elif isinstance(p, AccountBalanceChanged):
+        rows.place.balance(p, visit_ledger_counted=p.visit_ledger_counted)
+    elif isinstance(p, PersonYearStated):
+        rows.place.year(p, visit_ledger_counted=p.visit_ledger_counted)
+    elif isinstance(p, FilingApproved | FilingChanged):
+        rows.filings.upsert(
+            {
+                "filing_id": p.filing_id,
+                "person_id": p.person_id,
+                "kind": p.kind.value,
+                "visit_region": p.visit_region,
+                "destination_institution": p.destination_institution,
+                "valid_from": p.valid_from,
+                "valid_to": p.valid_to,
+                "approved": True,
+            }
+        )
+        rows.place.filing(env)
+    elif isinstance(p, PersonIdentified):
+        # Its own table and topic: it may come before or after the person's PersonEnrolled, and
+        # the row is the same either way. An update's identity leaves the certificate stated at
+        # enrolment (it never changes) and, like PersonUpdated, changes only a known person.
+        details = {
+            "name": p.name,
+            "gender": p.gender,
+            "birth_date": p.birth_date,
+            "card_serial": p.card_serial,
+        }
+        if p.certificate_no is None:
+            rows.identities.update({"person_id": p.person_id}, details)
+        else:
+            rows.identities.upsert(
+                {
+                    "person_id": p.person_id,
+                    "certificate_type": p.certificate_type,
+                    "certificate_no": p.certificate_no,
+                    **details,
+                }
+            )
+    elif isinstance(p, EnrolmentStatusChanged):
+        rows.persons.update(
+            {"person_id": p.person_id}, {"enrolment_status": p.enrolment_status.value}
+        )
+    elif isinstance(p, PersonDied):
+        rows.persons.update({"person_id": p.person_id}, {"death_date": p.death_date})
+    elif isinstance(p, BenefitsTerminated):
+        rows.persons.update({"person_id": p.person_id}, {"terminated_from": p.effective_from})
+    elif isinstance(p, BenefitsSuspended):
+        rows.person_suspensions.upsert(
+            {
+                "person_id": p.person_id,
+                "suspension_key": f"filing:{p.case_id or p.effective_from.isoformat()}",
+                "source": p.source.value,
+                "suspended_from": p.effective_from,
+                "suspended_until": p.until,
+                "ended_on": None,
+            }
+        )
+    elif isinstance(p, DirectSettlementSuspended):
+        rows.person_suspensions.upsert(
+            {
+                "person_id": p.person_id,
+                "suspension_key": f"audit:{p.case_id}",
+                "source": "audit",
+                "suspended_from": p.suspended_from,
+                "suspended_until": p.suspended_until,
+                "ended_on": None,
+            }
+        )
+    elif isinstance(p, DirectSettlementSuspensionEnded):
+        rows.person_suspensions.update(
+            {"person_id": p.person_id, "suspension_key": f"audit:{p.case_id}"},
+            {"ended_on": p.ended_on},
+        )
+    elif isinstance(p, HospitalSuspended):
+        rows.hospital_suspensions.upsert(
+            {
+                "institution_code": p.institution_code,
+                "case_id": p.case_id,
+                "suspended_from": p.suspended_from,
+                "suspended_until": p.suspended_until,
+                "ended_on": None,
+            }
+        )
+    elif isinstance(p, HospitalSuspensionEnded):
+        rows.hospital_suspensions.update(
+            {"institution_code": p.institution_code, "case_id": p.case_id},
+            {"ended_on": p.ended_on},
+        )
+    elif isinstance(p, DepartmentSuspended):
+        rows.department_suspensions.upsert(
+            {
+                "institution_code": p.institution_code,
+                "case_id": p.case_id,
+                "department": p.department,
+                "suspended_from": p.suspended_from,
+                "suspended_until": p.suspended_until,
+                "ended_on": None,
+            }
+        )
+    elif isinstance(p, DepartmentSuspensionEnded):
+        rows.department_suspensions.update(
+            {"institution_code": p.institution_code, "case_id": p.case_id},
+            {"ended_on": p.ended_on},
+        )
+    elif isinstance(p, FilingRejected):
+        rows.filings.update({"filing_id": p.filing_id}, {"approved": False})
+    elif isinstance(p, FilingCancelled):
+        rows.filings.update({"filing_id": p.filing_id}, {"cancelled_on": p.cancelled_on})
+    elif isinstance(p, ChronicDiseaseCertified):
+        rows.chronic.upsert(
+            {
+                "certificate_id": p.certificate_id,
+                "person_id": p.person_id,
+                "disease_code": p.disease_code,
+                "disease_name": p.disease_name,
+                "valid_from": p.valid_from,
+                "valid_to": p.valid_to,
+                "revoked_on": None,
+            }
+        )
+    elif isinstance(p, ChronicDiseaseRevoked):
+        rows.chronic.update({"certificate_id": p.certificate_id}, {"revoked_on": p.revoked_on})
+    else:
+        raise TypeError(f"insured_facts: no fold for {env.event_type}")
