@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from yidi_clearing.adapters import queries
-from yidi_clearing.domain.clearing_period import ClearingPeriod, LineDecisions
+from yidi_clearing.domain.clearing_period import ClearingPeriod
 from yidi_clearing.domain.hospital_clearing import (
     ApplicationKey,
     ClearingTotals,
@@ -22,10 +22,12 @@ class PostgresPeriodRows:
     ) -> tuple[list[ConfirmedSettlement], list[Deduction]]:
         return await queries.period_inputs(unit.conn, period)
 
-    async def line_decisions(
-        self, unit: Unit, period: str
-    ) -> tuple[dict[str, LineDecisions], int] | None:
-        return await queries.line_decisions_of_period(unit.conn, period)
+    async def statement(self, unit: Unit, period: str) -> tuple[ClearingPeriod, int] | None:
+        found = await queries.statement_of_period(unit.conn, period)
+        if found is None:
+            return None
+        version, state = found
+        return state, version
 
     async def line_view(
         self, unit: Unit, period: str, line_id: str
