@@ -328,6 +328,8 @@ async def test_a_month_is_cleared_end_to_end(world: Any) -> None:
     assert netted["sum"] == 0
     async with world.runtime.engine.connect() as conn:
         stored = await world.runtime.store.load(conn, f"clearing-period:{PERIOD}")
+    # The same handlers: the statement's lines kept from the first load, the decisions, approvals
+    # and netting read again, still the fold of every fact.
     netted_state = await handlers.load(PERIOD)
     assert netted_state.netted
     assert len(netted_state.approvers) == 2

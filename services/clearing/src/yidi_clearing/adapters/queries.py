@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -310,18 +312,23 @@ async def applications_page(
     return page_of([dict(r._mapping) for r in rows], APPLICATIONS, page)
 
 
-# The lines travel as ONE JSON value, aggregated on the server: 12,602 rows with a JSON and two
-# array columns each cost 1.5 s of per-value decoding in the driver, one document tens of ms.
-# One statement, so the head's version and the lines come from the same snapshot. Unqualified
-# tables, as everywhere: a rebuild's search_path finds its shadow copies.
-_STATEMENT = sa.text(
+# What moves in a period once its statement stands: each line's confirmations and disputes (agency
+# codes hold no comma, so each list travels as one text) beside the stream version they reflect,
+# in one statement, so one snapshot. Three flat text arrays: 12,602 rows with two array columns
+# each cost a second of per-value decoding in the driver. Unqualified tables, as everywhere: a
+# rebuild's search_path finds its shadow copies.
+_DECISIONS = sa.text(
     """
     SELECT h.stream_version, s.input_hash, s.generated_on, s.held,
-           (SELECT coalesce(json_agg(json_build_array(l.line_id, l.payer_agency,
-                        l.receiver_agency, l.amount, l.parts, l.confirmed_by, l.disputed_by)),
-                        '[]')
-            FROM period_lines l WHERE l.period = h.period) AS lines
+           coalesce(d.line_ids, '{}') AS line_ids, coalesce(d.confirmed, '{}') AS confirmed,
+           coalesce(d.disputed, '{}') AS disputed
     FROM period_heads h JOIN statements s ON s.period = h.period
+    LEFT JOIN LATERAL (
+        SELECT array_agg(l.line_id) AS line_ids,
+               array_agg(array_to_string(l.confirmed_by, ',')) AS confirmed,
+               array_agg(array_to_string(l.disputed_by, ',')) AS disputed
+        FROM period_lines l WHERE l.period = h.period
+    ) AS d ON true
     WHERE h.period = :period
     """
 ).columns(
@@ -329,43 +336,86 @@ _STATEMENT = sa.text(
     sa.column("input_hash", sa.Text),
     sa.column("generated_on", sa.Date),
     sa.column("held", JSONB),
-    sa.column("lines", JSONB),
+    sa.column("line_ids"),
+    sa.column("confirmed"),
+    sa.column("disputed"),
 )
 
+# A statement's lines never change once generated: ONE JSON document aggregated on the server
+# (12,602 rows with a JSON column each cost a second of per-value decoding in the driver).
+_LINES = sa.text(
+    """
+    SELECT coalesce(json_agg(json_build_array(l.line_id, l.payer_agency, l.receiver_agency,
+                                              l.amount, l.parts)), '[]') AS lines
+    FROM period_lines l WHERE l.period = :period
+    """
+).columns(sa.column("lines", JSONB))
 
-async def statement_of_period(
-    conn: AsyncConnection, period: str
-) -> tuple[int, ClearingPeriod] | None:
-    """(stream version, the period as its statement and every line's decisions make it) from
-    `period_heads`, `statements` and `period_lines`: what folding the `StatementGenerated` and
-    every `LineConfirmed` / `LineDisputed` of the stream gives, without decoding them. None when
-    the period has no statement row, or one written before rows kept its held items (rebuild
-    `clearing.own`), and the caller folds the stream."""
-    row = (await conn.execute(_STATEMENT, {"period": period})).one_or_none()
+
+@dataclass(frozen=True)
+class PeriodDecisions:
+    """A period's statement head and every line's decisions, at `version` of its stream."""
+
+    version: int
+    input_hash: str
+    generated_on: date
+    held: tuple[HeldItem, ...]
+    decisions: dict[str, tuple[frozenset[str], frozenset[str]]]  # confirmed by, disputed by
+
+    def period(self, period: str, lines: dict[str, StatementLine]) -> ClearingPeriod:
+        """The period as its statement (`lines`) and these decisions make it."""
+        return ClearingPeriod(
+            period=period,
+            input_hash=self.input_hash,
+            generated_on=self.generated_on,
+            held=self.held,
+            lines={
+                line_id: LineState(lines[line_id], confirmed_by, disputed_by)
+                for line_id, (confirmed_by, disputed_by) in self.decisions.items()
+            },
+        )
+
+
+async def period_decisions(conn: AsyncConnection, period: str) -> PeriodDecisions | None:
+    """The period's statement head and line decisions from `period_heads`, `statements` and
+    `period_lines`: what folding its `StatementGenerated`, `LineConfirmed` and `LineDisputed`
+    facts gives, besides the lines themselves. None when the period has no statement row, or one
+    written before rows kept its held items (rebuild `clearing.own`): the caller folds the
+    stream."""
+    row = (await conn.execute(_DECISIONS, {"period": period})).one_or_none()
     if row is None or row.held is None:
         return None
-    lines = {
-        line_id: LineState(
-            StatementLine(
-                line_id=line_id,
-                payer_agency=payer,
-                receiver_agency=receiver,
-                parts=tuple(_part(p) for p in parts),
-                amount=int(amount),
-            ),
-            frozenset(confirmed_by),
-            frozenset(disputed_by),
-        )
-        for line_id, payer, receiver, amount, parts, confirmed_by, disputed_by in row.lines
-    }
-    state = ClearingPeriod(
-        period=period,
+    return PeriodDecisions(
+        version=int(row.stream_version),
         input_hash=row.input_hash,
         generated_on=row.generated_on,
         held=tuple(_held(h) for h in row.held),
-        lines=lines,
+        decisions={
+            line_id: (_agencies(confirmed), _agencies(disputed))
+            for line_id, confirmed, disputed in zip(
+                row.line_ids, row.confirmed, row.disputed, strict=True
+            )
+        },
     )
-    return int(row.stream_version), state
+
+
+async def statement_lines(conn: AsyncConnection, period: str) -> dict[str, StatementLine]:
+    """The lines of the period's statement, by line id, as its `StatementGenerated` has them."""
+    document = (await conn.execute(_LINES, {"period": period})).scalar_one()
+    return {
+        line_id: StatementLine(
+            line_id=line_id,
+            payer_agency=payer,
+            receiver_agency=receiver,
+            parts=tuple(_part(p) for p in parts),
+            amount=int(amount),
+        )
+        for line_id, payer, receiver, amount, parts in document
+    }
+
+
+def _agencies(joined: str) -> frozenset[str]:
+    return frozenset(joined.split(",")) if joined else frozenset()
 
 
 async def line_view_of_period(
