@@ -96,6 +96,9 @@ class MemoryPeriodRows:
     ) -> tuple[list[ConfirmedSettlement], list[Deduction]]:
         return list(self.settlements), list(self.deductions)
 
+    def keep(self, state: ClearingPeriod) -> None:
+        pass
+
     async def statement(self, unit: Unit, period: str) -> tuple[ClearingPeriod, int] | None:
         events = await unit.load(stream_of(period))
         kept = {StatementGenerated, LineConfirmed, LineDisputed}

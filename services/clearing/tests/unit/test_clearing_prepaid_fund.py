@@ -66,6 +66,9 @@ class Rows:
     ) -> tuple[ClearingPeriod, int] | None:
         return None  # the handlers fold the whole period
 
+    def keep(self, state: ClearingPeriod) -> None:
+        pass
+
     async def statement(self, unit: Unit, period: str) -> tuple[ClearingPeriod, int] | None:
         return None
 

@@ -69,6 +69,11 @@ class PeriodRows(Protocol):
         statement."""
         ...
 
+    def keep(self, state: ClearingPeriod) -> None:
+        """The statement a unit of this process generated and committed: its lines need not be
+        read back for the next command on the period."""
+        ...
+
     async def statement(self, unit: Unit, period: str) -> tuple[ClearingPeriod, int] | None:
         """The period as its statement and every line's decisions make it (no approvals,
         netting or cash) and the stream version the rows reflect, from the `clearing.own` rows
@@ -247,7 +252,9 @@ class PeriodHandlers:
                 state, period, settlements, deductions, today
             )
 
-        return await self.execute(period, decide)
+        state = await self.execute(period, decide)
+        self.rows.keep(state)
+        return state
 
     async def preview(self, period: str) -> Statement:
         """The statement the period's inputs give now: its hash equals the generated statement's
