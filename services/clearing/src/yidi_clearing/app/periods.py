@@ -77,7 +77,8 @@ class PeriodRows(Protocol):
     async def statement(self, unit: Unit, period: str) -> tuple[ClearingPeriod, int] | None:
         """The period as its statement and every line's decisions make it (no approvals,
         netting or cash) and the stream version the rows reflect, from the `clearing.own` rows
-        kept in the same transaction as every append; None before a statement."""
+        kept in the same transaction as every append (the statement's lines, which never change,
+        may be kept in the process); None before a statement."""
         ...
 
 
@@ -89,8 +90,8 @@ KEPT_IN_ROWS = tuple(
 def whole_period(rows: PeriodRows, period: str) -> Aggregate[PeriodFolding]:
     """The whole period without decoding its statement or its line decisions: the statement (one
     fact carrying every settlement id of the month) and two decisions per line (25,000 facts of a
-    400-agency month) are read from `statements` and `period_lines` instead, and only the rest of
-    the stream (approvals, netting, cash: a few facts) is folded."""
+    400-agency month) are read from `statements` and `period_lines` instead (`PeriodRows.statement`),
+    and only the rest of the stream (approvals, netting, cash: a few facts) is folded."""
 
     async def read(unit: Unit, stream_id: str) -> tuple[PeriodFolding, int] | None:
         kept = await rows.statement(unit, period)
