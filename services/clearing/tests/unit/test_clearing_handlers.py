@@ -18,7 +18,6 @@ from yidi_clearing.app.periods import PeriodHandlers, stream_of
 from yidi_clearing.domain.actors import Actor
 from yidi_clearing.domain.clearing_period import (
     ClearingPeriod,
-    LineDecisions,
     LineStatus,
     fold_period,
 )
@@ -97,18 +96,16 @@ class MemoryPeriodRows:
     ) -> tuple[list[ConfirmedSettlement], list[Deduction]]:
         return list(self.settlements), list(self.deductions)
 
-    async def line_decisions(
-        self, unit: Unit, period: str
-    ) -> tuple[dict[str, LineDecisions], int] | None:
+    def keep(self, state: ClearingPeriod) -> None:
+        pass
+
+    async def statement(self, unit: Unit, period: str) -> tuple[ClearingPeriod, int] | None:
         events = await unit.load(stream_of(period))
-        whole = fold_period(ClearingPeriod(), [e.payload for e in events])
-        if not whole.generated:
-            return None
-        decisions: dict[str, LineDecisions] = {
-            line_id: (sorted(line.confirmed_by), sorted(line.disputed_by))
-            for line_id, line in whole.lines.items()
-        }
-        return decisions, len(events)
+        kept = {StatementGenerated, LineConfirmed, LineDisputed}
+        statement = fold_period(
+            ClearingPeriod(), [e.payload for e in events if type(e.payload) in kept]
+        )
+        return (statement, len(events)) if statement.generated else None
 
     async def line_view(
         self, unit: Unit, period: str, line_id: str

@@ -17,7 +17,7 @@ import pytest
 from clearing_testkit import NANJING, SUZHOU, WUXI, approver, clerk, settlement
 
 from yidi_clearing.app.periods import PeriodHandlers, fund_stream_of, stream_of
-from yidi_clearing.domain.clearing_period import ClearingPeriod, LineDecisions
+from yidi_clearing.domain.clearing_period import ClearingPeriod
 from yidi_clearing.domain.events import (
     JournalEntryPosted,
     PrepaidFundAdvanced,
@@ -66,9 +66,10 @@ class Rows:
     ) -> tuple[ClearingPeriod, int] | None:
         return None  # the handlers fold the whole period
 
-    async def line_decisions(
-        self, unit: Unit, period: str
-    ) -> tuple[dict[str, LineDecisions], int] | None:
+    def keep(self, state: ClearingPeriod) -> None:
+        pass
+
+    async def statement(self, unit: Unit, period: str) -> tuple[ClearingPeriod, int] | None:
         return None
 
 

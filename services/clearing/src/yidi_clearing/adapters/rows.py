@@ -3,10 +3,12 @@ in the command's own unit: what a decision needs besides its stream."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from yidi_clearing.adapters import queries
-from yidi_clearing.domain.clearing_period import ClearingPeriod, LineDecisions
+from yidi_clearing.domain.clearing_period import ClearingPeriod
+from yidi_clearing.domain.events import StatementLine
 from yidi_clearing.domain.hospital_clearing import (
     ApplicationKey,
     ClearingTotals,
@@ -17,15 +19,41 @@ from yidi_events.application import Unit
 
 
 class PostgresPeriodRows:
+    """Reads in the command's unit. A period's statement lines are kept once generated or read
+    in this process: a period has one statement (the primary key of `statements`) and its lines
+    are a function of the inputs its `input_hash` covers, so lines kept under (period, hash) are
+    the rows' lines, and approving and netting a 12,602-line month read only the lines'
+    decisions. The last `periods` statements are kept (a month's is tens of MB at most)."""
+
+    def __init__(self, periods: int = 4) -> None:
+        self._keep = periods
+        self._lines: OrderedDict[tuple[str, str], dict[str, StatementLine]] = OrderedDict()
+
     async def inputs(
         self, unit: Unit, period: str
     ) -> tuple[list[ConfirmedSettlement], list[Deduction]]:
         return await queries.period_inputs(unit.conn, period)
 
-    async def line_decisions(
-        self, unit: Unit, period: str
-    ) -> tuple[dict[str, LineDecisions], int] | None:
-        return await queries.line_decisions_of_period(unit.conn, period)
+    def keep(self, state: ClearingPeriod) -> None:
+        if state.period is not None and state.input_hash is not None:
+            self._put((state.period, state.input_hash), {i: s.line for i, s in state.lines.items()})
+
+    def _put(self, key: tuple[str, str], lines: dict[str, StatementLine]) -> None:
+        self._lines[key] = lines
+        self._lines.move_to_end(key)
+        while len(self._lines) > self._keep:
+            self._lines.popitem(last=False)
+
+    async def statement(self, unit: Unit, period: str) -> tuple[ClearingPeriod, int] | None:
+        found = await queries.period_decisions(unit.conn, period)
+        if found is None:
+            return None
+        key = (period, found.input_hash)
+        lines = self._lines.get(key)
+        if lines is None or lines.keys() != found.decisions.keys():
+            lines = await queries.statement_lines(unit.conn, period)
+        self._put(key, lines)
+        return found.period(period, lines), found.version
 
     async def line_view(
         self, unit: Unit, period: str, line_id: str

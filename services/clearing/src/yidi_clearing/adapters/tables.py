@@ -97,6 +97,9 @@ statements = sa.Table(
     sa.Column("generated_on", sa.Date, nullable=False),
     sa.Column("line_count", sa.Integer, nullable=False),
     sa.Column("held_count", sa.Integer, nullable=False),
+    # The statement's held items as in the event, so approving and netting read the statement
+    # from these rows instead of decoding it; NULL on a row written before the column (rebuild).
+    sa.Column("held", JSONB, nullable=True),
 )
 
 statement_items = sa.Table(
@@ -145,8 +148,9 @@ period_lines = sa.Table(
     sa.Column("receiver_agency", sa.Text, nullable=False),
     sa.Column("amount", sa.BigInteger, nullable=False),
     sa.Column("parts", JSONB, nullable=False),  # the line's StatementParts, as in the event
-    sa.Column("confirmed_by", ARRAY(sa.Text), nullable=False),  # agencies, in stream order
-    sa.Column("disputed_by", ARRAY(sa.Text), nullable=False),
+    # Agencies, in stream order; empty when the statement's lines are inserted.
+    sa.Column("confirmed_by", ARRAY(sa.Text), nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("disputed_by", ARRAY(sa.Text), nullable=False, server_default=sa.text("'{}'")),
 )
 
 hospital_applications = sa.Table(

@@ -27,13 +27,12 @@ from yidi_clearing.domain.calendar import (
 )
 from yidi_clearing.domain.clearing_period import (
     ClearingPeriod,
-    LineDecisions,
     LineStatus,
     PeriodFolding,
     completed_steps,
     fold_period,
 )
-from yidi_clearing.domain.events import LineConfirmed, LineDisputed
+from yidi_clearing.domain.events import LineConfirmed, LineDisputed, StatementGenerated
 from yidi_clearing.domain.inputs import ConfirmedSettlement, Deduction
 from yidi_clearing.domain.period import parse_period
 from yidi_clearing.domain.settings import ClearingSettings
@@ -70,36 +69,39 @@ class PeriodRows(Protocol):
         statement."""
         ...
 
-    async def line_decisions(
-        self, unit: Unit, period: str
-    ) -> tuple[dict[str, LineDecisions], int] | None:
-        """Every line's (confirmed by, disputed by) and the stream version they reflect, from the
-        `clearing.own` rows kept in the same transaction as every append; None before a
-        statement."""
+    def keep(self, state: ClearingPeriod) -> None:
+        """The statement a unit of this process generated and committed: its lines need not be
+        read back for the next command on the period."""
+        ...
+
+    async def statement(self, unit: Unit, period: str) -> tuple[ClearingPeriod, int] | None:
+        """The period as its statement and every line's decisions make it (no approvals,
+        netting or cash) and the stream version the rows reflect, from the `clearing.own` rows
+        kept in the same transaction as every append (the statement's lines, which never change,
+        may be kept in the process); None before a statement."""
         ...
 
 
-LINE_DECISIONS = (registry.event_type_of(LineConfirmed), registry.event_type_of(LineDisputed))
+KEPT_IN_ROWS = tuple(
+    registry.event_type_of(t) for t in (StatementGenerated, LineConfirmed, LineDisputed)
+)
 
 
 def whole_period(rows: PeriodRows, period: str) -> Aggregate[PeriodFolding]:
-    """The whole period without decoding its line decisions: two per line (25,000 facts of a
-    400-agency month) are read as two columns of `period_lines` instead, and only the rest of the
-    stream (the statement, approvals, netting, cash: a few facts) is folded. Approving and netting
-    then cost one statement's lines, not the month's every confirmation."""
+    """The whole period without decoding its statement or its line decisions: the statement (one
+    fact carrying every settlement id of the month) and two decisions per line (25,000 facts of a
+    400-agency month) are read from `statements` and `period_lines` instead (`PeriodRows.statement`),
+    and only the rest of the stream (approvals, netting, cash: a few facts) is folded."""
 
     async def read(unit: Unit, stream_id: str) -> tuple[PeriodFolding, int] | None:
-        kept = await rows.line_decisions(unit, period)
+        kept = await rows.statement(unit, period)
         if kept is None:
             return None
-        decisions, version = kept
-        events = await unit.load(stream_id, excluding=LINE_DECISIONS)
-        folding = PERIOD.fold(e.payload for e in events)
-        for line_id, (confirmed_by, disputed_by) in decisions.items():
-            folding.decided(line_id, confirmed_by, disputed_by)
+        statement, version = kept
+        events = await unit.load(stream_id, excluding=KEPT_IN_ROWS)
         # A fact committed between the two reads makes `version` stale, so the append after a
         # decision on this state is refused and retried, as with a full fold.
-        return folding, version
+        return PERIOD.fold((e.payload for e in events), PeriodFolding(statement)), version
 
     return Aggregate(PeriodFolding, PeriodFolding.then, Snapshot(read, current=True))
 
@@ -251,7 +253,9 @@ class PeriodHandlers:
                 state, period, settlements, deductions, today
             )
 
-        return await self.execute(period, decide)
+        state = await self.execute(period, decide)
+        self.rows.keep(state)
+        return state
 
     async def preview(self, period: str) -> Statement:
         """The statement the period's inputs give now: its hash equals the generated statement's

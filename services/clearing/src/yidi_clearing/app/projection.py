@@ -68,43 +68,44 @@ def own_projection() -> Projection:
                 generated_on=e.generated_on,
                 line_count=len(e.lines),
                 held_count=len(e.held),
+                held=[queries.held_row(h) for h in e.held],
             )
         )
-        items = [
-            {
-                "item_id": item_id,
-                "kind": kind,
-                "period": e.period,
-                "line_id": line.line_id,
-                "insurance_type": part.insurance_type,
-            }
-            for line in e.lines
-            for part in line.parts
-            for kind, ids in (
-                ("settlement", part.settlement_ids),
-                ("audit_deduction", part.audit_deduction_ids),
-                ("clawback", part.clawback_ids),
-            )
-            for item_id in ids
-        ]
-        if items:
-            await conn.execute(statement_items.insert(), items)
+        await _ITEMS.execute(
+            conn,
+            (
+                {
+                    "item_id": item_id,
+                    "kind": kind,
+                    "period": e.period,
+                    "line_id": line.line_id,
+                    "insurance_type": part.insurance_type,
+                }
+                for line in e.lines
+                for part in line.parts
+                for kind, ids in (
+                    ("settlement", part.settlement_ids),
+                    ("audit_deduction", part.audit_deduction_ids),
+                    ("clawback", part.clawback_ids),
+                )
+                for item_id in ids
+            ),
+        )
         await _advance(conn, env)
-        lines = [
-            {
-                "period": e.period,
-                "line_id": line.line_id,
-                "payer_agency": line.payer_agency,
-                "receiver_agency": line.receiver_agency,
-                "amount": line.amount,
-                "parts": [queries.part_row(part) for part in line.parts],
-                "confirmed_by": [],
-                "disputed_by": [],
-            }
-            for line in e.lines
-        ]
-        if lines:
-            await conn.execute(period_lines.insert(), lines)
+        await _LINES.execute(
+            conn,
+            (
+                {
+                    "period": e.period,
+                    "line_id": line.line_id,
+                    "payer_agency": line.payer_agency,
+                    "receiver_agency": line.receiver_agency,
+                    "amount": line.amount,
+                    "parts": [queries.part_row(part) for part in line.parts],
+                }
+                for line in e.lines
+            ),
+        )
 
     # A period's agencies confirm its lines by the thousand (clearing_month appends them in one
     # unit; a rebuild reads them a page at a time): one UPDATE of the lines and one upsert of the
@@ -151,9 +152,9 @@ def own_projection() -> Projection:
     @projection.on(JournalEntryPosted)
     async def posted(conn: AsyncConnection, env: Envelope) -> None:
         e: JournalEntryPosted = env.payload
-        await conn.execute(
-            journal_lines.insert(),
-            [
+        await _JOURNAL.execute(
+            conn,
+            (
                 {
                     "period": e.period,
                     "stream_version": env.stream_version,
@@ -167,7 +168,7 @@ def own_projection() -> Projection:
                     "reference": line.reference,
                 }
                 for n, line in enumerate(e.lines, start=1)
-            ],
+            ),
         )
         await _advance(conn, env)
 
@@ -256,6 +257,29 @@ async def _advance(
     )
 
 
+# A statement's items (20,000 settlement ids of a 400-agency month), its lines and a journal entry
+# (a line per obligation) each go in one statement, not one per row. Plain inserts: an input in
+# two periods is a unique violation that the handler turns into a Conflict.
+_ITEMS = ColumnsInsert(statement_items, ["item_id", "kind", "period", "line_id", "insurance_type"])
+# `confirmed_by` and `disputed_by` (arrays, which do not unnest row-wise) start empty by default.
+_LINES = ColumnsInsert(
+    period_lines, ["period", "line_id", "payer_agency", "receiver_agency", "amount", "parts"]
+)
+_JOURNAL = ColumnsInsert(
+    journal_lines,
+    [
+        "period",
+        "stream_version",
+        "line_no",
+        "entry_id",
+        "memo",
+        "posted_on",
+        "account",
+        "debit",
+        "credit",
+        "reference",
+    ],
+)
 _HEADS = ColumnsInsert(
     period_heads, ["period", "stream_version"], conflict=["period"], update=["stream_version"]
 )

@@ -9,7 +9,7 @@ that every money movement posts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
@@ -129,10 +129,6 @@ def fold_period(state: ClearingPeriod, events: Iterable[Any]) -> ClearingPeriod:
     return folding.freeze()
 
 
-LineDecisions = tuple[Sequence[str], Sequence[str]]
-"""A line's agencies that confirmed it and that disputed it, in stream order."""
-
-
 class PeriodFolding:
     """A period being folded: the mutable working copy `fold_period` evolves and freezes into a
     new `ClearingPeriod`, never changing the state it started from. The app folds a stream with
@@ -194,17 +190,6 @@ class PeriodFolding:
     def then(self, event: Any) -> PeriodFolding:
         self.apply(event)
         return self
-
-    def decided(
-        self, line_id: str, confirmed_by: Iterable[str], disputed_by: Iterable[str]
-    ) -> None:
-        """A line's confirmations and disputes all at once, as the LineConfirmed and LineDisputed
-        facts of its stream add up to (the whole period loaded without decoding them)."""
-        # The constructor, not `replace`: a 400-agency month does this 12,000 times per load.
-        if (current := self.lines.get(line_id)) is not None:
-            self.lines[line_id] = LineState(
-                current.line, frozenset(confirmed_by), frozenset(disputed_by)
-            )
 
     def freeze(self) -> ClearingPeriod:
         return replace(

@@ -96,8 +96,11 @@ def check_deduction(item: Deduction) -> None:
         parse_period(item.applies_in_month, field="applies_in_month")
 
 
+_INSURANCE_TYPES = frozenset(t.value for t in InsuranceType)
+
+
 def _check_insurance_type(value: str, item_id: str) -> None:
-    if value not in {t.value for t in InsuranceType}:
+    if value not in _INSURANCE_TYPES:
         raise DomainError(
             "clearing.insurance_type",
             f"{item_id}: insurance type {value!r} is neither 310 (employee) nor 390 (resident)",

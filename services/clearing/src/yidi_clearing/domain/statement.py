@@ -48,9 +48,10 @@ def build_statement(
     parse_period(period)
     settled = _unique(settlements, lambda s: s.settlement_id, "settlement_id")
     deducted = _unique(deductions, lambda d: d.deduction_id, "deduction_id")
+    end = last_day(period)
     for s in settled:
         check_settlement(s)
-        if s.business_date > last_day(period):
+        if s.business_date > end:
             raise DomainError(
                 "clearing.settlement_after_period",
                 f"settlement {s.settlement_id} of {s.business_date} cannot be cleared in {period}",
