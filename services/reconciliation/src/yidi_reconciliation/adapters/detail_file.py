@@ -44,6 +44,7 @@ COLUMN_OF = {
     "is_refund": "refd_setl_flag",
 }
 _FLAGS = frozenset({"0", "1", ""})  # refd_setl_flag: empty is not a cancellation
+_MATCHED = DetailOutcome.MATCHED.value
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the same lines always give the same bytes
 
 
@@ -238,21 +239,18 @@ def _result_cells(line: DetailLine) -> tuple[str, ...]:
     # The platform's figures when it has the settlement; otherwise echo the hospital's.
     source = line.platform or line.hospital
     assert source is not None
-    memo = (
-        f"{line.outcome.value}: {line.memo}"
-        if line.outcome is not DetailOutcome.MATCHED
-        else (line.outcome.value)
-    )
+    matched = line.outcome is DetailOutcome.MATCHED
     return (
         line.settlement_id,
-        line.visit_id,
-        line.person_id,
+        source.visit_id,
+        source.person_id,
         fen_to_yuan(source.total_fee),
         fen_to_yuan(source.fund_total),
         fen_to_yuan(source.account_paid),
         "1" if source.is_refund else "0",
-        "0" if line.outcome is DetailOutcome.MATCHED else "1",
-        " ".join(memo.split()),  # no tab or newline may break the row
+        "0" if matched else "1",
+        # no tab or newline may break the row
+        _MATCHED if matched else " ".join(f"{line.outcome.value}: {line.memo}".split()),
     )
 
 
