@@ -15,8 +15,9 @@ from yidi_events.envelope import Envelope
 from yidi_events.kernel import SHANGHAI
 from yidi_events.runtime.projection import rebuild_from_store
 from yidi_reconciliation.adapters.day_views import day_head
-from yidi_reconciliation.adapters.records import records_in_scope, totals_in_scope
+from yidi_reconciliation.adapters.records import listed_in_scope, records_in_scope, totals_in_scope
 from yidi_reconciliation.domain.day_statement import DayHead, DayId, DayStatement, evolve
+from yidi_reconciliation.domain.hospital_detail import ListedSettlement
 from yidi_reconciliation.domain.hospital_totals import StatementScope
 from yidi_reconciliation.domain.records import Totals
 
@@ -105,6 +106,26 @@ async def test_3201_totals_from_daily_totals_equal_the_sum_of_the_live_records(
         },
     )
     assert answer.json()["result"]["balanced"] is True, answer.text
+
+
+async def test_3202_reads_the_live_records_of_its_scope_with_only_what_it_compares(
+    service: Service,
+) -> None:
+    await a_day_with_every_correction(service)
+    whole_day = StatementScope(
+        institution_code="H32010000001", clearing_agency=NANJING, start_date=DAY, end_date=DAY
+    )
+    async with service.runtime.engine.connect() as conn:
+        for scope in [*scopes(), whole_day]:
+            listed = await listed_in_scope(conn, scope)
+            records = await records_in_scope(conn, scope)
+            assert sorted(listed) == sorted(ListedSettlement.of(r) for r in records), scope
+        listed = await listed_in_scope(conn, whole_day)
+    # Every scheme that day; S6 and S7 with its cancellation were undone by 2601, and C8 and S9
+    # are the next day's.
+    assert sorted(r.settlement_id for r in listed) == ["C2", "Q1", "S1", "S2", "S8"]
+    c2 = next(r for r in listed if r.settlement_id == "C2")
+    assert (c2.is_refund, c2.total_fee, c2.business_date) == (True, -20000, DAY)
 
 
 async def heads(service: Service, days: list[DayId]) -> dict[DayId, tuple[DayHead, int]]:

@@ -32,7 +32,7 @@ from yidi_reconciliation.domain.events import (
     HospitalTotalsReconciled,
     SettlementDisputed,
 )
-from yidi_reconciliation.domain.hospital_detail import HospitalRow, StoredFile
+from yidi_reconciliation.domain.hospital_detail import HospitalRow, ListedSettlement, StoredFile
 from yidi_reconciliation.domain.hospital_totals import StatementScope, TotalsClaim
 from yidi_reconciliation.domain.records import FundPayment, SettlementRecord, Totals
 
@@ -403,8 +403,9 @@ class MemoryBooks:
     async def totals(self, unit: Unit, scope: StatementScope) -> Totals:
         return self.platform
 
-    async def records(self, unit: Unit, scope: StatementScope) -> list[SettlementRecord]:
-        return self.kept
+    async def listed(self, unit: Unit, scope: StatementScope) -> list[ListedSettlement]:
+        # As the adapter's query: only the scope's settlements.
+        return [ListedSettlement.of(r) for r in scope.select(self.kept)]
 
     async def keep(
         self, unit: Unit, institution_code: str, kind: str, stored: StoredFile, created_at: datetime

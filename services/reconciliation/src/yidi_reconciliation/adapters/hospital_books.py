@@ -8,19 +8,19 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from yidi_events.application import Unit
-from yidi_reconciliation.adapters.records import records_in_scope, totals_in_scope
+from yidi_reconciliation.adapters.records import listed_in_scope, totals_in_scope
 from yidi_reconciliation.adapters.tables import detail_files
-from yidi_reconciliation.domain.hospital_detail import StoredFile
+from yidi_reconciliation.domain.hospital_detail import ListedSettlement, StoredFile
 from yidi_reconciliation.domain.hospital_totals import StatementScope
-from yidi_reconciliation.domain.records import SettlementRecord, Totals
+from yidi_reconciliation.domain.records import Totals
 
 
 class PostgresHospitalBooks:
     async def totals(self, unit: Unit, scope: StatementScope) -> Totals:
         return await totals_in_scope(unit.conn, scope)
 
-    async def records(self, unit: Unit, scope: StatementScope) -> list[SettlementRecord]:
-        return await records_in_scope(unit.conn, scope)
+    async def listed(self, unit: Unit, scope: StatementScope) -> list[ListedSettlement]:
+        return await listed_in_scope(unit.conn, scope)
 
     async def keep(
         self,

@@ -3,6 +3,7 @@ load the records a hospital reconciles against."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_reconciliation.adapters.tables import daily_totals, settlement_records
+from yidi_reconciliation.domain.hospital_detail import ListedSettlement
 from yidi_reconciliation.domain.hospital_totals import StatementScope
 from yidi_reconciliation.domain.records import FundPayment, SettlementRecord, Totals
 
@@ -209,30 +211,84 @@ async def records_in_scope(conn: AsyncConnection, scope: StatementScope) -> list
     return [record_of(r) for r in rows]
 
 
+async def listed_in_scope(conn: AsyncConnection, scope: StatementScope) -> list[ListedSettlement]:
+    """`records_in_scope` with only what 3202 compares and lists, read through the driver: a
+    large hospital's day is 100,000 records, and building each whole (its fund payments decoded,
+    its regions checked) and passing each row through SQLAlchemy's result cost more than the
+    query and the comparison together (1.4 s of 2 s at 100,000 rows; asyncpg alone 0.4 s)."""
+    sql = _LISTED_SQL
+    values: list[object] = [
+        scope.institution_code,
+        scope.clearing_agency,
+        scope.start_date,
+        scope.end_date,
+    ]
+    for column in ("insurance_type", "clearing_category"):
+        value = getattr(scope, column)
+        if value is not None:
+            values.append(value)
+            sql += f" AND {column} = ${len(values)}"
+    # The unit's own connection, in its transaction (its BEGIN is sent lazily by SQLAlchemy, so
+    # make sure it was).
+    await conn.execute(_NOTHING)
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    # The columns are selected in the order of ListedSettlement's fields.
+    return list(map(ListedSettlement._make, await driver.fetch(sql, *values)))
+
+
+_NOTHING = sa.text("SELECT 1")
+_LISTED_SQL = (
+    "SELECT settlement_id, visit_id, person_id, business_date, total_fee, fund_total,"
+    " account_paid, is_refund FROM settlement_records"
+    " WHERE institution_code = $1 AND clearing_agency = $2"
+    " AND business_date BETWEEN $3 AND $4 AND NOT voided"
+)
+
+
 async def totals_in_scope(conn: AsyncConnection, scope: StatementScope) -> Totals:
     """The platform's figures of a 3201 scope, summed from `daily_totals` (one row per day of the
     period): the same as summing `records_in_scope`, since both count exactly the live records
     (a 2601 takes a voided record out of both) and the rows split out the cancellations."""
+    values = {
+        "institution_code": scope.institution_code,
+        "clearing_agency": scope.clearing_agency,
+        "start_date": scope.start_date,
+        "end_date": scope.end_date,
+        "insurance_type": scope.insurance_type,
+        "clearing_category": scope.clearing_category,
+    }
+    query = _totals_query(
+        scope.include_refunds, scope.insurance_type is not None, scope.clearing_category is not None
+    )
+    row = (await conn.execute(query, values)).one()
+    return Totals(*(int(row._mapping[f]) for f in _FIGURES))
+
+
+@functools.cache
+def _totals_query(include_refunds: bool, by_type: bool, by_category: bool) -> sa.Select[Any]:
+    # Built once per shape, with bound values: a hospital's day is a 3201 per (insurance type,
+    # clearing category), 1,200 calls for a city's day, and building the statement each time
+    # (its functions, labels and comparisons) cost more CPU than the indexed read it makes.
     table = daily_totals.c
     query = sa.select(
         *(
             sa.func.coalesce(
-                sa.func.sum(table[f] if scope.include_refunds else table[f] - table[f"refund_{f}"]),
+                sa.func.sum(table[f] if include_refunds else table[f] - table[f"refund_{f}"]),
                 0,
             ).label(f)
             for f in _FIGURES
         )
     ).where(
-        table.institution_code == scope.institution_code,
-        table.clearing_agency == scope.clearing_agency,
-        table.business_date.between(scope.start_date, scope.end_date),
+        table.institution_code == sa.bindparam("institution_code"),
+        table.clearing_agency == sa.bindparam("clearing_agency"),
+        table.business_date.between(sa.bindparam("start_date"), sa.bindparam("end_date")),
     )
-    if scope.insurance_type is not None:
-        query = query.where(table.insurance_type == scope.insurance_type)
-    if scope.clearing_category is not None:
-        query = query.where(table.clearing_category == scope.clearing_category)
-    row = (await conn.execute(query)).one()
-    return Totals(*(int(row._mapping[f]) for f in _FIGURES))
+    if by_type:
+        query = query.where(table.insurance_type == sa.bindparam("insurance_type"))
+    if by_category:
+        query = query.where(table.clearing_category == sa.bindparam("clearing_category"))
+    return query
 
 
 async def totals_rows(conn: AsyncConnection, institution_code: str, day: date) -> list[Any]:

@@ -14,8 +14,9 @@ from yidi_reconciliation.adapters import detail_file
 from yidi_reconciliation.domain.hospital_detail import (
     DetailComparison,
     HospitalRow,
+    ListedSettlement,
     StoredFile,
-    compare_details,
+    compare_listed,
     detail_reconciled,
 )
 from yidi_reconciliation.domain.hospital_totals import (
@@ -25,7 +26,7 @@ from yidi_reconciliation.domain.hospital_totals import (
     compare_claim,
     totals_reconciled,
 )
-from yidi_reconciliation.domain.records import SettlementRecord, Totals
+from yidi_reconciliation.domain.records import Totals
 
 UPLOAD = "upload"
 RESULT = "result"
@@ -36,7 +37,7 @@ class HospitalBooks(Protocol):
 
     async def totals(self, unit: Unit, scope: StatementScope) -> Totals: ...
 
-    async def records(self, unit: Unit, scope: StatementScope) -> list[SettlementRecord]: ...
+    async def listed(self, unit: Unit, scope: StatementScope) -> list[ListedSettlement]: ...
 
     async def keep(
         self,
@@ -110,7 +111,7 @@ class Hospitals:
                 if not parsed.ok:
                     raise detail_file.detail_invalid(parsed.errors)
                 rows = parsed.rows
-            comparison = compare_details(scope, rows, await self.books.records(unit, scope))
+            comparison = compare_listed(scope, rows, await self.books.listed(unit, scope))
             fact = detail_reconciled(scope, comparison, now)
             await self.write.append(unit, self._stream(scope.institution_code), 0, [fact])
             name = f"stmt_detail_{scope.institution_code}_{scope.start_date:%Y%m%d}.zip"

@@ -1,16 +1,20 @@
 """Hospital detail reconciliation (3202): the hospital's list of settlements against the platform's.
 
 A handler gets the hospital's rows from the uploaded file (adapters.detail_file parses it), loads the
-platform records for the scope, calls `compare_details(scope, rows, records)`, writes the result
-file from `result.lines` (adapters.detail_file builds it) and publishes `detail_reconciled(...)`.
+platform's settlements of the scope as `ListedSettlement`s (only what 3202 compares and lists: a
+large hospital's day is 100,000 of them), calls `compare_listed(scope, rows, listed)`, writes the
+result file from `result.lines` (adapters.detail_file builds it) and publishes
+`detail_reconciled(...)`. `compare_details` does the same from whole records.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from operator import attrgetter
+from typing import NamedTuple
 
 from yidi_events.kernel import Conflict, Fen, fen_to_yuan
 from yidi_reconciliation.domain.events import DetailDiscrepancy, HospitalDetailReconciled
@@ -35,8 +39,36 @@ class DetailOutcome(StrEnum):
     AMOUNT_MISMATCH = "amount_mismatch"
 
 
-@dataclass(frozen=True, kw_only=True)
-class HospitalRow:
+class ListedSettlement(NamedTuple):
+    """A platform settlement as 3202 compares and lists it: the figures a hospital's row carries,
+    and the day for the memo of one the hospital left out. A named tuple, as `HospitalRow`: a
+    day of a large hospital is 100,000 of each, and a frozen dataclass took ten times as long to
+    build (4 us against 0.4 us a row here)."""
+
+    settlement_id: str
+    visit_id: str
+    person_id: str
+    business_date: date
+    total_fee: Fen
+    fund_total: Fen
+    account_paid: Fen
+    is_refund: bool
+
+    @classmethod
+    def of(cls, record: SettlementRecord) -> ListedSettlement:
+        return cls(
+            settlement_id=record.settlement_id,
+            visit_id=record.visit_id,
+            person_id=record.person_id,
+            business_date=record.business_date,
+            total_fee=record.total_fee,
+            fund_total=record.fund_total,
+            account_paid=record.account_paid,
+            is_refund=record.is_refund,
+        )
+
+
+class HospitalRow(NamedTuple):
     """One settlement as the hospital lists it; `line` is where it stood in the file (0: unknown)."""
 
     settlement_id: str
@@ -49,12 +81,13 @@ class HospitalRow:
     line: int = 0
 
 
-@dataclass(frozen=True)
-class DetailLine:
+class DetailLine(NamedTuple):
+    """One settlement's result; a named tuple for the same reason as `HospitalRow`."""
+
     settlement_id: str
     outcome: DetailOutcome
     fields: tuple[str, ...]  # the figures that differ, for amount_mismatch
-    platform: SettlementRecord | None
+    platform: ListedSettlement | None
     hospital: HospitalRow | None
     memo: str
 
@@ -83,11 +116,24 @@ class DetailComparison:
 
 _MONEY = ("total_fee", "fund_total", "account_paid")
 _IDENTITY = ("visit_id", "person_id")
+# Everything a line compares, read at once: most lines of a day match, and are told so by one
+# tuple comparison instead of a figure at a time.
+_COMPARED = attrgetter(*_MONEY, "is_refund", *_IDENTITY)
 
 
 def compare_details(
     scope: StatementScope, rows: Iterable[HospitalRow], records: Iterable[SettlementRecord]
 ) -> DetailComparison:
+    """`compare_listed` on whole records, which the scope selects first."""
+    return compare_listed(scope, rows, (ListedSettlement.of(r) for r in scope.select(records)))
+
+
+def compare_listed(
+    scope: StatementScope, rows: Iterable[HospitalRow], listed: Iterable[ListedSettlement]
+) -> DetailComparison:
+    """The hospital's rows against the platform's settlements of `scope` (already selected by
+    hospital, agency, period and type: the adapter's query does it, as `scope.covers` would);
+    cancellations are left out here on both sides when the scope excludes them."""
     hospital: dict[str, HospitalRow] = {}
     for row in rows:
         if not scope.include_refunds and row.is_refund:
@@ -102,7 +148,7 @@ def compare_details(
                 values={"settlement_id": row.settlement_id, "lines": f"{first.line}, {row.line}"},
             )
         hospital[row.settlement_id] = row
-    platform = {r.settlement_id: r for r in scope.select(records)}
+    platform = {r.settlement_id: r for r in listed if scope.include_refunds or not r.is_refund}
     lines = tuple(
         _line(sid, platform.get(sid), hospital.get(sid))
         for sid in sorted(platform.keys() | hospital.keys())
@@ -110,7 +156,7 @@ def compare_details(
     return DetailComparison(lines)
 
 
-def _line(sid: str, ours: SettlementRecord | None, theirs: HospitalRow | None) -> DetailLine:
+def _line(sid: str, ours: ListedSettlement | None, theirs: HospitalRow | None) -> DetailLine:
     if theirs is None:
         assert ours is not None
         return DetailLine(
@@ -131,6 +177,8 @@ def _line(sid: str, ours: SettlementRecord | None, theirs: HospitalRow | None) -
             theirs,
             f"The platform has no settlement {sid} for this clearing agency and period.",
         )
+    if _COMPARED(ours) == _COMPARED(theirs):
+        return DetailLine(sid, DetailOutcome.MATCHED, (), ours, theirs, "matched")
     notes: list[str] = []
     fields: list[str] = []
     for name in _MONEY:
@@ -149,8 +197,6 @@ def _line(sid: str, ours: SettlementRecord | None, theirs: HospitalRow | None) -
         if mine != yours:
             fields.append(name)
             notes.append(f"{name}: platform {mine}, hospital {yours}")
-    if not fields:
-        return DetailLine(sid, DetailOutcome.MATCHED, (), ours, theirs, "matched")
     return DetailLine(
         sid,
         DetailOutcome.AMOUNT_MISMATCH,
