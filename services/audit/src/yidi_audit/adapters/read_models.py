@@ -223,16 +223,20 @@ def own_projection() -> Projection:
                 rolled_over_count=e.rolled_over_count,
             )
         )
-        for item in e.items:
+        if e.items:  # a month's 协查 items: one INSERT of them all, not one each
             await conn.execute(
-                insert(t.batch_items).values(
-                    batch_id=e.batch_id,
-                    settlement_id=item.settlement_id,
-                    visit_region=item.visit_region,
-                    insured_region=item.insured_region,
-                    cities=cities(item.visit_region, item.insured_region),
-                    item=_item.dump_python(item, mode="json"),
-                )
+                insert(t.batch_items),
+                [
+                    {
+                        "batch_id": e.batch_id,
+                        "settlement_id": item.settlement_id,
+                        "visit_region": item.visit_region,
+                        "insured_region": item.insured_region,
+                        "cities": cities(item.visit_region, item.insured_region),
+                        "item": _item.dump_python(item, mode="json"),
+                    }
+                    for item in e.items
+                ],
             )
 
     def item_of(batch_id: str, settlement_id: str) -> Any:
