@@ -7,7 +7,7 @@ rebuild equals live.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,27 +42,16 @@ def _json_evidence(evidence: tuple[ev.EvidenceSettlement, ...]) -> Any:
 def own_projection() -> Projection:
     p = Projection("audit.own", t.OWN_TABLES)
 
-    @p.on(ev.FlagRaised)
-    async def flag_raised(conn: AsyncConnection, env: Envelope) -> None:
-        e: ev.FlagRaised = env.payload
-        await conn.execute(
-            insert(t.flags)
-            .values(
-                flag_id=e.flag_id,
-                rule_id=e.rule_id,
-                rule_version=e.rule_version,
-                person_id=e.person_id,
-                institution_code=e.institution_code,
-                cities=evidence_cities(e.evidence),
-                amount_at_issue=e.amount_at_issue,
-                detail=e.detail,
-                raised_on=e.raised_on,
-                settlement_ids=list(e.settlement_ids),
-                evidence_event_ids=list(e.evidence_event_ids),
-                evidence=_json_evidence(e.evidence),
-            )
-            .on_conflict_do_nothing()
-        )
+    # Facts that only insert a row of their own, into tables no other fact of this run writes: a
+    # run of them (a rebuild's page, an append of many) is one INSERT of many rows per table, in
+    # stream order, so a flag raised twice keeps its first row as it did one fact at a time.
+    @p.on_batch(*_INSERTS)
+    async def inserted(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
+        rows: dict[type[Any], list[dict[str, Any]]] = {}
+        for env in envs:
+            rows.setdefault(type(env.payload), []).append(_INSERTS[type(env.payload)](env.payload))
+        for model, batch in rows.items():
+            await conn.execute(_STATEMENTS[model], batch)
 
     @p.on(ev.CaseOpened)
     async def case_opened(conn: AsyncConnection, env: Envelope) -> None:
@@ -221,48 +210,6 @@ def own_projection() -> Projection:
             .values(ended_on=e.ended_on, end_reason=str(e.reason))
         )
 
-    @p.on(published.ClawbackDecided)
-    async def clawback(conn: AsyncConnection, env: Envelope) -> None:
-        e: published.ClawbackDecided = env.payload
-        await conn.execute(
-            insert(t.clawbacks).values(
-                clawback_id=e.clawback_id,
-                case_id=e.case_id,
-                person_id=e.person_id,
-                settlement_ids=list(e.settlement_ids),
-                insured_region=e.insured_region,
-                visit_region=e.visit_region,
-                insurance_type=e.insurance_type,
-                amount=e.amount,
-                decided_by=e.decided_by,
-                decided_on=e.decided_on,
-            )
-        )
-
-    @p.on(published.FeeDeductionDecided)
-    async def deduction(conn: AsyncConnection, env: Envelope) -> None:
-        e: published.FeeDeductionDecided = env.payload
-        await conn.execute(
-            insert(t.fee_deductions).values(
-                deduction_id=e.deduction_id,
-                source=str(e.source),
-                settlement_id=e.settlement_id,
-                person_id=e.person_id,
-                institution_code=e.institution_code,
-                visit_region=e.visit_region,
-                insured_region=e.insured_region,
-                cities=cities(e.visit_region, e.insured_region),
-                insurance_type=e.insurance_type,
-                settled_on=e.settled_on,
-                lines=_lines.dump_python(e.lines, mode="json"),
-                amount=e.amount,
-                reason=e.reason,
-                evidence=e.evidence,
-                decided_by=e.decided_by,
-                decided_on=e.decided_on,
-            )
-        )
-
     @p.on(ev.InvestigationBatchBuilt)
     async def built(conn: AsyncConnection, env: Envelope) -> None:
         e: ev.InvestigationBatchBuilt = env.payload
@@ -276,16 +223,20 @@ def own_projection() -> Projection:
                 rolled_over_count=e.rolled_over_count,
             )
         )
-        for item in e.items:
+        if e.items:  # a month's 协查 items: one INSERT of them all, not one each
             await conn.execute(
-                insert(t.batch_items).values(
-                    batch_id=e.batch_id,
-                    settlement_id=item.settlement_id,
-                    visit_region=item.visit_region,
-                    insured_region=item.insured_region,
-                    cities=cities(item.visit_region, item.insured_region),
-                    item=_item.dump_python(item, mode="json"),
-                )
+                insert(t.batch_items),
+                [
+                    {
+                        "batch_id": e.batch_id,
+                        "settlement_id": item.settlement_id,
+                        "visit_region": item.visit_region,
+                        "insured_region": item.insured_region,
+                        "cities": cities(item.visit_region, item.insured_region),
+                        "item": _item.dump_python(item, mode="json"),
+                    }
+                    for item in e.items
+                ],
             )
 
     def item_of(batch_id: str, settlement_id: str) -> Any:
@@ -320,24 +271,6 @@ def own_projection() -> Projection:
             )
         )
 
-    @p.on(ev.TicketRaised)
-    async def ticket_raised(conn: AsyncConnection, env: Envelope) -> None:
-        e: ev.TicketRaised = env.payload
-        await conn.execute(
-            insert(t.tickets).values(
-                ticket_id=e.ticket_id,
-                kind=str(e.kind),
-                requester_region=e.requester_region,
-                receiver_region=e.receiver_region,
-                cities=cities(e.requester_region, e.receiver_region),
-                subject=e.subject,
-                person_id=e.person_id,
-                status="raised",
-                raised_on=e.raised_on,
-                reply_by=e.reply_by,
-            )
-        )
-
     def ticket(ticket_id: str) -> Any:
         return t.tickets.update().where(t.tickets.c.ticket_id == ticket_id)
 
@@ -368,23 +301,6 @@ def own_projection() -> Projection:
             )
         )
 
-    @p.on(ev.ComplaintReceived)
-    async def received(conn: AsyncConnection, env: Envelope) -> None:
-        e: ev.ComplaintReceived = env.payload
-        await conn.execute(
-            insert(t.complaints).values(
-                complaint_id=e.complaint_id,
-                agency_region=e.agency_region,
-                city=city_of(e.agency_region),
-                person_id=e.person_id,
-                channel=e.channel,
-                summary=e.summary,
-                status="received",
-                received_on=e.received_on,
-                due=e.acknowledge_by,
-            )
-        )
-
     def complaint(complaint_id: str) -> Any:
         return t.complaints.update().where(t.complaints.c.complaint_id == complaint_id)
 
@@ -412,3 +328,108 @@ def own_projection() -> Projection:
         )
 
     return p
+
+
+def _flag_row(e: ev.FlagRaised) -> dict[str, Any]:
+    return {
+        "flag_id": e.flag_id,
+        "rule_id": e.rule_id,
+        "rule_version": e.rule_version,
+        "person_id": e.person_id,
+        "institution_code": e.institution_code,
+        "cities": evidence_cities(e.evidence),
+        "amount_at_issue": e.amount_at_issue,
+        "detail": e.detail,
+        "raised_on": e.raised_on,
+        "settlement_ids": list(e.settlement_ids),
+        "evidence_event_ids": list(e.evidence_event_ids),
+        "evidence": _json_evidence(e.evidence),
+        "case_id": None,
+    }
+
+
+def _clawback_row(e: published.ClawbackDecided) -> dict[str, Any]:
+    return {
+        "clawback_id": e.clawback_id,
+        "case_id": e.case_id,
+        "person_id": e.person_id,
+        "settlement_ids": list(e.settlement_ids),
+        "insured_region": e.insured_region,
+        "visit_region": e.visit_region,
+        "insurance_type": e.insurance_type,
+        "amount": e.amount,
+        "decided_by": e.decided_by,
+        "decided_on": e.decided_on,
+    }
+
+
+def _deduction_row(e: published.FeeDeductionDecided) -> dict[str, Any]:
+    return {
+        "deduction_id": e.deduction_id,
+        "source": str(e.source),
+        "settlement_id": e.settlement_id,
+        "person_id": e.person_id,
+        "institution_code": e.institution_code,
+        "visit_region": e.visit_region,
+        "insured_region": e.insured_region,
+        "cities": cities(e.visit_region, e.insured_region),
+        "insurance_type": e.insurance_type,
+        "settled_on": e.settled_on,
+        "lines": _lines.dump_python(e.lines, mode="json"),
+        "amount": e.amount,
+        "reason": e.reason,
+        "evidence": e.evidence,
+        "decided_by": e.decided_by,
+        "decided_on": e.decided_on,
+    }
+
+
+def _ticket_row(e: ev.TicketRaised) -> dict[str, Any]:
+    return {
+        "ticket_id": e.ticket_id,
+        "kind": str(e.kind),
+        "requester_region": e.requester_region,
+        "receiver_region": e.receiver_region,
+        "cities": cities(e.requester_region, e.receiver_region),
+        "subject": e.subject,
+        "person_id": e.person_id,
+        "status": "raised",
+        "raised_on": e.raised_on,
+        "reply_by": e.reply_by,
+    }
+
+
+def _complaint_row(e: ev.ComplaintReceived) -> dict[str, Any]:
+    return {
+        "complaint_id": e.complaint_id,
+        "agency_region": e.agency_region,
+        "city": city_of(e.agency_region),
+        "person_id": e.person_id,
+        "channel": e.channel,
+        "summary": e.summary,
+        "status": "received",
+        "received_on": e.received_on,
+        "due": e.acknowledge_by,
+    }
+
+
+_INSERTS: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
+    ev.FlagRaised: _flag_row,
+    published.ClawbackDecided: _clawback_row,
+    published.FeeDeductionDecided: _deduction_row,
+    ev.TicketRaised: _ticket_row,
+    ev.ComplaintReceived: _complaint_row,
+}
+_TABLES: dict[type[Any], sa.Table] = {
+    ev.FlagRaised: t.flags,
+    published.ClawbackDecided: t.clawbacks,
+    published.FeeDeductionDecided: t.fee_deductions,
+    ev.TicketRaised: t.tickets,
+    ev.ComplaintReceived: t.complaints,
+}
+# Each table's INSERT, built once and executed with a run's rows. A flag is raised once: its
+# fingerprint's row stays as first written.
+_STATEMENTS: dict[type[Any], Any] = {
+    model: insert(table).on_conflict_do_nothing() if model is ev.FlagRaised else insert(table)
+    for model, table in _TABLES.items()
+}
