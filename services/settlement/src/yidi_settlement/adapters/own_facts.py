@@ -1,6 +1,11 @@
 """Read models of the service's own facts: hospitals, catalogue, item mappings, visits, settlements.
 
 Applied inline after each append (same transaction) and rebuildable with `rebuild_from_store`.
+
+A rebuild's page, or an append of many streams, goes through one batch handler: the run folded
+per row in memory in stream order (`RowFold`), then one multi-row statement per table and shape.
+A 2207's append (its settlement and its ledger movement) is a run of two facts: the settlement's
+upsert, the visit's status and the movement's upsert, the three statements it always ran.
 """
 
 from __future__ import annotations
@@ -8,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yidi_events import registry
@@ -19,7 +23,8 @@ from yidi_events.contracts.settlement import (
 )
 from yidi_events.envelope import Envelope
 from yidi_events.kernel import business_date
-from yidi_events.runtime.projection import Projection, upsert
+from yidi_events.runtime.projection import Projection
+from yidi_events.runtime.row_fold import RowFold
 from yidi_settlement.adapters.tables import (
     catalogue_items,
     hospital_items,
@@ -42,6 +47,23 @@ from yidi_settlement.domain.events import (
     VisitRegistrationCancelled,
 )
 
+FOLDED = (
+    PersonLedgerMoved,
+    HospitalRegistered,
+    HospitalUpdated,
+    CatalogueItemPublished,
+    HospitalItemMapped,
+    VisitRegistered,
+    VisitRegistrationCancelled,
+    PatientDischarged,
+    AdmissionChanged,
+    DischargeCancelled,
+    VisitSettled,
+    SettlementCancelled,
+    SettlementReinstated,
+)
+"""The facts a run folds: each changes rows found by their key."""
+
 
 def make_projection() -> Projection:
     projection = Projection(
@@ -49,20 +71,108 @@ def make_projection() -> Projection:
         [hospitals, catalogue_items, hospital_items, visits, settlements, ledger_movements],
     )
 
-    @projection.on(PersonLedgerMoved)
-    async def ledger(conn: AsyncConnection, env: Envelope) -> None:
-        p: PersonLedgerMoved = env.payload
-        row = {
-            "person_id": p.person_id,
-            "sequence": p.sequence,
-            "policy_year": p.policy_year,
-            "movement": registry.encode(p)["movement"],
-        }
-        await upsert(conn, ledger_movements, ["person_id", "sequence"], row)
+    @projection.on_batch(*FOLDED)
+    async def facts(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
+        rows = _Rows()
+        for env in envs:
+            _fold(rows, env)
+        await rows.write(conn)
 
-    @projection.on(HospitalRegistered, HospitalUpdated)
-    async def hospital(conn: AsyncConnection, env: Envelope) -> None:
-        p = env.payload
+    @projection.on(HospitalItemUnmapped)
+    async def unmapped(conn: AsyncConnection, env: Envelope) -> None:
+        # A row deleted, which a fold of upserts and updates does not state: one at a time
+        # between the runs, which keeps its place in the order (a rare fact of reference data).
+        p: HospitalItemUnmapped = env.payload
+        await conn.execute(
+            hospital_items.delete().where(
+                hospital_items.c.institution_code == p.institution_code,
+                hospital_items.c.hospital_item_code == p.hospital_item_code,
+            )
+        )
+
+    return projection
+
+
+class _Rows:
+    """The projection's tables as a run leaves them, one `RowFold` each."""
+
+    def __init__(self) -> None:
+        self.hospitals = RowFold(hospitals)
+        self.catalogue = RowFold(catalogue_items)
+        self.items = RowFold(hospital_items)
+        self.visits = RowFold(visits)
+        self.settlements = RowFold(settlements)
+        self.ledger = RowFold(ledger_movements)
+
+    async def write(self, conn: AsyncConnection) -> None:
+        # Keyed rows of distinct tables: no statement reads what another writes, so any order.
+        for rows in (
+            self.hospitals,
+            self.catalogue,
+            self.items,
+            self.visits,
+            self.settlements,
+            self.ledger,
+        ):
+            await rows.write(conn)
+
+
+def _fold(rows: _Rows, env: Envelope) -> None:
+    """What one fact does to the projection's rows."""
+    p = env.payload
+    if isinstance(p, VisitSettled):
+        rows.settlements.upsert(_settlement_row(env))
+        rows.visits.update({"visit_id": p.visit_id}, {"status": "settled"})
+    elif isinstance(p, PersonLedgerMoved):
+        rows.ledger.upsert(
+            {
+                "person_id": p.person_id,
+                "sequence": p.sequence,
+                "policy_year": p.policy_year,
+                "movement": registry.encode(p)["movement"],
+            }
+        )
+    elif isinstance(p, SettlementCancelled):
+        # The refund is a settlement row of its own; the original points at it.
+        rows.settlements.upsert(_settlement_row(env))
+        rows.settlements.update(
+            {"settlement_id": p.original_settlement_id}, {"cancelled_by": p.settlement_id}
+        )
+        rows.visits.update({"visit_id": p.visit_id}, {"status": "settlement_cancelled"})
+    elif isinstance(p, SettlementReinstated):
+        rows.settlements.update({"settlement_id": p.settlement_id}, {"cancelled_by": None})
+        rows.visits.update({"visit_id": p.visit_id}, {"status": "settled"})
+    elif isinstance(p, VisitRegistered):
+        rows.visits.upsert(
+            {
+                "visit_id": p.visit_id,
+                "person_id": p.person_id,
+                "institution_code": p.institution_code,
+                "insured_region": p.insured_region,
+                "visit_region": p.visit_region,
+                "insurance_type": p.insurance_type,
+                "medical_type": p.medical_type,
+                "began_at": p.began_at,
+                "discharged_on": None,
+                "status": "open",
+                "emergency": p.emergency,
+                "filing_id": p.filing_id,
+                "message_id": p.message_id,
+            }
+        )
+    elif isinstance(p, VisitRegistrationCancelled):
+        rows.visits.update({"visit_id": p.visit_id}, {"status": "registration_cancelled"})
+    elif isinstance(p, PatientDischarged):
+        rows.visits.update(
+            {"visit_id": p.visit_id}, {"status": "discharged", "discharged_on": p.discharged_on}
+        )
+    elif isinstance(p, AdmissionChanged):
+        rows.visits.update(
+            {"visit_id": p.visit_id}, {"began_at": p.began_at, "medical_type": p.medical_type}
+        )
+    elif isinstance(p, DischargeCancelled):
+        rows.visits.update({"visit_id": p.visit_id}, {"status": "open", "discharged_on": None})
+    elif isinstance(p, HospitalRegistered | HospitalUpdated):
         row = {
             "institution_code": p.institution_code,
             "institution_name": p.institution_name,
@@ -75,160 +185,32 @@ def make_projection() -> Projection:
         }
         if isinstance(p, HospitalRegistered):  # an update never changes the kind
             row["kind"] = p.kind
-        await upsert(conn, hospitals, ["institution_code"], row)
-
-    @projection.on(CatalogueItemPublished)
-    async def item(conn: AsyncConnection, env: Envelope) -> None:
-        p: CatalogueItemPublished = env.payload
-        row = {
-            "visit_region": p.visit_region,
-            "catalogue_code": p.catalogue_code,
-            "effective_from": p.effective_from,
-            "effective_to": p.effective_to,
-            "name": p.name,
-            "item_class": p.item_class.value,
-            "self_pay_ratio": p.self_pay_ratio,
-            "price_cap": p.price_cap,
-            "list_type": p.list_type,
-        }
-        await upsert(
-            conn, catalogue_items, ["visit_region", "catalogue_code", "effective_from"], row
+        rows.hospitals.upsert(row)
+    elif isinstance(p, CatalogueItemPublished):
+        rows.catalogue.upsert(
+            {
+                "visit_region": p.visit_region,
+                "catalogue_code": p.catalogue_code,
+                "effective_from": p.effective_from,
+                "effective_to": p.effective_to,
+                "name": p.name,
+                "item_class": p.item_class.value,
+                "self_pay_ratio": p.self_pay_ratio,
+                "price_cap": p.price_cap,
+                "list_type": p.list_type,
+            }
         )
-
-    @projection.on(HospitalItemMapped)
-    async def mapped(conn: AsyncConnection, env: Envelope) -> None:
-        p: HospitalItemMapped = env.payload
-        row = {
-            "institution_code": p.institution_code,
-            "hospital_item_code": p.hospital_item_code,
-            "catalogue_code": p.catalogue_code,
-            "tags": list(p.tags),
-        }
-        await upsert(conn, hospital_items, ["institution_code", "hospital_item_code"], row)
-
-    @projection.on(HospitalItemUnmapped)
-    async def unmapped(conn: AsyncConnection, env: Envelope) -> None:
-        p: HospitalItemUnmapped = env.payload
-        await conn.execute(
-            hospital_items.delete().where(
-                hospital_items.c.institution_code == p.institution_code,
-                hospital_items.c.hospital_item_code == p.hospital_item_code,
-            )
+    elif isinstance(p, HospitalItemMapped):
+        rows.items.upsert(
+            {
+                "institution_code": p.institution_code,
+                "hospital_item_code": p.hospital_item_code,
+                "catalogue_code": p.catalogue_code,
+                "tags": list(p.tags),
+            }
         )
-
-    @projection.on(VisitRegistered)
-    async def registered(conn: AsyncConnection, env: Envelope) -> None:
-        p: VisitRegistered = env.payload
-        row = {
-            "visit_id": p.visit_id,
-            "person_id": p.person_id,
-            "institution_code": p.institution_code,
-            "insured_region": p.insured_region,
-            "visit_region": p.visit_region,
-            "insurance_type": p.insurance_type,
-            "medical_type": p.medical_type,
-            "began_at": p.began_at,
-            "discharged_on": None,
-            "status": "open",
-            "emergency": p.emergency,
-            "filing_id": p.filing_id,
-            "message_id": p.message_id,
-        }
-        await upsert(conn, visits, ["visit_id"], row)
-
-    @projection.on(VisitRegistrationCancelled)
-    async def registration_cancelled(conn: AsyncConnection, env: Envelope) -> None:
-        await conn.execute(
-            visits.update()
-            .where(visits.c.visit_id == env.payload.visit_id)
-            .values(status="registration_cancelled")
-        )
-
-    @projection.on(PatientDischarged)
-    async def discharged(conn: AsyncConnection, env: Envelope) -> None:
-        p: PatientDischarged = env.payload
-        await conn.execute(
-            visits.update()
-            .where(visits.c.visit_id == p.visit_id)
-            .values(status="discharged", discharged_on=p.discharged_on)
-        )
-
-    # A rebuild's page and a consumer-driven append of many visits: one upsert and one visits
-    # UPDATE a run of settled visits, not two statements a visit. A run holds no cancellation (its
-    # own handler, below, keeps the order between them), so every visit of it ends "settled".
-    @projection.on_batch(VisitSettled)
-    async def settled_many(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
-        rows = {row["settlement_id"]: row for row in map(_settlement_row, envs)}
-        kept = list(rows.values())
-        if len(kept) == 1:  # a 2207's one visit: the two statements it always ran
-            (row,) = kept
-            await upsert(conn, settlements, ["settlement_id"], row)
-            await conn.execute(
-                visits.update().where(visits.c.visit_id == row["visit_id"]).values(status="settled")
-            )
-            return
-        for start in range(0, len(kept), _ROWS_PER_STATEMENT):
-            chunk = kept[start : start + _ROWS_PER_STATEMENT]
-            stmt = insert(settlements).values(chunk)
-            changes = {k: stmt.excluded[k] for k in chunk[0] if k != "settlement_id"}
-            await conn.execute(
-                stmt.on_conflict_do_update(index_elements=["settlement_id"], set_=changes)
-            )
-            await conn.execute(
-                visits.update()
-                .where(visits.c.visit_id.in_([row["visit_id"] for row in chunk]))
-                .values(status="settled")
-            )
-
-    @projection.on(SettlementCancelled)
-    async def cancelled(conn: AsyncConnection, env: Envelope) -> None:
-        p: SettlementCancelled = env.payload
-        await upsert(conn, settlements, ["settlement_id"], _settlement_row(env))
-        await conn.execute(
-            settlements.update()
-            .where(settlements.c.settlement_id == p.original_settlement_id)
-            .values(cancelled_by=p.settlement_id)
-        )
-        await conn.execute(
-            visits.update()
-            .where(visits.c.visit_id == p.visit_id)
-            .values(status="settlement_cancelled")
-        )
-
-    @projection.on(SettlementReinstated)
-    async def reinstated(conn: AsyncConnection, env: Envelope) -> None:
-        p: SettlementReinstated = env.payload
-        await conn.execute(
-            settlements.update()
-            .where(settlements.c.settlement_id == p.settlement_id)
-            .values(cancelled_by=None)
-        )
-        await conn.execute(
-            visits.update().where(visits.c.visit_id == p.visit_id).values(status="settled")
-        )
-
-    @projection.on(AdmissionChanged)
-    async def admission_changed(conn: AsyncConnection, env: Envelope) -> None:
-        p: AdmissionChanged = env.payload
-        await conn.execute(
-            visits.update()
-            .where(visits.c.visit_id == p.visit_id)
-            .values(began_at=p.began_at, medical_type=p.medical_type)
-        )
-
-    @projection.on(DischargeCancelled)
-    async def discharge_cancelled(conn: AsyncConnection, env: Envelope) -> None:
-        await conn.execute(
-            visits.update()
-            .where(visits.c.visit_id == env.payload.visit_id)
-            .values(status="open", discharged_on=None)
-        )
-
-    return projection
-
-
-# Rows a multi-row upsert carries: 21 columns a row, well under the driver's 32,767 parameters.
-_ROWS_PER_STATEMENT = 1_000
+    else:
+        raise TypeError(f"settlement_own: no fold for {env.event_type}")
 
 
 def _settlement_row(env: Envelope) -> dict[str, Any]:
