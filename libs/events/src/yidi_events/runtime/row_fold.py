@@ -19,12 +19,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from yidi_events.store.columns import ColumnsInsert
+from yidi_events.store.columns import ColumnsInsert, bound_arrays, unnested
 
 Key = tuple[Any, ...]
 
@@ -165,16 +164,7 @@ class _ColumnsUpdate:
         self.json = [
             name in appended or isinstance(table.c[name].type, sa.JSON) for name in self.columns
         ]
-        rows = (
-            sa.func.unnest(
-                *(
-                    sa.cast(sa.bindparam(f"c{i}"), ARRAY(sa.Text if json else table.c[name].type))
-                    for i, (name, json) in enumerate(zip(self.columns, self.json, strict=True))
-                )
-            )
-            .table_valued(*self.columns)
-            .render_derived(name="v")
-        )
+        rows = unnested(table, self.columns, self.json).render_derived(name="v")
         values: dict[str, Any] = {}
         for name in changed:
             column = rows.c[name]
@@ -190,10 +180,6 @@ class _ColumnsUpdate:
         )
 
     async def execute(self, conn: AsyncConnection, rows: Iterable[Mapping[str, Any]]) -> None:
-        arrays: list[list[Any]] = [[] for _ in self.columns]
-        for row in rows:
-            for values, name, json in zip(arrays, self.columns, self.json, strict=True):
-                value = row[name]
-                values.append(orjson.dumps(value).decode() if json and value is not None else value)
-        if arrays and arrays[0]:
-            await conn.execute(self.statement, {f"c{i}": a for i, a in enumerate(arrays)})
+        arrays = bound_arrays(self.columns, self.json, rows)
+        if arrays is not None:
+            await conn.execute(self.statement, arrays)

@@ -3,13 +3,14 @@ consumers' bookkeeping and the projections' batch handlers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 
 class ColumnsInsert:
@@ -36,19 +37,7 @@ class ColumnsInsert:
     ) -> None:
         self.columns = list(columns)
         self.json = [isinstance(table.c[name].type, sa.JSON) for name in self.columns]
-        rows = (
-            sa.func.unnest(
-                *(
-                    sa.cast(
-                        sa.bindparam(f"c{i}"),
-                        ARRAY(sa.Text if json else table.c[name].type),
-                    )
-                    for i, (name, json) in enumerate(zip(self.columns, self.json, strict=True))
-                )
-            )
-            .table_valued(*self.columns)
-            .render_derived()
-        )
+        rows = unnested(table, self.columns, self.json).render_derived()
         values = [
             sa.cast(rows.c[name], table.c[name].type) if json else rows.c[name]
             for name, json in zip(self.columns, self.json, strict=True)
@@ -63,10 +52,32 @@ class ColumnsInsert:
 
     async def execute(self, conn: AsyncConnection, rows: Iterable[Mapping[str, Any]]) -> None:
         """Insert `rows` (each holding every column named); an upsert must not name a key twice."""
-        arrays: list[list[Any]] = [[] for _ in self.columns]
-        for row in rows:
-            for values, name, json in zip(arrays, self.columns, self.json, strict=True):
-                value = row[name]
-                values.append(orjson.dumps(value).decode() if json and value is not None else value)
-        if arrays and arrays[0]:
-            await conn.execute(self.statement, {f"c{i}": a for i, a in enumerate(arrays)})
+        arrays = bound_arrays(self.columns, self.json, rows)
+        if arrays is not None:
+            await conn.execute(self.statement, arrays)
+
+
+def unnested(table: sa.Table, columns: Sequence[str], json: Sequence[bool]) -> TableValuedAlias:
+    """`unnest($c0::t0[], $c1::t1[], ...)` named by `columns`: rows bound as one array a column,
+    a JSON column's as text (cast back by the statement that reads it)."""
+    return sa.func.unnest(
+        *(
+            sa.cast(sa.bindparam(f"c{i}"), ARRAY(sa.Text if is_json else table.c[name].type))
+            for i, (name, is_json) in enumerate(zip(columns, json, strict=True))
+        )
+    ).table_valued(*columns)
+
+
+def bound_arrays(
+    columns: Sequence[str], json: Sequence[bool], rows: Iterable[Mapping[str, Any]]
+) -> dict[str, list[Any]] | None:
+    """The parameters of `unnested`: each column's values as one list, JSON serialised once,
+    here, as the engine would; None for no rows."""
+    arrays: list[list[Any]] = [[] for _ in columns]
+    for row in rows:
+        for values, name, is_json in zip(arrays, columns, json, strict=True):
+            value = row[name]
+            values.append(orjson.dumps(value).decode() if is_json and value is not None else value)
+    if not arrays or not arrays[0]:
+        return None
+    return {f"c{i}": a for i, a in enumerate(arrays)}
