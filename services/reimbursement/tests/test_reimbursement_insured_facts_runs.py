@@ -21,9 +21,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from uuid6 import uuid7
 
-from yidi_events import registry
 from yidi_events.contracts.filing import (
     AccountBalanceChanged,
     EnrolmentStatus,
@@ -41,6 +39,7 @@ from yidi_events.contracts.policy import FilingKind
 from yidi_events.contracts.settlement import AccumulatorMovement, SettlementCancelled
 from yidi_events.db import make_engine
 from yidi_events.envelope import Envelope
+from yidi_events.testing import Streams
 from yidi_reimbursement import bootstrap
 from yidi_reimbursement.adapters.projection import insured_facts
 from yidi_reimbursement.adapters.tables import (
@@ -54,26 +53,8 @@ from yidi_stack.bench.rebuild import visit_settled
 
 ON = date(2026, 3, 2)
 SUZHOU = "320500"
-VERSIONS: dict[str, int] = {}
-
-
-def envelope(stream: str, payload: Any) -> Envelope:
-    VERSIONS[stream] = VERSIONS.get(stream, 0) + 1
-    spec = registry.spec_of(payload)
-    return Envelope(
-        event_id=uuid7(),
-        event_type=spec.event_type,
-        schema_version=spec.version,
-        stream_id=stream,
-        stream_version=VERSIONS[stream],
-        partition_key=spec.partition_key(payload),
-        occurred_at=datetime(2026, 3, 2, 2, 0, tzinfo=UTC),
-        business_date=ON,
-        producer=spec.service,
-        correlation_id=None,
-        causation_id=None,
-        payload=payload,
-    )
+STREAMS = Streams(datetime(2026, 3, 2, 2, 0, tzinfo=UTC), ON)
+envelope = STREAMS.envelope
 
 
 def enrolled(person_id: str, balance: int) -> PersonEnrolled:
@@ -176,7 +157,7 @@ def cancellation_of(settlement_id: str) -> SettlementCancelled:
 
 
 def batches() -> tuple[list[Envelope], list[Envelope]]:
-    VERSIONS.clear()
+    STREAMS.clear()
     settled = replace(visit_settled(0), settlement_id="S1", person_id="P1")
     first = [
         envelope("person-P2", balance("P2", 999)),

@@ -24,9 +24,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from uuid6 import uuid7
 
-from yidi_events import registry
 from yidi_events.contracts.audit import (
     DirectSettlementSuspended,
     DirectSettlementSuspensionEnded,
@@ -56,6 +54,7 @@ from yidi_events.contracts.policy import FilingKind
 from yidi_events.contracts.settlement import AccumulatorMovement
 from yidi_events.db import make_engine
 from yidi_events.envelope import Envelope
+from yidi_events.testing import Streams
 from yidi_settlement import bootstrap
 from yidi_settlement.adapters.insured_facts import make_projection
 from yidi_settlement.adapters.tables import (
@@ -70,26 +69,8 @@ from yidi_settlement.adapters.tables import (
 
 ON = date(2026, 3, 2)
 SUZHOU = "320500"
-VERSIONS: dict[str, int] = {}
-
-
-def envelope(stream: str, payload: Any) -> Envelope:
-    VERSIONS[stream] = VERSIONS.get(stream, 0) + 1
-    spec = registry.spec_of(payload)
-    return Envelope(
-        event_id=uuid7(),
-        event_type=spec.event_type,
-        schema_version=spec.version,
-        stream_id=stream,
-        stream_version=VERSIONS[stream],
-        partition_key=spec.partition_key(payload),
-        occurred_at=datetime(2026, 3, 2, 2, 0, tzinfo=UTC),
-        business_date=ON,
-        producer=spec.service,
-        correlation_id=None,
-        causation_id=None,
-        payload=payload,
-    )
+STREAMS = Streams(datetime(2026, 3, 2, 2, 0, tzinfo=UTC), ON)
+envelope = STREAMS.envelope
 
 
 def enrolled(person_id: str, balance: int) -> PersonEnrolled:
@@ -186,7 +167,7 @@ def identified(name: str, certificate: str | None) -> PersonIdentified:
 
 
 def batches() -> tuple[list[Envelope], list[Envelope]]:
-    VERSIONS.clear()
+    STREAMS.clear()
     march = (date(2026, 3, 1), date(2026, 3, 31))
     first = [
         envelope("identity-P1", identified("张三", "320500199001011234")),

@@ -30,9 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
-from uuid6 import uuid7
 
-from yidi_events import registry
 from yidi_events.contracts.settlement import (
     AccumulatorMovement,
     FundCode,
@@ -45,6 +43,7 @@ from yidi_events.contracts.settlement import (
 )
 from yidi_events.db import make_engine
 from yidi_events.envelope import Envelope
+from yidi_events.testing import Streams
 from yidi_settlement import bootstrap
 from yidi_settlement.adapters.own_facts import make_projection
 from yidi_settlement.adapters.tables import (
@@ -74,26 +73,8 @@ SUZHOU = "320500"
 H1 = "H32010000001"
 AT = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai, business date 2 March
 ON = date(2026, 3, 2)
-VERSIONS: dict[str, int] = {}
-
-
-def envelope(stream: str, payload: Any) -> Envelope:
-    VERSIONS[stream] = VERSIONS.get(stream, 0) + 1
-    spec = registry.spec_of(payload)
-    return Envelope(
-        event_id=uuid7(),
-        event_type=spec.event_type,
-        schema_version=spec.version,
-        stream_id=stream,
-        stream_version=VERSIONS[stream],
-        partition_key=spec.partition_key(payload),
-        occurred_at=AT,
-        business_date=ON,
-        producer=spec.service,
-        correlation_id=None,
-        causation_id=None,
-        payload=payload,
-    )
+STREAMS = Streams(AT, ON)
+envelope = STREAMS.envelope
 
 
 def totals(fee: int) -> SettlementTotals:
@@ -241,7 +222,7 @@ def mapped(item: str, catalogue_code: str, tag: str) -> HospitalItemMapped:
 
 
 def batches() -> tuple[list[Envelope], list[Envelope]]:
-    VERSIONS.clear()
+    STREAMS.clear()
     s1, s3 = settled("S1", "V1", 100_000), settled("S3", "V3", 20_000)
     v1 = {"visit_id": "V1", "person_id": "P1", "institution_code": H1}
     first = [
@@ -454,7 +435,7 @@ async def test_a_page_of_settled_visits_costs_the_statements_of_one(
     upsert, the visits' status and the movements' upsert, once each, as for one 2207."""
     engine = make_engine(database(bootstrap.MIGRATIONS))
     projection = make_projection()
-    VERSIONS.clear()
+    STREAMS.clear()
     page = []
     for i in range(300):
         page.append(envelope(f"visit-V{i}", visit(f"V{i}", 0)))
